@@ -1,0 +1,143 @@
+"""Tests of the shared foundation: atomic I/O, configs, run directories, RNG handling and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pytest
+
+from pbitkit.cli import STAGE_CLI_MODULES, build_parser, main
+from pbitkit.config import dump_toml, from_dict, load_toml
+from pbitkit.errors import ConfigError, PbitkitError, ProvenanceMismatchError
+from pbitkit.io import atomic_path, atomic_write_json, read_json, sha256_json
+from pbitkit.rng import as_generator
+from pbitkit.rundir import open_run_dir
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inner:
+    vdd_V: float = 1.8
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cfg:
+    n_points: int
+    corner: Literal["tt", "ff", "ss"] = "tt"
+    temps_C: tuple[float, ...] = (27.0,)
+    inner: _Inner = _Inner()
+
+    def __post_init__(self) -> None:
+        if self.n_points < 1:
+            raise ConfigError(f"n_points must be >= 1, got {self.n_points}")
+
+
+def test_from_dict_builds_nested_and_coerces_ints_to_float() -> None:
+    cfg = from_dict(_Cfg, {"n_points": 3, "temps_C": [0, 85], "inner": {"vdd_V": 1}})
+    assert cfg == _Cfg(n_points=3, temps_C=(0.0, 85.0), inner=_Inner(vdd_V=1.0))
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"n_points": 3, "bogus": 1}, "unknown key(s) ['bogus']"),
+        ({}, "missing required key 'n_points'"),
+        ({"n_points": "3"}, "cfg.n_points: expected an integer"),
+        ({"n_points": 3, "corner": "xx"}, "cfg.corner: 'xx' is not one of"),
+        ({"n_points": 3, "inner": {"vdd": 1.0}}, "cfg.inner: unknown key(s) ['vdd']"),
+        ({"n_points": 0}, "n_points must be >= 1"),
+    ],
+)
+def test_from_dict_errors_name_the_field(data: dict, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        from_dict(_Cfg, data, where="cfg")
+    assert needle in str(info.value)
+
+
+def test_toml_round_trip(tmp_path: Path) -> None:
+    cfg = _Cfg(n_points=4, temps_C=(0.0, 27.0))
+    path = tmp_path / "c.toml"
+    path.write_text(dump_toml(cfg))
+    assert from_dict(_Cfg, load_toml(path)) == cfg
+
+
+def test_load_toml_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_toml(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = = 1")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        load_toml(bad)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "result.json"
+    atomic_write_json(target, {"a": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half written")
+            raise RuntimeError("interrupted")
+    assert read_json(target) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_atomic_write_permission_error_names_path(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    with pytest.raises(PbitkitError, match=str(ro)):
+        atomic_write_json(ro / "x.json", {})
+
+
+def test_write_error_names_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(PbitkitError, match="file/x.json"):
+        atomic_write_json(blocker / "x.json", {})
+
+
+def test_sha256_json_is_key_order_independent() -> None:
+    assert sha256_json({"a": 1, "b": [1, 2]}) == sha256_json({"b": [1, 2], "a": 1})
+    assert sha256_json({"a": 1}) != sha256_json({"a": 2})
+
+
+def test_run_dir_refuses_to_mix_configs(tmp_path: Path) -> None:
+    run = open_run_dir(tmp_path / "run", kind="fit", config={"x": 1})
+    assert run.record()["provenance"]["pbitkit_version"]
+    assert open_run_dir(tmp_path / "run", kind="fit", config={"x": 1}).config_hash == run.config_hash
+    with pytest.raises(ProvenanceMismatchError, match="config hash"):
+        open_run_dir(tmp_path / "run", kind="fit", config={"x": 2})
+    with pytest.raises(ProvenanceMismatchError):
+        open_run_dir(tmp_path / "run", kind="dtm", config={"x": 1})
+
+
+def test_as_generator() -> None:
+    g = np.random.default_rng(1)
+    assert as_generator(g) is g
+    assert as_generator(5).integers(1 << 30) == np.random.default_rng(5).integers(1 << 30)
+    with pytest.raises(TypeError, match="RandomState"):
+        as_generator(np.random.RandomState(0))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="non-negative"):
+        as_generator(-1)
+
+
+def test_cli_help_lists_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "pbitkit" in out
+    for module in STAGE_CLI_MODULES:  # every registered stage shows up in --help
+        assert module.split(".")[1] in out or module.endswith("pbitmodel.cli")
+    assert build_parser().prog == "pbitkit"
+
+
+def test_python_dash_m_runs() -> None:
+    out = subprocess.run([sys.executable, "-m", "pbitkit", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("pbitkit ")
