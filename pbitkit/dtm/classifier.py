@@ -1,0 +1,109 @@
+"""A small frozen classifier for offline quality metrics (Fréchet distance, KID, conditional accuracy).
+
+A one-hidden-layer ReLU MLP (scikit-learn ``MLPClassifier``) is trained on the same binarized data the DTM
+learns, then *frozen*: its weights go to an ``.npz`` with a JSON sidecar holding their SHA-256, and every
+later evaluation runs a NumPy forward pass over those weights after checking the hash. The features for the
+Fréchet distance are the hidden-layer activations (the analogue of InceptionV3's pool features in FID).
+
+For the embedded digits dataset the weights ship in ``pbitkit/data/dtm_digits_classifier.npz``; for other
+datasets they are trained on first use and kept in the cache directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pbitkit.errors import DatasetError, PbitkitError
+from pbitkit.io import atomic_save_npz, atomic_write_json, read_json, sha256_file
+from pbitkit.paths import cache_dir, data_dir
+
+__all__ = ["FrozenClassifier", "train_classifier", "load_classifier", "classifier_for"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrozenClassifier:
+    """Frozen MLP weights. ``w1 (D, H)``, ``b1 (H,)``, ``w2 (H, C)``, ``b2 (C,)``; inputs are spins (n, D)."""
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    sha256: str = ""
+    test_accuracy: float = float("nan")
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """Hidden activations ``relu(x01 @ w1 + b1)``, ``x01 = (x + 1) / 2``: shape (n, H), float64."""
+        x01 = (np.asarray(x, dtype=np.float64) + 1.0) * 0.5
+        return np.maximum(x01 @ self.w1 + self.b1, 0.0)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Class scores (n, C)."""
+        return self.features(x) @ self.w2 + self.b2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted class (n,)."""
+        return np.argmax(self.logits(x), axis=1)
+
+    def save(self, path: str | Path, meta: dict | None = None) -> str:
+        """Save weights (``.npz``) and a ``.json`` sidecar with their SHA-256; returns the hash."""
+        p = Path(path)
+        atomic_save_npz(p, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
+        digest = sha256_file(p)
+        atomic_write_json(p.with_suffix(".json"), {"sha256": digest, "test_accuracy": self.test_accuracy, **(meta or {})})
+        return digest
+
+
+def train_classifier(x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0, test_fraction: float = 0.2) -> FrozenClassifier:
+    """Train the MLP on spins ``x (n, D)``, labels ``y (n,)``; reports held-out accuracy."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(y))
+    n_te = int(test_fraction * len(y))
+    te, tr = idx[:n_te], idx[n_te:]
+    x01 = (x.astype(np.float64) + 1) / 2
+    clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=600, random_state=seed)
+    clf.fit(x01[tr], y[tr])
+    acc = float(clf.score(x01[te], y[te])) if n_te else float("nan")
+    log.info("classifier: held-out accuracy %.3f on %d examples", acc, n_te)
+    return FrozenClassifier(clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1], clf.intercepts_[1], test_accuracy=acc)
+
+
+def load_classifier(path: str | Path) -> FrozenClassifier:
+    """Load frozen weights and check them against the sidecar hash.
+
+    Raises
+    ------
+    PbitkitError
+        If the file is missing or its hash differs from the sidecar (names the file).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise PbitkitError(f"classifier weights not found: {p}")
+    meta = read_json(p.with_suffix(".json"))
+    digest = sha256_file(p)
+    if digest != meta.get("sha256"):
+        raise PbitkitError(f"classifier weights {p} have hash {digest[:12]}, sidecar says {str(meta.get('sha256'))[:12]}")
+    with np.load(p, allow_pickle=False) as z:
+        return FrozenClassifier(z["w1"], z["b1"], z["w2"], z["b2"], sha256=digest, test_accuracy=float(meta.get("test_accuracy", np.nan)))
+
+
+def classifier_for(name: str, x: np.ndarray | None = None, y: np.ndarray | None = None) -> FrozenClassifier:
+    """The frozen classifier for dataset ``name``: shipped for ``digits``, else trained once and cached."""
+    shipped = data_dir() / f"dtm_{name}_classifier.npz"
+    if shipped.exists():
+        return load_classifier(shipped)
+    cached = cache_dir() / "dtm" / f"{name}_classifier.npz"
+    if cached.exists():
+        return load_classifier(cached)
+    if x is None or y is None:
+        raise DatasetError(f"no frozen classifier for dataset {name!r} and no data given to train one")
+    clf = train_classifier(x, y)
+    digest = clf.save(cached, {"dataset": name, "n_train": int(len(y))})
+    return load_classifier(cached) if digest else clf
