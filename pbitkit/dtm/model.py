@@ -1,0 +1,181 @@
+"""The DTM's model: T conditional Boltzmann machines sharing one grid graph and node layout.
+
+Layout (REFERENCE.md §4): on an ``L × L`` grid graph (``G8`` … ``G24``, default ``G12``) the ``D`` visible
+bits — ``n_pixels`` image bits then ``n_classes × label_repeat`` one-hot label bits — sit on randomly chosen
+nodes of colour class 0; every other node is latent. Step ``t`` (``1..T``) is a Boltzmann machine over the
+nodes with per-edge couplings ``J_edge (E,)`` and fields ``h (N,)``; its clamped input ``x^t`` enters as a
+per-chain field ``J_fwd,d * x^t_d`` on visible node ``d``, so for one chain
+
+.. math:: P(s \\mid x^t) \\propto \\exp\\Big(\\sum_{(i,j)} J_{ij} s_i s_j + \\sum_i h_i s_i
+          + \\sum_{d} J^{\\mathrm{fwd}}_d x^t_d s_{v(d)}\\Big)
+
+and the step's output ``x^{t-1}`` is read from the visible nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pbitkit.errors import ConfigError, PbitkitError
+from pbitkit.io import atomic_save_npz
+
+__all__ = ["ModelConfig", "Layout", "build_layout", "StepParams", "DTM", "input_fields"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Graph and layout settings.
+
+    Attributes
+    ----------
+    L : grid side (``L × L`` nodes).
+    pattern : connectivity ``G8``/``G12``/``G16``/``G20``/``G24``.
+    periodic : torus (True) or open grid.
+    label_repeat : copies of each one-hot label bit (0 = unconditional model, no label nodes).
+    layout_seed : seed of the random placement of visible nodes.
+    """
+
+    L: int = 16
+    pattern: str = "G12"
+    periodic: bool = True
+    label_repeat: int = 3
+    layout_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.L < 2:
+            raise ConfigError(f"model.L must be >= 2, got {self.L}")
+        if self.pattern not in ("G4", "G8", "G12", "G16", "G20", "G24"):
+            raise ConfigError(f"model.pattern must be one of G4, G8, G12, G16, G20, G24; got {self.pattern!r}")
+        if self.label_repeat < 0:
+            raise ConfigError(f"model.label_repeat must be >= 0, got {self.label_repeat}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Graph plus the placement of the visible bits.
+
+    Attributes
+    ----------
+    graph : pbitkit.array.Graph
+    visible : (D,) int64 node index of visible bit ``d`` (pixels first, then label bits)
+    n_pixels, n_classes, label_repeat : sizes of the visible block
+    """
+
+    graph: object
+    visible: np.ndarray
+    n_pixels: int
+    n_classes: int
+    label_repeat: int
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.graph.n_nodes)  # type: ignore[attr-defined]
+
+    @property
+    def n_visible(self) -> int:
+        return int(self.visible.size)
+
+    @property
+    def n_label_bits(self) -> int:
+        return self.n_classes * self.label_repeat
+
+    @property
+    def visible_mask(self) -> np.ndarray:
+        m = np.zeros(self.n_nodes, dtype=bool)
+        m[self.visible] = True
+        return m
+
+
+def build_layout(cfg: ModelConfig, n_pixels: int, n_classes: int) -> Layout:
+    """Build the grid graph and place ``n_pixels + n_classes*label_repeat`` visible bits on colour 0.
+
+    Raises
+    ------
+    ConfigError
+        If colour class 0 has fewer nodes than visible bits (names ``model.L``).
+    """
+    from pbitkit.array import grid_graph
+
+    g = grid_graph(cfg.L, pattern=cfg.pattern, periodic=cfg.periodic)
+    n_vis = n_pixels + n_classes * cfg.label_repeat
+    cls0 = np.flatnonzero(np.asarray(g.colors) == 0)
+    if n_vis > cls0.size:
+        raise ConfigError(
+            f"model.L = {cfg.L}: colour class 0 has {cls0.size} nodes but {n_vis} visible bits must fit "
+            f"({n_pixels} pixels + {n_classes}×{cfg.label_repeat} labels); increase model.L"
+        )
+    rng = np.random.default_rng(cfg.layout_seed)
+    visible = rng.choice(cls0, size=n_vis, replace=False).astype(np.int64)
+    return Layout(g, visible, n_pixels, n_classes if cfg.label_repeat else 0, cfg.label_repeat)
+
+
+def input_fields(layout: Layout, h: np.ndarray, j_fwd: np.ndarray, x_in: np.ndarray) -> np.ndarray:
+    """Per-chain fields ``h_c = h + J_fwd * x^t_c`` on the visible nodes.
+
+    Parameters
+    ----------
+    h : (N,) learned fields
+    j_fwd : (D,) forward couplings of the step
+    x_in : (C, D) int8 clamped inputs ``x^t``
+
+    Returns
+    -------
+    (C, N) float64
+    """
+    out = np.broadcast_to(h, (x_in.shape[0], h.size)).astype(np.float64, copy=True)
+    out[:, layout.visible] += j_fwd[None, :] * x_in
+    return out
+
+
+@dataclass(frozen=True)
+class StepParams:
+    """Learned parameters of one step: ``J_edge (E,)`` and ``h (N,)`` (float64), and the fixed ``j_fwd (D,)``."""
+
+    J_edge: np.ndarray
+    h: np.ndarray
+    j_fwd: np.ndarray
+
+
+@dataclass(frozen=True)
+class DTM:
+    """A trained (or partly trained) DTM: layout, forward process and one :class:`StepParams` per step.
+
+    ``steps[t-1]`` is step ``t`` (takes ``x^t`` to ``x^{t-1}``).
+    """
+
+    layout: Layout
+    forward: object  # pbitkit.dtm.forward.ForwardProcess
+    steps: tuple[StepParams, ...]
+    model_config: ModelConfig
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    def save(self, path: str | Path) -> Path:
+        """Save all step parameters and the layout to one ``.npz`` (atomic)."""
+        arrays: dict[str, np.ndarray] = {"visible": self.layout.visible}
+        for t, sp in enumerate(self.steps, start=1):
+            arrays[f"J_edge_{t}"] = sp.J_edge
+            arrays[f"h_{t}"] = sp.h
+            arrays[f"j_fwd_{t}"] = sp.j_fwd
+        return atomic_save_npz(path, **arrays)
+
+    @staticmethod
+    def load_steps(path: str | Path, n_steps: int) -> tuple[np.ndarray, tuple[StepParams, ...]]:
+        """Read back ``(visible, steps)`` written by :meth:`save`."""
+        p = Path(path)
+        if not p.exists():
+            raise PbitkitError(f"model file not found: {p}")
+        with np.load(p, allow_pickle=False) as z:
+            try:
+                steps = tuple(StepParams(z[f"J_edge_{t}"], z[f"h_{t}"], z[f"j_fwd_{t}"]) for t in range(1, n_steps + 1))
+            except KeyError as exc:
+                raise PbitkitError(f"{p}: missing step parameters ({exc})") from exc
+            return z["visible"], steps

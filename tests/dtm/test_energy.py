@@ -1,0 +1,44 @@
+"""Energy per sample: totals equal the sum of the parts and scale as T x K x N."""
+
+from __future__ import annotations
+
+import pytest
+
+from pbitkit.dtm.energy import A100_J_PER_OP, IOCosts, digital_energy, dtm_energy
+
+PARTS = {"rng": 350e-18, "bias": 1.2e-15, "clock": 0.1e-15, "wire": 0.4e-15}
+
+
+def test_total_is_sum_of_parts() -> None:
+    rep = dtm_energy(PARTS, 200e-9, T=8, K=250, n_cells=4900, n_write=794, n_read=784)
+    assert rep.total_J == pytest.approx(sum(rep.breakdown_J.values()), rel=1e-12)
+    assert rep.breakdown_J["array_rng"] == pytest.approx(8 * 250 * 4900 * 350e-18)
+    assert rep.breakdown_J["io_write"] == pytest.approx(794 * 150e-12)
+    assert rep.time_s == pytest.approx(8 * 250 * 200e-9)
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_array_energy_scales_as_T_K_N(factor: int) -> None:
+    base = dtm_energy(PARTS, 1e-7, T=2, K=10, n_cells=100, n_write=0, n_read=0)
+    for kw in ({"T": 2 * factor, "K": 10, "n_cells": 100}, {"T": 2, "K": 10 * factor, "n_cells": 100},
+               {"T": 2, "K": 10, "n_cells": 100 * factor}):
+        rep = dtm_energy(PARTS, 1e-7, n_write=0, n_read=0, **kw)
+        assert rep.total_J == pytest.approx(factor * base.total_J, rel=1e-12)
+    # I/O per step scales with T, I/O once does not
+    once = dtm_energy(PARTS, 1e-7, T=4, K=1, n_cells=1, n_write=10, n_read=10)
+    per = dtm_energy(PARTS, 1e-7, T=4, K=1, n_cells=1, n_write=10, n_read=10, io=IOCosts(io_per_step=True))
+    assert per.breakdown_J["io_read"] == pytest.approx(4 * once.breakdown_J["io_read"])
+
+
+def test_paper_scale_reproduced() -> None:
+    """With the paper's E_cell ~ 2 fJ, T=8, K=250, L=70: ~1.6 nJ per step, ~13 nJ per image (REFERENCE §3)."""
+    rep = dtm_energy({"cell": 2e-15}, 200e-9, T=8, K=250, n_cells=70 * 70, n_write=0, n_read=0)
+    assert rep.total_J == pytest.approx(8 * 2.45e-9, rel=1e-9)
+
+
+def test_digital_baselines() -> None:
+    out = digital_energy(T=8, K=250, n_cells=4900, mean_degree=12, cpu_updates_per_s=1e9, cpu_power_W=15)
+    gpu, cpu = out
+    assert gpu.ops_per_sample == 8 * 250 * 4900 * 44
+    assert gpu.energy_per_sample_J == pytest.approx(gpu.ops_per_sample * A100_J_PER_OP)
+    assert cpu.energy_per_sample_J == pytest.approx(8 * 250 * 4900 / 1e9 * 15)
