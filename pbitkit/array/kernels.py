@@ -233,7 +233,7 @@ def async_run(
     for m in range(M):
         tot += rate[free_nodes[m]]
         cum[m] = tot
-    for c in prange(C):
+    for c in nb.prange(C):
         ckey = splitmix64(base_key ^ splitmix64(np.uint64(chain_offset + c) * GOLDEN + np.uint64(7)))
         t = 0.0
         ev = np.uint64(0)

@@ -1,0 +1,371 @@
+"""Device-aware hardware description of a p-bit array: cell statistics, DACs, a seeded chip instance.
+
+The array keeps its own small card, :class:`DeviceStats`, of exactly what it needs, so it does not depend
+on :mod:`pbitkit.pbitmodel`; :func:`from_device_model` converts a ``pbitkit.pbitmodel.DeviceModel`` card
+(field names of docs/contracts.md) into it.
+
+Model of one cell ``i`` of a chip (REFERENCE.md §1–§2):
+
+* its output is a p-bit ``P(s_i = +1) = sigmoid((V_b - V0_i) / Vs_i(T))``; ``(V0_i, Vs_i)`` are drawn once
+  per chip from a bivariate normal with means ``(v0_V, vs_V)``, standard deviations
+  ``(v0_sigma_V, vs_sigma_rel * vs_V)`` and correlation ``v0_vs_corr`` (a probit card is mapped to the
+  logistic with ``Vs = sigma / 1.702``, which agrees within 0.01 in probability);
+* temperature scales the slope: ``Vs_i(T) = Vs_i (T / T_nom) ** vs_temp_exponent`` (1 for a thermal-noise
+  limited subthreshold cell whose slope is ``n kT / q``; 0.5 for ``kT/C``-noise limited comparators);
+* the bias network turns the neighbours' states and the programmed (DAC-quantized) weights into
+  ``V_b = clip(V0_nom + trim_i + (1 + eps_i) Vs_nom 2 beta (sum_j J_ij s_j + h_i), V0_nom -/+ V_range/2)``:
+  a conductance network designed for the nominal cell, with a per-cell gain error ``eps_i`` (conductance
+  mismatch) and rails set by its supply;
+* the output is read every ``update_interval_s``; with correlation time ``tau_i`` the read is a two-state
+  telegraph transition with memory ``lam_i = exp(-update_interval_s / tau_i)`` (bias held over the interval).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pbitkit.config import from_dict, to_dict
+from pbitkit.errors import ConfigError, ModelCardError
+from pbitkit.rng import SeedLike, as_generator
+
+__all__ = ["DeviceStats", "DacSpec", "HardwareConfig", "HardwareInstance", "make_hardware", "from_device_model"]
+
+log = logging.getLogger(__name__)
+
+PROBIT_TO_LOGISTIC = 1.702
+
+
+def _pos(name: str, v: float, allow_zero: bool = False) -> None:
+    if not (isinstance(v, (int, float)) and math.isfinite(v)) or (v < 0 if allow_zero else v <= 0):
+        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {v!r}")
+
+
+@dataclass(frozen=True)
+class DeviceStats:
+    """What the array needs to know about its p-bit cells (SI units).
+
+    Attributes
+    ----------
+    v0_V, vs_V : nominal sigmoid offset and slope of a cell, ``P(1) = sigmoid((V - v0_V) / vs_V)``.
+    v0_sigma_V : cell-to-cell standard deviation of the offset.
+    vs_sigma_rel : relative cell-to-cell standard deviation of the slope.
+    v0_vs_corr : correlation of (V0, Vs) across cells, in [-1, 1].
+    tau_corr_s : output correlation time of a cell at P = 1/2; ``tau_sigma_rel`` its relative spread.
+    energy_per_bit_J : RNG energy per output bit (per update). ``energy_per_flip_J``, ``static_power_W``.
+    sample_period_s : clock period of clocked cells (0 for free-running cells).
+    clock_energy_J : clock distribution energy per cell per update.
+    bias_vdd_V : supply (output range) of the bias network; ``bias_c_node_F`` its node capacitance,
+        ``bias_g_unit_S`` the conductance of one unit weight, ``bias_settling_s`` its settling time constant,
+        ``bias_energy_per_update_J`` its energy per cell update; ``bias_gain_sigma_rel`` relative mismatch
+        of the network gain from cell to cell.
+    temp_K : temperature at which the statistics were measured; ``vs_temp_exponent`` see module doc.
+    wire_cap_F_per_m : wire capacitance per length (0.2–0.35 fF/um, REFERENCE.md §3); ``wire_vdd_V`` swing.
+    source : where these numbers came from.
+    """
+
+    v0_V: float = 0.0
+    vs_V: float = 0.025
+    v0_sigma_V: float = 0.0
+    vs_sigma_rel: float = 0.0
+    v0_vs_corr: float = 0.0
+    tau_corr_s: float = 100e-9
+    tau_sigma_rel: float = 0.0
+    energy_per_bit_J: float = 350e-18
+    energy_per_flip_J: float = 0.0
+    static_power_W: float = 0.0
+    sample_period_s: float = 0.0
+    clock_energy_J: float = 0.0
+    bias_vdd_V: float = 0.8
+    bias_c_node_F: float = 2e-15
+    bias_g_unit_S: float = 1e-6
+    bias_settling_s: float = 2e-9
+    bias_energy_per_update_J: float = 0.0
+    bias_gain_sigma_rel: float = 0.0
+    temp_K: float = 300.15
+    vs_temp_exponent: float = 1.0
+    wire_cap_F_per_m: float = 0.25e-9
+    wire_vdd_V: float = 0.8
+    source: str = "typed-in parameters"
+
+    def __post_init__(self) -> None:
+        for name in ("vs_V", "tau_corr_s", "temp_K", "bias_vdd_V"):
+            _pos(f"DeviceStats.{name}", getattr(self, name))
+        for name in ("v0_sigma_V", "vs_sigma_rel", "tau_sigma_rel", "energy_per_bit_J", "energy_per_flip_J",
+                     "static_power_W", "sample_period_s", "clock_energy_J", "bias_c_node_F", "bias_g_unit_S",
+                     "bias_settling_s", "bias_energy_per_update_J", "bias_gain_sigma_rel", "wire_cap_F_per_m",
+                     "wire_vdd_V", "vs_temp_exponent"):
+            _pos(f"DeviceStats.{name}", getattr(self, name), allow_zero=True)
+        if not -1.0 <= self.v0_vs_corr <= 1.0:
+            raise ConfigError(f"DeviceStats.v0_vs_corr must be in [-1, 1], got {self.v0_vs_corr}")
+        if not math.isfinite(self.v0_V):
+            raise ConfigError(f"DeviceStats.v0_V must be finite, got {self.v0_V}")
+
+    @classmethod
+    def ideal(cls, **overrides: Any) -> DeviceStats:
+        """Zero variation, fast cells (tau = 1 fs), zero energies unless overridden."""
+        base = dict(tau_corr_s=1e-15, energy_per_bit_J=0.0, source="ideal")
+        base.update(overrides)
+        return cls(**base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceStats:
+        return from_dict(cls, data, where="DeviceStats")
+
+
+@dataclass(frozen=True)
+class DacSpec:
+    """A sign-magnitude DAC: ``bits`` total (1 sign + ``bits - 1`` magnitude), full scale ``full_scale``.
+
+    Levels are ``k * step``, ``step = full_scale / (2**(bits-1) - 1)``, ``|k| <= 2**(bits-1) - 1``; values
+    beyond full scale saturate. ``bits=None`` is an ideal (infinite-resolution, unbounded) DAC.
+    ``full_scale=None`` takes the largest magnitude of what is being programmed (auto-ranging).
+    """
+
+    bits: int | None = None
+    full_scale: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.bits is not None and (not isinstance(self.bits, int) or self.bits < 2 or self.bits > 32):
+            raise ConfigError(f"DacSpec.bits must be an integer in [2, 32] or None, got {self.bits!r}")
+        if self.full_scale is not None:
+            _pos("DacSpec.full_scale", self.full_scale)
+
+    def step(self, x: np.ndarray | None = None) -> float:
+        """The LSB size (0 for an ideal DAC)."""
+        if self.bits is None:
+            return 0.0
+        fs = self.full_scale
+        if fs is None:
+            fs = float(np.max(np.abs(x))) if x is not None and np.size(x) else 0.0
+        return fs / (2 ** (self.bits - 1) - 1)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Nearest DAC level of each value (float64 array of the same shape).
+
+        ``q = step * clip(round(x / step), -kmax, kmax)``, ``kmax = 2**(bits-1) - 1``.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if self.bits is None:
+            return x.copy()
+        step = self.step(x)
+        if step == 0.0:
+            return np.zeros_like(x)
+        kmax = 2 ** (self.bits - 1) - 1
+        return step * np.clip(np.round(x / step), -kmax, kmax)
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """How a chip is programmed and run.
+
+    Attributes
+    ----------
+    weight_dac, bias_dac : DAC of the couplings ``J`` and fields ``h`` (dimensionless, before ``2 beta``).
+    trim_dac : DAC of the per-cell offset trim (volts); its full scale defaults to 4 sigma of V0.
+    temp_K : operating temperature (None: the stats' temperature).
+    update_interval_s : time between two reads of the same cell (None: ``sample_period_s`` of a clocked
+        cell, else ``tau_corr_s``, i.e. the paper's rule that a half-sweep cannot beat the correlation time).
+    """
+
+    weight_dac: DacSpec = DacSpec()
+    bias_dac: DacSpec = DacSpec()
+    trim_dac: DacSpec = DacSpec(bits=8)
+    temp_K: float | None = None
+    update_interval_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.temp_K is not None:
+            _pos("HardwareConfig.temp_K", self.temp_K)
+        if self.update_interval_s is not None:
+            _pos("HardwareConfig.update_interval_s", self.update_interval_s)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HardwareConfig:
+        return from_dict(cls, data, where="HardwareConfig")
+
+
+@dataclass(frozen=True, eq=False)
+class HardwareInstance:
+    """One chip: per-cell parameters drawn from :class:`DeviceStats` with a seed (see :func:`make_hardware`).
+
+    Attributes
+    ----------
+    v0_V, vs_V : (N,) per-cell sigmoid offset and slope at the stats' temperature.
+    tau_s : (N,) per-cell correlation time.
+    gain_rel : (N,) bias-network gain factor ``1 + eps_i``.
+    trim_V : (N,) programmed offset trim (already DAC-quantized); zeros until calibrated.
+    """
+
+    stats: DeviceStats
+    config: HardwareConfig
+    seed: int
+    v0_V: np.ndarray
+    vs_V: np.ndarray
+    tau_s: np.ndarray
+    gain_rel: np.ndarray
+    trim_V: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = self.v0_V.shape[0]
+        for name in ("vs_V", "tau_s", "gain_rel", "trim_V"):
+            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            if arr.shape != (n,):
+                raise ConfigError(f"HardwareInstance.{name} must have shape ({n},), got {arr.shape}")
+            object.__setattr__(self, name, arr)
+        if np.any(self.vs_V <= 0):
+            raise ConfigError("HardwareInstance.vs_V must be positive for every cell (slope spread too large?)")
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.v0_V.shape[0])
+
+    @property
+    def temp_K(self) -> float:
+        return self.config.temp_K if self.config.temp_K is not None else self.stats.temp_K
+
+    @property
+    def update_interval_s(self) -> float:
+        if self.config.update_interval_s is not None:
+            return self.config.update_interval_s
+        return self.stats.sample_period_s if self.stats.sample_period_s > 0 else self.stats.tau_corr_s
+
+    def vs_at_temp_V(self) -> np.ndarray:
+        """Per-cell slope at the operating temperature, ``Vs_i (T / T_nom) ** vs_temp_exponent``."""
+        return self.vs_V * (self.temp_K / self.stats.temp_K) ** self.stats.vs_temp_exponent
+
+    def with_trim(self, trim_V: np.ndarray) -> HardwareInstance:
+        """A copy with a new offset trim, quantized through the trim DAC."""
+        t = np.asarray(trim_V, dtype=np.float64)
+        if t.shape != (self.n_nodes,):
+            raise ConfigError(f"trim_V must have shape ({self.n_nodes},), got {t.shape}")
+        return dataclasses.replace(self, trim_V=self.trim_dac().quantize(t))
+
+    def trim_dac(self) -> DacSpec:
+        d = self.config.trim_dac
+        if d.bits is not None and d.full_scale is None:
+            fs = 4.0 * self.stats.v0_sigma_V if self.stats.v0_sigma_V > 0 else self.stats.vs_V
+            d = DacSpec(d.bits, fs)
+        return d
+
+    def kernel_params(self, beta: float) -> dict[str, Any]:
+        """Per-node arrays of the kernel update rule (see :mod:`pbitkit.array.kernels`)."""
+        s = self.stats
+        with np.errstate(under="ignore"):
+            lam = np.exp(-self.update_interval_s / self.tau_s)
+        return dict(
+            c0=s.v0_V + self.trim_V,
+            g=(2.0 * beta * s.vs_V) * self.gain_rel,
+            v0=self.v0_V.astype(np.float64),
+            ivs=1.0 / self.vs_at_temp_V(),
+            lam=lam,
+            v_lo=s.v0_V - 0.5 * s.bias_vdd_V,
+            v_hi=s.v0_V + 0.5 * s.bias_vdd_V,
+        )
+
+    def offsets_field(self, beta: float = 1.0) -> np.ndarray:
+        """Each cell's offset expressed as an equivalent field error ``(V0_i - V0_nom - trim_i)/(2 beta Vs_nom)``."""
+        return (self.v0_V - self.stats.v0_V - self.trim_V) / (2.0 * beta * self.stats.vs_V)
+
+
+def make_hardware(
+    n_nodes: int, stats: DeviceStats, config: HardwareConfig | None = None, seed: SeedLike = 0
+) -> HardwareInstance:
+    """Draw a chip: per-cell ``(V0_i, Vs_i)`` from a correlated bivariate normal, ``tau_i`` and gain errors
+    from log-normal / normal spreads, all from one seed (the same seed is the same chip).
+
+    ``V0_i = v0 + sigma_0 z1``, ``Vs_i = vs (1 + sigma_rel (rho z1 + sqrt(1 - rho^2) z2))``,
+    ``tau_i = tau exp(sigma_tau z3 - sigma_tau^2 / 2)``, ``gain_i = 1 + sigma_g z4``, ``z ~ N(0, 1)``.
+    """
+    if not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
+        raise ConfigError(f"n_nodes must be a positive integer, got {n_nodes!r}")
+    config = config or HardwareConfig()
+    seed_int = seed if isinstance(seed, (int, np.integer)) else None
+    rng = as_generator(seed)
+    z = rng.standard_normal((4, n_nodes))
+    rho = stats.v0_vs_corr
+    v0 = stats.v0_V + stats.v0_sigma_V * z[0]
+    vs = stats.vs_V * (1.0 + stats.vs_sigma_rel * (rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1]))
+    tau = stats.tau_corr_s * np.exp(stats.tau_sigma_rel * z[2] - 0.5 * stats.tau_sigma_rel**2)
+    gain = 1.0 + stats.bias_gain_sigma_rel * z[3]
+    if np.any(vs <= 0):
+        raise ConfigError(f"vs_sigma_rel={stats.vs_sigma_rel} draws non-positive slopes; reduce it")
+    return HardwareInstance(
+        stats=stats, config=config, seed=-1 if seed_int is None else int(seed_int),
+        v0_V=v0, vs_V=vs, tau_s=tau, gain_rel=gain, trim_V=np.zeros(n_nodes),
+    )
+
+
+def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
+    """Convert a ``pbitkit.pbitmodel.DeviceModel`` card (or a dict with its fields) to :class:`DeviceStats`.
+
+    Reads the contract's field names (docs/contracts.md): ``link, v0_V, vs_V, v0_sigma_V, vs_sigma_rel,
+    v0_vs_corr, tau_corr_s, energy_per_bit_J, energy_per_flip_J, static_power_W, sample_period_s, temp_C,
+    bias_network{c_node_F, g_unit_S, settling_s, energy_per_update_J, vdd_V}``. A probit card's slope is
+    divided by 1.702 (logistic equivalent, REFERENCE.md §1). ``overrides`` replace any resulting field.
+
+    Raises
+    ------
+    ModelCardError
+        If a required field is missing or not a number.
+    """
+    if isinstance(card, dict):
+        get = card.get
+    else:
+        try:  # lazy: pbitmodel is another stage and optional for the array
+            from pbitkit import pbitmodel  # noqa: F401
+        except ImportError:  # pragma: no cover - the card object already exists, so its module does
+            pass
+        get = lambda k, d=None: getattr(card, k, d)  # noqa: E731
+
+    def num(key: str, default: float | None = None) -> float:
+        v = get(key, default)
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+            raise ModelCardError(f"DeviceModel.{key}: expected a finite number, got {v!r}")
+        return float(v)
+
+    link = get("link", "logistic")
+    if link not in ("logistic", "probit"):
+        raise ModelCardError(f"DeviceModel.link: expected 'logistic' or 'probit', got {link!r}")
+    scale = 1.0 / PROBIT_TO_LOGISTIC if link == "probit" else 1.0
+    bn = get("bias_network", None) or {}
+    if not isinstance(bn, dict):
+        raise ModelCardError(f"DeviceModel.bias_network: expected a dict, got {type(bn).__name__}")
+    vdd = num("vdd_V", 0.8)
+
+    def bnum(key: str, default: float) -> float:
+        v = bn.get(key, default)
+        if v is None or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+            raise ModelCardError(f"DeviceModel.bias_network.{key}: expected a finite number, got {v!r}")
+        return float(v)
+
+    kw: dict[str, Any] = dict(
+        v0_V=num("v0_V"),
+        vs_V=num("vs_V") * scale,
+        v0_sigma_V=num("v0_sigma_V", 0.0),
+        vs_sigma_rel=num("vs_sigma_rel", 0.0),
+        v0_vs_corr=num("v0_vs_corr", 0.0),
+        tau_corr_s=num("tau_corr_s"),
+        energy_per_bit_J=num("energy_per_bit_J", 0.0),
+        energy_per_flip_J=num("energy_per_flip_J", 0.0),
+        static_power_W=num("static_power_W", 0.0),
+        sample_period_s=num("sample_period_s", 0.0),
+        temp_K=num("temp_C", 27.0) + 273.15,
+        bias_vdd_V=bnum("vdd_V", vdd),
+        bias_c_node_F=bnum("c_node_F", 2e-15),
+        bias_g_unit_S=bnum("g_unit_S", 1e-6),
+        bias_settling_s=bnum("settling_s", 2e-9),
+        bias_energy_per_update_J=bnum("energy_per_update_J", 0.0),
+        wire_vdd_V=vdd,
+        source=f"DeviceModel card: cell={get('cell', '?')}, process={get('process', '?')}",
+    )
+    kw.update(overrides)
+    return DeviceStats(**kw)

@@ -1,0 +1,465 @@
+"""Chromatic block-Gibbs sampling of Ising models / Boltzmann machines on p-bit arrays.
+
+Model (REFERENCE.md §2): spins ``s in {-1,+1}^N``, ``P(s) ∝ exp(beta (sum_{i<j} J_ij s_i s_j + sum_i h_i s_i))``;
+Gibbs conditional ``P(s_i = +1 | rest) = sigmoid(2 beta (sum_j J_ij s_j + h_i))``. One sweep updates the
+colour classes of the graph one after the other; all free nodes of a class are updated in parallel.
+
+Two entry points:
+
+* :class:`GibbsSampler` — the compiled, reusable form for training loops: the graph compiles once,
+  couplings ``J_edge (E,)``, fields ``h (N,) | (C, N)`` and clamps change per call, moments
+  ``<s_i>`` and ``<s_i s_j>`` are accumulated in the kernel without storing samples.
+* :func:`sample` — one call from a coupling matrix to samples ``(n_samples, n_chains, n_nodes)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from pbitkit.array import kernels
+from pbitkit.array.device import HardwareInstance
+from pbitkit.array.graphs import Graph, from_sparse
+from pbitkit.errors import ConfigError
+from pbitkit.progress import ProgressCallback
+from pbitkit.rng import SeedLike, as_generator
+
+__all__ = ["Moments", "GibbsSampler", "sample", "sample_async", "random_state", "MODES"]
+
+log = logging.getLogger(__name__)
+
+MODES = ("ideal", "device", "async")
+#: Below this many lane updates per colour class the serial kernel is faster than the threaded one.
+PARALLEL_MIN_LANES = 20_000
+
+
+@dataclass(frozen=True)
+class Moments:
+    """First and second moments accumulated over sweeps (and chains), without storing samples.
+
+    Attributes
+    ----------
+    n_sweeps : int
+        Number of sweeps accumulated (each contributes one sample per chain).
+    n_chains : int
+    m1 : (N,) float64
+        ``<s_i>`` averaged over sweeps and chains.
+    m2 : (E,) float64
+        ``<s_i s_j>`` for each edge (graph order), averaged over sweeps and chains.
+    m1_chain : (C, N) float64
+        ``<s_i>`` per chain (averaged over sweeps).
+    m2_chain : (C, E) float64 or None
+        ``<s_i s_j>`` per chain, when requested (``per_chain=True``).
+    """
+
+    n_sweeps: int
+    n_chains: int
+    m1: np.ndarray
+    m2: np.ndarray
+    m1_chain: np.ndarray
+    m2_chain: np.ndarray | None = None
+
+
+def random_state(n_chains: int, n_nodes: int, rng: SeedLike) -> np.ndarray:
+    """Uniformly random ``(n_chains, n_nodes)`` int8 state in {-1, +1}."""
+    g = as_generator(rng)
+    return (2 * g.integers(0, 2, size=(n_chains, n_nodes), dtype=np.int8) - 1).astype(np.int8)
+
+
+def _key(rng: np.random.Generator) -> np.uint64:
+    return np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+
+
+class GibbsSampler:
+    """Compiled chromatic block-Gibbs sampler for one graph (and, in ``device`` mode, one chip).
+
+    Parameters
+    ----------
+    graph : Graph
+        The array's graph; its neighbour tables are compiled once here.
+    mode : {"ideal", "device"}
+        ``ideal``: exact conditionals. ``device``: per-cell sigmoids, DACs, bias network, temperature and
+        telegraph memory of ``hardware`` (see :mod:`pbitkit.array.device`).
+    hardware : HardwareInstance, optional
+        Required in ``device`` mode; its ``n_nodes`` must match the graph.
+    parallel : bool or None
+        Use the threaded kernel; ``None`` decides from the problem size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pbitkit.array import grid_graph, GibbsSampler, random_state
+    >>> g = grid_graph(8, "G8")
+    >>> smp = GibbsSampler(g)
+    >>> rng = np.random.default_rng(0)
+    >>> s0 = random_state(4, g.n_nodes, rng)
+    >>> s, mom = smp.run(s0, np.full(g.n_edges, 0.1), np.zeros(g.n_nodes), beta=1.0, n_sweeps=10, rng=rng)
+    >>> s.shape, mom.m2.shape
+    ((4, 64), (256,))
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        mode: Literal["ideal", "device"] = "ideal",
+        hardware: HardwareInstance | None = None,
+        *,
+        parallel: bool | None = None,
+    ) -> None:
+        if mode not in ("ideal", "device"):
+            raise ConfigError(f"GibbsSampler mode must be 'ideal' or 'device', got {mode!r} (async: sample_async)")
+        if mode == "device":
+            if hardware is None:
+                raise ConfigError("mode='device' needs hardware=HardwareInstance (see make_hardware)")
+            if hardware.n_nodes != graph.n_nodes:
+                raise ConfigError(f"hardware has {hardware.n_nodes} cells but the graph has {graph.n_nodes} nodes")
+        self.graph = graph
+        self.mode = mode
+        self.hardware = hardware
+        self.parallel = parallel
+        self.tables = graph.tables
+        self._step = 0  # global (sweep x colour) counter: successive calls continue one random stream
+        self._clamp_cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
+
+    # ----------------------------------------------------------------------------------------- helpers
+    def _free_classes(self, clamp_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        T = self.tables
+        if clamp_mask is None:
+            return T.color_ptr, T.color_nodes
+        key = clamp_mask.tobytes()
+        if self._clamp_cache is not None and self._clamp_cache[0] == key:
+            return self._clamp_cache[1], self._clamp_cache[2]
+        keep = ~clamp_mask[T.color_nodes]
+        nodes = T.color_nodes[keep]
+        colors = self.graph.colors[nodes].astype(np.int64)
+        counts = np.bincount(colors, minlength=self.graph.n_colors)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._clamp_cache = (key, ptr, np.ascontiguousarray(nodes, dtype=np.int32))
+        return ptr, self._clamp_cache[2]
+
+    def _params(self, beta: float) -> dict[str, Any]:
+        n = self.graph.n_nodes
+        if self.mode == "ideal":
+            return dict(c0=np.zeros(n), g=np.full(n, 2.0 * beta), v0=np.zeros(n), ivs=np.ones(n),
+                        lam=np.zeros(n), v_lo=-np.inf, v_hi=np.inf)
+        assert self.hardware is not None
+        return self.hardware.kernel_params(beta)
+
+    def program(self, J_edge: Any, h: Any, n_chains: int) -> tuple[np.ndarray, np.ndarray]:
+        """Validate (and in device mode DAC-quantize) couplings and fields.
+
+        Returns the slot-weight table ``(N, D)`` and the field table ``(N, 1)`` or ``(N, C)``.
+        """
+        g = self.graph
+        if sp.issparse(J_edge) or (np.ndim(J_edge) == 2 and np.shape(J_edge) == (g.n_nodes, g.n_nodes)):
+            J = g.edge_values(J_edge)
+        else:
+            J = g.check_edge_values(J_edge)
+        h = np.asarray(h, dtype=np.float64)
+        if h.shape == (g.n_nodes,):
+            H = h[:, None]
+        elif h.shape == (n_chains, g.n_nodes):
+            H = h.T
+        else:
+            raise ConfigError(f"h must have shape ({g.n_nodes},) or ({n_chains}, {g.n_nodes}), got {h.shape}")
+        if not np.all(np.isfinite(H)):
+            raise ConfigError("h contains non-finite values")
+        if self.mode == "device":
+            assert self.hardware is not None
+            J = self.hardware.config.weight_dac.quantize(J)
+            H = self.hardware.config.bias_dac.quantize(H)
+        return self.tables.slot_weights(J), np.ascontiguousarray(H)
+
+    # ------------------------------------------------------------------------------------------- run
+    def run(
+        self,
+        state: np.ndarray,
+        J_edge: Any,
+        h: Any,
+        *,
+        beta: float = 1.0,
+        n_sweeps: int,
+        rng: np.random.Generator,
+        clamp_mask: np.ndarray | None = None,
+        clamp_values: np.ndarray | None = None,
+        moments: bool = True,
+        per_chain: bool = False,
+    ) -> tuple[np.ndarray, Moments | None]:
+        """Advance ``state`` by ``n_sweeps`` chromatic sweeps; return the new state and the moments.
+
+        Parameters
+        ----------
+        state : (C, N) int8 in {-1, +1}
+            Current states of ``C`` chains (not modified; a new array is returned).
+        J_edge : (E,) float or symmetric (N, N) matrix (dense or scipy.sparse)
+            Couplings ``J_ij`` per edge in ``graph.edges`` order.
+        h : (N,) or (C, N) float
+            Fields, shared or per chain.
+        beta : float
+            Inverse temperature.
+        n_sweeps : int
+            Number of sweeps (each updates every free node once).
+        rng : numpy.random.Generator
+            Source of the kernel's stream key (one draw per call).
+        clamp_mask : (N,) bool, optional
+            Nodes held fixed; ``clamp_values`` ``(C, N)`` or ``(N,)`` int8 gives their values (the
+            entries of unclamped nodes are ignored).
+        moments : bool
+            Accumulate ``<s_i>`` and ``<s_i s_j>`` over the ``n_sweeps`` states (after each sweep).
+        per_chain : bool
+            Also keep per-chain edge moments ``(C, E)`` (memory ``8 C E`` bytes).
+
+        Returns
+        -------
+        state : (C, N) int8
+        moments : Moments or None
+        """
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 0:
+            raise ConfigError(f"n_sweeps must be a non-negative integer, got {n_sweeps!r}")
+        if not (isinstance(beta, (int, float)) and math.isfinite(beta)):
+            raise ConfigError(f"beta must be a finite number, got {beta!r}")
+        g = self.graph
+        st = np.asarray(state)
+        if st.ndim != 2 or st.shape[1] != g.n_nodes:
+            raise ConfigError(f"state must have shape (C, {g.n_nodes}), got {st.shape}")
+        if not np.all((st == 1) | (st == -1)):
+            raise ConfigError("state must contain only -1 and +1")
+        C = st.shape[0]
+        S = np.ascontiguousarray(st.T, dtype=np.int8)
+        mask = None
+        if clamp_mask is not None:
+            mask = np.asarray(clamp_mask, dtype=bool)
+            if mask.shape != (g.n_nodes,):
+                raise ConfigError(f"clamp_mask must have shape ({g.n_nodes},), got {mask.shape}")
+            if clamp_values is None:
+                raise ConfigError("clamp_mask given without clamp_values")
+            cv = np.asarray(clamp_values)
+            if cv.shape == (g.n_nodes,):
+                cv = np.broadcast_to(cv, (C, g.n_nodes))
+            if cv.shape != (C, g.n_nodes):
+                raise ConfigError(f"clamp_values must have shape ({C}, {g.n_nodes}) or ({g.n_nodes},), got {cv.shape}")
+            vals = cv[:, mask]
+            if not np.all((vals == 1) | (vals == -1)):
+                raise ConfigError("clamp_values must be -1 or +1 on clamped nodes")
+            S[mask, :] = vals.T.astype(np.int8)
+        W, H = self.program(J_edge, h, C)
+        ptr, nodes = self._free_classes(mask)
+        p = self._params(beta)
+        E = g.n_edges
+        if moments:
+            acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
+            acc2 = np.zeros((E, C if per_chain else 1), dtype=np.int64)
+        else:
+            acc1 = np.zeros((1, 1), dtype=np.int64)
+            acc2 = np.zeros((1, 1), dtype=np.int64)
+        lanes = C * max(int(np.diff(ptr).max(initial=0)), 1)
+        parallel = self.parallel if self.parallel is not None else lanes >= PARALLEL_MIN_LANES
+        kernels.gibbs_sweeps(
+            S, self.tables.nbr, W, H, ptr, nodes,
+            p["c0"], p["g"], p["v0"], p["ivs"], p["lam"], float(p["v_lo"]), float(p["v_hi"]),
+            int(n_sweeps), _key(rng), np.int64(self._step), g.edges, acc1, acc2, bool(moments),
+            parallel=parallel,
+        )
+        self._step += int(n_sweeps) * (ptr.shape[0] - 1)
+        mom = None
+        if moments and n_sweeps > 0:
+            m1c = (acc1.T / n_sweeps).astype(np.float64)
+            if per_chain:
+                m2c = (acc2.T / n_sweeps).astype(np.float64)
+                m2 = m2c.mean(axis=0)
+            else:
+                m2c = None
+                m2 = acc2[:, 0] / (n_sweeps * C)
+            mom = Moments(n_sweeps=int(n_sweeps), n_chains=C, m1=m1c.mean(axis=0), m2=m2, m1_chain=m1c,
+                          m2_chain=m2c)
+        return np.ascontiguousarray(S.T), mom
+
+    def iterate(
+        self,
+        state: np.ndarray,
+        J_edge: Any,
+        h: Any,
+        *,
+        beta: float = 1.0,
+        n_samples: int,
+        thin: int = 1,
+        rng: np.random.Generator,
+        clamp_mask: np.ndarray | None = None,
+        clamp_values: np.ndarray | None = None,
+    ):
+        """Generator of states: yields ``(C, N)`` int8 every ``thin`` sweeps, ``n_samples`` times.
+
+        The caller owns monitoring, checkpointing and stopping (emcee style).
+        """
+        s = state
+        for _ in range(n_samples):
+            s, _m = self.run(s, J_edge, h, beta=beta, n_sweeps=thin, rng=rng, clamp_mask=clamp_mask,
+                             clamp_values=clamp_values, moments=False)
+            yield s
+
+
+def _as_model(J: Any, h: Any, graph: Graph | None) -> tuple[Graph, np.ndarray, np.ndarray]:
+    if graph is None:
+        if isinstance(J, Graph):
+            raise ConfigError("pass the couplings as J and the graph as graph=")
+        graph, J_edge = from_sparse(J)
+    else:
+        if sp.issparse(J) or (np.ndim(J) == 2 and np.shape(J) == (graph.n_nodes, graph.n_nodes)):
+            J_edge = graph.edge_values(J)
+        else:
+            J_edge = graph.check_edge_values(J)
+    h = np.zeros(graph.n_nodes) if h is None else np.asarray(h, dtype=np.float64)
+    return graph, J_edge, h
+
+
+def sample(
+    J: Any,
+    h: Any = None,
+    *,
+    beta: float = 1.0,
+    n_chains: int = 1,
+    n_sweeps: int = 1000,
+    burn_in: int = 100,
+    thin: int = 1,
+    mode: Literal["ideal", "device", "async"] = "ideal",
+    device: HardwareInstance | None = None,
+    clamp: tuple[np.ndarray, np.ndarray] | None = None,
+    graph: Graph | None = None,
+    init: np.ndarray | None = None,
+    sample_interval_s: float | None = None,
+    observer: Callable[[int, np.ndarray], None] | None = None,
+    progress: ProgressCallback | None = None,
+    seed: SeedLike = 0,
+) -> np.ndarray:
+    """Sample an Ising model / Boltzmann machine in one call.
+
+    ``P(s) ∝ exp(beta (sum_{i<j} J_ij s_i s_j + sum_i h_i s_i))``, spins in {-1, +1}.
+
+    Parameters
+    ----------
+    J : symmetric (N, N) matrix (dense or scipy.sparse), or (E,) per-edge couplings when ``graph`` is given
+    h : (N,) or (n_chains, N) fields (default 0)
+    beta : inverse temperature
+    n_chains : number of independent chains
+    n_sweeps : sweeps recorded after burn-in; ``n_sweeps // thin`` samples are returned
+    burn_in : sweeps discarded first
+    thin : keep every ``thin``-th sweep
+    mode : ``"ideal"`` exact Gibbs, ``"device"`` chip model, ``"async"`` continuous-time dynamics
+    device : HardwareInstance for ``device`` / ``async`` (``async`` without it uses ideal cells with tau = 1)
+    clamp : ``(mask (N,) bool, values (N,) or (n_chains, N))`` nodes held fixed
+    graph : Graph to use (default: built from the non-zeros of ``J`` and coloured)
+    init : (n_chains, N) initial state (default uniformly random)
+    sample_interval_s : ``async`` only: time between recorded samples (default: mean tau, i.e. one
+        "sweep" = each cell redraws once on average); ``burn_in``, ``n_sweeps``, ``thin`` count such intervals
+    observer : called as ``observer(k, state)`` for every recorded sample
+    progress : ``progress(done, total, message)``
+    seed : int or Generator
+
+    Returns
+    -------
+    (n_samples, n_chains, N) int8 array in {-1, +1}, ``n_samples = n_sweeps // thin``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pbitkit.array import sample
+    >>> J = np.array([[0, 1.0], [1.0, 0]])
+    >>> s = sample(J, beta=0.5, n_chains=8, n_sweeps=100, seed=1)
+    >>> s.shape
+    (100, 8, 2)
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    for name, v, lo in (("n_chains", n_chains, 1), ("n_sweeps", n_sweeps, 1), ("burn_in", burn_in, 0), ("thin", thin, 1)):
+        if not isinstance(v, (int, np.integer)) or v < lo:
+            raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+    rng = as_generator(seed)
+    graph, J_edge, h = _as_model(J, h, graph)
+    state = random_state(n_chains, graph.n_nodes, rng) if init is None else np.asarray(init, dtype=np.int8)
+    cm, cv = (None, None) if clamp is None else (np.asarray(clamp[0], bool), np.asarray(clamp[1]))
+    n_out = n_sweeps // thin
+    if mode == "async":
+        return sample_async(graph, J_edge, h, beta=beta, state=state, n_samples=n_out,
+                            interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
+                            hardware=device, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
+    smp = GibbsSampler(graph, mode=mode, hardware=device)
+    out = np.empty((n_out, n_chains, graph.n_nodes), dtype=np.int8)
+    if burn_in:
+        state, _ = smp.run(state, J_edge, h, beta=beta, n_sweeps=burn_in, rng=rng, clamp_mask=cm,
+                           clamp_values=cv, moments=False)
+    for k, s in enumerate(smp.iterate(state, J_edge, h, beta=beta, n_samples=n_out, thin=thin, rng=rng,
+                                      clamp_mask=cm, clamp_values=cv)):
+        out[k] = s
+        if observer is not None:
+            observer(k, s)
+        if progress is not None and (k % max(1, n_out // 100) == 0 or k == n_out - 1):
+            progress(k + 1, n_out, "sweeps")
+    return out
+
+
+def sample_async(
+    graph: Graph,
+    J_edge: np.ndarray,
+    h: np.ndarray,
+    *,
+    beta: float = 1.0,
+    state: np.ndarray,
+    n_samples: int,
+    interval_s: float | None = None,
+    burn_in_intervals: int = 0,
+    thin: int = 1,
+    hardware: HardwareInstance | None = None,
+    clamp_mask: np.ndarray | None = None,
+    clamp_values: np.ndarray | None = None,
+    rng: np.random.Generator,
+    observer: Callable[[int, np.ndarray], None] | None = None,
+) -> np.ndarray:
+    """Clockless continuous-time dynamics (exact, event driven; see :func:`kernels.async_run`).
+
+    Each free cell redraws its output at the events of its own Poisson clock of rate ``1 / tau_i``
+    (``tau_i`` from ``hardware``, or 1 s for ideal cells); the redraw uses the cell's current bias (ideal
+    conditional, or the device sigmoid, DACs and bias network of ``hardware``). Samples are the states at
+    times ``t_k = (burn_in_intervals + (k + 1) thin) * interval_s``, ``k = 0..n_samples-1``.
+
+    Returns
+    -------
+    (n_samples, C, N) int8
+    """
+    C, N = state.shape
+    if N != graph.n_nodes:
+        raise ConfigError(f"state has {N} nodes, graph has {graph.n_nodes}")
+    smp = GibbsSampler(graph, mode="device" if hardware is not None else "ideal", hardware=hardware)
+    W, H = smp.program(J_edge, h, C)
+    S = np.ascontiguousarray(np.asarray(state, dtype=np.int8).T)
+    free = np.ones(N, dtype=bool)
+    if clamp_mask is not None:
+        free = ~np.asarray(clamp_mask, dtype=bool)
+        cv = np.asarray(clamp_values)
+        cv = np.broadcast_to(cv, (C, N)) if cv.shape == (N,) else cv
+        if cv.shape != (C, N):
+            raise ConfigError(f"clamp_values must have shape ({C}, {N}) or ({N},), got {cv.shape}")
+        S[~free, :] = cv[:, ~free].T.astype(np.int8)
+    tau = hardware.tau_s if hardware is not None else np.ones(N)
+    rate = np.where(free, 1.0 / tau, 0.0)
+    if interval_s is None:
+        interval_s = float(np.mean(tau))
+    if not interval_s > 0:
+        raise ConfigError(f"interval_s must be positive, got {interval_s}")
+    p = smp._params(beta)
+    t_grid = (burn_in_intervals + (np.arange(n_samples) + 1) * thin) * interval_s
+    out = np.empty((n_samples, C, N), dtype=np.int8)
+    kernels.async_run(S, smp.tables.nbr, W, H, np.flatnonzero(free).astype(np.int32), rate,
+                      p["c0"], p["g"], p["v0"], p["ivs"], float(p["v_lo"]), float(p["v_hi"]),
+                      t_grid.astype(np.float64), out, _key(rng), np.int64(0))
+    if observer is not None:
+        for k in range(n_samples):
+            observer(k, out[k])
+    return out
