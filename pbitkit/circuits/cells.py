@@ -1,0 +1,580 @@
+"""p-bit cells as parametrized netlists, and the cell registry.
+
+Netlists are rendered by pure functions (tested as text in ``tests/circuits/test_cells.py``); running
+them goes through :func:`pbitkit.circuits.ngspice.run`. Two p-bit cells are registered:
+
+``latch``
+    Subthreshold cross-coupled latch (all-transistor style; SPICE_NOTES "Two p-bit cells that worked").
+    Two CMOS inverters (nFET ``wn/ln``, pFET ``wp/lp``) at a supply of ~0.1 V, so that the two states sit
+    only a few kT/C apart and the devices' own channel noise makes the latch wander between them. The
+    bias **voltage** enters through a large input resistor ``rin_Ohm`` into ``q`` (a voltage-to-current
+    converter: ``I_b = (bias_V - V_q)/R_in``); a matched resistor from ``ref_V`` into ``qb`` keeps the
+    cell symmetric. The output bit is ``V_q > V_qb``; channel noise of the four FETs is injected at
+    ``q`` and ``qb`` with the PSD computed *inside the session* from the operating point at the
+    metastable point (``2 q I coth(V_DS/2U_T)`` per FET, see :mod:`pbitkit.circuits.noise`).
+``strongarm``
+    StrongARM clocked comparator at 1.8 V sampling amplified resistor thermal noise (``4 k T R`` of
+    ``r_noise_Ohm`` times ``noise_gain``, single-pole low pass ``f_noise_Hz``) added to its + input; the
+    differential input is ``bias_V``. One output bit per clock period.
+
+Testbenches (not p-bits): :func:`render_inverter_tb` (switching energy vs C V^2) and
+:func:`render_bias_network_tb` (resistive weighted-sum network: settling time and energy vs fan-in,
+REFERENCE §2).
+
+The Cell protocol (used by the characterization orchestrator, documented in ``docs/contracts.md``)::
+
+    cell = get_cell("latch")
+    jobs = cell.jobs(points, library=lib_for)   # SweepPoints -> SimJobs (one session per group)
+    rows = cell.rows(job, result)               # (SimJob, SimResult) -> list of table rows (dicts)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from pbitkit.circuits import measure
+from pbitkit.circuits.models import ModelLibrary, get_library
+from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
+from pbitkit.circuits.noise import K_B, Q_E, noise_files, resistor_voltage_psd, sigma_for_psd
+from pbitkit.errors import ConfigError
+from pbitkit.rng import as_generator
+
+__all__ = [
+    "SweepPoint",
+    "Cell",
+    "LatchCell",
+    "StrongArmCell",
+    "get_cell",
+    "list_cells",
+    "mos",
+    "op_vector",
+    "render_latch",
+    "render_strongarm",
+    "render_inverter_tb",
+    "render_bias_network_tb",
+    "TABLE_COLUMNS",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns of the characterization table (docs/contracts.md), in order; ``param_*`` columns follow.
+TABLE_COLUMNS: tuple[str, ...] = (
+    "cell", "tier", "corner", "mc_seed", "temp_C", "vdd_V", "bias_V", "n_samples", "n_ones", "p1",
+    "p1_lo", "p1_hi", "n_eff", "tau_corr_s", "flip_rate_Hz", "rate_up_Hz", "rate_down_Hz",
+    "mean_dwell_high_s", "mean_dwell_low_s", "energy_per_bit_J", "energy_per_flip_J", "static_power_W",
+    "dynamic_energy_per_bit_J", "sample_period_s", "sim_time_s", "cpu_time_s", "status", "error",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# devices
+
+
+def mos(lib: ModelLibrary, name: str, d: str, g: str, s: str, b: str, kind: Literal["n", "p"],
+        w_um: float, l_um: float) -> str:
+    """One MOSFET instance line for ``lib`` (sky130 subcircuit ``X...`` in µm, generic ``M...`` in m)."""
+    if w_um <= 0 or l_um <= 0:
+        raise ConfigError(f"transistor {name}: W and L must be > 0 um, got W={w_um}, L={l_um}")
+    model = lib.nfet if kind == "n" else lib.pfet
+    if lib.instance_prefix == "X":
+        return f"X{name} {d} {g} {s} {b} {model} w={w_um:g} l={l_um:g}"
+    return f"M{name} {d} {g} {s} {b} {model} W={w_um:g}u L={l_um:g}u"
+
+
+def op_vector(lib: ModelLibrary, name: str, kind: Literal["n", "p"], quantity: str) -> str:
+    """The ngspice vector of an operating-point quantity (``id``, ``gm``, ``gds``, ``vds``, ``cgg``...)."""
+    model = lib.nfet if kind == "n" else lib.pfet
+    if lib.instance_prefix == "X":
+        return f"@m.x{name.lower()}.m{model}[{quantity}]"
+    return f"@m{name.lower()}[{quantity}]"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.9g}"
+
+
+# --------------------------------------------------------------------------------------------------
+# sweep points
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPoint:
+    """One point of a characterization sweep.
+
+    ``vdd_V=None`` takes the cell's default supply; ``params`` override the cell's default parameters
+    (unknown names raise). ``mc_seed=-1`` is the nominal device (no mismatch). ``noise_seed`` seeds the
+    injected noise; ``tier`` is ``"transient"`` (measured) or ``"predicted"`` (see ``predict.py``).
+    """
+
+    cell: str
+    bias_V: float
+    corner: str = "tt"
+    mc_seed: int = -1
+    temp_C: float = 27.0
+    vdd_V: float | None = None
+    params: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    noise_seed: int = 0
+    tier: Literal["transient", "predicted"] = "transient"
+
+    def __post_init__(self) -> None:
+        if self.tier not in ("transient", "predicted"):
+            raise ConfigError(f"SweepPoint.tier must be 'transient' or 'predicted', got {self.tier!r}")
+        if not isinstance(self.mc_seed, int) or self.mc_seed < -1:
+            raise ConfigError(f"SweepPoint.mc_seed must be an int >= -1, got {self.mc_seed!r}")
+        if not -273.15 < self.temp_C < 200:
+            raise ConfigError(f"SweepPoint.temp_C out of range: {self.temp_C}")
+        object.__setattr__(self, "params", dict(self.params))
+
+    def group_key(self) -> tuple:
+        """Points with equal keys share one ngspice session (they differ only in ``bias_V``)."""
+        return (self.cell, self.corner, self.mc_seed, self.temp_C, self.vdd_V,
+                tuple(sorted(self.params.items())), self.noise_seed, self.tier)
+
+
+LibraryFactory = Callable[[str, bool], ModelLibrary]
+
+
+def _default_library(corner: str, mismatch: bool) -> ModelLibrary:
+    return get_library("sky130", corner, mismatch=mismatch)
+
+
+# --------------------------------------------------------------------------------------------------
+# netlist renderers (pure)
+
+
+def render_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, temp_C: float,
+                 bias_V: float, mc_seed: int = -1, noise: bool = True) -> str:
+    """The latch cell's circuit (no analysis). Nodes: ``q``, ``qb``, ``vdd``, ``bias``, ``ref``.
+
+    Sources: ``Vdd`` (supply, its current is the cell's supply current), ``Vb`` (bias), ``Vr``
+    (reference). With ``noise``, current-noise sources ``Gnq``/``Gnqb`` (gain = sigma in A per unit file
+    sample, set later with ``alter``) read ``noise_q.txt``/``noise_qb.txt``.
+    """
+    lines = [
+        f"* pbitkit latch p-bit cell ({lib.source})",
+        lib.include_line,
+    ]
+    if mc_seed >= 0:
+        lines.append(lib.seed_line(mc_seed))
+    lines += [
+        f".temp {_fmt(temp_C)}",
+        f"Vdd vdd 0 {_fmt(vdd_V)}",
+        f"Vb bias 0 {_fmt(bias_V)}",
+        f"Vr ref 0 {_fmt(p['ref_V'])}",
+        mos(lib, "N1", "q", "qb", "0", "0", "n", p["wn_um"], p["ln_um"]),
+        mos(lib, "P1", "q", "qb", "vdd", "vdd", "p", p["wp_um"], p["lp_um"]),
+        mos(lib, "N2", "qb", "q", "0", "0", "n", p["wn_um"], p["ln_um"]),
+        mos(lib, "P2", "qb", "q", "vdd", "vdd", "p", p["wp_um"], p["lp_um"]),
+        f"Rin bias q {_fmt(p['rin_Ohm'])}",
+        f"Rref ref qb {_fmt(p['rin_Ohm'])}",
+        f"Cq q 0 {_fmt(p['c_node_F'])}",
+        f"Cqb qb 0 {_fmt(p['c_node_F'])}",
+    ]
+    if noise:
+        for node in ("q", "qb"):
+            lines += [
+                f"An{node} %vd([nz{node} 0]) fsn{node}",
+                filesource_model(f"fsn{node}", f"noise_{node}.txt"),
+                f"Rz{node} nz{node} 0 1G",
+                f"Gn{node} 0 {node} nz{node} 0 0",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, temp_C: float,
+                     bias_V: float, mc_seed: int = -1, noise: bool = True) -> str:
+    """The StrongARM comparator cell (no analysis). Nodes ``inp``/``inn`` (differential input
+    ``bias_V`` around ``vcm_V``), ``clk``, ``outp``/``outn``; ``outp > outn`` is a 1.
+
+    Clock: low (reset: the four pFETs precharge ``outp``, ``outn``, ``x1``, ``x2`` to VDD) for the first
+    half period, high (evaluate) for the second. Noise: ``Gnin`` drives unit-variance file samples times
+    its gain into ``nf`` (``r_filt_Ohm || c_filt_F``, pole ``f_noise_Hz``); ``Enp`` adds ``v(nf)`` to the +
+    input.
+    """
+    period = 1.0 / p["f_clk_Hz"]
+    tr = p["t_edge_s"]
+    lines = [
+        f"* pbitkit StrongARM comparator p-bit cell ({lib.source})",
+        lib.include_line,
+    ]
+    if mc_seed >= 0:
+        lines.append(lib.seed_line(mc_seed))
+    lines += [
+        f".temp {_fmt(temp_C)}",
+        f"Vdd vdd 0 {_fmt(vdd_V)}",
+        f"Vclk clk 0 PULSE(0 {_fmt(vdd_V)} {_fmt(period / 2)} {_fmt(tr)} {_fmt(tr)} "
+        f"{_fmt(period / 2 - tr)} {_fmt(period)})",
+        f"Vb bias 0 {_fmt(bias_V)}",
+        f"Vcm cm 0 {_fmt(p['vcm_V'])}",
+        "Ebp bp cm bias 0 0.5",
+        "Ebn inn cm bias 0 -0.5",
+        "Enp inp bp nf 0 1",
+        mos(lib, "T", "tail", "clk", "0", "0", "n", p["w_in_um"], p["l_um"]),
+        mos(lib, "I1", "x1", "inp", "tail", "0", "n", p["w_in_um"], p["l_um"]),
+        mos(lib, "I2", "x2", "inn", "tail", "0", "n", p["w_in_um"], p["l_um"]),
+        mos(lib, "N1", "outn", "outp", "x1", "0", "n", p["w_latch_um"], p["l_um"]),
+        mos(lib, "N2", "outp", "outn", "x2", "0", "n", p["w_latch_um"], p["l_um"]),
+        mos(lib, "P1", "outn", "outp", "vdd", "vdd", "p", p["w_latch_um"], p["l_um"]),
+        mos(lib, "P2", "outp", "outn", "vdd", "vdd", "p", p["w_latch_um"], p["l_um"]),
+        mos(lib, "R1", "outn", "clk", "vdd", "vdd", "p", p["w_reset_um"], p["l_um"]),
+        mos(lib, "R2", "outp", "clk", "vdd", "vdd", "p", p["w_reset_um"], p["l_um"]),
+        mos(lib, "R3", "x1", "clk", "vdd", "vdd", "p", p["w_reset_um"], p["l_um"]),
+        mos(lib, "R4", "x2", "clk", "vdd", "vdd", "p", p["w_reset_um"], p["l_um"]),
+        f"CLp outp 0 {_fmt(p['c_load_F'])}",
+        f"CLn outn 0 {_fmt(p['c_load_F'])}",
+        f"Rf nf 0 {_fmt(p['r_filt_Ohm'])}",
+        f"Cf nf 0 {_fmt(1.0 / (2 * math.pi * p['f_noise_Hz'] * p['r_filt_Ohm']))}",
+    ]
+    if noise:
+        lines += [
+            "Anin %vd([nzin 0]) fsnin",
+            filesource_model("fsnin", "noise_in.txt"),
+            "Rzin nzin 0 1G",
+            "Gnin 0 nf nzin 0 0",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_inverter_tb(lib: ModelLibrary, *, vdd_V: float = 1.8, c_load_F: float = 50e-15,
+                       wn_um: float = 0.42, wp_um: float = 1.0, l_um: float = 0.15, period_s: float = 4e-9,
+                       n_periods: int = 4, temp_C: float = 27.0) -> str:
+    """CMOS inverter driving ``c_load_F``, input a square wave; ``.tran`` over ``n_periods``.
+
+    Hand analysis: each low->high output transition draws ``C V^2`` from the supply (half stored on the
+    capacitor, half dissipated in the pFET), plus short-circuit and internal-capacitance charge:
+    ``E_cycle = (C_load + C_int) V^2 + E_sc``. Vectors: ``v(out)``, ``i(vdd)``.
+    """
+    tr = period_s / 40
+    tstop = n_periods * period_s
+    return "\n".join([
+        f"* pbitkit inverter switching-energy testbench ({lib.source})",
+        lib.include_line,
+        f".temp {_fmt(temp_C)}",
+        f"Vdd vdd 0 {_fmt(vdd_V)}",
+        f"Vin in 0 PULSE(0 {_fmt(vdd_V)} {_fmt(period_s / 4)} {_fmt(tr)} {_fmt(tr)} {_fmt(period_s / 2 - tr)} "
+        f"{_fmt(period_s)})",
+        mos(lib, "N", "out", "in", "0", "0", "n", wn_um, l_um),
+        mos(lib, "P", "out", "in", "vdd", "vdd", "p", wp_um, l_um),
+        f"CL out 0 {_fmt(c_load_F)}",
+        f".tran {_fmt(period_s / 2000)} {_fmt(tstop)} 0 {_fmt(period_s / 2000)}",
+        ".end",
+    ]) + "\n"
+
+
+def render_bias_network_tb(lib: ModelLibrary, *, fan_in: int, weights: Sequence[float] | None = None,
+                           states_before: Sequence[int] | None = None, states_after: Sequence[int] | None = None,
+                           signs: Sequence[int] | None = None, vdd_V: float = 1.8, g_unit_S: float = 1e-6,
+                           c_node_F: float = 2e-15, c_wire_F: float = 0.5e-15, t_step_s: float = 1e-9,
+                           t_stop_s: float = 20e-9, temp_C: float = 27.0) -> str:
+    """Resistive weighted-sum bias network with ``fan_in`` inputs driven by CMOS inverters.
+
+    Input ``j`` is the neighbour state ``x_j`` XOR its sign bit, buffered by an inverter pair that drives
+    ``V_dd y_j`` through a conductance ``G_j = g_unit_S |w_j|`` (REFERENCE §2) into the bias node ``b``
+    (capacitance ``c_node_F``; each driver output has ``c_wire_F``). The states switch from
+    ``states_before`` to ``states_after`` at ``t_step_s``. Settled value ``V_b = sum_j G_j V_dd y_j /
+    sum_j G_j``, time constant ``c_node_F / sum_j G_j``. Vectors: ``v(b)``, ``i(vdd)``.
+    """
+    if fan_in < 1:
+        raise ConfigError(f"bias network: fan_in must be >= 1, got {fan_in}")
+    w = list(weights) if weights is not None else [1.0] * fan_in
+    before = list(states_before) if states_before is not None else [0] * fan_in
+    after = list(states_after) if states_after is not None else [1] * fan_in
+    sg = list(signs) if signs is not None else [0] * fan_in
+    for what, seq in (("weights", w), ("states_before", before), ("states_after", after), ("signs", sg)):
+        if len(seq) != fan_in:
+            raise ConfigError(f"bias network: {what} has {len(seq)} entries, fan_in is {fan_in}")
+    lines = [
+        f"* pbitkit bias (weighted-sum) network, fan-in {fan_in} ({lib.source})",
+        lib.include_line,
+        f".temp {_fmt(temp_C)}",
+        f"Vdd vdd 0 {_fmt(vdd_V)}",
+        f"Cb b 0 {_fmt(c_node_F)}",
+    ]
+    tr = 20e-12
+    for j in range(fan_in):
+        if w[j] == 0:
+            continue
+        y0 = before[j] ^ sg[j]
+        y1 = after[j] ^ sg[j]
+        # the digital input is the complement of y (the driver is an inverter pair: in -> m -> d)
+        v0, v1 = (vdd_V if y0 else 0.0), (vdd_V if y1 else 0.0)
+        lines += [
+            f"Vin{j} in{j} 0 PWL(0 {_fmt(v0)} {_fmt(t_step_s)} {_fmt(v0)} {_fmt(t_step_s + tr)} {_fmt(v1)})",
+            mos(lib, f"N{j}a", f"m{j}", f"in{j}", "0", "0", "n", 0.42, 0.15),
+            mos(lib, f"P{j}a", f"m{j}", f"in{j}", "vdd", "vdd", "p", 1.0, 0.15),
+            mos(lib, f"N{j}b", f"d{j}", f"m{j}", "0", "0", "n", 0.42, 0.15),
+            mos(lib, f"P{j}b", f"d{j}", f"m{j}", "vdd", "vdd", "p", 1.0, 0.15),
+            f"Cw{j} d{j} 0 {_fmt(c_wire_F)}",
+            f"Rw{j} d{j} b {_fmt(1.0 / (g_unit_S * abs(w[j])))}",
+        ]
+    lines += [f".tran {_fmt(t_stop_s / 4000)} {_fmt(t_stop_s)}", ".end"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# cells
+
+
+class Cell:
+    """A registered p-bit cell: defaults, netlist rendering, SweepPoints -> SimJobs -> table rows."""
+
+    name: str = ""
+    description: str = ""
+    default_vdd_V: float = 1.8
+    #: default parameters (SI units / µm in the names)
+    defaults: Mapping[str, float] = {}
+
+    def params(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Default parameters updated by ``overrides``; unknown names raise ``ConfigError``."""
+        out = dict(self.defaults)
+        for k, v in (overrides or {}).items():
+            if k not in out:
+                raise ConfigError(f"cell {self.name}: unknown parameter {k!r}; known: {sorted(out)}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"cell {self.name}: parameter {k} must be a finite number, got {v!r}")
+            out[k] = float(v)
+        return out
+
+    def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
+        """Bias range (V) spanning P(1) ~ 0.02...0.98 for the nominal cell at its defaults."""
+        raise NotImplementedError
+
+    def default_bias_points(self, n: int = 9, params: Mapping[str, float] | None = None) -> np.ndarray:
+        lo, hi = self.default_bias_range(params)
+        return np.linspace(lo, hi, n)
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def jobs(self, points: Sequence[SweepPoint], library: LibraryFactory | None = None,
+             timeout_s: float = 300.0) -> list[SimJob]:
+        """One :class:`SimJob` per group of points that differ only in ``bias_V`` (one ngspice session
+        loops over the bias values with ``alter``: models and mismatch draws are parsed once)."""
+        library = library or _default_library
+        groups: dict[tuple, list[SweepPoint]] = {}
+        for pt in points:
+            if pt.cell != self.name:
+                raise ConfigError(f"SweepPoint for cell {pt.cell!r} given to cell {self.name!r}")
+            groups.setdefault(pt.group_key(), []).append(pt)
+        out = []
+        for pts in groups.values():
+            lib = library(pts[0].corner, pts[0].mc_seed >= 0)
+            out.append(self._job(pts, lib, timeout_s))
+        return out
+
+    def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        raise NotImplementedError
+
+    def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
+        """Table rows (docs/contracts.md columns + ``param_*``) for a finished job."""
+        raise NotImplementedError
+
+    def failed_rows(self, job: SimJob, status: str, error: str) -> list[dict[str, Any]]:
+        """Rows marking every point of ``job`` as failed/timeout with ngspice's message."""
+        meta = _job_meta(job)
+        rows = []
+        for b in meta["bias_V"]:
+            r = _base_row(meta, b)
+            r.update(status=status, error=error)
+            rows.append(r)
+        return rows
+
+
+def _job_meta(job: SimJob) -> dict[str, Any]:
+    """The sweep-group metadata embedded in the job's label (JSON after ``'|'``)."""
+    try:
+        return json.loads(job.label.split("|", 1)[1])
+    except (IndexError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"SimJob label {job.label!r} was not made by a pbitkit Cell") from exc
+
+
+def _label(pts: list[SweepPoint], vdd: float, params: Mapping[str, float], **extra: Any) -> str:
+    p0 = pts[0]
+    meta = {"cell": p0.cell, "corner": p0.corner, "mc_seed": p0.mc_seed, "temp_C": p0.temp_C, "vdd_V": vdd,
+            "noise_seed": p0.noise_seed, "tier": p0.tier, "bias_V": [pt.bias_V for pt in pts],
+            "params": dict(params), **extra}
+    return f"{p0.cell} {p0.corner} mc{p0.mc_seed} {p0.temp_C:g}C {vdd:g}V n={len(pts)}|" + json.dumps(meta)
+
+
+def _base_row(meta: Mapping[str, Any], bias: float) -> dict[str, Any]:
+    row: dict[str, Any] = {c: math.nan for c in TABLE_COLUMNS}
+    row.update(cell=meta["cell"], tier=meta["tier"], corner=meta["corner"], mc_seed=meta["mc_seed"],
+               temp_C=meta["temp_C"], vdd_V=meta["vdd_V"], bias_V=bias, status="ok", error="")
+    for k, v in meta["params"].items():
+        row[f"param_{k}"] = v
+    return row
+
+
+class LatchCell(Cell):
+    """Subthreshold cross-coupled latch with resistive voltage-bias input (see module docstring)."""
+
+    name = "latch"
+    description = "subthreshold cross-coupled latch, thermal/shot noise from its own FETs, bias via 1 TOhm"
+    default_vdd_V = 0.085
+    defaults = {
+        "wn_um": 4.0, "ln_um": 0.15, "wp_um": 0.42, "lp_um": 0.15,
+        "rin_Ohm": 1e12, "ref_V": 0.065, "c_node_F": 0.0,
+        "noise_dt_s": 2e-6, "t_stop_s": 0.1, "sample_period_s": 10e-6, "hysteresis_V": 0.0,
+        "noise_scale": 1.0,
+    }
+
+    def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
+        p = self.params(params)
+        return (p["ref_V"] - 0.06, p["ref_V"] + 0.07)
+
+    def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        p = self.params(pts[0].params)
+        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        temp = pts[0].temp_C
+        circuit = render_latch(lib, p, vdd_V=vdd, temp_C=temp, bias_V=p["ref_V"], mc_seed=pts[0].mc_seed)
+        dt = p["noise_dt_s"]
+        n_steps = int(math.ceil(p["t_stop_s"] / dt))
+        files = noise_files(["q", "qb"], as_generator(pts[0].noise_seed), dt, n_steps)
+        ut = K_B * (temp + 273.15) / Q_E
+        # channel noise PSD per node from the operating point at the metastable point (bias = ref):
+        # S = sum over the node's two FETs of 2 q |I_D| coth(|V_DS| / 2 U_T)   (noise.channel_noise_psd)
+        ctl = [".control", f"nodeset v(q)={_fmt(vdd * 0.75)} v(qb)={_fmt(vdd * 0.75)}", "op"]
+        for node, (n_name, p_name) in (("q", ("N1", "P1")), ("qb", ("N2", "P2"))):
+            terms = []
+            for nm, kind in ((n_name, "n"), (p_name, "p")):
+                i_v, v_v = op_vector(lib, nm, kind, "id"), op_vector(lib, nm, kind, "vds")
+                terms.append(f"abs({i_v})/tanh(abs({v_v})/{_fmt(2 * ut)} + 1e-12)")
+            ctl.append(f"let s_{node} = {_fmt(2 * Q_E)}*({' + '.join(terms)})*{_fmt(p['noise_scale'])}")
+            ctl.append(f"let sig_{node} = sqrt(s_{node}/{_fmt(2 * dt)})")
+            ctl.append(f"alter @gn{node}[gain] = $&sig_{node}")
+        ctl.append(write_command(["v(q)", "v(qb)", "s_q", "s_qb", "i(vdd)"]))
+        for pt in pts:
+            ctl += [f"alter vb dc={_fmt(pt.bias_V)}",
+                    f"tran {_fmt(dt)} {_fmt(p['t_stop_s'])} 0 {_fmt(dt)}",
+                    write_command(["v(q)", "v(qb)", "i(vdd)"])]
+        ctl += [".endc", ".end"]
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
+                      label=_label(pts, vdd, p))
+
+    def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
+        meta = _job_meta(job)
+        p = meta["params"]
+        op = result.plots[0]
+        s_q = float(np.real(op["s_q"][0])) if "s_q" in op else math.nan
+        rows = []
+        for k, bias in enumerate(meta["bias_V"]):
+            tr = result.plots[1 + k]
+            row = _base_row(meta, bias)
+            t = np.real(tr["time"])
+            diff = np.real(tr["v(q)"] - tr["v(qb)"])
+            ts = p["sample_period_s"]
+            bits = measure.binarize(measure.sample_waveform(t, diff, ts), 0.0, p["hysteresis_V"])
+            row.update(_bit_stats(bits, ts))
+            es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
+            row.update(_energy_cols(es, row["n_samples"], row.get("_n_flips", 0)))
+            row.pop("_n_flips", None)
+            row.update(sample_period_s=ts, sim_time_s=float(t[-1]),
+                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]), noise_psd_q_A2_Hz=s_q)
+            rows.append(row)
+        return rows
+
+
+def _bit_stats(bits: np.ndarray, ts: float) -> dict[str, Any]:
+    est = measure.p1_estimate(bits)
+    ds = measure.dwell_stats(bits, ts)
+    tau_s = est.tau_int * ts / 2 if math.isfinite(est.tau_int) else math.nan
+    return dict(n_samples=est.n_samples, n_ones=est.n_ones, p1=est.p1, p1_lo=est.p1_lo, p1_hi=est.p1_hi,
+                n_eff=est.n_eff, tau_corr_s=tau_s, flip_rate_Hz=ds.flip_rate_Hz, rate_up_Hz=ds.rate_up_Hz,
+                rate_down_Hz=ds.rate_down_Hz, mean_dwell_high_s=ds.mean_dwell_high_s,
+                mean_dwell_low_s=ds.mean_dwell_low_s, _n_flips=ds.n_flips)
+
+
+def _energy_cols(es: measure.EnergySplit, n_bits: int, n_flips: int) -> dict[str, float]:
+    return dict(energy_per_bit_J=es.energy_J / n_bits if n_bits else math.nan,
+                energy_per_flip_J=es.energy_J / n_flips if n_flips else math.nan,
+                static_power_W=es.static_power_W,
+                dynamic_energy_per_bit_J=es.dynamic_energy_J / n_bits if n_bits else math.nan)
+
+
+class StrongArmCell(Cell):
+    """StrongARM clocked comparator sampling amplified resistor thermal noise (see module docstring)."""
+
+    name = "strongarm"
+    description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
+    default_vdd_V = 1.8
+    defaults = {
+        "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
+        "vcm_V": 0.9, "f_clk_Hz": 100e6, "t_edge_s": 50e-12,
+        "r_noise_Ohm": 1e4, "noise_gain": 100.0, "f_noise_Hz": 50e6, "r_filt_Ohm": 1e3,
+        "n_samples": 400, "read_phase": 0.95,
+    }
+
+    def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
+        from pbitkit.circuits.predict import amplified_noise_rms
+
+        p = self.params(params)
+        s = amplified_noise_rms(p, 27.0)
+        return (-2.2 * s, 2.2 * s)
+
+    def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        p = self.params(pts[0].params)
+        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        temp = pts[0].temp_C
+        circuit = render_strongarm(lib, p, vdd_V=vdd, temp_C=temp, bias_V=0.0, mc_seed=pts[0].mc_seed)
+        period = 1.0 / p["f_clk_Hz"]
+        t_stop = int(p["n_samples"]) * period
+        dt = 1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6  # <= tau/5 of the noise filter
+        n_steps = int(math.ceil(t_stop / dt))
+        files = noise_files(["in"], as_generator(pts[0].noise_seed), dt, n_steps)
+        # S_v = 4 k T R A^2 at the filter node -> current PSD S_v / R_f^2 into R_f || C_f
+        s_i = resistor_voltage_psd(p["r_noise_Ohm"], temp) * p["noise_gain"] ** 2 / p["r_filt_Ohm"] ** 2
+        sig = sigma_for_psd(s_i, dt)
+        ctl = [".control", f"alter @gnin[gain] = {sig:.6e}"]
+        for pt in pts:
+            ctl += [f"alter vb dc={_fmt(pt.bias_V)}",
+                    f"tran {_fmt(dt)} {_fmt(t_stop)} 0 {_fmt(dt)}",
+                    write_command(["v(outp)", "v(outn)", "i(vdd)", "v(nf)"])]
+        ctl += [".endc", ".end"]
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
+                      label=_label(pts, vdd, p))
+
+    def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
+        meta = _job_meta(job)
+        p = meta["params"]
+        period = 1.0 / p["f_clk_Hz"]
+        rows = []
+        for k, bias in enumerate(meta["bias_V"]):
+            tr = result.plots[k]
+            row = _base_row(meta, bias)
+            t = np.real(tr["time"])
+            diff = np.real(tr["v(outp)"] - tr["v(outn)"])
+            n = int(p["n_samples"])
+            tk = (np.arange(n) + p["read_phase"]) * period
+            bits = (np.interp(tk, t, diff) > 0).astype(np.uint8)
+            row.update(_bit_stats(bits, period))
+            es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
+            row.update(_energy_cols(es, row["n_samples"], row.get("_n_flips", 0)))
+            row.pop("_n_flips", None)
+            row.update(sample_period_s=period, sim_time_s=float(t[-1]),
+                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]),
+                       noise_rms_V=float(np.std(np.real(tr["v(nf)"]))))
+            rows.append(row)
+        return rows
+
+
+_REGISTRY: dict[str, Cell] = {c.name: c for c in (LatchCell(), StrongArmCell())}
+
+
+def list_cells() -> list[str]:
+    """Names of the registered p-bit cells."""
+    return sorted(_REGISTRY)
+
+
+def get_cell(name: str) -> Cell:
+    """The registered cell ``name``; an unknown name raises ``ConfigError`` listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown cell {name!r}; known cells: {list_cells()}") from None
+
+

@@ -1,0 +1,177 @@
+"""Transistor noise grounded in device physics, injected into transient simulations.
+
+ngspice computes device noise only in the small-signal ``.noise`` analysis, not in ``.tran``. pbitkit
+therefore (1) takes each noisy node's current-noise PSD from the operating point, (2) draws white
+Gaussian noise with that PSD from a seeded ``numpy.random.Generator``, and (3) injects it through an
+XSPICE ``filesource`` driving a voltage-controlled current source at the node (SPICE_NOTES.md: this is
+reproducible, ``TRNOISE`` is not).
+
+The approximation
+-----------------
+* **White.** The PSD is taken at the operating point and held constant over the transient and over
+  frequency. Flicker noise (below ~1 kHz in the latch, see ``docs/cells.md``) and the PSD's dependence on
+  the instantaneous state are neglected. The noise is band-limited by the sample spacing ``dt``
+  (linear interpolation between samples), so ``dt`` must be ``<= tau/5`` of the fastest node it drives.
+* **Channel noise per device** (drain-source current noise, one-sided, A^2/Hz):
+  subthreshold / diffusion form ``S = 2 q |I_D| coth(|V_DS| / 2 U_T)`` (the sum of the forward and reverse
+  shot-noise components; ``-> 2 q I_D`` in saturation, ``-> 4 k T g_ds`` at ``V_DS -> 0``), or the strong
+  inversion form ``S = 4 k T gamma g_m`` (gamma = 2/3). A device's noise enters its drain node (the
+  source is at a rail in every pbitkit cell).
+* **Resistors**: ``S = 4 k T / R`` (current) or ``4 k T R`` (voltage).
+* The reference for the test is ngspice's own ``.noise`` analysis with the BSIM4 (sky130: ``tnoimod=1``)
+  noise models: ``tests/circuits/test_noise.py`` checks that the formula is within a stated factor of it
+  and that the injected transient noise reproduces the ``.noise`` PSD of the node voltage.
+
+Sampling: white noise of one-sided PSD ``S`` sampled every ``dt`` has ``sigma = sqrt(S / (2 dt))``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from pbitkit.circuits.ngspice import filesource_model, filesource_noise_text
+
+__all__ = [
+    "K_B",
+    "Q_E",
+    "thermal_voltage",
+    "channel_noise_psd",
+    "resistor_current_psd",
+    "resistor_voltage_psd",
+    "sigma_for_psd",
+    "NoiseSource",
+    "render_current_noise",
+    "noise_files",
+    "welch_psd",
+]
+
+#: Boltzmann constant (J/K) and elementary charge (C), CODATA 2018 exact values.
+K_B = 1.380649e-23
+Q_E = 1.602176634e-19
+
+
+def thermal_voltage(temp_C: float) -> float:
+    """``U_T = k T / q`` in V at ``temp_C`` degrees Celsius."""
+    return K_B * (temp_C + 273.15) / Q_E
+
+
+def channel_noise_psd(
+    id_A: np.ndarray | float,
+    vds_V: np.ndarray | float,
+    gm_S: np.ndarray | float,
+    temp_C: float,
+    regime: str = "subthreshold",
+    gamma: float = 2.0 / 3.0,
+) -> np.ndarray:
+    """One-sided drain-current noise PSD (A^2/Hz) of MOSFETs at their operating point.
+
+    Parameters
+    ----------
+    id_A, vds_V, gm_S : array-like, same shape
+        Drain current (A), drain-source voltage (V) and transconductance (S) from the ``.op``.
+    temp_C : float
+    regime : {"subthreshold", "strong"}
+        ``subthreshold``: ``S = 2 q |I_D| coth(|V_DS| / 2 U_T)``; ``strong``: ``S = 4 k T gamma g_m``.
+
+    Returns
+    -------
+    ndarray, A^2/Hz
+    """
+    i = np.abs(np.asarray(id_A, dtype=float))
+    v = np.abs(np.asarray(vds_V, dtype=float))
+    t_k = temp_C + 273.15
+    if regime == "subthreshold":
+        x = np.maximum(v / (2 * thermal_voltage(temp_C)), 1e-12)
+        # 2 q I coth(x); as V_DS -> 0, I/V_DS -> g_ds and this tends to 4 k T g_ds (no division by 0:
+        # x is floored at 1e-12, and I -> 0 with V_DS)
+        return 2 * Q_E * i / np.tanh(x)
+    if regime == "strong":
+        return 4 * K_B * t_k * gamma * np.abs(np.asarray(gm_S, dtype=float))
+    raise ValueError(f"channel_noise_psd: regime must be 'subthreshold' or 'strong', got {regime!r}")
+
+
+def resistor_current_psd(r_Ohm: float, temp_C: float) -> float:
+    """Johnson noise current PSD ``4 k T / R`` (A^2/Hz)."""
+    return 4 * K_B * (temp_C + 273.15) / r_Ohm
+
+
+def resistor_voltage_psd(r_Ohm: float, temp_C: float) -> float:
+    """Johnson noise voltage PSD ``4 k T R`` (V^2/Hz)."""
+    return 4 * K_B * (temp_C + 273.15) * r_Ohm
+
+
+def sigma_for_psd(psd: float, dt_s: float) -> float:
+    """Standard deviation of i.i.d. samples every ``dt_s`` whose one-sided PSD is ``psd``: ``sqrt(S/(2 dt))``."""
+    if dt_s <= 0:
+        raise ValueError(f"sigma_for_psd: dt_s must be > 0, got {dt_s}")
+    if psd < 0:
+        raise ValueError(f"sigma_for_psd: psd must be >= 0, got {psd}")
+    return math.sqrt(psd / (2 * dt_s))
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseSource:
+    """A white current-noise source into ``node`` (from ground), PSD ``psd_A2_Hz``.
+
+    Rendered as ``filesource`` -> 1 GOhm-loaded control node -> VCCS of gain ``sigma`` (A per file unit);
+    the file holds unit-variance samples (see :func:`noise_files`).
+    """
+
+    name: str
+    node: str
+    psd_A2_Hz: float
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"NoiseSource.name must be an identifier, got {self.name!r}")
+        if not (self.psd_A2_Hz >= 0 and math.isfinite(self.psd_A2_Hz)):
+            raise ValueError(f"NoiseSource.psd_A2_Hz must be finite and >= 0, got {self.psd_A2_Hz!r}")
+
+
+def render_current_noise(sources: Sequence[NoiseSource], dt_s: float) -> str:
+    """Netlist lines injecting each source's white noise as a current into its node.
+
+    ``i(t) = sigma * u(t)`` with ``u`` the unit-variance file samples (linearly interpolated) and
+    ``sigma = sqrt(S / (2 dt))``. The file of source ``name`` is ``noise_<name>.txt``.
+    """
+    lines = []
+    for s in sources:
+        sig = sigma_for_psd(s.psd_A2_Hz, dt_s)
+        lines += [
+            f"A{s.name} %vd([nz_{s.name} 0]) fs_{s.name}",
+            filesource_model(f"fs_{s.name}", f"noise_{s.name}.txt"),
+            f"RZ{s.name} nz_{s.name} 0 1G",
+            f"G{s.name} 0 {s.node} nz_{s.name} 0 {sig:.6e}",
+        ]
+    return "\n".join(lines)
+
+
+def noise_files(
+    names: Sequence[str], rng: np.random.Generator, dt_s: float, n_steps: int
+) -> dict[str, str]:
+    """Unit-variance white-noise ``filesource`` tables ``{"noise_<name>.txt": text}``, one per name, drawn
+    from independent streams spawned from ``rng`` (same seed -> identical files)."""
+    streams = rng.spawn(len(names))
+    return {
+        f"noise_{n}.txt": filesource_noise_text(g, dt_s=dt_s, n_steps=n_steps, sigma=1.0)
+        for n, g in zip(names, streams)
+    }
+
+
+def welch_psd(x: np.ndarray, dt_s: float, n_segments: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """One-sided PSD of a uniformly sampled record by Welch's method (Hann window, 50 % overlap).
+
+    Returns ``(f_Hz, psd, n_averaged)``; each bin's relative standard error is about
+    ``1/sqrt(n_averaged * 0.53)`` (50 %-overlap Hann: ~1.9 segments' worth of averages per 2 segments).
+    """
+    from scipy.signal import welch
+
+    x = np.asarray(x, dtype=float)
+    nper = max(16, x.size // max(1, n_segments))
+    f, p = welch(x, fs=1.0 / dt_s, window="hann", nperseg=nper, noverlap=nper // 2, detrend="constant")
+    n_avg = max(1, (x.size - nper) // (nper // 2) + 1)
+    return f, p, n_avg

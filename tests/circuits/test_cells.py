@@ -1,0 +1,109 @@
+"""Cell netlists rendered as text, the registry, and real ngspice runs of both p-bit cells."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pbitkit.circuits import cells
+from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
+from pbitkit.circuits.models import generic_library, get_library
+from pbitkit.circuits.ngspice import run
+from pbitkit.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def sky():
+    return get_library("sky130", "tt")
+
+
+def test_registry_and_params():
+    assert list_cells() == ["latch", "strongarm"]
+    with pytest.raises(ConfigError, match="unknown cell 'nope'"):
+        get_cell("nope")
+    with pytest.raises(ConfigError, match="unknown parameter 'wx_um'"):
+        get_cell("latch").params({"wx_um": 1.0})
+    lo, hi = get_cell("strongarm").default_bias_range()
+    assert lo < 0 < hi
+
+
+def test_latch_netlist_text():
+    lib = generic_library()
+    p = get_cell("latch").params()
+    text = cells.render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=-1)
+    assert "Vdd vdd 0 0.085" in text and "Vb bias 0 0.05" in text
+    assert "MN1 q qb 0 0 pbk_nmos W=4u L=0.15u" in text
+    assert "MP2 qb q vdd vdd pbk_pmos W=0.42u L=0.15u" in text
+    assert "Rin bias q 1e+12" in text and "Rref ref qb 1e+12" in text
+    assert 'file="noise_q.txt"' in text and "Gnqb 0 qb nzqb 0 0" in text
+    assert ".options seed" not in text
+    text2 = cells.render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=3, noise=False)
+    assert ".options seed=3" in text2 and "filesource" not in text2
+
+
+def test_strongarm_netlist_text(sky):
+    p = get_cell("strongarm").params()
+    text = cells.render_strongarm(sky, p, vdd_V=1.8, temp_C=27, bias_V=0.01)
+    assert sky.include_line in text
+    assert "XI1 x1 inp tail 0 sky130_fd_pr__nfet_01v8 w=2 l=0.15" in text
+    assert "XR4 x2 clk vdd vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15" in text
+    assert "Vclk clk 0 PULSE(0 1.8 5e-09" in text
+    assert "Ebn inn cm bias 0 -0.5" in text and "Enp inp bp nf 0 1" in text
+
+
+def test_jobs_group_bias_points_into_one_session(sky):
+    c = get_cell("latch")
+    pts = [SweepPoint("latch", b) for b in (0.02, 0.05)] + [SweepPoint("latch", 0.05, temp_C=50.0)]
+    jobs = c.jobs(pts, library=lambda corner, mm: sky)
+    assert len(jobs) == 2
+    assert jobs[0].netlist.count("alter vb dc=") == 2 and set(jobs[0].files) == {"noise_q.txt", "noise_qb.txt"}
+    with pytest.raises(ConfigError, match="given to cell"):
+        c.jobs([SweepPoint("strongarm", 0.0)])
+    # same noise seed -> identical noise files; another seed differs
+    j2 = c.jobs([SweepPoint("latch", 0.02)], library=lambda corner, mm: sky)[0]
+    j3 = c.jobs([SweepPoint("latch", 0.02, noise_seed=1)], library=lambda corner, mm: sky)[0]
+    assert j2.files["noise_q.txt"] == jobs[0].files["noise_q.txt"] != j3.files["noise_q.txt"]
+
+
+def _run_rows(cell, pts):
+    rows = []
+    for job in cell.jobs(pts):
+        rows += cell.rows(job, run(job))
+    return rows
+
+
+def _check_monotone_and_span(rows):
+    p = np.array([r["p1"] for r in rows])
+    # each P1 has a CI from its effective sample size; successive points must not decrease by more
+    # than the combined half-widths (a ~2-sigma allowance per pair)
+    half = np.array([(r["p1_hi"] - r["p1_lo"]) / 2 for r in rows])
+    assert np.all(np.diff(p) > -(half[1:] + half[:-1])), p
+    assert p[0] < 0.1 and p[-1] > 0.9, p
+
+
+@pytest.mark.ngspice
+def test_strongarm_p1_monotone_spanning_default_range():
+    c = get_cell("strongarm")
+    lo, hi = c.default_bias_range()
+    pts = [SweepPoint("strongarm", float(b), params={"n_samples": 200}) for b in np.linspace(lo, hi, 5)]
+    rows = _run_rows(c, pts)
+    _check_monotone_and_span(rows)
+    for r in rows:
+        assert r["status"] == "ok"
+        # SPICE_NOTES: 37-40 fJ per sample for this comparator; allow 25-60 fJ
+        assert 25e-15 < r["energy_per_bit_J"] < 60e-15
+        assert r["sample_period_s"] == pytest.approx(1e-8)
+
+
+@pytest.mark.ngspice
+def test_latch_p1_monotone_spanning_default_range():
+    c = get_cell("latch")
+    lo, hi = c.default_bias_range()
+    pts = [SweepPoint("latch", float(b)) for b in np.linspace(lo, hi, 5)]
+    rows = _run_rows(c, pts)
+    _check_monotone_and_span(rows)
+    for r in rows:
+        assert r["static_power_W"] < 1e-12  # sub-pW static power: the cell runs on pA at 85 mV
+        assert math.isfinite(r["tau_corr_s"]) or r["p1"] in (0.0, 1.0)
