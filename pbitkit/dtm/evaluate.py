@@ -1,0 +1,155 @@
+"""Evaluate a trained DTM: quality vs energy across array modes, sweeps per step K and steps T.
+
+For each mode — ``ideal``, ``device`` (a chip drawn from the card), ``device+cal`` (the same chip after
+offset calibration) and ``hw-aware`` (a model trained *on* that chip, run on it) — and each ``K`` it draws
+``n_samples`` unconditional samples and ``n_samples`` label-clamped ones, and records
+
+- Fréchet classifier distance to held-out data with a bootstrap CI, the real-vs-real floor at the same
+  sample count, KID, pixel-marginal and pair-correlation errors, conditional accuracy;
+- energy and time per sample from the array ledger (:mod:`pbitkit.dtm.energy`) and the digital baselines.
+
+Baselines on the same metrics: independent pixels, a Bernoulli mixture, and the monolithic Boltzmann
+machine (a DTM with T = 1) when its run is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
+from pbitkit.dtm.classifier import FrozenClassifier
+from pbitkit.dtm.energy import IOCosts, digital_energy, dtm_energy_from_ledger
+from pbitkit.dtm.generate import generate
+from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
+from pbitkit.dtm.runner import SamplerSpec, load_card
+from pbitkit.errors import ConfigError
+from pbitkit.progress import ProgressCallback
+
+__all__ = ["EvalConfig", "evaluate_dtm", "evaluate_baselines"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation settings (the ``[evaluate]`` table).
+
+    Attributes
+    ----------
+    n_samples : samples per (mode, K) point (unconditional; the same number label-clamped).
+    K_values : sweeps per step to sweep.
+    n_boot : bootstrap replicates of the Fréchet distance.
+    cpu_power_W : assumed power of the CPU cores running the software sampler (digital baseline).
+    io_per_step : charge data I/O at every step instead of once per sample.
+    seed : seed of sampling and bootstrap.
+    """
+
+    n_samples: int = 500
+    K_values: tuple[int, ...] = (5, 10, 20, 40)
+    n_boot: int = 50
+    cpu_power_W: float = 15.0
+    io_per_step: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_samples < 10:
+            raise ConfigError(f"evaluate.n_samples must be >= 10, got {self.n_samples}")
+        if not self.K_values or min(self.K_values) < 1:
+            raise ConfigError(f"evaluate.K_values must be a non-empty list of positive integers, got {self.K_values}")
+
+
+def _ledger_energy(tr: TrainedDTM, spec: SamplerSpec, K: int, io: IOCosts) -> dict[str, Any] | None:
+    lay = tr.dtm.layout
+    try:
+        card = load_card(spec.card)
+    except Exception as exc:  # no card: energy cannot be computed, quality still can
+        log.warning("no device card for the energy ledger (%s); energy left empty", exc)
+        return None
+    rep = dtm_energy_from_ledger(lay.graph, card, T=tr.dtm.n_steps, K=K, n_write=lay.n_visible, n_read=lay.n_pixels, io=io)
+    return rep.as_dict()
+
+
+def evaluate_dtm(
+    tr: TrainedDTM,
+    clf: FrozenClassifier,
+    *,
+    modes: dict[str, tuple[TrainedDTM, SamplerSpec]],
+    cfg: EvalConfig,
+    progress: ProgressCallback | None = None,
+) -> list[dict[str, Any]]:
+    """Quality and energy for every ``(mode, K)``.
+
+    Parameters
+    ----------
+    tr : the main trained DTM (provides the held-out data).
+    modes : label → (trained DTM to run, sampler spec) — e.g. ``{"ideal": (tr, SamplerSpec()), ...}``.
+
+    Returns
+    -------
+    list of dicts, one per point: ``mode, K, T, fd{value,lo,hi}, fd_floor, kid, marginal_err, pair_err,
+    cond_acc{accuracy,se}, energy{...}, sample_time_s, updates_per_s``.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    ref = tr.test.x
+    n = min(cfg.n_samples, len(ref))
+    floor_ref = tr.train.x[rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
+    io = IOCosts(io_per_step=cfg.io_per_step)
+    out: list[dict[str, Any]] = []
+    total = len(modes) * len(cfg.K_values)
+    done = 0
+    for label, (model, spec) in modes.items():
+        for K in cfg.K_values:
+            t0 = time.perf_counter()
+            g = generate(model.dtm, n, K=K, sampler=spec, seed=int(rng.integers(2**31)))
+            dt = time.perf_counter() - t0
+            res = evaluate_samples(g.pixels, ref[:n], clf, rng, n_boot=cfg.n_boot, floor_reference=floor_ref)
+            pt: dict[str, Any] = {"mode": label, "K": K, "T": model.dtm.n_steps, **res}
+            if model.dtm.layout.n_label_bits:
+                labs = np.arange(n) % model.dtm.layout.n_classes
+                gc = generate(model.dtm, n, K=K, labels=labs, sampler=spec, seed=int(rng.integers(2**31)))
+                pt["cond_acc"] = conditional_report(clf, gc.pixels, labs)
+            pt["energy"] = _ledger_energy(model, spec, K, io)
+            updates = n * model.dtm.n_steps * K * model.dtm.layout.n_nodes
+            pt["sample_time_s"] = dt
+            pt["updates_per_s"] = updates / dt
+            out.append(pt)
+            done += 1
+            log.info("%s K=%d: FD %.3f [%.3f, %.3f] acc %s", label, K, res["fd"]["value"], res["fd"]["lo"], res["fd"]["hi"],
+                     f"{pt['cond_acc']['accuracy']:.3f}" if "cond_acc" in pt else "-")
+            if progress:
+                progress(done, total, f"{label} K={K}")
+    return out
+
+
+def evaluate_baselines(tr: TrainedDTM, clf: FrozenClassifier, cfg: EvalConfig, *, n_mixture: int = 20) -> dict[str, Any]:
+    """Independent pixels and a Bernoulli mixture (EM), on the same metrics and sample count."""
+    rng = np.random.default_rng(cfg.seed + 1)
+    ref = tr.test.x
+    n = min(cfg.n_samples, len(ref))
+    ind = fit_independent(tr.train.x)
+    mix = fit_bernoulli_mixture(tr.train.x, n_mixture, rng)
+    return {
+        "independent": evaluate_samples(ind.sample(n, rng), ref[:n], clf, rng, n_boot=cfg.n_boot),
+        f"bernoulli_mixture_{n_mixture}": evaluate_samples(mix.sample(n, rng), ref[:n], clf, rng, n_boot=cfg.n_boot),
+    }
+
+
+def digital_comparison(points: list[dict[str, Any]], tr: TrainedDTM, cfg: EvalConfig) -> list[dict[str, Any]]:
+    """Digital energy per sample for each (T, K) point, next to the array's (measured CPU throughput)."""
+    g = tr.dtm.layout.graph
+    mean_deg = 2.0 * g.n_edges / g.n_nodes  # type: ignore[attr-defined]
+    rows = []
+    for p in points:
+        if p["mode"] != "ideal":
+            continue
+        base = digital_energy(T=p["T"], K=p["K"], n_cells=tr.dtm.layout.n_nodes, mean_degree=mean_deg,
+                              cpu_updates_per_s=p["updates_per_s"], cpu_power_W=cfg.cpu_power_W)
+        rows.append({"T": p["T"], "K": p["K"], "array_J": (p["energy"] or {}).get("total_J"),
+                     **{b.name: b.energy_per_sample_J for b in base},
+                     "assumptions": {b.name: b.assumptions for b in base}})
+    return rows

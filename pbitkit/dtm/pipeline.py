@@ -1,0 +1,217 @@
+"""DTM runs end to end: config → trained model → samples → evaluation, as library calls the CLI wraps.
+
+- :func:`train_dtm` trains the T steps (each independently: :func:`pbitkit.dtm.train.train_step`) through
+  any ``concurrent.futures.Executor`` (a process pool, or a Dask ``distributed`` client's executor), with
+  per-step checkpoints in the run directory; re-running resumes.
+- :func:`load_dtm` reads a trained model back from its run directory.
+- :func:`evaluate_samples` computes the offline metrics of a sample set against held-out data.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbitkit.config import to_dict
+from pbitkit.dtm.classifier import FrozenClassifier
+from pbitkit.dtm.datasets import BinaryDataset, load_dataset, one_hot_spins
+from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
+from pbitkit.dtm.metrics import (
+    CI,
+    bootstrap_ci,
+    conditional_accuracy,
+    frechet_from_features,
+    kernel_inception_distance,
+    marginal_error,
+    pair_correlation_error,
+)
+from pbitkit.dtm.model import DTM, Layout, ModelConfig, build_layout
+from pbitkit.dtm.runner import SamplerSpec
+from pbitkit.dtm.train import StepJob, StepResult, TrainConfig, train_step
+from pbitkit.errors import ConfigError, PbitkitError
+from pbitkit.io import atomic_write_json, read_json
+from pbitkit.progress import ProgressCallback
+
+__all__ = ["DataConfig", "DTMConfig", "TrainedDTM", "train_dtm", "load_dtm", "evaluate_samples", "prepare_data"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data: ``name`` (digits / mnist / fashion_mnist / bars), ``path`` for local files, the number of
+    training examples (0 = all), held-out fraction and split seed."""
+
+    name: str = "digits"
+    path: str | None = None
+    n_train: int = 0
+    test_fraction: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.name not in ("digits", "mnist", "fashion_mnist", "bars"):
+            raise ConfigError(f"data.name must be digits, mnist, fashion_mnist or bars; got {self.name!r}")
+        if not 0 <= self.test_fraction < 1:
+            raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+
+
+@dataclass(frozen=True)
+class DTMConfig:
+    """A full DTM training config (the ``[data] [forward] [model] [train] [sampler]`` tables of the TOML)."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    forward: ForwardConfig = field(default_factory=ForwardConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+
+
+@dataclass(frozen=True)
+class TrainedDTM:
+    """A trained DTM with its training curves and the data split it was trained on."""
+
+    dtm: DTM
+    curves: dict[int, dict[str, list[float]]]
+    train: BinaryDataset
+    test: BinaryDataset
+
+
+def prepare_data(cfg: DataConfig) -> tuple[BinaryDataset, BinaryDataset]:
+    """Load and split the dataset (train, test)."""
+    ds = load_dataset(cfg.name, cfg.path, seed=cfg.seed)
+    train, test = ds.split(cfg.test_fraction, seed=cfg.seed) if cfg.test_fraction > 0 else (ds, ds)
+    if cfg.n_train:
+        train = train.subset(cfg.n_train, seed=cfg.seed)
+    return train, test
+
+
+def visible_data(layout: Layout, ds: BinaryDataset) -> np.ndarray:
+    """Training rows ``(n, D)``: pixels then repeated one-hot label spins."""
+    if layout.n_label_bits == 0:
+        return ds.x
+    return np.concatenate([ds.x, one_hot_spins(ds.y, layout.n_classes, layout.label_repeat)], axis=1)
+
+
+def _forward(cfg: DTMConfig, layout: Layout) -> ForwardProcess:
+    return ForwardProcess(cfg.forward, layout.n_pixels, layout.n_label_bits)
+
+
+def train_dtm(
+    cfg: DTMConfig,
+    out_dir: str | Path | None = None,
+    *,
+    executor: cf.Executor | None = None,
+    steps: list[int] | None = None,
+    progress: ProgressCallback | None = None,
+) -> TrainedDTM:
+    """Train every step of a DTM (see module docstring); saves ``model.npz`` and ``curves.json`` to ``out_dir``.
+
+    Parameters
+    ----------
+    executor : runs the per-step jobs (``None``: a process pool with ``cfg.workers`` workers, or in-process
+        when ``workers == 1``).
+    steps : train only these steps (1-based; default all).
+    """
+    train, test = prepare_data(cfg.data)
+    layout = build_layout(cfg.model, train.n_pixels, train.n_classes)
+    fp = _forward(cfg, layout)
+    data = visible_data(layout, train)
+    out = Path(out_dir) if out_dir is not None else None
+    ck_dir = out / "checkpoints" if out else None
+    if ck_dir:
+        ck_dir.mkdir(parents=True, exist_ok=True)
+    todo = steps or list(range(1, cfg.forward.n_steps + 1))
+    jobs = [
+        StepJob(t, layout, fp, data, cfg.train, cfg.sampler, str(ck_dir / f"step_{t}") if ck_dir else None) for t in todo
+    ]
+    results: dict[int, StepResult] = {}
+    if executor is None and cfg.workers == 1:
+        for i, job in enumerate(jobs):
+            results[job.step] = train_step(job)
+            if progress:
+                progress(i + 1, len(jobs), f"step {job.step} done")
+    else:
+        own = executor is None
+        ex = executor or cf.ProcessPoolExecutor(max_workers=cfg.workers)
+        try:
+            futs = {ex.submit(train_step, job): job.step for job in jobs}
+            for i, fut in enumerate(cf.as_completed(futs)):
+                results[futs[fut]] = fut.result()
+                if progress:
+                    progress(i + 1, len(jobs), f"step {futs[fut]} done")
+        finally:
+            if own:
+                ex.shutdown()
+    missing = [t for t in range(1, cfg.forward.n_steps + 1) if t not in results]
+    if missing:
+        raise PbitkitError(f"steps {missing} were not trained (pass steps=None to train all)")
+    dtm = DTM(layout, fp, tuple(results[t].params for t in range(1, cfg.forward.n_steps + 1)), cfg.model)
+    curves = {t: results[t].curves for t in sorted(results)}
+    if out:
+        dtm.save(out / "model.npz")
+        atomic_write_json(out / "curves.json", {str(t): c for t, c in curves.items()})
+    return TrainedDTM(dtm, curves, train, test)
+
+
+def load_dtm(cfg: DTMConfig, run_dir: str | Path) -> TrainedDTM:
+    """Rebuild a trained DTM from ``run_dir/model.npz`` (written by :func:`train_dtm` with ``cfg``)."""
+    d = Path(run_dir)
+    train, test = prepare_data(cfg.data)
+    layout = build_layout(cfg.model, train.n_pixels, train.n_classes)
+    visible, steps = DTM.load_steps(d / "model.npz", cfg.forward.n_steps)
+    if not np.array_equal(visible, layout.visible):
+        raise PbitkitError(f"{d / 'model.npz'}: visible layout differs from the config's (different model.layout_seed?)")
+    curves_raw = read_json(d / "curves.json") if (d / "curves.json").exists() else {}
+    curves = {int(k): v for k, v in curves_raw.items()}
+    return TrainedDTM(DTM(layout, _forward(cfg, layout), steps, cfg.model), curves, train, test)
+
+
+def evaluate_samples(
+    samples: np.ndarray,
+    reference: np.ndarray,
+    clf: FrozenClassifier,
+    rng: np.random.Generator,
+    *,
+    n_boot: int = 50,
+    floor_reference: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Quality of ``samples (n, P)`` vs held-out ``reference (m, P)``.
+
+    Returns a dict with ``fd`` (Fréchet classifier distance with a bootstrap CI), ``fd_floor`` (the same
+    distance between ``floor_reference`` and ``reference``: the real-vs-real floor at the same sample count,
+    when given), ``kid``, ``marginal_err``, ``pair_err``.
+    """
+    fs, fr = clf.features(samples), clf.features(reference)
+    fd: CI = bootstrap_ci(frechet_from_features, fs, fr, rng, n_boot=n_boot)
+    res: dict[str, Any] = {
+        "n": int(len(samples)),
+        "fd": fd.as_dict(),
+        "kid": kernel_inception_distance(fs, fr, rng, n_subsets=10, subset_size=min(200, len(fs), len(fr))),
+        "marginal_err": marginal_error(samples, reference),
+        "pair_err": pair_correlation_error(samples, reference),
+    }
+    if floor_reference is not None:
+        ff = clf.features(floor_reference)
+        res["fd_floor"] = bootstrap_ci(frechet_from_features, ff, fr, rng, n_boot=n_boot).as_dict()
+    return res
+
+
+def conditional_report(clf: FrozenClassifier, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Class-conditional accuracy of label-clamped samples and its binomial standard error."""
+    acc = conditional_accuracy(clf.predict, pixels, labels)
+    return {"accuracy": acc, "se": float(np.sqrt(acc * (1 - acc) / len(labels))), "n": int(len(labels))}
+
+
+def config_dict(cfg: DTMConfig) -> dict[str, Any]:
+    """JSON/TOML-ready dict of a config."""
+    return to_dict(cfg)

@@ -1,0 +1,289 @@
+"""Training the T conditional Boltzmann machines of a DTM, one step at a time, on the array sampler.
+
+For step ``t`` and a minibatch of data ``x^0``, noised pairs ``(x^{t-1}, x^t)`` are drawn from the forward
+process. Both phases run on :mod:`pbitkit.array` with the input ``x^t`` as per-chain field
+``J_fwd * x^t`` on the visible nodes:
+
+- clamped phase: visible nodes fixed to ``x^{t-1}``, latents sampled;
+- free phase: everything sampled (visible nodes start at ``x^t``, latents at random).
+
+After ``burn_in`` sweeps the moments ``<s_i>`` (per chain) and ``<s_i s_j>`` (per edge) are averaged over
+``measure`` sweeps. The log-likelihood gradient plus the correlation penalty (REFERENCE.md §4) is
+
+.. math:: g_{ij} = \\langle s_i s_j\\rangle_c - \\langle s_i s_j\\rangle_f
+          + \\lambda\\,(\\overline{\\langle s_i\\rangle_f \\langle s_j\\rangle_f} - \\langle s_i s_j\\rangle_f),
+          \\qquad g_i = \\langle s_i\\rangle_c - \\langle s_i\\rangle_f
+
+(the product of means is taken per chain, since each chain has its own input) and Adam ascends it.
+Once per epoch a longer free chain measures the lag-``K`` autocorrelation ``rho`` (``K`` = sweeps per
+step at generation) and the adaptive correlation penalty updates ``lambda`` (:mod:`pbitkit.dtm.acp`).
+
+:func:`train_step` trains one step from plain, picklable inputs, so a process pool or a Dask cluster can
+run the T steps in parallel; each epoch ends with an atomic checkpoint and a re-run resumes from it.
+Randomness per (step, epoch) comes from ``SeedSequence([seed, step, epoch])``: a resumed run reproduces an
+uninterrupted one bit for bit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbitkit.dtm.acp import ACPConfig, acp_update
+from pbitkit.dtm.forward import ForwardProcess
+from pbitkit.dtm.metrics import lag_autocorrelation
+from pbitkit.dtm.model import Layout, StepParams, input_fields
+from pbitkit.dtm.runner import SamplerSpec, make_runner
+from pbitkit.errors import ConfigError, PbitkitError
+from pbitkit.io import atomic_save_npz, atomic_write_json, read_json
+from pbitkit.progress import ProgressCallback
+
+__all__ = ["TrainConfig", "StepJob", "StepResult", "train_step", "Adam"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Per-step training settings.
+
+    Attributes
+    ----------
+    epochs : passes over the training data.
+    batch_size : chains per phase (= examples per minibatch).
+    burn_in : sweeps before moments are measured (each phase).
+    measure : sweeps over which moments are averaged (each phase).
+    lr : Adam step size; ``beta1``, ``beta2``, ``adam_eps`` Adam constants.
+    weight_decay : L2 pull of ``J`` and ``h`` toward 0 (added to the gradient as ``-wd * param``).
+    init_std : std of the initial couplings.
+    k_sample : sweeps per step at generation; the ACP monitor measures autocorrelation at this lag.
+    monitor_chains, monitor_length : chains and total sweeps (in units of ``k_sample``) of the monitor.
+    acp : adaptive correlation penalty settings (``enabled=False`` + ``lambda_init=0`` = no penalty).
+    seed : base seed.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    burn_in: int = 5
+    measure: int = 5
+    lr: float = 0.05
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+    weight_decay: float = 1e-4
+    init_std: float = 0.01
+    k_sample: int = 20
+    monitor_chains: int = 32
+    monitor_length: int = 4
+    acp: ACPConfig = field(default_factory=ACPConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "measure", "k_sample", "monitor_chains"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        if self.burn_in < 0:
+            raise ConfigError(f"train.burn_in must be >= 0, got {self.burn_in}")
+        if self.monitor_length < 2:
+            raise ConfigError(f"train.monitor_length must be >= 2 (chain of >= 2 K sweeps), got {self.monitor_length}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"train.lr must be a positive number, got {self.lr}")
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) ascent on a list of arrays; state is plain arrays (checkpointable).
+
+    ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``, ``p <- p + lr * m_hat / (sqrt(v_hat) + eps)``.
+    """
+
+    def __init__(self, shapes: list[tuple[int, ...]], lr: float, b1: float, b2: float, eps: float) -> None:
+        self.lr, self.b1, self.b2, self.eps = lr, b1, b2, eps
+        self.m = [np.zeros(s) for s in shapes]
+        self.v = [np.zeros(s) for s in shapes]
+        self.t = 0
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        self.t += 1
+        c1 = 1 - self.b1**self.t
+        c2 = 1 - self.b2**self.t
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            v += (1 - self.b2) * g * g
+            p += self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+@dataclass(frozen=True)
+class StepJob:
+    """Everything :func:`train_step` needs (picklable: ships to a worker process or Dask cluster)."""
+
+    step: int
+    layout: Layout
+    forward: ForwardProcess
+    data: np.ndarray  # (n, D) int8 spins: pixels then label bits
+    config: TrainConfig
+    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    checkpoint: str | None = None  # path of this step's checkpoint (.npz + .json); None = no checkpoints
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Trained parameters of one step and its training curves (one entry per epoch)."""
+
+    step: int
+    params: StepParams
+    curves: dict[str, list[float]]
+
+
+def _epoch_rng(seed: int, step: int, epoch: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, step, epoch]))
+
+
+def _random_spins(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8)
+
+
+def _init_state(layout: Layout, vis_values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    s = _random_spins((vis_values.shape[0], layout.n_nodes), rng)
+    s[:, layout.visible] = vis_values
+    return s
+
+
+def monitor_autocorrelation(
+    runner: Any, layout: Layout, params: StepParams, x_in: np.ndarray, lag: int, length: int, rng: np.random.Generator
+) -> float:
+    """Lag-``lag`` autocorrelation of free chains conditioned on inputs ``x_in (C, D)``.
+
+    Chains start at ``x_in`` (latents random), run ``lag`` sweeps of burn-in, then ``length * lag`` sweeps
+    are recorded one by one; returns :func:`pbitkit.dtm.metrics.lag_autocorrelation` over all nodes.
+    """
+    fields = input_fields(layout, params.h, params.j_fwd, x_in)
+    state = _init_state(layout, x_in, rng)
+    state = runner.sweeps(state, params.J_edge, fields, None, lag, rng)
+    n_t = length * lag
+    rec = np.empty((n_t, state.shape[0], state.shape[1]), dtype=np.int8)
+    for k in range(n_t):
+        state = runner.sweeps(state, params.J_edge, fields, None, 1, rng)
+        rec[k] = state
+    return lag_autocorrelation(rec, lag)
+
+
+def _checkpoint_paths(path: str) -> tuple[Path, Path]:
+    p = Path(path)
+    return p.with_suffix(".npz"), p.with_suffix(".json")
+
+
+def _save_checkpoint(path: str, epoch: int, J: np.ndarray, h: np.ndarray, opt: Adam, lam: float,
+                     rho_prev: float | None, curves: dict[str, list[float]], done: bool) -> None:
+    npz, js = _checkpoint_paths(path)
+    atomic_save_npz(npz, J_edge=J, h=h, m_J=opt.m[0], m_h=opt.m[1], v_J=opt.v[0], v_h=opt.v[1])
+    atomic_write_json(js, {"epoch": epoch, "adam_t": opt.t, "lambda": lam, "rho_prev": rho_prev, "curves": curves,
+                           "done": done, "npz": npz.name})
+
+
+def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray, float, float | None, dict, bool] | None:
+    npz, js = _checkpoint_paths(path)
+    if not js.exists() or not npz.exists():
+        return None
+    meta = read_json(js)
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            J, h = z["J_edge"].copy(), z["h"].copy()
+            opt.m = [z["m_J"].copy(), z["m_h"].copy()]
+            opt.v = [z["v_J"].copy(), z["v_h"].copy()]
+    except (OSError, KeyError, ValueError) as exc:
+        raise PbitkitError(f"checkpoint {npz} is unreadable: {exc}") from exc
+    opt.t = int(meta["adam_t"])
+    return int(meta["epoch"]), J, h, float(meta["lambda"]), meta["rho_prev"], meta["curves"], bool(meta.get("done"))
+
+
+def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepResult:
+    """Train step ``job.step`` of a DTM (see the module docstring for the algorithm).
+
+    Resumes from ``job.checkpoint`` if it exists (a finished checkpoint returns at once).
+
+    Returns
+    -------
+    StepResult with curves ``rho`` (lag-K autocorrelation), ``lambda``, ``grad_rms_J``, ``grad_rms_h``,
+    ``denoise_err`` (free-phase visible error rate vs ``x^{t-1}``) and ``corr_gap`` per epoch.
+    """
+    cfg = job.config
+    layout, fp, step = job.layout, job.forward, job.step
+    if not 1 <= step <= fp.config.n_steps:
+        raise ConfigError(f"step must be in 1..{fp.config.n_steps}, got {step}")
+    data = np.asarray(job.data, dtype=np.int8)
+    if data.ndim != 2 or data.shape[1] != layout.n_visible:
+        raise ConfigError(f"training data must have shape (n, {layout.n_visible}), got {data.shape}")
+    graph = layout.graph
+    E, N = int(graph.n_edges), layout.n_nodes  # type: ignore[attr-defined]
+    edges = np.asarray(graph.edges)  # type: ignore[attr-defined]
+    j_fwd = fp.coupling(step)
+    runner = make_runner(graph, job.sampler)
+    vis_mask = layout.visible_mask
+
+    init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, step, 2**31 - 1]))
+    J = init_rng.normal(0.0, cfg.init_std, E)
+    h = np.zeros(N)
+    opt = Adam([(E,), (N,)], cfg.lr, cfg.beta1, cfg.beta2, cfg.adam_eps)
+    lam = cfg.acp.lambda_init
+    rho_prev: float | None = None
+    curves: dict[str, list[float]] = {k: [] for k in ("rho", "lambda", "grad_rms_J", "grad_rms_h", "denoise_err", "corr_gap")}
+    start_epoch = 0
+    if job.checkpoint:
+        ck = _load_checkpoint(job.checkpoint, opt)
+        if ck is not None:
+            start_epoch, J, h, lam, rho_prev, curves, done = ck
+            log.info("step %d: resuming from %s at epoch %d", step, job.checkpoint, start_epoch)
+            if done or start_epoch >= cfg.epochs:
+                return StepResult(step, StepParams(J, h, j_fwd), curves)
+
+    n = data.shape[0]
+    bs = min(cfg.batch_size, n)
+    n_batches = max(1, n // bs)
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = _epoch_rng(cfg.seed, step, epoch)
+        order = rng.permutation(n)
+        g_j_acc = g_h_acc = err_acc = gap_acc = 0.0
+        for b in range(n_batches):
+            x0 = data[order[b * bs:(b + 1) * bs]]
+            prev, nxt = fp.sample_pair(x0, step, rng)
+            fields = input_fields(layout, h, j_fwd, nxt)
+            # clamped phase: visible = x^{t-1}
+            sc = _init_state(layout, prev, rng)
+            sc = runner.sweeps(sc, J, fields, vis_mask, cfg.burn_in, rng)
+            sc, m1c, m2c = runner.moments(sc, J, fields, vis_mask, cfg.measure, rng)
+            # free phase: visible start at x^t
+            sf = _init_state(layout, nxt, rng)
+            sf = runner.sweeps(sf, J, fields, None, cfg.burn_in, rng)
+            sf, m1f, m2f = runner.moments(sf, J, fields, None, cfg.measure, rng)
+            ss_c, ss_f = m2c, m2f
+            mm_f = np.mean(m1f[:, edges[:, 0]] * m1f[:, edges[:, 1]], axis=0)
+            g_J = ss_c - ss_f + lam * (mm_f - ss_f) - cfg.weight_decay * J
+            g_h = m1c.mean(0) - m1f.mean(0) - cfg.weight_decay * h
+            opt.step([J, h], [g_J, g_h])
+            g_j_acc += float(np.sqrt(np.mean(g_J**2)))
+            g_h_acc += float(np.sqrt(np.mean(g_h**2)))
+            err_acc += float(np.mean(np.abs(m1f[:, layout.visible] - prev) / 2))
+            gap_acc += float(np.mean(ss_f - mm_f))
+        # ACP monitor on fresh inputs x^t
+        mon_idx = rng.choice(n, size=min(cfg.monitor_chains, n), replace=False)
+        _, x_mon = fp.sample_pair(data[mon_idx], step, rng)
+        rho = monitor_autocorrelation(runner, layout, StepParams(J, h, j_fwd), x_mon, cfg.k_sample, cfg.monitor_length, rng)
+        new_lam = acp_update(lam, rho, rho_prev, cfg.acp)
+        for k, v in (("rho", rho), ("lambda", lam), ("grad_rms_J", g_j_acc / n_batches), ("grad_rms_h", g_h_acc / n_batches),
+                     ("denoise_err", err_acc / n_batches), ("corr_gap", gap_acc / n_batches)):
+            curves[k].append(float(v))
+        log.info("step %d epoch %d/%d: rho(K=%d)=%.3f lambda=%.2e denoise_err=%.3f", step, epoch + 1, cfg.epochs,
+                 cfg.k_sample, rho, lam, err_acc / n_batches)
+        lam, rho_prev = new_lam, rho
+        if job.checkpoint:
+            _save_checkpoint(job.checkpoint, epoch + 1, J, h, opt, lam, rho_prev, curves, epoch + 1 == cfg.epochs)
+        if progress:
+            progress(epoch + 1, cfg.epochs, f"step {step} rho={rho:.3f}")
+    return StepResult(step, StepParams(J, h, j_fwd), curves)
