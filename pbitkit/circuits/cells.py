@@ -59,6 +59,7 @@ __all__ = [
     "render_strongarm",
     "render_inverter_tb",
     "render_bias_network_tb",
+    "render_noise_node_tb",
     "TABLE_COLUMNS",
 ]
 
@@ -316,6 +317,36 @@ def render_bias_network_tb(lib: ModelLibrary, *, fan_in: int, weights: Sequence[
         ]
     lines += [f".tran {_fmt(t_stop_s / 4000)} {_fmt(t_stop_s)}", ".end"]
     return "\n".join(lines) + "\n"
+
+
+def render_noise_node_tb(lib: ModelLibrary, *, i_bias_A: float = 200e-12, w_um: float = 1.0, l_um: float = 0.5,
+                         c_node_F: float = 10e-15, temp_C: float = 27.0, noise_gain: float | None = None,
+                         analysis: str = "") -> str:
+    """Noise-injection testbench: an ideal (noiseless) current ``i_bias_A`` into a diode-connected nFET
+    at node ``q`` with ``c_node_F`` to ground.
+
+    The node is linear for the injected noise (``sqrt(kT/C) << n U_T``); its small-signal conductance is
+    the FET's ``g_m`` and its only noise source the FET's channel noise, so ngspice's ``.noise`` with the
+    input ``Ib`` gives that noise as ``inoise`` (A/sqrt(Hz)) and the node's voltage noise as ``onoise``.
+    With ``noise_gain`` (A per unit file sample) a ``filesource`` current noise (``noise_q.txt``) is added.
+    ``analysis`` is appended verbatim (e.g. a ``.noise`` or a ``.control`` block).
+    """
+    lines = [
+        f"* pbitkit noise-injection testbench ({lib.source})",
+        lib.include_line,
+        f".temp {_fmt(temp_C)}",
+        f"Ib 0 q dc {_fmt(i_bias_A)} ac 1",
+        mos(lib, "N1", "q", "q", "0", "0", "n", w_um, l_um),
+        f"Cq q 0 {_fmt(c_node_F)}",
+    ]
+    if noise_gain is not None:
+        lines += [
+            "Anq %vd([nzq 0]) fsnq",
+            filesource_model("fsnq", "noise_q.txt"),
+            "Rzq nzq 0 1G",
+            f"Gnq 0 q nzq 0 {noise_gain:.6e}",
+        ]
+    return "\n".join(lines) + "\n" + analysis + ("\n" if analysis else "") + ".end\n"
 
 
 # --------------------------------------------------------------------------------------------------
