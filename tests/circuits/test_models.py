@@ -1,0 +1,102 @@
+"""Model libraries: sky130 slim library vs the full library, mismatch seeds and spread, generic card."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pbitkit.circuits import models
+from pbitkit.circuits import ngspice as ng
+from pbitkit.errors import ConfigError
+
+
+def _inverter_dc(lib: models.ModelLibrary) -> str:
+    p = lib.instance_prefix
+    w = "" if lib.name == "sky130" else "u"  # sky130 uses .option scale=1u; the generic card metres
+    return (f"inverter dc\n{lib.include_line}\nVDD vdd 0 1.8\nVIN in 0 0.9\n"
+            f"{p}MN out in 0 0 {lib.nfet} W=1{w} L=0.15{w}\n{p}MP out in vdd vdd {lib.pfet} W=2{w} L=0.15{w}\n"
+            f"{p}MN2 d2 d2 0 0 {lib.nfet} W=4{w} L=0.5{w}\nI2 vdd d2 1u\n"
+            ".dc VIN 0 1.8 0.05\n.end\n")
+
+
+def test_slim_library_is_cached_and_has_provenance() -> None:
+    a = models.sky130_library("ss", mismatch=True)
+    b = models.sky130_library("ss", mismatch=True)
+    assert a.path == b.path and a.path.is_file()
+    assert a.source == "sky130 0.15.3 ss_mm"
+    assert ".param mc_mm_switch=1" in a.path.read_text()[:2000]
+    assert any(k.endswith("sky130_fd_pr__nfet_01v8__ss.pm3.spice") for k in a.files)
+    assert a.content_hash != models.sky130_library("ss").content_hash
+    assert a.include_line == f'.include "{a.path}"'
+    with pytest.raises(ConfigError, match="corner 'xx'"):
+        models.sky130_library("xx")
+    with pytest.raises(ConfigError, match="seed"):
+        models.ModelLibrary.seed_line(-1)
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_slim_library_matches_full_library_bit_for_bit() -> None:
+    # the full library takes ~25 s and ~1.8 GB to parse on the project machine: one run only
+    slim = ng.run(ng.SimJob(_inverter_dc(models.sky130_library("tt")), vectors=("v(out)", "i(vdd)", "v(d2)")))
+    full = ng.run(ng.SimJob(_inverter_dc(models.sky130_full_library("tt")), vectors=("v(out)", "i(vdd)", "v(d2)"),
+                            timeout_s=300))
+    for v in ("v(out)", "i(vdd)", "v(d2)"):
+        np.testing.assert_array_equal(slim.plots[0][v], full.plots[0][v])
+    vout = slim.plots[0]["v(out)"]
+    assert vout[0] > 1.79 and vout[-1] < 0.01  # it is an inverter
+    assert slim.wall_time_s < full.wall_time_s
+
+
+@pytest.mark.ngspice
+def test_generic_card_is_a_working_inverter() -> None:
+    res = ng.run(ng.SimJob(_inverter_dc(models.generic_library()), vectors=("v(out)",)))
+    vout = res.plots[0]["v(out)"]
+    assert vout[0] > 1.75 and vout[-1] < 0.05
+    assert np.all(np.diff(vout) <= 1e-9)  # monotone falling transfer curve
+    assert "NOT A FOUNDRY MODEL" in models.generic_library().path.read_text()
+
+
+# --- mismatch -------------------------------------------------------------------------------------
+N_PAIRS = 10  # sky130 instances are expensive to elaborate (~0.03 s each, super-linear): 10 per session
+NFET_W, NFET_L, PFET_W, PFET_L = 4.0, 0.15, 0.42, 0.15
+
+
+def _vth(lib: models.ModelLibrary, seed: int | None) -> np.ndarray:
+    """Operating-point Vth of N_PAIRS nFETs and pFETs, interleaved (n, p, n, p, ...)."""
+    lines = ["mismatch", lib.include_line,
+             # isolate the Vth0 term: the library also varies toxe (which moves Vth by ~30 % of the
+             # Pelgrom term for these sizes); zeroing its slope leaves exactly the vth0 AGAUSS term
+             ".param sky130_fd_pr__nfet_01v8__toxe_slope=0 sky130_fd_pr__pfet_01v8__toxe_slope1=0",
+             "VD d 0 0.9", "VP p 0 -0.9"]
+    if seed is not None:
+        lines.append(lib.seed_line(seed))
+    vec = []
+    for i in range(N_PAIRS):
+        lines += [f"XN{i} d d 0 0 {lib.nfet} W={NFET_W} L={NFET_L}", f"XP{i} p p 0 0 {lib.pfet} W={PFET_W} L={PFET_L}"]
+        vec += [f"@m.xn{i}.m{lib.nfet}[vth]", f"@m.xp{i}.m{lib.pfet}[vth]"]
+    lines += [".control", "op", ng.write_command(vec), ".endc", ".end"]
+    res = ng.run(ng.SimJob("\n".join(lines) + "\n", vectors=tuple(vec)))
+    return np.array([res.plots[0][v][0].real for v in vec])
+
+
+@pytest.mark.ngspice
+def test_mismatch_seed_reproduces_and_spread_matches_model_statistics() -> None:
+    nominal = _vth(models.sky130_library("tt"), None)
+    mm = models.sky130_library("tt", mismatch=True)
+    # negative control: without mismatch every instance is identical
+    assert np.ptp(nominal[0::2]) == 0 and np.ptp(nominal[1::2]) == 0
+    draws = {s: _vth(mm, s) for s in range(1, 13)}
+    np.testing.assert_array_equal(draws[1], _vth(mm, 1))  # same seed -> identical draws
+    assert np.abs(draws[1] - draws[2]).max() > 1e-3  # another seed differs
+    d = np.concatenate([draws[s] - nominal for s in draws])
+    dn, dp = d[0::2], d[1::2]
+    # model's own statistics: sigma = slope / sqrt(W L) (W, L in um); the nFET 4/0.15 bin uses
+    # vth0_slope = 3.356 mV um, the pFET 0.42/0.15 bin (model.107) vth0_slope1 = 7.356 mV um
+    exp_n = 3.356e-3 / np.sqrt(NFET_W * NFET_L)  # 4.33 mV
+    exp_p = 7.356e-3 / np.sqrt(PFET_W * PFET_L)  # 29.3 mV
+    for sample, expected in ((dn, exp_n), (dp, exp_p)):
+        n = sample.size  # 120; relative standard error of a Gaussian sample std = 1/sqrt(2(n-1)) = 6.5 %
+        rel_se = 1 / np.sqrt(2 * (n - 1))
+        assert abs(sample.std(ddof=1) / expected - 1) < 3.5 * rel_se, (sample.std(ddof=1), expected)
+        assert abs(sample.mean()) < 3.5 * expected / np.sqrt(n)  # zero-mean draws
