@@ -60,6 +60,7 @@ __all__ = [
     "render_inverter_tb",
     "render_bias_network_tb",
     "render_noise_node_tb",
+    "bias_network_point",
     "TABLE_COLUMNS",
 ]
 
@@ -347,6 +348,43 @@ def render_noise_node_tb(lib: ModelLibrary, *, i_bias_A: float = 200e-12, w_um: 
             f"Gnq 0 q nzq 0 {noise_gain:.6e}",
         ]
     return "\n".join(lines) + "\n" + analysis + ("\n" if analysis else "") + ".end\n"
+
+
+def bias_network_point(fan_in: int, *, g_unit_S: float = 1e-6, c_node_F: float = 2e-15, vdd_V: float = 1.8,
+                       tol: float = 0.01, library: ModelLibrary | None = None, t_stop_s: float | None = None,
+                       temp_C: float = 27.0) -> dict[str, float]:
+    """Simulate the bias network with ``fan_in`` unit-weight inputs switching from all-0 to half-1 (the
+    static-power worst case, REFERENCE §2) and measure it.
+
+    Returns ``{"fan_in", "v_final_V", "v_expected_V", "settling_s", "tau_expected_s", "static_power_W",
+    "energy_per_update_J", "cpu_time_s"}``: ``settling_s`` to within ``tol`` of the step (first-order
+    expectation ``tau ln(1/tol)``, ``tau = c_node_F / (fan_in g_unit_S)``), static power with half the
+    inputs high (``V_dd^2 G_sum / 4`` ideally) and the dynamic energy of the update
+    (supply energy after the step minus the settled static power times that time).
+    """
+    from pbitkit.circuits.ngspice import run
+
+    lib = library or get_library("sky130", "tt")
+    after = [1] * max(1, fan_in // 2) + [0] * (fan_in - max(1, fan_in // 2))
+    tau = c_node_F / (fan_in * g_unit_S)
+    t_step = 1e-9
+    t_stop = t_stop_s if t_stop_s is not None else t_step + max(12 * tau, 5e-9)
+    net = render_bias_network_tb(lib, fan_in=fan_in, states_after=after, vdd_V=vdd_V, g_unit_S=g_unit_S,
+                                 c_node_F=c_node_F, t_step_s=t_step, t_stop_s=t_stop, temp_C=temp_C)
+    res = run(SimJob(netlist=net, vectors=("v(b)", "i(vdd)"), label=f"bias network fan-in {fan_in}"))
+    t = res.vector("time")
+    vb = res.vector("v(b)")
+    i = -res.vector("i(vdd)")
+    # static power after the update: mean supply power over the settled last 10 % of the record;
+    # update energy: supply energy after the step in excess of that static power
+    settled = t >= t[-1] - 0.1 * (t[-1] - t_step)
+    p_static = vdd_V * float(np.mean(i[settled]))
+    after_step = t >= t_step
+    es = measure.energy_split(t[after_step], i[after_step], vdd_V)
+    return {"fan_in": fan_in, "v_final_V": float(vb[-1]), "v_expected_V": vdd_V * sum(after) / fan_in,
+            "settling_s": measure.settling_time(t, vb, t_step, tol), "tau_expected_s": tau,
+            "static_power_W": p_static, "energy_per_update_J": es.energy_J - p_static * es.duration_s,
+            "cpu_time_s": res.cpu_time_s}
 
 
 # --------------------------------------------------------------------------------------------------
