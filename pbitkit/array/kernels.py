@@ -47,6 +47,9 @@ S30 = np.uint64(30)
 S27 = np.uint64(27)
 S31 = np.uint64(31)
 S32 = np.uint64(32)
+S40 = np.uint64(40)
+TWO_M24 = np.float32(2.0**-24)
+HALF_M24 = np.float32(2.0**-25)
 TWO_M32 = 2.0**-32
 X_CLIP = 40.0  # sigmoid(-40) = 4e-18 << 2^-32: clipping x here changes no decision
 
@@ -66,7 +69,7 @@ def uniform_from_counter(key, counter):
     return (np.float64(h >> S32) + 0.5) * TWO_M32
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, error_model="numpy")
 def _exp_neg(x):
     """exp(-x) for |x| <= 40 by range reduction r = x / 64, degree-11 Taylor, six squarings.
 
@@ -86,7 +89,7 @@ def _exp_neg(x):
     return p
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, error_model="numpy")
 def sigmoid_fast(x):
     """1 / (1 + exp(-x)) with x clipped to [-40, 40] (vectorizable)."""
     x = min(max(x, -X_CLIP), X_CLIP)
@@ -98,24 +101,124 @@ def _sweep_key(base_key, step):
     return splitmix64(base_key ^ splitmix64(np.uint64(step) * GOLDEN + np.uint64(1)))
 
 
+#: Lanes (node x chain pairs) processed per chunk; scratch per chunk is LANES * 13 bytes (L1 resident).
+LANES = 1024
+
+
+@nb.njit(inline="always", cache=True, error_model="numpy")
+def _exp_neg32(x):
+    """exp(-x) in float32 for |x| <= 20: r = -x/32, degree-8 Taylor (truncation < 5e-8), five squarings
+    (relative error < ~2e-6 after squaring float32 rounding)."""
+    r = np.float32(-x * np.float32(1.0 / 32.0))
+    p = np.float32(1.0) + r * (np.float32(1.0) + r * (np.float32(0.5) + r * (np.float32(1.0 / 6.0) + r * (
+        np.float32(1.0 / 24.0) + r * (np.float32(1.0 / 120.0) + r * (np.float32(1.0 / 720.0) + r * (
+            np.float32(1.0 / 5040.0) + r * np.float32(1.0 / 40320.0))))))))
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    return p
+
+
+@nb.njit(inline="always", cache=True, error_model="numpy")
+def sigmoid32(x):
+    """float32 ``1 / (1 + exp(-x))``, x clipped to [-20, 20] (sigmoid(-20) = 2e-9 < 2^-24: no decision changes)."""
+    x = min(max(x, np.float32(-20.0)), np.float32(20.0))
+    return np.float32(1.0) / (np.float32(1.0) + _exp_neg32(x))
+
+
+@nb.njit(inline="always", cache=True, error_model="numpy")
+def _update_chunk(S, free_nodes, t0, t1, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi, key, has_lam, F, A, B, X):
+    """Update free nodes ``free_nodes[t0:t1]`` in every chain (module docstring has the rule).
+
+    Three passes over ``(t1 - t0) * C`` lanes: (1) local fields and the bias/cell transform into the
+    logit ``F`` (contiguous over chains); (2) vectorized sigmoid, telegraph mix ``p' = A + B p`` and the
+    counter-based uniform draw (counter = position in the colour class * C + chain) into decisions ``X``;
+    (3) write decisions back into the state.
+    """
+    C = S.shape[1]
+    D = nbr.shape[1]
+    n = t1 - t0
+    if C == 1:  # one chain: scalar field pass, the sigmoid/RNG pass below vectorizes over nodes
+        for tt in range(n):
+            i = free_nodes[t0 + tt]
+            x = np.float32(H[i, 0])
+            for d in range(D):
+                x += W[i, d] * S[nbr[i, d], 0]
+            F[tt] = (min(max(c0[i] + g[i] * x, v_lo), v_hi) - v0[i]) * ivs[i]
+            if has_lam:
+                A[tt] = lam[i] if S[i, 0] > 0 else np.float32(0.0)
+                B[tt] = np.float32(1.0) - lam[i]
+    for tt in range(n if C > 1 else 0):
+        i = free_nodes[t0 + tt]
+        base = tt * C
+        if H.shape[1] == 1:
+            hi0 = np.float32(H[i, 0])
+            for c in range(C):
+                F[base + c] = hi0
+        else:
+            for c in range(C):
+                F[base + c] = H[i, c]
+        for d in range(D):
+            w = W[i, d]
+            j = nbr[i, d]
+            for c in range(C):
+                F[base + c] += w * S[j, c]
+        ci = c0[i]
+        gi = g[i]
+        v0i = v0[i]
+        ivsi = ivs[i]
+        for c in range(C):
+            F[base + c] = (min(max(ci + gi * F[base + c], v_lo), v_hi) - v0i) * ivsi
+        if has_lam:
+            li = lam[i]
+            for c in range(C):
+                A[base + c] = li if S[i, c] > 0 else np.float32(0.0)
+                B[base + c] = np.float32(1.0) - li
+    ctr0 = np.uint64(t0) * np.uint64(C)
+    m = n * C
+    if has_lam:
+        for q in range(m):
+            p = A[q] + B[q] * sigmoid32(F[q])
+            h = splitmix64(key + (ctr0 + np.uint64(q)) * GOLDEN)
+            u = np.float32(h >> S40) * TWO_M24 + HALF_M24
+            X[q] = np.int8(1) if u < p else np.int8(-1)
+    else:
+        for q in range(m):
+            p = sigmoid32(F[q])
+            h = splitmix64(key + (ctr0 + np.uint64(q)) * GOLDEN)
+            u = np.float32(h >> S40) * TWO_M24 + HALF_M24
+            X[q] = np.int8(1) if u < p else np.int8(-1)
+    if C == 1:
+        for tt in range(n):
+            S[free_nodes[t0 + tt], 0] = X[tt]
+    else:
+        for tt in range(n):
+            i = free_nodes[t0 + tt]
+            base = tt * C
+            for c in range(C):
+                S[i, c] = X[base + c]
+
+
 def _make_gibbs(parallel: bool):
     prange = nb.prange if parallel else range
 
-    @nb.njit(parallel=parallel, fastmath=False, cache=True, nogil=True)
+    @nb.njit(parallel=parallel, cache=True, nogil=True, error_model="numpy")
     def gibbs_sweeps(
         S,  # (N, C) int8 state, updated in place
         nbr,  # (N, D) int32 neighbour table (padding -> self)
-        W,  # (N, D) float64 slot couplings (padding -> 0); (N, D) or (N, D) with per-node mismatch applied
-        H,  # (N, Ch) float64 fields, Ch in {1, C}
+        W,  # (N, D) float32 slot couplings (padding -> 0)
+        H,  # (N, Ch) float32 fields, Ch in {1, C}
         free_ptr,  # (K+1,) int64 colour classes of FREE (unclamped) nodes
         free_nodes,  # (M,) int32
-        c0,  # (N,) float64 bias-network centre (+ trim) in volts (ideal: 0)
-        g,  # (N,) float64 bias-network gain V per unit field (ideal: 2 beta)
-        v0,  # (N,) float64 cell sigmoid offset (ideal: 0)
-        ivs,  # (N,) float64 1 / cell sigmoid slope (ideal: 1)
-        lam,  # (N,) float64 telegraph memory exp(-t_update / tau) (ideal: 0)
-        v_lo,  # float64 bias-network lower rail (ideal: -inf)
-        v_hi,  # float64 upper rail (ideal: +inf)
+        c0,  # (N,) float32 bias-network centre (+ trim) in volts (ideal: 0)
+        g,  # (N,) float32 bias-network gain V per unit field (ideal: 2 beta)
+        v0,  # (N,) float32 cell sigmoid offset (ideal: 0)
+        ivs,  # (N,) float32 1 / cell sigmoid slope (ideal: 1)
+        lam,  # (N,) float32 telegraph memory exp(-t_update / tau) (ideal: 0)
+        v_lo,  # float32 bias-network lower rail (ideal: -inf)
+        v_hi,  # float32 upper rail (ideal: +inf)
         n_sweeps,  # int
         base_key,  # uint64
         step0,  # int64 index of the first (sweep * K + colour) step: continues a stream across calls
@@ -123,53 +226,35 @@ def _make_gibbs(parallel: bool):
         acc_m1,  # (N, C) int64 sum over sweeps of s (if do_moments)
         acc_m2,  # (E, C2) int64 sum over sweeps of s_i s_j (C2 = C per chain, or 1 summed over chains)
         do_moments,  # bool
+        nthreads,  # int, number of work blocks per colour class = threads (parallel kernel)
     ):
         N, C = S.shape
-        D = nbr.shape[1]
         K = free_ptr.shape[0] - 1
-        Ch = H.shape[1]
         E = edges.shape[0]
         per_chain2 = acc_m2.shape[1] == C
+        has_lam = False
+        for i in range(N):
+            if lam[i] != 0.0:
+                has_lam = True
+        chunk = max(1, LANES // C) if C < LANES else 1
+        cap = chunk * C
         for sweep in range(n_sweeps):
             for k in range(K):
                 key = _sweep_key(base_key, step0 + sweep * K + k)
                 lo = free_ptr[k]
-                hi = free_ptr[k + 1]
-                for t in prange(hi - lo):
-                    i = free_nodes[lo + t]
-                    f = np.empty(C, dtype=np.float64)
-                    if Ch == 1:
-                        hi0 = H[i, 0]
-                        for c in range(C):
-                            f[c] = hi0
-                    else:
-                        for c in range(C):
-                            f[c] = H[i, c]
-                    for d in range(D):
-                        w = W[i, d]
-                        j = nbr[i, d]
-                        for c in range(C):
-                            f[c] += w * S[j, c]
-                    ci = c0[i]
-                    gi = g[i]
-                    v0i = v0[i]
-                    ivsi = ivs[i]
-                    li = lam[i]
-                    ctr0 = np.uint64(i) * np.uint64(C)
-                    if li == 0.0:
-                        for c in range(C):
-                            v = min(max(ci + gi * f[c], v_lo), v_hi)
-                            p = sigmoid_fast((v - v0i) * ivsi)
-                            u = uniform_from_counter(key, ctr0 + np.uint64(c))
-                            S[i, c] = np.int8(1) if u < p else np.int8(-1)
-                    else:
-                        for c in range(C):
-                            v = min(max(ci + gi * f[c], v_lo), v_hi)
-                            p = sigmoid_fast((v - v0i) * ivsi)
-                            old = 1.0 if S[i, c] > 0 else 0.0
-                            p = p + li * (old - p)
-                            u = uniform_from_counter(key, ctr0 + np.uint64(c))
-                            S[i, c] = np.int8(1) if u < p else np.int8(-1)
+                n_k = free_ptr[k + 1] - lo
+                n_blk = max(1, min(nthreads, (n_k + chunk - 1) // chunk))
+                for blk in prange(n_blk):
+                    F = np.empty(cap, dtype=np.float32)
+                    A = np.empty(cap, dtype=np.float32)
+                    B = np.empty(cap, dtype=np.float32)
+                    X = np.empty(cap, dtype=np.int8)
+                    t_lo = lo + (blk * n_k) // n_blk
+                    t_hi = lo + ((blk + 1) * n_k) // n_blk
+                    for t0 in range(t_lo, t_hi, chunk):
+                        t1 = min(t0 + chunk, t_hi)
+                        _update_chunk(S, free_nodes, t0, t1, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi,
+                                      key, has_lam, F, A, B, X)
             if do_moments:
                 for i in prange(N):
                     for c in range(C):
@@ -204,7 +289,7 @@ def gibbs_sweeps(*args, parallel: bool = True):
     return (gibbs_sweeps_parallel if parallel else gibbs_sweeps_serial)(*args)
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def async_run(
     S,  # (N, C) int8 state, updated in place
     nbr, W, H, free_nodes, rate,  # rate (N,) float64 redraw rate 1/tau_i of each free cell (0 for clamped)

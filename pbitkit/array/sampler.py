@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("ideal", "device", "async")
 #: Below this many lane updates per colour class the serial kernel is faster than the threaded one.
-PARALLEL_MIN_LANES = 20_000
+PARALLEL_MIN_LANES = 2_048
 
 
 @dataclass(frozen=True)
@@ -262,10 +263,13 @@ class GibbsSampler:
             acc2 = np.zeros((1, 1), dtype=np.int64)
         lanes = C * max(int(np.diff(ptr).max(initial=0)), 1)
         parallel = self.parallel if self.parallel is not None else lanes >= PARALLEL_MIN_LANES
+        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
         kernels.gibbs_sweeps(
-            S, self.tables.nbr, W, H, ptr, nodes,
-            p["c0"], p["g"], p["v0"], p["ivs"], p["lam"], float(p["v_lo"]), float(p["v_hi"]),
+            S, self.tables.nbr, f32(W), f32(H), ptr, nodes,
+            f32(p["c0"]), f32(p["g"]), f32(p["v0"]), f32(p["ivs"]), f32(p["lam"]),
+            np.float32(p["v_lo"]), np.float32(p["v_hi"]),
             int(n_sweeps), _key(rng), np.int64(self._step), g.edges, acc1, acc2, bool(moments),
+            int(numba.get_num_threads()) if parallel else 1,
             parallel=parallel,
         )
         self._step += int(n_sweeps) * (ptr.shape[0] - 1)
