@@ -1,0 +1,195 @@
+"""Export a DeviceModel card: JSON, a CSV parameter table, and a SPICE behavioural macro-model.
+
+SPICE macro-model (renewal-noise comparator)
+--------------------------------------------
+``.subckt <name> bias out``: an ideal comparator on ``V(bias) - v0 + n(t)`` drives ``out`` to ``0`` or
+``vdd_V``. The noise ``n(t)`` is piecewise constant: it is redrawn i.i.d. at the events of a Poisson process
+of rate ``1/tau`` (``tau = card.tau_corr_s``) from the link's own distribution, logistic of scale ``vs``
+(``n = vs ln(U / (1 - U))``) or normal of standard deviation ``vs`` (probit). Then
+
+- ``P(out high) = P(n > v0 - V) = F((V - v0)/vs)``: the card's sigmoid exactly, for any bias;
+- at each event the output is a fresh draw, between events it holds: the output is a two-state Markov
+  (telegraph) process with ``r_up = P/tau``, ``r_down = (1 - P)/tau``, autocorrelation ``exp(-t/tau)``,
+  i.e. the correlation time ``tau`` (:mod:`pbitkit.pbitmodel.symbolic`, derivation 2);
+- driven by a bias that depends on other cells, each event is a heat-bath (Glauber) update, so cells
+  coupled through a settled resistive bias network sample the Boltzmann distribution of their couplings.
+
+The decision is latched: a second column of the table opens a track-and-hold for ``tau/20`` just after each
+event, so the output changes only at the cell's own events (a neighbour's flip between events does not
+move it; without the latch the quenched noise makes coupled cells deviate from heat-bath sampling).
+Events are at least ``tau/10`` apart (gaps ``tau/10 + Exponential``, mean chosen so that the integrated
+correlation time is ``tau``: :func:`_mean_gap`).
+
+The noise is a seeded table played by the XSPICE ``filesource`` model with ``amplstep=true`` (reproducible,
+SPICE_NOTES.md; ``trnoise`` is not). This reproduces ``rate_model`` form ``"constant_tau"`` exactly; for
+form ``"exp"`` the correlation time is the card's value at the centre at every bias (the cell's own
+``tau(V)`` shortens away from the centre), stated in the netlist header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from pbitkit.io import atomic_write_text
+from pbitkit.pbitmodel.card import DeviceModel
+
+__all__ = ["card_to_csv", "macromodel_noise", "spice_macromodel", "export_spice", "export_card",
+           "EXPORT_FORMATS"]
+
+EXPORT_FORMATS = ("json", "csv", "spice")
+
+_UNITS = {"_V": "V", "_s": "s", "_J": "J", "_W": "W", "_C": "degC", "_F": "F", "_S": "S", "_Hz": "Hz",
+          "_rel": "1", "_corr": "1", "_per_V": "1/V", "_per_K": "per K"}
+
+
+def _unit(name: str) -> str:
+    for suf, u in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suf):
+            return u
+    return ""
+
+
+def card_to_csv(card: DeviceModel) -> str:
+    """A flat ``parameter,value,unit,std_error`` CSV of every numeric card entry (nested dicts flattened
+    with dots, e.g. ``rate_model.rate0_Hz``)."""
+    se = {"v0_V": card.v0_se_V, "vs_V": card.vs_se_V}
+    rows: list[tuple[str, str, str, str]] = []
+    d = card.to_dict()
+    for key, val in d.items():
+        if key == "provenance":
+            continue
+        if isinstance(val, dict):
+            for k, v in val.items():
+                name = f"{key}.{k}"
+                rows.append((name, repr(float(v)) if isinstance(v, (int, float)) else str(v),
+                             _unit(k) if isinstance(v, (int, float)) else "", ""))
+        else:
+            rows.append((key, repr(val) if isinstance(val, float) else str(val),
+                         _unit(key) if isinstance(val, float) else "",
+                         repr(se[key]) if key in se else ""))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["parameter", "value", "unit", "std_error"])
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+# Timing of one update event, in units of tau: the noise changes at t_k, the latch is open during
+# [t_k + _D, t_k + _D + _W], and events are at least _GAP apart (shifted-exponential gaps).
+_D, _W, _GAP = 1.0 / 50.0, 1.0 / 20.0, 0.1
+TRAN_STEP_PER_TAU = 1.0 / 100.0  # maximum transient step for macro-model runs, in units of tau
+
+
+def _mean_gap(tau: float) -> float:
+    """Mean event gap ``m`` whose shifted-exponential renewal (minimum gap ``d = _GAP tau``) has integrated
+    correlation time ``E[g^2] / (2 E[g]) = ((m - d)^2 + m^2) / (2 m) = tau``:
+    ``m = ((d + tau) + sqrt((d + tau)^2 - 2 d^2)) / 2``."""
+    d = _GAP * tau
+    return 0.5 * ((d + tau) + math.sqrt((d + tau) ** 2 - 2 * d * d))
+
+
+def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generator) -> str:
+    """The two-column ``filesource`` table (``time noise_V latch``) of one macro-model instance.
+
+    Event times: ``t_0 = 0``, gaps ``d + Exponential(m - d)`` (``d = tau/10``, ``m`` from :func:`_mean_gap`);
+    the noise is constant between events, i.i.d. logistic(0, vs) (``vs ln(U/(1-U))``) or normal(0, vs);
+    the latch column is 1 during ``[t_k + tau/50, t_k + tau/50 + tau/20]`` and 0 otherwise.
+    """
+    if not (t_stop_s > 0 and math.isfinite(t_stop_s)):
+        raise ValueError(f"t_stop_s must be a positive finite time, got {t_stop_s!r}")
+    tau = card.tau_corr_s
+    d = _GAP * tau
+    m = _mean_gap(tau)
+    n_guess = int(t_stop_s / m * 1.2 + 10 * math.sqrt(t_stop_s / m) + 10)
+    t = np.concatenate([[0.0], np.cumsum(d + rng.exponential(m - d, n_guess))])
+    while t[-1] <= t_stop_s:
+        t = np.concatenate([t, t[-1] + np.cumsum(d + rng.exponential(m - d, n_guess))])
+    t = t[: int(np.searchsorted(t, t_stop_s, side="right")) + 1]
+    if card.link == "logistic":
+        u = np.clip(rng.random(t.size), 1e-16, 1 - 1e-16)
+        val = card.vs_V * np.log(u / (1.0 - u))
+    else:
+        val = card.vs_V * rng.standard_normal(t.size)
+    lines = []
+    for tk, v in zip(t.tolist(), val.tolist()):
+        lines.append(f"{tk:.17g} {v:.17g} 0\n{tk + _D * tau:.17g} {v:.17g} 1\n{tk + (_D + _W) * tau:.17g} {v:.17g} 0\n")
+    return "".join(lines)
+
+
+def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: float | None = None) -> str:
+    """Subcircuit text ``.subckt <name> bias out`` (see the module docstring). Pure: no files written.
+
+    ``noise_file`` is the ``filesource`` table path as ngspice should see it; ``edge_V`` the comparator's
+    transition width (default ``vs / 1000``: far below the noise, so ``P(1)`` is the noise law's CDF).
+    Nodes: ``nz`` noise (V), ``lt`` latch enable, ``c`` comparator, ``h`` held decision (a capacitor that a
+    ``B`` current source drives toward ``c`` only while ``lt = 1``, time constant ``tau/200``).
+    """
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f"subcircuit name must be non-empty without spaces, got {name!r}")
+    if any(c.isspace() or c == '"' for c in noise_file):
+        raise ValueError(f"noise file path must not contain spaces or quotes, got {noise_file!r}")
+    eps = card.vs_V / 1000.0 if edge_V is None else edge_V
+    vdd = card.vdd_V
+    c_hold = 1e-12
+    g_track = c_hold / (card.tau_corr_s * _W / 10.0)
+    note = ("exact (rate_model constant_tau)" if card.rate_model["form"] == "constant_tau"
+            else "tau at the centre at every bias (card rate_model 'exp' shortens it off-centre)")
+    return "\n".join([
+        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* P(1) = {card.link}((V(bias) - {card.v0_V:.9g}) / {card.vs_V:.9g}); correlation time "
+        f"{card.tau_corr_s:.6g} s: {note}",
+        f"* ports: bias (input, V), out (0 / {vdd:.6g} V, ideal source). Max transient step <= "
+        f"{card.tau_corr_s * TRAN_STEP_PER_TAU:.4g} s",
+        f".subckt {name} bias out",
+        "AN %vd([nz 0 lt 0]) pbk_noise",
+        f'.model pbk_noise filesource (file="{noise_file}" amploffset=[0 0] amplscale=[1 1] timeoffset=0 '
+        "timescale=1 timerelative=false amplstep=true)",
+        "RZ nz 0 1G",
+        "RL lt 0 1G",
+        f"Bc c 0 V = {vdd:.9g} * (0.5 + 0.5 * tanh((V(bias) - ({card.v0_V:.12g}) + V(nz)) / {eps:.6g}))",
+        f"Bh 0 h I = {g_track:.6g} * V(lt) * (V(c) - V(h))",
+        f"Ch h 0 {c_hold:g}",
+        "Rh h 0 1e15",
+        f"Bout out 0 V = {vdd:.9g} * (0.5 + 0.5 * tanh((V(h) - {vdd / 2:.9g}) / {vdd / 100:.6g}))",
+        f".ends {name}",
+        "",
+    ])
+
+
+def export_spice(card: DeviceModel, path: str | os.PathLike[str], *, n_instances: int = 1, t_stop_s: float | None = None,
+                 seed: int = 0, name: str = "pbit") -> list[Path]:
+    """Write ``path`` (a ``.lib`` of ``n_instances`` subcircuits ``<name>0 ..``, each with its own seeded
+    noise) and the noise tables ``<stem>_noise<i>.txt`` next to it. Returns every file written.
+
+    ``t_stop_s`` is the longest transient the tables cover (default ``10^4 tau``). Include the library with
+    ``.include`` from the directory that holds the noise files (or edit the paths).
+    """
+    p = Path(path)
+    t_stop = 1e4 * card.tau_corr_s if t_stop_s is None else t_stop_s
+    streams = np.random.SeedSequence(seed).spawn(n_instances)
+    written: list[Path] = []
+    parts = [f"* pbitkit SPICE macro-model library: {n_instances} instance(s), noise seed {seed}, "
+             f"valid for transients up to {t_stop:.6g} s\n"]
+    for i, ss in enumerate(streams):
+        fname = f"{p.stem}_noise{i}.txt"
+        written.append(atomic_write_text(p.with_name(fname), macromodel_noise(card, t_stop, np.random.default_rng(ss))))
+        parts.append(spice_macromodel(card, f"{name}{i}", fname))
+    written.insert(0, atomic_write_text(p, "\n".join(parts)))
+    return written
+
+
+def export_card(card: DeviceModel, fmt: str, out: str | os.PathLike[str], **spice_kw) -> list[Path]:
+    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice``) to ``out``; returns the files written."""
+    if fmt == "json":
+        return [card.save(out)]
+    if fmt == "csv":
+        return [atomic_write_text(out, card_to_csv(card))]
+    if fmt == "spice":
+        return export_spice(card, out, **spice_kw)
+    raise ValueError(f"unknown export format {fmt!r}; choose one of {list(EXPORT_FORMATS)}")
