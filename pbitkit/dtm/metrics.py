@@ -113,12 +113,15 @@ def pair_correlation_error(x: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sqrt(np.mean((cx[iu] - cr[iu]) ** 2)))
 
 
-def lag_autocorrelation(chain: np.ndarray, lag: int) -> float:
+def lag_autocorrelation(chain: np.ndarray, lag: int, groups: np.ndarray | None = None) -> float:
     """Variance-weighted lag-``lag`` autocorrelation of spin chains.
 
-    ``chain`` has shape ``(n_times, C, N)``. Per chain and node the time series is centred on its own time
-    mean; ``rho = sum_{c,i} cov_ci(lag) / sum_{c,i} var_ci`` (weighting by variance ignores frozen,
-    zero-variance nodes instead of dividing by zero; a fully frozen chain set returns 1.0: no mixing).
+    ``chain`` has shape ``(n_times, C, N)``. Spins are centred on the mean of their *group* — all chains
+    that sample the same distribution (``groups (C,)`` integer ids; default: all chains one group) — over
+    time and the group's chains, then ``rho = sum cov(lag) / sum var`` over chains and nodes. Centring on
+    the ensemble (not on each chain's own time average) is what exposes a chain stuck in one mode: its
+    deviation from the ensemble mean persists, so ``rho`` stays near 1. Weighting by variance ignores
+    frozen nodes instead of dividing by zero; a fully constant chain set returns 1.0 (no mixing).
 
     Known answer: a two-state telegraph chain flipping with probability ``q`` per step has ``rho(k) =
     (1 - 2q)^k``.
@@ -128,11 +131,17 @@ def lag_autocorrelation(chain: np.ndarray, lag: int) -> float:
         raise ValueError(f"chain must have shape (n_times, C, N), got {s.shape}")
     if not 0 < lag < s.shape[0]:
         raise ValueError(f"lag must be in 1..{s.shape[0] - 1}, got {lag}")
-    s = s - s.mean(0, keepdims=True)
-    var = float(np.sum(s * s)) / s.shape[0]
+    g = np.zeros(s.shape[1], dtype=np.int64) if groups is None else np.asarray(groups)
+    if g.shape != (s.shape[1],):
+        raise ValueError(f"groups must have shape ({s.shape[1]},), got {g.shape}")
+    centred = np.empty_like(s)
+    for gid in np.unique(g):
+        sel = g == gid
+        centred[:, sel] = s[:, sel] - s[:, sel].mean(axis=(0, 1), keepdims=True)
+    var = float(np.sum(centred * centred)) / s.shape[0]
     if var <= 0.0:
         return 1.0
-    cov = float(np.sum(s[:-lag] * s[lag:])) / (s.shape[0] - lag)
+    cov = float(np.sum(centred[:-lag] * centred[lag:])) / (s.shape[0] - lag)
     return cov / var
 
 

@@ -14,7 +14,8 @@ After ``burn_in`` sweeps the moments ``<s_i>`` (per chain) and ``<s_i s_j>`` (pe
           + \\lambda\\,(\\overline{\\langle s_i\\rangle_f \\langle s_j\\rangle_f} - \\langle s_i s_j\\rangle_f),
           \\qquad g_i = \\langle s_i\\rangle_c - \\langle s_i\\rangle_f
 
-(the product of means is taken per chain, since each chain has its own input) and Adam ascends it.
+(``<s_i>`` averaged over the batch of chains and the sweeps: a per-chain time average would make the
+penalty vanish exactly for chains stuck in one mode) and Adam ascends it.
 Once per epoch a longer free chain measures the lag-``K`` autocorrelation ``rho`` (``K`` = sweeps per
 step at generation) and the adaptive correlation penalty updates ``lambda`` (:mod:`pbitkit.dtm.acp`).
 
@@ -38,7 +39,7 @@ from pbitkit.dtm.acp import ACPConfig, acp_update
 from pbitkit.dtm.forward import ForwardProcess
 from pbitkit.dtm.metrics import lag_autocorrelation
 from pbitkit.dtm.model import Layout, StepParams, input_fields
-from pbitkit.dtm.runner import SamplerSpec, make_runner
+from pbitkit.dtm.runner import Runner, SamplerSpec, make_hardware_for
 from pbitkit.errors import ConfigError, PbitkitError
 from pbitkit.io import atomic_save_npz, atomic_write_json, read_json
 from pbitkit.progress import ProgressCallback
@@ -62,7 +63,7 @@ class TrainConfig:
     weight_decay : L2 pull of ``J`` and ``h`` toward 0 (added to the gradient as ``-wd * param``).
     init_std : std of the initial couplings.
     k_sample : sweeps per step at generation; the ACP monitor measures autocorrelation at this lag.
-    monitor_chains, monitor_length : chains and total sweeps (in units of ``k_sample``) of the monitor.
+    monitor_chains, monitor_length : chains (4 per input) and recorded sweeps (in units of ``k_sample``) of the monitor.
     acp : adaptive correlation penalty settings (``enabled=False`` + ``lambda_init=0`` = no penalty).
     seed : base seed.
     """
@@ -156,22 +157,27 @@ def _init_state(layout: Layout, vis_values: np.ndarray, rng: np.random.Generator
 
 
 def monitor_autocorrelation(
-    runner: Any, layout: Layout, params: StepParams, x_in: np.ndarray, lag: int, length: int, rng: np.random.Generator
+    runner: Any, layout: Layout, params: StepParams, x_in: np.ndarray, lag: int, length: int, rng: np.random.Generator,
+    replicas: int = 4,
 ) -> float:
-    """Lag-``lag`` autocorrelation of free chains conditioned on inputs ``x_in (C, D)``.
+    """Lag-``lag`` autocorrelation of free chains conditioned on inputs ``x_in (M, D)``.
 
-    Chains start at ``x_in`` (latents random), run ``lag`` sweeps of burn-in, then ``length * lag`` sweeps
-    are recorded one by one; returns :func:`pbitkit.dtm.metrics.lag_autocorrelation` over all nodes.
+    Each input drives ``replicas`` chains (so the conditional mean can be estimated from the ensemble and a
+    chain stuck in one mode shows up). Chains start at their input (latents random), run ``lag`` sweeps of
+    burn-in, then ``length * lag`` sweeps are recorded; returns
+    :func:`pbitkit.dtm.metrics.lag_autocorrelation` over all nodes, grouped by input.
     """
-    fields = input_fields(layout, params.h, params.j_fwd, x_in)
-    state = _init_state(layout, x_in, rng)
+    x_rep = np.repeat(x_in, replicas, axis=0)
+    groups = np.repeat(np.arange(x_in.shape[0]), replicas)
+    fields = input_fields(layout, params.h, params.j_fwd, x_rep)
+    state = _init_state(layout, x_rep, rng)
     state = runner.sweeps(state, params.J_edge, fields, None, lag, rng)
     n_t = length * lag
     rec = np.empty((n_t, state.shape[0], state.shape[1]), dtype=np.int8)
     for k in range(n_t):
         state = runner.sweeps(state, params.J_edge, fields, None, 1, rng)
         rec[k] = state
-    return lag_autocorrelation(rec, lag)
+    return lag_autocorrelation(rec, lag, groups)
 
 
 def _checkpoint_paths(path: str) -> tuple[Path, Path]:
@@ -224,7 +230,7 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     E, N = int(graph.n_edges), layout.n_nodes  # type: ignore[attr-defined]
     edges = np.asarray(graph.edges)  # type: ignore[attr-defined]
     j_fwd = fp.coupling(step)
-    runner = make_runner(graph, job.sampler)
+    hardware = make_hardware_for(graph, job.sampler) if job.sampler.mode == "device" else None
     vis_mask = layout.visible_mask
 
     init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, step, 2**31 - 1]))
@@ -238,9 +244,9 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     if job.checkpoint:
         ck = _load_checkpoint(job.checkpoint, opt)
         if ck is not None:
-            start_epoch, J, h, lam, rho_prev, curves, done = ck
+            start_epoch, J, h, lam, rho_prev, curves, _done = ck
             log.info("step %d: resuming from %s at epoch %d", step, job.checkpoint, start_epoch)
-            if done or start_epoch >= cfg.epochs:
+            if start_epoch >= cfg.epochs:  # finished (a larger cfg.epochs continues training)
                 return StepResult(step, StepParams(J, h, j_fwd), curves)
 
     n = data.shape[0]
@@ -248,6 +254,7 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     n_batches = max(1, n // bs)
     for epoch in range(start_epoch, cfg.epochs):
         rng = _epoch_rng(cfg.seed, step, epoch)
+        runner = Runner(graph, job.sampler, hardware)  # fresh random stream per epoch: resume is bit-exact
         order = rng.permutation(n)
         g_j_acc = g_h_acc = err_acc = gap_acc = 0.0
         for b in range(n_batches):
@@ -263,7 +270,8 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             sf = runner.sweeps(sf, J, fields, None, cfg.burn_in, rng)
             sf, m1f, m2f = runner.moments(sf, J, fields, None, cfg.measure, rng)
             ss_c, ss_f = m2c, m2f
-            mm_f = np.mean(m1f[:, edges[:, 0]] * m1f[:, edges[:, 1]], axis=0)
+            mbar = m1f.mean(0)  # batch means: a stuck chain's own time average would hide its correlation
+            mm_f = mbar[edges[:, 0]] * mbar[edges[:, 1]]
             g_J = ss_c - ss_f + lam * (mm_f - ss_f) - cfg.weight_decay * J
             g_h = m1c.mean(0) - m1f.mean(0) - cfg.weight_decay * h
             opt.step([J, h], [g_J, g_h])
@@ -272,7 +280,7 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             err_acc += float(np.mean(np.abs(m1f[:, layout.visible] - prev) / 2))
             gap_acc += float(np.mean(ss_f - mm_f))
         # ACP monitor on fresh inputs x^t
-        mon_idx = rng.choice(n, size=min(cfg.monitor_chains, n), replace=False)
+        mon_idx = rng.choice(n, size=min(max(1, cfg.monitor_chains // 4), n), replace=False)
         _, x_mon = fp.sample_pair(data[mon_idx], step, rng)
         rho = monitor_autocorrelation(runner, layout, StepParams(J, h, j_fwd), x_mon, cfg.k_sample, cfg.monitor_length, rng)
         new_lam = acp_update(lam, rho, rho_prev, cfg.acp)
