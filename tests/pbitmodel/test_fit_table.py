@@ -1,0 +1,115 @@
+"""Fitting whole characterization tables generated from known cards: the fits recover the parameters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.pbitmodel.dynamics import fit_rates, fit_tau
+from pbitkit.pbitmodel.energy import fit_power_law
+from pbitkit.pbitmodel.fit import FitConfig, fit_characterization
+from pbitkit.pbitmodel.sigmoid import FitError
+from pbitkit.pbitmodel.synthetic import synthetic_table
+from pbitkit.pbitmodel.table import read_characterization, table_to_csv
+from pbitkit.pbitmodel.variation import pelgrom_fit, variation_stats
+
+TRUE = DeviceModel.ideal(vs_V=0.0064, v0_V=0.01, tau_corr_s=1e-6, energy_per_bit_J=1e-15).replace(
+    v0_sigma_V=0.02, vs_sigma_rel=0.05, v0_vs_corr=0.0, static_power_W=1e-9, energy_per_flip_J=2e-15,
+    temp_coeffs={"v0_V_per_K": 1e-4, "vs_V_per_V": 0.01},
+)
+
+
+@pytest.fixture(scope="module")
+def report():
+    tab = synthetic_table(TRUE, np.linspace(-4, 4, 9) * TRUE.vs_V, n_samples=4000,
+                          mc_seeds=[-1] + list(range(30)), temps_C=[0.0, 27.0, 85.0], vdds_V=[1.7, 1.8, 1.9],
+                          relative_bias=True, seed=5)
+    return fit_characterization(tab)
+
+
+def test_nominal_and_dynamics_recovered(report):
+    c = report.card
+    # 4 SE bounds: false-failure probability < 1e-4 each
+    assert abs(c.v0_V - TRUE.v0_V) < 4 * c.v0_se_V
+    assert abs(c.vs_V - TRUE.vs_V) < 4 * c.vs_se_V
+    assert (c.temp_C, c.vdd_V) == (27.0, 1.8)
+    assert c.rate_model["form"] == "exp"
+    assert abs(math.log(c.tau_corr_s / TRUE.tau_corr_s)) < 4 * report.rates.tau0_rel_se
+    for d in ("up", "down"):
+        f = getattr(report.rates, d)
+        assert abs(f.slope_per_V - 0.5 / TRUE.vs_V) < 4 * f.slope_se_per_V
+    assert not report.tau.constant
+    assert abs(report.tau.slope_per_V - 0.5 / TRUE.vs_V) < 4 * report.tau.slope_se_per_V
+    # energy at the centre: static P t_s + E_flip * (flip rate at centre) * t_s, 1 % scatter
+    ts = c.sample_period_s
+    e_true = TRUE.static_power_W * ts + TRUE.energy_per_flip_J * (2 * 0.25 / TRUE.tau_corr_s) * ts
+    assert abs(c.energy_per_bit_J - e_true) < 4 * report.energy.energy_per_bit.value_se + 0.02 * e_true
+
+
+def test_variation_and_trends_recovered(report):
+    v = report.variation
+    assert v.n == 30
+    assert abs(v.v0_sigma_V - TRUE.v0_sigma_V) < 3 * v.v0_sigma_se_V
+    assert abs(v.vs_sigma_rel - TRUE.vs_sigma_rel) < 3 * v.vs_sigma_rel_se + 0.01
+    # correlation SE ~ 1/sqrt(n)
+    assert abs(v.corr) < 3 / math.sqrt(v.n)
+    tr = report.trends
+    assert abs(tr["v0_V_per_K"].slope - 1e-4) < 4 * tr["v0_V_per_K"].slope_se
+    assert abs(tr["vs_V_per_V"].slope - 0.01) < 4 * tr["vs_V_per_V"].slope_se
+    # negative control: no true vs-vs-temperature dependence
+    assert abs(tr["vs_V_per_K"].slope) < 4 * tr["vs_V_per_K"].slope_se
+    assert set(report.card.temp_coeffs) >= {"v0_V_per_K", "vs_V_per_K", "v0_V_per_V", "vs_V_per_V"}
+
+
+def test_csv_round_trip_and_reader(tmp_path, report):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "characterization.csv").write_text(table_to_csv(report.table))
+    back = read_characterization(run)
+    assert back.n_rows == report.table.n_rows and back.sha256
+    np.testing.assert_array_equal(back["bias_V"], report.table["bias_V"])
+    again = fit_characterization(back, FitConfig(profile=False))
+    assert again.card.v0_V == pytest.approx(report.card.v0_V, rel=1e-9)
+
+
+def test_constant_tau_cell_and_probit():
+    card = DeviceModel.ideal(vs_V=0.005, tau_corr_s=2e-8, link="probit").replace(rate_model={"form": "constant_tau"})
+    tab = synthetic_table(card, np.linspace(-0.015, 0.015, 11), n_samples=20000, sample_period_s=1e-8, seed=2)
+    rep = fit_characterization(tab, FitConfig(link="probit"))
+    assert rep.card.rate_model == {"form": "constant_tau"}
+    assert abs(math.log(rep.card.tau_corr_s / 2e-8)) < 4 * rep.tau.tau0_rel_se + 0.1  # tau_int bias ~ few %
+    assert abs(rep.card.vs_V - 0.005) < 4 * rep.card.vs_se_V
+
+
+def test_rate_and_pelgrom_kernels():
+    rng = np.random.default_rng(4)
+    v = np.linspace(-0.02, 0.02, 9)
+    T = np.full(v.size, 5e-3)
+    r0, su, sd = 1e5, 60.0, 90.0
+    fit = fit_rates(v, rng.poisson(r0 * np.exp(su * v) * T), T, rng.poisson(r0 * np.exp(-sd * v) * T), T, v0_V=0.0)
+    assert abs(fit.up.slope_per_V - su) < 4 * fit.up.slope_se_per_V
+    assert abs(fit.down.slope_per_V - sd) < 4 * fit.down.slope_se_per_V
+    assert abs(math.log(fit.rate0_Hz / r0)) < 4 * math.hypot(fit.up.rate0_rel_se, fit.down.rate0_rel_se)
+    tf = fit_tau(v, 1 / (2 * r0 * np.cosh(50 * v)), v0_V=0.0)
+    assert tf.slope_per_V == pytest.approx(50, rel=1e-6) and tf.tau0_s == pytest.approx(0.5 / r0, rel=1e-6)
+    # Pelgrom: sigma = A / sqrt(WL), A = 3.36 mV um (SPICE_NOTES nFET); 40 instances per size
+    A = 3.36e-9
+    areas = np.array([0.6, 2.4, 9.6]) * 1e-12
+    sig = [np.std(rng.normal(0, A / math.sqrt(a), 40), ddof=1) for a in areas]
+    pf = pelgrom_fit(areas, sig, [40] * 3)
+    assert abs(pf.a_V_m - A) < 4 * pf.a_se_V_m
+    pl = fit_power_law([1.0, 1.5, 2.0], [2.0, 4.5, 8.0], x_ref=1.0)
+    assert pl.exponent == pytest.approx(2.0, rel=1e-9)
+    with pytest.raises(FitError):
+        variation_stats([0.1], [0.01])
+
+
+def test_fit_errors_name_the_problem():
+    tab = synthetic_table(TRUE, [0.0, 0.01], n_samples=100, seed=1)
+    with pytest.raises(FitError, match="tier"):
+        fit_characterization(tab, FitConfig(tier="predicted"))
+    with pytest.raises(FitError, match="cell 'nope'"):
+        fit_characterization(tab, FitConfig(cell="nope"))
