@@ -1,0 +1,89 @@
+"""``pbitkit characterize``: simulate a p-bit cell over a sweep and write the characterization table.
+
+Thin layer: parses arguments, builds the spec and the executor, attaches a progress bar and a log file,
+and calls :func:`pbitkit.circuits.characterize.characterize`. No numerics here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from pbitkit.errors import ConfigError
+
+__all__ = ["register", "cmd_characterize"]
+
+log = logging.getLogger(__name__)
+
+EPILOG = """\
+examples:
+  pbitkit characterize --cell strongarm --quick --out runs/sa-quick
+  pbitkit characterize --cell latch --spec sweep.toml --workers 2 --out runs/latch
+  pbitkit characterize --cell strongarm --scheduler tcp://10.0.0.5:8786 --out runs/sa
+
+Outputs in --out: characterization.csv (one row per sweep point), characterization.json (provenance),
+run.json, pbitkit.log, plots/. Re-running the same command reuses cached sessions and retries failures.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``characterize`` sub-command."""
+    from pbitkit.circuits.cells import list_cells
+
+    p = subparsers.add_parser(
+        "characterize", help="simulate a p-bit cell in ngspice (sky130) and write a characterization table",
+        description="Simulate a transistor-level p-bit cell over a sweep (bias x temperature x supply x corner "
+                    "x mismatch seed) in ngspice and write the characterization table with provenance.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cell", required=True, choices=list_cells(), help="which cell to characterize")
+    p.add_argument("--spec", type=Path, help="TOML sweep spec (default: the cell's default sweep)")
+    p.add_argument("--quick", action="store_true",
+                   help="small meaningful sweep: 9 bias points spanning the sigmoid, short simulations (seconds)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: every core)")
+    p.add_argument("--scheduler", metavar="ADDR", help="run on a dask.distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--out", required=True, type=Path, help="run directory for the table, provenance and plots")
+    p.add_argument("--no-cache", action="store_true", help="simulate everything again (do not read or write the cache)")
+    p.add_argument("--overwrite", action="store_true", help="reuse --out even if it holds a run with another spec")
+    p.add_argument("--no-plots", action="store_true", help="do not draw plots")
+    p.set_defaults(func=cmd_characterize)
+
+
+def cmd_characterize(args: argparse.Namespace) -> int:
+    """Handler of ``pbitkit characterize``."""
+    from pbitkit.circuits.characterize import characterize
+    from pbitkit.circuits.executors import dask_executor
+    from pbitkit.circuits.sweep import default_spec, load_spec, quick_spec
+    from pbitkit.cli import add_file_log
+    from pbitkit.progress import tqdm_progress
+
+    if args.spec and args.quick:
+        raise ConfigError("give either --spec or --quick, not both")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler and args.workers is not None:
+        raise ConfigError("--workers applies to the local pool; with --scheduler the cluster decides")
+    if args.spec:
+        spec = load_spec(args.spec, cell=args.cell)
+    elif args.quick:
+        spec = quick_spec(args.cell)
+    else:
+        spec = default_spec(args.cell)
+    args.out.mkdir(parents=True, exist_ok=True)
+    handler = add_file_log(str(args.out / "pbitkit.log"))
+    executor = dask_executor(args.scheduler) if args.scheduler else None
+    try:
+        with tqdm_progress(f"characterize {args.cell}") as progress:
+            res = characterize(spec, args.out, executor=executor, progress=progress, workers=args.workers,
+                               use_cache=not args.no_cache, overwrite=args.overwrite, plot=not args.no_plots)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    log.info("wrote %s (%d rows, %d failed; %d sessions: %d cached, %d simulated; %.1f s wall)",
+             res.table_path, len(res.rows), res.n_failed, res.n_sessions, res.n_cached, res.n_simulated,
+             res.wall_time_s)
+    for r in res.failed_rows[:5]:
+        log.warning("failed point bias_V=%s: %s", r.get("bias_V"), str(r.get("error")).splitlines()[0:1])
+    return 0 if res.n_failed == 0 else 3

@@ -1,0 +1,213 @@
+"""Sweep specifications (TOML) and their expansion into sweep points and ngspice sessions.
+
+A spec names a cell and the grid: bias × temperature × supply × corner × Monte-Carlo mismatch seed × tier.
+Example (``pbitkit characterize --spec sweep.toml``)::
+
+    cell = "strongarm"
+    corners = ["tt", "ff"]
+    temps_C = [27.0]
+    vdds_V = []                # empty: the cell's default supply
+    n_mc = 4                   # mismatch seeds mc_seed_start .. mc_seed_start + n_mc - 1
+    include_nominal = true     # also the nominal device (mc_seed = -1)
+    noise_seed = 0
+    tiers = ["transient"]
+    timeout_s = 300.0
+    max_points_per_job = 16    # bias points per ngspice session (amortizes model loading)
+
+    [bias]                     # either values_V, or start_V/stop_V/n, or only n (cell's default range)
+    start_V = -0.02
+    stop_V = 0.02
+    n = 9
+
+    [params]                   # cell parameter overrides (sizes, simulated time, ...)
+    n_samples = 400
+
+Points that differ only in ``bias_V`` form a group; a group runs as one or a few ngspice sessions (control
+loops with ``alter``: models and mismatch draws parsed once per session). Groups are cut into chunks of at
+most ``max_points_per_job`` points, and further so that there are at least as many sessions as workers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any, Literal
+
+import numpy as np
+
+from pbitkit.circuits.cells import SweepPoint, get_cell
+from pbitkit.circuits.models import CORNERS
+from pbitkit.config import from_dict, load_toml, to_dict
+from pbitkit.errors import ConfigError
+
+__all__ = ["BiasSpec", "SweepSpec", "load_spec", "quick_spec", "default_spec", "expand", "group_points",
+           "QUICK_PARAMS"]
+
+#: Cell parameter overrides that make ``--quick`` finish in seconds while still spanning the sigmoid.
+QUICK_PARAMS: dict[str, dict[str, float]] = {
+    "strongarm": {"n_samples": 200},
+    "latch": {"t_stop_s": 0.05},
+}
+
+
+@dataclass(frozen=True)
+class BiasSpec:
+    """Bias voltages (V): ``values_V`` explicitly, or ``n`` points from ``start_V`` to ``stop_V``
+    (both omitted: the cell's default range, which spans P(1) ~ 0.02 ... 0.98 at the cell's defaults)."""
+
+    values_V: tuple[float, ...] = ()
+    start_V: float | None = None
+    stop_V: float | None = None
+    n: int = 9
+
+    def __post_init__(self) -> None:
+        if self.values_V and (self.start_V is not None or self.stop_V is not None):
+            raise ConfigError("bias: give either values_V or start_V/stop_V, not both")
+        if (self.start_V is None) != (self.stop_V is None):
+            raise ConfigError("bias: start_V and stop_V must be given together")
+        if not self.values_V and self.n < 1:
+            raise ConfigError(f"bias.n must be >= 1, got {self.n}")
+        for v in (*self.values_V, self.start_V, self.stop_V):
+            if v is not None and not math.isfinite(v):
+                raise ConfigError(f"bias: values must be finite volts, got {v!r}")
+        object.__setattr__(self, "values_V", tuple(float(v) for v in self.values_V))
+
+    def resolve(self, default_range: tuple[float, float]) -> tuple[float, ...]:
+        """The bias values (V) given the cell's default range."""
+        if self.values_V:
+            return self.values_V
+        lo, hi = (self.start_V, self.stop_V) if self.start_V is not None else default_range
+        return tuple(float(v) for v in np.linspace(lo, hi, self.n))
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A characterization sweep (see the module docstring for the TOML form)."""
+
+    cell: str
+    bias: BiasSpec = field(default_factory=BiasSpec)
+    params: dict[str, float] = field(default_factory=dict)
+    corners: tuple[str, ...] = ("tt",)
+    temps_C: tuple[float, ...] = (27.0,)
+    vdds_V: tuple[float, ...] = ()
+    n_mc: int = 0
+    mc_seed_start: int = 1
+    include_nominal: bool = True
+    noise_seed: int = 0
+    tiers: tuple[Literal["transient", "predicted"], ...] = ("transient",)
+    timeout_s: float = 300.0
+    max_points_per_job: int = 16
+    models: Literal["sky130", "sky130-full", "generic"] = "sky130"
+
+    def __post_init__(self) -> None:
+        cell = get_cell(self.cell)  # unknown cell -> ConfigError listing the known ones
+        cell.params(self.params)  # unknown / non-numeric parameters -> ConfigError naming them
+        for c in self.corners:
+            if c not in CORNERS:
+                raise ConfigError(f"corners: {c!r} is not one of {list(CORNERS)}")
+        if not self.corners:
+            raise ConfigError("corners must not be empty")
+        if not self.temps_C:
+            raise ConfigError("temps_C must not be empty")
+        for t in self.temps_C:
+            if not -273.15 < t < 200:
+                raise ConfigError(f"temps_C: {t} is outside (-273.15, 200) degC")
+        for v in self.vdds_V:
+            if not 0 < v <= 5:
+                raise ConfigError(f"vdds_V: {v} is outside (0, 5] V")
+        if self.n_mc < 0:
+            raise ConfigError(f"n_mc must be >= 0, got {self.n_mc}")
+        if self.mc_seed_start < 0:
+            raise ConfigError(f"mc_seed_start must be >= 0, got {self.mc_seed_start}")
+        if self.n_mc == 0 and not self.include_nominal:
+            raise ConfigError("n_mc = 0 and include_nominal = false leaves no device to simulate")
+        if self.noise_seed < 0:
+            raise ConfigError(f"noise_seed must be >= 0, got {self.noise_seed}")
+        if not self.tiers or len(set(self.tiers)) != len(self.tiers):
+            raise ConfigError(f"tiers must be a non-empty list without repeats, got {list(self.tiers)}")
+        if not self.timeout_s > 0:
+            raise ConfigError(f"timeout_s must be > 0 s, got {self.timeout_s}")
+        if self.max_points_per_job < 1:
+            raise ConfigError(f"max_points_per_job must be >= 1, got {self.max_points_per_job}")
+        if self.models == "generic" and (self.n_mc or self.corners != ("tt",)):
+            raise ConfigError("models = 'generic' has no corners or mismatch; use models = 'sky130'")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/TOML-ready form (the inverse of :func:`load_spec` on a dict)."""
+        return to_dict(self)
+
+    @property
+    def mc_seeds(self) -> tuple[int, ...]:
+        """Mismatch seeds in the sweep (``-1`` = nominal)."""
+        seeds = (-1,) if self.include_nominal else ()
+        return seeds + tuple(range(self.mc_seed_start, self.mc_seed_start + self.n_mc))
+
+
+def load_spec(source: str | PathLike[str] | dict[str, Any], **overrides: Any) -> SweepSpec:
+    """A :class:`SweepSpec` from a TOML file or a dict, with top-level ``overrides`` applied.
+
+    Raises
+    ------
+    ConfigError
+        Naming the bad key (unknown keys, wrong types, out-of-range values, unknown cell/corner/param).
+    """
+    data = dict(source) if isinstance(source, dict) else load_toml(source)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return from_dict(SweepSpec, data, where="sweep spec")
+
+
+def default_spec(cell: str) -> SweepSpec:
+    """The default characterization of ``cell``: 9 bias points over its default range, tt, 27 °C."""
+    return SweepSpec(cell=cell)
+
+
+def quick_spec(cell: str, **overrides: Any) -> SweepSpec:
+    """A small meaningful sweep (9 bias points spanning the sigmoid, shortened simulations, nominal tt)."""
+    data: dict[str, Any] = {"cell": cell, "params": dict(QUICK_PARAMS.get(cell, {})), "bias": {"n": 9}}
+    data.update(overrides)
+    return load_spec(data)
+
+
+def expand(spec: SweepSpec) -> list[SweepPoint]:
+    """All sweep points of ``spec`` in a deterministic order (tier, corner, temp, vdd, seed, bias)."""
+    cell = get_cell(spec.cell)
+    biases = spec.bias.resolve(cell.default_bias_range(spec.params))
+    vdds: tuple[float | None, ...] = spec.vdds_V or (None,)
+    out = []
+    for tier in spec.tiers:
+        for corner in spec.corners:
+            for temp in spec.temps_C:
+                for vdd in vdds:
+                    for seed in spec.mc_seeds:
+                        for b in biases:
+                            out.append(SweepPoint(cell=spec.cell, bias_V=b, corner=corner, mc_seed=seed,
+                                                  temp_C=temp, vdd_V=vdd, params=dict(spec.params),
+                                                  noise_seed=spec.noise_seed, tier=tier))
+    return out
+
+
+def group_points(points: list[SweepPoint], *, max_points_per_job: int = 16, min_jobs: int = 1) -> list[list[SweepPoint]]:
+    """Split points into ngspice sessions: points of one group (equal ``group_key``) share a session,
+    in chunks of at most ``max_points_per_job``; chunks are made smaller (down to one point) until there
+    are at least ``min_jobs`` sessions, so that every worker gets work.
+
+    Returns
+    -------
+    list of lists of points, each list one session, in input order.
+    """
+    groups: dict[tuple, list[SweepPoint]] = {}
+    for p in points:
+        groups.setdefault(p.group_key(), []).append(p)
+    size = max(1, max_points_per_job)
+    while True:
+        n_jobs = sum(math.ceil(len(g) / size) for g in groups.values())
+        if n_jobs >= min_jobs or size == 1:
+            break
+        size = max(1, math.ceil(size / 2))
+    out: list[list[SweepPoint]] = []
+    for g in groups.values():
+        n_chunks = math.ceil(len(g) / size)
+        # balanced chunks; interleaved so each session spans the bias range (similar run times)
+        out.extend([g[i::n_chunks] for i in range(n_chunks)])
+    return out
