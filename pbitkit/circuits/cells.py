@@ -191,14 +191,15 @@ def render_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, tem
 
 
 def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, temp_C: float,
-                     bias_V: float, mc_seed: int = -1, noise: bool = True) -> str:
+                     bias_V: float, mc_seed: int = -1, noise: bool = True,
+                     bias_pwl: Sequence[tuple[float, float]] | None = None) -> str:
     """The StrongARM comparator cell (no analysis). Nodes ``inp``/``inn`` (differential input
     ``bias_V`` around ``vcm_V``), ``clk``, ``outp``/``outn``; ``outp > outn`` is a 1.
 
     Clock: low (reset: the four pFETs precharge ``outp``, ``outn``, ``x1``, ``x2`` to VDD) for the first
     half period, high (evaluate) for the second. Noise: ``Gnin`` drives unit-variance file samples times
     its gain into ``nf`` (``r_filt_Ohm || c_filt_F``, pole ``f_noise_Hz``); ``Enp`` adds ``v(nf)`` to the +
-    input.
+    input. ``bias_pwl`` (``[(t_s, V), ...]``) replaces the DC bias by a piecewise-linear waveform.
     """
     period = 1.0 / p["f_clk_Hz"]
     tr = p["t_edge_s"]
@@ -213,7 +214,8 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
         f"Vdd vdd 0 {_fmt(vdd_V)}",
         f"Vclk clk 0 PULSE(0 {_fmt(vdd_V)} {_fmt(period / 2)} {_fmt(tr)} {_fmt(tr)} "
         f"{_fmt(period / 2 - tr)} {_fmt(period)})",
-        f"Vb bias 0 {_fmt(bias_V)}",
+        (f"Vb bias 0 PWL({' '.join(f'{_fmt(t)} {_fmt(v)}' for t, v in bias_pwl)})" if bias_pwl
+         else f"Vb bias 0 {_fmt(bias_V)}"),
         f"Vcm cm 0 {_fmt(p['vcm_V'])}",
         "Ebp bp cm bias 0 0.5",
         "Ebn inn cm bias 0 -0.5",
@@ -433,14 +435,29 @@ class Cell:
         out = []
         for pts in groups.values():
             lib = library(pts[0].corner, pts[0].mc_seed >= 0)
-            out.append(self._job(pts, lib, timeout_s))
+            if pts[0].tier == "predicted":
+                out.append(self._predicted_job(pts, lib, timeout_s))
+            else:
+                out.append(self._job(pts, lib, timeout_s))
         return out
 
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         raise NotImplementedError
 
+    def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        raise NotImplementedError
+
     def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
-        """Table rows (docs/contracts.md columns + ``param_*``) for a finished job."""
+        """Table rows (docs/contracts.md columns + ``param_*``) for a finished job (either tier)."""
+        meta = _job_meta(job)
+        if meta["tier"] == "predicted":
+            return self._predicted_rows(meta, result)
+        return self._transient_rows(meta, result)
+
+    def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def failed_rows(self, job: SimJob, status: str, error: str) -> list[dict[str, Any]]:
@@ -525,8 +542,7 @@ class LatchCell(Cell):
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=_label(pts, vdd, p))
 
-    def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
-        meta = _job_meta(job)
+    def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
         p = meta["params"]
         op = result.plots[0]
         s_q = float(np.real(op["s_q"][0])) if "s_q" in op else math.nan
@@ -546,6 +562,56 @@ class LatchCell(Cell):
                        cpu_time_s=result.cpu_time_s / len(meta["bias_V"]), noise_psd_q_A2_Hz=s_q)
             rows.append(row)
         return rows
+
+    def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        p = self.params(pts[0].params)
+        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        circuit = render_latch(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=p["ref_V"],
+                               mc_seed=pts[0].mc_seed, noise=False)
+        circuit += "Vx q qb dc 0 ac 1\n"
+        vecs = ["i(vdd)"] + [op_vector(lib, nm, k, q) for nm, k in _LATCH_FETS for q in ("id", "vds")]
+        ctl = [".control", "ac lin 1 1e6 1e6", write_command(["i(vx)"]), "op", write_command(vecs),
+               f"dc vx {_fmt(-vdd)} {_fmt(vdd)} {_fmt(vdd / 400)}", write_command(["i(vx)"]), ".endc", ".end"]
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s,
+                      label=_label(pts, vdd, p, lib_nfet=lib.nfet, lib_pfet=lib.pfet,
+                                   lib_prefix=lib.instance_prefix))
+
+    def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+        from pbitkit.circuits.noise import channel_noise_psd
+        from pbitkit.circuits.predict import stationary_p1
+
+        p = meta["params"]
+        ac, op, dc = result.plots[0], result.plots[1], result.plots[2]
+        c_diff = 2 * abs(float(np.imag(ac["i(vx)"][0]))) / (2 * math.pi * 1e6)
+        opv = {k: float(np.real(v[0])) for k, v in op.items()}
+
+        def val(name: str, kind: str, q: str) -> float:
+            model = meta["lib_nfet"] if kind == "n" else meta["lib_pfet"]
+            key = (f"@m.x{name.lower()}.m{model}[{q}]" if meta["lib_prefix"] == "X"
+                   else f"@m{name.lower()}[{q}]").lower()
+            if key not in opv:
+                raise KeyError(f"{key} not in the operating point: {sorted(opv)}")
+            return opv[key]
+
+        s_x = sum(float(channel_noise_psd(val(nm, k, "id"), val(nm, k, "vds"), 0.0, meta["temp_C"]))
+                  for nm, k in _LATCH_FETS) * p["noise_scale"]
+        x = np.real(dc["v(v-sweep)"]) if "v(v-sweep)" in dc else np.real(next(iter(dc.values())))
+        delta_i = 2 * np.real(dc["i(vx)"])
+        biases = np.asarray(meta["bias_V"], dtype=float)
+        p1 = stationary_p1(x, delta_i, c_diff, s_x, (biases - p["ref_V"]) / p["rin_Ohm"])
+        p_static = meta["vdd_V"] * abs(opv.get("i(vdd)", math.nan))
+        rows = []
+        for b, pk in zip(biases, np.atleast_1d(p1)):
+            row = _base_row(meta, float(b))
+            row.update(p1=float(pk), static_power_W=p_static, sample_period_s=p["sample_period_s"],
+                       energy_per_bit_J=p_static * p["sample_period_s"], dynamic_energy_per_bit_J=0.0,
+                       cpu_time_s=result.cpu_time_s / len(biases), sim_time_s=0.0,
+                       pred_c_diff_F=c_diff, pred_noise_psd_A2_Hz=s_x)
+            rows.append(row)
+        return rows
+
+
+_LATCH_FETS = (("N1", "n"), ("P1", "p"), ("N2", "n"), ("P2", "p"))
 
 
 def _bit_stats(bits: np.ndarray, ts: float) -> dict[str, Any]:
@@ -607,8 +673,7 @@ class StrongArmCell(Cell):
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=_label(pts, vdd, p))
 
-    def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
-        meta = _job_meta(job)
+    def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
         p = meta["params"]
         period = 1.0 / p["f_clk_Hz"]
         rows = []
@@ -629,6 +694,56 @@ class StrongArmCell(Cell):
                        noise_rms_V=float(np.std(np.real(tr["v(nf)"]))))
             rows.append(row)
         return rows
+
+    def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        from pbitkit.circuits.predict import amplified_noise_rms
+
+        p = self.params(pts[0].params)
+        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        period = 1.0 / p["f_clk_Hz"]
+        sigma = amplified_noise_rms(p, pts[0].temp_C)
+        steps = np.linspace(-_STAIR_SPAN * sigma, _STAIR_SPAN * sigma, _STAIR_STEPS)
+        # one bias value per clock cycle, changed early in the reset phase (clock low)
+        pwl: list[tuple[float, float]] = [(0.0, float(steps[0]))]
+        for k in range(1, steps.size):
+            pwl += [(k * period + 0.05 * period, float(steps[k - 1])), (k * period + 0.1 * period, float(steps[k]))]
+        circuit = render_strongarm(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=0.0, mc_seed=pts[0].mc_seed,
+                                   noise=False, bias_pwl=pwl)
+        t_stop = steps.size * period
+        ctl = [".control", f"tran {_fmt(period / 200)} {_fmt(t_stop)}", write_command(["v(outp)", "v(outn)"]),
+               ".endc", ".end"]
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s,
+                      label=_label(pts, vdd, p, stair=steps.tolist(), sigma_V=sigma))
+
+    def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+        from pbitkit.circuits.predict import probit_p1, threshold_from_staircase
+
+        p = meta["params"]
+        period = 1.0 / p["f_clk_Hz"]
+        tr = result.plots[0]
+        t = np.real(tr["time"])
+        diff = np.real(tr["v(outp)"] - tr["v(outn)"])
+        steps = np.asarray(meta["stair"])
+        tk = (np.arange(steps.size) + p["read_phase"]) * period
+        bits = (np.interp(tk, t, diff) > 0).astype(np.uint8)
+        v0 = threshold_from_staircase(steps, bits)
+        sigma = float(meta["sigma_V"])
+        biases = np.asarray(meta["bias_V"], dtype=float)
+        rows = []
+        for b in biases:
+            row = _base_row(meta, float(b))
+            row.update(p1=float(probit_p1(b, v0, sigma)) if math.isfinite(v0) else math.nan,
+                       sample_period_s=period, cpu_time_s=result.cpu_time_s / len(biases), sim_time_s=0.0,
+                       pred_v0_V=v0, pred_sigma_V=sigma, tau_corr_s=period / 2)
+            if not math.isfinite(v0):
+                row.update(status="failed", error="decision threshold outside the predicted-tier staircase")
+            rows.append(row)
+        return rows
+
+
+#: predicted tier of the comparator: staircase of +-_STAIR_SPAN sigma_n in _STAIR_STEPS clock cycles
+_STAIR_SPAN = 8.0
+_STAIR_STEPS = 161
 
 
 _REGISTRY: dict[str, Cell] = {c.name: c for c in (LatchCell(), StrongArmCell())}

@@ -1,13 +1,47 @@
-"""Predicted tier: fast analyses that predict a cell's sigmoid and rates without transient noise runs."""
+"""The predicted tier: fast DC / AC / operating-point analyses that predict a cell's P(1) vs bias.
+
+Transient noise simulations (the *measured* tier) cost 0.1-1 s per bias point; the analyses here cost
+one short ngspice session per (corner, mismatch seed, temperature, supply) group and give P(1) for every
+bias at once. ``docs/cells.md`` reports where the two tiers agree and where they do not.
+
+Latch: stationary density along the differential mode
+------------------------------------------------------
+With ``x = V_q - V_qb`` forced by a voltage source between ``q`` and ``qb`` (the common mode settles
+freely, i.e. it is adiabatically eliminated), a DC sweep gives the restoring current
+``Delta I(x) = 2 i_x(x)`` and an AC analysis the differential capacitance ``C = 2 Im(Y_x)/omega``. The
+differential mode then obeys ``C dx/dt = Delta I(x) + Delta I_b + i_n(t)`` with white current noise of
+one-sided PSD ``S_x = S_q + S_qb`` (from the operating point, :func:`noise.channel_noise_psd`) and the bias
+current difference ``Delta I_b = (V_b - V_ref)/R_in``. Its stationary (Fokker-Planck) density is
+
+    p(x) ∝ exp( (4 C / S_x) ∫_0^x (Delta I(x') + Delta I_b) dx' ),
+
+(for a resistor, ``Delta I = -G x``, ``S = 4kTG``, this is the Boltzmann ``exp(-C x^2 / 2kT)``), and
+``P(1) = ∫_{x>0} p / ∫ p``.
+
+Comparator: probit
+------------------
+``P(1) = Phi((V_b - V0) / sigma_n)`` with ``sigma_n`` the RMS of the injected input noise
+(:func:`amplified_noise_rms`) and ``V0`` the comparator's noiseless decision threshold, found from a
+noiseless transient in which the differential input steps through a fine staircase, one step per clock
+cycle (the comparator resets every cycle, so each decision is independent).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
+import numpy as np
+from scipy import stats
+
 from pbitkit.circuits.noise import resistor_voltage_psd
 
-__all__ = ["amplified_noise_rms"]
+__all__ = [
+    "amplified_noise_rms",
+    "stationary_p1",
+    "probit_p1",
+    "threshold_from_staircase",
+]
 
 
 def amplified_noise_rms(params: Mapping[str, float], temp_C: float) -> float:
@@ -15,3 +49,62 @@ def amplified_noise_rms(params: Mapping[str, float], temp_C: float) -> float:
     through a single-pole low-pass of corner ``f_p``: noise bandwidth ``pi f_p / 2``)."""
     s_v = resistor_voltage_psd(params["r_noise_Ohm"], temp_C) * params["noise_gain"] ** 2
     return math.sqrt(s_v * math.pi / 2 * params["f_noise_Hz"])
+
+
+def stationary_p1(x_V: np.ndarray, delta_i_A: np.ndarray, c_diff_F: float, s_x_A2_Hz: float,
+                  bias_current_A: np.ndarray | float) -> np.ndarray:
+    """P(x > 0) of the stationary density of ``C dx/dt = Delta I(x) + I_b + noise`` (module docstring).
+
+    Parameters
+    ----------
+    x_V : (n,) increasing grid of the differential voltage (V), spanning both states.
+    delta_i_A : (n,) restoring current ``Delta I(x)`` (A) on that grid.
+    c_diff_F : differential capacitance (F).
+    s_x_A2_Hz : one-sided current-noise PSD driving the differential mode (A^2/Hz).
+    bias_current_A : scalar or (m,) bias current differences (A).
+
+    Returns
+    -------
+    ndarray of shape ``np.shape(bias_current_A)``: P(1) for each bias current.
+    """
+    from scipy.integrate import cumulative_trapezoid
+
+    x = np.asarray(x_V, dtype=float)
+    di = np.asarray(delta_i_A, dtype=float)
+    ib = np.atleast_1d(np.asarray(bias_current_A, dtype=float))
+    if x.ndim != 1 or x.shape != di.shape or x.size < 3 or np.any(np.diff(x) <= 0):
+        raise ValueError("stationary_p1: x_V must be an increasing 1-D grid matching delta_i_A")
+    if c_diff_F <= 0 or s_x_A2_Hz <= 0:
+        raise ValueError(f"stationary_p1: c_diff_F and s_x_A2_Hz must be > 0, got {c_diff_F}, {s_x_A2_Hz}")
+    k = 4.0 * c_diff_F / s_x_A2_Hz
+    out = np.empty(ib.shape)
+    for j, b in enumerate(ib):
+        phi = k * cumulative_trapezoid(di + b, x, initial=0.0)
+        w = np.exp(phi - phi.max())
+        cdf = cumulative_trapezoid(w, x, initial=0.0)
+        out[j] = 1.0 - float(np.interp(0.0, x, cdf)) / cdf[-1]
+    return out.reshape(np.shape(bias_current_A))
+
+
+def probit_p1(bias_V: np.ndarray | float, v0_V: float, sigma_V: float) -> np.ndarray:
+    """``Phi((bias - v0) / sigma)``: a comparator with Gaussian input noise of RMS ``sigma_V``."""
+    return stats.norm.cdf((np.asarray(bias_V, dtype=float) - v0_V) / sigma_V)
+
+
+def threshold_from_staircase(bias_steps_V: np.ndarray, bits: np.ndarray) -> float:
+    """Decision threshold ``V0`` from noiseless decisions on an increasing staircase of inputs.
+
+    Returns the midpoint between the last 0 below and the first 1 above the transition; if the
+    decisions are not a single 0 -> 1 step, the point that best separates them (fewest misclassified
+    decisions). NaN if all decisions are equal (threshold outside the staircase).
+    """
+    b = np.asarray(bits).astype(int)
+    v = np.asarray(bias_steps_V, dtype=float)
+    if b.min() == b.max():
+        return math.nan
+    # errors if the threshold is placed between step k-1 and k: ones below + zeros above
+    ones_below = np.concatenate([[0], np.cumsum(b)])
+    zeros_above = np.concatenate([np.cumsum((1 - b)[::-1])[::-1], [0]])
+    k = int(np.argmin(ones_below + zeros_above))
+    k = min(max(k, 1), v.size - 1)
+    return float(0.5 * (v[k - 1] + v[k]))

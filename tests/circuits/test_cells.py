@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -74,6 +75,19 @@ def _run_rows(cell, pts):
     return rows
 
 
+def _check_tiers_agree(cell, pts, rows):
+    """The predicted tier (DC/AC/op analyses) must agree with the measured transient P(1) within the
+    measured point's own uncertainty: |p_pred - p_meas| < 3 SE_meas + 0.03, SE from the n_eff Wilson
+    interval (half-width / 1.96); 0.03 absorbs the predicted tier's grid/approximation error."""
+    pred_pts = [dataclasses.replace(pt, tier="predicted", params={}) for pt in pts]
+    pred = _run_rows(cell, pred_pts)
+    for r, q in zip(rows, pred):
+        assert q["tier"] == "predicted" and q["bias_V"] == r["bias_V"]
+        se = (r["p1_hi"] - r["p1_lo"]) / 2 / 1.96
+        assert abs(q["p1"] - r["p1"]) < 3 * se + 0.03, (r["bias_V"], q["p1"], r["p1"], se)
+    return pred
+
+
 def _check_monotone_and_span(rows):
     p = np.array([r["p1"] for r in rows])
     # each P1 has a CI from its effective sample size; successive points must not decrease by more
@@ -90,6 +104,8 @@ def test_strongarm_p1_monotone_spanning_default_range():
     pts = [SweepPoint("strongarm", float(b), params={"n_samples": 200}) for b in np.linspace(lo, hi, 5)]
     rows = _run_rows(c, pts)
     _check_monotone_and_span(rows)
+    pred = _check_tiers_agree(c, pts, rows)
+    assert abs(pred[0]["pred_v0_V"]) < 5e-3  # nominal (symmetric) comparator: threshold near 0
     for r in rows:
         assert r["status"] == "ok"
         # SPICE_NOTES: 37-40 fJ per sample for this comparator; allow 25-60 fJ
@@ -104,6 +120,7 @@ def test_latch_p1_monotone_spanning_default_range():
     pts = [SweepPoint("latch", float(b)) for b in np.linspace(lo, hi, 5)]
     rows = _run_rows(c, pts)
     _check_monotone_and_span(rows)
+    _check_tiers_agree(c, pts, rows)
     for r in rows:
         assert r["static_power_W"] < 1e-12  # sub-pW static power: the cell runs on pA at 85 mV
         assert math.isfinite(r["tau_corr_s"]) or r["p1"] in (0.0, 1.0)

@@ -1,0 +1,52 @@
+"""Predicted-tier kernels on cases with closed-form answers (no simulator)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pbitkit.circuits import predict
+
+
+def test_stationary_p1_linear_restoring_force_is_gaussian():
+    # Delta I = -G x: p(x) ∝ exp((4C/S)(-G x^2/2 + I_b x)) -> Normal(I_b/G, S/(4 C G))
+    g, c, s = 50e-12, 5e-15, 4e-30
+    x = np.linspace(-0.2, 0.2, 8001)
+    ib = np.array([-2e-13, 0.0, 1e-13, 3e-13])
+    p = predict.stationary_p1(x, -g * x, c, s, ib)
+    sd = math.sqrt(s / (4 * c * g))
+    expected = stats.norm.cdf((ib / g) / sd)
+    assert np.allclose(p, expected, atol=1e-4)
+    # thermal-equilibrium check: S = 4kTG gives the kT/C variance
+    kt = 1.380649e-23 * 300.0
+    assert math.sqrt((4 * kt * g) / (4 * c * g)) == pytest.approx(math.sqrt(kt / c))
+    with pytest.raises(ValueError, match="increasing"):
+        predict.stationary_p1(x[::-1], -g * x, c, s, 0.0)
+
+
+def test_stationary_p1_double_well_symmetry():
+    # a bistable force (x - x^3/a^2) is symmetric: P = 1/2 at zero bias, monotone in bias
+    x = np.linspace(-0.1, 0.1, 4001)
+    force = 1e-11 * (x - x**3 / 0.03**2)
+    p = predict.stationary_p1(x, force, 5e-15, 2e-30, np.array([-1e-14, 0.0, 1e-14]))
+    assert p[1] == pytest.approx(0.5, abs=1e-6)
+    assert p[0] < 0.5 < p[2]
+
+
+def test_probit_and_amplified_noise_rms():
+    assert predict.probit_p1(0.01, 0.0, 0.01) == pytest.approx(stats.norm.cdf(1.0))
+    params = {"r_noise_Ohm": 1e4, "noise_gain": 100.0, "f_noise_Hz": 50e6}
+    # sqrt(4 k T R A^2 pi f_p / 2) at 27 C: 11.41 mV
+    assert predict.amplified_noise_rms(params, 27.0) == pytest.approx(11.41e-3, rel=1e-3)
+
+
+def test_threshold_from_staircase():
+    v = np.linspace(-1, 1, 21)
+    assert predict.threshold_from_staircase(v, (v > 0.25).astype(int)) == pytest.approx(0.25)
+    noisy = (v > 0.25).astype(int)
+    noisy[3] = 1  # one stray decision far below does not move the threshold
+    assert predict.threshold_from_staircase(v, noisy) == pytest.approx(0.25)
+    assert math.isnan(predict.threshold_from_staircase(v, np.ones(21)))
