@@ -215,6 +215,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     cpu_total = 0.0
     n_simulated = 0
     failures: list[dict[str, Any]] = []
+    per_worker: dict[str, int] = {}
     total = len(pending)
     done = 0
 
@@ -233,6 +234,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
             k = out.index
             n_simulated += 1
             cpu_total += out.cpu_time_s
+            per_worker[out.worker] = per_worker.get(out.worker, 0) + 1
             if out.status == "ok":
                 if cache is not None:
                     cache.put(key_list[k], out.rows, label=job_list[k].label.split("|", 1)[0],
@@ -285,7 +287,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         counts={"points": len(points), "rows": len(rows), "sessions": len(jobs), "cached": n_cached,
                 "simulated": n_simulated, "failed_rows": n_failed},
         timing={"wall_time_s": wall, "cpu_time_s": cpu_total,
-                "workers": None if executor is not None else n_workers},
+                "workers": None if executor is not None else n_workers, "sessions_per_worker": per_worker},
         failures=failures,
         table=TABLE_FILE,
         columns=_columns(rows),

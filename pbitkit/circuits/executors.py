@@ -20,6 +20,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import socket
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -59,6 +60,8 @@ class TaskOutcome:
         ngspice's message (or the exception text) when not ``ok``.
     wall_time_s, cpu_time_s
         Session wall-clock and ngspice CPU time.
+    worker
+        ``"hostname:pid"`` of the process that ran it.
     """
 
     index: int
@@ -67,6 +70,11 @@ class TaskOutcome:
     error: str = ""
     wall_time_s: float = 0.0
     cpu_time_s: float = 0.0
+    worker: str = ""
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
@@ -80,14 +88,15 @@ def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
     try:
         result = run(job)
         rows = get_cell(cell_name).rows(job, result)
-        return TaskOutcome(index, "ok", rows, "", time.perf_counter() - t0, result.cpu_time_s)
+        return TaskOutcome(index, "ok", rows, "", time.perf_counter() - t0, result.cpu_time_s, _worker_id())
     except SimulationTimeoutError as exc:
-        return TaskOutcome(index, "timeout", [], str(exc), time.perf_counter() - t0, 0.0)
+        return TaskOutcome(index, "timeout", [], str(exc), time.perf_counter() - t0, 0.0, _worker_id())
     except SimulationError as exc:
-        return TaskOutcome(index, "failed", [], str(exc), time.perf_counter() - t0, 0.0)
+        return TaskOutcome(index, "failed", [], str(exc), time.perf_counter() - t0, 0.0, _worker_id())
     except Exception as exc:  # noqa: BLE001 - a measurement bug must not lose the rest of the sweep
         tb = traceback.format_exc(limit=3)
-        return TaskOutcome(index, "failed", [], f"{type(exc).__name__}: {exc}\n{tb}", time.perf_counter() - t0, 0.0)
+        return TaskOutcome(index, "failed", [], f"{type(exc).__name__}: {exc}\n{tb}", time.perf_counter() - t0, 0.0,
+                           _worker_id())
 
 
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:

@@ -1,0 +1,82 @@
+"""Sweep specs: TOML loading, validation naming the field, expansion and grouping into sessions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pbitkit.circuits.cells import get_cell
+from pbitkit.circuits.sweep import QUICK_PARAMS, expand, group_points, load_spec, quick_spec
+from pbitkit.errors import ConfigError
+
+SPEC = """
+cell = "strongarm"
+corners = ["tt", "ff"]
+temps_C = [0.0, 27.0]
+vdds_V = [1.7, 1.8]
+n_mc = 2
+mc_seed_start = 5
+noise_seed = 3
+max_points_per_job = 4
+
+[bias]
+start_V = -0.02
+stop_V = 0.02
+n = 5
+
+[params]
+n_samples = 100
+"""
+
+
+def test_toml_spec_expands_to_the_full_grid(tmp_path) -> None:
+    path = tmp_path / "sweep.toml"
+    path.write_text(SPEC)
+    spec = load_spec(path)
+    assert spec.mc_seeds == (-1, 5, 6)
+    pts = expand(spec)
+    assert len(pts) == 2 * 2 * 2 * 3 * 5
+    assert {p.corner for p in pts} == {"tt", "ff"} and {p.mc_seed for p in pts} == {-1, 5, 6}
+    assert all(p.params == {"n_samples": 100.0} and p.noise_seed == 3 for p in pts)
+    np.testing.assert_allclose(sorted({p.bias_V for p in pts}), np.linspace(-0.02, 0.02, 5))
+    sessions = group_points(pts, max_points_per_job=spec.max_points_per_job)
+    assert len(sessions) == 24 * 2  # 24 groups of 5 bias points, chunks of <= 4 -> 2 per group
+    for s in sessions:
+        assert len({p.group_key() for p in s}) == 1 and 1 <= len(s) <= 4
+    assert sorted(p.bias_V for s in sessions for p in s) == sorted(p.bias_V for p in pts)
+    assert load_spec(spec.to_dict()) == spec  # round trip
+
+
+def test_grouping_makes_work_for_every_worker() -> None:
+    pts = expand(load_spec({"cell": "strongarm", "bias": {"n": 9}}))
+    assert len(group_points(pts, max_points_per_job=16, min_jobs=1)) == 1
+    two = group_points(pts, max_points_per_job=16, min_jobs=2)
+    assert len(two) == 2 and sorted(len(s) for s in two) == [4, 5]
+    # interleaved chunks: each session spans the bias range
+    assert all(min(p.bias_V for p in s) < 0 < max(p.bias_V for p in s) for s in two)
+    assert len(group_points(pts, max_points_per_job=16, min_jobs=100)) == 9
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    ({"cell": "nope"}, "unknown cell 'nope'"),
+    ({"cell": "strongarm", "corners": ["xx"]}, "corners: 'xx'"),
+    ({"cell": "strongarm", "params": {"bogus": 1.0}}, "unknown parameter 'bogus'"),
+    ({"cell": "strongarm", "n_mc": -1}, "n_mc"),
+    ({"cell": "strongarm", "n_mc": 0, "include_nominal": False}, "no device"),
+    ({"cell": "strongarm", "bias": {"values_V": [0.1], "start_V": 0.0, "stop_V": 1.0}}, "either values_V"),
+    ({"cell": "strongarm", "temps_C": [300.0]}, "temps_C"),
+    ({"cell": "strongarm", "tiers": ["measured"]}, "tiers"),
+    ({"cell": "strongarm", "colour": "red"}, r"unknown key\(s\) \['colour'\]"),
+    ({"cell": "strongarm", "n_mc": "two"}, "n_mc: expected an integer"),
+])
+def test_bad_specs_name_the_field(data, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_spec(data)
+
+
+def test_quick_spec_spans_the_default_range() -> None:
+    for name in QUICK_PARAMS:
+        spec = quick_spec(name)
+        pts = expand(spec)
+        lo, hi = get_cell(name).default_bias_range(spec.params)
+        assert len(pts) >= 9 and min(p.bias_V for p in pts) == lo and max(p.bias_V for p in pts) == hi
