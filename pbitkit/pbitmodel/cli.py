@@ -1,0 +1,104 @@
+"""``pbitkit fit RUN_DIR`` and ``pbitkit export CARD --format json|csv|spice``: parse, call the library, write."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from pbitkit.errors import PbitkitError
+
+__all__ = ["register", "CARD_NAME", "REPORT_NAME", "PARAMS_NAME", "PLOTS_DIR"]
+
+log = logging.getLogger(__name__)
+
+CARD_NAME = "device_card.json"
+REPORT_NAME = "fit_report.md"
+PARAMS_NAME = "fit_params.csv"
+PLOTS_DIR = "fit_plots"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``fit`` and ``export`` sub-commands."""
+    p = sub.add_parser("fit", help="fit a DeviceModel card to a characterization run",
+                       description="Read RUN_DIR/characterization.csv (+ .json) written by `pbitkit characterize`; "
+                                   f"write {CARD_NAME}, {REPORT_NAME}, {PARAMS_NAME} and {PLOTS_DIR}/*.png next to it.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="characterization run directory (or the CSV file)")
+    p.add_argument("--out", default=None, help="output directory (default: RUN_DIR)")
+    p.add_argument("--link", choices=("auto", "logistic", "probit"), default="auto")
+    p.add_argument("--cell", default="", help="cell to fit when the table holds several")
+    p.add_argument("--corner", default="", help="nominal corner (default tt)")
+    p.add_argument("--tier", default="transient", help="table tier to fit ('any' for all rows)")
+    p.add_argument("--rate-form", choices=("auto", "exp", "constant_tau"), default="auto")
+    p.add_argument("--size-columns", default="", help="comma-separated columns whose product is the device "
+                                                         "area in um^2 (Pelgrom fit), e.g. param_w_um,param_l_um")
+    p.add_argument("--no-n-eff", action="store_true", help="treat reads as independent (intervals too narrow)")
+    p.add_argument("--no-plots", action="store_true")
+    p.set_defaults(func=_cmd_fit)
+
+    e = sub.add_parser("export", help="export a DeviceModel card as JSON, CSV or a SPICE macro-model",
+                       description="Write CARD as json (validated copy), csv (parameter table) or spice (behavioural "
+                                   "subcircuit library + seeded noise tables next to it).")
+    e.add_argument("card", metavar="CARD", help="DeviceModel card (JSON)")
+    e.add_argument("--format", choices=("json", "csv", "spice"), required=True)
+    e.add_argument("--out", default=None, help="output file (default: CARD with .json/.csv/.lib)")
+    e.add_argument("--instances", type=int, default=1, help="spice: number of independent subcircuits")
+    e.add_argument("--seed", type=int, default=0, help="spice: noise seed")
+    e.add_argument("--t-stop", type=float, default=None, help="spice: longest transient (s) the noise covers "
+                                                               "(default 1e4 tau)")
+    e.set_defaults(func=_cmd_export)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from pbitkit.io import atomic_write_json, atomic_write_text
+    from pbitkit.pbitmodel.export import card_to_csv
+    from pbitkit.pbitmodel.fit import FitConfig, fit_characterization
+    from pbitkit.pbitmodel.report import render_report
+    from pbitkit.pbitmodel.table import read_characterization
+    from pbitkit.progress import tqdm_progress
+
+    src = Path(args.run_dir)
+    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent)
+    cfg = FitConfig(link=args.link, use_n_eff=not args.no_n_eff, tier=args.tier, cell=args.cell, corner=args.corner,
+                    rate_form=args.rate_form,
+                    size_columns=tuple(c.strip() for c in args.size_columns.split(",") if c.strip()))
+    table = read_characterization(src)
+    log.info("fitting %s: %d rows", table.source, table.n_rows)
+    with tqdm_progress("fit") as prog:
+        rep = fit_characterization(table, cfg, progress=prog)
+    card_path = rep.card.save(out / CARD_NAME)
+    atomic_write_text(out / PARAMS_NAME, card_to_csv(rep.card))
+    plots: list[str] = []
+    if not args.no_plots:
+        from pbitkit.pbitmodel.plots import plot_all
+
+        plots = [f"{PLOTS_DIR}/{p.name}" for p in plot_all(rep, out / PLOTS_DIR)]
+    atomic_write_text(out / REPORT_NAME, render_report(rep, plots=plots))
+    atomic_write_json(out / "fit.json", {"config": {k: (list(v) if isinstance(v, tuple) else v)
+                                                     for k, v in cfg.__dict__.items()},
+                                          "table": table.source, "table_sha256": table.sha256,
+                                          "outputs": [CARD_NAME, PARAMS_NAME, REPORT_NAME] + plots})
+    c = rep.card
+    log.info("card %s: %s v0=%.6g V vs=%.4g V tau=%.3g s E/bit=%.3g J (variation sigma(v0)=%.3g V)",
+             card_path, c.link, c.v0_V, c.vs_V, c.tau_corr_s, c.energy_per_bit_J, c.v0_sigma_V)
+    for n in rep.notes:
+        log.info("note: %s", n)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pbitkit.pbitmodel.card import DeviceModel
+    from pbitkit.pbitmodel.export import export_card
+
+    card = DeviceModel.load(args.card)
+    ext = {"json": ".json", "csv": ".csv", "spice": ".lib"}[args.format]
+    out = Path(args.out) if args.out else Path(args.card).with_suffix(ext)
+    if args.format == "json" and out.resolve() == Path(args.card).resolve() and not args.out:
+        out = out.with_name(out.stem + "_export.json")
+    if args.instances < 1:
+        raise PbitkitError(f"--instances must be >= 1, got {args.instances}")
+    kw = {"n_instances": args.instances, "seed": args.seed, "t_stop_s": args.t_stop} if args.format == "spice" else {}
+    files = export_card(card, args.format, out, **kw)
+    for f in files:
+        log.info("wrote %s", f)
+    return 0
