@@ -641,7 +641,7 @@ class StrongArmCell(Cell):
         "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
         "vcm_V": 0.9, "f_clk_Hz": 100e6, "t_edge_s": 50e-12,
         "r_noise_Ohm": 1e4, "noise_gain": 100.0, "f_noise_Hz": 50e6, "r_filt_Ohm": 1e3,
-        "n_samples": 400, "read_phase": 0.95,
+        "n_samples": 400, "read_phase": 0.95, "stair_steps": 161, "stair_span_sigma": 8.0,
     }
 
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
@@ -702,7 +702,8 @@ class StrongArmCell(Cell):
         vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
         period = 1.0 / p["f_clk_Hz"]
         sigma = amplified_noise_rms(p, pts[0].temp_C)
-        steps = np.linspace(-_STAIR_SPAN * sigma, _STAIR_SPAN * sigma, _STAIR_STEPS)
+        span = p["stair_span_sigma"] * sigma
+        steps = np.linspace(-span, span, int(p["stair_steps"]))
         # one bias value per clock cycle, changed early in the reset phase (clock low)
         pwl: list[tuple[float, float]] = [(0.0, float(steps[0]))]
         for k in range(1, steps.size):
@@ -739,11 +740,6 @@ class StrongArmCell(Cell):
                 row.update(status="failed", error="decision threshold outside the predicted-tier staircase")
             rows.append(row)
         return rows
-
-
-#: predicted tier of the comparator: staircase of +-_STAIR_SPAN sigma_n in _STAIR_STEPS clock cycles
-_STAIR_SPAN = 8.0
-_STAIR_STEPS = 161
 
 
 _REGISTRY: dict[str, Cell] = {c.name: c for c in (LatchCell(), StrongArmCell())}
