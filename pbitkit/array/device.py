@@ -91,6 +91,8 @@ class DeviceStats:
     vs_temp_exponent: float = 1.0
     wire_cap_F_per_m: float = 0.25e-9
     wire_vdd_V: float = 0.8
+    v0_tempco_V_per_K: float = 0.0
+    vs_tempco_V_per_K: float | None = None
     source: str = "typed-in parameters"
 
     def __post_init__(self) -> None:
@@ -103,6 +105,10 @@ class DeviceStats:
             _pos(f"DeviceStats.{name}", getattr(self, name), allow_zero=True)
         if not -1.0 <= self.v0_vs_corr <= 1.0:
             raise ConfigError(f"DeviceStats.v0_vs_corr must be in [-1, 1], got {self.v0_vs_corr}")
+        for name in ("v0_tempco_V_per_K", "vs_tempco_V_per_K"):
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(v):
+                raise ConfigError(f"DeviceStats.{name} must be finite, got {v}")
         if not math.isfinite(self.v0_V):
             raise ConfigError(f"DeviceStats.v0_V must be finite, got {self.v0_V}")
 
@@ -239,8 +245,17 @@ class HardwareInstance:
         return self.stats.sample_period_s if self.stats.sample_period_s > 0 else self.stats.tau_corr_s
 
     def vs_at_temp_V(self) -> np.ndarray:
-        """Per-cell slope at the operating temperature, ``Vs_i (T / T_nom) ** vs_temp_exponent``."""
-        return self.vs_V * (self.temp_K / self.stats.temp_K) ** self.stats.vs_temp_exponent
+        """Per-cell slope at the operating temperature: ``Vs_i (1 + dVs/dT dT / Vs_nom)`` when the card has a
+        measured temperature coefficient, else ``Vs_i (T / T_nom) ** vs_temp_exponent``."""
+        s = self.stats
+        dT = self.temp_K - s.temp_K
+        if s.vs_tempco_V_per_K is not None:
+            return self.vs_V * (1.0 + s.vs_tempco_V_per_K * dT / s.vs_V)
+        return self.vs_V * (self.temp_K / s.temp_K) ** s.vs_temp_exponent
+
+    def v0_at_temp_V(self) -> np.ndarray:
+        """Per-cell offset at the operating temperature, ``V0_i + dV0/dT (T - T_nom)``."""
+        return self.v0_V + self.stats.v0_tempco_V_per_K * (self.temp_K - self.stats.temp_K)
 
     def with_trim(self, trim_V: np.ndarray) -> HardwareInstance:
         """A copy with a new offset trim, quantized through the trim DAC."""
@@ -264,7 +279,7 @@ class HardwareInstance:
         return dict(
             c0=s.v0_V + self.trim_V,
             g=(2.0 * beta * s.vs_V) * self.gain_rel,
-            v0=self.v0_V.astype(np.float64),
+            v0=self.v0_at_temp_V(),
             ivs=1.0 / self.vs_at_temp_V(),
             lam=lam,
             v_lo=s.v0_V - 0.5 * s.bias_vdd_V,
@@ -367,5 +382,11 @@ def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
         wire_vdd_V=vdd,
         source=f"DeviceModel card: cell={get('cell', '?')}, process={get('process', '?')}",
     )
+    tc = get("temp_coeffs", None) or {}
+    if isinstance(tc, dict):
+        if "v0_V_per_K" in tc:
+            kw["v0_tempco_V_per_K"] = float(tc["v0_V_per_K"])
+        if "vs_V_per_K" in tc:
+            kw["vs_tempco_V_per_K"] = float(tc["vs_V_per_K"]) * scale
     kw.update(overrides)
     return DeviceStats(**kw)

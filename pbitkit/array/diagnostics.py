@@ -37,12 +37,15 @@ def energy(samples: np.ndarray, graph: Graph, J_edge: np.ndarray, h: np.ndarray 
     s = _check_samples(samples)
     J = graph.check_edge_values(J_edge)
     a, b = graph.edges[:, 0], graph.edges[:, 1]
-    e = np.zeros(s.shape[:2])
-    for start in range(0, J.size, 1 << 16):  # chunks keep the (T, C, chunk) temporary small
-        sl = slice(start, start + (1 << 16))
-        e -= np.einsum("tce,e->tc", (s[:, :, a[sl]] * s[:, :, b[sl]]).astype(np.float64), J[sl])
-    if h is not None:
-        e -= np.einsum("tcn,n->tc", s.astype(np.float64), np.asarray(h, dtype=np.float64))
+    hv = None if h is None else np.asarray(h, dtype=np.float64)
+    T, C, _ = s.shape
+    e = np.zeros((T, C))
+    step = max(1, (1 << 22) // max(1, C * max(J.size, 1)))  # time chunks keep temporaries ~4 M elements
+    for t0 in range(0, T, step):
+        blk = s[t0 : t0 + step]
+        e[t0 : t0 + step] = -((blk[:, :, a] * blk[:, :, b]) @ J)
+        if hv is not None:
+            e[t0 : t0 + step] -= blk @ hv
     return e
 
 

@@ -86,6 +86,8 @@ class NeighbourTables:
     def slot_weights(self, J_edge: np.ndarray) -> np.ndarray:
         """``(N, D)`` float64 table of couplings ``W[i, k] = J[edge of slot k of node i]`` (0 on padding)."""
         J = np.asarray(J_edge, dtype=np.float64)
+        if J.size == 0:
+            return np.zeros(self.slot_edge.shape, dtype=np.float64)
         W = np.where(self.slot_edge >= 0, J[np.maximum(self.slot_edge, 0)], 0.0)
         return np.ascontiguousarray(W)
 

@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "gibbs_sweeps",
     "async_run",
+    "sigmoid32",
     "splitmix64",
     "uniform_from_counter",
     "sigmoid_fast",
@@ -129,18 +130,21 @@ def sigmoid32(x):
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy")
-def _update_chunk(S, free_nodes, t0, t1, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi, key, has_lam, F, A, B, X):
-    """Update free nodes ``free_nodes[t0:t1]`` in every chain (module docstring has the rule).
+def _update_chunk(S, free_nodes, t0, t1, c_off, C_tot, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi, key, has_lam,
+                  F, A, B, X):
+    """Update free nodes ``free_nodes[t0:t1]`` in every chain of ``S`` (module docstring has the rule).
 
-    Three passes over ``(t1 - t0) * C`` lanes: (1) local fields and the bias/cell transform into the
+    Three passes over the ``(t1 - t0) x C`` lanes: (1) local fields and the bias/cell transform into the
     logit ``F`` (contiguous over chains); (2) vectorized sigmoid, telegraph mix ``p' = A + B p`` and the
-    counter-based uniform draw (counter = position in the colour class * C + chain) into decisions ``X``;
-    (3) write decisions back into the state.
+    counter-based uniform into decisions ``X``; (3) write back. ``S`` may hold a block of the chains:
+    its chain ``c`` is global chain ``c_off + c`` of ``C_tot``, and the RNG counter is
+    ``t * C_tot + c_off + c`` (``t`` = position in ``free_nodes``), so the bits do not depend on how the
+    chains are split between threads.
     """
     C = S.shape[1]
     D = nbr.shape[1]
     n = t1 - t0
-    if C == 1:  # one chain: scalar field pass, the sigmoid/RNG pass below vectorizes over nodes
+    if C == 1:  # one chain: scalar field pass; pass 2 then vectorizes over nodes
         for tt in range(n):
             i = free_nodes[t0 + tt]
             x = np.float32(H[i, 0])
@@ -150,46 +154,55 @@ def _update_chunk(S, free_nodes, t0, t1, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v
             if has_lam:
                 A[tt] = lam[i] if S[i, 0] > 0 else np.float32(0.0)
                 B[tt] = np.float32(1.0) - lam[i]
-    for tt in range(n if C > 1 else 0):
-        i = free_nodes[t0 + tt]
-        base = tt * C
-        if H.shape[1] == 1:
-            hi0 = np.float32(H[i, 0])
+    else:
+        for tt in range(n):
+            i = free_nodes[t0 + tt]
+            base = tt * C
+            if H.shape[1] == 1:
+                hi0 = np.float32(H[i, 0])
+                for c in range(C):
+                    F[base + c] = hi0
+            else:
+                for c in range(C):
+                    F[base + c] = H[i, c]
+            for d in range(D):
+                w = W[i, d]
+                j = nbr[i, d]
+                for c in range(C):
+                    F[base + c] += w * S[j, c]
+            ci = c0[i]
+            gi = g[i]
+            v0i = v0[i]
+            ivsi = ivs[i]
             for c in range(C):
-                F[base + c] = hi0
-        else:
-            for c in range(C):
-                F[base + c] = H[i, c]
-        for d in range(D):
-            w = W[i, d]
-            j = nbr[i, d]
-            for c in range(C):
-                F[base + c] += w * S[j, c]
-        ci = c0[i]
-        gi = g[i]
-        v0i = v0[i]
-        ivsi = ivs[i]
-        for c in range(C):
-            F[base + c] = (min(max(ci + gi * F[base + c], v_lo), v_hi) - v0i) * ivsi
-        if has_lam:
-            li = lam[i]
-            for c in range(C):
-                A[base + c] = li if S[i, c] > 0 else np.float32(0.0)
-                B[base + c] = np.float32(1.0) - li
-    ctr0 = np.uint64(t0) * np.uint64(C)
-    m = n * C
-    if has_lam:
-        for q in range(m):
-            p = A[q] + B[q] * sigmoid32(F[q])
-            h = splitmix64(key + (ctr0 + np.uint64(q)) * GOLDEN)
+                F[base + c] = (min(max(ci + gi * F[base + c], v_lo), v_hi) - v0i) * ivsi
+            if has_lam:
+                li = lam[i]
+                for c in range(C):
+                    A[base + c] = li if S[i, c] > 0 else np.float32(0.0)
+                    B[base + c] = np.float32(1.0) - li
+    if C == C_tot or C == 1:  # lanes map linearly onto counters
+        stride = np.uint64(C_tot) if C == 1 else np.uint64(1)
+        ctr0 = np.uint64(t0) * np.uint64(C_tot) + np.uint64(c_off)
+        for q in range(n * C):
+            p = sigmoid32(F[q])
+            if has_lam:
+                p = A[q] + B[q] * p
+            h = splitmix64(key + (ctr0 + np.uint64(q) * stride) * GOLDEN)
             u = np.float32(h >> S40) * TWO_M24 + HALF_M24
             X[q] = np.int8(1) if u < p else np.int8(-1)
     else:
-        for q in range(m):
-            p = sigmoid32(F[q])
-            h = splitmix64(key + (ctr0 + np.uint64(q)) * GOLDEN)
-            u = np.float32(h >> S40) * TWO_M24 + HALF_M24
-            X[q] = np.int8(1) if u < p else np.int8(-1)
+        for tt in range(n):
+            ctr0 = np.uint64(t0 + tt) * np.uint64(C_tot) + np.uint64(c_off)
+            base = tt * C
+            for c in range(C):
+                q = base + c
+                p = sigmoid32(F[q])
+                if has_lam:
+                    p = A[q] + B[q] * p
+                h = splitmix64(key + (ctr0 + np.uint64(c)) * GOLDEN)
+                u = np.float32(h >> S40) * TWO_M24 + HALF_M24
+                X[q] = np.int8(1) if u < p else np.int8(-1)
     if C == 1:
         for tt in range(n):
             S[free_nodes[t0 + tt], 0] = X[tt]
@@ -201,95 +214,79 @@ def _update_chunk(S, free_nodes, t0, t1, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v
                 S[i, c] = X[base + c]
 
 
-def _make_gibbs(parallel: bool):
-    prange = nb.prange if parallel else range
-
-    @nb.njit(parallel=parallel, cache=True, nogil=True, error_model="numpy")
-    def gibbs_sweeps(
-        S,  # (N, C) int8 state, updated in place
-        nbr,  # (N, D) int32 neighbour table (padding -> self)
-        W,  # (N, D) float32 slot couplings (padding -> 0)
-        H,  # (N, Ch) float32 fields, Ch in {1, C}
-        free_ptr,  # (K+1,) int64 colour classes of FREE (unclamped) nodes
-        free_nodes,  # (M,) int32
-        c0,  # (N,) float32 bias-network centre (+ trim) in volts (ideal: 0)
-        g,  # (N,) float32 bias-network gain V per unit field (ideal: 2 beta)
-        v0,  # (N,) float32 cell sigmoid offset (ideal: 0)
-        ivs,  # (N,) float32 1 / cell sigmoid slope (ideal: 1)
-        lam,  # (N,) float32 telegraph memory exp(-t_update / tau) (ideal: 0)
-        v_lo,  # float32 bias-network lower rail (ideal: -inf)
-        v_hi,  # float32 upper rail (ideal: +inf)
-        n_sweeps,  # int
-        base_key,  # uint64
-        step0,  # int64 index of the first (sweep * K + colour) step: continues a stream across calls
-        edges,  # (E, 2) int32, used when accumulating moments
-        acc_m1,  # (N, C) int64 sum over sweeps of s (if do_moments)
-        acc_m2,  # (E, C2) int64 sum over sweeps of s_i s_j (C2 = C per chain, or 1 summed over chains)
-        do_moments,  # bool
-        nthreads,  # int, number of work blocks per colour class = threads (parallel kernel)
-    ):
-        N, C = S.shape
-        K = free_ptr.shape[0] - 1
-        E = edges.shape[0]
-        per_chain2 = acc_m2.shape[1] == C
-        has_lam = False
-        for i in range(N):
-            if lam[i] != 0.0:
-                has_lam = True
-        chunk = max(1, LANES // C) if C < LANES else 1
-        cap = chunk * C
-        for sweep in range(n_sweeps):
-            for k in range(K):
-                key = _sweep_key(base_key, step0 + sweep * K + k)
-                lo = free_ptr[k]
-                n_k = free_ptr[k + 1] - lo
-                n_blk = max(1, min(nthreads, (n_k + chunk - 1) // chunk))
-                for blk in prange(n_blk):
-                    F = np.empty(cap, dtype=np.float32)
-                    A = np.empty(cap, dtype=np.float32)
-                    B = np.empty(cap, dtype=np.float32)
-                    X = np.empty(cap, dtype=np.int8)
-                    t_lo = lo + (blk * n_k) // n_blk
-                    t_hi = lo + ((blk + 1) * n_k) // n_blk
-                    for t0 in range(t_lo, t_hi, chunk):
-                        t1 = min(t0 + chunk, t_hi)
-                        _update_chunk(S, free_nodes, t0, t1, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi,
-                                      key, has_lam, F, A, B, X)
-            if do_moments:
-                for i in prange(N):
-                    for c in range(C):
-                        acc_m1[i, c] += S[i, c]
-                if per_chain2:
-                    for e in prange(E):
-                        a = edges[e, 0]
-                        b = edges[e, 1]
-                        for c in range(C):
-                            acc_m2[e, c] += S[a, c] * S[b, c]
-                else:
-                    for e in prange(E):
-                        a = edges[e, 0]
-                        b = edges[e, 1]
-                        tot = 0
-                        for c in range(C):
-                            tot += S[a, c] * S[b, c]
-                        acc_m2[e, 0] += tot
-
-    return gibbs_sweeps
+@nb.njit(inline="always", cache=True, error_model="numpy")
+def _accumulate(S, edges, acc_m1, acc_m2):
+    """Add the current state to the moment sums: ``acc_m1[i, c] += s_i``; ``acc_m2[e, c] += s_i s_j``
+    per chain when ``acc_m2`` has one column per chain, else summed over the chains into column 0."""
+    N, C = S.shape
+    for i in range(N):
+        for c in range(C):
+            acc_m1[i, c] += S[i, c]
+    per_chain = acc_m2.shape[1] == C
+    for e in range(edges.shape[0]):
+        a = edges[e, 0]
+        b = edges[e, 1]
+        if per_chain:
+            for c in range(C):
+                acc_m2[e, c] += S[a, c] * S[b, c]
+        else:
+            tot = 0
+            for c in range(C):
+                tot += S[a, c] * S[b, c]
+            acc_m2[e, 0] += tot
 
 
-gibbs_sweeps_parallel = _make_gibbs(True)
-gibbs_sweeps_serial = _make_gibbs(False)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def gibbs_sweeps(
+    S,  # (N, C) int8 state (all chains or a block of them), updated in place
+    nbr,  # (N, D) int32 neighbour table (padding -> self)
+    W,  # (N, D) float32 slot couplings (padding -> 0)
+    H,  # (N, Ch) float32 fields, Ch in {1, C}
+    free_ptr,  # (K+1,) int64 colour classes of FREE (unclamped) nodes
+    free_nodes,  # (M,) int32
+    c0,  # (N,) float32 bias-network centre (+ trim) in volts (ideal: 0)
+    g,  # (N,) float32 bias-network gain V per unit field (ideal: 2 beta)
+    v0,  # (N,) float32 cell sigmoid offset (ideal: 0)
+    ivs,  # (N,) float32 1 / cell sigmoid slope (ideal: 1)
+    lam,  # (N,) float32 telegraph memory exp(-t_update / tau) (ideal: 0)
+    v_lo,  # float32 bias-network lower rail (ideal: -inf)
+    v_hi,  # float32 upper rail (ideal: +inf)
+    n_sweeps,  # int
+    base_key,  # uint64
+    step0,  # int64 index of the first (sweep * K + colour) step: continues a stream across calls
+    c_off,  # int64 global index of this block's first chain
+    C_tot,  # int64 total number of chains (RNG counters are global)
+    edges,  # (E, 2) int32, used when accumulating moments
+    acc_m1,  # (N, C) int64 sum over sweeps of s (if do_moments)
+    acc_m2,  # (E, C) or (E, 1) int64 sum over sweeps of s_i s_j, per chain or summed over chains
+    do_moments,  # bool
+):
+    """``n_sweeps`` chromatic sweeps of the chains in ``S`` (serial; releases the GIL, so callers run
+    blocks of chains in threads). See the module docstring for the update rule."""
+    N, C = S.shape
+    K = free_ptr.shape[0] - 1
+    has_lam = False
+    for i in range(N):
+        if lam[i] != 0.0:
+            has_lam = True
+    chunk = max(1, LANES // C)
+    cap = chunk * C
+    F = np.empty(cap, dtype=np.float32)
+    A = np.empty(cap, dtype=np.float32)
+    B = np.empty(cap, dtype=np.float32)
+    X = np.empty(cap, dtype=np.int8)
+    for sweep in range(n_sweeps):
+        for k in range(K):
+            key = _sweep_key(base_key, step0 + sweep * K + k)
+            for t0 in range(free_ptr[k], free_ptr[k + 1], chunk):
+                t1 = min(t0 + chunk, free_ptr[k + 1])
+                _update_chunk(S, free_nodes, t0, t1, c_off, C_tot, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi,
+                              key, has_lam, F, A, B, X)
+        if do_moments:
+            _accumulate(S, edges, acc_m1, acc_m2)
 
 
-def gibbs_sweeps(*args, parallel: bool = True):
-    """Dispatch to the parallel (numba threads over nodes of a colour) or serial kernel.
-
-    See the module docstring for the update rule and the argument list in the kernel source.
-    """
-    return (gibbs_sweeps_parallel if parallel else gibbs_sweeps_serial)(*args)
-
-
-@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def async_run(
     S,  # (N, C) int8 state, updated in place
     nbr, W, H, free_nodes, rate,  # rate (N,) float64 redraw rate 1/tau_i of each free cell (0 for clamped)
@@ -318,7 +315,7 @@ def async_run(
     for m in range(M):
         tot += rate[free_nodes[m]]
         cum[m] = tot
-    for c in nb.prange(C):
+    for c in range(C):
         ckey = splitmix64(base_key ^ splitmix64(np.uint64(chain_offset + c) * GOLDEN + np.uint64(7)))
         t = 0.0
         ev = np.uint64(0)

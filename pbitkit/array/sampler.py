@@ -14,13 +14,15 @@ Two entry points:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -37,7 +39,15 @@ log = logging.getLogger(__name__)
 
 MODES = ("ideal", "device", "async")
 #: Below this many lane updates per colour class the serial kernel is faster than the threaded one.
-PARALLEL_MIN_LANES = 2_048
+PARALLEL_MIN_LANES = 32_768
+#: Minimum chains per thread when chains are split between threads.
+CHAIN_BLOCK_MIN = 8
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(n: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``n`` worker threads (the kernels release the GIL)."""
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="pbitkit-array")
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,11 @@ class GibbsSampler:
     hardware : HardwareInstance, optional
         Required in ``device`` mode; its ``n_nodes`` must match the graph.
     parallel : bool or None
-        Use the threaded kernel; ``None`` decides from the problem size.
+        Split the chains into blocks that run in threads (the kernel releases the GIL); ``None`` decides
+        from the problem size (at least 8 chains per thread and 32768 lanes). Results are bit-identical
+        either way: the random counters are global.
+    n_threads : int or None
+        Threads to use (default ``os.cpu_count()``).
 
     Examples
     --------
@@ -112,6 +126,7 @@ class GibbsSampler:
         hardware: HardwareInstance | None = None,
         *,
         parallel: bool | None = None,
+        n_threads: int | None = None,
     ) -> None:
         if mode not in ("ideal", "device"):
             raise ConfigError(f"GibbsSampler mode must be 'ideal' or 'device', got {mode!r} (async: sample_async)")
@@ -124,6 +139,7 @@ class GibbsSampler:
         self.mode = mode
         self.hardware = hardware
         self.parallel = parallel
+        self.n_threads = int(n_threads or os.cpu_count() or 1)
         self.tables = graph.tables
         self._step = 0  # global (sweep x colour) counter: successive calls continue one random stream
         self._clamp_cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
@@ -255,23 +271,45 @@ class GibbsSampler:
         ptr, nodes = self._free_classes(mask)
         p = self._params(beta)
         E = g.n_edges
-        if moments:
-            acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
-            acc2 = np.zeros((E, C if per_chain else 1), dtype=np.int64)
-        else:
-            acc1 = np.zeros((1, 1), dtype=np.int64)
-            acc2 = np.zeros((1, 1), dtype=np.int64)
-        lanes = C * max(int(np.diff(ptr).max(initial=0)), 1)
-        parallel = self.parallel if self.parallel is not None else lanes >= PARALLEL_MIN_LANES
+        n_lanes = C * g.n_nodes
+        n_threads = self.n_threads
+        if self.parallel is False or n_lanes < PARALLEL_MIN_LANES:
+            n_threads = 1
+        n_blk = max(1, min(n_threads, C // CHAIN_BLOCK_MIN))  # blocks of chains run in threads
+        bounds = [(b * C) // n_blk for b in range(n_blk + 1)]
         f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-        kernels.gibbs_sweeps(
-            S, self.tables.nbr, f32(W), f32(H), ptr, nodes,
-            f32(p["c0"]), f32(p["g"]), f32(p["v0"]), f32(p["ivs"]), f32(p["lam"]),
-            np.float32(p["v_lo"]), np.float32(p["v_hi"]),
-            int(n_sweeps), _key(rng), np.int64(self._step), g.edges, acc1, acc2, bool(moments),
-            int(numba.get_num_threads()) if parallel else 1,
-            parallel=parallel,
-        )
+        Wf, p32 = f32(W), {k: f32(p[k]) for k in ("c0", "g", "v0", "ivs", "lam")}
+        key, step0 = _key(rng), np.int64(self._step)
+        blocks = []
+        for b in range(n_blk):
+            lo, hi = bounds[b], bounds[b + 1]
+            Sb = S if n_blk == 1 else np.ascontiguousarray(S[:, lo:hi])
+            Hb = H if (H.shape[1] == 1 or n_blk == 1) else H[:, lo:hi]
+            if moments:
+                a1 = np.zeros((g.n_nodes, hi - lo), dtype=np.int64)
+                a2 = np.zeros((E, (hi - lo) if per_chain else 1), dtype=np.int64)
+            else:
+                a1 = a2 = np.zeros((1, 1), dtype=np.int64)
+            blocks.append((Sb, f32(Hb), a1, a2, lo))
+
+        def work(blk: tuple) -> None:
+            Sb, Hb, a1, a2, lo = blk
+            kernels.gibbs_sweeps(
+                Sb, self.tables.nbr, Wf, Hb, ptr, nodes, p32["c0"], p32["g"], p32["v0"], p32["ivs"], p32["lam"],
+                np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key, step0, np.int64(lo),
+                np.int64(C), g.edges, a1, a2, bool(moments),
+            )
+
+        if n_blk == 1:
+            work(blocks[0])
+        else:
+            list(_pool(n_blk).map(work, blocks))
+            for Sb, _h, _a1, _a2, lo in blocks:
+                S[:, lo : lo + Sb.shape[1]] = Sb
+        if moments:
+            acc1 = np.concatenate([b[2] for b in blocks], axis=1)
+            acc2 = (np.concatenate([b[3] for b in blocks], axis=1) if per_chain
+                    else np.sum([b[3] for b in blocks], axis=0))
         self._step += int(n_sweeps) * (ptr.shape[0] - 1)
         mom = None
         if moments and n_sweeps > 0:
@@ -460,9 +498,23 @@ def sample_async(
     p = smp._params(beta)
     t_grid = (burn_in_intervals + (np.arange(n_samples) + 1) * thin) * interval_s
     out = np.empty((n_samples, C, N), dtype=np.int8)
-    kernels.async_run(S, smp.tables.nbr, W, H, np.flatnonzero(free).astype(np.int32), rate,
-                      p["c0"], p["g"], p["v0"], p["ivs"], float(p["v_lo"]), float(p["v_hi"]),
-                      t_grid.astype(np.float64), out, _key(rng), np.int64(0))
+    key = _key(rng)
+    nfree = np.flatnonzero(free).astype(np.int32)
+    n_blk = max(1, min(os.cpu_count() or 1, C // CHAIN_BLOCK_MIN))
+    bounds = [(b * C) // n_blk for b in range(n_blk + 1)]
+
+    def work(b: int) -> tuple[int, np.ndarray, np.ndarray]:
+        lo, hi = bounds[b], bounds[b + 1]
+        Sb = np.ascontiguousarray(S[:, lo:hi])
+        Hb = H if H.shape[1] == 1 else np.ascontiguousarray(H[:, lo:hi])
+        ob = np.empty((n_samples, hi - lo, N), dtype=np.int8)
+        kernels.async_run(Sb, smp.tables.nbr, W, Hb, nfree, rate, p["c0"], p["g"], p["v0"], p["ivs"],
+                          float(p["v_lo"]), float(p["v_hi"]), t_grid.astype(np.float64), ob, key, np.int64(lo))
+        return lo, Sb, ob
+
+    results = [work(0)] if n_blk == 1 else list(_pool(n_blk).map(work, range(n_blk)))
+    for lo, Sb, ob in results:
+        out[:, lo : lo + Sb.shape[1]] = ob
     if observer is not None:
         for k in range(n_samples):
             observer(k, out[k])

@@ -1,0 +1,129 @@
+"""Device mode: per-cell sigmoids, DACs, temperature, bias rails, telegraph memory, DeviceModel cards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pbitkit.array import (
+    DacSpec,
+    DeviceStats,
+    GibbsSampler,
+    HardwareConfig,
+    from_device_model,
+    from_edges,
+    make_hardware,
+    random_state,
+)
+from pbitkit.array.diagnostics import autocorr
+from pbitkit.errors import ConfigError, ModelCardError
+
+
+def _free_cells(n):
+    return from_edges(np.zeros((0, 2), int), n)
+
+
+def _marginals(g, hw, h, n_chains=256, n_sweeps=400, beta=1.0, seed=0):
+    smp = GibbsSampler(g, mode="device", hardware=hw)
+    rng = np.random.default_rng(seed)
+    s0 = random_state(n_chains, g.n_nodes, rng)
+    _, mom = smp.run(s0, np.zeros(g.n_edges), h, beta=beta, n_sweeps=n_sweeps, rng=rng)
+    return mom
+
+
+def test_dac_levels_and_saturation():
+    d = DacSpec(bits=3, full_scale=1.0)  # levels k/3, |k| <= 3
+    np.testing.assert_allclose(d.quantize([0.1, 0.2, -0.5, 0.9, 7.0, -7.0]), [0, 1 / 3, -2 / 3, 1, 1, -1])
+    np.testing.assert_array_equal(DacSpec().quantize([0.123]), [0.123])
+    with pytest.raises(ConfigError, match="bits"):
+        DacSpec(bits=1)
+
+
+def test_per_cell_offsets_set_the_marginals():
+    """Free cells (no couplings, h = 0): P_i(+1) = sigmoid((V0_nom - V0_i) / Vs_i), checked per cell.
+
+    Fast cells (tau << update interval) give independent draws, so the SE of <s_i> over T x C draws is
+    sqrt((1 - m^2) / (T C)); 4.5 sigma is a family-wise bound for 64 cells at p ~ 4e-4.
+    """
+    stats = DeviceStats(v0_V=0.4, vs_V=0.02, v0_sigma_V=0.02, vs_sigma_rel=0.1, v0_vs_corr=0.3, tau_corr_s=1e-12)
+    g = _free_cells(64)
+    hw = make_hardware(64, stats, HardwareConfig(update_interval_s=1e-9), seed=7)
+    mom = _marginals(g, hw, np.zeros(64))
+    want = np.tanh(0.5 * (0.4 - hw.v0_V) / hw.vs_V)  # <s> = 2 sigmoid(x) - 1 = tanh(x / 2)
+    se = np.sqrt((1 - want**2) / (mom.n_sweeps * mom.n_chains))
+    assert np.max(np.abs(mom.m1 - want) / se) < 4.5
+    assert np.std(mom.m1) > 0.3  # a spread this large is really there (negative control for the check above)
+    # the same seed draws the same chip; another seed another
+    np.testing.assert_array_equal(make_hardware(64, stats, seed=7).v0_V, hw.v0_V)
+    assert not np.allclose(make_hardware(64, stats, seed=8).v0_V, hw.v0_V)
+
+
+def test_bias_dac_quantizes_fields_and_temperature_scales_slope():
+    g = _free_cells(2)
+    stats = DeviceStats.ideal(vs_V=0.02, v0_V=0.3)
+    h = np.array([0.1, 0.3])
+    cfg = HardwareConfig(bias_dac=DacSpec(bits=3, full_scale=0.6))  # step 0.2: 0.1 -> 0 (round half to even), 0.3 -> 0.4
+    hw = make_hardware(2, stats, cfg, seed=0)
+    mom = _marginals(g, hw, h, n_sweeps=800)
+    hq = DacSpec(bits=3, full_scale=0.6).quantize(h)
+    se = np.sqrt(1 / (mom.n_sweeps * mom.n_chains))
+    np.testing.assert_allclose(mom.m1, np.tanh(hq), atol=4.5 * se)
+    assert abs(mom.m1[1] - np.tanh(0.3)) > 4.5 * se  # quantization is visible (0.3 -> 0.4)
+    # twice the absolute temperature doubles the slope (exponent 1): effective beta halves
+    hot = make_hardware(2, stats, HardwareConfig(temp_K=2 * stats.temp_K), seed=0)
+    mom_hot = _marginals(g, hot, h, n_sweeps=800)
+    np.testing.assert_allclose(mom_hot.m1, np.tanh(h / 2), atol=4.5 * se)
+
+
+def test_bias_network_rails_clip_the_field():
+    g = _free_cells(1)
+    stats = DeviceStats.ideal(vs_V=0.02, v0_V=0.0, bias_vdd_V=0.04)  # rails at +-0.02 V = +-1 Vs
+    hw = make_hardware(1, stats, seed=0)
+    mom = _marginals(g, hw, np.array([5.0]), n_sweeps=800)
+    se = np.sqrt(1 / (mom.n_sweeps * mom.n_chains))
+    assert abs(mom.m1[0] - np.tanh(0.5)) < 4.5 * se  # clipped at x = 1, not x = 10
+
+
+@pytest.mark.parametrize("h", [0.0, 0.4])
+def test_telegraph_lag_k_autocorrelation(h):
+    """One free cell read every t_s with correlation time tau: rho(k) = exp(-k t_s / tau).
+
+    Tolerance: Bartlett's variance of the lag-k sample autocorrelation of an AR(1)-like series with
+    phi = exp(-t_s/tau) and n = T x C points, var = ((1+phi^2)(1-phi^(2k))/(1-phi^2) - 2k phi^(2k)) / n;
+    5 sigma. Negative control: twice the correlation time must fail the same check.
+    """
+    tau, ts = 1e-7, 5e-8
+    g = _free_cells(1)
+    hw = make_hardware(1, DeviceStats(vs_V=0.02, tau_corr_s=tau), HardwareConfig(update_interval_s=ts), seed=0)
+    smp = GibbsSampler(g, mode="device", hardware=hw)
+    rng = np.random.default_rng(3)
+    C, T = 512, 400
+    s = random_state(C, 1, rng)
+    xs = np.empty((T, C))
+    for t in range(T):
+        s, _ = smp.run(s, np.zeros(0), np.array([h]), n_sweeps=1, rng=rng, moments=False)
+        xs[t] = s[:, 0]
+    rho = autocorr(xs, max_lag=6)[1:]
+    k = np.arange(1, 7)
+    phi = np.exp(-ts / tau)
+    var = ((1 + phi**2) * (1 - phi ** (2 * k)) / (1 - phi**2) - 2 * k * phi ** (2 * k)) / xs.size
+    assert np.all(np.abs(rho - phi**k) < 5 * np.sqrt(var)), (rho, phi**k)
+    assert np.any(np.abs(rho - np.exp(-k * ts / (2 * tau))) > 5 * np.sqrt(var))
+    # the stationary occupancy is unchanged by the memory: <s> = tanh(h)
+    assert abs(xs.mean() - np.tanh(h)) < 5 * np.sqrt((1 - np.tanh(h) ** 2) * (1 + phi) / (1 - phi) / xs.size)
+
+
+def test_from_device_model_card():
+    from pbitkit.pbitmodel import DeviceModel
+
+    card = DeviceModel.ideal(vs_V=0.01, v0_V=0.2, tau_corr_s=80e-9, energy_per_bit_J=300e-18, link="probit")
+    st = from_device_model(card)
+    assert st.vs_V == pytest.approx(0.01 / 1.702)
+    assert (st.v0_V, st.tau_corr_s, st.energy_per_bit_J) == (0.2, 80e-9, 300e-18)
+    assert st.temp_K == pytest.approx(300.15)
+    st2 = from_device_model(card.to_dict(), v0_sigma_V=0.005)
+    assert st2.v0_sigma_V == 0.005
+    bad = card.to_dict()
+    bad["v0_V"] = "x"
+    with pytest.raises(ModelCardError, match="v0_V"):
+        from_device_model(bad)
