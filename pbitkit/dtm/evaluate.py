@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from pbitkit.dtm.runner import SamplerSpec, load_card
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "evaluate_dtm", "evaluate_baselines"]
+__all__ = ["EvalConfig", "evaluate_dtm", "evaluate_baselines", "digital_comparison", "run_evaluation"]
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +154,97 @@ def digital_comparison(points: list[dict[str, Any]], tr: TrainedDTM, cfg: EvalCo
                      **{b.name: b.energy_per_sample_J for b in base},
                      "assumptions": {b.name: b.assumptions for b in base}})
     return rows
+
+
+def _card_available(spec: SamplerSpec) -> bool:
+    try:
+        load_card(spec.card)
+        return True
+    except Exception as exc:  # reported once; the device modes are skipped
+        log.warning("device modes skipped: %s", exc)
+        return False
+
+
+def _has_calibration() -> bool:
+    import pbitkit.array as arr
+
+    return hasattr(arr, "calibrate")
+
+
+def run_evaluation(
+    cfg: Any,
+    run_dir: str | Path,
+    out_dir: str | Path,
+    ecfg: EvalConfig,
+    *,
+    modes: list[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Evaluate every model of a ``dtm train`` run and write the report into ``out_dir``.
+
+    ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware``, ``T1``.
+    Device modes need a DeviceModel card (``[device] card`` or the shipped default) and are skipped with a
+    warning without one; ``device+cal`` also needs :func:`pbitkit.array.calibrate`.
+    """
+    import dataclasses
+    import os
+    import platform
+
+    from pbitkit.dtm.classifier import classifier_for
+    from pbitkit.dtm.pipeline import load_dtm, variants
+    from pbitkit.dtm.report import write_report
+
+    vs = variants(cfg)
+    trained = {name: load_dtm(vcfg, Path(run_dir) / sub) for name, (vcfg, sub) in vs.items()
+               if (Path(run_dir) / sub / "model.npz").exists()}
+    if "main" not in trained:
+        raise ConfigError(f"{run_dir} holds no trained model (run `pbitkit dtm train --out {run_dir}` first)")
+    main = trained["main"]
+    clf = classifier_for(cfg.data.name, main.train.x, main.train.y)
+    card_ok = _card_available(cfg.device)
+    avail: dict[str, tuple[TrainedDTM, SamplerSpec]] = {"ideal": (main, SamplerSpec())}
+    if card_ok:
+        avail["device"] = (main, cfg.device)
+        if _has_calibration():
+            avail["device+cal"] = (main, dataclasses.replace(cfg.device, calibrate=True))
+        if "hw_aware" in trained:
+            avail["hw-aware"] = (trained["hw_aware"], cfg.device)
+    if "T1" in trained:
+        avail["T1"] = (trained["T1"], SamplerSpec())
+    chosen = {m: avail[m] for m in (modes or list(avail)) if m in avail}
+    for m in modes or []:
+        if m not in avail:
+            log.warning("mode %r not available for this run (available: %s)", m, sorted(avail))
+    # energy: the ledger of the device card, for every mode (the ideal mode runs on the same array)
+    energy_spec = cfg.device if card_ok else SamplerSpec()
+    chosen_e = {m: (tr, spec) for m, (tr, spec) in chosen.items()}
+    points = evaluate_dtm(main, clf, modes=chosen_e, cfg=ecfg, progress=progress)
+    if card_ok:
+        io = IOCosts(io_per_step=ecfg.io_per_step)
+        for p in points:
+            p["energy"] = _ledger_energy(chosen[p["mode"]][0], energy_spec, p["K"], io)
+    baselines = evaluate_baselines(main, clf, ecfg)
+    digital = digital_comparison(points, main, ecfg)
+    kmax = max(ecfg.K_values)
+    grids: dict[str, tuple[np.ndarray, tuple[int, int]]] = {"data": (main.test.x[:50], main.train.shape)}
+    for m, (tr, spec) in chosen.items():
+        g = generate(tr.dtm, 50, K=kmax, sampler=spec, seed=ecfg.seed + 7)
+        grids[f"{m}_K{kmax}"] = (g.pixels, tr.train.shape)
+        if tr.dtm.layout.n_label_bits:
+            labs = np.repeat(np.arange(tr.dtm.layout.n_classes), 5)
+            gc = generate(tr.dtm, len(labs), K=kmax, labels=labs, sampler=spec, seed=ecfg.seed + 8)
+            order = np.argsort(np.tile(np.arange(5), tr.dtm.layout.n_classes), kind="stable")
+            grids[f"{m}_K{kmax}_label_clamped"] = (gc.pixels[order], tr.train.shape)
+    lay = main.dtm.layout
+    meta = {
+        "dataset": f"{cfg.data.name} ({main.train.shape[0]}x{main.train.shape[1]}, train {len(main.train.y)}, held-out {len(main.test.y)})",
+        "model": f"{cfg.model.pattern} {cfg.model.L}x{cfg.model.L} ({lay.n_nodes} nodes, {lay.graph.n_edges} edges), "
+                 f"{lay.n_visible} visible ({lay.n_pixels} pixels + {lay.n_label_bits} label bits), T={main.dtm.n_steps}",
+        "classifier": f"frozen MLP sha256 {clf.sha256[:12]}, held-out accuracy {clf.test_accuracy:.3f}",
+        "device card": cfg.device.card or "pbitkit/data/default_card.json" if card_ok else "none (device modes skipped)",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "samples per point": min(ecfg.n_samples, len(main.test.y)),
+    }
+    return write_report(out_dir, points=points, baselines=baselines, digital=digital,
+                        curves={name: t.curves for name, t in trained.items()}, grids=grids, meta=meta,
+                        eps=cfg.train.acp.eps)

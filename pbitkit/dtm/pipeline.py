@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,10 @@ from pbitkit.errors import ConfigError, PbitkitError
 from pbitkit.io import atomic_write_json, read_json
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["DataConfig", "DTMConfig", "TrainedDTM", "train_dtm", "load_dtm", "evaluate_samples", "prepare_data"]
+__all__ = [
+    "DataConfig", "DTMConfig", "TrainedDTM", "train_dtm", "load_dtm", "evaluate_samples", "prepare_data", "variants",
+    "conditional_report", "visible_data",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +66,28 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class DTMConfig:
-    """A full DTM training config (the ``[data] [forward] [model] [train] [sampler]`` tables of the TOML)."""
+    """A full DTM config: the ``[data] [forward] [model] [train] [sampler] [device]`` tables of the TOML.
+
+    ``sampler`` is the array used for training (ideal by default); ``device`` the chip used for device /
+    calibrated generation and, when ``hardware_aware``, for a second, hardware-aware training run (saved in
+    ``hw_aware/``). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``).
+    """
 
     data: DataConfig = field(default_factory=DataConfig)
     forward: ForwardConfig = field(default_factory=ForwardConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    device: SamplerSpec = field(default_factory=lambda: SamplerSpec(mode="device", weight_bits=8, bias_bits=8))
+    hardware_aware: bool = False
+    monolithic_baseline: bool = True
     workers: int = 1
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.device.mode != "device":
+            raise ConfigError("device.mode must be 'device' (the chip used for device runs and hardware-aware training)")
 
 
 @dataclass(frozen=True)
@@ -215,3 +229,14 @@ def conditional_report(clf: FrozenClassifier, pixels: np.ndarray, labels: np.nda
 def config_dict(cfg: DTMConfig) -> dict[str, Any]:
     """JSON/TOML-ready dict of a config."""
     return to_dict(cfg)
+
+
+def variants(cfg: DTMConfig) -> dict[str, tuple[DTMConfig, str]]:
+    """The models a run trains: ``main`` (in the run directory), ``hw_aware`` (trained on the ``device``
+    chip, in ``hw_aware/``) and ``T1`` (the monolithic Boltzmann-machine baseline, in ``T1/``) as enabled."""
+    out = {"main": (cfg, ".")}
+    if cfg.hardware_aware:
+        out["hw_aware"] = (dataclasses.replace(cfg, sampler=cfg.device), "hw_aware")
+    if cfg.monolithic_baseline and cfg.forward.n_steps > 1:
+        out["T1"] = (dataclasses.replace(cfg, forward=dataclasses.replace(cfg.forward, n_steps=1)), "T1")
+    return out

@@ -68,17 +68,17 @@ class TrainConfig:
     seed : base seed.
     """
 
-    epochs: int = 10
+    epochs: int = 40
     batch_size: int = 128
-    burn_in: int = 5
-    measure: int = 5
-    lr: float = 0.05
+    burn_in: int = 20
+    measure: int = 10
+    lr: float = 0.02
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-8
     weight_decay: float = 1e-4
     init_std: float = 0.01
-    k_sample: int = 20
+    k_sample: int = 30
     monitor_chains: int = 32
     monitor_length: int = 4
     acp: ACPConfig = field(default_factory=ACPConfig)

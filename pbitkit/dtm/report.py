@@ -1,0 +1,99 @@
+"""The DTM report: Markdown table + PNG figures written into a run directory (no numerics here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbitkit.dtm.energy import PAPER_FIGURES
+from pbitkit.dtm.plotting import plot_quality_vs_energy, plot_sample_grid, plot_training_curves
+from pbitkit.io import atomic_write_json, atomic_write_text
+
+__all__ = ["write_report"]
+
+
+def _fmt(x: Any, spec: str = ".3g") -> str:
+    if x is None:
+        return "—"
+    try:
+        return format(float(x), spec)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def write_report(
+    out: str | Path,
+    *,
+    points: list[dict[str, Any]],
+    baselines: dict[str, Any],
+    digital: list[dict[str, Any]],
+    curves: dict[str, dict[int, dict[str, list[float]]]],
+    grids: dict[str, tuple[np.ndarray, tuple[int, int]]],
+    meta: dict[str, Any],
+    eps: float | None = None,
+) -> Path:
+    """Write ``results.json``, ``report.md`` and the figures into ``out``; returns the Markdown path."""
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(d / "results.json", {"points": points, "baselines": baselines, "digital": digital, "meta": meta,
+                                           "paper": PAPER_FIGURES})
+    qpts = [
+        {"series": f"{p['mode']} (T={p['T']})", "energy_J": (p.get("energy") or {}).get("total_J") or np.nan,
+         "fd": p["fd"]["value"], "fd_lo": p["fd"]["lo"], "fd_hi": p["fd"]["hi"], "label": f"K={p['K']}"}
+        for p in points
+    ]
+    have_energy = all(np.isfinite(q["energy_J"]) for q in qpts)
+    floor = float(np.mean([p["fd_floor"]["value"] for p in points if "fd_floor" in p])) if points else None
+    if have_energy and qpts:
+        plot_quality_vs_energy(qpts, d / "quality_vs_energy.png", floor=floor,
+                               baselines={k: v["fd"]["value"] for k, v in baselines.items()})
+    for name, c in curves.items():
+        if c:
+            plot_training_curves(c, d / f"training_curves_{name}.png", eps=eps)
+    for name, (pix, shape) in grids.items():
+        plot_sample_grid(pix, shape, d / f"samples_{name}.png", title=name)
+
+    lines = ["# DTM report", ""]
+    lines += [f"- {k}: {v}" for k, v in meta.items()]
+    lines += ["", "## Quality and energy per sample", "",
+              "| mode | T | K | FD (95% CI) | floor | KID | marginal err | pair err | cond. acc ± SE | energy/sample (J) | array time/sample (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in points:
+        e = p.get("energy") or {}
+        ca = p.get("cond_acc")
+        lines.append(
+            f"| {p['mode']} | {p['T']} | {p['K']} | {_fmt(p['fd']['value'])} [{_fmt(p['fd']['lo'])}, {_fmt(p['fd']['hi'])}] | "
+            f"{_fmt(p.get('fd_floor', {}).get('value'))} | {_fmt(p['kid'])} | {_fmt(p['marginal_err'])} | {_fmt(p['pair_err'])} | "
+            f"{(_fmt(ca['accuracy']) + ' ± ' + _fmt(ca['se'], '.2g')) if ca else '—'} | {_fmt(e.get('total_J'))} | {_fmt(e.get('time_s'))} |"
+        )
+    lines += ["", "## Baselines (same metrics, same sample count)", "", "| model | FD (95% CI) | KID | marginal err | pair err |",
+              "|---|---|---|---|---|"]
+    for name, b in baselines.items():
+        lines.append(f"| {name} | {_fmt(b['fd']['value'])} [{_fmt(b['fd']['lo'])}, {_fmt(b['fd']['hi'])}] | {_fmt(b['kid'])} | "
+                     f"{_fmt(b['marginal_err'])} | {_fmt(b['pair_err'])} |")
+    if points and points[0].get("energy"):
+        e = points[0]["energy"]
+        lines += ["", f"## Energy breakdown (mode {points[0]['mode']}, T={e['T']}, K={e['K']}, N={e['n_cells']})", "",
+                  "| part | J per sample |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in e["breakdown_J"].items()]
+        lines += [f"| **total** | **{_fmt(e['total_J'])}** |", "", f"Assumptions: {e['assumptions']}"]
+    if digital:
+        names = [k for k in digital[0] if k not in ("T", "K", "array_J", "assumptions")]
+        lines += ["", "## Digital comparison (same Gibbs chain on conventional hardware)", "",
+                  "| T | K | p-bit array (J) | " + " | ".join(names) + " | ratio digital/array |",
+                  "|---|---|---|" + "---|" * len(names) + "---|"]
+        for r in digital:
+            arr = r["array_J"]
+            ratio = ", ".join(f"{r[n] / arr:.3g}" for n in names) if arr else "—"
+            lines.append(f"| {r['T']} | {r['K']} | {_fmt(arr)} | " + " | ".join(_fmt(r[n]) for n in names) + f" | {ratio} |")
+        lines += ["", "Assumptions: " + "; ".join(f"{k}: {v}" for k, v in digital[0]["assumptions"].items())]
+    pf = PAPER_FIGURES
+    lines += ["", "## The paper's figures (REFERENCE.md §3)", "",
+              f"E_cell ≈ {pf['E_cell_J']:.0e} J per cell per sweep; T={pf['T']}, K={pf['K']}, L={pf['L']} → "
+              f"≈ {pf['energy_per_image_J']:.2g} J per image; GPU at quality parity ≈ {pf['gpu_energy_per_image_J']:.0e} J "
+              f"per image; ≈ {pf['time_per_image_s']:.1g} s per image. Only the RNG was measured; no device variation.", ""]
+    figs = sorted(p.name for p in d.glob("*.png"))
+    lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figs] + [""]
+    return atomic_write_text(d / "report.md", "\n".join(lines))
