@@ -12,7 +12,7 @@ from pbitkit.circuits.sweep import load_spec
 from pbitkit.errors import NgspiceNotFoundError, ProvenanceMismatchError
 from pbitkit.io import read_json
 
-from . import orchestration_cell as oc
+from . import test_characterize_cell as oc
 
 
 @pytest.mark.ngspice
