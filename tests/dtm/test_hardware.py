@@ -1,0 +1,73 @@
+"""Hardware in the loop on a tiny enumerable model: device variation costs quality (exact KL) and
+hardware-aware training (the chip in the training sampler) wins it back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pbitkit.dtm.acp import ACPConfig
+from pbitkit.dtm.datasets import synthetic_patterns
+from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
+from pbitkit.dtm.generate import generate
+from pbitkit.dtm.metrics import empirical_distribution, exact_kl
+from pbitkit.dtm.model import DTM, ModelConfig, build_layout
+from pbitkit.dtm.runner import SamplerSpec, make_runner
+from pbitkit.dtm.train import StepJob, TrainConfig, train_step
+from pbitkit.errors import PbitkitError
+from pbitkit.pbitmodel import DeviceModel
+
+
+@pytest.fixture(scope="module")
+def card_path(tmp_path_factory) -> str:
+    # offsets with sigma = Vs (a field error of ~0.5 per cell) and 10% slope spread: the size SPICE_NOTES
+    # reports for the StrongARM comparator (offset std ~3.5 sigmoid widths before calibration, here milder)
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9).replace(v0_sigma_V=0.01, vs_sigma_rel=0.1)
+    p = tmp_path_factory.mktemp("card") / "card.json"
+    card.save(p)
+    return str(p)
+
+
+def _train(lay, fp, x, spec: SamplerSpec) -> tuple:
+    tc = TrainConfig(epochs=25, batch_size=128, burn_in=10, measure=5, lr=0.03, k_sample=15,
+                     acp=ACPConfig(lambda_init=0.0), seed=3)
+    return tuple(train_step(StepJob(t, lay, fp, x, tc, sampler=spec)).params for t in (1, 2))
+
+
+def _kl(dtm, p_data, spec, seed) -> float:
+    g = generate(dtm, 20000, K=15, sampler=spec, seed=seed, batch=2000).pixels
+    return exact_kl(p_data, empirical_distribution(g, 0.5))
+
+
+@pytest.mark.slow
+def test_device_variation_costs_quality_and_hw_aware_training_recovers(card_path) -> None:
+    rng = np.random.default_rng(0)
+    ds = synthetic_patterns(2048, rng, side=3, flip_prob=0.05)
+    big = synthetic_patterns(400_000, np.random.default_rng(99), side=3, flip_prob=0.05)
+    p_data = empirical_distribution(big.x)  # reference distribution (sampling error ~1e-3 per state)
+    cfg = ModelConfig(L=8, pattern="G8", label_repeat=0, layout_seed=1)
+    lay = build_layout(cfg, 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=2), 9, 0)
+    device = SamplerSpec(mode="device", card=card_path, chip_seed=5, update_interval_s=1e-5)  # no telegraph memory
+    ideal_dtm = DTM(lay, fp, _train(lay, fp, ds.x, SamplerSpec()), cfg)
+    hw_dtm = DTM(lay, fp, _train(lay, fp, ds.x, device), cfg)
+    kl_ideal = _kl(ideal_dtm, p_data, SamplerSpec(), 1)
+    kl_ideal_2 = _kl(ideal_dtm, p_data, SamplerSpec(), 2)
+    kl_dev = _kl(ideal_dtm, p_data, device, 3)
+    kl_hw = _kl(hw_dtm, p_data, device, 4)
+    noise = abs(kl_ideal - kl_ideal_2)  # sample-to-sample spread of the KL estimate
+    margin = 10 * noise + 0.02
+    print(f"KL ideal-on-ideal {kl_ideal:.3f}, ideal-on-device {kl_dev:.3f}, hw-aware-on-device {kl_hw:.3f}, noise {noise:.4f}")
+    assert kl_dev > kl_ideal + margin, (kl_ideal, kl_dev, noise)
+    assert kl_hw < kl_dev - margin, (kl_hw, kl_dev, noise)
+
+
+def test_device_runner_draws_the_same_chip(card_path) -> None:
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    spec = SamplerSpec(mode="device", card=card_path, chip_seed=7, weight_bits=4)
+    a, b = make_runner(lay.graph, spec), make_runner(lay.graph, spec)
+    np.testing.assert_array_equal(a.hardware.v0_V, b.hardware.v0_V)
+    c = make_runner(lay.graph, SamplerSpec(mode="device", card=card_path, chip_seed=8))
+    assert not np.array_equal(a.hardware.v0_V, c.hardware.v0_V)
+    with pytest.raises(PbitkitError, match="nowhere.json"):
+        make_runner(lay.graph, SamplerSpec(mode="device", card="/nowhere.json"))
