@@ -505,7 +505,7 @@ class LatchCell(Cell):
     defaults = {
         "wn_um": 4.0, "ln_um": 0.15, "wp_um": 0.42, "lp_um": 0.15,
         "rin_Ohm": 1e12, "ref_V": 0.065, "c_node_F": 0.0,
-        "noise_dt_s": 2e-6, "t_stop_s": 0.1, "sample_period_s": 10e-6, "hysteresis_V": 0.0,
+        "noise_dt_s": 2e-6, "t_stop_s": 0.1, "sample_period_s": 10e-6, "hysteresis_V": 0.004,
         "noise_scale": 1.0,
     }
 
@@ -553,8 +553,12 @@ class LatchCell(Cell):
             t = np.real(tr["time"])
             diff = np.real(tr["v(q)"] - tr["v(qb)"])
             ts = p["sample_period_s"]
-            bits = measure.binarize(measure.sample_waveform(t, diff, ts), 0.0, p["hysteresis_V"])
-            row.update(_bit_stats(bits, ts))
+            sampled = measure.sample_waveform(t, diff, ts)
+            bits = measure.binarize(sampled, 0.0)
+            # P(1) and tau from the plain sign; flips and dwells from a Schmitt trigger of width
+            # hysteresis_V, so that sub-mV re-crossings of x = 0 are not counted as flips
+            row.update(_bit_stats(bits, ts, measure.binarize(sampled, 0.0, p["hysteresis_V"])))
+            row["flip_hysteresis_V"] = p["hysteresis_V"]
             es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
             row.update(_energy_cols(es, row["n_samples"], row.get("_n_flips", 0)))
             row.pop("_n_flips", None)
@@ -614,9 +618,9 @@ class LatchCell(Cell):
 _LATCH_FETS = (("N1", "n"), ("P1", "p"), ("N2", "n"), ("P2", "p"))
 
 
-def _bit_stats(bits: np.ndarray, ts: float) -> dict[str, Any]:
+def _bit_stats(bits: np.ndarray, ts: float, flip_bits: np.ndarray | None = None) -> dict[str, Any]:
     est = measure.p1_estimate(bits)
-    ds = measure.dwell_stats(bits, ts)
+    ds = measure.dwell_stats(bits if flip_bits is None else flip_bits, ts)
     tau_s = est.tau_int * ts / 2 if math.isfinite(est.tau_int) else math.nan
     return dict(n_samples=est.n_samples, n_ones=est.n_ones, p1=est.p1, p1_lo=est.p1_lo, p1_hi=est.p1_hi,
                 n_eff=est.n_eff, tau_corr_s=tau_s, flip_rate_Hz=ds.flip_rate_Hz, rate_up_Hz=ds.rate_up_Hz,
