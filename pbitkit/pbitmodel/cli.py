@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-form", choices=("auto", "exp", "constant_tau"), default="auto")
     p.add_argument("--size-columns", default="", help="comma-separated columns whose product is the device "
                                                          "area in um^2 (Pelgrom fit), e.g. param_w_um,param_l_um")
+    p.add_argument("--clocked", choices=("auto", "yes", "no"), default="auto",
+                   help="is the cell clocked (output changes only at clock edges)? auto-detected by default")
     p.add_argument("--no-n-eff", action="store_true", help="treat reads as independent (intervals too narrow)")
     p.add_argument("--no-plots", action="store_true")
     p.set_defaults(func=_cmd_fit)
@@ -60,7 +62,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     src = Path(args.run_dir)
     out = Path(args.out) if args.out else (src if src.is_dir() else src.parent)
     cfg = FitConfig(link=args.link, use_n_eff=not args.no_n_eff, tier=args.tier, cell=args.cell, corner=args.corner,
-                    rate_form=args.rate_form,
+                    rate_form=args.rate_form, clocked=args.clocked,
                     size_columns=tuple(c.strip() for c in args.size_columns.split(",") if c.strip()))
     table = read_characterization(src)
     log.info("fitting %s: %d rows", table.source, table.n_rows)

@@ -55,6 +55,10 @@ class FitConfig:
         Which cell (empty: the only one) and nominal corner (empty: ``tt`` when present, else the most common).
     temp_C, vdd_V
         Nominal temperature and supply (``None``: the value closest to 27 degC; the median supply).
+    clocked
+        Whether the cell is clocked (its output changes only at clock edges; the card then carries
+        ``sample_period_s``). ``"auto"``: yes when the table has a ``param_f_clk_Hz`` column, or when the
+        reads are independent (median ``2 tau_corr_s / sample_period_s < 1.5``, i.e. ``tau_int ~ 1``).
     rate_form
         ``"auto"``: ``"exp"`` when the table has telegraph rates and the correlation time varies with bias,
         else ``"constant_tau"``.
@@ -76,12 +80,15 @@ class FitConfig:
     profile: bool = True
     temp_C: float | None = None
     vdd_V: float | None = None
+    clocked: Literal["auto", "yes", "no"] = "auto"
 
     def __post_init__(self) -> None:
         if self.link not in ("auto", "logistic", "probit"):
             raise ConfigError(f"link: {self.link!r} is not one of ['auto', 'logistic', 'probit']")
         if self.rate_form not in ("auto", "exp", "constant_tau"):
             raise ConfigError(f"rate_form: {self.rate_form!r} is not one of ['auto', 'exp', 'constant_tau']")
+        if self.clocked not in ("auto", "yes", "no"):
+            raise ConfigError(f"clocked: {self.clocked!r} is not one of ['auto', 'yes', 'no']")
         if not self.size_unit_m > 0:
             raise ConfigError(f"size_unit_m: must be positive, got {self.size_unit_m!r}")
 
@@ -295,6 +302,14 @@ def fit_characterization(
     rates = tau = None
     ts_col = nom.get("sample_period_s")
     ts = float(np.nanmedian(ts_col)) if np.isfinite(ts_col).any() else 0.0
+    fclk = nom.get("param_f_clk_Hz")
+    tau_col = nom.get("tau_corr_s")
+    if cfg.clocked == "auto":
+        tau_int = 2 * tau_col / ts if ts > 0 else np.full(nom.n_rows, np.nan)
+        clocked = bool(np.isfinite(fclk).any() or (np.isfinite(tau_int).any() and np.nanmedian(tau_int) < 1.5))
+    else:
+        clocked = cfg.clocked == "yes"
+    clock_period = (1.0 / float(np.nanmedian(fclk)) if np.isfinite(fclk).any() else ts) if clocked else 0.0
     if nom.n_rows and np.isfinite(nom.get("rate_up_Hz")).sum() >= 2 and np.isfinite(nom.get("rate_down_Hz")).sum() >= 2:
         rec = nom.get("sim_time_s").astype(float).copy()
         alt = nom["n_samples"] * nom.get("sample_period_s")
@@ -394,7 +409,7 @@ def fit_characterization(
         v0_sigma_V=fin(var.v0_sigma_V) if var else 0.0, vs_sigma_rel=fin(var.vs_sigma_rel) if var else 0.0,
         v0_vs_corr=fin(var.corr) if var else 0.0, tau_corr_s=tau0, rate_model=rate_model,
         energy_per_bit_J=max(e_bit, 0.0), energy_per_flip_J=max(fin(en.energy_per_flip_J), 0.0) if en else 0.0,
-        static_power_W=max(fin(en.static_power_W), 0.0) if en else 0.0, sample_period_s=ts,
+        static_power_W=max(fin(en.static_power_W), 0.0) if en else 0.0, sample_period_s=clock_period,
         bias_network=bias_network, temp_coeffs={k: float(v) for k, v in coeffs.items() if math.isfinite(v)},
         provenance=_json_clean(prov),
     )

@@ -22,7 +22,8 @@ from pbitkit.pbitmodel.card import DeviceModel
 from pbitkit.pbitmodel.export import macromodel_noise, spice_macromodel
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["MacroSweep", "simulate_macromodel_sweep", "CoupledPair", "simulate_coupled_pair", "pair_boltzmann"]
+__all__ = ["MacroSweep", "simulate_macromodel_sweep", "CoupledPair", "simulate_coupled_pair", "pair_boltzmann",
+           "P1Agreement", "compare_p1"]
 
 
 @dataclass(frozen=True)
@@ -177,3 +178,38 @@ def simulate_coupled_pair(
     tau_max = max(x for x in taus if math.isfinite(x)) if any(math.isfinite(x) for x in taus) else float(y0.size)
     return CoupledPair(freq, pair_boltzmann(J, h[0], h[1]), J, (float(h[0]), float(h[1])), int(y0.size),
                        float(y0.size / tau_max))
+
+
+@dataclass(frozen=True)
+class P1Agreement:
+    """Point-by-point comparison of two P(1) curves measured on the same biases.
+
+    ``z = (p_a - p_b) / sqrt(p (1 - p) (1/n_a + 1/n_b))`` with the pooled ``p`` and effective sample counts;
+    ``chi2 = sum z^2`` with ``dof`` points and its p-value ``p_value`` (two independent binomial estimates
+    of the same probability at every point under the null hypothesis).
+    """
+
+    bias_V: np.ndarray
+    p_a: np.ndarray
+    p_b: np.ndarray
+    z: np.ndarray
+    chi2: float
+    dof: int
+    p_value: float
+
+    @property
+    def max_abs_diff(self) -> float:
+        return float(np.max(np.abs(self.p_a - self.p_b)))
+
+
+def compare_p1(bias_V, p_a, n_a, p_b, n_b) -> P1Agreement:
+    """Two-sample comparison of P(1) at each bias (see :class:`P1Agreement`)."""
+    from scipy import stats
+
+    pa, pb = np.asarray(p_a, float), np.asarray(p_b, float)
+    na, nb = np.asarray(n_a, float), np.asarray(n_b, float)
+    p = (pa * na + pb * nb) / (na + nb)
+    var = np.clip(p * (1 - p), 0.25 / np.minimum(na, nb), None) * (1 / na + 1 / nb)  # floor: no 0/0 at p = 0, 1
+    z = (pa - pb) / np.sqrt(var)
+    chi2 = float(np.sum(z**2))
+    return P1Agreement(np.asarray(bias_V, float), pa, pb, z, chi2, int(z.size), float(stats.chi2.sf(chi2, z.size)))

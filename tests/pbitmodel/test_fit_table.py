@@ -46,7 +46,8 @@ def test_nominal_and_dynamics_recovered(report):
     assert not report.tau.constant
     assert abs(report.tau.slope_per_V - 0.5 / TRUE.vs_V) < 4 * report.tau.slope_se_per_V
     # energy at the centre: static P t_s + E_flip * (flip rate at centre) * t_s, 1 % scatter
-    ts = c.sample_period_s
+    assert c.sample_period_s == 0.0  # correlated reads of an unclocked cell: not clocked
+    ts = float(report.nominal_table["sample_period_s"][0])
     e_true = TRUE.static_power_W * ts + TRUE.energy_per_flip_J * (2 * 0.25 / TRUE.tau_corr_s) * ts
     assert abs(c.energy_per_bit_J - e_true) < 4 * report.energy.energy_per_bit.value_se + 0.02 * e_true
 

@@ -1,0 +1,61 @@
+"""The macro-model against the transistor-level cells it was fitted to, on the same bias sweep (ngspice).
+
+Each test characterizes a real sky130 cell with the circuits stage's quick sweep (transistor level,
+ngspice), fits the card, runs the card's SPICE macro-model in ngspice on the same biases and compares P(1)
+point by point. Tolerance: the two estimates are independent binomial proportions with effective sample
+counts ``n_eff`` (cell: from its measured autocorrelation, in the table; macro-model: the same estimator),
+so ``z = dP / sqrt(p (1-p) (1/n_cell + 1/n_macro))`` is ~N(0, 1) under agreement: every ``|z| < 4`` and
+``sum z^2`` below the 1e-4 upper quantile of chi2(points). (The card was fitted to the same cell data, which
+only makes the check slightly conservative.) Negative control: the same statistic rejects a card whose
+centre is off by two slope widths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pbitkit.pbitmodel import fit_characterization, read_characterization
+from pbitkit.pbitmodel.macromodel import compare_p1, simulate_macromodel_sweep
+
+
+def _validate(cell: str, tmp_path, t_stop_units: float):
+    from pbitkit.circuits.characterize import characterize
+    from pbitkit.circuits.sweep import quick_spec
+
+    characterize(quick_spec(cell), tmp_path / cell, workers=2, plot=False)
+    rep = fit_characterization(read_characterization(tmp_path / cell))
+    card, nom = rep.card, rep.nominal_table
+    unit = card.sample_period_s or card.tau_corr_s
+    sw = simulate_macromodel_sweep(card, nom["bias_V"], t_stop_s=t_stop_units * unit, seed=3)
+    p_cell = nom["n_ones"] / nom["n_samples"]
+    agr = compare_p1(nom["bias_V"], p_cell, nom["n_eff"], sw.p1, sw.n_eff)
+    crit = stats.chi2.ppf(1 - 1e-4, agr.dof)
+    assert np.all(np.abs(agr.z) < 4), agr.z
+    assert agr.chi2 < crit, agr.chi2
+    wrong = card.replace(v0_V=card.v0_V + 2 * card.vs_V)
+    z_wrong = (p_cell - wrong.p1(nom["bias_V"])) / np.sqrt(
+        np.clip(p_cell * (1 - p_cell), 0.25 / nom["n_eff"], None) / nom["n_eff"])
+    assert float(np.sum(z_wrong**2)) > crit
+    return card, nom, sw
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_strongarm_macromodel_matches_transistor_cell(tmp_path):
+    card, nom, sw = _validate("strongarm", tmp_path, 1000)
+    assert card.sample_period_s > 0  # clocked comparator detected
+    # both produce independent reads at the clock: integrated autocorrelation time ~ 1 read
+    assert np.all(2 * sw.tau_corr_s / sw.read_period_s < 1.5)
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_latch_macromodel_matches_transistor_cell(tmp_path):
+    card, nom, sw = _validate("latch", tmp_path, 1000)
+    assert card.sample_period_s == 0.0 and card.rate_model["form"] == "exp"
+    # macro-model correlation time vs the card: relative SE of one tau_int ~ sqrt(2 (2M+1)/N), M ~ 5 tau_int
+    tau_int = 2 * sw.tau_corr_s / sw.read_period_s
+    rel_se = np.sqrt(2 * (10 * tau_int + 1) / sw.bits.shape[1]) / np.sqrt(tau_int.size)
+    assert abs(np.mean(sw.tau_corr_s) / card.tau_corr_s - 1) < 4 * float(np.mean(rel_se))
