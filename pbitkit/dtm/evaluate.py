@@ -166,9 +166,9 @@ def _card_available(spec: SamplerSpec) -> bool:
 
 
 def _has_calibration() -> bool:
-    import pbitkit.array as arr
+    from pbitkit.dtm.runner import _calibration_fn
 
-    return hasattr(arr, "calibrate")
+    return _calibration_fn() is not None
 
 
 def run_evaluation(

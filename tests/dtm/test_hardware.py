@@ -1,7 +1,9 @@
-"""Hardware in the loop on a tiny enumerable model: device variation costs quality (exact KL) and
-hardware-aware training (the chip in the training sampler) wins it back."""
+"""Hardware in the loop on a tiny enumerable model: device variation costs quality (exact KL); offset
+calibration and hardware-aware training (the chip in the training sampler) win it back."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -55,11 +57,13 @@ def test_device_variation_costs_quality_and_hw_aware_training_recovers(card_path
     kl_ideal_2 = _kl(ideal_dtm, p_data, SamplerSpec(), 2)
     kl_dev = _kl(ideal_dtm, p_data, device, 3)
     kl_hw = _kl(hw_dtm, p_data, device, 4)
+    kl_cal = _kl(ideal_dtm, p_data, dataclasses.replace(device, calibrate=True), 5)
     noise = abs(kl_ideal - kl_ideal_2)  # sample-to-sample spread of the KL estimate
     margin = 10 * noise + 0.02
-    print(f"KL ideal-on-ideal {kl_ideal:.3f}, ideal-on-device {kl_dev:.3f}, hw-aware-on-device {kl_hw:.3f}, noise {noise:.4f}")
+    print(f"KL ideal-on-ideal {kl_ideal:.3f}, ideal-on-device {kl_dev:.3f}, hw-aware-on-device {kl_hw:.3f}, ideal-on-calibrated {kl_cal:.3f}, noise {noise:.4f}")
     assert kl_dev > kl_ideal + margin, (kl_ideal, kl_dev, noise)
     assert kl_hw < kl_dev - margin, (kl_hw, kl_dev, noise)
+    assert kl_cal < kl_dev - margin, (kl_cal, kl_dev, noise)  # trimming the offsets recovers most of the loss
 
 
 def test_device_runner_draws_the_same_chip(card_path) -> None:
@@ -71,3 +75,11 @@ def test_device_runner_draws_the_same_chip(card_path) -> None:
     assert not np.array_equal(a.hardware.v0_V, c.hardware.v0_V)
     with pytest.raises(PbitkitError, match="nowhere.json"):
         make_runner(lay.graph, SamplerSpec(mode="device", card="/nowhere.json"))
+
+
+def test_calibrated_chip_has_smaller_offsets(card_path) -> None:
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    raw = make_runner(lay.graph, SamplerSpec(mode="device", card=card_path, chip_seed=7)).hardware
+    cal = make_runner(lay.graph, SamplerSpec(mode="device", card=card_path, chip_seed=7, calibrate=True)).hardware
+    np.testing.assert_array_equal(raw.v0_V, cal.v0_V)  # the same chip ...
+    assert np.std(cal.offsets_field()) < 0.5 * np.std(raw.offsets_field())  # ... with its offsets trimmed
