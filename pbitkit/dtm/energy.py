@@ -27,6 +27,7 @@ The paper's figures side by side: ~2 fJ per cell per sweep, 1.6·T nJ per image 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,27 +142,21 @@ def dtm_energy(
 
 
 def dtm_energy_from_ledger(
-    graph: Any, device_model: Any, *, T: int, K: int, n_write: int, n_read: int, io: IOCosts = IOCosts()
+    graph: Any, device: Any, *, T: int, K: int, n_write: int, n_read: int, io: IOCosts = IOCosts(),
+    update_interval_s: float | None = None,
 ) -> EnergyReport:
-    """:func:`dtm_energy` with the per-cell parts and sweep time from :func:`pbitkit.array.ledger`."""
-    from pbitkit.array import ledger as array_ledger
+    """:func:`dtm_energy` with the per-cell parts and the sweep time from :func:`pbitkit.array.ledger`.
 
-    led = array_ledger(graph, device_model, 1)
-    parts, t_sweep = _ledger_parts(led, graph)
-    return dtm_energy(parts, t_sweep, T=T, K=K, n_cells=int(graph.n_nodes), n_write=n_write, n_read=n_read, io=io)
+    ``device`` is a DeviceModel card, ``DeviceStats`` or ``HardwareInstance`` (whatever the ledger takes);
+    every cell updates once per sweep, so the ledger's mean energy per cell update is ``E_cell``.
+    """
+    from pbitkit.array.ledger import ledger as array_ledger
 
-
-def _ledger_parts(led: Any, graph: Any) -> tuple[dict[str, float], float]:
-    """Per-cell-per-sweep energy by part and the sweep time, from a 1-sweep array ledger."""
-    n = int(graph.n_nodes)
-    bd = getattr(led, "per_cell_breakdown_J", None) or getattr(led, "breakdown_J", None)
-    if bd is None:
-        raise TypeError(f"array ledger {type(led).__name__} has no per-cell breakdown")
-    parts = {k: float(v) for k, v in dict(bd).items()}
-    if getattr(led, "per_cell_breakdown_J", None) is None:  # totals over the array: divide by N
-        parts = {k: v / n for k, v in parts.items()}
-    t_sweep = float(getattr(led, "time_per_sweep_s"))
-    return parts, t_sweep
+    led = array_ledger(graph, device, n_sweeps_per_sample=K, update_interval_s=update_interval_s)
+    parts = {"rng": led.rng_J, "bias": led.bias_J, "clock": led.clock_J, "wire": led.wire_J}
+    rep = dtm_energy(parts, led.time_per_sweep_s, T=T, K=K, n_cells=int(graph.n_nodes), n_write=n_write,
+                     n_read=n_read, io=io)
+    return dataclasses.replace(rep, assumptions={**rep.assumptions, "ledger": led.to_dict()})
 
 
 @dataclass(frozen=True)

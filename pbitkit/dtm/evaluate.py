@@ -71,7 +71,8 @@ def _ledger_energy(tr: TrainedDTM, spec: SamplerSpec, K: int, io: IOCosts) -> di
     except Exception as exc:  # no card: energy cannot be computed, quality still can
         log.warning("no device card for the energy ledger (%s); energy left empty", exc)
         return None
-    rep = dtm_energy_from_ledger(lay.graph, card, T=tr.dtm.n_steps, K=K, n_write=lay.n_visible, n_read=lay.n_pixels, io=io)
+    rep = dtm_energy_from_ledger(lay.graph, card, T=tr.dtm.n_steps, K=K, n_write=lay.n_visible, n_read=lay.n_pixels, io=io,
+                                 update_interval_s=spec.update_interval_s)
     return rep.as_dict()
 
 

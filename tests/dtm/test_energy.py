@@ -42,3 +42,21 @@ def test_digital_baselines() -> None:
     assert gpu.ops_per_sample == 8 * 250 * 4900 * 44
     assert gpu.energy_per_sample_J == pytest.approx(gpu.ops_per_sample * A100_J_PER_OP)
     assert cpu.energy_per_sample_J == pytest.approx(8 * 250 * 4900 / 1e9 * 15)
+
+
+def test_energy_from_the_array_ledger_scales_as_T_K_N() -> None:
+    from pbitkit.array import grid_graph
+    from pbitkit.dtm.energy import dtm_energy_from_ledger
+    from pbitkit.pbitmodel import DeviceModel
+
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9, energy_per_bit_J=350e-18)
+    g12, g24 = grid_graph(12, "G12"), grid_graph(24, "G12")
+    base = dtm_energy_from_ledger(g12, card, T=2, K=10, n_write=0, n_read=0)
+    assert base.total_J == pytest.approx(sum(base.breakdown_J.values()), rel=1e-12)
+    assert base.per_cell_sweep_J["rng"] == pytest.approx(350e-18)
+    assert dtm_energy_from_ledger(g12, card, T=4, K=10, n_write=0, n_read=0).total_J == pytest.approx(2 * base.total_J)
+    assert dtm_energy_from_ledger(g12, card, T=2, K=30, n_write=0, n_read=0).total_J == pytest.approx(3 * base.total_J)
+    big = dtm_energy_from_ledger(g24, card, T=2, K=10, n_write=0, n_read=0)
+    # N x 4; per-cell energy differs only by the wire part (same jumps, so same lengths except wrap folding)
+    assert big.breakdown_J["array_rng"] == pytest.approx(4 * base.breakdown_J["array_rng"])
+    assert base.time_s == pytest.approx(2 * 10 * base.assumptions["ledger"]["time_per_sweep_s"])
