@@ -1,4 +1,45 @@
-"""circuits: transistor-level p-bit cells characterized in ngspice (see ``docs/circuits.md``)."""
-from pbitkit.circuits.ngspice import SimJob, SimResult, ngspice_version, run
+"""circuits: transistor-level p-bit cells characterized in ngspice (see ``docs/circuits.md``).
 
-__all__ = ["SimJob", "SimResult", "run", "ngspice_version"]
+Python API in one breath::
+
+    from pbitkit.circuits import characterize, quick_spec
+    result = characterize(quick_spec("strongarm"), "runs/sa-quick")   # table + provenance + plots
+    result.rows[0]["p1"], result.table_path
+
+Lower levels: :mod:`~pbitkit.circuits.ngspice` (the one ngspice adapter: ``SimJob`` -> ``run`` ->
+``SimResult``), :mod:`~pbitkit.circuits.models` (sky130 slim libraries, generic card),
+:mod:`~pbitkit.circuits.sweep` (TOML specs), :mod:`~pbitkit.circuits.executors` (process pool / dask),
+:mod:`~pbitkit.circuits.cache`, and the cells engineer's :mod:`~pbitkit.circuits.cells`,
+:mod:`~pbitkit.circuits.measure`, :mod:`~pbitkit.circuits.noise`.
+"""
+
+from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
+from pbitkit.circuits.characterize import CharacterizationResult, characterize, read_table
+from pbitkit.circuits.executors import dask_executor, local_executor
+from pbitkit.circuits.models import ModelLibrary, generic_library, get_library, sky130_library
+from pbitkit.circuits.ngspice import SimJob, SimResult, ngspice_version, run
+from pbitkit.circuits.sweep import SweepSpec, default_spec, expand, load_spec, quick_spec
+
+__all__ = [
+    "characterize",
+    "CharacterizationResult",
+    "read_table",
+    "SweepSpec",
+    "load_spec",
+    "quick_spec",
+    "default_spec",
+    "expand",
+    "SweepPoint",
+    "get_cell",
+    "list_cells",
+    "local_executor",
+    "dask_executor",
+    "ModelLibrary",
+    "get_library",
+    "sky130_library",
+    "generic_library",
+    "SimJob",
+    "SimResult",
+    "run",
+    "ngspice_version",
+]
