@@ -61,7 +61,7 @@ class DeviceStats:
     sample_period_s : clock period of clocked cells (0 for free-running cells).
     clock_energy_J : clock distribution energy per cell per update.
     bias_vdd_V : supply (output range) of the bias network; ``bias_c_node_F`` its node capacitance,
-        ``bias_g_unit_S`` the conductance of one unit weight, ``bias_settling_s`` its settling time constant,
+        ``bias_g_unit_S`` the conductance of one unit weight (0 = unknown: static conduction not counted), ``bias_settling_s`` its settling time constant,
         ``bias_energy_per_update_J`` its energy per cell update; ``bias_gain_sigma_rel`` relative mismatch
         of the network gain from cell to cell.
     temp_K : temperature at which the statistics were measured; ``vs_temp_exponent`` see module doc.
@@ -83,7 +83,7 @@ class DeviceStats:
     clock_energy_J: float = 0.0
     bias_vdd_V: float = 0.8
     bias_c_node_F: float = 2e-15
-    bias_g_unit_S: float = 1e-6
+    bias_g_unit_S: float = 0.0
     bias_settling_s: float = 2e-9
     bias_energy_per_update_J: float = 0.0
     bias_gain_sigma_rel: float = 0.0
