@@ -243,6 +243,15 @@ def fit_characterization(
         nom = t.select(at_nom)
         link = "logistic" if cfg.link == "auto" else cfg.link
         notes.append("no nominal (mc_seed = -1) rows: nominal parameters are the mean of the instances")
+    if sig is not None and np.isfinite(nom.get("noise_rms_V")).any():
+        from pbitkit.pbitmodel.symbolic import logistic_vs_from_probit, probit_sigma_from_noise
+
+        sigma_pred = float(probit_sigma_from_noise(float(np.nanmedian(nom.get("noise_rms_V"))), 1.0))
+        sigma_fit = sig.vs_V if sig.link == "probit" else (links.fits["probit"].vs_V if links else math.nan)
+        notes.append(f"slope from noise: the injected input noise RMS predicts a probit sigma of {sigma_pred:.4g} V "
+                     f"(logistic vs {float(logistic_vs_from_probit(sigma_pred)):.4g} V by centre-slope matching); "
+                     f"fitted sigma {sigma_fit:.4g} V (ratio {sigma_fit / sigma_pred:.3f}; > 1 means extra noise "
+                     "beyond the injected source)")
     tick("nominal sigmoid")
 
     # ---- per-instance fits → variation

@@ -78,3 +78,13 @@ def test_telegraph_formulas_match_simulated_process():
     bits = telegraph_bits(p_th, float(S.lag_correlation(ts, tau_th)), 400_000, rng).astype(float)
     y = bits - bits.mean()
     assert abs(float(np.dot(y[:-1], y[1:]) / np.dot(y, y)) - math.exp(-ts / tau_th)) < 4 / math.sqrt(n_eff)
+
+
+def test_docs_render_the_current_derivations():
+    """docs/pbitmodel.md holds every derivation's sympy.latex rendering (regenerate it when they change)."""
+    from pbitkit.paths import repo_root
+
+    doc = (repo_root() / "docs" / "pbitmodel.md").read_text(encoding="utf-8")
+    for der in S.all_derivations():
+        for expr in der.results.values():
+            assert sp.latex(expr) in doc, (der.title, sp.latex(expr))
