@@ -32,6 +32,7 @@ monitor_chains = 8
 """
 
 
+@pytest.mark.slow
 def test_cli_train_sample_evaluate(tmp_path) -> None:
     cfg = tmp_path / "dtm.toml"
     cfg.write_text(SMALL)
