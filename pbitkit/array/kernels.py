@@ -130,61 +130,67 @@ def sigmoid32(x):
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy")
-def _update_chunk(S, free_nodes, t0, t1, c_off, C_tot, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi, key, has_lam,
+def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi, key, has_lam,
                   F, A, B, X):
-    """Update free nodes ``free_nodes[t0:t1]`` in every chain of ``S`` (module docstring has the rule).
+    """Update free nodes ``free_nodes[t0:t1]`` in chains ``c_lo:c_hi`` (module docstring has the rule).
 
-    Three passes over the ``(t1 - t0) x C`` lanes: (1) local fields and the bias/cell transform into the
-    logit ``F`` (contiguous over chains); (2) vectorized sigmoid, telegraph mix ``p' = A + B p`` and the
-    counter-based uniform into decisions ``X``; (3) write back. ``S`` may hold a block of the chains:
-    its chain ``c`` is global chain ``c_off + c`` of ``C_tot``, and the RNG counter is
-    ``t * C_tot + c_off + c`` (``t`` = position in ``free_nodes``), so the bits do not depend on how the
-    chains are split between threads.
+    Three passes over the ``(t1 - t0) x (c_hi - c_lo)`` lanes: (1) local fields and the bias/cell
+    transform into the logit ``F`` (contiguous over chains); (2) vectorized sigmoid, telegraph mix
+    ``p' = A + B p`` and the counter-based uniform into decisions ``X``; (3) write back. The RNG counter of
+    a lane is ``t * C + c`` (``t`` = position in ``free_nodes``, ``c`` = global chain), so the bits do not
+    depend on how the chains are split between threads.
     """
     C = S.shape[1]
+    Cw = c_hi - c_lo
     D = nbr.shape[1]
     n = t1 - t0
-    if C == 1:  # one chain: scalar field pass; pass 2 then vectorizes over nodes
+    per_chain_h = H.shape[1] > 1
+    if Cw == 1:  # one chain: scalar field pass; pass 2 then vectorizes over nodes
+        c = c_lo
         for tt in range(n):
             i = free_nodes[t0 + tt]
-            x = np.float32(H[i, 0])
+            x = np.float32(H[i, c]) if per_chain_h else np.float32(H[i, 0])
             for d in range(D):
-                x += W[i, d] * S[nbr[i, d], 0]
+                x += W[i, d] * S[nbr[i, d], c]
             F[tt] = (min(max(c0[i] + g[i] * x, v_lo), v_hi) - v0[i]) * ivs[i]
             if has_lam:
-                A[tt] = lam[i] if S[i, 0] > 0 else np.float32(0.0)
+                A[tt] = lam[i] if S[i, c] > 0 else np.float32(0.0)
                 B[tt] = np.float32(1.0) - lam[i]
     else:
         for tt in range(n):
             i = free_nodes[t0 + tt]
-            base = tt * C
-            if H.shape[1] == 1:
-                hi0 = np.float32(H[i, 0])
-                for c in range(C):
-                    F[base + c] = hi0
+            f = F[tt * Cw : (tt + 1) * Cw]
+            if per_chain_h:
+                hrow = H[i, c_lo:c_hi]
+                for c in range(Cw):
+                    f[c] = hrow[c]
             else:
-                for c in range(C):
-                    F[base + c] = H[i, c]
+                hi0 = np.float32(H[i, 0])
+                for c in range(Cw):
+                    f[c] = hi0
             for d in range(D):
                 w = W[i, d]
-                j = nbr[i, d]
-                for c in range(C):
-                    F[base + c] += w * S[j, c]
+                srow = S[nbr[i, d], c_lo:c_hi]
+                for c in range(Cw):
+                    f[c] += w * srow[c]
             ci = c0[i]
             gi = g[i]
             v0i = v0[i]
             ivsi = ivs[i]
-            for c in range(C):
-                F[base + c] = (min(max(ci + gi * F[base + c], v_lo), v_hi) - v0i) * ivsi
+            for c in range(Cw):
+                f[c] = (min(max(ci + gi * f[c], v_lo), v_hi) - v0i) * ivsi
             if has_lam:
                 li = lam[i]
-                for c in range(C):
-                    A[base + c] = li if S[i, c] > 0 else np.float32(0.0)
-                    B[base + c] = np.float32(1.0) - li
-    if C == C_tot or C == 1:  # lanes map linearly onto counters
-        stride = np.uint64(C_tot) if C == 1 else np.uint64(1)
-        ctr0 = np.uint64(t0) * np.uint64(C_tot) + np.uint64(c_off)
-        for q in range(n * C):
+                own = S[i, c_lo:c_hi]
+                a = A[tt * Cw : (tt + 1) * Cw]
+                bb = B[tt * Cw : (tt + 1) * Cw]
+                for c in range(Cw):
+                    a[c] = li if own[c] > 0 else np.float32(0.0)
+                    bb[c] = np.float32(1.0) - li
+    if Cw == C or Cw == 1:  # lanes map linearly onto counters
+        stride = np.uint64(C) if Cw == 1 else np.uint64(1)
+        ctr0 = np.uint64(t0) * np.uint64(C) + np.uint64(c_lo)
+        for q in range(n * Cw):
             p = sigmoid32(F[q])
             if has_lam:
                 p = A[q] + B[q] * p
@@ -193,9 +199,9 @@ def _update_chunk(S, free_nodes, t0, t1, c_off, C_tot, nbr, W, H, c0, g, v0, ivs
             X[q] = np.int8(1) if u < p else np.int8(-1)
     else:
         for tt in range(n):
-            ctr0 = np.uint64(t0 + tt) * np.uint64(C_tot) + np.uint64(c_off)
-            base = tt * C
-            for c in range(C):
+            ctr0 = np.uint64(t0 + tt) * np.uint64(C) + np.uint64(c_lo)
+            base = tt * Cw
+            for c in range(Cw):
                 q = base + c
                 p = sigmoid32(F[q])
                 if has_lam:
@@ -203,42 +209,37 @@ def _update_chunk(S, free_nodes, t0, t1, c_off, C_tot, nbr, W, H, c0, g, v0, ivs
                 h = splitmix64(key + (ctr0 + np.uint64(c)) * GOLDEN)
                 u = np.float32(h >> S40) * TWO_M24 + HALF_M24
                 X[q] = np.int8(1) if u < p else np.int8(-1)
-    if C == 1:
-        for tt in range(n):
-            S[free_nodes[t0 + tt], 0] = X[tt]
-    else:
-        for tt in range(n):
-            i = free_nodes[t0 + tt]
-            base = tt * C
-            for c in range(C):
-                S[i, c] = X[base + c]
+    for tt in range(n):
+        dst = S[free_nodes[t0 + tt], c_lo:c_hi]
+        xs = X[tt * Cw : (tt + 1) * Cw]
+        for c in range(Cw):
+            dst[c] = xs[c]
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy")
-def _accumulate(S, edges, acc_m1, acc_m2):
-    """Add the current state to the moment sums: ``acc_m1[i, c] += s_i``; ``acc_m2[e, c] += s_i s_j``
-    per chain when ``acc_m2`` has one column per chain, else summed over the chains into column 0."""
-    N, C = S.shape
+def _accumulate(S, edges, c_lo, c_hi, acc_m1, acc_m2, col):
+    """Add the current states of chains ``c_lo:c_hi`` to the moment sums: ``acc_m1[i, c] += s_i``;
+    ``acc_m2[e, c] += s_i s_j`` per chain when ``col < 0``, else summed over the chains into ``acc_m2[e, col]``."""
+    N = S.shape[0]
     for i in range(N):
-        for c in range(C):
+        for c in range(c_lo, c_hi):
             acc_m1[i, c] += S[i, c]
-    per_chain = acc_m2.shape[1] == C
     for e in range(edges.shape[0]):
         a = edges[e, 0]
         b = edges[e, 1]
-        if per_chain:
-            for c in range(C):
+        if col < 0:
+            for c in range(c_lo, c_hi):
                 acc_m2[e, c] += S[a, c] * S[b, c]
         else:
             tot = 0
-            for c in range(C):
+            for c in range(c_lo, c_hi):
                 tot += S[a, c] * S[b, c]
-            acc_m2[e, 0] += tot
+            acc_m2[e, col] += tot
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def gibbs_sweeps(
-    S,  # (N, C) int8 state (all chains or a block of them), updated in place
+    S,  # (N, C) int8 state of all chains, updated in place (this call touches chains c_lo:c_hi only)
     nbr,  # (N, D) int32 neighbour table (padding -> self)
     W,  # (N, D) float32 slot couplings (padding -> 0)
     H,  # (N, Ch) float32 fields, Ch in {1, C}
@@ -254,23 +255,25 @@ def gibbs_sweeps(
     n_sweeps,  # int
     base_key,  # uint64
     step0,  # int64 index of the first (sweep * K + colour) step: continues a stream across calls
-    c_off,  # int64 global index of this block's first chain
-    C_tot,  # int64 total number of chains (RNG counters are global)
+    c_lo,  # int64 first chain of this call's block
+    c_hi,  # int64 end of this call's block
     edges,  # (E, 2) int32, used when accumulating moments
     acc_m1,  # (N, C) int64 sum over sweeps of s (if do_moments)
-    acc_m2,  # (E, C) or (E, 1) int64 sum over sweeps of s_i s_j, per chain or summed over chains
+    acc_m2,  # (E, C) per chain (col < 0) or (E, n_blocks) int64 sums of s_i s_j
     do_moments,  # bool
+    col,  # int64 column of acc_m2 for summed edge moments, or -1 for per-chain
 ):
-    """``n_sweeps`` chromatic sweeps of the chains in ``S`` (serial; releases the GIL, so callers run
-    blocks of chains in threads). See the module docstring for the update rule."""
+    """``n_sweeps`` chromatic sweeps of chains ``c_lo:c_hi`` (serial; releases the GIL, so callers run
+    disjoint blocks of chains in threads on the same arrays). See the module docstring for the rule."""
     N, C = S.shape
     K = free_ptr.shape[0] - 1
     has_lam = False
     for i in range(N):
         if lam[i] != 0.0:
             has_lam = True
-    chunk = max(1, LANES // C)
-    cap = chunk * C
+    Cw = c_hi - c_lo
+    chunk = max(1, LANES // Cw)
+    cap = chunk * Cw
     F = np.empty(cap, dtype=np.float32)
     A = np.empty(cap, dtype=np.float32)
     B = np.empty(cap, dtype=np.float32)
@@ -280,10 +283,10 @@ def gibbs_sweeps(
             key = _sweep_key(base_key, step0 + sweep * K + k)
             for t0 in range(free_ptr[k], free_ptr[k + 1], chunk):
                 t1 = min(t0 + chunk, free_ptr[k + 1])
-                _update_chunk(S, free_nodes, t0, t1, c_off, C_tot, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi,
+                _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi,
                               key, has_lam, F, A, B, X)
         if do_moments:
-            _accumulate(S, edges, acc_m1, acc_m2)
+            _accumulate(S, edges, c_lo, c_hi, acc_m1, acc_m2, col)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
