@@ -179,6 +179,23 @@ def render_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, tem
         f"Cq q 0 {_fmt(p['c_node_F'])}",
         f"Cqb qb 0 {_fmt(p['c_node_F'])}",
     ]
+    if p.get("readout", 0.0):
+        lr = p["readout_l_um"]
+        lines += [
+            "* readout: pFET-input differential pair + nFET mirror, nFET common-source second stage with",
+            "* a pFET current-source load, inverter; continuous, its own supply Vddr (out high <=> q > qb)",
+            f"Vddr vddr 0 {_fmt(p['readout_vdd_V'])}",
+            f"Vbpr vbpr 0 {_fmt(p['readout_vbp_V'])}",
+            mos(lib, "RT", "rtail", "vbpr", "vddr", "vddr", "p", 1.0, lr),
+            mos(lib, "RA", "ro1", "q", "rtail", "vddr", "p", 1.0, lr),
+            mos(lib, "RB", "ro2", "qb", "rtail", "vddr", "p", 1.0, lr),
+            mos(lib, "RMA", "ro1", "ro1", "0", "0", "n", 0.5, lr),
+            mos(lib, "RMB", "ro2", "ro1", "0", "0", "n", 0.5, lr),
+            mos(lib, "RL", "ro3", "vbpr", "vddr", "vddr", "p", 0.5, lr),
+            mos(lib, "RN", "ro3", "ro2", "0", "0", "n", 0.5, lr),
+            mos(lib, "RIP", "out", "ro3", "vddr", "vddr", "p", 0.42, 0.15),
+            mos(lib, "RIN", "out", "ro3", "0", "0", "n", 0.42, 0.15),
+        ]
     if noise:
         for node in ("q", "qb"):
             lines += [
@@ -507,6 +524,7 @@ class LatchCell(Cell):
         "rin_Ohm": 1e12, "ref_V": 0.065, "c_node_F": 0.0,
         "noise_dt_s": 2e-6, "t_stop_s": 0.1, "sample_period_s": 10e-6, "hysteresis_V": 0.004,
         "noise_scale": 1.0,
+        "readout": 0.0, "readout_vdd_V": 1.8, "readout_vbp_V": 1.3, "readout_l_um": 1.0,
     }
 
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
@@ -534,10 +552,11 @@ class LatchCell(Cell):
             ctl.append(f"let sig_{node} = sqrt(s_{node}/{_fmt(2 * dt)})")
             ctl.append(f"alter @gn{node}[gain] = $&sig_{node}")
         ctl.append(write_command(["v(q)", "v(qb)", "s_q", "s_qb", "i(vdd)"]))
+        tran_vecs = ["v(q)", "v(qb)", "i(vdd)"] + (["v(out)", "i(vddr)"] if p["readout"] else [])
         for pt in pts:
             ctl += [f"alter vb dc={_fmt(pt.bias_V)}",
                     f"tran {_fmt(dt)} {_fmt(p['t_stop_s'])} 0 {_fmt(dt)}",
-                    write_command(["v(q)", "v(qb)", "i(vdd)"])]
+                    write_command(tran_vecs)]
         ctl += [".endc", ".end"]
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=_label(pts, vdd, p))
@@ -554,12 +573,25 @@ class LatchCell(Cell):
             diff = np.real(tr["v(q)"] - tr["v(qb)"])
             ts = p["sample_period_s"]
             sampled = measure.sample_waveform(t, diff, ts)
-            bits = measure.binarize(sampled, 0.0)
-            # P(1) and tau from the plain sign; flips and dwells from a Schmitt trigger of width
-            # hysteresis_V, so that sub-mV re-crossings of x = 0 are not counted as flips
-            row.update(_bit_stats(bits, ts, measure.binarize(sampled, 0.0, p["hysteresis_V"])))
-            row["flip_hysteresis_V"] = p["hysteresis_V"]
+            sign_bits = measure.binarize(sampled, 0.0)
             es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
+            if p["readout"]:
+                # the digital output of the transistor-level readout is the bit; energy from both supplies
+                out = measure.sample_waveform(t, np.real(tr["v(out)"]), ts)
+                bits = (out > p["readout_vdd_V"] / 2).astype(np.uint8)
+                row.update(_bit_stats(bits, ts))
+                es_r = measure.energy_split(t, -np.real(tr["i(vddr)"]), p["readout_vdd_V"])
+                row["readout_agreement"] = float(np.mean(bits == sign_bits))
+                row["core_static_power_W"] = es.static_power_W
+                row["readout_power_W"] = es_r.energy_J / es_r.duration_s
+                es = measure.EnergySplit(es.energy_J + es_r.energy_J, es.duration_s,
+                                         es.static_power_W + es_r.static_power_W,
+                                         es.dynamic_energy_J + es_r.dynamic_energy_J)
+            else:
+                # P(1) and tau from the sign of v(q) - v(qb); flips and dwells from a Schmitt trigger of
+                # width hysteresis_V, so that sub-mV re-crossings of x = 0 are not counted as flips
+                row.update(_bit_stats(sign_bits, ts, measure.binarize(sampled, 0.0, p["hysteresis_V"])))
+                row["flip_hysteresis_V"] = p["hysteresis_V"]
             row.update(_energy_cols(es, row["n_samples"], row.get("_n_flips", 0)))
             row.pop("_n_flips", None)
             row.update(sample_period_s=ts, sim_time_s=float(t[-1]),
