@@ -162,8 +162,8 @@ def fit_rates(bias_V, n_up, t_low_s, n_down, t_high_s, *, v0_V: float) -> RateFi
 class TauFit:
     """``tau(V) = tau0_s / cosh(slope_per_V (V - v0_V))`` fitted to measured correlation times.
 
-    ``constant`` is true when the slope is not resolved (``|slope| < 2 SE``); then ``tau0_s`` is the
-    weighted mean of the points.
+    ``constant`` is true when the slope is not resolved (``|slope| < 2 SE``) or changes tau by less than 5 %
+    over the measured biases; then ``tau0_s`` is the weighted mean of the points.
     """
 
     v0_V: float
@@ -220,7 +220,9 @@ def fit_tau(bias_V, tau_s, *, v0_V: float, record_s=None, vs_V: float | None = N
         except np.linalg.LinAlgError:
             cov = np.full((2, 2), np.inf)
         slope, slope_se = abs(float(r.x[1])), float(math.sqrt(cov[1, 1])) if np.isfinite(cov[1, 1]) else math.inf
-        if slope > 2.0 * slope_se:
+        # resolved (> 2 SE) and physically visible (tau changes by > 5 % across the measured biases)
+        visible = float(np.log(np.cosh(slope * np.max(np.abs(dv))))) > 0.05
+        if slope > 2.0 * slope_se and visible:
             return TauFit(v0_V, float(math.exp(r.x[0])), float(math.sqrt(cov[0, 0])), slope, slope_se, False,
                           int(v.size))
     # constant: weighted mean of ln tau; SE from scatter (or the weights for a single point)

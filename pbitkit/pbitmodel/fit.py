@@ -252,13 +252,28 @@ def fit_characterization(
                      f"(logistic vs {float(logistic_vs_from_probit(sigma_pred)):.4g} V by centre-slope matching); "
                      f"fitted sigma {sigma_fit:.4g} V (ratio {sigma_fit / sigma_pred:.3f}; > 1 means extra noise "
                      "beyond the injected source)")
+    if sig is not None and sig.dof >= 3:
+        from scipy import stats
+
+        p_low = float(stats.chi2.cdf(sig.pearson_chi2, sig.dof))
+        if p_low < 0.01:
+            notes.append(f"Pearson chi2/dof = {sig.dispersion:.3g} is improbably small for independent binomial points "
+                         f"(lower-tail p = {p_low:.2g}): the bias points are positively correlated (e.g. the same noise "
+                         "record at every bias) or n_eff is underestimated; the fit's standard errors, which assume "
+                         "independent points, may then be optimistic")
     tick("nominal sigmoid")
 
-    # ---- per-instance fits → variation
+    # ---- per-instance fits → variation (at the nominal device size when sizes vary)
+    inst_mask = at_nom & (mc >= 0)
+    area = _area(t, cfg)
+    if area is not None and np.unique(area[inst_mask]).size > 1:
+        a_nom = _pick(area[inst_mask], None, "area")
+        inst_mask = inst_mask & np.isclose(area, a_nom, rtol=1e-9, atol=0.0)
+        notes.append(f"device sizes vary: variation statistics use the instances at the median area {a_nom:.4g} m^2")
     instances: dict[int, SigmoidFit] = {}
-    for s in sorted({int(x) for x in mc[at_nom & (mc >= 0)].tolist()}):
+    for s in sorted({int(x) for x in mc[inst_mask].tolist()}):
         try:
-            instances[s] = _fit_rows(t.select(at_nom & _eq(mc, s)), cfg, link, False)
+            instances[s] = _fit_rows(t.select(inst_mask & _eq(mc, s)), cfg, link, False)
         except FitError as exc:
             notes.append(f"mc_seed {s}: no fit ({exc})")
     var = None
@@ -340,7 +355,8 @@ def fit_characterization(
             notes.append(f"correlation-time fit failed: {exc}")
     form = cfg.rate_form
     if form == "auto":
-        form = "exp" if (tau is not None and not tau.constant) or (tau is None and rates is not None) else "constant_tau"
+        form = ("exp" if not clocked and ((tau is not None and not tau.constant) or (tau is None and rates is not None))
+                else "constant_tau")
     # tau_corr_s: the integrated autocorrelation time (what limits sampling) when measured; dwell-counted
     # rates depend on the flip-counting threshold (SPICE_NOTES.md) and are only a fallback / cross-check.
     if tau is not None:
@@ -466,16 +482,22 @@ def _by_value(t: CharTable, mask: np.ndarray, col: str, cfg: FitConfig, link: st
     return out
 
 
-def _pelgrom(t: CharTable, cfg: FitConfig, link: str, notes: list[str]) -> PelgromFit | None:
-    missing = [c for c in cfg.size_columns if c not in t]
-    if missing:
-        notes.append(f"Pelgrom fit skipped: size columns {missing} not in the table")
+def _area(t: CharTable, cfg: FitConfig) -> np.ndarray | None:
+    """Device area per row (m^2): product of ``cfg.size_columns`` times ``size_unit_m`` per column."""
+    if not cfg.size_columns or any(c not in t for c in cfg.size_columns):
         return None
-    area = np.prod(np.stack([t[c].astype(float) for c in cfg.size_columns]), axis=0) * cfg.size_unit_m ** len(
+    return np.prod(np.stack([t[c].astype(float) for c in cfg.size_columns]), axis=0) * cfg.size_unit_m ** len(
         cfg.size_columns)
+
+
+def _pelgrom(t: CharTable, cfg: FitConfig, link: str, notes: list[str]) -> PelgromFit | None:
+    area = _area(t, cfg)
+    if area is None:
+        notes.append(f"Pelgrom fit skipped: size columns {list(cfg.size_columns)} not in the table")
+        return None
     groups: dict[float, list[float]] = {}
     for a in sorted(set(area.tolist())):
-        sel = np.isclose(area, a, rtol=1e-9)
+        sel = np.isclose(area, a, rtol=1e-9, atol=0.0)
         v0s = []
         for s in sorted({int(x) for x in t["mc_seed"][sel].tolist()}):
             try:

@@ -116,3 +116,25 @@ def test_fit_errors_name_the_problem():
         fit_characterization(tab, FitConfig(tier="predicted"))
     with pytest.raises(FitError, match="cell 'nope'"):
         fit_characterization(tab, FitConfig(cell="nope"))
+
+
+def test_pelgrom_from_a_size_sweep():
+    """Three device sizes, sigma(v0) = A / sqrt(W L) with A = 3.36 mV um; 12 instances per size.
+    Variation statistics use only the median size; A is recovered within 4 SE."""
+    from pbitkit.pbitmodel.table import rows_to_table
+
+    A = 3.36e-9
+    rows = []
+    for w in (1.0, 4.0, 16.0):  # um, L = 0.15 um
+        sig = A / math.sqrt(w * 0.15e-12)
+        card = TRUE.replace(v0_sigma_V=sig, vs_sigma_rel=0.0)
+        tab = synthetic_table(card, np.linspace(-4, 4, 7) * TRUE.vs_V, n_samples=3000, mc_seeds=list(range(12)),
+                              relative_bias=True, seed=int(w))
+        for i in range(tab.n_rows):
+            r = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in tab.columns.items()}
+            r.update(param_w_um=w, param_l_um=0.15, mc_seed=int(r["mc_seed"]) + int(100 * w))
+            rows.append(r)
+    rep = fit_characterization(rows_to_table(rows), FitConfig(size_columns=("param_w_um", "param_l_um"), profile=False))
+    assert rep.pelgrom is not None and rep.pelgrom.n_sizes == 3
+    assert abs(rep.pelgrom.a_V_m - A) < 4 * rep.pelgrom.a_se_V_m
+    assert rep.variation.n == 12  # median size only
