@@ -27,7 +27,7 @@ import numpy as np
 from pbitkit.errors import ConfigError
 from pbitkit.pbitmodel.card import DeviceModel
 from pbitkit.pbitmodel.dynamics import RateFit, TauFit, fit_rates, fit_tau
-from pbitkit.pbitmodel.energy import EnergyFit, PowerLawFit, fit_energy, fit_power_law
+from pbitkit.pbitmodel.energy import EnergyFit, PowerLawFit, fit_energy, fit_power_law, fit_quadratic_at_centre
 from pbitkit.pbitmodel.sigmoid import FitError, LinkComparison, SigmoidFit, compare_links, fit_sigmoid
 from pbitkit.pbitmodel.table import CharTable
 from pbitkit.pbitmodel.variation import LinearTrend, PelgromFit, VariationStats, linear_trend, pelgrom_fit, variation_stats
@@ -320,6 +320,29 @@ def fit_characterization(
                 tr = linear_trend(xs, ys, se, x_ref=xref)
                 trends[f"{p}_per_{unit}"] = tr
                 coeffs[f"{p}_per_{unit}"] = tr.slope
+            # correlation time and energy per bit at each condition's own centre (unweighted trends)
+            col = "temp_C" if unit == "K" else "vdd_V"
+            other = _eq(t.get("vdd_V"), vdd) if unit == "K" else _eq(t.get("temp_C", 27.0), temp)
+            for q in ("tau_corr_s", "energy_per_bit_J"):
+                xs_q, ys_q = [], []
+                for x, f in fits.items():
+                    sub = t.select(base & (t["corner"] == corner) & other & _eq(t[col], x))
+                    y = sub.get(q)
+                    if np.isfinite(y).sum() >= 1:
+                        try:
+                            val = fit_quadratic_at_centre(sub["bias_V"], y, v0_V=f.v0_V, vs_V=f.vs_V).value
+                        except FitError:
+                            continue
+                        xs_q.append(x)
+                        ys_q.append(val)
+                if len(set(xs_q)) >= 2:
+                    try:
+                        tr = linear_trend(xs_q, ys_q, x_ref=xref)
+                    except FitError:
+                        continue
+                    trends[f"{q}_per_{unit}"] = tr
+                    if math.isfinite(tr.slope):
+                        coeffs[f"{q}_per_{unit}"] = tr.slope
     tick("corners, temperature, supply")
 
     # ---- dynamics
@@ -397,7 +420,8 @@ def fit_characterization(
         if np.isfinite(sub.get("energy_per_bit_J")).any():
             try:
                 evdd = fit_power_law(sub["vdd_V"], sub.get("energy_per_bit_J"), x_ref=nominal["vdd_V"])
-                coeffs["energy_per_bit_J_per_V"] = evdd.exponent * (en.energy_per_bit_J if en else 0.0) / nominal["vdd_V"]
+                coeffs.setdefault("energy_per_bit_J_per_V",
+                                  evdd.exponent * (en.energy_per_bit_J if en else 0.0) / nominal["vdd_V"])
             except FitError as exc:
                 notes.append(f"energy vs supply: {exc}")
     tick("energy")

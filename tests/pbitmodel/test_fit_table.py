@@ -64,7 +64,11 @@ def test_variation_and_trends_recovered(report):
     assert abs(tr["vs_V_per_V"].slope - 0.01) < 4 * tr["vs_V_per_V"].slope_se
     # negative control: no true vs-vs-temperature dependence
     assert abs(tr["vs_V_per_K"].slope) < 4 * tr["vs_V_per_K"].slope_se
-    assert set(report.card.temp_coeffs) >= {"v0_V_per_K", "vs_V_per_K", "v0_V_per_V", "vs_V_per_V"}
+    assert set(report.card.temp_coeffs) >= {"v0_V_per_K", "vs_V_per_K", "v0_V_per_V", "vs_V_per_V", "tau_corr_s_per_K",
+                                            "energy_per_bit_J_per_K", "tau_corr_s_per_V", "energy_per_bit_J_per_V"}
+    # negative control: the synthetic cell's tau does not depend on temperature (4 SE from the trend scatter)
+    tr_tau = tr["tau_corr_s_per_K"]
+    assert abs(tr_tau.slope) < 4 * tr_tau.slope_se
 
 
 def test_csv_round_trip_and_reader(tmp_path, report):
