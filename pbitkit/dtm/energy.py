@@ -8,9 +8,10 @@ Array side (REFERENCE.md §3, the DTM paper's model)::
 
 with ``T`` steps, ``K`` sweeps per step, ``N`` cells, ``E_cell`` the energy per cell per sweep and its parts
 (``rng``, ``bias``, ``clock``, ``wire``, ...) taken from :func:`pbitkit.array.ledger`. I/O follows the
-Extropic production-chip estimate (REFERENCE §3): reading a node ~1.7 pJ, writing one ~150 pJ. Per sample we
-write the initial noise and the clamped labels (``n_visible`` nodes) once and read the output pixels once
-(the steps chain on chip); ``io_per_step=True`` instead moves the data in and out at every step.
+Extropic production-chip estimate (REFERENCE §3): reading a node ~1.7 pJ, writing one ~150 pJ. The caller
+says how many nodes are written and read per sample; :mod:`pbitkit.dtm.evaluate` writes the clamped label
+bits and reads the output pixels once per sample (the steps chain on chip and the initial noise is drawn by
+the p-bits themselves); ``io_per_step=True`` instead moves the data in and out at every step.
 
 Digital side: the same Gibbs chain on conventional hardware costs
 ``ops = T * K * N * (2 * degree + ops_nonlinear)`` operations (one multiply-add = 2 ops per neighbour, plus
