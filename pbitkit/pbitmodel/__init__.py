@@ -15,6 +15,7 @@ from pbitkit.pbitmodel.card import SCHEMA_VERSION, DeviceModel, draw_cell_params
 from pbitkit.pbitmodel.export import card_to_csv, export_card, export_spice, spice_macromodel
 from pbitkit.pbitmodel.fit import FitConfig, FitReport, fit_characterization
 from pbitkit.pbitmodel.report import render_report
+from pbitkit.pbitmodel.run import FitRunResult, fit_run
 from pbitkit.pbitmodel.sigmoid import FitError, SigmoidFit, compare_links, fit_sigmoid
 from pbitkit.pbitmodel.synthetic import synthetic_table
 from pbitkit.pbitmodel.table import CharTable, read_characterization
@@ -33,6 +34,8 @@ __all__ = [
     "fit_sigmoid",
     "compare_links",
     "render_report",
+    "fit_run",
+    "FitRunResult",
     "card_to_csv",
     "export_card",
     "export_spice",

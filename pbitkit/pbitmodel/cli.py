@@ -8,21 +8,17 @@ from pathlib import Path
 
 from pbitkit.errors import PbitkitError
 
-__all__ = ["register", "CARD_NAME", "REPORT_NAME", "PARAMS_NAME", "PLOTS_DIR"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
-
-CARD_NAME = "device_card.json"
-REPORT_NAME = "fit_report.md"
-PARAMS_NAME = "fit_params.csv"
-PLOTS_DIR = "fit_plots"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``fit`` and ``export`` sub-commands."""
     p = sub.add_parser("fit", help="fit a DeviceModel card to a characterization run",
                        description="Read RUN_DIR/characterization.csv (+ .json) written by `pbitkit characterize`; "
-                                   f"write {CARD_NAME}, {REPORT_NAME}, {PARAMS_NAME} and {PLOTS_DIR}/*.png next to it.")
+                                   "write device_card.json, fit_report.md, fit_params.csv, fit.json and fit_plots/*.png "
+                                   "next to it (or into --out).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="characterization run directory (or the CSV file)")
     p.add_argument("--out", default=None, help="output directory (default: RUN_DIR)")
     p.add_argument("--link", choices=("auto", "logistic", "probit"), default="auto")
@@ -52,39 +48,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from pbitkit.io import atomic_write_json, atomic_write_text
-    from pbitkit.pbitmodel.export import card_to_csv
-    from pbitkit.pbitmodel.fit import FitConfig, fit_characterization
-    from pbitkit.pbitmodel.report import render_report
-    from pbitkit.pbitmodel.table import read_characterization
+    from pbitkit.pbitmodel.fit import FitConfig
+    from pbitkit.pbitmodel.run import fit_run
     from pbitkit.progress import tqdm_progress
 
-    src = Path(args.run_dir)
-    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent)
     cfg = FitConfig(link=args.link, use_n_eff=not args.no_n_eff, tier=args.tier, cell=args.cell, corner=args.corner,
                     rate_form=args.rate_form, clocked=args.clocked,
                     size_columns=tuple(c.strip() for c in args.size_columns.split(",") if c.strip()))
-    table = read_characterization(src)
-    log.info("fitting %s: %d rows", table.source, table.n_rows)
+    log.info("fitting %s", args.run_dir)
     with tqdm_progress("fit") as prog:
-        rep = fit_characterization(table, cfg, progress=prog)
-    card_path = rep.card.save(out / CARD_NAME)
-    atomic_write_text(out / PARAMS_NAME, card_to_csv(rep.card))
-    plots: list[str] = []
-    if not args.no_plots:
-        from pbitkit.pbitmodel.plots import plot_all
-
-        plots = [f"{PLOTS_DIR}/{p.name}" for p in plot_all(rep, out / PLOTS_DIR)]
-    atomic_write_text(out / REPORT_NAME, render_report(rep, plots=plots))
-    atomic_write_json(out / "fit.json", {"config": {k: (list(v) if isinstance(v, tuple) else v)
-                                                     for k, v in cfg.__dict__.items()},
-                                          "table": table.source, "table_sha256": table.sha256,
-                                          "outputs": [CARD_NAME, PARAMS_NAME, REPORT_NAME] + plots})
-    c = rep.card
+        res = fit_run(args.run_dir, args.out, cfg, plots=not args.no_plots, progress=prog)
+    c = res.report.card  # type: ignore[union-attr]
     log.info("card %s: %s v0=%.6g V vs=%.4g V tau=%.3g s E/bit=%.3g J (variation sigma(v0)=%.3g V)",
-             card_path, c.link, c.v0_V, c.vs_V, c.tau_corr_s, c.energy_per_bit_J, c.v0_sigma_V)
-    for n in rep.notes:
+             res.card_path, c.link, c.v0_V, c.vs_V, c.tau_corr_s, c.energy_per_bit_J, c.v0_sigma_V)
+    for n in res.report.notes:  # type: ignore[union-attr]
         log.info("note: %s", n)
+    log.info("report %s", res.report_path)
     return 0
 
 

@@ -54,3 +54,21 @@ def test_cli_errors_are_reported(tmp_path, caplog):
     assert "unknown schema version 7" in caplog.text
     with pytest.raises(ModelCardError):
         DeviceModel.load(bad)
+
+
+def test_fit_run_into_another_directory(tmp_path):
+    """The pipeline's entry point: fit_run(characterization dir, out dir, config) -> summary()."""
+    from pbitkit.pbitmodel import FitConfig, fit_run
+
+    true = DeviceModel.ideal(vs_V=0.01, tau_corr_s=1e-6)
+    src = tmp_path / "char"
+    src.mkdir()
+    (src / "characterization.csv").write_text(
+        table_to_csv(synthetic_table(true, np.linspace(-0.04, 0.04, 9), n_samples=1000, seed=3)))
+    res = fit_run(src, tmp_path / "fit", FitConfig(link="logistic"), plots=False)
+    s = res.summary()
+    json.dumps(s)
+    assert res.card_path == tmp_path / "fit" / "device_card.json" and s["link"] == "logistic"
+    assert abs(s["vs_V"] - 0.01) < 4 * s["vs_se_V"]
+    assert json.loads((tmp_path / "fit" / "fit.json").read_text())["config"]["link"] == "logistic"
+    assert not (src / "device_card.json").exists()
