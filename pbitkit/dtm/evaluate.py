@@ -171,7 +171,10 @@ def digital_comparison(points: list[dict[str, Any]], tr: TrainedDTM, cfg: EvalCo
             continue
         base = digital_energy(T=p["T"], K=p["K"], n_cells=tr.dtm.layout.n_nodes, mean_degree=mean_deg,
                               cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W)
-        rows.append({"T": p["T"], "K": p["K"], "array_J": (p["energy"] or {}).get("total_J"),
+        e = p["energy"] or {}
+        io = sum(v for k, v in e.get("breakdown_J", {}).items() if k.startswith("io_"))
+        rows.append({"T": p["T"], "K": p["K"], "array_J": e.get("total_J"),
+                     "array_without_io_J": (e["total_J"] - io) if e else None,
                      **{b.name: b.energy_per_sample_J for b in base},
                      "assumptions": {b.name: b.assumptions for b in base}})
     return rows

@@ -80,14 +80,16 @@ def write_report(
         lines += [f"| {k} | {_fmt(v)} |" for k, v in e["breakdown_J"].items()]
         lines += [f"| **total** | **{_fmt(e['total_J'])}** |", "", f"Assumptions: {e['assumptions']}"]
     if digital:
-        names = [k for k in digital[0] if k not in ("T", "K", "array_J", "assumptions")]
+        names = [k for k in digital[0] if k not in ("T", "K", "array_J", "array_without_io_J", "assumptions")]
         lines += ["", "## Digital comparison (same Gibbs chain on conventional hardware)", "",
-                  "| T | K | p-bit array (J) | " + " | ".join(names) + " | ratio digital/array |",
-                  "|---|---|---|" + "---|" * len(names) + "---|"]
+                  "| T | K | p-bit array incl. I/O (J) | array without I/O (J) | " + " | ".join(names)
+                  + " | ratio digital/array (incl. I/O) |",
+                  "|---|---|---|---|" + "---|" * len(names) + "---|"]
         for r in digital:
             arr = r["array_J"]
             ratio = ", ".join(f"{r[n] / arr:.3g}" for n in names) if arr else "—"
-            lines.append(f"| {r['T']} | {r['K']} | {_fmt(arr)} | " + " | ".join(_fmt(r[n]) for n in names) + f" | {ratio} |")
+            lines.append(f"| {r['T']} | {r['K']} | {_fmt(arr)} | {_fmt(r.get('array_without_io_J'))} | "
+                         + " | ".join(_fmt(r[n]) for n in names) + f" | {ratio} |")
         lines += ["", "Assumptions: " + "; ".join(f"{k}: {v}" for k, v in digital[0]["assumptions"].items())]
     pf = PAPER_FIGURES
     lines += ["", "## The paper's figures (REFERENCE.md §3)", "",
