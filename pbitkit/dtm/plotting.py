@@ -90,6 +90,7 @@ def plot_quality_vs_energy(points: list[dict[str, Any]], path: str | Path, *, fl
     for name, v in (baselines or {}).items():
         ax.axhline(v, ls="--", lw=1, label=name, color="gray")
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("energy per sample on the p-bit array (J)")
     ax.set_ylabel("Fréchet classifier distance")
     ax.legend(fontsize=7)
