@@ -138,9 +138,11 @@ def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, 
                   F, A, B, X):
     """Update free nodes ``free_nodes[t0:t1]`` in chains ``c_lo:c_hi`` (module docstring has the rule).
 
-    Three passes over the ``(t1 - t0) x (c_hi - c_lo)`` lanes: (1) local fields and the bias/cell
-    transform into the logit ``F`` (contiguous over chains); (2) vectorized sigmoid, telegraph mix
-    ``p' = A + B p`` and the counter-based uniform into decisions ``X``; (3) write back. The RNG counter of
+    Two passes: (1) local fields and the bias/cell transform into the logit ``F`` for every node of the
+    chunk (contiguous over chains); (2) vectorized sigmoid, telegraph mix and counter-based uniform, written
+    straight into the state (nodes of one colour class are never neighbours, so pass 1 of the chunk has
+    read everything it needs). With one chain pass 2 runs flat over the nodes (``A``, ``B`` hold the
+    telegraph terms, ``X`` the decisions) so it still vectorizes. The RNG counter of
     a lane is ``t * C + c`` (``t`` = position in ``free_nodes``, ``c`` = global chain), so the bits do not
     depend on how the chains are split between threads.
     """
@@ -183,41 +185,39 @@ def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, 
             ivsi = ivs[i]
             for c in range(Cw):
                 f[c] = (min(max(ci + gi * f[c], v_lo), v_hi) - v0i) * ivsi
-            if has_lam:
-                li = lam[i]
-                own = S[i, c_lo:c_hi]
-                a = A[tt * Cw : (tt + 1) * Cw]
-                bb = B[tt * Cw : (tt + 1) * Cw]
-                for c in range(Cw):
-                    a[c] = li if own[c] > 0 else np.float32(0.0)
-                    bb[c] = np.float32(1.0) - li
-    if Cw == C or Cw == 1:  # lanes map linearly onto counters
-        stride = np.uint64(C) if Cw == 1 else np.uint64(1)
+    if Cw == 1:  # single chain: one flat vectorized pass over the nodes, then scatter
+        stride = np.uint64(C)
         ctr0 = np.uint64(t0) * np.uint64(C) + np.uint64(c_lo)
-        for q in range(n * Cw):
+        for q in range(n):
             p = sigmoid32(F[q])
             if has_lam:
                 p = A[q] + B[q] * p
             h = splitmix64(key + (ctr0 + np.uint64(q) * stride) * GOLDEN)
             u = np.float32(h >> S40) * TWO_M24 + HALF_M24
             X[q] = np.int8(1) if u < p else np.int8(-1)
-    else:
         for tt in range(n):
-            ctr0 = np.uint64(t0 + tt) * np.uint64(C) + np.uint64(c_lo)
-            base = tt * Cw
+            S[free_nodes[t0 + tt], c_lo] = X[tt]
+        return
+    for tt in range(n):  # several chains: vectorize over chains, write the node's row directly
+        i = free_nodes[t0 + tt]
+        row = S[i, c_lo:c_hi]
+        f = F[tt * Cw : (tt + 1) * Cw]
+        ctr0 = np.uint64(t0 + tt) * np.uint64(C) + np.uint64(c_lo)
+        if has_lam:
+            li = lam[i]
             for c in range(Cw):
-                q = base + c
-                p = sigmoid32(F[q])
-                if has_lam:
-                    p = A[q] + B[q] * p
+                p = sigmoid32(f[c])
+                old = np.float32(1.0) if row[c] > 0 else np.float32(0.0)
+                p = p + li * (old - p)
                 h = splitmix64(key + (ctr0 + np.uint64(c)) * GOLDEN)
                 u = np.float32(h >> S40) * TWO_M24 + HALF_M24
-                X[q] = np.int8(1) if u < p else np.int8(-1)
-    for tt in range(n):
-        dst = S[free_nodes[t0 + tt], c_lo:c_hi]
-        xs = X[tt * Cw : (tt + 1) * Cw]
-        for c in range(Cw):
-            dst[c] = xs[c]
+                row[c] = np.int8(1) if u < p else np.int8(-1)
+        else:
+            for c in range(Cw):
+                p = sigmoid32(f[c])
+                h = splitmix64(key + (ctr0 + np.uint64(c)) * GOLDEN)
+                u = np.float32(h >> S40) * TWO_M24 + HALF_M24
+                row[c] = np.int8(1) if u < p else np.int8(-1)
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy")

@@ -141,6 +141,8 @@ class GibbsSampler:
         self.parallel = parallel
         self.n_threads = int(n_threads or os.cpu_count() or 1)
         self.tables = graph.tables
+        # unsigned indices spare numba's negative-index wraparound check in the hot loop
+        self._nbr_u32 = self.tables.nbr.view(np.uint32)
         self._step = 0  # global (sweep x colour) counter: successive calls continue one random stream
         self._clamp_cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
 
@@ -294,7 +296,7 @@ class GibbsSampler:
 
         def work(b: int) -> None:
             kernels.gibbs_sweeps(
-                S, self.tables.nbr, Wf, Hf, ptr, nodes, p32["c0"], p32["g"], p32["v0"], p32["ivs"], p32["lam"],
+                S, self._nbr_u32, Wf, Hf, ptr, nodes.view(np.uint32), p32["c0"], p32["g"], p32["v0"], p32["ivs"], p32["lam"],
                 np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key, step0, np.int64(bounds[b]),
                 np.int64(bounds[b + 1]), g.edges, acc1, acc2, bool(moments), np.int64(-1 if per_chain else b),
             )
