@@ -164,7 +164,9 @@ def render_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, tem
         lib.include_line,
     ]
     if mc_seed >= 0:
-        lines.append(lib.seed_line(mc_seed))
+        # ngspice takes `.options seed=0` as "no seed" (draws differ run to run; measured), so mismatch
+        # seed k is rendered as seed=k+1
+        lines.append(lib.seed_line(mc_seed + 1))
     lines += [
         f".temp {_fmt(temp_C)}",
         f"Vdd vdd 0 {_fmt(vdd_V)}",
@@ -225,7 +227,9 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
         lib.include_line,
     ]
     if mc_seed >= 0:
-        lines.append(lib.seed_line(mc_seed))
+        # ngspice takes `.options seed=0` as "no seed" (draws differ run to run; measured), so mismatch
+        # seed k is rendered as seed=k+1
+        lines.append(lib.seed_line(mc_seed + 1))
     lines += [
         f".temp {_fmt(temp_C)}",
         f"Vdd vdd 0 {_fmt(vdd_V)}",

@@ -41,6 +41,7 @@ __all__ = [
     "stationary_p1",
     "probit_p1",
     "threshold_from_staircase",
+    "predicted_sigmoid",
 ]
 
 
@@ -108,3 +109,44 @@ def threshold_from_staircase(bias_steps_V: np.ndarray, bits: np.ndarray) -> floa
     k = int(np.argmin(ones_below + zeros_above))
     k = min(max(k, 1), v.size - 1)
     return float(0.5 * (v[k - 1] + v[k]))
+
+
+def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,
+                      vdd_V: float | None = None, params: Mapping[str, float] | None = None,
+                      bias_grid_V: np.ndarray | None = None, library=None) -> dict[str, float]:
+    """Centre and width of a cell's sigmoid from the predicted tier (one short ngspice session).
+
+    Use it to find a mismatched cell's centre before a transient sweep (place the transient bias
+    points around ``v0_V``), or as a cheap per-corner estimate. ``vs_V`` is the logistic scale from the
+    27 %/73 % points (``logit(0.7311) = 1``): ``vs_V = (V_73 - V_27) / 2``.
+
+    Returns
+    -------
+    dict with ``v0_V``, ``vs_V`` (NaN when P(1) does not cross the level inside ``bias_grid_V``),
+    ``p_min``, ``p_max`` (the range of P over the grid) and ``cpu_time_s``.
+    """
+    from pbitkit.circuits.cells import SweepPoint, get_cell
+    from pbitkit.circuits.ngspice import run
+
+    c = get_cell(cell)
+    if bias_grid_V is None:
+        lo, hi = c.default_bias_range(params)
+        half = max(hi - lo, 1e-3) * 20
+        bias_grid_V = np.linspace((lo + hi) / 2 - half, (lo + hi) / 2 + half, 4001)
+    grid = np.asarray(bias_grid_V, dtype=float)
+    pts = [SweepPoint(cell, float(b), corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V,
+                      params=dict(params or {}), tier="predicted") for b in grid]
+    job = c.jobs(pts, library=library)[0]
+    res = run(job)
+    p = np.array([r["p1"] for r in c.rows(job, res)], dtype=float)
+
+    def level(q: float) -> float:
+        above = np.flatnonzero(p >= q)
+        if not above.size or above[0] == 0 or not np.all(np.isfinite(p)):
+            return math.nan
+        k = int(above[0])
+        return float(np.interp(q, [p[k - 1], p[k]], [grid[k - 1], grid[k]]))
+
+    v27, v0, v73 = level(0.2689), level(0.5), level(0.7311)
+    return {"v0_V": v0, "vs_V": (v73 - v27) / 2, "p_min": float(np.nanmin(p)), "p_max": float(np.nanmax(p)),
+            "cpu_time_s": res.cpu_time_s}

@@ -41,7 +41,7 @@ def test_latch_netlist_text():
     assert 'file="noise_q.txt"' in text and "Gnqb 0 qb nzqb 0 0" in text
     assert ".options seed" not in text
     text2 = cells.render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=3, noise=False)
-    assert ".options seed=3" in text2 and "filesource" not in text2
+    assert ".options seed=4" in text2 and "filesource" not in text2  # seed k -> k+1 (0 is not a seed)
 
 
 def test_strongarm_netlist_text(sky):

@@ -51,3 +51,16 @@ def test_latch_centre_spread_dwarfs_its_width():
     # 1 TOhm input and Vs ~ 16 mV, every mismatched cell's centre lies > 0.1 V (6 Vs) from the nominal
     # 0.065 V: per-cell calibration is not optional.
     assert all(abs(v - 0.065) > 0.1 for v in v0), v0
+
+
+@pytest.mark.ngspice
+def test_mismatch_seed_zero_is_reproducible():
+    # ngspice treats `.options seed=0` as unseeded; the cells render mismatch seed k as seed=k+1
+    from pbitkit.circuits.predict import predicted_sigmoid
+
+    grid = np.linspace(-3.0, 3.0, 601)
+    a = predicted_sigmoid("latch", mc_seed=0, bias_grid_V=grid)
+    b = predicted_sigmoid("latch", mc_seed=0, bias_grid_V=grid)
+    c = predicted_sigmoid("latch", mc_seed=1, bias_grid_V=grid)
+    assert a["v0_V"] == b["v0_V"] and a["vs_V"] == b["vs_V"]
+    assert a["v0_V"] != c["v0_V"]
