@@ -22,7 +22,13 @@ log = logging.getLogger("pbitkit")
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 # Each stage appends its module here when its CLI lands.
-STAGE_CLI_MODULES: tuple[str, ...] = ("pbitkit.circuits.cli", "pbitkit.pbitmodel.cli", "pbitkit.array.cli", "pbitkit.dtm.cli")
+STAGE_CLI_MODULES: tuple[str, ...] = (
+    "pbitkit.circuits.cli",
+    "pbitkit.pbitmodel.cli",
+    "pbitkit.array.cli",
+    "pbitkit.dtm.cli",
+    "pbitkit.pipeline.cli",
+)
 
 DESCRIPTION = """\
 pbitkit — from transistor-level p-bit circuits to denoising thermodynamic models.

@@ -118,8 +118,10 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str | None = None) -
             raise ConfigError(f"{where}: missing required key '{name}'")
     try:
         return cls(**kwargs)
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise ConfigError(f"{where}: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
 

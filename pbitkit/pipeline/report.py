@@ -1,0 +1,231 @@
+"""The pipeline's combined report: one folder (``OUT/report/``) with ``report.md`` and its figures.
+
+Readable by a circuit designer (the cells' sigmoids, dynamics, energy, variation and corners) and by an
+ML researcher (DTM quality vs energy per sample, per hardware mode, against baselines and a digital
+reference), with a provenance table at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pbitkit.io import atomic_write_text, read_json
+from pbitkit.pipeline.stages import StageRecord
+
+__all__ = ["write_pipeline_report", "format_si"]
+
+log = logging.getLogger(__name__)
+
+_PREFIXES = [(1e-18, "a"), (1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""),
+             (1e3, "k"), (1e6, "M"), (1e9, "G")]
+
+
+def format_si(value: Any, unit: str, digits: int = 3) -> str:
+    """``format_si(3.5e-14, "J") == "35 fJ"``; non-numbers and NaN give ``"–"``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    if v != v:  # NaN
+        return "–"
+    if v == 0:
+        return f"0 {unit}"
+    mag = abs(v)
+    scale, prefix = _PREFIXES[0]
+    for s, p in _PREFIXES:
+        if mag >= s:
+            scale, prefix = s, p
+    return f"{v / scale:.{digits}g} {prefix}{unit}"
+
+
+def _copy_figures(src_dir: Path, fig_dir: Path, prefix: str) -> list[str]:
+    out = []
+    if not src_dir.is_dir():
+        return out
+    for png in sorted(src_dir.glob("*.png")):
+        dest = fig_dir / f"{prefix}{png.name}"
+        shutil.copyfile(png, dest)
+        out.append(f"figures/{dest.name}")
+    return out
+
+
+def _models_text(models: Any) -> str:
+    if isinstance(models, list):
+        names = [m.get("source", "?") if isinstance(m, dict) else str(m) for m in models]
+        return ", ".join(dict.fromkeys(names)) or "?"
+    return str(models) if models else "?"
+
+
+def _img(rel: str) -> str:
+    title = Path(rel).stem.replace("_", " ")
+    return f"![{title}]({rel})"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _fd(p: dict[str, Any]) -> str:
+    fd = p.get("fd") or {}
+    if not fd:
+        return "–"
+    return f"{fd.get('value', float('nan')):.2f} [{fd.get('lo', float('nan')):.2f}, {fd.get('hi', float('nan')):.2f}]"
+
+
+def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], run_record: dict[str, Any]) -> Path:
+    """Assemble ``out/report/report.md`` from the stage folders; returns its path."""
+    rep_dir = out / "report"
+    fig_dir = rep_dir / "figures"
+    if fig_dir.exists():
+        shutil.rmtree(fig_dir)
+    fig_dir.mkdir(parents=True)
+    L: list[str] = ["# pbitkit pipeline report", ""]
+    prov = run_record.get("provenance", {})
+    L += [
+        f"Run directory `{out}` · created {prov.get('created_utc', '?')} · pbitkit {prov.get('pbitkit_version', '?')}"
+        f" (git {prov.get('git_commit') or 'n/a'}) · {prov.get('cpu_count', '?')} cores · config hash "
+        f"`{run_record.get('config_hash', '')[:12]}`",
+        "",
+        "Every energy figure below traces back to transistor-level ngspice simulation of the cells listed in "
+        "section 1, through the fitted DeviceModel cards of section 2, into the array ledger of section 3.",
+        "",
+    ]
+
+    # --- headline ---------------------------------------------------------------------------------------
+    ev_dir = stages.get("dtm_evaluate").path if "dtm_evaluate" in stages else None
+    results = read_json(ev_dir / "results.json") if ev_dir and (ev_dir / "results.json").exists() else {}
+    points = results.get("points", [])
+    L += ["## Headline", ""]
+    if points:
+        best: dict[str, dict[str, Any]] = {}
+        for p in points:
+            cur = best.get(p["mode"])
+            if cur is None or (p.get("fd") or {}).get("value", 1e99) < (cur.get("fd") or {}).get("value", 1e99):
+                best[p["mode"]] = p
+        rows = []
+        for mode, p in best.items():
+            e = (p.get("energy") or {})
+            acc = p.get("cond_acc") or {}
+            rows.append([
+                mode, str(p.get("T", "")), str(p.get("K", "")), _fd(p),
+                f"{acc['accuracy']:.3f} ± {acc['se']:.3f}" if acc else "–",
+                format_si(e.get("total_J"), "J"), format_si(e.get("time_s"), "s"),
+            ])
+        L += ["Best Fréchet classifier distance (FD, lower is better, 95% bootstrap CI) per array mode, on the "
+              "held-out digits; energy and time per generated sample from the array ledger.", ""]
+        L += _table(["mode", "T", "K", "FD [CI]", "label-clamped accuracy", "energy / sample", "time / sample"], rows)
+        floor = next((p.get("fd_floor") for p in points if p.get("fd_floor")), None)
+        if floor:
+            L += ["", f"Real-vs-real FD floor at the same sample count: {floor.get('value', float('nan')):.2f}."]
+        L += [""]
+    else:
+        L += ["(no DTM evaluation in this run)", ""]
+
+    # --- 1. cells -----------------------------------------------------------------------------------------
+    L += ["## 1. Transistor-level p-bit cells (ngspice, sky130)", ""]
+    for name, rec in stages.items():
+        if not name.startswith("characterize_"):
+            continue
+        cell = name.removeprefix("characterize_")
+        s = rec.summary
+        side = rec.path / "characterization.json"
+        meta = read_json(side) if side.exists() else {}
+        L += [f"### Cell `{cell}`", ""]
+        L += [f"{s.get('n_points', '?')} sweep points in {s.get('n_sessions', '?')} ngspice sessions "
+              f"({s.get('n_cached', 0)} from cache), {s.get('n_failed', 0)} failed; wall "
+              f"{format_si(s.get('wall_time_s'), 's')}, ngspice CPU {format_si(s.get('cpu_time_s'), 's')}"
+              f"{' (reused from a previous run)' if rec.reused else ''}.", ""]
+        for f in s.get("failed", [])[:10]:
+            L += [f"- failed point bias {f.get('bias_V')} V corner {f.get('corner')} seed {f.get('mc_seed')}: "
+                  f"`{f.get('error')}`"]
+        if meta:
+            L += [f"Models: {_models_text(meta.get('models'))}; ngspice {meta.get('ngspice_version', '?')}.", ""]
+        L += [_img(r) for r in _copy_figures(rec.path / "plots", fig_dir, f"{cell}_")] + [""]
+
+    # --- 2. device models -----------------------------------------------------------------------------------
+    L += ["## 2. Fitted device models (DeviceModel cards)", ""]
+    rows = []
+    for name, rec in stages.items():
+        if not name.startswith("fit_"):
+            continue
+        s = rec.summary
+        rows.append([f"`{s.get('cell', name)}`", str(s.get("link", "")), format_si(s.get("v0_V"), "V"),
+                     format_si(s.get("vs_V"), "V"), format_si(s.get("v0_sigma_V"), "V"),
+                     format_si(s.get("tau_corr_s"), "s"), format_si(s.get("energy_per_bit_J"), "J"),
+                     format_si(s.get("energy_per_flip_J"), "J"), format_si(s.get("static_power_W"), "W")])
+    if rows:
+        L += ["P(1) = link((V − V0)/Vs); σ(V0) is the cell-to-cell (mismatch) spread of the offset.", ""]
+        L += _table(["cell", "link", "V0", "Vs", "σ(V0)", "τ_corr", "E/bit", "E/flip", "P_static"], rows) + [""]
+    for name, rec in stages.items():
+        if name.startswith("fit_"):
+            cell = name.removeprefix("fit_")
+            L += [f"### Fits of `{cell}` (full report: `{rec.path.name}/fit_report.md`)", ""]
+            L += [_img(r) for r in _copy_figures(rec.path / "fit_plots", fig_dir, f"{cell}_fit_")] + [""]
+            if (rec.path / "device_card.json").exists():
+                shutil.copyfile(rec.path / "device_card.json", rep_dir / f"device_card_{cell}.json")
+
+    # --- 3. energy ---------------------------------------------------------------------------------------------
+    L += ["## 3. Energy per cell update and per generated sample", ""]
+    if points:
+        p = max((q for q in points if q.get("energy") and q.get("mode") == "ideal"), key=lambda q: q["K"], default=None)
+        if p:
+            e = p["energy"]
+            led = (e.get("assumptions") or {}).get("ledger") or {}
+            L += [f"Array cell `{cfg.array_cell}` (ledger of its card), {e.get('n_cells')} cells, T = {p['T']} steps, "
+                  f"K = {p['K']} sweeps per step. Energy per cell per sweep:", ""]
+            per_cell = e.get("per_cell_sweep_J") or {}
+            tot_cell = sum(per_cell.values()) or float("nan")
+            L += _table(["part", "energy / cell / sweep", "share"],
+                        [[k, format_si(v, "J"), f"{100 * v / tot_cell:.0f} %"] for k, v in per_cell.items()]
+                        + [["total", format_si(tot_cell, "J"), "100 %"]]) + [""]
+            parts = e.get("breakdown_J") or {}
+            L += ["Energy per generated sample (T × K × N × per-cell, plus writing the input and reading the output):", ""]
+            L += _table(["part", "energy / sample"], [[k, format_si(v, "J")] for k, v in parts.items()]
+                        + [["total", format_si(e.get("total_J"), "J")]]) + [""]
+            if led:
+                L += [f"Time per sweep {format_si(led.get('time_per_sweep_s'), 's')} (limited by "
+                      f"{led.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]
+        dig = results.get("digital", [])
+        if dig:
+            keys = [k for k in dig[0] if k not in ("T", "K", "array_J", "assumptions")]
+            rows = [[str(d["T"]), str(d["K"]), format_si(d.get("array_J"), "J")] +
+                    [format_si(d.get(k), "J") for k in keys] for d in dig]
+            L += ["Digital comparison (the same samples produced on conventional hardware):", ""]
+            L += _table(["T", "K", "p-bit array"] + keys, rows) + [""]
+            for k, a in (dig[0].get("assumptions") or {}).items():
+                L += [f"- `{k}`: {a}"]
+            L += [""]
+    # --- 4. DTM ---------------------------------------------------------------------------------------------
+    L += ["## 4. Denoising thermodynamic model on the simulated array", ""]
+    if ev_dir:
+        L += [f"Full DTM report: `{ev_dir.name}/report.md`.", ""]
+        L += [_img(r) for r in _copy_figures(ev_dir, fig_dir, "dtm_")] + [""]
+    # --- 5. provenance -------------------------------------------------------------------------------------------
+    L += ["## 5. Provenance", ""]
+    rows = [["pbitkit", f"{prov.get('pbitkit_version')} (git {prov.get('git_commit')})"],
+            ["python", str(prov.get("python"))], ["platform", str(prov.get("platform"))]]
+    rows += [[k, str(v)] for k, v in (prov.get("packages") or {}).items() if v]
+    for name, rec in stages.items():
+        rows.append([f"stage `{name}`", f"inputs `{rec.inputs_hash[:16]}` · {format_si(rec.wall_time_s, 's')}"
+                                        f"{' (reused)' if rec.reused else ''}"])
+    for name, rec in stages.items():
+        side = rec.path / "characterization.json"
+        if side.exists():
+            meta = read_json(side)
+            rows.append([f"{name}: models", _models_text(meta.get("models"))])
+            for m in meta.get("models") or []:
+                if isinstance(m, dict) and (m.get("files") or {}).get("library"):
+                    rows.append([f"{name}: library {m.get('source')}", f"sha256 `{m['files']['library'][:16]}`"])
+            for key in ("ngspice_version", "netlist_sha256", "seeds"):
+                if key in meta:
+                    rows.append([f"{name}: {key}", f"`{str(meta[key])[:200]}`"])
+    L += _table(["item", "value"], rows) + [""]
+    L += ["Configs: `run.json` (pipeline) and each stage's `stage.json` hold the full inputs; seeds are part "
+          "of those configs, so the run reproduces from them.", ""]
+    path = atomic_write_text(rep_dir / "report.md", "\n".join(L))
+    return path

@@ -1,0 +1,55 @@
+"""Pipeline config: TOML loading, merging over defaults, errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pbitkit.errors import ConfigError
+from pbitkit.pipeline.config import default_config, load_pipeline_config, quick_config
+from pbitkit.pipeline.run import sweep_spec_for
+
+
+def test_defaults_cover_every_corner_and_hardware_mode() -> None:
+    cfg = default_config()
+    assert set(cfg.characterize.corners) == {"tt", "ff", "ss", "fs", "sf"}
+    assert cfg.characterize.n_mc > 0
+    assert cfg.dtm.hardware_aware
+    assert cfg.array_cell in cfg.characterize.cells
+
+
+def test_quick_is_smaller_than_default() -> None:
+    q, d = quick_config(), default_config()
+    assert len(q.characterize.cells) < len(d.characterize.cells)
+    assert q.dtm.train.epochs < d.dtm.train.epochs
+    spec = sweep_spec_for(q, "strongarm")
+    assert spec.corners == ("tt",) and spec.bias.n >= 9
+
+
+def test_toml_overrides_merge_key_by_key(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('array_cell = "latch"\n[characterize]\nn_mc = 1\n[dtm.model]\nL = 10\n')
+    cfg = load_pipeline_config(f)
+    assert (cfg.array_cell, cfg.characterize.n_mc, cfg.dtm.model.L) == ("latch", 1, 10)
+    assert cfg.characterize.corners == default_config().characterize.corners  # untouched keys keep defaults
+    assert cfg.dtm.hardware_aware
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("bogus = 1\n", "unknown key(s) ['bogus']"),
+        ("[characterize]\nn_mc = -1\n", "n_mc must be >= 0"),
+        ('array_cell = "nope"\n', "array_cell 'nope' is not among"),
+        ("[dtm.model]\nL = 'big'\n", "dtm.model.L"),
+        ("[fit]\nlink = 'cubic'\n", "fit.link"),
+    ],
+)
+def test_bad_config_names_the_field(tmp_path: Path, text: str, needle: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_pipeline_config(f)
+    assert needle in str(info.value)
+    assert "bad.toml" in str(info.value)
