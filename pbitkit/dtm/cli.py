@@ -168,7 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--K", type=int, default=20, help="Gibbs sweeps per denoising step")
     s.add_argument("--labels", help="comma-separated class labels to clamp (cycled over the samples)")
     s.add_argument("--mode", default="ideal", help="ideal | device | device+cal")
-    s.add_argument("--model", default="main", help="main | hw_aware | T1")
+    s.add_argument("--model", default="main", help="main | hw_aware | T1 | T<n> (extra_T)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="output .npz (default: in the run directory)")
     s.add_argument("--png", action="store_true", help="also save a sample grid PNG next to the .npz")
@@ -179,7 +179,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--config", help="TOML with EvalConfig fields (n_samples, K_values, n_boot, cpu_power_W, ...)")
     e.add_argument("--n-samples", type=int, help="samples per point")
     e.add_argument("--K", help="comma-separated sweeps per step, e.g. 5,10,20,40")
-    e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,T1")
+    e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,T1,T<n>")
     e.set_defaults(func=_cmd_evaluate)
 
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

@@ -78,6 +78,28 @@ def _ledger_energy(tr: TrainedDTM, spec: SamplerSpec, K: int, io: IOCosts) -> di
     return rep.as_dict()
 
 
+def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Generator, *, n_inputs: int = 8,
+               length: int = 4) -> list[float]:
+    """Lag-``K`` autocorrelation of each step's free chains on the array of ``spec`` (mixing diagnostic).
+
+    Step ``t`` is driven by inputs ``x^t`` noised from held-out data; 4 replica chains per input, ``length*K``
+    recorded sweeps (:func:`pbitkit.dtm.train.monitor_autocorrelation`). Returns one value per step 1..T.
+    """
+    from pbitkit.dtm.pipeline import visible_data
+    from pbitkit.dtm.runner import make_runner
+    from pbitkit.dtm.train import monitor_autocorrelation
+
+    dtm = model.dtm
+    runner = make_runner(dtm.layout.graph, spec)
+    data = visible_data(dtm.layout, model.test)
+    out = []
+    for t in range(1, dtm.n_steps + 1):
+        x0 = data[rng.choice(len(data), size=min(n_inputs, len(data)), replace=False)]
+        x_t = dtm.forward.sample_marginal(x0, t, rng)
+        out.append(monitor_autocorrelation(runner, dtm.layout, dtm.steps[t - 1], x_t, K, length, rng))
+    return out
+
+
 def evaluate_dtm(
     tr: TrainedDTM,
     clf: FrozenClassifier,
@@ -96,7 +118,8 @@ def evaluate_dtm(
     Returns
     -------
     list of dicts, one per point: ``mode, K, T, fd{value,lo,hi}, fd_floor, kid, marginal_err, pair_err,
-    cond_acc{accuracy,se}, energy{...}, sample_time_s, updates_per_s``.
+    cond_acc{accuracy,se}, rho_K_per_step, rho_K_max (lag-K autocorrelation, mixing), energy{...},
+    sample_time_s, updates_per_s``.
     """
     rng = np.random.default_rng(cfg.seed)
     ref = tr.test.x
@@ -117,6 +140,9 @@ def evaluate_dtm(
                 labs = np.arange(n) % model.dtm.layout.n_classes
                 gc = generate(model.dtm, n, K=K, labels=labs, sampler=spec, seed=int(rng.integers(2**31)))
                 pt["cond_acc"] = conditional_report(clf, gc.pixels, labs)
+            rhos = mixing_rho(model, spec, K, rng)
+            pt["rho_K_per_step"] = rhos
+            pt["rho_K_max"] = float(max(rhos))
             pt["energy"] = _ledger_energy(model, spec, K, io)
             updates = n * model.dtm.n_steps * K * model.dtm.layout.n_nodes
             pt["sample_time_s"] = dt
@@ -167,7 +193,7 @@ def digital_comparison(points: list[dict[str, Any]], tr: TrainedDTM, cfg: EvalCo
     ups = measure_cpu_updates_per_s(g)
     rows = []
     for p in points:
-        if p["mode"] not in ("ideal", "T1"):
+        if not (p["mode"] == "ideal" or (p["mode"].startswith("T") and p["mode"][1:].isdigit())):
             continue
         base = digital_energy(T=p["T"], K=p["K"], n_cells=tr.dtm.layout.n_nodes, mean_degree=mean_deg,
                               cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W)
@@ -206,7 +232,8 @@ def run_evaluation(
 ) -> Path:
     """Evaluate every model of a ``dtm train`` run and write the report into ``out_dir``.
 
-    ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware``, ``T1``.
+    ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware``, ``T1`` and the
+    other ``T<n>`` runs of ``extra_T``.
     Device modes need a DeviceModel card (``[device] card`` or the shipped default) and are skipped with a
     warning without one; ``device+cal`` also needs :func:`pbitkit.array.calibrate`.
     """
@@ -233,8 +260,8 @@ def run_evaluation(
             avail["device+cal"] = (main, dataclasses.replace(cfg.device, calibrate=True))
         if "hw_aware" in trained:
             avail["hw-aware"] = (trained["hw_aware"], cfg.device)
-    if "T1" in trained:
-        avail["T1"] = (trained["T1"], SamplerSpec())
+    for name in sorted((n for n in trained if n.startswith("T")), key=lambda n: int(n[1:])):
+        avail[name] = (trained[name], SamplerSpec())
     chosen = {m: avail[m] for m in (modes or list(avail)) if m in avail}
     for m in modes or []:
         if m not in avail:

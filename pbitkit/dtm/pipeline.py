@@ -70,7 +70,8 @@ class DTMConfig:
 
     ``sampler`` is the array used for training (ideal by default); ``device`` the chip used for device /
     calibrated generation and, when ``hardware_aware``, for a second, hardware-aware training run (saved in
-    ``hw_aware/``). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``).
+    ``hw_aware/``). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``) and
+    ``extra_T`` further DTMs with other step counts (``T2/``, ``T8/``, ...) for the report's T sweep.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -81,11 +82,14 @@ class DTMConfig:
     device: SamplerSpec = field(default_factory=lambda: SamplerSpec(mode="device", weight_bits=8, bias_bits=8))
     hardware_aware: bool = False
     monolithic_baseline: bool = True
+    extra_T: tuple[int, ...] = ()
     workers: int = 1
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if any(t < 1 for t in self.extra_T):
+            raise ConfigError(f"extra_T must hold positive step counts, got {list(self.extra_T)}")
         if self.device.mode != "device":
             raise ConfigError("device.mode must be 'device' (the chip used for device runs and hardware-aware training)")
 
@@ -237,6 +241,8 @@ def variants(cfg: DTMConfig) -> dict[str, tuple[DTMConfig, str]]:
     out = {"main": (cfg, ".")}
     if cfg.hardware_aware:
         out["hw_aware"] = (dataclasses.replace(cfg, sampler=cfg.device), "hw_aware")
-    if cfg.monolithic_baseline and cfg.forward.n_steps > 1:
-        out["T1"] = (dataclasses.replace(cfg, forward=dataclasses.replace(cfg.forward, n_steps=1)), "T1")
+    extra = ([1] if cfg.monolithic_baseline else []) + list(cfg.extra_T)
+    for t in dict.fromkeys(extra):
+        if t != cfg.forward.n_steps:
+            out[f"T{t}"] = (dataclasses.replace(cfg, forward=dataclasses.replace(cfg.forward, n_steps=t)), f"T{t}")
     return out

@@ -58,15 +58,15 @@ def write_report(
     lines = ["# DTM report", ""]
     lines += [f"- {k}: {v}" for k, v in meta.items()]
     lines += ["", "## Quality and energy per sample", "",
-              "| mode | T | K | FD (95% CI) | floor | KID | marginal err | pair err | cond. acc ± SE | energy/sample (J) | array time/sample (s) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| mode | T | K | FD (95% CI) | floor | KID | marginal err | pair err | cond. acc ± SE | max lag-K autocorr. | energy/sample (J) | array time/sample (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in points:
         e = p.get("energy") or {}
         ca = p.get("cond_acc")
         lines.append(
             f"| {p['mode']} | {p['T']} | {p['K']} | {_fmt(p['fd']['value'])} [{_fmt(p['fd']['lo'])}, {_fmt(p['fd']['hi'])}] | "
             f"{_fmt(p.get('fd_floor', {}).get('value'))} | {_fmt(p['kid'])} | {_fmt(p['marginal_err'])} | {_fmt(p['pair_err'])} | "
-            f"{(_fmt(ca['accuracy']) + ' ± ' + _fmt(ca['se'], '.2g')) if ca else '—'} | {_fmt(e.get('total_J'))} | {_fmt(e.get('time_s'))} |"
+            f"{(_fmt(ca['accuracy']) + ' ± ' + _fmt(ca['se'], '.2g')) if ca else '—'} | {_fmt(p.get('rho_K_max'), '.2f')} | {_fmt(e.get('total_J'))} | {_fmt(e.get('time_s'))} |"
         )
     lines += ["", "## Baselines (same metrics, same sample count)", "", "| model | FD (95% CI) | KID | marginal err | pair err |",
               "|---|---|---|---|---|"]

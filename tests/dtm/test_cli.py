@@ -83,3 +83,14 @@ def load_toml_text(text: str) -> dict:
     import tomllib
 
     return tomllib.loads(text)
+
+
+def test_variants_for_the_T_sweep() -> None:
+    from pbitkit.dtm.pipeline import variants
+
+    v = variants(DTMConfig(hardware_aware=True, extra_T=(2, 4, 8)))  # 4 = main's T: not duplicated
+    assert list(v) == ["main", "hw_aware", "T1", "T2", "T8"]
+    assert v["T8"][0].forward.n_steps == 8 and v["T8"][1] == "T8"
+    assert v["hw_aware"][0].sampler.mode == "device"
+    with pytest.raises(ConfigError, match="extra_T"):
+        DTMConfig(extra_T=(0,))
