@@ -40,7 +40,10 @@ def test_local_pool_keeps_good_sessions_when_one_fails() -> None:
 def test_dask_local_cluster_sweep_matches_local_run(tmp_path) -> None:
     distributed = pytest.importorskip("distributed")
     spec = load_spec(SMALL)
-    local = characterize(spec, tmp_path / "local", workers=1, use_cache=False, plot=False)
+    # locally all 4 points in one session; on the cluster 2 sessions of 2: the bits must not depend on it
+    local = characterize(load_spec({**SMALL, "max_points_per_job": 4}), tmp_path / "local", workers=1,
+                         use_cache=False, plot=False)
+    assert local.n_sessions == 1
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         ex = dask_executor(cluster.scheduler_address)
