@@ -618,7 +618,7 @@ class LatchCell(Cell):
 
     def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
         from pbitkit.circuits.noise import channel_noise_psd
-        from pbitkit.circuits.predict import stationary_p1
+        from pbitkit.circuits.predict import stationary_p1, stationary_rates
 
         p = meta["params"]
         ac, op, dc = result.plots[0], result.plots[1], result.plots[2]
@@ -643,6 +643,16 @@ class LatchCell(Cell):
         rows = []
         for b, pk in zip(biases, np.atleast_1d(p1)):
             row = _base_row(meta, float(b))
+            ib = (float(b) - p["ref_V"]) / p["rin_Ohm"]
+            r_up, r_down = stationary_rates(x, delta_i, c_diff, s_x, ib, max(p["hysteresis_V"], 2 * (x[1] - x[0])))
+            if r_up + r_down > 0 and math.isfinite(r_up + r_down):
+                flip = 2 * r_up * r_down / (r_up + r_down)
+                row.update(rate_up_Hz=r_up, rate_down_Hz=r_down, flip_rate_Hz=flip,
+                           mean_dwell_low_s=1 / r_up if r_up > 0 else math.inf,
+                           mean_dwell_high_s=1 / r_down if r_down > 0 else math.inf,
+                           tau_corr_s=1 / (r_up + r_down),
+                           energy_per_flip_J=p_static / flip if flip > 0 else math.nan)
+            row["flip_hysteresis_V"] = p["hysteresis_V"]
             row.update(p1=float(pk), static_power_W=p_static, sample_period_s=p["sample_period_s"],
                        energy_per_bit_J=p_static * p["sample_period_s"], dynamic_energy_per_bit_J=0.0,
                        cpu_time_s=result.cpu_time_s / len(biases), sim_time_s=0.0,

@@ -42,6 +42,7 @@ __all__ = [
     "probit_p1",
     "threshold_from_staircase",
     "predicted_sigmoid",
+    "stationary_rates",
 ]
 
 
@@ -109,6 +110,56 @@ def threshold_from_staircase(bias_steps_V: np.ndarray, bits: np.ndarray) -> floa
     k = int(np.argmin(ones_below + zeros_above))
     k = min(max(k, 1), v.size - 1)
     return float(0.5 * (v[k - 1] + v[k]))
+
+
+def stationary_rates(x_V: np.ndarray, delta_i_A: np.ndarray, c_diff_F: float, s_x_A2_Hz: float,
+                     bias_current_A: float, hysteresis_V: float) -> tuple[float, float]:
+    """Telegraph rates ``(r_up, r_down)`` (Hz) of the differential mode from mean first-passage times.
+
+    With drift ``f = (Delta I + I_b)/C`` and diffusion ``D = S_x / (4 C^2)`` (so that the stationary
+    density is the one of :func:`stationary_p1`), ``p_s ∝ exp(-Phi)``, the mean time to go from ``a`` to
+    ``b > a`` with a reflecting wall at the grid's left end ``L`` is
+
+        T(a -> b) = ∫_a^b dy  exp(Phi(y)) / D  ∫_L^y exp(-Phi(z)) dz,
+
+    and mirror-wise from right to left. A low dwell is ``T(-h/2 -> +h/2)`` and a high dwell
+    ``T(+h/2 -> -h/2)`` with ``h = hysteresis_V`` (the Schmitt trigger used on the transient tier), so
+    ``r_up = 1/T_low``, ``r_down = 1/T_high``. A passage time beyond ``exp(700)`` returns rate 0.
+    """
+    from scipy.integrate import cumulative_trapezoid
+
+    x = np.asarray(x_V, dtype=float)
+    di = np.asarray(delta_i_A, dtype=float) + bias_current_A
+    if x.ndim != 1 or x.shape != di.shape or x.size < 3 or np.any(np.diff(x) <= 0):
+        raise ValueError("stationary_rates: x_V must be an increasing 1-D grid matching delta_i_A")
+    if hysteresis_V < 0:
+        raise ValueError(f"stationary_rates: hysteresis_V must be >= 0, got {hysteresis_V}")
+    d = s_x_A2_Hz / (4.0 * c_diff_F**2)
+    phi = -(4.0 * c_diff_F / s_x_A2_Hz) * cumulative_trapezoid(di, x, initial=0.0)
+
+    def passage(xs: np.ndarray, ph: np.ndarray, a: float, b: float) -> float:
+        # xs increasing, reflecting wall at xs[0], from a up to b
+        m = float(ph.min())
+        inner = cumulative_trapezoid(np.exp(-(ph - m)), xs, initial=0.0)  # <= grid length
+        with np.errstate(divide="ignore"):
+            log_integrand = ph - m + np.log(np.maximum(inner, 1e-300)) - math.log(d)
+        if b <= a:
+            return 0.0
+        inside = (xs > a) & (xs < b)
+        xx = np.concatenate([[a], xs[inside], [b]])  # the end points interpolated onto the grid
+        ll = np.concatenate([[np.interp(a, xs, log_integrand)], log_integrand[inside],
+                             [np.interp(b, xs, log_integrand)]])
+        top = float(ll.max())
+        if top > 700:
+            return math.inf
+        return float(np.trapezoid(np.exp(ll - top), xx)) * math.exp(top)
+
+    h = hysteresis_V / 2
+    t_low = passage(x, phi, -h, h)
+    t_high = passage(-x[::-1], phi[::-1], -h, h)
+    r_up = 0.0 if not math.isfinite(t_low) else (1.0 / t_low if t_low > 0 else math.inf)
+    r_down = 0.0 if not math.isfinite(t_high) else (1.0 / t_high if t_high > 0 else math.inf)
+    return r_up, r_down
 
 
 def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,

@@ -120,7 +120,12 @@ def test_latch_p1_monotone_spanning_default_range():
     pts = [SweepPoint("latch", float(b)) for b in np.linspace(lo, hi, 5)]
     rows = _run_rows(c, pts)
     _check_monotone_and_span(rows)
-    _check_tiers_agree(c, pts, rows)
+    pred = _check_tiers_agree(c, pts, rows)
+    # dynamics: the predicted correlation time (mean first-passage rates of the differential mode) vs
+    # the measured one at the centre. A 100 ms record holds only ~50 correlation times, so the measured
+    # tau_int has a relative SE of sqrt(22 tau_int / n) ~ 0.6; allow a factor 3.
+    ratio = pred[2]["tau_corr_s"] / rows[2]["tau_corr_s"]
+    assert 1 / 3 < ratio < 3, ratio
     for r in rows:
         assert r["static_power_W"] < 1e-12  # sub-pW static power: the cell runs on pA at 85 mV
         assert math.isfinite(r["tau_corr_s"]) or r["p1"] in (0.0, 1.0)

@@ -50,3 +50,21 @@ def test_threshold_from_staircase():
     noisy[3] = 1  # one stray decision far below does not move the threshold
     assert predict.threshold_from_staircase(v, noisy) == pytest.approx(0.25)
     assert math.isnan(predict.threshold_from_staircase(v, np.ones(21)))
+
+
+def test_stationary_rates_free_diffusion_and_symmetry():
+    # no force: T(a -> b) with a reflecting wall at L is ((b-L)^2 - (a-L)^2) / (2 D), D = S / (4 C^2)
+    c, s = 5e-15, 4e-30
+    d = s / (4 * c * c)
+    x = np.linspace(-0.05, 0.05, 20001)
+    h = 0.004
+    r_up, r_down = predict.stationary_rates(x, np.zeros_like(x), c, s, 0.0, h)
+    t_expected = ((0.05 + h / 2) ** 2 - (0.05 - h / 2) ** 2) / (2 * d)
+    assert 1 / r_up == pytest.approx(t_expected, rel=1e-3)
+    assert r_down == pytest.approx(r_up, rel=1e-6)
+    # a symmetric double well has equal rates at zero bias; a positive bias current favours "up"
+    force = 1e-11 * (x - x**3 / 0.02**2)
+    up0, down0 = predict.stationary_rates(x, force, c, s, 0.0, h)
+    assert up0 == pytest.approx(down0, rel=1e-6)
+    up1, down1 = predict.stationary_rates(x, force, c, s, 2e-14, h)
+    assert up1 > up0 and down1 < down0
