@@ -104,3 +104,13 @@ def test_same_seed_same_waveform(small_signal):
         out.append(np.real(res.plots[0]["v(q)"]))
     assert np.array_equal(out[0], out[1])
     assert not np.array_equal(out[0][-100:], out[2][-100:])
+
+
+def test_render_current_noise_text():
+    src = noise.NoiseSource("q", "q", 2e-30)
+    text = noise.render_current_noise([src], 1e-6)
+    sigma = math.sqrt(2e-30 / 2e-6)
+    assert "Aq %vd([nz_q 0]) fs_q" in text and 'file="noise_q.txt"' in text
+    assert f"Gq 0 q nz_q 0 {sigma:.6e}" in text
+    with pytest.raises(ValueError, match="psd_A2_Hz"):
+        noise.NoiseSource("q", "q", -1.0)
