@@ -21,12 +21,13 @@ Events are at least ``tau/10`` apart (gaps ``tau/10 + Exponential``, mean chosen
 correlation time is ``tau``: :func:`_mean_gap`).
 
 The noise is a seeded table played by the XSPICE ``filesource`` model with ``amplstep=true`` (reproducible,
-SPICE_NOTES.md; ``trnoise`` is not). A clocked cell (``sample_period_s > 0``) gets one event per clock period instead of Poisson events: an
+SPICE_NOTES.md; ``trnoise`` is not). An unclocked card with ``rate_model`` ``"exp"`` gets the *telegraph* variant instead (bias-dependent rates by
+uniformization with a two-phase latch; :func:`_telegraph_subckt`, :func:`_renewal_a`, docs/pbitmodel.md).
+
+A clocked cell (``sample_period_s > 0``) gets one event per clock period instead of Poisson events: an
 independent decision per clock, which is what the comparator cell does (its reads have ``tau_int = 1``,
 i.e. ``tau_corr_s = t_s / 2`` in the circuits stage's definition). This reproduces ``rate_model`` form
-``"constant_tau"`` exactly; for
-form ``"exp"`` the correlation time is the card's value at the centre at every bias (the cell's own
-``tau(V)`` shortens away from the centre), stated in the netlist header.
+``"constant_tau"`` exactly.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import numpy as np
 from pbitkit.io import atomic_write_text
 from pbitkit.pbitmodel.card import DeviceModel
 
-__all__ = ["card_to_csv", "macromodel_noise", "time_unit", "spice_macromodel", "export_spice", "export_card",
+__all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
 
 EXPORT_FORMATS = ("json", "csv", "spice")
@@ -97,10 +98,112 @@ def _mean_gap(tau: float) -> float:
     return 0.5 * ((d + tau) + math.sqrt((d + tau) ** 2 - 2 * d * d))
 
 
+# Telegraph (uniformized) variant for rate_model "exp": two latch phases per event; times in units of 1/Lambda.
+_TD, _TW, _TG, _TGAP = 1.0 / 40.0, 1.0 / 10.0, 1.0 / 40.0, 0.3
+TELEGRAPH_STEP_PER_UNIT = 1.0 / 40.0
+TELEGRAPH_WINDOW_WIDTHS = 4.0  # rates are exact within v0 ± 4 widths of the rates' own occupancy sigmoid
+
+
+def is_telegraph(card: DeviceModel) -> bool:
+    """True when the macro-model reproduces bias-dependent rates (unclocked card with ``rate_model`` ``exp``)."""
+    return card.sample_period_s == 0 and card.rate_model["form"] == "exp"
+
+
+def uniformization_rate(card: DeviceModel) -> float:
+    """``Lambda = max (r_up + r_down)`` over ``v0 ± K w`` (``w = 1/(s_up + s_down)``, ``K = 4``), Hz. The sum of
+    exponentials is convex, so the maximum is at an end of the window."""
+    rm = card.rate_model
+    w = 1.0 / (float(rm["slope_up_per_V"]) + float(rm["slope_down_per_V"]))
+    ends = card.v0_V + TELEGRAPH_WINDOW_WIDTHS * w * np.array([-1.0, 1.0])
+    up, down = card.rates(ends)
+    return float(np.max(up + down))
+
+
 def time_unit(card: DeviceModel) -> float:
-    """The macro-model's time unit: the clock period of a clocked cell (``sample_period_s > 0``), else
-    ``tau_corr_s``. Latch timing and the transient step scale with it."""
-    return card.sample_period_s if card.sample_period_s > 0 else card.tau_corr_s
+    """The macro-model's time unit: the clock period of a clocked cell (``sample_period_s > 0``), ``1/Lambda``
+    for the telegraph variant (:func:`uniformization_rate`), else ``tau_corr_s``. Latch timing and the
+    transient step scale with it."""
+    if card.sample_period_s > 0:
+        return card.sample_period_s
+    if is_telegraph(card):
+        return 1.0 / uniformization_rate(card)
+    return card.tau_corr_s
+
+
+def tran_step(card: DeviceModel) -> float:
+    """Maximum transient step (s) for simulating the macro-model."""
+    return time_unit(card) * (TELEGRAPH_STEP_PER_UNIT if is_telegraph(card) else TRAN_STEP_PER_TAU)
+
+
+def _telegraph_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generator) -> str:
+    """Three-column table ``time u latchA latchB``: events with gaps ``0.3 u + Exponential(0.7 u)`` (mean
+    ``u = 1/Lambda``), ``u_k ~ Uniform(0, 1)``; latch A open ``[t+u/40, t+u/8]``, latch B ``[t+3u/20, t+u/4]``."""
+    unit = time_unit(card)
+    d = _TGAP * unit
+    n_guess = int(t_stop_s / unit * 1.2 + 10 * math.sqrt(t_stop_s / unit) + 10)
+    t = np.concatenate([[0.0], np.cumsum(d + rng.exponential(unit - d, n_guess))])
+    while t[-1] <= t_stop_s:
+        t = np.concatenate([t, t[-1] + np.cumsum(d + rng.exponential(unit - d, n_guess))])
+    t = t[: int(np.searchsorted(t, t_stop_s, side="right")) + 1]
+    u = rng.random(t.size)
+    a0, a1 = _TD * unit, (_TD + _TW) * unit
+    b0, b1 = a1 + _TG * unit, a1 + (_TG + _TW) * unit
+    return "".join(f"{tk:.17g} {x:.17g} 0 0\n{tk + a0:.17g} {x:.17g} 1 0\n{tk + a1:.17g} {x:.17g} 0 0\n"
+                   f"{tk + b0:.17g} {x:.17g} 0 1\n{tk + b1:.17g} {x:.17g} 0 0\n" for tk, x in zip(t.tolist(), u.tolist()))
+
+
+def _renewal_a(unit: float) -> float:
+    """``A = E[g^2] / (2 E[g])`` of the event gaps ``g = d + Exponential(m - d)`` (``m = unit``, ``d = 0.3 m``).
+
+    For renewal events with i.i.d. gaps and an embedded two-state chain of per-event correlation ``rho``, the
+    integrated autocorrelation time of the piecewise-constant output is ``A + m rho / (1 - rho)``. Per-event
+    flip probabilities ``q = m r / (1 + (m - A)(r_up + r_down))`` make it ``1 / (r_up + r_down)`` exactly
+    and keep the occupancy ``r_up / (r_up + r_down)`` (Poisson events: ``A = m``, ``q = m r``).
+    """
+    m, d = unit, _TGAP * unit
+    return ((m - d) ** 2 + m**2) / (2 * m)
+
+
+def _telegraph_subckt(card: DeviceModel, name: str, noise_file: str) -> str:
+    rm = card.rate_model
+    lam = uniformization_rate(card)
+    unit = 1.0 / lam
+    vdd = card.vdd_V
+    c_hold = 1e-12
+    g_track = c_hold / (unit * _TW / 10.0)
+    r0, su, sd = float(rm["rate0_Hz"]), float(rm["slope_up_per_V"]), float(rm["slope_down_per_V"])
+    dv = f"(V(bias) - ({card.v0_V:.12g}))"
+    ru = f"({r0:.12g} * exp(min({su:.12g} * {dv}, 50)))"
+    rd = f"({r0:.12g} * exp(min(-{sd:.12g} * {dv}, 50)))"
+    # per-event flip probabilities q = m r / (1 + (m - A)(r_up + r_down)): exact integrated correlation time
+    # 1/(r_up + r_down) for renewal events of mean gap m and A = E[g^2]/(2m) (see _telegraph_flip_scale)
+    m, a_gap = unit, _renewal_a(unit)
+    den = f"(1 + {m - a_gap:.12g} * ({ru} + {rd}))"
+    pu = f"({m:.12g} * {ru} / {den})"
+    pd = f"({m:.12g} * {rd} / {den})"
+    s = f"(0.5 + 0.5 * tanh((V(h2) - {vdd / 2:.9g}) / {vdd / 100:.6g}))"
+    return "\n".join([
+        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* telegraph: r_up = {r0:.6g} exp({su:.6g} (V - {card.v0_V:.9g})), r_down = {r0:.6g} exp(-{sd:.6g} (V - v0)) Hz,",
+        f"* uniformized at Lambda = {lam:.6g} Hz (rates exact within v0 +- {TELEGRAPH_WINDOW_WIDTHS:g} widths, "
+        "saturating at Lambda beyond)",
+        f"* ports: bias (input, V), out (0 / {vdd:.6g} V, ideal source). Max transient step <= "
+        f"{unit * TELEGRAPH_STEP_PER_UNIT:.4g} s",
+        f".subckt {name} bias out",
+        "AN %vd([u 0 la 0 lb 0]) pbk_noise",
+        f'.model pbk_noise filesource (file="{noise_file}" amploffset=[0 0 0] amplscale=[1 1 1] timeoffset=0 '
+        "timescale=1 timerelative=false amplstep=true)",
+        "RU u 0 1G", "RA la 0 1G", "RB lb 0 1G",
+        f"Bc c 0 V = {vdd:.9g} * ((1 - {s}) * (0.5 + 0.5 * tanh(({pu} - V(u)) / 1e-6))"
+        f" + {s} * (0.5 + 0.5 * tanh((V(u) - {pd}) / 1e-6)))",
+        f"Bh1 0 h1 I = {g_track:.6g} * V(la) * (V(c) - V(h1))",
+        f"Ch1 h1 0 {c_hold:g}", "Rh1 h1 0 1e15",
+        f"Bh2 0 h2 I = {g_track:.6g} * V(lb) * (V(h1) - V(h2))",
+        f"Ch2 h2 0 {c_hold:g}", "Rh2 h2 0 1e15",
+        f"Bout out 0 V = {vdd:.9g} * {s}",
+        f".ends {name}",
+        "",
+    ])
 
 
 def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generator) -> str:
@@ -114,6 +217,8 @@ def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generato
     """
     if not (t_stop_s > 0 and math.isfinite(t_stop_s)):
         raise ValueError(f"t_stop_s must be a positive finite time, got {t_stop_s!r}")
+    if is_telegraph(card):
+        return _telegraph_noise(card, t_stop_s, rng)
     unit = time_unit(card)
     if card.sample_period_s > 0:
         t = np.arange(0.0, t_stop_s + 2 * unit, unit)
@@ -149,6 +254,8 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
         raise ValueError(f"subcircuit name must be non-empty without spaces, got {name!r}")
     if any(c.isspace() or c == '"' for c in noise_file):
         raise ValueError(f"noise file path must not contain spaces or quotes, got {noise_file!r}")
+    if is_telegraph(card):
+        return _telegraph_subckt(card, name, noise_file)
     eps = card.vs_V / 1000.0 if edge_V is None else edge_V
     vdd = card.vdd_V
     c_hold = 1e-12
@@ -158,8 +265,8 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
         note = f"clocked: one independent decision per {card.sample_period_s:.6g} s clock"
     elif card.rate_model["form"] == "constant_tau":
         note = "exact (rate_model constant_tau)"
-    else:
-        note = "tau at the centre at every bias (card rate_model 'exp' shortens it off-centre)"
+    else:  # unreachable: unclocked "exp" cards use the telegraph variant
+        note = "renewal noise"
     return "\n".join([
         f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
         f"* P(1) = {card.link}((V(bias) - {card.v0_V:.9g}) / {card.vs_V:.9g}); correlation time "

@@ -41,9 +41,9 @@ class MacroSweep:
 
 
 def _tran_step(card: DeviceModel) -> float:
-    from pbitkit.pbitmodel.export import TRAN_STEP_PER_TAU, time_unit
+    from pbitkit.pbitmodel.export import tran_step
 
-    return time_unit(card) * TRAN_STEP_PER_TAU
+    return tran_step(card)
 
 
 def _read(t: np.ndarray, v: np.ndarray, period: float, t0: float, vdd: float) -> np.ndarray:
@@ -79,9 +79,9 @@ def simulate_macromodel_sweep(
 
     unit = time_unit(card)
     clocked = card.sample_period_s > 0
-    t_stop = 2000.0 * unit if t_stop_s is None else float(t_stop_s)
-    period = (unit if clocked else card.tau_corr_s / 2.0) if read_period_s is None else float(read_period_s)
-    t_read0 = 5.5 * unit if clocked else 5 * unit
+    t_stop = 2000.0 * max(unit, card.tau_corr_s) if t_stop_s is None else float(t_stop_s)
+    period = (unit if clocked else card.tau_corr_s / 4.0) if read_period_s is None else float(read_period_s)
+    t_read0 = 5.5 * unit if clocked else 5 * max(unit, card.tau_corr_s)
     streams = rng.spawn(bias.size)
     files: dict[str, str] = {}
     lines = [f"pbitkit macro-model sweep of {card.cell}"]
