@@ -241,7 +241,7 @@ def _accumulate(S, edges, c_lo, c_hi, acc_m1, acc_m2, col):
             acc_m2[e, col] += tot
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn"})
+@nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def gibbs_sweeps(
     S,  # (N, C) int8 state of all chains, updated in place (this call touches chains c_lo:c_hi only)
     nbr,  # (N, D) int32 neighbour table (padding -> self)
