@@ -718,7 +718,7 @@ class StrongArmCell(Cell):
         for pt in pts:
             ctl += [f"alter vb dc={_fmt(pt.bias_V)}",
                     f"tran {_fmt(dt)} {_fmt(t_stop)} 0 {_fmt(dt)}",
-                    write_command(["v(outp)", "v(outn)", "i(vdd)", "v(nf)"])]
+                    write_command(["v(outp)", "v(outn)", "i(vdd)", "v(nf)", "i(vclk)"])]
         ctl += [".endc", ".end"]
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=_label(pts, vdd, p))
@@ -737,7 +737,16 @@ class StrongArmCell(Cell):
             bits = (np.interp(tk, t, diff) > 0).astype(np.uint8)
             row.update(_bit_stats(bits, period))
             es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
-            row.update(_energy_cols(es, row["n_samples"], row.get("_n_flips", 0)))
+            # clock drive: the charge the clock source delivers (what a CMOS clock buffer would draw from
+            # its supply, at V_clk = vdd_V); counted as dynamic energy of the cell
+            q_clk = float(np.trapezoid(np.maximum(-np.real(tr["i(vclk)"]), 0.0), t))
+            e_clk = meta["vdd_V"] * q_clk
+            n_bits = row["n_samples"]
+            row["supply_energy_per_bit_J"] = es.energy_J / n_bits
+            row["clock_energy_per_bit_J"] = e_clk / n_bits
+            es = measure.EnergySplit(es.energy_J + e_clk, es.duration_s, es.static_power_W,
+                                     es.dynamic_energy_J + e_clk)
+            row.update(_energy_cols(es, n_bits, row.get("_n_flips", 0)))
             row.pop("_n_flips", None)
             row.update(sample_period_s=period, sim_time_s=float(t[-1]),
                        cpu_time_s=result.cpu_time_s / len(meta["bias_V"]),
