@@ -32,7 +32,7 @@ from pbitkit.pipeline.stages import StageRecord, run_stage
 from pbitkit.progress import ProgressCallback
 from pbitkit.rundir import open_run_dir
 
-__all__ = ["PipelineResult", "run_pipeline", "sweep_spec_for"]
+__all__ = ["PipelineResult", "run_pipeline", "sweep_spec_for", "result_config"]
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def run_pipeline(
     from pbitkit.circuits.executors import dask_executor
 
     out = Path(out_dir)
-    run = open_run_dir(out, kind="pipeline", config=cfg.to_dict(), overwrite=overwrite)
+    run = open_run_dir(out, kind="pipeline", config=result_config(cfg), overwrite=overwrite)
     stages: dict[str, StageRecord] = {}
     with ExitStack() as stack:
         executor: cf.Executor | None = None
@@ -166,7 +166,8 @@ def run_pipeline(
             return {"variants": trained}
 
         stages["dtm_train"] = run_stage(
-            "dtm_train", out, {"dtm": to_dict(dtm_cfg), "card": card_hash}, train_body, overwrite=overwrite
+            "dtm_train", out, {"dtm": to_dict(dataclasses.replace(dtm_cfg, workers=1)), "card": card_hash},
+            train_body, overwrite=overwrite,
         )
 
         # 4. evaluation: quality vs energy across modes, baselines, digital comparison
@@ -188,6 +189,15 @@ def run_pipeline(
     report = write_pipeline_report(out, cfg, stages, run.record())
     log.info("report: %s", report)
     return PipelineResult(out, stages, report)
+
+
+def result_config(cfg: PipelineConfig) -> dict[str, Any]:
+    """The part of ``cfg`` that determines the results (the run's identity): everything except where the
+    work runs (``workers``, ``scheduler``), which changes speed, not numbers."""
+    d = cfg.to_dict()
+    for key in ("workers", "scheduler"):
+        d.pop(key, None)
+    return d
 
 
 def _characterize_summary(res: Any) -> dict[str, Any]:
