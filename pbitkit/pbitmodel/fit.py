@@ -185,6 +185,11 @@ def fit_characterization(
         bad = int(np.sum(t["status"] != "ok"))
         if bad:
             notes.append(f"{bad} row(s) with status != ok were skipped")
+        if bad == t.n_rows:
+            errs = [e for e in t.get("error").tolist() if isinstance(e, str) and e] if "error" in t else []
+            first = errs[0].strip().splitlines()[0] if errs else "(no error message)"
+            raise FitError(f"all {bad} rows of {table.source or 'the table'} failed in simulation (status != ok); "
+                           f"first error: {first}")
         t = t.select(t["status"] == "ok")
     if cfg.tier != "any" and "tier" in t:
         sel = t["tier"] == cfg.tier
