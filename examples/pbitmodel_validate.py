@@ -27,6 +27,8 @@ def main() -> None:
     ap.add_argument("--cell", default="strongarm", choices=("strongarm", "latch"))
     ap.add_argument("--out", default="runs/pbitmodel-validate")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--periods", type=float, default=2000.0,
+                    help="macro-model transient length in time units (clock periods, or tau for unclocked cells)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = f"{args.out}-{args.cell}"
@@ -36,7 +38,8 @@ def main() -> None:
     rep = fit_characterization(read_characterization(out))
     card = rep.card
     nom = rep.nominal_table
-    sw = simulate_macromodel_sweep(card, nom["bias_V"], seed=1)
+    unit = card.sample_period_s or card.tau_corr_s
+    sw = simulate_macromodel_sweep(card, nom["bias_V"], t_stop_s=args.periods * unit, seed=1)
     t2 = time.perf_counter()
     agr = compare_p1(nom["bias_V"], nom["n_ones"] / nom["n_samples"], nom["n_eff"], sw.p1, sw.n_eff)
     print(f"cell {args.cell}: characterize {t1 - t0:.1f} s, fit + macro-model {t2 - t1:.1f} s")
@@ -45,8 +48,9 @@ def main() -> None:
     for i, b in enumerate(agr.bias_V):
         print(f"{b:+.5f}  {agr.p_a[i]:.4f}  {nom['n_eff'][i]:6.0f}  {agr.p_b[i]:.4f}  {sw.n_eff[i]:6.0f}  {agr.z[i]:+.2f}")
     print(f"chi2 = {agr.chi2:.2f} on {agr.dof} points (p = {agr.p_value:.3f}); max |dP| = {agr.max_abs_diff:.4f}")
-    print(f"correlation time: cell (table, median) {np.nanmedian(nom['tau_corr_s']):.4g} s, "
-          f"macro-model {np.nanmedian(sw.tau_corr_s):.4g} s")
+    print("correlation time (s): bias_V  cell  macro  card tau(V)")
+    for i, b in enumerate(agr.bias_V):
+        print(f"  {b:+.5f}  {nom['tau_corr_s'][i]:.4g}  {sw.tau_corr_s[i]:.4g}  {float(card.tau_corr(b)):.4g}")
 
 
 if __name__ == "__main__":
