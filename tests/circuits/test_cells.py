@@ -151,3 +151,11 @@ def test_latch_transistor_readout_gives_digital_bits():
         # and it dominates the energy per bit: 1.7 nW with the output parked at a rail, ~170 nW near
         # P = 1/2 (slow edges through the inverter), vs 0.22 pW for the latch core
         assert r["readout_power_W"] > 1e3 * r["core_static_power_W"]
+
+
+def test_shipped_reference_netlists_match_the_renderers():
+    from pbitkit.paths import netlists_dir
+
+    for rel, text in cells.reference_netlists().items():
+        path = netlists_dir() / rel
+        assert path.read_text() == text, f"{path} is stale: regenerate with cells.reference_netlists()"
