@@ -66,6 +66,10 @@ class DeviceStats:
         of the network gain from cell to cell.
     temp_K : temperature at which the statistics were measured; ``vs_temp_exponent`` see module doc.
     wire_cap_F_per_m : wire capacitance per length (0.2–0.35 fF/um, REFERENCE.md §3); ``wire_vdd_V`` swing.
+    rate_form : async-mode flip-rate law: ``"redraw"`` (each cell redraws its output at rate
+        ``1 / tau``; total rate bias independent) or ``"exp"`` (the DeviceModel card's law
+        ``r_up = rate0_Hz exp(rate_slope_up_per_V (V - V0))``, ``r_down = rate0_Hz exp(-rate_slope_down_per_V
+        (V - V0))``).
     source : where these numbers came from.
     """
 
@@ -93,6 +97,10 @@ class DeviceStats:
     wire_vdd_V: float = 0.8
     v0_tempco_V_per_K: float = 0.0
     vs_tempco_V_per_K: float | None = None
+    rate_form: str = "redraw"
+    rate0_Hz: float = 0.0
+    rate_slope_up_per_V: float = 0.0
+    rate_slope_down_per_V: float = 0.0
     source: str = "typed-in parameters"
 
     def __post_init__(self) -> None:
@@ -103,6 +111,11 @@ class DeviceStats:
                      "bias_settling_s", "bias_energy_per_update_J", "bias_gain_sigma_rel", "wire_cap_F_per_m",
                      "wire_vdd_V", "vs_temp_exponent"):
             _pos(f"DeviceStats.{name}", getattr(self, name), allow_zero=True)
+        if self.rate_form not in ("redraw", "exp"):
+            raise ConfigError(f"DeviceStats.rate_form must be 'redraw' or 'exp', got {self.rate_form!r}")
+        if self.rate_form == "exp":
+            for name in ("rate0_Hz", "rate_slope_up_per_V", "rate_slope_down_per_V"):
+                _pos(f"DeviceStats.{name}", getattr(self, name))
         if not -1.0 <= self.v0_vs_corr <= 1.0:
             raise ConfigError(f"DeviceStats.v0_vs_corr must be in [-1, 1], got {self.v0_vs_corr}")
         for name in ("v0_tempco_V_per_K", "vs_tempco_V_per_K"):
@@ -382,6 +395,17 @@ def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
         wire_vdd_V=vdd,
         source=f"DeviceModel card: cell={get('cell', '?')}, process={get('process', '?')}",
     )
+    rm = get("rate_model", None) or {}
+    if isinstance(rm, dict) and rm.get("form") == "exp":
+        try:
+            kw.update(rate_form="exp", rate0_Hz=float(rm["rate0_Hz"]),
+                      rate_slope_up_per_V=float(rm["slope_up_per_V"]) / scale,
+                      rate_slope_down_per_V=float(rm["slope_down_per_V"]) / scale)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelCardError(f"DeviceModel.rate_model: exponential form needs rate0_Hz, slope_up_per_V, "
+                                 f"slope_down_per_V ({exc})") from exc
+    elif rm:
+        log.info("rate_model form %r is not used by the array; async mode uses the redraw law", rm.get("form"))
     tc = get("temp_coeffs", None) or {}
     if isinstance(tc, dict):
         if "v0_V_per_K" in tc:

@@ -296,21 +296,27 @@ def gibbs_sweeps(
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def async_run(
     S,  # (N, C) int8 state, updated in place
-    nbr, W, H, free_nodes, rate,  # rate (N,) float64 redraw rate 1/tau_i of each free cell (0 for clamped)
+    nbr, W, H, free_nodes,
+    clock,  # (N,) float64 clock rate Lambda_i of each cell (uniformization bound; 0 for clamped cells)
+    law,  # 0: redraw law (r_up = p Lambda, r_down = (1 - p) Lambda); 1: exponential law (below)
+    r0, ku, kd,  # (N,) float64 exponential law r_up = r0 exp(ku x), r_down = r0 exp(-kd x), x = cell logit
     c0, g, v0, ivs, v_lo, v_hi,
     t_grid,  # (T,) float64 increasing sample times (s) relative to the start
     out,  # (T, C, N) int8 recorded states
     base_key,  # uint64
     chain_offset,  # int64 global index of chain 0 (streams per chain)
 ):
-    """Exact event-driven continuous-time dynamics, one independent event loop per chain.
+    """Exact event-driven continuous-time dynamics (uniformization), one event loop per chain.
 
-    Each free cell ``i`` carries a Poisson clock of rate ``rate_i = 1 / tau_i``; when it ticks, the cell
-    redraws its output from its current conditional ``p_i = sigmoid(x_i(bias))``. This is exactly a
-    two-state telegraph process with ``r_up = p_i / tau_i``, ``r_down = (1 - p_i) / tau_i`` (occupancy
-    ``p_i``, correlation time ``tau_i`` at fixed bias), with biases that follow the neighbours instantly.
-    The superposition of the clocks is simulated exactly (Gillespie): the next event after ``t`` is at
-    ``t + Exp(R)``, ``R = sum_i rate_i``, and the cell is chosen with probability ``rate_i / R``.
+    Each free cell ``i`` carries a Poisson clock of rate ``Lambda_i``; when it ticks, the cell's current
+    logit ``x_i`` (device sigmoid of its present bias) gives its flip rates and it flips with probability
+    ``r_up / Lambda_i`` (if at -1) or ``r_down / Lambda_i`` (if at +1). With ``Lambda_i >= max(r_up, r_down)``
+    over every reachable bias this is an exact simulation of the telegraph process with bias-dependent
+    rates (uniformization; Jensen 1953). Law 0 (``Lambda_i = 1/tau_i``, ``r_up = p Lambda_i``) is "redraw
+    the output from its conditional at rate 1/tau_i". Law 1 is the DeviceModel card's exponential rate
+    model. Both satisfy ``r_up / r_down = exp(x_i)``: the stationary distribution is the cell's sigmoid.
+    The superposition of the clocks is simulated exactly (Gillespie): next tick after ``Exp(sum Lambda)``,
+    the cell chosen with probability ``Lambda_i / sum Lambda``.
     """
     N, C = S.shape
     D = nbr.shape[1]
@@ -320,7 +326,7 @@ def async_run(
     cum = np.empty(M, dtype=np.float64)
     tot = 0.0
     for m in range(M):
-        tot += rate[free_nodes[m]]
+        tot += clock[free_nodes[m]]
         cum[m] = tot
     for c in range(C):
         ckey = splitmix64(base_key ^ splitmix64(np.uint64(chain_offset + c) * GOLDEN + np.uint64(7)))
@@ -354,7 +360,14 @@ def async_run(
             for d in range(D):
                 f += W[i, d] * S[nbr[i, d], c]
             v = min(max(c0[i] + g[i] * f, v_lo), v_hi)
-            p = sigmoid_fast((v - v0[i]) * ivs[i])
+            x = (v - v0[i]) * ivs[i]
+            up = S[i, c] < 0
+            if law == 0:
+                pr = sigmoid_fast(x)
+                q = pr if up else 1.0 - pr
+            else:
+                q = (r0[i] * np.exp(ku[i] * x) if up else r0[i] * np.exp(-kd[i] * x)) / clock[i]
             u3 = uniform_from_counter(ckey, ev)
             ev += np.uint64(1)
-            S[i, c] = np.int8(1) if u3 < p else np.int8(-1)
+            if u3 < q:
+                S[i, c] = np.int8(1) if up else np.int8(-1)

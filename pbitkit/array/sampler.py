@@ -487,12 +487,19 @@ def sample_async(
             raise ConfigError(f"clamp_values must have shape ({C}, {N}) or ({N},), got {cv.shape}")
         S[~free, :] = cv[:, ~free].T.astype(np.int8)
     tau = hardware.tau_s if hardware is not None else np.ones(N)
-    rate = np.where(free, 1.0 / tau, 0.0)
+    p = smp._params(beta)
+    law = 0
+    r0 = ku = kd = np.zeros(N)
+    if hardware is not None and hardware.stats.rate_form == "exp":
+        clock, r0, ku, kd = _exp_law_clock(smp, hardware, W, H, p)
+        law = 1
+    else:
+        clock = 1.0 / tau
+    clock = np.where(free, clock, 0.0)
     if interval_s is None:
         interval_s = float(np.mean(tau))
     if not interval_s > 0:
         raise ConfigError(f"interval_s must be positive, got {interval_s}")
-    p = smp._params(beta)
     t_grid = (burn_in_intervals + (np.arange(n_samples) + 1) * thin) * interval_s
     out = np.empty((n_samples, C, N), dtype=np.int8)
     key = _key(rng)
@@ -505,8 +512,9 @@ def sample_async(
         Sb = np.ascontiguousarray(S[:, lo:hi])
         Hb = H if H.shape[1] == 1 else np.ascontiguousarray(H[:, lo:hi])
         ob = np.empty((n_samples, hi - lo, N), dtype=np.int8)
-        kernels.async_run(Sb, smp.tables.nbr, W, Hb, nfree, rate, p["c0"], p["g"], p["v0"], p["ivs"],
-                          float(p["v_lo"]), float(p["v_hi"]), t_grid.astype(np.float64), ob, key, np.int64(lo))
+        kernels.async_run(Sb, smp.tables.nbr, W, Hb, nfree, clock, law, r0, ku, kd, p["c0"], p["g"], p["v0"],
+                          p["ivs"], float(p["v_lo"]), float(p["v_hi"]), t_grid.astype(np.float64), ob, key,
+                          np.int64(lo))
         return lo, Sb, ob
 
     results = [work(0)] if n_blk == 1 else list(_pool(n_blk).map(work, range(n_blk)))
@@ -516,3 +524,34 @@ def sample_async(
         for k in range(n_samples):
             observer(k, out[k])
     return out
+
+
+def _exp_law_clock(
+    smp: GibbsSampler, hw: HardwareInstance, W: np.ndarray, H: np.ndarray, p: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-cell parameters of the exponential rate law in logit units and the uniformization bound.
+
+    Card law: ``r_up = rate0 exp(a_up (V - V0))``, ``r_down = rate0 exp(-a_down (V - V0))``. For cell ``i``
+    with slope ``Vs_i(T)``, ``V - V0_i = x Vs_i`` with ``x`` the cell's logit, so ``ku_i = a_up Vs_i``,
+    ``kd_i = a_down Vs_i`` (the card's ideal law has ``a_up = a_down = 1 / (2 Vs)``: ``ku + kd = 1``);
+    ``rate0`` scales with the cell's own correlation time, ``r0_i = rate0 tau_nom / tau_i``. The clock
+    bound ``Lambda_i = max(r_up(x_max), r_down(x_min))`` uses the extreme logits the cell can see:
+    fields within ``h_i +- sum_j |W_ij|``, through the bias network and its rails.
+    """
+    st = hw.stats
+    vs_i = hw.vs_at_temp_V()
+    ku = st.rate_slope_up_per_V * vs_i
+    kd = st.rate_slope_down_per_V * vs_i
+    r0 = st.rate0_Hz * st.tau_corr_s / hw.tau_s
+    wsum = np.abs(W).sum(axis=1)
+    f_lo = H.min(axis=1) - wsum
+    f_hi = H.max(axis=1) + wsum
+    v_lo = np.clip(p["c0"] + p["g"] * f_lo, p["v_lo"], p["v_hi"])
+    v_hi = np.clip(p["c0"] + p["g"] * f_hi, p["v_lo"], p["v_hi"])
+    x_lo = (v_lo - p["v0"]) * p["ivs"]
+    x_hi = (v_hi - p["v0"]) * p["ivs"]
+    clock = np.maximum(r0 * np.exp(ku * x_hi), r0 * np.exp(-kd * x_lo))
+    overhead = float(np.mean(clock * hw.tau_s))
+    if overhead > 50:
+        log.warning("async exponential rate law: clock bound %.0fx the rate at P = 1/2 (strong fields); slow", overhead)
+    return clock, r0, ku, kd

@@ -127,3 +127,33 @@ def test_from_device_model_card():
     bad["v0_V"] = "x"
     with pytest.raises(ModelCardError, match="v0_V"):
         from_device_model(bad)
+
+
+def test_async_exponential_rate_law_matches_occupancy_and_correlation_time():
+    """A single free cell under the card's exponential rate law at field h (logit x = 2h):
+    r_up = r0 e^{x/2}, r_down = r0 e^{-x/2}; occupancy tanh(h) and lag-dt autocorrelation
+    exp(-dt (r_up + r_down)). Tolerances: 5 SE (Bartlett variance of an AR(1)-like series); the
+    redraw law (total rate 1/tau, bias independent) is the negative control for the correlation."""
+    from pbitkit.array import sample_async
+    from pbitkit.pbitmodel import DeviceModel
+
+    tau = 1e-7
+    card = DeviceModel.ideal(vs_V=0.02, tau_corr_s=tau, vdd_V=10.0)
+    st = from_device_model(card)
+    assert st.rate_form == "exp" and st.rate0_Hz == pytest.approx(0.5 / tau)
+    g = _free_cells(1)
+    h = 0.6
+    hw = make_hardware(1, st, seed=0)
+    rng = np.random.default_rng(0)
+    C, T, dt = 256, 400, 0.5 * tau
+    s = sample_async(g, np.zeros(0), np.array([h]), state=random_state(C, 1, rng), n_samples=T, interval_s=dt,
+                     burn_in_intervals=20, hardware=hw, rng=rng)[:, :, 0].astype(float)
+    r_tot = (0.5 / tau) * (np.exp(h) + np.exp(-h))
+    phi = np.exp(-dt * r_tot)
+    n = s.size
+    se_m = np.sqrt((1 - np.tanh(h) ** 2) * (1 + phi) / (1 - phi) / n)
+    assert abs(s.mean() - np.tanh(h)) < 5 * se_m
+    rho1 = autocorr(s, 1)[1]
+    se_r = np.sqrt((1 - phi**2) / n)
+    assert abs(rho1 - phi) < 5 * se_r, (rho1, phi)
+    assert abs(rho1 - np.exp(-dt / tau)) > 5 * se_r  # the bias-independent rate would be wrong here

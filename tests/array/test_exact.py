@@ -113,3 +113,17 @@ def test_moments_accumulate_the_states_and_run_is_reproducible():
         np.testing.assert_array_equal(st, outs[0][0])
         np.testing.assert_allclose(mo.m2, outs[0][1].m2, atol=1e-12)
         np.testing.assert_array_equal(mo.m1_chain, outs[0][1].m1_chain)
+
+
+def test_async_exponential_rate_law_matches_exact(model):
+    """Async dynamics with the DeviceModel card's bias-dependent exponential rates (uniformization)."""
+    from pbitkit.array import from_device_model
+    from pbitkit.pbitmodel import DeviceModel
+
+    g, J, h = model
+    st = from_device_model(DeviceModel.ideal(vs_V=0.02, tau_corr_s=1e-7, vdd_V=50.0))  # rails far away
+    hw = make_hardware(g.n_nodes, st, HardwareConfig(), seed=0)
+    s = sample(J, h, graph=g, beta=BETA, n_chains=32, n_sweeps=600, burn_in=10, mode="async", device=hw, seed=5)
+    z, zc = _z(s, g, J, h, BETA)
+    assert z < zc, (z, zc)
+    assert _z(s, g, J, h, 1.25 * BETA)[0] > zc
