@@ -29,6 +29,7 @@ from typing import Any
 
 from pbitkit.circuits.cache import RowCache, job_key
 from pbitkit.circuits.cells import TABLE_COLUMNS, SweepPoint, get_cell
+from pbitkit.circuits.centering import centre_points
 from pbitkit.circuits.executors import TaskOutcome, default_workers, run_tasks
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SPICEINIT, SimJob, ngspice_version
@@ -184,6 +185,12 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         return libraries[key]
 
     points = expand(spec)
+    centres: list[dict[str, Any]] = []
+    if spec.bias_centering == "predicted":
+        points, centres = centre_points(points, models=spec.models, ngspice_version=version, executor=executor,
+                                        workers=n_workers, use_cache=use_cache and cache is not None)
+        log.info("characterize %s: centred %d device(s) on their predicted V0 (%d from cache)", spec.cell,
+                 len(centres), sum(c["cached"] for c in centres))
     sessions = group_points(points, max_points_per_job=spec.max_points_per_job,
                             min_jobs=n_workers if executor is None else _executor_workers(executor, n_workers))
 
@@ -283,6 +290,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         simulator_options=SPICEINIT,
         models=[lib.provenance() for lib in libraries.values()],
         seeds={"mc_seeds": list(spec.mc_seeds), "noise_seed": spec.noise_seed},
+        bias_centres=centres,
         sessions=session_log,
         counts={"points": len(points), "rows": len(rows), "sessions": len(jobs), "cached": n_cached,
                 "simulated": n_simulated, "failed_rows": n_failed},

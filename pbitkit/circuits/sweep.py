@@ -8,6 +8,8 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     temps_C = [27.0]
     vdds_V = []                # empty: the cell's default supply
     n_mc = 4                   # mismatch seeds mc_seed_start .. mc_seed_start + n_mc - 1
+    mc_corners = ["tt"]        # mismatch seeds only at these corners (empty: every corner)
+    bias_centering = "predicted"   # bias values are offsets from each device's own centre (see below)
     include_nominal = true     # also the nominal device (mc_seed = -1)
     noise_seed = 0
     tiers = ["transient"]
@@ -21,6 +23,13 @@ Example (``pbitkit characterize --spec sweep.toml``)::
 
     [params]                   # cell parameter overrides (sizes, simulated time, ...)
     n_samples = 400
+
+Mismatch moves a cell's centre by several sigmoid widths (SPICE_NOTES: ~3.5 widths for the StrongARM,
+~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
+``bias_centering = "predicted"`` each device (corner, temperature, supply, mismatch seed) first gets its
+centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.predict.predicted_sigmoid`, one short
+ngspice session, cached), and its bias points are placed at ``V0 + (b - mid)``, where ``b`` runs over the
+spec's bias values and ``mid`` is the midpoint of the cell's default range. Rows record the absolute bias.
 
 Points that differ only in ``bias_V`` form a group; a group runs as one or a few ngspice sessions (control
 loops with ``alter``: models and mismatch draws parsed once per session). Groups are cut into chunks of at
@@ -99,6 +108,8 @@ class SweepSpec:
     timeout_s: float = 300.0
     max_points_per_job: int = 16
     models: Literal["sky130", "sky130-full", "generic"] = "sky130"
+    mc_corners: tuple[str, ...] = ()
+    bias_centering: Literal["none", "predicted"] = "none"
 
     def __post_init__(self) -> None:
         cell = get_cell(self.cell)  # unknown cell -> ConfigError listing the known ones
@@ -130,12 +141,22 @@ class SweepSpec:
             raise ConfigError(f"timeout_s must be > 0 s, got {self.timeout_s}")
         if self.max_points_per_job < 1:
             raise ConfigError(f"max_points_per_job must be >= 1, got {self.max_points_per_job}")
+        for c in self.mc_corners:
+            if c not in self.corners:
+                raise ConfigError(f"mc_corners: {c!r} is not among corners {list(self.corners)}")
         if self.models == "generic" and (self.n_mc or self.corners != ("tt",)):
             raise ConfigError("models = 'generic' has no corners or mismatch; use models = 'sky130'")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/TOML-ready form (the inverse of :func:`load_spec` on a dict)."""
         return to_dict(self)
+
+    def seeds_at(self, corner: str) -> tuple[int, ...]:
+        """Mismatch seeds simulated at ``corner``: all of :attr:`mc_seeds` where mismatch runs (every
+        corner, or only ``mc_corners`` when given), else only the nominal device."""
+        if not self.mc_corners or corner in self.mc_corners:
+            return self.mc_seeds
+        return (-1,) if self.include_nominal else ()
 
     @property
     def mc_seeds(self) -> tuple[int, ...]:
@@ -179,7 +200,7 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
         for corner in spec.corners:
             for temp in spec.temps_C:
                 for vdd in vdds:
-                    for seed in spec.mc_seeds:
+                    for seed in spec.seeds_at(corner):
                         for b in biases:
                             out.append(SweepPoint(cell=spec.cell, bias_V=b, corner=corner, mc_seed=seed,
                                                   temp_C=temp, vdd_V=vdd, params=dict(spec.params),

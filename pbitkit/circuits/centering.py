@@ -1,0 +1,128 @@
+"""Per-device bias centering: find each (corner, temperature, supply, mismatch seed) device's sigmoid
+centre from the cheap predicted tier before the transient sweep, and place the bias points around it.
+
+Why: mismatch moves a p-bit's centre by several sigmoid widths (SPICE_NOTES: ≈ 3.5 widths for the
+StrongARM comparator, ≈ 100 for the subthreshold latch), so a fixed bias grid sees most mismatched
+devices only saturated at P ≈ 0 or 1 and their fitted offsets become extrapolations. This is what
+SPICE_NOTES recommends (find the centre first, then sweep finely around it).
+
+Centres are cached by content (cell, device, parameters, model library, ngspice version, code of the
+predicted tier) under ``cache_dir()/circuits/centres``, written atomically.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from pbitkit.circuits.cache import _module_hash
+from pbitkit.circuits.cells import SweepPoint, get_cell
+from pbitkit.io import atomic_write_json, read_json, sha256_json
+from pbitkit.paths import cache_dir
+from pbitkit.progress import ProgressCallback
+
+__all__ = ["device_key", "predict_centre", "centre_points"]
+
+log = logging.getLogger(__name__)
+
+
+def device_key(pt: SweepPoint) -> tuple:
+    """What identifies one simulated device: everything but the bias (and tier)."""
+    return (pt.cell, pt.corner, pt.temp_C, pt.vdd_V, pt.mc_seed, tuple(sorted(pt.params.items())))
+
+
+def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: float | None,
+                   params: dict[str, float], models: str) -> dict[str, float]:
+    """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (runs one ngspice session).
+
+    A module-level function so that process pools and dask workers can run it."""
+    from pbitkit.circuits.models import get_library
+    from pbitkit.circuits.predict import predicted_sigmoid
+
+    def library(c: str, mismatch: bool) -> Any:
+        return get_library(models, c if models != "generic" else "tt", mismatch=mismatch)
+
+    return predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
+                             library=library)
+
+
+def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
+    import pbitkit.circuits.cells  # noqa: F401 - make sure the modules are loaded for hashing
+    import pbitkit.circuits.predict  # noqa: F401
+
+    return sha256_json({"device": list(map(str, device_key(pt))), "models": models, "ngspice": ngspice_version,
+                        "code": {m: _module_hash(m) for m in ("pbitkit.circuits.cells", "pbitkit.circuits.predict",
+                                                              "pbitkit.circuits.models")}})
+
+
+def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version: str,
+                  executor: cf.Executor | None = None, workers: int = 1, use_cache: bool = True,
+                  progress: ProgressCallback | None = None) -> tuple[list[SweepPoint], list[dict[str, Any]]]:
+    """Shift each device's bias points to its own predicted centre.
+
+    A point's new bias is ``V0(device) + (b - mid)``: ``b`` is its bias in the spec, ``mid`` the midpoint
+    of the cell's default bias range (around which the nominal cell is centred by design). A device whose
+    predicted sigmoid does not cross 1/2 keeps its points unshifted (logged).
+
+    Returns
+    -------
+    (points, centres): the shifted points (same order) and one record per device (``corner``,
+    ``mc_seed``, ``temp_C``, ``vdd_V``, ``v0_pred_V``, ``vs_pred_V``, ``shift_V``, ``cached``).
+    """
+    devices: dict[tuple, SweepPoint] = {}
+    for pt in points:
+        devices.setdefault(device_key(pt), pt)
+    root = cache_dir() / "circuits" / "centres"
+    found: dict[tuple, dict[str, float]] = {}
+    todo: list[tuple[tuple, SweepPoint, str]] = []
+    for key, pt in devices.items():
+        ck = _cache_key(pt, models, ngspice_version)
+        f = root / f"{ck}.json"
+        if use_cache and f.exists():
+            found[key] = {**read_json(f), "cached": True}
+        else:
+            todo.append((key, pt, ck))
+    own = executor is None and len(todo) > 1 and workers > 1
+    ex = cf.ProcessPoolExecutor(max_workers=workers) if own else executor
+    try:
+        if ex is None:
+            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models))
+                       for k, pt, ck in todo)
+            done_iter = results
+        else:
+            futs = {ex.submit(predict_centre, pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, dict(pt.params),
+                              models): (k, pt, ck) for k, pt, ck in todo}
+            done_iter = ((*futs[f], f.result()) for f in cf.as_completed(futs))
+        for i, (k, _pt, ck, res) in enumerate(done_iter):
+            rec = {"v0_V": res["v0_V"], "vs_V": res["vs_V"], "p_min": res["p_min"], "p_max": res["p_max"]}
+            if use_cache:
+                atomic_write_json(root / f"{ck}.json", rec)
+            found[k] = {**rec, "cached": False}
+            if progress:
+                progress(i + 1, len(todo), f"centre of device {i + 1}/{len(todo)}")
+    finally:
+        if own and ex is not None:
+            ex.shutdown()
+    out: list[SweepPoint] = []
+    centres: list[dict[str, Any]] = []
+    shifts: dict[tuple, float] = {}
+    for key, pt in devices.items():
+        lo, hi = get_cell(pt.cell).default_bias_range(pt.params)
+        v0 = found[key]["v0_V"]
+        if v0 is None or not math.isfinite(v0):
+            log.warning("device %s: predicted P(1) does not cross 1/2 (P in [%.3g, %.3g]); bias points not shifted",
+                        key[1:5], found[key]["p_min"], found[key]["p_max"])
+            shift = 0.0
+        else:
+            shift = float(v0) - 0.5 * (lo + hi)
+        shifts[key] = shift
+        centres.append({"corner": pt.corner, "mc_seed": pt.mc_seed, "temp_C": pt.temp_C, "vdd_V": pt.vdd_V,
+                        "v0_pred_V": v0, "vs_pred_V": found[key]["vs_V"], "shift_V": shift,
+                        "cached": found[key]["cached"]})
+    for pt in points:
+        out.append(replace(pt, bias_V=pt.bias_V + shifts[device_key(pt)]))
+    return out, centres

@@ -1,0 +1,39 @@
+"""Per-device bias centering: mismatched devices are swept around their own (predicted) centre."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pbitkit.circuits.characterize import characterize
+from pbitkit.circuits.sweep import expand, load_spec
+from pbitkit.errors import ConfigError
+
+SPEC = {"cell": "strongarm", "corners": ["tt"], "n_mc": 1, "mc_seed_start": 1, "bias": {"n": 5},
+        "params": {"n_samples": 200}}
+
+
+def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
+    spec = load_spec({**SPEC, "corners": ["tt", "ff", "ss"], "mc_corners": ["tt"], "n_mc": 3})
+    devices = {(p.corner, p.mc_seed) for p in expand(spec)}
+    assert devices == {("tt", -1), ("tt", 1), ("tt", 2), ("tt", 3), ("ff", -1), ("ss", -1)}
+    with pytest.raises(ConfigError, match="mc_corners: 'sf' is not among corners"):
+        load_spec({**SPEC, "mc_corners": ["sf"]})
+
+
+@pytest.mark.ngspice
+def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> None:
+    # mismatch seed 1 moves the StrongARM's centre by ~+36 mV (5 sigmoid widths): a fixed grid of
+    # +-25 mV sees it saturated (negative control), the centred grid sees P(1) ~ 1/2 at its middle point.
+    fixed = characterize(load_spec({**SPEC, "include_nominal": False}), tmp_path / "fixed", workers=2, plot=False)
+    centred = characterize(load_spec({**SPEC, "include_nominal": False, "bias_centering": "predicted"}),
+                           tmp_path / "centred", workers=2, plot=False)
+    mid_fixed, mid_centred = fixed.rows[2], centred.rows[2]
+    n = mid_centred["n_samples"]
+    se = math.sqrt(0.25 / n)  # binomial SE at P = 1/2 (comparator reads are independent: tau_int ~ 1)
+    assert abs(mid_centred["p1"] - 0.5) < 4 * se, mid_centred["p1"]
+    assert mid_fixed["p1"] < 0.5 - 4 * se, mid_fixed["p1"]  # without centering the device sits off-sigmoid
+    shift = centred.rows[2]["bias_V"] - fixed.rows[2]["bias_V"]
+    assert shift > 0.02  # the predicted centre moved the grid by more than three sigmoid widths
