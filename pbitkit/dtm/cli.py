@@ -86,16 +86,18 @@ def _parse_ints(text: str | None) -> list[int] | None:
         raise ConfigError(f"expected comma-separated integers, got {text!r}") from exc
 
 
-def _mode_spec(cfg, mode: str):
+def _mode_spec(cfg, mode: str, model: str = "main"):
     from pbitkit.dtm.runner import SamplerSpec
 
+    if mode == "auto":  # the array a model was trained for
+        return cfg.device if model == "hw_aware" else SamplerSpec()
     if mode == "ideal":
         return SamplerSpec()
     if mode == "device":
-        return cfg.device
+        return dataclasses.replace(cfg.device, calibrate=False)
     if mode == "device+cal":
         return dataclasses.replace(cfg.device, calibrate=True)
-    raise ConfigError(f"--mode must be ideal, device or device+cal; got {mode!r}")
+    raise ConfigError(f"--mode must be auto, ideal, device or device+cal; got {mode!r}")
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -111,7 +113,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     labels = _parse_ints(args.labels)
     lab = None if labels is None else np.resize(np.asarray(labels, dtype=np.int64), args.n)
     with tqdm_progress("dtm sample") as prog:
-        g = generate(tr.dtm, args.n, K=args.K, labels=lab, sampler=_mode_spec(cfg, args.mode), seed=args.seed, progress=prog)
+        g = generate(tr.dtm, args.n, K=args.K, labels=lab, sampler=_mode_spec(cfg, args.mode, args.model), seed=args.seed, progress=prog)
     out = Path(args.out) if args.out else Path(args.run) / f"samples_{args.model}_{args.mode}_K{args.K}.npz"
     atomic_save_npz(out, pixels=g.pixels, labels=g.labels, label_bits=g.label_bits, shape=np.array(tr.train.shape))
     if args.png:
@@ -167,7 +169,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--n", type=int, default=100, help="number of samples")
     s.add_argument("--K", type=int, default=20, help="Gibbs sweeps per denoising step")
     s.add_argument("--labels", help="comma-separated class labels to clamp (cycled over the samples)")
-    s.add_argument("--mode", default="ideal", help="ideal | device | device+cal")
+    s.add_argument("--mode", default="auto",
+                   help="auto (the array the model was trained for) | ideal | device (uncalibrated chip) | device+cal")
     s.add_argument("--model", default="main", help="main | hw_aware | T1 | T<n> (extra_T)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="output .npz (default: in the run directory)")

@@ -232,6 +232,10 @@ def run_evaluation(
 ) -> Path:
     """Evaluate every model of a ``dtm train`` run and write the report into ``out_dir``.
 
+    ``device`` runs the main model on the ``[device]`` chip uncalibrated, ``device+cal`` on the same chip
+    after calibration, ``hw-aware`` runs the hardware-aware model on the chip it was trained on
+    (``[device]`` as configured).
+
     ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware``, ``T1`` and the
     other ``T<n>`` runs of ``extra_T``.
     Device modes need a DeviceModel card (``[device] card`` or the shipped default) and are skipped with a
@@ -255,7 +259,7 @@ def run_evaluation(
     card_ok = _card_available(cfg.device)
     avail: dict[str, tuple[TrainedDTM, SamplerSpec]] = {"ideal": (main, SamplerSpec())}
     if card_ok:
-        avail["device"] = (main, cfg.device)
+        avail["device"] = (main, dataclasses.replace(cfg.device, calibrate=False))
         if _has_calibration():
             avail["device+cal"] = (main, dataclasses.replace(cfg.device, calibrate=True))
         if "hw_aware" in trained:

@@ -68,9 +68,10 @@ class DataConfig:
 class DTMConfig:
     """A full DTM config: the ``[data] [forward] [model] [train] [sampler] [device]`` tables of the TOML.
 
-    ``sampler`` is the array used for training (ideal by default); ``device`` the chip used for device /
-    calibrated generation and, when ``hardware_aware``, for a second, hardware-aware training run (saved in
-    ``hw_aware/``). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``) and
+    ``sampler`` is the array used for training (ideal by default); ``device`` the chip (card, seed, DACs)
+    used for device / calibrated generation and, when ``hardware_aware``, for a second, hardware-aware
+    training run on that chip (saved in ``hw_aware/``; calibrated first when ``device.calibrate``, the
+    default — calibration plus hardware-aware training recovered ideal quality on digits, docs/dtm.md). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``) and
     ``extra_T`` further DTMs with other step counts (``T2/``, ``T8/``, ...) for the report's T sweep.
     """
 
@@ -79,7 +80,9 @@ class DTMConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
-    device: SamplerSpec = field(default_factory=lambda: SamplerSpec(mode="device", weight_bits=8, bias_bits=8))
+    device: SamplerSpec = field(
+        default_factory=lambda: SamplerSpec(mode="device", weight_bits=8, bias_bits=8, calibrate=True)
+    )
     hardware_aware: bool = False
     monolithic_baseline: bool = True
     extra_T: tuple[int, ...] = ()
