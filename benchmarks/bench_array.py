@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 def table(res: dict) -> str:
     """Markdown table: updates/s per sampler and the ratios."""
     rows = ["| graph | chains | pbitkit ideal | pbitkit device | thrml | ideal / thrml | device / ideal "
-            "| ideal / thrml per CPU-s |",
-            "|---|---|---|---|---|---|---|---|"]
+            "| ideal / thrml per CPU-s | device / ideal per CPU-s |",
+            "|---|---|---|---|---|---|---|---|---|"]
     by: dict = {}
     for r in res["results"]:
         by.setdefault((r["graph"], r["n_chains"]), {})[r["sampler"]] = r["updates_per_s"]
@@ -35,8 +35,9 @@ def table(res: dict) -> str:
         r1 = f"{rt['ideal_over_thrml']:.1f}×" if "ideal_over_thrml" in rt else "–"
         r2 = f"{rt['device_over_ideal']:.2f}" if "device_over_ideal" in rt else "–"
         r3 = f"{rt['ideal_over_thrml_per_cpu_s']:.1f}×" if "ideal_over_thrml_per_cpu_s" in rt else "–"
+        r4 = f"{rt['device_over_ideal_per_cpu_s']:.2f}" if "device_over_ideal_per_cpu_s" in rt else "–"
         rows.append(f"| {gname} | {C} | {fmt(d.get('pbitkit-ideal'))} | {fmt(d.get('pbitkit-device'))} | "
-                    f"{fmt(d.get('thrml'))} | {r1} | {r2} | {r3} |")
+                    f"{fmt(d.get('thrml'))} | {r1} | {r2} | {r3} | {r4} |")
     return "\n".join(rows)
 
 

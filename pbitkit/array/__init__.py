@@ -9,6 +9,7 @@ Quick start::
     s = sample(np.full(g.n_edges, 0.2), graph=g, beta=1.0, n_chains=8, n_sweeps=200, seed=0)
 """
 
+from pbitkit.array.calibration import CalibrationResult, calibrate
 from pbitkit.array.device import (
     DacSpec,
     DeviceStats,
@@ -29,6 +30,7 @@ from pbitkit.array.graphs import (
     king_graph,
     square_lattice,
 )
+from pbitkit.array.ledger import Ledger, ledger
 from pbitkit.array.sampler import GibbsSampler, Moments, random_state, sample, sample_async
 
 __all__ = [
@@ -53,4 +55,8 @@ __all__ = [
     "HardwareInstance",
     "make_hardware",
     "from_device_model",
+    "calibrate",
+    "CalibrationResult",
+    "ledger",
+    "Ledger",
 ]

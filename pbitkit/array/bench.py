@@ -97,8 +97,8 @@ def bench_pbitkit(graph: Graph, n_chains: int, mode: str = "ideal", *, min_time_
                   seed: int = 0) -> BenchResult:
     """Steady-state updates/s of :class:`GibbsSampler` (``mode`` ``ideal`` or ``device``), moments off.
 
-    The sweep count doubles until one timed call lasts ``min_time_s``; the fastest of two such calls is
-    reported (the machine may be shared). ``peak_bytes`` is the NumPy peak allocation of one call.
+    The sweep count doubles until one timed call lasts ``min_time_s / 2``; the fastest of three such calls
+    is reported (the machine may be shared). ``peak_bytes`` is the NumPy peak allocation of one call.
     """
     rng = np.random.default_rng(seed)
     J = rng.normal(0.0, 0.3, graph.n_edges)
@@ -115,9 +115,10 @@ def bench_pbitkit(graph: Graph, n_chains: int, mode: str = "ideal", *, min_time_
             break
         n *= 2
     best, best_c = dt, dc
-    t0, c0 = time.perf_counter(), time.process_time()
-    s, _ = smp.run(s, J, h, n_sweeps=n, rng=rng, moments=False)
-    best, best_c = min(best, time.perf_counter() - t0), min(best_c, time.process_time() - c0)
+    for _ in range(2):  # best of three timed calls: the machine may be shared
+        t0, c0 = time.perf_counter(), time.process_time()
+        s, _ = smp.run(s, J, h, n_sweeps=n, rng=rng, moments=False)
+        best, best_c = min(best, time.perf_counter() - t0), min(best_c, time.process_time() - c0)
     tracemalloc.start()
     smp.run(s, J, h, n_sweeps=1, rng=rng, moments=False)
     peak = tracemalloc.get_traced_memory()[1]
@@ -227,5 +228,6 @@ def run_benchmarks(
                 row["ideal_over_thrml_per_cpu_s"] = byc["pbitkit-ideal"] / byc["thrml"]
             if "pbitkit-device" in by and "pbitkit-ideal" in by:
                 row["device_over_ideal"] = by["pbitkit-device"] / by["pbitkit-ideal"]
+                row["device_over_ideal_per_cpu_s"] = byc["pbitkit-device"] / byc["pbitkit-ideal"]
             ratios.append(row)
     return {"machine": machine_info(), "results": [asdict(r) for r in results], "ratios": ratios}
