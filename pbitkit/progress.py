@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["ProgressCallback", "tqdm_progress", "null_progress"]
+__all__ = ["ProgressCallback", "tqdm_progress", "logging_progress", "null_progress"]
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -19,14 +19,36 @@ def null_progress(done: int, total: int, message: str = "") -> None:  # noqa: AR
     """A progress callback that does nothing."""
 
 
+def logging_progress(description: str, *, every_s: float = 15.0) -> ProgressCallback:
+    """A callback that logs ``description: done/total message`` at INFO, at most every ``every_s`` seconds
+    (and always at completion): progress for runs whose stderr is not a terminal (CI, nohup, cluster jobs)."""
+    import logging
+    import time
+
+    log = logging.getLogger("pbitkit.progress")
+    last = [0.0]
+
+    def callback(done: int, total: int, message: str = "") -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s or (total and done >= total):
+            last[0] = now
+            log.info("%s: %d/%d %s", description, done, total, message)
+
+    return callback
+
+
 @contextmanager
 def tqdm_progress(description: str, *, disable: bool | None = None) -> Iterator[ProgressCallback]:
-    """Context manager yielding a callback that drives a tqdm bar on stderr (disabled when not a TTY)."""
+    """Context manager yielding a callback that drives a tqdm bar on stderr; when stderr is not a TTY
+    the callback logs progress lines instead (:func:`logging_progress`)."""
     from tqdm.auto import tqdm
 
     if disable is None:
         disable = not sys.stderr.isatty()
-    bar = tqdm(desc=description, total=0, disable=disable, leave=False, dynamic_ncols=True)
+    if disable:
+        yield logging_progress(description)
+        return
+    bar = tqdm(desc=description, total=0, leave=False, dynamic_ncols=True)
 
     def callback(done: int, total: int, message: str = "") -> None:
         if bar.total != total:

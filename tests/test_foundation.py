@@ -141,3 +141,17 @@ def test_cli_help_lists_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_dash_m_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "pbitkit", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("pbitkit ")
+
+
+def test_progress_logs_when_not_a_terminal(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from pbitkit.progress import tqdm_progress
+
+    with caplog.at_level(logging.INFO, logger="pbitkit.progress"):
+        with tqdm_progress("sweep", disable=True) as cb:
+            cb(1, 4, "first")  # logged: first call
+            cb(2, 4, "second")  # rate-limited
+            cb(4, 4, "last")  # logged: completion
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs == ["sweep: 1/4 first", "sweep: 4/4 last"]

@@ -9,7 +9,9 @@ Example (``pbitkit pipeline --config pipeline.toml``; every key is optional)::
     [characterize]
     cells = ["strongarm", "latch"]
     corners = ["tt", "ff", "ss", "fs", "sf"]
-    n_mc = 6                           # Monte-Carlo mismatch instances (plus the nominal device)
+    n_mc = 8                           # Monte-Carlo mismatch instances (plus the nominal device)
+    mc_corners = ["tt"]                # ... simulated at these corners
+    bias_centering = "predicted"       # sweep each device around its own predicted centre
     bias_points = 9
     [characterize.params.latch]        # per-cell parameter overrides
     t_stop_s = 0.05
@@ -31,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pbitkit.config import from_dict, load_toml, to_dict
 from pbitkit.errors import ConfigError
@@ -59,12 +61,16 @@ def _eval_config_cls() -> Any:
 
 @dataclass(frozen=True)
 class CharacterizeSection:
-    """Which cells to characterize and over which grid (see :mod:`pbitkit.circuits.sweep`)."""
+    """Which cells to characterize and over which grid (see :mod:`pbitkit.circuits.sweep`): every corner
+    for the nominal device, ``n_mc`` Monte-Carlo mismatch instances at ``mc_corners``, each device's bias
+    points centred on its own predicted sigmoid centre."""
 
     cells: tuple[str, ...] = ("strongarm", "latch")
     corners: tuple[str, ...] = ("tt", "ff", "ss", "fs", "sf")
     temps_C: tuple[float, ...] = (27.0,)
-    n_mc: int = 6
+    n_mc: int = 8
+    mc_corners: tuple[str, ...] = ("tt",)
+    bias_centering: Literal["none", "predicted"] = "predicted"
     bias_points: int = 9
     noise_seed: int = 0
     quick: bool = False

@@ -63,6 +63,8 @@ def sweep_spec_for(cfg: PipelineConfig, cell: str) -> Any:
             "corners": list(c.corners),
             "temps_C": list(c.temps_C),
             "n_mc": c.n_mc,
+            "mc_corners": [m for m in c.mc_corners if m in c.corners],
+            "bias_centering": c.bias_centering,
             "noise_seed": c.noise_seed,
             "bias": {"n": c.bias_points},
             "params": params,
