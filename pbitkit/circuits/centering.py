@@ -37,17 +37,32 @@ def device_key(pt: SweepPoint) -> tuple:
 
 def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: float | None,
                    params: dict[str, float], models: str) -> dict[str, float]:
-    """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (runs one ngspice session).
+    """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (one or two ngspice sessions).
 
-    A module-level function so that process pools and dask workers can run it."""
+    The predicted P(1) is evaluated on 4001 bias values over +-20 default-range widths around the range's
+    midpoint; a device whose centre lies outside (the latch's mismatch moves it by ~100 widths) is
+    searched again over +-200 widths. A module-level function so that process pools and dask workers
+    can run it."""
     from pbitkit.circuits.models import get_library
     from pbitkit.circuits.predict import predicted_sigmoid
 
     def library(c: str, mismatch: bool) -> Any:
         return get_library(models, c if models != "generic" else "tt", mismatch=mismatch)
 
-    return predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
-                             library=library)
+    import numpy as np
+
+    from pbitkit.circuits.cells import get_cell
+
+    lo, hi = get_cell(cell).default_bias_range(params)
+    mid, width = 0.5 * (lo + hi), max(hi - lo, 1e-3)
+    res: dict[str, float] = {}
+    for span in (20.0, 200.0):  # +-20 default widths first; a device with no crossing there gets +-200
+        grid = np.linspace(mid - span * width, mid + span * width, 4001)
+        res = predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
+                                library=library, bias_grid_V=grid)
+        if math.isfinite(res["v0_V"]):
+            break
+    return res
 
 
 def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
