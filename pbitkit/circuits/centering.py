@@ -70,7 +70,7 @@ def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
     import pbitkit.circuits.predict  # noqa: F401
 
     return sha256_json({"device": list(map(str, device_key(pt))), "models": models, "ngspice": ngspice_version,
-                        "code": {m: _module_hash(m) for m in ("pbitkit.circuits.cells", "pbitkit.circuits.predict",
+                        "code": {m: _module_hash(m) for m in (__name__, "pbitkit.circuits.cells", "pbitkit.circuits.predict",
                                                               "pbitkit.circuits.models")}})
 
 
