@@ -806,16 +806,24 @@ _REGISTRY: dict[str, Cell] = {c.name: c for c in (LatchCell(), StrongArmCell())}
 
 
 def list_cells() -> list[str]:
-    """Names of the registered p-bit cells."""
-    return sorted(_REGISTRY)
+    """Names of the built-in cells and of the netlist cells found in ``netlists/cells`` and ``$PBITKIT_CELLS``
+    (:mod:`pbitkit.circuits.netlist_cell`)."""
+    from pbitkit.circuits.netlist_cell import discover
+
+    return sorted(set(_REGISTRY) | set(discover()))
 
 
 def get_cell(name: str) -> Cell:
-    """The registered cell ``name``; an unknown name raises ``ConfigError`` listing the known ones."""
-    try:
+    """The cell ``name``: built-in, else a netlist cell (``NAME.cir`` + ``NAME.toml``, see
+    :mod:`pbitkit.circuits.netlist_cell`); an unknown name raises ``ConfigError`` listing the known ones."""
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown cell {name!r}; known cells: {list_cells()}") from None
+    from pbitkit.circuits.netlist_cell import discover, load_netlist_cell
+
+    path = discover().get(name)
+    if path is None:
+        raise ConfigError(f"unknown cell {name!r}; known cells: {list_cells()}")
+    return load_netlist_cell(path)
 
 
 # --------------------------------------------------------------------------------------------------
