@@ -9,10 +9,12 @@ Python API in one breath::
 Lower levels: :mod:`~pbitkit.circuits.ngspice` (the one ngspice adapter: ``SimJob`` -> ``run`` ->
 ``SimResult``), :mod:`~pbitkit.circuits.models` (sky130 slim libraries, generic card),
 :mod:`~pbitkit.circuits.sweep` (TOML specs), :mod:`~pbitkit.circuits.executors` (process pool / dask),
-:mod:`~pbitkit.circuits.cache`, and the cells engineer's :mod:`~pbitkit.circuits.cells`,
+:mod:`~pbitkit.circuits.cache`, :mod:`~pbitkit.circuits.bits` (``bits.npz``: raw output bits), and the
+cells engineer's :mod:`~pbitkit.circuits.cells`,
 :mod:`~pbitkit.circuits.measure`, :mod:`~pbitkit.circuits.noise`.
 """
 
+from pbitkit.circuits.bits import BitRecord, read_bits
 from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
 from pbitkit.circuits.characterize import CharacterizationResult, characterize, read_table
 from pbitkit.circuits.executors import dask_executor, local_executor
@@ -24,6 +26,8 @@ __all__ = [
     "characterize",
     "CharacterizationResult",
     "read_table",
+    "read_bits",
+    "BitRecord",
     "SweepSpec",
     "load_spec",
     "quick_spec",

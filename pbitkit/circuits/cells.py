@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pbitkit.circuits import measure
+from pbitkit.circuits.bits import BITS_KEY, encode_bits
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
 from pbitkit.circuits.noise import K_B, Q_E, noise_files, resistor_voltage_psd, sigma_for_psd
@@ -470,7 +471,11 @@ class Cell:
         raise NotImplementedError
 
     def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
-        """Table rows (docs/contracts.md columns + ``param_*``) for a finished job (either tier)."""
+        """Table rows (docs/contracts.md columns + ``param_*``) for a finished job (either tier).
+
+        Transient rows also carry their output bit sequences, encoded under the private key
+        :data:`pbitkit.circuits.bits.BITS_KEY` (``characterize`` moves them into ``bits.npz``; it is never a
+        table column)."""
         meta = _job_meta(job)
         if meta["tier"] == "predicted":
             return self._predicted_rows(meta, result)
@@ -585,6 +590,7 @@ class LatchCell(Cell):
                 out = measure.sample_waveform(t, np.real(tr["v(out)"]), ts)
                 bits = (out > p["readout_vdd_V"] / 2).astype(np.uint8)
                 row.update(_bit_stats(bits, ts))
+                row[BITS_KEY] = encode_bits(bits, ts)
                 es_r = measure.energy_split(t, -np.real(tr["i(vddr)"]), p["readout_vdd_V"])
                 row["readout_agreement"] = float(np.mean(bits == sign_bits))
                 row["core_static_power_W"] = es.static_power_W
@@ -595,8 +601,10 @@ class LatchCell(Cell):
             else:
                 # P(1) and tau from the sign of v(q) - v(qb); flips and dwells from a Schmitt trigger of
                 # width hysteresis_V, so that sub-mV re-crossings of x = 0 are not counted as flips
-                row.update(_bit_stats(sign_bits, ts, measure.binarize(sampled, 0.0, p["hysteresis_V"])))
+                flip_bits = measure.binarize(sampled, 0.0, p["hysteresis_V"])
+                row.update(_bit_stats(sign_bits, ts, flip_bits))
                 row["flip_hysteresis_V"] = p["hysteresis_V"]
+                row[BITS_KEY] = encode_bits(sign_bits, ts, flip_bits, p["hysteresis_V"])
             row.update(_energy_cols(es, row["n_samples"], row.get("_n_flips", 0)))
             row.pop("_n_flips", None)
             row.update(sample_period_s=ts, sim_time_s=float(t[-1]),
@@ -737,6 +745,7 @@ class StrongArmCell(Cell):
             tk = (np.arange(n) + p["read_phase"]) * period
             bits = (np.interp(tk, t, diff) > 0).astype(np.uint8)
             row.update(_bit_stats(bits, period))
+            row[BITS_KEY] = encode_bits(bits, period)
             es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
             # clock drive: the charge the clock source delivers (what a CMOS clock buffer would draw from
             # its supply, at V_clk = vdd_V); counted as dynamic energy of the cell

@@ -6,7 +6,12 @@
   empty field), then ``param_*`` and any extra per-cell columns, sorted by name;
 * ``characterization.json``: provenance (spec, ngspice version, simulator options, model libraries with
   file hashes, the hash and cache key of every session, seeds, counts, timings, failures);
-* ``run.json`` (:func:`pbitkit.rundir.open_run_dir`) and ``plots/*.png`` (the cells' plotting module).
+* ``bits.npz``: the output bit sequence of every transient row, keyed by the table's ``row_id`` column
+  (:mod:`pbitkit.circuits.bits`; ``keep_bits=False`` skips it). The bits travel with the rows from the
+  worker and are stored in the row cache, so a cached re-run restores them without simulating;
+* ``run.json`` (:func:`pbitkit.rundir.open_run_dir`) and ``plots/*.png`` (the cells' plotting module:
+  P(1), tau and energy vs bias, and from the bits the autocorrelation and dwell-time histograms of the
+  nominal device at the points nearest P = 1/2 and a few others).
 
 Failures: a session that fails or times out is retried once point by point (when it held more than one
 point), so one diverging bias point costs only itself; what still fails is kept in the table with
@@ -27,6 +32,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from pbitkit.circuits.bits import BITS_FILE, BITS_KEY, BitRecord, decode_bits, write_bits
 from pbitkit.circuits.cache import RowCache, job_key
 from pbitkit.circuits.cells import TABLE_COLUMNS, SweepPoint, get_cell
 from pbitkit.circuits.centering import centre_points
@@ -39,7 +45,8 @@ from pbitkit.progress import ProgressCallback
 from pbitkit.provenance import environment_provenance
 from pbitkit.rundir import open_run_dir
 
-__all__ = ["CharacterizationResult", "characterize", "write_table", "read_table", "TABLE_FILE", "PROVENANCE_FILE"]
+__all__ = ["CharacterizationResult", "characterize", "write_table", "read_table", "TABLE_FILE", "PROVENANCE_FILE",
+           "BITS_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,8 @@ class CharacterizationResult:
         Wall time of the call; ngspice CPU time summed over the sessions simulated in this call.
     plots
         Paths of the plots written (empty when the plotting module is unavailable or ``plot=False``).
+    bits_path
+        ``bits.npz`` with the output bits of the transient rows (``None`` when none were kept).
     """
 
     out_dir: Path
@@ -79,6 +88,7 @@ class CharacterizationResult:
     wall_time_s: float
     cpu_time_s: float
     plots: list[Path]
+    bits_path: Path | None = None
 
     @property
     def failed_rows(self) -> list[dict[str, Any]]:
@@ -123,7 +133,7 @@ def read_table(path: str | PathLike[str]) -> list[dict[str, Any]]:
                     row[k] = math.nan if k not in ("error", "status", "cell", "tier", "corner") else ""
                     continue
                 try:
-                    row[k] = int(v) if k in ("mc_seed", "n_samples", "n_ones") else float(v)
+                    row[k] = int(v) if k in ("mc_seed", "n_samples", "n_ones", "row_id") else float(v)
                 except ValueError:
                     row[k] = v
             out.append(row)
@@ -141,7 +151,7 @@ def _sort_key(r: dict[str, Any]) -> tuple:
 def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Executor | None = None,
                  progress: ProgressCallback | None = None, *, workers: int | None = None,
                  use_cache: bool = True, cache: RowCache | None = None, retry_split: bool = True,
-                 plot: bool = True, overwrite: bool = False) -> CharacterizationResult:
+                 plot: bool = True, overwrite: bool = False, keep_bits: bool = True) -> CharacterizationResult:
     """Run the sweep ``spec`` and write the characterization table, provenance and plots to ``out_dir``.
 
     Parameters
@@ -160,6 +170,10 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         Reuse and store rows in the content-hash cache (default location ``cache_dir()/circuits/rows``).
     retry_split
         Retry a failed multi-point session point by point.
+    keep_bits
+        Write the transient rows' output bit sequences to ``bits.npz`` (keyed by ``row_id``; ~1.3 kB per
+        10 000 bits before compression). The row cache stores them either way, so this only decides whether
+        the file is written (and the autocorrelation / dwell plots drawn).
 
     Raises
     ------
@@ -279,10 +293,17 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
             handle(outcomes, s_idx, s_jobs, s_keys, s_pts)
 
     rows = sorted((r for i in range(len(jobs)) for r in rows_by_session.get(i, [])), key=_sort_key)
+    records: dict[int, BitRecord] = {}
+    for i, r in enumerate(rows):
+        r["row_id"] = i
+        enc = r.pop(BITS_KEY, None)
+        if enc is not None and r.get("status") == "ok":
+            records[i] = decode_bits(enc)
     table_path = write_table(run_dir / TABLE_FILE, rows)
+    bits_path = write_bits(run_dir / BITS_FILE, records) if keep_bits and records else None
     n_failed = sum(1 for r in rows if r.get("status") != "ok")
     wall = time.perf_counter() - t0
-    plots = _plots(rows, run_dir.path / "plots") if plot else []
+    plots = _plots(rows, run_dir.path / "plots", records if keep_bits else {}) if plot else []
     prov = environment_provenance(
         kind="characterization",
         spec=spec.to_dict(),
@@ -298,13 +319,15 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
                 "workers": None if executor is not None else n_workers, "sessions_per_worker": per_worker},
         failures=failures,
         table=TABLE_FILE,
+        bits=BITS_FILE if bits_path is not None else None,
         columns=_columns(rows),
     )
     prov_path = atomic_write_json(run_dir / PROVENANCE_FILE, prov)
     log.info("characterize %s: %d rows (%d failed) in %.1f s -> %s", spec.cell, len(rows), n_failed, wall, table_path)
     return CharacterizationResult(out_dir=run_dir.path, table_path=table_path, provenance_path=prov_path, rows=rows,
                                   n_sessions=len(jobs), n_cached=n_cached, n_simulated=n_simulated,
-                                  n_failed=n_failed, wall_time_s=wall, cpu_time_s=cpu_total, plots=plots)
+                                  n_failed=n_failed, wall_time_s=wall, cpu_time_s=cpu_total, plots=plots,
+                                  bits_path=bits_path)
 
 
 def _executor_workers(executor: cf.Executor, fallback: int) -> int:
@@ -321,8 +344,9 @@ def _executor_workers(executor: cf.Executor, fallback: int) -> int:
     return fallback
 
 
-def _plots(rows: list[dict[str, Any]], plot_dir: Path) -> list[Path]:
-    """Call the cells engineer's plotting module (``pbitkit.circuits.plots.plot_characterization``)."""
+def _plots(rows: list[dict[str, Any]], plot_dir: Path, records: dict[int, BitRecord]) -> list[Path]:
+    """The plotting module's ``plot_characterization`` (table columns vs bias) and, when bit sequences were
+    kept, ``plot_bit_statistics`` (autocorrelation and dwell-time histograms)."""
     try:
         from pbitkit.circuits import plots as plotting
     except ImportError:
@@ -332,4 +356,7 @@ def _plots(rows: list[dict[str, Any]], plot_dir: Path) -> list[Path]:
     if fn is None:
         log.info("pbitkit.circuits.plots has no plot_characterization(rows, out_dir): no plots written")
         return []
-    return [Path(p) for p in (fn(rows, plot_dir) or [])]
+    out = [Path(p) for p in (fn(rows, plot_dir) or [])]
+    if records:
+        out += [Path(p) for p in plotting.plot_bit_statistics(rows, records, plot_dir)]
+    return out

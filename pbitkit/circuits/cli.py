@@ -23,7 +23,8 @@ examples:
   pbitkit characterize --cell strongarm --scheduler tcp://10.0.0.5:8786 --out runs/sa
 
 Outputs in --out: characterization.csv (one row per sweep point), characterization.json (provenance),
-run.json, pbitkit.log, plots/. Re-running the same command reuses cached sessions and retries failures.
+bits.npz (output bit sequences of the transient rows, keyed by the table's row_id), run.json,
+pbitkit.log, plots/. Re-running the same command reuses cached sessions and retries failures.
 """
 
 
@@ -46,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="simulate everything again (do not read or write the cache)")
     p.add_argument("--overwrite", action="store_true", help="reuse --out even if it holds a run with another spec")
     p.add_argument("--no-plots", action="store_true", help="do not draw plots")
+    p.add_argument("--no-bits", action="store_true",
+                   help="do not write bits.npz (the transient rows' output bit sequences; ~1 kB per row)")
     p.set_defaults(func=cmd_characterize)
 
 
@@ -75,7 +78,8 @@ def cmd_characterize(args: argparse.Namespace) -> int:
     try:
         with tqdm_progress(f"characterize {args.cell}") as progress:
             res = characterize(spec, args.out, executor=executor, progress=progress, workers=args.workers,
-                               use_cache=not args.no_cache, overwrite=args.overwrite, plot=not args.no_plots)
+                               use_cache=not args.no_cache, overwrite=args.overwrite, plot=not args.no_plots,
+                               keep_bits=not args.no_bits)
     finally:
         if executor is not None:
             executor.shutdown()

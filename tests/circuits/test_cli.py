@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
+from pbitkit.circuits import measure
+from pbitkit.circuits.bits import read_bits
 from pbitkit.circuits.characterize import PROVENANCE_FILE, TABLE_FILE, read_table
 from pbitkit.cli import main
 from pbitkit.io import read_json
@@ -51,6 +54,30 @@ def test_quick_end_to_end_spans_the_sigmoid(tmp_path) -> None:
     assert prov["spec"]["cell"] == "latch" and prov["counts"]["failed_rows"] == 0
     assert (out / "run.json").is_file() and (out / "pbitkit.log").is_file()
     assert list((out / "plots").glob("*.png"))  # the cells plotting module was called
-    # re-run: everything from the cache
+    # the raw output bits: one record per row, and what the table reports is what they give
+    recs = read_bits(out)
+    assert prov["bits"] == "bits.npz" and sorted(recs) == [r["row_id"] for r in rows] == list(range(len(rows)))
+    for r in rows:
+        rec = recs[r["row_id"]]
+        assert rec.dt_s == r["sample_period_s"] and rec.bits.size == r["n_samples"] > 4000
+        assert int(rec.bits.sum()) == r["n_ones"] and rec.hysteresis_V == r["flip_hysteresis_V"]
+        # the autocorrelation of the stored bits gives the table's correlation time
+        tau_int = measure.integrated_autocorr_time(rec.bits)
+        assert tau_int * rec.dt_s / 2 == pytest.approx(r["tau_corr_s"], rel=1e-12)
+        ds = measure.dwell_stats(rec.flip_bits, rec.dt_s)  # and the Schmitt sequence the rates
+        assert ds.flip_rate_Hz == pytest.approx(r["flip_rate_Hz"], rel=1e-12)
+        assert ds.rate_up_Hz == pytest.approx(r["rate_up_Hz"], rel=1e-12, nan_ok=True)
+    # autocorrelation and dwell-time plots from the bits (nominal device, points nearest P = 1/2 ...)
+    for name in ("autocorrelation.png", "dwell_times.png"):
+        img = mpimg.imread(out / "plots" / name)  # the file decodes
+        assert img.ndim == 3 and min(img.shape[:2]) > 200
+    # re-run: everything from the cache, bits restored from the cache too
+    before = {k: (v.bits.copy(), v.flip_bits.copy()) for k, v in recs.items()}
+    (out / "bits.npz").unlink()
     assert main(["-q", "characterize", "--cell", "latch", "--quick", "--workers", "2", "--out", str(out)]) == 0
     assert read_json(out / PROVENANCE_FILE)["counts"]["simulated"] == 0
+    again = read_bits(out)
+    assert sorted(again) == sorted(before)
+    for k, (b, f) in before.items():
+        np.testing.assert_array_equal(again[k].bits, b)
+        np.testing.assert_array_equal(again[k].flip_bits, f)
