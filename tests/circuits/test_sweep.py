@@ -55,6 +55,15 @@ def test_grouping_makes_work_for_every_worker() -> None:
     # interleaved chunks: each session spans the bias range
     assert all(min(p.bias_V for p in s) < 0 < max(p.bias_V for p in s) for s in two)
     assert len(group_points(pts, max_points_per_job=16, min_jobs=100)) == 9
+    # several devices: split only where it shortens the estimated wall time (session overhead counted)
+    three = expand(load_spec({"cell": "strongarm", "bias": {"n": 9}, "n_mc": 2}))
+    assert sorted(len(s) for s in group_points(three, min_jobs=2)) == [4, 4, 4, 5, 5, 5]  # 2 x 5.5 < 2 x 9.5
+    ten = expand(load_spec({"cell": "strongarm", "bias": {"n": 9}, "n_mc": 9}))
+    assert [len(s) for s in group_points(ten, min_jobs=2)] == [9] * 10  # already balanced: no extra sessions
+    # the predicted tier computes all points in one analysis: never split
+    both = expand(load_spec({"cell": "latch", "bias": {"n": 9}, "tiers": ["transient", "predicted"]}))
+    sessions = group_points(both, min_jobs=2)
+    assert sorted((s[0].tier, len(s)) for s in sessions) == [("predicted", 9), ("transient", 4), ("transient", 5)]
 
 
 @pytest.mark.parametrize(("data", "match"), [
