@@ -133,20 +133,29 @@ def run_pipeline(
 
             stages[name] = run_stage(name, out, {"spec": spec.to_dict()}, body, overwrite=overwrite)
 
-        # 2. device-model fits
+        # 2. device-model fits, plus each card's bias network (sized for the DTM graph's fan-in)
+        fan_in = _graph_fan_in(cfg)
         for cell in cfg.characterize.cells:
             name = f"fit_{cell}"
             fit_cfg = dataclasses.replace(cfg.fit, cell=cell)
             src = stages[f"characterize_{cell}"]
 
             def fit_body(d: Path, fit_cfg: Any = fit_cfg, src: StageRecord = src) -> dict[str, Any]:
-                from pbitkit.pbitmodel.run import fit_run
+                from pbitkit.io import atomic_write_text
+                from pbitkit.pbitmodel.export import card_to_csv
+                from pbitkit.pbitmodel.run import PARAMS_NAME, fit_run
+                from pbitkit.pipeline.bias_network import attach_bias_network
 
                 res = fit_run(src.path, d, fit_cfg)
-                return res.summary()
+                card, meas = attach_bias_network(res.report.card, fan_in)
+                card.save(d / CARD_NAME)
+                atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
+                return {**res.summary(), "bias_network": {**card.bias_network, "fan_in": fan_in,
+                                                          "static_power_W": meas["static_power_W"]}}
 
             stages[name] = run_stage(
-                name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash}, fit_body, overwrite=overwrite
+                name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash, "bias_fan_in": fan_in},
+                fit_body, overwrite=overwrite,
             )
 
         # 3. DTM training on the array, device modes driven by the array cell's card
@@ -191,6 +200,14 @@ def run_pipeline(
     report = write_pipeline_report(out, cfg, stages, run.record())
     log.info("report: %s", report)
     return PipelineResult(out, stages, report)
+
+
+def _graph_fan_in(cfg: PipelineConfig) -> int:
+    """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
+    from pbitkit.array import grid_graph
+
+    m = cfg.dtm.model
+    return int(grid_graph(m.L, m.pattern, periodic=m.periodic).degree.max())
 
 
 def result_config(cfg: PipelineConfig) -> dict[str, Any]:
