@@ -5,12 +5,13 @@ neighbour sum of one node over a block of chains is a contiguous, vectorizable l
 :mod:`pbitkit.array.sampler`) run disjoint blocks of chains on the same arrays: no synchronisation inside
 a call, which keeps a shared 2-core machine from stalling on barriers.
 
-Random numbers: a counter-based generator (the SplitMix64 output function applied to
-``key + counter * 0x9E3779B97F4A7C15``, Steele et al., OOPSLA 2014). Each (sweep, colour) gets a fresh
-64-bit key derived from a base key that the caller draws from its ``numpy.random.Generator``; each
-(node, chain) lane uses counter ``t * C + c`` (``t`` = position of the node in the colour-sorted free-node
-list). Results are reproducible bit for bit and independent of the number of threads. The Gibbs kernel
-uses the top 24 bits as a float32 uniform ``u = (h >> 40 + 1/2) 2^-24``.
+Random numbers: counter-based. Each (sweep, colour) gets a fresh 64-bit key derived from a base key that
+the caller draws from its ``numpy.random.Generator``. Lane (node, chain) = (``t``, ``c``), ``t`` = position
+of the node in the colour-sorted free-node list: a row key ``splitmix64(key + t * 0x9E3779B97F4A7C15)``
+(the SplitMix64 output function, Steele et al., OOPSLA 2014; one per node, shared by its chains), then a
+keyed 32-bit hash of ``c`` (Wellons' ``triple32`` mixer, computed in i32 so 16 lanes fit one AVX-512
+register) whose top 23 bits give the float32 uniform ``u = (m + 1/2) 2^-23`` (exact in float32).
+Results are reproducible bit for bit and independent of the number of threads.
 
 Update rule of one p-bit (node ``i``, chain ``c``) with local field ``f = sum_j W_ij s_j + h_i``:
 
@@ -18,7 +19,7 @@ Update rule of one p-bit (node ``i``, chain ``c``) with local field ``f = sum_j 
     x   = (V - v0_i) / vs_i                       # cell's own sigmoid offset and slope (ideal: 0, 1)
     p   = 1 / (1 + exp(-x))                       # P(s = +1) of a freshly drawn cell output
     p'  = p + lam_i ([s_old = +1] - p)            # telegraph memory, lam_i = exp(-t_update / tau_i)
-    s   = +1 if u < p' else -1
+    s   = +1 if u < p' else -1          # evaluated as (u - lam_i [s_old=+1]) (1 + exp(-x)) < 1 - lam_i
 
 With ``lam = 0`` this is the Gibbs conditional ``P(s_i=+1 | rest) = sigmoid(2 beta f)`` (REFERENCE.md §2);
 with ``lam > 0`` it is the exact transition probability of a two-state telegraph process with occupancy
@@ -26,8 +27,9 @@ with ``lam > 0`` it is the exact transition probability of a two-state telegraph
 
 Precision: the Gibbs kernel computes in float32 (16 lanes per AVX-512 vector). ``exp`` is a branch-free
 range-reduced polynomial (:func:`_exp_neg32`) because numba has no vector ``exp`` without Intel SVML;
-the resulting conditional probabilities differ from exact float64 ones by < 2e-6 (tested), and the
-uniform has 2^-24 resolution — biases far below the Monte-Carlo error of any feasible run (1e-6 needs
+the resulting conditional probabilities differ from exact float64 ones by < 2e-6, and the uniform has
+2^-23 resolution (both tested, the decision rule over the whole uniform grid) — biases far below the
+Monte-Carlo error of any feasible run (1e-6 needs
 ~1e12 samples to see). The async kernel computes in float64 (error < 1e-12).
 """
 
@@ -35,6 +37,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir as _ir
+from numba.core import types as _nbt
+from numba.extending import intrinsic as _intrinsic
 
 __all__ = [
     "gibbs_sweeps",
@@ -43,6 +48,8 @@ __all__ = [
     "splitmix64",
     "uniform_from_counter",
     "sigmoid_fast",
+    "lane_uniform",
+    "gibbs_decide",
 ]
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -52,9 +59,7 @@ S30 = np.uint64(30)
 S27 = np.uint64(27)
 S31 = np.uint64(31)
 S32 = np.uint64(32)
-S40 = np.uint64(40)
-TWO_M24 = np.float32(2.0**-24)
-HALF_M24 = np.float32(2.0**-25)
+TWO_M23 = np.float32(2.0**-23)
 TWO_M32 = 2.0**-32
 X_CLIP = 40.0  # sigmoid(-40) = 4e-18 << 2^-32: clipping x here changes no decision
 
@@ -133,6 +138,78 @@ def sigmoid32(x):
     return np.float32(1.0) / (np.float32(1.0) + _exp_neg32(x))
 
 
+@_intrinsic
+def _hash32(typingctx, ka, kb, c):
+    """Keyed 32-bit hash of a chain index, in i32 arithmetic (numba would widen uint32 to 64 bits and
+    LLVM would then vectorize 8 lanes per AVX-512 register instead of 16).
+
+    ``x = ka + c * 0x9E3779B9`` (a bijection of ``c``), then Wellons' ``triple32`` mixer (three
+    multiply-xorshift rounds, a bijection of 32-bit words with low avalanche bias) with ``kb`` xored in
+    after the first round. Returns the top 23 bits.
+    """
+    sig = _nbt.uint32(_nbt.uint32, _nbt.uint32, _nbt.uint32)
+
+    def codegen(context, builder, signature, args):
+        a, b, cc = args
+        i32 = _ir.IntType(32)
+
+        def k(v):
+            return _ir.Constant(i32, v)
+
+        x = builder.add(a, builder.mul(cc, k(0x9E3779B9)))
+        x = builder.xor(x, builder.lshr(x, k(17)))
+        x = builder.mul(x, k(0xED5AD4BB))
+        x = builder.xor(x, b)
+        x = builder.xor(x, builder.lshr(x, k(11)))
+        x = builder.mul(x, k(0xAC4C1B51))
+        x = builder.xor(x, builder.lshr(x, k(15)))
+        x = builder.mul(x, k(0x31848BAB))
+        x = builder.xor(x, builder.lshr(x, k(14)))
+        return builder.lshr(x, k(9))
+
+    return sig, codegen
+
+
+MASK32 = np.uint64(0xFFFFFFFF)
+
+
+@nb.njit(inline="always", cache=True)
+def _row_key(key, t):
+    """64-bit key of lane row ``t`` (position in the colour-sorted free-node list) within one (sweep, colour)."""
+    return splitmix64(key + np.uint64(t) * GOLDEN)
+
+
+@nb.njit(inline="always", cache=True)
+def _u24(rk, c):
+    """float32 uniform ``(m + 1/2) 2^-23``, ``m`` = top 23 bits of the keyed 32-bit hash of chain ``c``.
+
+    ``m + 1/2`` needs 24 significant bits, so every step is exact in float32 (with 24 bits, ``m 2^-24 +
+    2^-25`` would round to even above 1/2 and could reach 1.0)."""
+    m = _hash32(np.uint32(rk & MASK32), np.uint32(rk >> S32), np.uint32(c))
+    return (np.float32(np.int32(m)) + np.float32(0.5)) * TWO_M23
+
+
+@nb.njit(cache=True)
+def lane_uniform(key, t, c):
+    """The Gibbs kernel's uniform for lane (row ``t``, chain ``c``) under the (sweep, colour) key ``key``."""
+    return _u24(_row_key(key, t), c)
+
+
+@nb.njit(inline="always", cache=True, error_model="numpy")
+def _decide(u, x, a, b):
+    """``True`` (s = +1) iff ``u < a + b sigmoid(x)``, evaluated without a division as
+    ``(u - a)(1 + exp(-x)) < b`` (``1 + exp(-x) > 0``); ``x`` clipped to [-20, 20] like :func:`sigmoid32`.
+    Ideal Gibbs: ``a = 0, b = 1``; telegraph memory: ``a = lam [s_old = +1], b = 1 - lam``."""
+    x = min(max(x, np.float32(-20.0)), np.float32(20.0))
+    return (u - a) * (np.float32(1.0) + _exp_neg32(x)) < b
+
+
+@nb.njit(cache=True, error_model="numpy")
+def gibbs_decide(u, x, a, b):
+    """Compiled :func:`_decide` for tests: the Gibbs kernel's decision for one lane (float32 inputs)."""
+    return _decide(np.float32(u), np.float32(x), np.float32(a), np.float32(b))
+
+
 @nb.njit(inline="always", cache=True, error_model="numpy")
 def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi, key, has_lam,
                   F, A, B, X):
@@ -194,15 +271,14 @@ def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, 
                 for c in range(Cw):
                     f[c] += w * srow[c]
     if Cw == 1:  # single chain: one flat vectorized pass over the nodes, then scatter
-        stride = np.uint64(C)
-        ctr0 = np.uint64(t0) * np.uint64(C) + np.uint64(c_lo)
+        one = np.float32(1.0)
+        zero = np.float32(0.0)
         for q in range(n):
-            p = sigmoid32(F[q])
+            u = _u24(_row_key(key, t0 + q), c_lo)
             if has_lam:
-                p = A[q] + B[q] * p
-            h = splitmix64(key + (ctr0 + np.uint64(q) * stride) * GOLDEN)
-            u = np.float32(h >> S40) * TWO_M24 + HALF_M24
-            X[q] = np.int8(1) if u < p else np.int8(-1)
+                X[q] = np.int8(1) if _decide(u, F[q], A[q], B[q]) else np.int8(-1)
+            else:
+                X[q] = np.int8(1) if _decide(u, F[q], zero, one) else np.int8(-1)
         for tt in range(n):
             S[free_nodes[t0 + tt], c_lo] = X[tt]
         return
@@ -210,26 +286,24 @@ def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, 
         i = free_nodes[t0 + tt]
         row = S[i, c_lo:c_hi]
         f = F[tt * Cw : (tt + 1) * Cw]
-        ctr0 = np.uint64(t0 + tt) * np.uint64(C) + np.uint64(c_lo)
+        rk = _row_key(key, t0 + tt)
         ci = c0[i]
         gi = g[i]
         v0i = v0[i]
         ivsi = ivs[i]
         if has_lam:
             li = lam[i]
+            bi = np.float32(1.0) - li
             for c in range(Cw):
-                p = sigmoid32((min(max(ci + gi * f[c], v_lo), v_hi) - v0i) * ivsi)
-                old = np.float32(1.0) if row[c] > 0 else np.float32(0.0)
-                p = p + li * (old - p)
-                h = splitmix64(key + (ctr0 + np.uint64(c)) * GOLDEN)
-                u = np.float32(h >> S40) * TWO_M24 + HALF_M24
-                row[c] = np.int8(1) if u < p else np.int8(-1)
+                x = (min(max(ci + gi * f[c], v_lo), v_hi) - v0i) * ivsi
+                a = li if row[c] > 0 else np.float32(0.0)
+                row[c] = np.int8(1) if _decide(_u24(rk, c_lo + c), x, a, bi) else np.int8(-1)
         else:
+            one = np.float32(1.0)
+            zero = np.float32(0.0)
             for c in range(Cw):
-                p = sigmoid32((min(max(ci + gi * f[c], v_lo), v_hi) - v0i) * ivsi)
-                h = splitmix64(key + (ctr0 + np.uint64(c)) * GOLDEN)
-                u = np.float32(h >> S40) * TWO_M24 + HALF_M24
-                row[c] = np.int8(1) if u < p else np.int8(-1)
+                x = (min(max(ci + gi * f[c], v_lo), v_hi) - v0i) * ivsi
+                row[c] = np.int8(1) if _decide(_u24(rk, c_lo + c), x, zero, one) else np.int8(-1)
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy")
