@@ -114,9 +114,13 @@ __all__ = [
     "render_template",
     "render_noise",
     "BUILTIN_PLACEHOLDERS",
+    "PREDICTED_STEPS",
 ]
 
 log = logging.getLogger(__name__)
+
+#: Bias steps of the predicted tier's noiseless staircase (one per period).
+PREDICTED_STEPS = 401
 
 #: Environment variable with extra cell directories (colon-separated), searched before the shipped one.
 CELLS_ENV = "PBITKIT_CELLS"
@@ -466,15 +470,18 @@ def _timing(spec: NetlistCellSpec, p: Mapping[str, float]) -> tuple[float, int, 
     period = _val(spec.readout.period_s, p)
     n = int(round(_val(spec.readout.n_samples, p)))
     dt = _val(spec.readout.dt_s, p) or period / 20
-    if not (period > 0 and n >= 2 and dt > 0):
-        raise ConfigError(f"cell {spec.name}: need period_s > 0, n_samples >= 2 and dt_s > 0; got {period}, {n}, {dt}")
+    rp = _val(spec.readout.read_phase, p)
+    if not (period > 0 and n >= 2 and dt > 0 and 0 < rp < 0.98):
+        raise ConfigError(f"cell {spec.name}: need period_s > 0, n_samples >= 2, dt_s > 0 and 0 < read_phase < 0.98; "
+                          f"got {period}, {n}, {dt}, {rp}")
     return period, n, dt
 
 
 def render_cell(spec: NetlistCellSpec, lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, temp_C: float,
-                bias_V: float, mc_seed: int = -1) -> str:
-    """The cell's circuit (template rendered, plus ``.temp``, the mismatch seed and the noise sources),
-    without analysis. The first lines carry the template's and the TOML's SHA-256 (cache key)."""
+                bias_V: float, mc_seed: int = -1, noise: bool = True) -> str:
+    """The cell's circuit (template rendered, plus ``.temp``, the mismatch seed and, with ``noise``, the
+    noise sources), without analysis. The first lines carry the template's and the TOML's SHA-256 (so the
+    row cache, keyed on the netlist text, misses when either file changes)."""
     period, _, dt = _timing(spec, p)
     values: dict[str, Any] = dict(p)
     values.update(models=lib.include_line, nfet=lib.nfet, pfet=lib.pfet, fet=lib.instance_prefix,
@@ -487,7 +494,32 @@ def render_cell(spec: NetlistCellSpec, lib: ModelLibrary, p: Mapping[str, float]
     tail = [f".temp {_fmt(temp_C)}"]
     if mc_seed >= 0:
         tail.append(lib.seed_line(mc_seed + 1))  # seed=0 means "unseeded" in ngspice: seed k -> k+1
-    return head + body + "\n".join(tail) + "\n" + render_noise(spec.noise, p, temp_C, dt)
+    if noise:
+        return head + body + "\n".join(tail) + "\n" + render_noise(spec.noise, p, temp_C, dt)
+    # noiseless: voltage noise sources become 0 V (the node stays connected to its reference)
+    tail += [f"V_{n.name} {n.node} {n.ref} 0" for n in spec.noise if n.kind == "voltage"]
+    return head + body + "\n".join(tail) + "\n"
+
+
+def _with_pwl(netlist: str, source: str, pwl: Sequence[float]) -> str:
+    """``netlist`` with the value of V source ``source`` replaced by ``PWL(t0 v0 t1 v1 ...)`` (nodes kept;
+    continuation lines of the original source line dropped). ngspice's ``alter @v[pwl]`` silently
+    truncates long vectors (measured with ngspice 39), so the staircase is written into the netlist."""
+    out: list[str] = []
+    skipping = False
+    for line in netlist.splitlines():
+        toks = line.split()
+        if skipping and line.lstrip().startswith("+"):
+            continue
+        skipping = False
+        if toks and toks[0].lower() == source.lower():
+            out.append(f"{toks[0]} {toks[1]} {toks[2]} PWL(")
+            out += [f"+ {_fmt(pwl[i])} {_fmt(pwl[i + 1])}" for i in range(0, len(pwl), 2)]
+            out.append("+ )")
+            skipping = True
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -515,14 +547,6 @@ class NetlistCell(Cell):
         self.params(params)  # validate names
         return self.spec.bias_range_V
 
-    def jobs(self, points: Sequence[SweepPoint], library: LibraryFactory | None = None,
-             timeout_s: float = 300.0) -> list[SimJob]:
-        for pt in points:
-            if pt.tier != "transient":
-                raise ConfigError(f"netlist cell {self.name}: only the 'transient' tier is available (no predicted "
-                                  "tier: use tiers = ['transient'] and bias_centering = 'none')")
-        return super().jobs(points, library, timeout_s)
-
     def _vectors(self) -> list[str]:
         s = self.spec
         vecs = [f"v({o})" for o in s.readout.outputs] + [f"i({s.supply_source.lower()})"]
@@ -549,6 +573,67 @@ class NetlistCell(Cell):
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=_label(pts, vdd, p, template=str(s.template_path)))
 
+    def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        """Noiseless staircase transient: the bias steps through ``PREDICTED_STEPS`` values spanning the
+        points' bias range, one value per period (changed right after each read), and the decision
+        threshold ``V0`` is where the noiseless bit turns from 0 to 1
+        (:func:`pbitkit.circuits.predict.threshold_from_staircase`)."""
+        s = self.spec
+        p = self.params(pts[0].params)
+        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        period, _, dt = _timing(s, p)
+        rp = _val(s.readout.read_phase, p)
+        biases = [pt.bias_V for pt in pts]
+        lo, hi = min(biases), max(biases)
+        if hi - lo <= 0:
+            w = s.bias_range_V[1] - s.bias_range_V[0]
+            lo, hi = lo - w, hi + w
+        steps = np.linspace(lo, hi, PREDICTED_STEPS)
+        pwl = [0.0, float(steps[0])]
+        for k in range(1, steps.size):  # change after the read of period k-1, ramp over 1 % of a period
+            t0 = (k - 1 + rp + 0.005) * period
+            pwl += [t0, float(steps[k - 1]), t0 + 0.01 * period, float(steps[k])]
+        circuit = _with_pwl(render_cell(s, lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=float(steps[0]),
+                                        mc_seed=pts[0].mc_seed, noise=False), s.bias_source, pwl)
+        ctl = [".control", f"tran {_fmt(dt)} {_fmt(steps.size * period)} 0 {_fmt(dt)}",
+               write_command([f"v({o})" for o in s.readout.outputs]), ".endc", ".end"]
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s,
+                      label=_label(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path)))
+
+    def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+        """Rows of the predicted tier: ``pred_v0_V`` (noiseless decision threshold) and ``p1`` = the
+        noiseless decision (0 below ``V0``, 1 above, 1/2 at it): a threshold-only prediction (the
+        noise of a netlist cell is not propagated analytically)."""
+        from pbitkit.circuits.predict import threshold_from_staircase
+
+        p = meta["params"]
+        period, _, _ = _timing(self.spec, p)
+        tr = result.plots[0]
+        t = np.real(tr["time"])
+        v, thr = self._output(tr, p, meta["vdd_V"])
+        steps = np.asarray(meta["stair"])
+        tk = (np.arange(steps.size) + _val(self.spec.readout.read_phase, p)) * period
+        bits = (np.interp(tk, t, v) > thr).astype(np.uint8)
+        v0 = threshold_from_staircase(steps, bits)
+        rows = []
+        for b in meta["bias_V"]:
+            row = _base_row(meta, float(b))
+            row.update(p1=float(0.5 * (1 + np.sign(b - v0))) if math.isfinite(v0) else math.nan,
+                       pred_v0_V=v0, sample_period_s=period, sim_time_s=0.0,
+                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]))
+            if not math.isfinite(v0):
+                row.update(status="failed", error="decision threshold outside the predicted-tier staircase")
+            rows.append(row)
+        return rows
+
+    def _output(self, tr: Mapping[str, np.ndarray], p: Mapping[str, float], vdd: float) -> tuple[np.ndarray, float]:
+        """The readout signal (V) and its threshold: ``v(p) - v(n)`` vs 0, or ``v(out)`` vs ``threshold_V``."""
+        ro = self.spec.readout
+        v = np.real(tr[f"v({ro.outputs[0]})"])
+        if len(ro.outputs) == 2:
+            return v - np.real(tr[f"v({ro.outputs[1]})"]), 0.0
+        return v, (_val(ro.threshold_V, p) if ro.threshold_V is not None else vdd / 2)
+
     def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
         s = self.spec
         p = meta["params"]
@@ -560,12 +645,7 @@ class NetlistCell(Cell):
             tr = result.plots[k]
             row = _base_row(meta, bias)
             t = np.real(tr["time"])
-            v = np.real(tr[f"v({ro.outputs[0]})"])
-            if len(ro.outputs) == 2:
-                v = v - np.real(tr[f"v({ro.outputs[1]})"])
-                thr = 0.0
-            else:
-                thr = _val(ro.threshold_V, p) if ro.threshold_V is not None else vdd / 2
+            v, thr = self._output(tr, p, vdd)
             if ro.mode == "clocked":
                 tk = (np.arange(n) + _val(ro.read_phase, p)) * period
                 bits = (np.interp(tk, t, v) > thr).astype(np.uint8)

@@ -115,6 +115,21 @@ def test_job_loops_over_bias_in_one_session_with_seeded_noise(user_dir) -> None:
     assert "Cp outp 0 1e-14" in j2.netlist and "tran 1e-10 2e-07 0 1e-10" in j2.netlist
 
 
+def test_predicted_tier_is_a_noiseless_staircase(user_dir) -> None:
+    lib = lambda c, m: generic_lib()  # noqa: E731
+    pts = [SweepPoint("invchain", b, tier="predicted") for b in (0.6, 0.9)]
+    job = get_cell("invchain").jobs(pts, library=lib)[0]
+    lines = job.netlist.splitlines()
+    assert not job.files and not any(ln.startswith(("A_in", "GF_in", "E_in")) for ln in lines)
+    assert "V_in nin bias 0" in lines  # the voltage-noise source becomes a 0 V short
+    k = lines.index("Vb bias 0 PWL(")
+    pwl = [float(x) for ln in lines[k + 1:k + 1 + 2 * nc.PREDICTED_STEPS] if ln != "+ )" for x in ln[1:].split()]
+    t, v = np.array(pwl[0::2]), np.array(pwl[1::2])
+    assert np.all(np.diff(t) > 0) and v[0] == 0.6 and v[-1] == 0.9  # one step per sample period
+    assert len(np.unique(v)) == nc.PREDICTED_STEPS
+    assert "tran 5e-10 8.02e-06 0 5e-10" in lines  # 401 periods of 20 ns
+
+
 def test_editing_the_toml_changes_the_cache_key(user_dir) -> None:
     lib = lambda c, m: generic_lib()  # noqa: E731
     pt = [SweepPoint("salatch", 0.9)]
@@ -173,9 +188,6 @@ def test_discovery_and_unknown_names(user_dir, tmp_path, monkeypatch, caplog) ->
     monkeypatch.setenv(nc.CELLS_ENV, f"{tmp_path / 'missing'}:{user_dir}")
     assert "salatch" in list_cells()
     assert "does not exist" in caplog.text
-    # netlist cells have only the transient tier
-    with pytest.raises(ConfigError, match="only the 'transient' tier"):
-        get_cell("salatch").jobs([SweepPoint("salatch", 0.9, tier="predicted")])
     # the shipped directory is found without $PBITKIT_CELLS
     monkeypatch.delenv(nc.CELLS_ENV)
     assert nc.discover()["invchain"] == netlists_dir() / "cells" / "invchain.cir" and "salatch" not in list_cells()
@@ -223,3 +235,9 @@ def test_user_cell_from_the_guide_characterizes_and_fits(user_dir, tmp_path, cap
     assert main(["-q", "fit", str(out)]) == 0
     card = read_json(out / "device_card.json")
     assert card["cell"] == "salatch" and 0.74 < card["v0_V"] < 1.04 and 0 < card["vs_V"] < 0.3
+    # the predicted tier (noiseless staircase, used for per-device bias centering) finds the same centre:
+    # within one staircase step (40 range widths / 400 steps = 0.03 V) plus 3 standard errors of the fit
+    from pbitkit.circuits.centering import predict_centre
+
+    pred = predict_centre("salatch", "tt", -1, 27.0, None, {}, "sky130")
+    assert abs(pred["v0_V"] - card["v0_V"]) < 0.03 + 3 * card["v0_se_V"], (pred, card["v0_V"])
