@@ -82,6 +82,7 @@ from typing import Any
 import numpy as np
 
 from pbitkit.circuits import measure
+from pbitkit.circuits.bits import BITS_KEY, encode_bits
 from pbitkit.circuits.cells import (
     Cell,
     LibraryFactory,
@@ -649,14 +650,18 @@ class NetlistCell(Cell):
             if ro.mode == "clocked":
                 tk = (np.arange(n) + _val(ro.read_phase, p)) * period
                 bits = (np.interp(tk, t, v) > thr).astype(np.uint8)
-                stats = _bit_stats(bits, period)
+                row.update(_bit_stats(bits, period))
+                row[BITS_KEY] = encode_bits(bits, period)
             else:
+                # P(1) and tau from the plain threshold; flips and dwells from a Schmitt trigger of width
+                # hysteresis_V (when > 0), so that noise re-crossings of the threshold are not counted as flips
                 sampled = measure.sample_waveform(t, v, period)[:n]
                 bits = measure.binarize(sampled, thr)
                 hyst = _val(ro.hysteresis_V, p)
-                stats = _bit_stats(bits, period, measure.binarize(sampled, thr, hyst) if hyst > 0 else None)
+                flips = measure.binarize(sampled, thr, hyst) if hyst > 0 else bits
+                row.update(_bit_stats(bits, period, flips))
                 row["flip_hysteresis_V"] = hyst
-            row.update(stats)
+                row[BITS_KEY] = encode_bits(bits, period, flips, hyst)
             es = measure.energy_split(t, -np.real(tr[f"i({s.supply_source.lower()})"]), vdd)
             n_bits = row["n_samples"]
             if s.clock_source:

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pbitkit.circuits import measure
 from pbitkit.circuits import netlist_cell as nc
+from pbitkit.circuits.bits import read_bits
 from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.noise import K_B
@@ -225,6 +227,10 @@ def test_user_cell_from_the_guide_characterizes_and_fits(user_dir, tmp_path, cap
         assert 1e-15 < r["clock_energy_per_bit_J"] and 1e-15 < r["supply_energy_per_bit_J"] < 1e-11
         assert r["param_rb_Ohm"] == 1e6
     assert list((out / "plots").glob("*.png"))
+    # the output bits are kept (bits.npz) and are what the table reports
+    recs = read_bits(out)
+    for r in rows:
+        assert recs[r["row_id"]].bits.size == 100 and recs[r["row_id"]].bits.mean() == pytest.approx(r["p1"])
     # re-running is a cache hit (no simulation)
     assert main(["-q", "characterize", "--cell", "salatch", "--quick", "--workers", "1", "--out", str(out)]) == 0
     from pbitkit.io import read_json
@@ -241,3 +247,27 @@ def test_user_cell_from_the_guide_characterizes_and_fits(user_dir, tmp_path, cap
 
     pred = predict_centre("salatch", "tt", -1, 27.0, None, {}, "sky130")
     assert abs(pred["v0_V"] - card["v0_V"]) < 0.03 + 3 * card["v0_se_V"], (pred, card["v0_V"])
+
+
+@pytest.mark.ngspice
+def test_shipped_invchain_quick_spans_the_sigmoid_and_fits(tmp_path) -> None:
+    """The shipped example, unclocked: `pbitkit characterize --cell invchain --quick` then `pbitkit fit`."""
+    from pbitkit.circuits.characterize import read_table
+    from pbitkit.cli import main
+    from pbitkit.io import read_json
+
+    out = tmp_path / "inv"
+    assert main(["-q", "characterize", "--cell", "invchain", "--quick", "--workers", "2", "--out", str(out)]) == 0
+    rows = read_table(out / "characterization.csv")
+    p1 = np.array([r["p1"] for r in rows])
+    lo, hi = np.array([r["p1_lo"] for r in rows]), np.array([r["p1_hi"] for r in rows])
+    assert len(rows) == 9 and p1[0] < 0.1 and p1[-1] > 0.9 and np.all(hi[1:] >= lo[:-1])
+    recs = read_bits(out)
+    for r in rows:  # unclocked: flips counted with the 0.2 V Schmitt trigger, tau from the plain threshold bits
+        rec = recs[r["row_id"]]
+        assert r["flip_hysteresis_V"] == 0.2 and rec.bits.mean() == pytest.approx(r["p1"])
+        assert measure.dwell_stats(rec.flip_bits, rec.dt_s).flip_rate_Hz == pytest.approx(r["flip_rate_Hz"])
+        assert r["flip_rate_Hz"] >= 0 and r["static_power_W"] > 0 and r["energy_per_bit_J"] > 0
+    assert main(["-q", "fit", str(out)]) == 0
+    card = read_json(out / "device_card.json")
+    assert card["cell"] == "invchain" and 0.705 < card["v0_V"] < 0.785 and 0 < card["vs_V"] < 0.04
