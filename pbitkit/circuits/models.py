@@ -42,6 +42,7 @@ __all__ = [
     "ModelLibrary",
     "sky130_library",
     "sky130_full_library",
+    "sky130_lib_section",
     "sky130_models_dir",
     "generic_library",
     "get_library",
@@ -243,15 +244,63 @@ def sky130_library(corner: str = "tt", *, mismatch: bool = False) -> ModelLibrar
                         instance_prefix="X", path=target, files=used)
 
 
-def sky130_full_library(corner: str = "tt", *, mismatch: bool = False) -> ModelLibrary:
-    """The full ``sky130.lib.spice`` section (slow to parse: ~3 s / ~0.6 GB; for reference checks)."""
+def sky130_lib_section(lib_file: Path, section: str) -> list[str]:
+    """The lines of ``.lib <section>`` ... ``.endl`` in a SPICE library file, with relative ``.include``
+    paths made absolute (resolved against the library's directory, as ngspice does).
+
+    Raises
+    ------
+    PbitkitError
+        If the section is missing or holds a nested ``.lib`` (then it cannot be expanded textually).
+    """
+    lines = lib_file.read_text(errors="replace").splitlines()
+    start = re.compile(rf"^\s*\.lib\s+{re.escape(section)}\s*$", re.IGNORECASE)
+    end = re.compile(rf"^\s*\.endl(\s+{re.escape(section)})?\s*$", re.IGNORECASE)
+    inc = re.compile(r'^(\s*\.include\s+)"?([^"\s]+)"?\s*$', re.IGNORECASE)
+    out: list[str] | None = None
+    for ln in lines:
+        if out is None:
+            if start.match(ln):
+                out = []
+            continue
+        if end.match(ln):
+            return out
+        if re.match(r"^\s*\.lib\s", ln, re.IGNORECASE):
+            raise PbitkitError(f"{lib_file}: section {section} holds a nested .lib line: {ln!r}")
+        m = inc.match(ln)
+        out.append(f'.include "{(lib_file.parent / m.group(2)).resolve()}"' if m else ln)
+    raise PbitkitError(f"{lib_file}: no section .lib {section} ... .endl")
+
+
+def sky130_full_library(corner: str = "tt", *, mismatch: bool = False, expand: bool = True) -> ModelLibrary:
+    """The full ``sky130.lib.spice`` section ``<corner>[_mm]`` (every device of the PDK; for reference checks).
+
+    With ``expand`` (default) the section's lines are written to a cached file as absolute ``.include``
+    lines — the same text that ``.lib "sky130.lib.spice" <section>`` stands for — because ngspice 39's
+    ``.lib`` handling is what makes the full library slow: measured on the project machine, a bare ``.op``
+    with ``.lib ... tt`` costs 16.8 s CPU and 1.8 GB, with the tt section's files as ``.include`` lines
+    2.0 s CPU and 90 MB, with bit-identical results (docs/circuits.md). ``expand=False`` gives the literal
+    ``.lib`` line.
+    """
     _check_corner(corner)
     models = sky130_models_dir()
     lib = models / "sky130.lib.spice"
     section = f"{corner}_mm" if mismatch else corner
+    files = {"library": sha256_file(lib)}
+    if not expand:
+        return ModelLibrary(name="sky130", version=_sky130_version(), corner=corner, mismatch=mismatch,
+                            include_line=f'.lib "{lib}" {section}', nfet=SKY130_NFET, pfet=SKY130_PFET,
+                            instance_prefix="X", path=lib, files=files)
+    text = "\n".join([f"* pbitkit: section {section} of {lib} expanded to .include lines (= .lib {section})",
+                      *sky130_lib_section(lib, section)]) + "\n"
+    digest = sha256_bytes(text.encode())
+    target = cache_dir() / "models" / f"sky130_{_sky130_version()}_full_{section}_{digest[:12]}.spice"
+    if not target.is_file() or sha256_file(target) != digest:
+        atomic_write_text(target, text)
+    files["section"] = digest
     return ModelLibrary(name="sky130", version=_sky130_version(), corner=corner, mismatch=mismatch,
-                        include_line=f'.lib "{lib}" {section}', nfet=SKY130_NFET, pfet=SKY130_PFET,
-                        instance_prefix="X", path=lib, files={"library": sha256_file(lib)})
+                        include_line=f'.include "{target}"', nfet=SKY130_NFET, pfet=SKY130_PFET,
+                        instance_prefix="X", path=target, files=files)
 
 
 GENERIC_CARD = "generic_bsim4.spice"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from pbitkit.circuits import cells
 from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
 from pbitkit.circuits.models import generic_library, get_library
 from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.sweep import group_points
 from pbitkit.errors import ConfigError
 
 
@@ -68,19 +70,28 @@ def test_jobs_group_bias_points_into_one_session(sky):
     assert j2.files["noise_q.txt"] == jobs[0].files["noise_q.txt"] != j3.files["noise_q.txt"]
 
 
-def _run_rows(cell, pts):
-    rows = []
-    for job in cell.jobs(pts):
-        rows += cell.rows(job, run(job))
-    return rows
+def _run_rows(cell, pts, pred_params=None):
+    """Rows of ``pts`` (in order) and, with ``pred_params``, of the same points in the predicted tier.
+
+    The sessions run two at a time (threads waiting on ngspice processes): the transient points are split
+    into two sessions like ``characterize`` does on 2 workers (rows do not depend on the split: each
+    session draws the same seeded noise), plus the predicted-tier session."""
+    sessions = group_points(list(pts), min_jobs=2)
+    pred_pts = [] if pred_params is None else [
+        dataclasses.replace(pt, tier="predicted", params=pred_params) for pt in pts]
+    jobs = [cell.jobs(s)[0] for s in sessions] + (cell.jobs(pred_pts) if pred_pts else [])
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, jobs))
+    rows = [r for job, res in zip(jobs, results) for r in cell.rows(job, res)]
+    key = {(pt.tier, pt.bias_V): i for i, pt in enumerate([*pts, *pred_pts])}
+    rows.sort(key=lambda r: key[(r["tier"], r["bias_V"])])
+    return (rows[: len(pts)], rows[len(pts):]) if pred_pts else rows
 
 
-def _check_tiers_agree(cell, pts, rows, pred_params=None):
+def _check_tiers_agree(rows, pred):
     """The predicted tier (DC/AC/op analyses) must agree with the measured transient P(1) within the
     measured point's own uncertainty: |p_pred - p_meas| < 3 SE_meas + 0.03, SE from the n_eff Wilson
     interval (half-width / 1.96); 0.03 absorbs the predicted tier's grid/approximation error."""
-    pred_pts = [dataclasses.replace(pt, tier="predicted", params=pred_params or {}) for pt in pts]
-    pred = _run_rows(cell, pred_pts)
     for r, q in zip(rows, pred):
         assert q["tier"] == "predicted" and q["bias_V"] == r["bias_V"]
         se = (r["p1_hi"] - r["p1_lo"]) / 2 / 1.96
@@ -102,10 +113,10 @@ def test_strongarm_p1_monotone_spanning_default_range():
     c = get_cell("strongarm")
     lo, hi = c.default_bias_range()
     pts = [SweepPoint("strongarm", float(b), params={"n_samples": 200}) for b in np.linspace(lo, hi, 5)]
-    rows = _run_rows(c, pts)
-    _check_monotone_and_span(rows)
     # staircase of 81 cycles over +-8 sigma_n: 2.3 mV resolution
-    pred = _check_tiers_agree(c, pts, rows, pred_params={"stair_steps": 81})
+    rows, pred = _run_rows(c, pts, pred_params={"stair_steps": 81})
+    _check_monotone_and_span(rows)
+    _check_tiers_agree(rows, pred)
     assert abs(pred[0]["pred_v0_V"]) < 5e-3  # nominal (symmetric) comparator: threshold near 0
     for r in rows:
         assert r["status"] == "ok"
@@ -122,9 +133,9 @@ def test_latch_p1_monotone_spanning_default_range():
     c = get_cell("latch")
     lo, hi = c.default_bias_range()
     pts = [SweepPoint("latch", float(b)) for b in np.linspace(lo, hi, 5)]
-    rows = _run_rows(c, pts)
+    rows, pred = _run_rows(c, pts, pred_params={})
     _check_monotone_and_span(rows)
-    pred = _check_tiers_agree(c, pts, rows)
+    _check_tiers_agree(rows, pred)
     # dynamics: the predicted correlation time (mean first-passage rates of the differential mode) vs
     # the measured one at the centre. A 100 ms record holds only ~50 correlation times, so the measured
     # tau_int has a relative SE of sqrt(22 tau_int / n) ~ 0.6; allow a factor 3.

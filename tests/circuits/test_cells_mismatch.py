@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -19,8 +21,11 @@ def _strongarm_v0(seed: int, scale: float) -> float:
 @pytest.mark.ngspice
 def test_strongarm_offset_spread_follows_pelgrom():
     seeds = range(5)
-    v0 = np.array([_strongarm_v0(s, 1.0) for s in seeds])
-    v0_big = np.array([_strongarm_v0(s, 4.0) for s in seeds])
+    # 11 independent sessions, two at a time (threads only wait on the ngspice processes)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda a: _strongarm_v0(*a), [(s, 1.0) for s in seeds] + [(s, 4.0) for s in seeds]
+                             + [(-1, 1.0)]))
+    v0, v0_big, v0_nominal = np.array(runs[:5]), np.array(runs[5:10]), runs[10]
     # the model's own statistics: sigma(dVth) = 3.36 mV um / sqrt(W L) (SPICE_NOTES); the input pair
     # alone gives sqrt(2) * 3.36 / sqrt(2 * 0.15) = 8.7 mV of offset; the latch FETs add to it
     pair_only = np.sqrt(2) * 3.36e-3 / np.sqrt(2.0 * 0.15)
@@ -34,7 +39,7 @@ def test_strongarm_offset_spread_follows_pelgrom():
     # give a std ratio uncertain by ~x3 (F(4,4)), so only the direction is tested (measured 19 vs 5 mV)
     assert v0_big.std(ddof=1) < sd, (v0, v0_big)
     # negative control: the nominal device (no mismatch) sits at the symmetric threshold
-    assert abs(_strongarm_v0(-1, 1.0)) < 2.5e-3
+    assert abs(v0_nominal) < 2.5e-3
 
 
 @pytest.mark.ngspice
@@ -42,10 +47,12 @@ def test_latch_centre_spread_dwarfs_its_width():
     c = get_cell("latch")
     bias = np.linspace(-4.0, 4.0, 801)  # 10 mV steps: fine against a > 0.1 V criterion
     v0 = []
-    for seed in range(3):
-        pts = [SweepPoint("latch", float(b), tier="predicted", mc_seed=seed) for b in bias]
-        job = c.jobs(pts)[0]
-        p = np.array([r["p1"] for r in c.rows(job, run(job))])
+    jobs = [c.jobs([SweepPoint("latch", float(b), tier="predicted", mc_seed=seed) for b in bias])[0]
+            for seed in range(3)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, jobs))
+    for job, res in zip(jobs, results):
+        p = np.array([r["p1"] for r in c.rows(job, res)])
         v0.append(float(np.interp(0.5, p, bias)) if p[0] < 0.5 < p[-1] else np.inf)
     # SPICE_NOTES: over 5 seeds the latch centre moved by ~100 sigmoid widths. With the default
     # 1 TOhm input and Vs ~ 16 mV, every mismatched cell's centre lies > 0.1 V (6 Vs) from the nominal
@@ -59,8 +66,7 @@ def test_mismatch_seed_zero_is_reproducible():
     from pbitkit.circuits.predict import predicted_sigmoid
 
     grid = np.linspace(-3.0, 3.0, 601)
-    a = predicted_sigmoid("latch", mc_seed=0, bias_grid_V=grid)
-    b = predicted_sigmoid("latch", mc_seed=0, bias_grid_V=grid)
-    c = predicted_sigmoid("latch", mc_seed=1, bias_grid_V=grid)
+    with ThreadPoolExecutor(2) as pool:
+        a, b, c = pool.map(lambda s: predicted_sigmoid("latch", mc_seed=s, bias_grid_V=grid), (0, 0, 1))
     assert a["v0_V"] == b["v0_V"] and a["vs_V"] == b["vs_V"]
     assert a["v0_V"] != c["v0_V"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,8 @@ from pbitkit.circuits.characterize import characterize
 from pbitkit.circuits.sweep import expand, load_spec
 from pbitkit.errors import ConfigError
 
-SPEC = {"cell": "strongarm", "corners": ["tt"], "n_mc": 1, "mc_seed_start": 1, "bias": {"n": 5},
-        "params": {"n_samples": 200}}
+SPEC = {"cell": "strongarm", "corners": ["tt"], "n_mc": 1, "mc_seed_start": 1, "bias": {"n": 3},
+        "params": {"n_samples": 100, "stair_steps": 81}}
 
 
 def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
@@ -27,13 +28,16 @@ def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
 def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> None:
     # mismatch seed 1 moves the StrongARM's centre by ~+36 mV (5 sigmoid widths): a fixed grid of
     # +-25 mV sees it saturated (negative control), the centred grid sees P(1) ~ 1/2 at its middle point.
-    fixed = characterize(load_spec({**SPEC, "include_nominal": False}), tmp_path / "fixed", workers=2, plot=False)
-    centred = characterize(load_spec({**SPEC, "include_nominal": False, "bias_centering": "predicted"}),
-                           tmp_path / "centred", workers=2, plot=False)
-    mid_fixed, mid_centred = fixed.rows[2], centred.rows[2]
+    # (3 bias points, 100 clock cycles each, an 81-step staircase for the centre; sessions run two at a time
+    # in threads, which only wait on the ngspice processes)
+    with ThreadPoolExecutor(2) as ex:
+        fixed = characterize(load_spec({**SPEC, "include_nominal": False}), tmp_path / "fixed", ex, plot=False)
+        centred = characterize(load_spec({**SPEC, "include_nominal": False, "bias_centering": "predicted"}),
+                               tmp_path / "centred", ex, plot=False)
+    mid_fixed, mid_centred = fixed.rows[1], centred.rows[1]
     n = mid_centred["n_samples"]
     se = math.sqrt(0.25 / n)  # binomial SE at P = 1/2 (comparator reads are independent: tau_int ~ 1)
     assert abs(mid_centred["p1"] - 0.5) < 4 * se, mid_centred["p1"]
     assert mid_fixed["p1"] < 0.5 - 4 * se, mid_fixed["p1"]  # without centering the device sits off-sigmoid
-    shift = centred.rows[2]["bias_V"] - fixed.rows[2]["bias_V"]
+    shift = centred.rows[1]["bias_V"] - fixed.rows[1]["bias_V"]
     assert shift > 0.02  # the predicted centre moved the grid by more than three sigmoid widths
