@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -19,9 +20,11 @@ def test_inverter_switching_energy_is_c_v_squared():
     vdd, n_periods = 1.8, 4
     caps = np.array([0.0, 10e-15, 20e-15, 40e-15])
     energy = []
-    for c in caps:
-        res = run(SimJob(netlist=render_inverter_tb(lib, c_load_F=float(c), vdd_V=vdd, n_periods=n_periods),
-                         vectors=("i(vdd)",)))
+    jobs = [SimJob(netlist=render_inverter_tb(lib, c_load_F=float(c), vdd_V=vdd, n_periods=n_periods),
+                   vectors=("i(vdd)",)) for c in caps]
+    with ThreadPoolExecutor(2) as pool:  # independent sessions, two at a time
+        results = list(pool.map(run, jobs))
+    for res in results:
         es = measure.energy_split(res.vector("time"), -res.vector("i(vdd)"), vdd)
         energy.append(es.energy_J / n_periods)
     slope, intercept = np.polyfit(caps, energy, 1)
@@ -39,7 +42,8 @@ def test_inverter_switching_energy_is_c_v_squared():
 @pytest.mark.ngspice
 def test_bias_network_settling_and_static_power_vs_fan_in():
     lib = get_library("sky130", "tt")
-    results = [bias_network_point(n, library=lib) for n in (1, 2, 4, 8)]
+    with ThreadPoolExecutor(2) as pool:  # independent sessions, two at a time
+        results = list(pool.map(lambda n: bias_network_point(n, library=lib), (1, 2, 4, 8)))
     for r in results:
         # settled value = sum_j G_j V_dd y_j / sum_j G_j; the drivers' on-resistance (~kOhm) against
         # 1 MOhm units shifts it by < 0.1 %
