@@ -39,6 +39,7 @@ import numba as nb
 import numpy as np
 from llvmlite import ir as _ir
 from numba.core import types as _nbt
+from numba.core import cgutils as _cgutils
 from numba.extending import intrinsic as _intrinsic
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "sigmoid_fast",
     "lane_uniform",
     "gibbs_decide",
+    "gibbs_sweeps_nodesplit",
 ]
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -377,6 +379,132 @@ def gibbs_sweeps(
                               key, has_lam, F, A, B, X)
         if do_moments:
             _accumulate(S, edges, c_lo, c_hi, acc_m1, acc_m2, col)
+
+
+@_intrinsic
+def _atomic_add(typingctx, arr, idx, val):
+    """``arr[idx] += val`` as one sequentially consistent atomic read-modify-write; returns the old value
+    (``arr``: 1-D C-contiguous int64)."""
+    sig = _nbt.int64(arr, _nbt.intp, _nbt.int64)
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(a.data, [args[1]])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return sig, codegen
+
+
+@_intrinsic
+def _atomic_load(typingctx, arr, idx):
+    """``arr[idx]`` as an acquire load (never hoisted out of a spin loop)."""
+    sig = _nbt.int64(arr, _nbt.intp)
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(a.data, [args[1]])
+        return builder.load_atomic(ptr, "acquire", 8)
+
+    return sig, codegen
+
+
+@_intrinsic
+def _sched_yield(typingctx):
+    """POSIX ``sched_yield()``: give the core to another runnable thread (resolved by the JIT linker)."""
+    sig = _nbt.int32()
+
+    def codegen(context, builder, signature, args):
+        fnty = _ir.FunctionType(_ir.IntType(32), [])
+        fn = _cgutils.get_or_insert_function(builder.module, fnty, "sched_yield")
+        return builder.call(fn, [])
+
+    return sig, codegen
+
+
+#: Spins on the barrier counter before each ``sched_yield`` (a partner thread that is running arrives
+#: within microseconds; one that was preempted on a loaded machine gets the core sooner if we yield).
+SPIN = 2000
+
+
+@nb.njit(inline="always", cache=True)
+def _barrier(bar, n_parts, gen):
+    """Wait until all ``n_parts`` threads have arrived at barrier number ``gen`` (0, 1, 2, ...).
+
+    ``bar[0]`` counts arrivals and only grows: barrier ``gen`` is passed when it reaches
+    ``n_parts (gen + 1)``. Release/acquire by the atomic add and the acquire load order the state writes of
+    one colour class before the next class reads them.
+    """
+    _atomic_add(bar, 0, 1)
+    target = n_parts * (gen + 1)
+    k = 0
+    while _atomic_load(bar, 0) < target:
+        k += 1
+        if k >= SPIN:
+            _sched_yield()
+            k = 0
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
+def gibbs_sweeps_nodesplit(
+    S, nbr, W, H, free_ptr, free_nodes, c0, g, v0, ivs, lam, v_lo, v_hi, n_sweeps, base_key, step0,
+    edges, acc_m1, acc_m2, do_moments,
+    part,  # int64 this thread's part, 0 <= part < n_parts
+    n_parts,  # int64 number of threads sharing the call
+    bar,  # (>= 1,) int64 barrier counter shared by the parts, zero at the start of the call
+):
+    """``n_sweeps`` chromatic sweeps of ALL chains, the nodes of each colour class split between
+    ``n_parts`` threads that wait for each other after every class (one barrier per colour class, one
+    more per sweep when accumulating moments). Same arguments as :func:`gibbs_sweeps` (without the chain
+    block), same lanes and random counters, so the result is bit-identical to it.
+
+    Worth it when there are few chains per thread (the per-node overhead of short chain rows dominates the
+    chain-split kernel) and each class has many nodes per thread (the barrier cost is amortized).
+    Moments: part ``p`` adds nodes ``[p N / P, (p+1) N / P)`` to ``acc_m1`` and edges ``[p E / P, ...)``
+    summed over chains into ``acc_m2[:, 0]``.
+    """
+    N, C = S.shape
+    K = free_ptr.shape[0] - 1
+    E = edges.shape[0]
+    has_lam = False
+    for i in range(N):
+        if lam[i] != 0.0:
+            has_lam = True
+    chunk = max(1, LANES // C)
+    cap = chunk * C
+    F = np.empty(cap, dtype=np.float32)
+    A = np.empty(cap, dtype=np.float32)
+    B = np.empty(cap, dtype=np.float32)
+    X = np.empty(cap, dtype=np.int8)
+    n_lo = (part * N) // n_parts
+    n_hi = ((part + 1) * N) // n_parts
+    e_lo = (part * E) // n_parts
+    e_hi = ((part + 1) * E) // n_parts
+    gen = 0
+    for sweep in range(n_sweeps):
+        for k in range(K):
+            key = _sweep_key(base_key, step0 + sweep * K + k)
+            nk = free_ptr[k + 1] - free_ptr[k]
+            a = free_ptr[k] + (part * nk) // n_parts
+            b = free_ptr[k] + ((part + 1) * nk) // n_parts
+            for t0 in range(a, b, chunk):
+                t1 = min(t0 + chunk, b)
+                _update_chunk(S, free_nodes, t0, t1, 0, C, nbr, W, H, c0, g, v0, ivs, lam, v_lo, v_hi,
+                              key, has_lam, F, A, B, X)
+            _barrier(bar, n_parts, gen)
+            gen += 1
+        if do_moments:
+            for i in range(n_lo, n_hi):
+                for c in range(C):
+                    acc_m1[i, c] += S[i, c]
+            for e in range(e_lo, e_hi):
+                u = edges[e, 0]
+                v = edges[e, 1]
+                tot = 0
+                for c in range(C):
+                    tot += S[u, c] * S[v, c]
+                acc_m2[e, 0] += tot
+            _barrier(bar, n_parts, gen)  # nobody updates the next sweep's states before all have read
+            gen += 1
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")

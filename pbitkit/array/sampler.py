@@ -18,6 +18,7 @@ import functools
 import logging
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,12 +43,29 @@ MODES = ("ideal", "device", "async")
 PARALLEL_MIN_LANES = 32_768
 #: Minimum chains per thread when chains are split between threads.
 CHAIN_BLOCK_MIN = 8
+#: ``split="auto"`` splits the nodes of each colour class between threads (instead of the chains) when a
+#: thread would get fewer chains than this ...
+NODESPLIT_MAX_CHAINS_PER_THREAD = 256
+#: ... and every thread gets at least this many lanes (nodes x chains) per colour class, which amortizes
+#: the barrier (single chains stay on one thread: on the loaded 2-core machine a barrier every ~13 us
+#: lost more than the second core gained).
+NODESPLIT_MIN_LANES = 16_384
+SPLITS = ("auto", "chains", "nodes")
+#: One node-split call at a time: its parts wait for each other, so they must all be running.
+_NODESPLIT_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)
 def _pool(n: int) -> ThreadPoolExecutor:
     """A process-wide pool of ``n`` worker threads (the kernels release the GIL)."""
     return ThreadPoolExecutor(max_workers=n, thread_name_prefix="pbitkit-array")
+
+
+@functools.lru_cache(maxsize=4)
+def _nodesplit_pool(n: int) -> ThreadPoolExecutor:
+    """Worker threads of node-split calls (parts 1..n; the calling thread runs part 0). Separate from
+    :func:`_pool` so a part never queues behind chain-split work."""
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="pbitkit-array-nodes")
 
 
 @dataclass(frozen=True)
@@ -100,11 +118,18 @@ class GibbsSampler:
     hardware : HardwareInstance, optional
         Required in ``device`` mode; its ``n_nodes`` must match the graph.
     parallel : bool or None
-        Split the chains into blocks that run in threads (the kernel releases the GIL); ``None`` decides
-        from the problem size (at least 8 chains per thread and 32768 lanes). Results are bit-identical
-        either way: the random counters are global.
+        Run in threads (the kernels release the GIL); ``None`` decides from the problem size (at least
+        32768 lanes). Results are bit-identical either way: the random counters are global.
     n_threads : int or None
         Threads to use (default ``os.cpu_count()``).
+    split : {"auto", "chains", "nodes"}
+        How threads share the work. ``chains``: each thread runs all sweeps for its own block of chains
+        (at least 8), no synchronisation. ``nodes``: every thread runs all chains for its share of each
+        colour class, with a barrier after each class (wide chain rows, so less per-node overhead, but
+        the threads wait for each other). ``auto``: ``nodes`` when a thread would get fewer than
+        ``NODESPLIT_MAX_CHAINS_PER_THREAD`` (256) chains and at least ``NODESPLIT_MIN_LANES`` (16384)
+        lanes per colour class, and per-chain edge moments are not requested; else ``chains``. Bits do
+        not depend on it.
 
     Examples
     --------
@@ -127,7 +152,10 @@ class GibbsSampler:
         *,
         parallel: bool | None = None,
         n_threads: int | None = None,
+        split: Literal["auto", "chains", "nodes"] = "auto",
     ) -> None:
+        if split not in SPLITS:
+            raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
         if mode not in ("ideal", "device"):
             raise ConfigError(f"GibbsSampler mode must be 'ideal' or 'device', got {mode!r} (async: sample_async)")
         if mode == "device":
@@ -140,6 +168,9 @@ class GibbsSampler:
         self.hardware = hardware
         self.parallel = parallel
         self.n_threads = int(n_threads or os.cpu_count() or 1)
+        self.split = split
+        #: How the last ``run`` shared its work: "serial", "chains" or "nodes" (for benchmarks and tests).
+        self.last_split = "serial"
         self.tables = graph.tables
         # unsigned indices spare numba's negative-index wraparound check in the hot loop
         self._nbr_u32 = self.tables.nbr.view(np.uint32)
@@ -278,33 +309,61 @@ class GibbsSampler:
         p = self._params(beta)
         E = g.n_edges
         n_lanes = C * g.n_nodes
-        n_threads = self.n_threads
-        if self.parallel is False or (self.parallel is None and n_lanes < PARALLEL_MIN_LANES):
-            n_threads = 1
-        n_blk = max(1, min(n_threads, C // CHAIN_BLOCK_MIN))  # blocks of chains run in threads
-        # block boundaries on multiples of 64 chains where possible (no false sharing of cache lines)
-        bounds = [0] + [min(C, -(-((b * C) // n_blk) // 64) * 64) if C >= 64 * n_blk else (b * C) // n_blk
-                        for b in range(1, n_blk)] + [C]
+        n_threads = 1 if self.parallel is False else self.n_threads
         f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
         Wf, Hf, p32 = f32(W), f32(H), {k: f32(p[k]) for k in ("c0", "g", "v0", "ivs", "lam")}
         key, step0 = _key(rng), np.int64(self._step)
-        if moments:
-            acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
-            acc2 = np.zeros((E, C if per_chain else n_blk), dtype=np.int64)
-        else:
-            acc1 = acc2 = np.zeros((1, 1), dtype=np.int64)
+        min_class = int(np.min(np.diff(ptr))) if ptr.shape[0] > 1 else 0
+        nodesplit = n_threads > 1 and not (moments and per_chain) and min_class >= n_threads and (
+            self.split == "nodes" or (self.split == "auto" and C < NODESPLIT_MAX_CHAINS_PER_THREAD * n_threads
+                                      and C * min_class >= NODESPLIT_MIN_LANES * n_threads))
+        if not nodesplit and self.parallel is None and n_lanes < PARALLEL_MIN_LANES:
+            n_threads = 1
+        self.last_split = "nodes" if nodesplit else ("chains" if n_threads > 1 and C >= 2 * CHAIN_BLOCK_MIN else "serial")
+        if nodesplit:
+            n_blk = 1
+            if moments:
+                acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
+                acc2 = np.zeros((E, 1), dtype=np.int64)
+            else:
+                acc1 = acc2 = np.zeros((1, 1), dtype=np.int64)
+            bar = np.zeros(16, dtype=np.int64)  # one counter, padded to its own cache line
 
-        def work(b: int) -> None:
-            kernels.gibbs_sweeps(
-                S, self._nbr_u32, Wf, Hf, ptr, nodes.view(np.uint32), p32["c0"], p32["g"], p32["v0"], p32["ivs"], p32["lam"],
-                np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key, step0, np.int64(bounds[b]),
-                np.int64(bounds[b + 1]), g.edges, acc1, acc2, bool(moments), np.int64(-1 if per_chain else b),
-            )
+            def part(q: int) -> None:
+                kernels.gibbs_sweeps_nodesplit(
+                    S, self._nbr_u32, Wf, Hf, ptr, nodes.view(np.uint32), p32["c0"], p32["g"], p32["v0"],
+                    p32["ivs"], p32["lam"], np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key,
+                    step0, g.edges, acc1, acc2, bool(moments), np.int64(q), np.int64(n_threads), bar,
+                )
 
-        if n_blk == 1:
-            work(0)
+            with _NODESPLIT_LOCK:
+                futs = [_nodesplit_pool(n_threads - 1).submit(part, q) for q in range(1, n_threads)]
+                part(0)
+                for fut in futs:
+                    fut.result()
         else:
-            list(_pool(n_blk).map(work, range(n_blk)))
+            n_blk = max(1, min(n_threads, C // CHAIN_BLOCK_MIN))  # blocks of chains run in threads
+            # block boundaries on multiples of 64 chains where possible (no false sharing of cache lines)
+            bounds = [0] + [min(C, -(-((b * C) // n_blk) // 64) * 64) if C >= 64 * n_blk else (b * C) // n_blk
+                            for b in range(1, n_blk)] + [C]
+            if moments:
+                acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
+                acc2 = np.zeros((E, C if per_chain else n_blk), dtype=np.int64)
+            else:
+                acc1 = acc2 = np.zeros((1, 1), dtype=np.int64)
+
+            def work(b: int) -> None:
+                kernels.gibbs_sweeps(
+                    S, self._nbr_u32, Wf, Hf, ptr, nodes.view(np.uint32), p32["c0"], p32["g"], p32["v0"],
+                    p32["ivs"], p32["lam"], np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key,
+                    step0, np.int64(bounds[b]), np.int64(bounds[b + 1]), g.edges, acc1, acc2, bool(moments),
+                    np.int64(-1 if per_chain else b),
+                )
+
+            if n_blk == 1:
+                work(0)
+            else:
+                list(_pool(n_blk).map(work, range(n_blk)))
         if moments and not per_chain:
             acc2 = acc2.sum(axis=1, keepdims=True)
         self._step += int(n_sweeps) * (ptr.shape[0] - 1)
