@@ -161,7 +161,7 @@ BAD_CASES = [
     ("toml", ("resistor_Ohm = 1e4", "resistor_Ohm = 1e4\npsd = 1e-20"), "salatch.toml",
      "key 'noise[0].psd': give exactly one"),
     ("toml", ('mode = "clocked"', 'mode = "sometimes"'), "salatch.toml", "key 'readout.mode'"),
-    ("toml", ("bias_range_V = [0.74, 1.04]", "bias_range_V = [1.04, 0.74]"), "salatch.toml", "key 'bias_range_V'"),
+    ("toml", ("bias_range_V = [0.70, 1.10]", "bias_range_V = [1.10, 0.70]"), "salatch.toml", "key 'bias_range_V'"),
     ("toml", ("c_F = 5e-15", 'c_F = "big"'), "salatch.toml", "key 'params.c_F'"),
     ("toml", ("[params]", "[params"), "salatch.toml", "invalid TOML"),
     ("cir", ("{rb_Ohm}\nRbn", "{rb_ohm}\nRbn"), "salatch.cir", "line 12: unknown placeholder {rb_ohm}"),
@@ -213,7 +213,7 @@ def test_user_cell_from_the_guide_characterizes_and_fits(user_dir, tmp_path, cap
     assert len(rows) == 9 and all(r["status"] == "ok" and r["cell"] == "salatch" for r in rows)
     bias = np.array([r["bias_V"] for r in rows])
     p1 = np.array([r["p1"] for r in rows])
-    assert np.allclose(bias, np.linspace(0.74, 1.04, 9))
+    assert np.allclose(bias, np.linspace(0.70, 1.10, 9))
     # spans the sigmoid (100 decisions per point: at the ends P ~ 0.01 / 0.99, 1.5 binomial SE from 0/1)
     assert p1[0] < 0.1 and p1[-1] > 0.9
     # monotone up to the confidence intervals (Wilson on n_eff)
@@ -240,13 +240,14 @@ def test_user_cell_from_the_guide_characterizes_and_fits(user_dir, tmp_path, cap
     # the guide's next step: pbitkit fit
     assert main(["-q", "fit", str(out)]) == 0
     card = read_json(out / "device_card.json")
-    assert card["cell"] == "salatch" and 0.74 < card["v0_V"] < 1.04 and 0 < card["vs_V"] < 0.3
+    assert card["cell"] == "salatch" and 0.70 < card["v0_V"] < 1.10 and 0 < card["vs_V"] < 0.3
     # the predicted tier (noiseless staircase, used for per-device bias centering) finds the same centre:
-    # within one staircase step (40 range widths / 400 steps = 0.03 V) plus 3 standard errors of the fit
+    # within one staircase step (40 range widths / 400 steps = 0.04 V: half a step of quantization plus
+    # the difference between noiseless and noisy decisions; measured 0.031 V) plus 3 standard errors of the fit
     from pbitkit.circuits.centering import predict_centre
 
     pred = predict_centre("salatch", "tt", -1, 27.0, None, {}, "sky130")
-    assert abs(pred["v0_V"] - card["v0_V"]) < 0.03 + 3 * card["v0_se_V"], (pred, card["v0_V"])
+    assert abs(pred["v0_V"] - card["v0_V"]) < 0.04 + 3 * card["v0_se_V"], (pred, card["v0_V"])
 
 
 @pytest.mark.ngspice
