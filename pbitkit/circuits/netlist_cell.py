@@ -59,7 +59,12 @@ directory listed in ``$PBITKIT_CELLS``, colon-separated; user directories are se
 Measurements reuse the built-in cells' code (:mod:`pbitkit.circuits.measure` through
 ``cells._bit_stats`` / ``cells._energy_cols``): P(1) with the n_eff-corrected Wilson interval,
 ``tau_corr_s``, flips and dwells (unclocked), energy per bit and per flip from the supply (plus the clock
-source's delivered charge times ``vdd_V``).
+source's delivered charge times ``vdd_V``); the output bits travel with each row under
+:data:`pbitkit.circuits.bits.BITS_KEY` (``bits.npz``).
+
+Predicted tier (for per-device bias centering): a noiseless transient in which the bias source steps
+through a staircase (written as a ``PWL`` into the netlist), one value per period; ``V0`` is where the
+noiseless bit turns from 0 to 1. Its rows give ``pred_v0_V`` and a threshold-only ``p1`` (0 or 1).
 
 Reproducibility and caching: the noise files come from the sweep point's ``noise_seed``
 (:func:`pbitkit.circuits.noise.noise_files`); the rendered netlist starts with the SHA-256 of the template
@@ -114,6 +119,8 @@ __all__ = [
     "placeholders",
     "render_template",
     "render_noise",
+    "render_cell",
+    "noise_psd",
     "BUILTIN_PLACEHOLDERS",
     "PREDICTED_STEPS",
 ]
@@ -530,8 +537,9 @@ def _with_pwl(netlist: str, source: str, pwl: Sequence[float]) -> str:
 class NetlistCell(Cell):
     """A p-bit cell defined by a netlist template and a TOML description (see the module docstring).
 
-    Implements the cell protocol of ``docs/contracts.md`` for the ``transient`` tier: one ngspice session
-    per device (group of points differing in bias) loops over the bias values with ``alter``.
+    Implements the cell protocol of ``docs/contracts.md``: ``transient`` tier, one ngspice session per device
+    (group of points differing in bias) looping over the bias values with ``alter``; ``predicted`` tier, a
+    noiseless bias staircase (:meth:`_predicted_job`).
     """
 
     def __init__(self, spec: NetlistCellSpec) -> None:
