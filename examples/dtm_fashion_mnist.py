@@ -31,18 +31,23 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--n-train", type=int, default=0, help="subsample the 60,000 training images (0 = all)")
     ap.add_argument("--workers", type=int, default=1)
+    # the paper's setting by default; smaller values give a smoke run (the tests use them)
+    ap.add_argument("--L", type=int, default=70, help="grid side (paper: 70)")
+    ap.add_argument("--steps", type=int, default=8, help="denoising steps T (paper: 8)")
+    ap.add_argument("--n-samples", type=int, default=5120, help="samples per evaluation point (paper: 5120)")
+    ap.add_argument("--K", type=int, nargs="+", default=[50, 250], help="sweeps per step to evaluate")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = DTMConfig(
         data=DataConfig(name="fashion_mnist", path=args.data, n_train=args.n_train, test_fraction=0.1),
-        forward=ForwardConfig(n_steps=8, schedule="log", rate_image=0.9, rate_label=0.2),
-        model=ModelConfig(L=70, pattern="G12", label_repeat=4),
+        forward=ForwardConfig(n_steps=args.steps, schedule="log", rate_image=0.9, rate_label=0.2),
+        model=ModelConfig(L=args.L, pattern="G12", label_repeat=4),
         train=TrainConfig(epochs=args.epochs, batch_size=256, burn_in=40, measure=20, k_sample=250),
         monolithic_baseline=False, workers=args.workers,
     )
     for name, (vcfg, sub) in variants(cfg).items():
         train_dtm(vcfg, f"{args.out}/{sub}")
-    md = run_evaluation(cfg, args.out, f"{args.out}/evaluate", EvalConfig(n_samples=5120, K_values=(50, 250)))
+    md = run_evaluation(cfg, args.out, f"{args.out}/evaluate", EvalConfig(n_samples=args.n_samples, K_values=tuple(args.K)))
     print(f"report: {md}")
 
 
