@@ -69,7 +69,10 @@ def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
     import pbitkit.circuits.cells  # noqa: F401 - make sure the modules are loaded for hashing
     import pbitkit.circuits.predict  # noqa: F401
 
+    spec = getattr(get_cell(pt.cell), "spec", None)  # netlist cells: their files are part of the device
+    files = {k: getattr(spec, k) for k in ("template_sha256", "toml_sha256") if hasattr(spec, k)}
     return sha256_json({"device": list(map(str, device_key(pt))), "models": models, "ngspice": ngspice_version,
+                        "cell_files": files,
                         "code": {m: _module_hash(m) for m in (__name__, "pbitkit.circuits.cells", "pbitkit.circuits.predict",
                                                               "pbitkit.circuits.models")}})
 

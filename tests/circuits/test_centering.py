@@ -41,3 +41,20 @@ def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> No
     assert mid_fixed["p1"] < 0.5 - 4 * se, mid_fixed["p1"]  # without centering the device sits off-sigmoid
     shift = centred.rows[1]["bias_V"] - fixed.rows[1]["bias_V"]
     assert shift > 0.02  # the predicted centre moved the grid by more than three sigmoid widths
+
+
+def test_centre_cache_key_changes_when_a_netlist_cell_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from pbitkit.circuits.cells import SweepPoint
+    from pbitkit.circuits.centering import _cache_key
+    from pbitkit.paths import netlists_dir
+
+    src = netlists_dir() / "cells"
+    for ext in ("cir", "toml"):
+        shutil.copyfile(src / f"invchain.{ext}", tmp_path / f"mycell.{ext}")
+    monkeypatch.setenv("PBITKIT_CELLS", str(tmp_path))
+    pt = SweepPoint("mycell", 0.0)
+    before = _cache_key(pt, "sky130", "39")
+    (tmp_path / "mycell.cir").write_text((tmp_path / "mycell.cir").read_text() + "* edited\n")
+    assert _cache_key(pt, "sky130", "39") != before
