@@ -54,6 +54,7 @@ class BenchResult:
     peak_bytes: int | None = None
     updates_per_cpu_s: float | None = None  # per CPU-second of the whole process (robust to a shared machine)
     note: str = ""
+    split: str = ""  # pbitkit: how threads shared the work ("serial", "chains", "nodes"; GibbsSampler.last_split)
 
 
 def machine_info() -> dict[str, Any]:
@@ -125,7 +126,7 @@ def bench_pbitkit(graph: Graph, n_chains: int, mode: str = "ideal", *, min_time_
     tracemalloc.stop()
     ups = graph.n_nodes * n_chains * n / best
     return BenchResult(graph.name, graph.n_nodes, n_chains, f"pbitkit-{mode}", ups, n, best, int(peak),
-                       updates_per_cpu_s=graph.n_nodes * n_chains * n / max(best_c, 1e-9))
+                       updates_per_cpu_s=graph.n_nodes * n_chains * n / max(best_c, 1e-9), split=smp.last_split)
 
 
 def bench_thrml(graph: Graph, n_chains: int, *, min_time_s: float = 1.0, seed: int = 0) -> BenchResult | None:

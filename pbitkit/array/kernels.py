@@ -240,7 +240,8 @@ def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, 
                 x += W[i, d] * S[nbr[i, d], c]
             F[tt] = (min(max(c0[i] + g[i] * x, v_lo), v_hi) - v0[i]) * ivs[i]
             if has_lam:
-                A[tt] = lam[i] if S[i, c] > 0 else np.float32(0.0)
+                # branch-free lam [s_old = +1] (a random spin is an unpredictable branch): (s + 1) / 2 in {0, 1}
+                A[tt] = lam[i] * (np.float32(0.5) * (np.float32(S[i, c]) + np.float32(1.0)))
                 B[tt] = np.float32(1.0) - lam[i]
     else:
         D4 = D - D % 4
