@@ -43,9 +43,15 @@ from pbitkit.circuits import measure
 from pbitkit.circuits.bits import BITS_KEY, encode_bits
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
-from pbitkit.circuits.noise import K_B, Q_E, noise_files, resistor_voltage_psd, sigma_for_psd
+from pbitkit.circuits.noise import (
+    K_B,
+    Q_E,
+    point_seed_sequence,
+    resistor_voltage_psd,
+    session_noise_files,
+    sigma_for_psd,
+)
 from pbitkit.errors import ConfigError
-from pbitkit.rng import as_generator
 
 __all__ = [
     "SweepPoint",
@@ -113,8 +119,14 @@ class SweepPoint:
     """One point of a characterization sweep.
 
     ``vdd_V=None`` takes the cell's default supply; ``params`` override the cell's default parameters
-    (unknown names raise). ``mc_seed=-1`` is the nominal device (no mismatch). ``noise_seed`` seeds the
-    injected noise; ``tier`` is ``"transient"`` (measured) or ``"predicted"`` (see ``predict.py``).
+    (unknown names raise). ``mc_seed=-1`` is the nominal device (no mismatch). ``tier`` is
+    ``"transient"`` (measured) or ``"predicted"`` (see ``predict.py``).
+
+    Noise: every transient point gets its own noise realization, seeded by
+    :meth:`noise_seed_sequence` from ``noise_seed`` *and* the point's identity (device, conditions,
+    parameters, tier, ``bias_V``, ``replica``), so the points of a sweep have independent noise and a row
+    does not depend on how points are grouped into sessions. ``replica`` (default 0) tells apart repeated
+    points at the same bias (independent repeats; it is the row's ``noise_replica`` column).
     """
 
     cell: str
@@ -126,12 +138,17 @@ class SweepPoint:
     params: Mapping[str, float] = dataclasses.field(default_factory=dict)
     noise_seed: int = 0
     tier: Literal["transient", "predicted"] = "transient"
+    replica: int = 0
 
     def __post_init__(self) -> None:
         if self.tier not in ("transient", "predicted"):
             raise ConfigError(f"SweepPoint.tier must be 'transient' or 'predicted', got {self.tier!r}")
         if not isinstance(self.mc_seed, int) or self.mc_seed < -1:
             raise ConfigError(f"SweepPoint.mc_seed must be an int >= -1, got {self.mc_seed!r}")
+        if not isinstance(self.noise_seed, int) or self.noise_seed < 0:
+            raise ConfigError(f"SweepPoint.noise_seed must be an int >= 0, got {self.noise_seed!r}")
+        if not isinstance(self.replica, int) or self.replica < 0:
+            raise ConfigError(f"SweepPoint.replica must be an int >= 0, got {self.replica!r}")
         if not -273.15 < self.temp_C < 200:
             raise ConfigError(f"SweepPoint.temp_C out of range: {self.temp_C}")
         object.__setattr__(self, "params", dict(self.params))
@@ -140,6 +157,21 @@ class SweepPoint:
         """Points with equal keys share one ngspice session (they differ only in ``bias_V``)."""
         return (self.cell, self.corner, self.mc_seed, self.temp_C, self.vdd_V,
                 tuple(sorted(self.params.items())), self.noise_seed, self.tier)
+
+    def noise_identity(self) -> str:
+        """Canonical text of what makes this point distinct, apart from ``noise_seed`` (JSON, sorted
+        keys, floats as ``repr``): cell, corner, mc_seed, temp_C, vdd_V, params, tier, bias_V, replica."""
+        return json.dumps({"cell": self.cell, "corner": self.corner, "mc_seed": self.mc_seed,
+                           "temp_C": repr(float(self.temp_C)),
+                           "vdd_V": None if self.vdd_V is None else repr(float(self.vdd_V)),
+                           "params": {k: repr(float(v)) for k, v in sorted(self.params.items())},
+                           "tier": self.tier, "bias_V": repr(float(self.bias_V)), "replica": self.replica},
+                          sort_keys=True)
+
+    def noise_seed_sequence(self) -> np.random.SeedSequence:
+        """This point's own noise seed: :func:`pbitkit.circuits.noise.point_seed_sequence` of
+        ``noise_seed`` and :meth:`noise_identity`."""
+        return point_seed_sequence(self.noise_seed, self.noise_identity())
 
 
 LibraryFactory = Callable[[str, bool], ModelLibrary]
@@ -478,8 +510,12 @@ class Cell:
         table column)."""
         meta = _job_meta(job)
         if meta["tier"] == "predicted":
-            return self._predicted_rows(meta, result)
-        return self._transient_rows(meta, result)
+            rows = self._predicted_rows(meta, result)
+        else:
+            rows = self._transient_rows(meta, result)
+        for r, rep in zip(rows, meta.get("replica", [0] * len(rows)), strict=True):
+            r["noise_replica"] = rep
+        return rows
 
     def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -491,9 +527,9 @@ class Cell:
         """Rows marking every point of ``job`` as failed/timeout with ngspice's message."""
         meta = _job_meta(job)
         rows = []
-        for b in meta["bias_V"]:
+        for b, rep in zip(meta["bias_V"], meta.get("replica", [0] * len(meta["bias_V"])), strict=True):
             r = _base_row(meta, b)
-            r.update(status=status, error=error)
+            r.update(status=status, error=error, noise_replica=rep)
             rows.append(r)
         return rows
 
@@ -510,6 +546,7 @@ def _label(pts: list[SweepPoint], vdd: float, params: Mapping[str, float], **ext
     p0 = pts[0]
     meta = {"cell": p0.cell, "corner": p0.corner, "mc_seed": p0.mc_seed, "temp_C": p0.temp_C, "vdd_V": vdd,
             "noise_seed": p0.noise_seed, "tier": p0.tier, "bias_V": [pt.bias_V for pt in pts],
+            "replica": [pt.replica for pt in pts],
             "params": dict(params), **extra}
     return f"{p0.cell} {p0.corner} mc{p0.mc_seed} {p0.temp_C:g}C {vdd:g}V n={len(pts)}|" + json.dumps(meta)
 
@@ -548,7 +585,8 @@ class LatchCell(Cell):
         circuit = render_latch(lib, p, vdd_V=vdd, temp_C=temp, bias_V=p["ref_V"], mc_seed=pts[0].mc_seed)
         dt = p["noise_dt_s"]
         n_steps = int(math.ceil(p["t_stop_s"] / dt))
-        files = noise_files(["q", "qb"], as_generator(pts[0].noise_seed), dt, n_steps)
+        # each point its own noise (docs/cells.md, "Independent noise per point")
+        files, pre = session_noise_files(["q", "qb"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
         ut = K_B * (temp + 273.15) / Q_E
         # channel noise PSD per node from the operating point at the metastable point (bias = ref):
         # S = sum over the node's two FETs of 2 q |I_D| coth(|V_DS| / 2 U_T)   (noise.channel_noise_psd)
@@ -563,8 +601,8 @@ class LatchCell(Cell):
             ctl.append(f"alter @gn{node}[gain] = $&sig_{node}")
         ctl.append(write_command(["v(q)", "v(qb)", "s_q", "s_qb", "i(vdd)"]))
         tran_vecs = ["v(q)", "v(qb)", "i(vdd)"] + (["v(out)", "i(vddr)"] if p["readout"] else [])
-        for pt in pts:
-            ctl += [f"alter vb dc={_fmt(pt.bias_V)}",
+        for pt, cp in zip(pts, pre, strict=True):
+            ctl += [*cp, f"alter vb dc={_fmt(pt.bias_V)}",
                     f"tran {_fmt(dt)} {_fmt(p['t_stop_s'])} 0 {_fmt(dt)}",
                     write_command(tran_vecs)]
         ctl += [".endc", ".end"]
@@ -719,13 +757,13 @@ class StrongArmCell(Cell):
         t_stop = int(p["n_samples"]) * period
         dt = 1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6  # <= tau/5 of the noise filter
         n_steps = int(math.ceil(t_stop / dt))
-        files = noise_files(["in"], as_generator(pts[0].noise_seed), dt, n_steps)
+        files, pre = session_noise_files(["in"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
         # S_v = 4 k T R A^2 at the filter node -> current PSD S_v / R_f^2 into R_f || C_f
         s_i = resistor_voltage_psd(p["r_noise_Ohm"], temp) * p["noise_gain"] ** 2 / p["r_filt_Ohm"] ** 2
         sig = sigma_for_psd(s_i, dt)
         ctl = [".control", f"alter @gnin[gain] = {sig:.6e}"]
-        for pt in pts:
-            ctl += [f"alter vb dc={_fmt(pt.bias_V)}",
+        for pt, cp in zip(pts, pre, strict=True):
+            ctl += [*cp, f"alter vb dc={_fmt(pt.bias_V)}",
                     f"tran {_fmt(dt)} {_fmt(t_stop)} 0 {_fmt(dt)}",
                     write_command(["v(outp)", "v(outn)", "i(vdd)", "v(nf)", "i(vclk)"])]
         ctl += [".endc", ".end"]

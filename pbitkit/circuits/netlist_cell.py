@@ -66,8 +66,9 @@ Predicted tier (for per-device bias centering): a noiseless transient in which t
 through a staircase (written as a ``PWL`` into the netlist), one value per period; ``V0`` is where the
 noiseless bit turns from 0 to 1. Its rows give ``pred_v0_V`` and a threshold-only ``p1`` (0 or 1).
 
-Reproducibility and caching: the noise files come from the sweep point's ``noise_seed``
-(:func:`pbitkit.circuits.noise.noise_files`); the rendered netlist starts with the SHA-256 of the template
+Reproducibility and caching: each point's noise files come from its own seed, derived from the sweep's
+``noise_seed`` and the point's identity (:meth:`pbitkit.circuits.cells.SweepPoint.noise_seed_sequence`,
+:func:`pbitkit.circuits.noise.session_noise_files`); the rendered netlist starts with the SHA-256 of the template
 and of the TOML, so the row cache (keyed on the netlist text) misses when either file changes.
 """
 
@@ -100,11 +101,10 @@ from pbitkit.circuits.cells import (
 )
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
-from pbitkit.circuits.noise import noise_files, resistor_current_psd, resistor_voltage_psd, sigma_for_psd
+from pbitkit.circuits.noise import resistor_current_psd, resistor_voltage_psd, session_noise_files, sigma_for_psd
 from pbitkit.errors import ConfigError
 from pbitkit.io import sha256_bytes
 from pbitkit.paths import netlists_dir
-from pbitkit.rng import as_generator
 
 __all__ = [
     "CELLS_ENV",
@@ -571,11 +571,12 @@ class NetlistCell(Cell):
         t_stop = n * period
         circuit = render_cell(s, lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=pts[0].bias_V,
                               mc_seed=pts[0].mc_seed)
-        files = noise_files([nz.name for nz in s.noise], as_generator(pts[0].noise_seed), dt,
-                            int(math.ceil(t_stop / dt))) if s.noise else {}
+        # each point its own noise realization (seeded from noise_seed and the point's identity)
+        files, pre = session_noise_files([nz.name for nz in s.noise], [pt.noise_seed_sequence() for pt in pts],
+                                         dt, int(math.ceil(t_stop / dt))) if s.noise else ({}, [[]] * len(pts))
         ctl = [".control"]
-        for pt in pts:
-            ctl += [f"alter {s.bias_source.lower()} dc={_fmt(pt.bias_V)}",
+        for pt, cp in zip(pts, pre, strict=True):
+            ctl += [*cp, f"alter {s.bias_source.lower()} dc={_fmt(pt.bias_V)}",
                     f"tran {_fmt(dt)} {_fmt(t_stop)} 0 {_fmt(dt)}",
                     write_command(self._vectors())]
         ctl += [".endc", ".end"]

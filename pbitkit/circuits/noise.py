@@ -23,11 +23,23 @@ The approximation
   and that the injected transient noise reproduces the ``.noise`` PSD of the node voltage.
 
 Sampling: white noise of one-sided PSD ``S`` sampled every ``dt`` has ``sigma = sqrt(S / (2 dt))``.
+
+Independent noise per sweep point
+---------------------------------
+Every sweep point draws its own noise realization from a ``numpy.random.SeedSequence`` whose entropy is
+the sweep's ``noise_seed`` and a SHA-256 of the point's identity (device, conditions, parameters, tier,
+bias, replica; :func:`point_seed_sequence`), so the P(1) errors of a sweep's points are independent and a
+row does not depend on which other points share its ngspice session. Inside one session (models parsed
+once) the ``filesource`` of each noise source reads ``noise_<name>.txt``; XSPICE ``filesource`` re-opens
+its file at the start of every analysis (measured on ngspice 39.3: a ``tran`` after the file was replaced
+reads the new samples), so before the transient of point ``k >= 1`` the control loop copies that point's
+table ``noise_<name>.p<k>.txt`` over it (``shell cp``; :func:`session_noise_files`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Sequence
 
@@ -46,6 +58,8 @@ __all__ = [
     "NoiseSource",
     "render_current_noise",
     "noise_files",
+    "point_seed_sequence",
+    "session_noise_files",
     "welch_psd",
 ]
 
@@ -160,6 +174,64 @@ def noise_files(
         f"noise_{n}.txt": filesource_noise_text(g, dt_s=dt_s, n_steps=n_steps, sigma=1.0)
         for n, g in zip(names, streams)
     }
+
+
+def point_seed_sequence(noise_seed: int, identity: str) -> np.random.SeedSequence:
+    """The seed of one sweep point's noise: ``SeedSequence([noise_seed, w_0, ..., w_7])`` with ``w_i`` the
+    eight little-endian 32-bit words of ``SHA-256(identity)``.
+
+    ``identity`` is a canonical text of everything that makes the point distinct (see
+    :meth:`pbitkit.circuits.cells.SweepPoint.noise_identity`): equal identities and seeds give identical
+    noise (bit-identical rows), any other point gets a statistically independent stream.
+    """
+    if not isinstance(noise_seed, (int, np.integer)) or noise_seed < 0:
+        raise ValueError(f"noise_seed must be an int >= 0, got {noise_seed!r}")
+    words = np.frombuffer(hashlib.sha256(identity.encode()).digest(), dtype="<u4")
+    return np.random.SeedSequence([int(noise_seed), *(int(w) for w in words)])
+
+
+def session_noise_files(
+    names: Sequence[str], seeds: Sequence[np.random.SeedSequence], dt_s: float, n_steps: int
+) -> tuple[dict[str, str], list[list[str]]]:
+    """Noise tables and control lines giving each point of one ngspice session its own noise.
+
+    Parameters
+    ----------
+    names
+        The noise sources; the netlist's ``filesource`` of source ``name`` reads ``noise_<name>.txt``.
+    seeds
+        One seed per point, in the session's order (:func:`point_seed_sequence`).
+    dt_s, n_steps
+        Sample spacing (s) and number of intervals of every table.
+
+    Returns
+    -------
+    files
+        ``{"noise_<name>.txt": point 0's table, "noise_<name>.p<k>.txt": point k's table (k >= 1)}``;
+        point ``k``'s tables are :func:`noise_files` of ``Generator(PCG64(seeds[k]))``.
+    pre
+        Per point, the control lines to run before its analysis: none for point 0, ``shell cp -f
+        noise_<name>.p<k>.txt noise_<name>.txt`` for point ``k >= 1`` (``filesource`` re-reads its
+        file at the start of every analysis).
+    """
+    files: dict[str, str] = {}
+    pre: list[list[str]] = []
+    for k, seed in enumerate(seeds):
+        # a fresh copy: spawning advances a SeedSequence's child counter, so reusing ``seed`` would not
+        # reproduce the same tables
+        fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+        tables = noise_files(names, np.random.default_rng(fresh), dt_s, n_steps)
+        if k == 0:
+            files.update(tables)
+            pre.append([])
+            continue
+        lines = []
+        for fname, text in tables.items():
+            own = f"{fname[:-4]}.p{k}.txt"
+            files[own] = text
+            lines.append(f"shell cp -f {own} {fname}")
+        pre.append(lines)
+    return files, pre
 
 
 def welch_psd(x: np.ndarray, dt_s: float, n_segments: int) -> tuple[np.ndarray, np.ndarray, int]:

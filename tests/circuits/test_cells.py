@@ -61,13 +61,21 @@ def test_jobs_group_bias_points_into_one_session(sky):
     pts = [SweepPoint("latch", b) for b in (0.02, 0.05)] + [SweepPoint("latch", 0.05, temp_C=50.0)]
     jobs = c.jobs(pts, library=lambda corner, mm: sky)
     assert len(jobs) == 2
-    assert jobs[0].netlist.count("alter vb dc=") == 2 and set(jobs[0].files) == {"noise_q.txt", "noise_qb.txt"}
+    assert jobs[0].netlist.count("alter vb dc=") == 2
+    # each point its own noise tables: point 0's read directly, point 1's copied over them before its tran
+    assert set(jobs[0].files) == {"noise_q.txt", "noise_qb.txt", "noise_q.p1.txt", "noise_qb.p1.txt"}
+    ctl = jobs[0].netlist.splitlines()
+    k = ctl.index("alter vb dc=0.05")
+    assert ctl[k - 2:k] == ["shell cp -f noise_q.p1.txt noise_q.txt", "shell cp -f noise_qb.p1.txt noise_qb.txt"]
+    assert jobs[0].files["noise_q.p1.txt"] != jobs[0].files["noise_q.txt"]
     with pytest.raises(ConfigError, match="given to cell"):
         c.jobs([SweepPoint("strongarm", 0.0)])
-    # same noise seed -> identical noise files; another seed differs
+    # same noise seed -> identical noise files (whatever the session); another seed differs
     j2 = c.jobs([SweepPoint("latch", 0.02)], library=lambda corner, mm: sky)[0]
     j3 = c.jobs([SweepPoint("latch", 0.02, noise_seed=1)], library=lambda corner, mm: sky)[0]
     assert j2.files["noise_q.txt"] == jobs[0].files["noise_q.txt"] != j3.files["noise_q.txt"]
+    j4 = c.jobs([SweepPoint("latch", 0.05)], library=lambda corner, mm: sky)[0]
+    assert j4.files["noise_qb.txt"] == jobs[0].files["noise_qb.p1.txt"]
 
 
 def _run_rows(cell, pts, pred_params=None):
@@ -159,9 +167,10 @@ def test_latch_transistor_readout_gives_digital_bits():
         # the readout's digital output follows the sign of v(q) - v(qb) at most sampling instants (it
         # misses sub-mV excursions and lags by its ~10 us response; measured 0.85 at the centre)
         assert r["readout_agreement"] > 0.75
-        # and it dominates the energy per bit: 1.7 nW with the output parked at a rail, ~170 nW near
-        # P = 1/2 (slow edges through the inverter), vs 0.22 pW for the latch core
-        assert r["readout_power_W"] > 1e3 * r["core_static_power_W"]
+        # and it dominates the energy per bit: 65-150 pW (its bias currents) with the output parked at a
+        # rail for the whole record, ~250 nW near P = 1/2 (slow edges through the inverter), vs 0.22 pW
+        # for the latch core (measured, noise_seed 0); the smallest ratio measured is ~300
+        assert r["readout_power_W"] > 100 * r["core_static_power_W"]
 
 
 def test_shipped_reference_netlists_match_the_renderers():

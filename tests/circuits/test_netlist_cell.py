@@ -106,7 +106,9 @@ def test_job_loops_over_bias_in_one_session_with_seeded_noise(user_dir) -> None:
     assert sum(ln.startswith("alter vb") for ln in ctl) == 3 and ctl[-2:] == [".endc", ".end"]
     assert "Vclkb clkb 0 PULSE(1.8 0 5e-09 50p 50p 5e-09 1e-08)" in net
     assert "G_np 0 outp nz_np 0 1" in net  # current noise from ground into outp
-    assert sorted(jobs[0].files) == ["noise_np.txt"]
+    # one noise table per point; point k >= 1 copies its own over the one the filesource reads
+    assert sorted(jobs[0].files) == ["noise_np.p1.txt", "noise_np.p2.txt", "noise_np.txt"]
+    assert ctl[4:6] == ["shell cp -f noise_np.p1.txt noise_np.txt", "alter vb dc=0.9"]
     # same seed -> identical files; another seed -> different files
     again = cell.jobs(pts, library=lambda corner, mm: generic_lib())[0]
     other = cell.jobs([SweepPoint("salatch", 0.8, noise_seed=6)], library=lambda c, m: generic_lib())[0]
