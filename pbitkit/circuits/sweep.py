@@ -244,8 +244,9 @@ def group_points(points: list[SweepPoint], *, max_points_per_job: int = 16, min_
     ``max_points_per_job`` per session still holds). So a
     single device's 9-point sweep on 2 workers runs as sessions of 5 and 4 points; 3 devices on 2 workers
     as 6 sessions (wall 2 x 5.5 instead of 2 x 9.5 points); 10 devices on 2 workers stay one session each.
-    Rows do not depend on the split: every session of a group draws the same seeded noise, and each bias
-    point is simulated from the same initial state.
+    Rows do not depend on the split: each point's noise is seeded from the sweep's ``noise_seed`` and the
+    point's own identity (:meth:`SweepPoint.noise_seed_sequence`), whatever session it runs in, and each
+    bias point is simulated from the same initial state.
 
     Returns
     -------

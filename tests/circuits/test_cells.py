@@ -83,7 +83,7 @@ def _run_rows(cell, pts, pred_params=None):
 
     The sessions run two at a time (threads waiting on ngspice processes): the transient points are split
     into two sessions like ``characterize`` does on 2 workers (rows do not depend on the split: each
-    session draws the same seeded noise), plus the predicted-tier session."""
+    point's noise is seeded from its own identity), plus the predicted-tier session."""
     sessions = group_points(list(pts), min_jobs=2)
     pred_pts = [] if pred_params is None else [
         dataclasses.replace(pt, tier="predicted", params=pred_params) for pt in pts]

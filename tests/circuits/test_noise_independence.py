@@ -120,3 +120,25 @@ def test_p1_scatter_over_independent_points_is_binomial():
     assert lo < dispersion(k) < hi, (dispersion(k), lo, hi, k)
     # negative control: the old mechanism gives every replica the same count (previous test), D = 0
     assert not lo < dispersion(np.full(n_pts, k[0])) < hi
+
+
+def test_rows_cached_before_the_change_are_not_reused():
+    """The row cache key hashes the netlist and the noise tables (``SimJob.content_hash``). Before the
+    change a session's tables came from ``noise_files(names, as_generator(noise_seed), ...)`` and no
+    ``shell cp`` lines existed, so even a one-point session's key changes (old rows are not served; the
+    key also holds the cell modules' source hashes, which changed too)."""
+    from pbitkit.circuits.cache import job_key
+    from pbitkit.circuits.noise import noise_files
+    from pbitkit.rng import as_generator
+
+    cell = get_cell("strongarm")
+    pt = SweepPoint("strongarm", 0.0, params={"n_samples": 20})
+    job = cell.jobs([pt])[0]
+    dt = float(job.files["noise_in.txt"].splitlines()[1].split()[0])
+    n_steps = len(job.files["noise_in.txt"].splitlines()) - 1
+    old_files = noise_files(["in"], as_generator(pt.noise_seed), dt, n_steps)
+    assert old_files.keys() == job.files.keys() and old_files != job.files
+    old_job = dataclasses.replace(job, files=old_files)
+    assert old_job.content_hash() != job.content_hash()
+    # same simulator and code hashes: the key differs through the noise tables alone
+    assert job_key(old_job, ngspice_version="39") != job_key(job, ngspice_version="39")
