@@ -100,13 +100,14 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     ev_dir = stages.get("dtm_evaluate").path if "dtm_evaluate" in stages else None
     results = read_json(ev_dir / "results.json") if ev_dir and (ev_dir / "results.json").exists() else {}
     points = results.get("points", [])
+    k_best = None
     L += ["## Headline", ""]
     if points:
         ideal = [p for p in points if p.get("mode") == "ideal"] or points
         k_best = min(ideal, key=lambda p: (p.get("fd") or {}).get("value", 1e99))["K"]
         rows = []
         for p in points:
-            if p["K"] != k_best and not (p["mode"] == "T1" and p["K"] == k_best):
+            if p["K"] != k_best:
                 continue
             e = (p.get("energy") or {})
             acc = p.get("cond_acc") or {}
@@ -180,7 +181,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     # --- 3. energy ---------------------------------------------------------------------------------------------
     L += ["## 3. Energy per cell update and per generated sample", ""]
     if points:
-        p = max((q for q in points if q.get("energy") and q.get("mode") == "ideal"), key=lambda q: q["K"], default=None)
+        with_e = [q for q in points if q.get("energy") and q.get("mode") == "ideal"]
+        p = next((q for q in with_e if q["K"] == k_best), max(with_e, key=lambda q: q["K"], default=None))
         if p:
             e = p["energy"]
             led = (e.get("assumptions") or {}).get("ledger") or {}
