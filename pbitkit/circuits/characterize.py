@@ -133,7 +133,7 @@ def read_table(path: str | PathLike[str]) -> list[dict[str, Any]]:
                     row[k] = math.nan if k not in ("error", "status", "cell", "tier", "corner") else ""
                     continue
                 try:
-                    row[k] = int(v) if k in ("mc_seed", "n_samples", "n_ones", "row_id") else float(v)
+                    row[k] = int(v) if k in ("mc_seed", "n_samples", "n_ones", "row_id", "noise_replica") else float(v)
                 except ValueError:
                     row[k] = v
             out.append(row)
