@@ -30,6 +30,7 @@ The Cell protocol (used by the characterization orchestrator, documented in ``do
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import json
 import logging
@@ -448,7 +449,7 @@ def bias_network_point(fan_in: int, *, g_unit_S: float = 1e-6, c_node_F: float =
 # cells
 
 
-class Cell:
+class Cell(abc.ABC):
     """A registered p-bit cell: defaults, netlist rendering, SweepPoints -> SimJobs -> table rows."""
 
     name: str = ""
@@ -468,9 +469,10 @@ class Cell:
             out[k] = float(v)
         return out
 
+    @abc.abstractmethod
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         """Bias range (V) spanning P(1) ~ 0.02...0.98 for the nominal cell at its defaults."""
-        raise NotImplementedError
+        ...
 
     def default_bias_points(self, n: int = 9, params: Mapping[str, float] | None = None) -> np.ndarray:
         lo, hi = self.default_bias_range(params)
@@ -496,11 +498,12 @@ class Cell:
                 out.append(self._job(pts, lib, timeout_s))
         return out
 
+    @abc.abstractmethod
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
-        raise NotImplementedError
+        ...
 
     def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
-        raise NotImplementedError
+        raise ConfigError(f"cell {self.name} has no predicted tier; use tiers = ['transient']")
 
     def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
         """Table rows (docs/contracts.md columns + ``param_*``) for a finished job (either tier).
@@ -518,10 +521,10 @@ class Cell:
         return rows
 
     def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must implement _transient_rows() or override rows()")
 
     def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        raise ConfigError(f"cell {self.name} has no predicted tier; use tiers = ['transient']")
 
     def failed_rows(self, job: SimJob, status: str, error: str) -> list[dict[str, Any]]:
         """Rows marking every point of ``job`` as failed/timeout with ngspice's message."""
