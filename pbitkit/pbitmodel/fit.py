@@ -277,10 +277,22 @@ def fit_characterization(
         notes.append(f"device sizes vary: variation statistics use the instances at the median area {a_nom:.4g} m^2")
     instances: dict[int, SigmoidFit] = {}
     for s in sorted({int(x) for x in mc[inst_mask].tolist()}):
+        rows_s = t.select(inst_mask & _eq(mc, s))
         try:
-            instances[s] = _fit_rows(t.select(inst_mask & _eq(mc, s)), cfg, link, False)
+            fit_s = _fit_rows(rows_s, cfg, link, False)
         except FitError as exc:
             notes.append(f"mc_seed {s}: no fit ({exc})")
+            continue
+        # an instance whose transition lies outside its own swept bias range is an extrapolation: its V0
+        # is set by one or two tail points and its standard error swamps the spread of the others (with
+        # the measurement-error correction of variation_stats that would even report sigma = 0)
+        b = np.asarray(rows_s["bias_V"], dtype=float)
+        if not (b.min() <= fit_s.v0_V <= b.max()):
+            notes.append(f"mc_seed {s}: fitted V0 = {fit_s.v0_V:.4g} V lies outside its swept bias range "
+                         f"[{b.min():.4g}, {b.max():.4g}] V (an extrapolation); left out of the variation "
+                         "statistics — centre the sweep on the device (bias_centering) or widen it")
+            continue
+        instances[s] = fit_s
     var = None
     if len(instances) >= 2:
         fits = list(instances.values())

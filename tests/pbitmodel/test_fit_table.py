@@ -142,3 +142,19 @@ def test_pelgrom_from_a_size_sweep():
     assert rep.pelgrom is not None and rep.pelgrom.n_sizes == 3
     assert abs(rep.pelgrom.a_V_m - A) < 4 * rep.pelgrom.a_se_V_m
     assert rep.variation.n == 12  # median size only
+
+
+def test_instances_swept_off_their_transition_are_left_out_of_the_variation() -> None:
+    # Absolute sweeps (no centering) of +-2.5 sigma(v0): some instances' transitions fall outside the range.
+    # Their fits are extrapolations with huge SEs that would swamp the measurement-error correction.
+    card = TRUE.replace(v0_sigma_V=0.02, vs_sigma_rel=0.0)
+    bias = np.linspace(-0.05, 0.05, 11)
+    t = synthetic_table(card, bias, mc_seeds=tuple(range(-1, 24)), n_samples=2000, seed=5)
+    rep = fit_characterization(t, FitConfig(link="logistic", use_n_eff=False, rate_form="constant_tau"))
+    left_out = [n for n in rep.notes if "outside its swept bias range" in n or "no fit" in n]
+    assert left_out, rep.notes
+    v = rep.variation
+    assert v.n + len(left_out) == 24
+    assert all(bias.min() <= x <= bias.max() for x in v.v0)
+    # the kept instances' spread is a truncated sample of N(0, 20 mV): nonzero and below the true sigma
+    assert 0.005 < v.v0_sigma_V < card.v0_sigma_V * 1.2
