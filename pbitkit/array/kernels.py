@@ -277,7 +277,9 @@ def _update_chunk(S, free_nodes, t0, t1, c_lo, c_hi, nbr, W, H, c0, g, v0, ivs, 
         one = np.float32(1.0)
         zero = np.float32(0.0)
         for q in range(n):
-            u = _u24(_row_key(key, t0 + q), c_lo)
+            # one chain in all (C = 1): the (sweep, colour) key hashes the row position directly (32-bit
+            # hash only, vectorizes); a one-chain block of a wider batch keeps the per-row key
+            u = _u24(key, t0 + q) if C == 1 else _u24(_row_key(key, t0 + q), c_lo)
             if has_lam:
                 X[q] = np.int8(1) if _decide(u, F[q], A[q], B[q]) else np.int8(-1)
             else:
@@ -336,6 +338,106 @@ def _accumulate(S, edges, c_lo, c_hi, acc_m1, acc_m2, col):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
+def _gibbs_single(S, nbr, W, H, free_ptr, free_nodes, c0, g, v0, ivs, lam, v_lo, v_hi, n_sweeps, base_key, step0,
+                  edges, acc_m1, acc_m2, do_moments, col, has_lam, plain):
+    """One chain (``S`` is ``(N, 1)``): the dedicated single-chain path of :func:`gibbs_sweeps`.
+
+    The state is held as float32 ``+-1`` (no int8 conversions in the field loop) and the neighbour table,
+    couplings, fields and per-cell constants are re-laid out once per call in colour-sorted position
+    order ``t``, so each colour class is a contiguous run. Per chunk of a class: (1) scalar gather of the
+    fields ``f_t = h_t + sum_d W_td s_nbr(t,d)``; (2) bias/cell transform, uniform and decision, flat over
+    positions (vectorizes: the uniform is the 32-bit keyed hash of the position ``t`` under the
+    (sweep, colour) key, ``u = _u24(key, t)``, with no 64-bit per-row key); (3) scatter of the new states.
+    Same update rule as the module docstring; the random stream differs from the batched kernel's lane
+    ``(t, c = 0)`` but is a deterministic function of the seed.
+    """
+    N = S.shape[0]
+    D = nbr.shape[1]
+    M = free_nodes.shape[0]
+    K = free_ptr.shape[0] - 1
+    Sf = np.empty(N, dtype=np.float32)
+    for i in range(N):
+        Sf[i] = np.float32(S[i, 0])
+    NB = np.empty((D, M), dtype=np.int32)
+    WW = np.empty((D, M), dtype=np.float32)
+    HH = np.empty(M, dtype=np.float32)
+    CC = np.empty(M, dtype=np.float32)
+    GG = np.empty(M, dtype=np.float32)
+    VV = np.empty(M, dtype=np.float32)
+    IV = np.empty(M, dtype=np.float32)
+    LL = np.empty(M, dtype=np.float32)
+    for t in range(M):
+        i = free_nodes[t]
+        for d in range(D):
+            NB[d, t] = nbr[i, d]
+            WW[d, t] = W[i, d]
+        HH[t] = H[i, 0]
+        CC[t] = c0[i]
+        GG[t] = g[i]
+        VV[t] = v0[i]
+        IV[t] = ivs[i]
+        LL[t] = lam[i]
+    D4 = D - D % 4
+    F = np.empty(LANES, dtype=np.float32)
+    A = np.empty(LANES, dtype=np.float32)
+    X = np.empty(LANES, dtype=np.float32)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    for sweep in range(n_sweeps):
+        for k in range(K):
+            key = _sweep_key(base_key, step0 + sweep * K + k)
+            for t0 in range(free_ptr[k], free_ptr[k + 1], LANES):
+                t1 = min(t0 + LANES, free_ptr[k + 1])
+                n = t1 - t0
+                for q in range(n):
+                    F[q] = HH[t0 + q]
+                # two neighbour slots per pass over the chunk: independent lanes (no FMA latency chain
+                # through one node's sum) and half the scratch traffic of one slot per pass
+                for d in range(0, D4, 4):
+                    n0 = NB[d, t0:t1]
+                    w0 = WW[d, t0:t1]
+                    n1 = NB[d + 1, t0:t1]
+                    w1 = WW[d + 1, t0:t1]
+                    n2 = NB[d + 2, t0:t1]
+                    w2 = WW[d + 2, t0:t1]
+                    n3 = NB[d + 3, t0:t1]
+                    w3 = WW[d + 3, t0:t1]
+                    for q in range(n):
+                        F[q] += (w0[q] * Sf[n0[q]] + w1[q] * Sf[n1[q]]) + (w2[q] * Sf[n2[q]] + w3[q] * Sf[n3[q]])
+                for d in range(D4, D):
+                    n0 = NB[d, t0:t1]
+                    w0 = WW[d, t0:t1]
+                    for q in range(n):
+                        F[q] += w0[q] * Sf[n0[q]]
+                if has_lam:
+                    for q in range(n):
+                        A[q] = Sf[free_nodes[t0 + q]]
+                    for q in range(n):
+                        t = t0 + q
+                        x = (min(max(CC[t] + GG[t] * F[q], v_lo), v_hi) - VV[t]) * IV[t]
+                        a = LL[t] * (half * (A[q] + one))
+                        X[q] = one if _decide(_u24(key, t), x, a, one - LL[t]) else -one
+                elif plain:
+                    for q in range(n):
+                        t = t0 + q
+                        X[q] = one if _decide(_u24(key, t), GG[t] * F[q], zero, one) else -one
+                else:
+                    for q in range(n):
+                        t = t0 + q
+                        x = (min(max(CC[t] + GG[t] * F[q], v_lo), v_hi) - VV[t]) * IV[t]
+                        X[q] = one if _decide(_u24(key, t), x, zero, one) else -one
+                for q in range(n):
+                    Sf[free_nodes[t0 + q]] = X[q]
+        if do_moments:
+            for i in range(N):
+                S[i, 0] = np.int8(Sf[i])
+            _accumulate(S, edges, 0, 1, acc_m1, acc_m2, col)
+    for i in range(N):
+        S[i, 0] = np.int8(Sf[i])
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def gibbs_sweeps(
     S,  # (N, C) int8 state of all chains, updated in place (this call touches chains c_lo:c_hi only)
     nbr,  # (N, D) int32 neighbour table (padding -> self)
@@ -372,6 +474,10 @@ def gibbs_sweeps(
             has_lam = True
         if c0[i] != 0.0 or v0[i] != 0.0 or ivs[i] != 1.0:
             plain = False
+    if C == 1:
+        _gibbs_single(S, nbr, W, H, free_ptr, free_nodes, c0, g, v0, ivs, lam, v_lo, v_hi, n_sweeps, base_key,
+                      step0, edges, acc_m1, acc_m2, do_moments, col, has_lam, plain)
+        return
     Cw = c_hi - c_lo
     chunk = max(1, LANES // Cw)
     cap = chunk * Cw
