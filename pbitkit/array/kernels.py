@@ -11,7 +11,10 @@ of the node in the colour-sorted free-node list: a row key ``splitmix64(key + t 
 (the SplitMix64 output function, Steele et al., OOPSLA 2014; one per node, shared by its chains), then a
 keyed 32-bit hash of ``c`` (Wellons' ``triple32`` mixer, computed in i32 so 16 lanes fit one AVX-512
 register) whose top 23 bits give the float32 uniform ``u = (m + 1/2) 2^-23`` (exact in float32).
-Results are reproducible bit for bit and independent of the number of threads.
+Results are reproducible bit for bit and independent of the number of threads. Exception for a call with
+a single chain (``C = 1``, :func:`_gibbs_single`): the uniform of position ``t`` is the keyed 32-bit hash
+of ``t`` itself under the (sweep, colour) key (no 64-bit row key), still a deterministic function of the
+seed and identical under ``split="nodes"``.
 
 Update rule of one p-bit (node ``i``, chain ``c``) with local field ``f = sum_j W_ij s_j + h_i``:
 
