@@ -14,7 +14,8 @@ register) whose top 23 bits give the float32 uniform ``u = (m + 1/2) 2^-23`` (ex
 Results are reproducible bit for bit and independent of the number of threads. Exception for a call with
 a single chain (``C = 1``, :func:`_gibbs_single`): the uniform of position ``t`` is the keyed 32-bit hash
 of ``t`` itself under the (sweep, colour) key (no 64-bit row key), still a deterministic function of the
-seed and identical under ``split="nodes"``.
+seed; ``split="nodes"`` (generic kernel) uses the same uniforms but sums the float32 field in another
+order, so its decisions agree except when ``u`` is within ~1 ulp of the threshold (~1e-7 per update).
 
 Update rule of one p-bit (node ``i``, chain ``c``) with local field ``f = sum_j W_ij s_j + h_i``:
 
