@@ -362,7 +362,7 @@ def _gibbs_single(S, nbr, W, H, free_ptr, free_nodes, c0, g, v0, ivs, lam, v_lo,
     Sf = np.empty(N, dtype=np.float32)
     for i in range(N):
         Sf[i] = np.float32(S[i, 0])
-    NB = np.empty((D, M), dtype=np.int32)
+    NB = np.empty((D, M), dtype=np.uint32)  # unsigned: no negative-index wraparound select in the gather
     WW = np.empty((D, M), dtype=np.float32)
     HH = np.empty(M, dtype=np.float32)
     CC = np.empty(M, dtype=np.float32)
