@@ -198,10 +198,7 @@ def render_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, tem
         f"* pbitkit latch p-bit cell ({lib.source})",
         lib.include_line,
     ]
-    if mc_seed >= 0:
-        # ngspice takes `.options seed=0` as "no seed" (draws differ run to run; measured), so mismatch
-        # seed k is rendered as seed=k+1
-        lines.append(lib.seed_line(mc_seed + 1))
+    lines += _mismatch_seed_lines(lib, mc_seed)
     lines += [
         f".temp {_fmt(temp_C)}",
         f"Vdd vdd 0 {_fmt(vdd_V)}",
@@ -261,10 +258,7 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
         f"* pbitkit StrongARM comparator p-bit cell ({lib.source})",
         lib.include_line,
     ]
-    if mc_seed >= 0:
-        # ngspice takes `.options seed=0` as "no seed" (draws differ run to run; measured), so mismatch
-        # seed k is rendered as seed=k+1
-        lines.append(lib.seed_line(mc_seed + 1))
+    lines += _mismatch_seed_lines(lib, mc_seed)
     lines += [
         f".temp {_fmt(temp_C)}",
         f"Vdd vdd 0 {_fmt(vdd_V)}",
@@ -724,6 +718,29 @@ def _bit_stats(bits: np.ndarray, ts: float, flip_bits: np.ndarray | None = None)
                 mean_dwell_low_s=ds.mean_dwell_low_s, _n_flips=ds.n_flips)
 
 
+def _mismatch_seed_lines(lib: ModelLibrary, mc_seed: int) -> list[str]:
+    """The `.options seed` line of a mismatch instance (none for the nominal device, ``mc_seed < 0``).
+
+    ngspice takes `.options seed=0` as "no seed" (draws differ run to run; measured), so mismatch seed k is
+    rendered as seed=k+1.
+    """
+    return [lib.seed_line(mc_seed + 1)] if mc_seed >= 0 else []
+
+
+def add_clock_energy(row: dict[str, Any], es: measure.EnergySplit, t: np.ndarray, i_clk: np.ndarray,
+                     v_clk_V: float, n_bits: int) -> measure.EnergySplit:
+    """Add a clock source's drive to a cell's supply energy ``es`` (J over the record).
+
+    The clock energy is the charge the clock source delivers times ``v_clk_V`` (what a CMOS clock buffer
+    would draw from its supply), counted as dynamic energy: ``E_clk = V_clk * integral max(-i_clk, 0) dt``.
+    Writes ``supply_energy_per_bit_J`` and ``clock_energy_per_bit_J`` into ``row``; returns the combined split.
+    """
+    e_clk = v_clk_V * float(np.trapezoid(np.maximum(-np.real(i_clk), 0.0), t))
+    row["supply_energy_per_bit_J"] = es.energy_J / n_bits
+    row["clock_energy_per_bit_J"] = e_clk / n_bits
+    return measure.EnergySplit(es.energy_J + e_clk, es.duration_s, es.static_power_W, es.dynamic_energy_J + e_clk)
+
+
 def _energy_cols(es: measure.EnergySplit, n_bits: int, n_flips: int) -> dict[str, float]:
     return dict(energy_per_bit_J=es.energy_J / n_bits if n_bits else math.nan,
                 energy_per_flip_J=es.energy_J / n_flips if n_flips else math.nan,
@@ -788,15 +805,8 @@ class StrongArmCell(Cell):
             row.update(_bit_stats(bits, period))
             row[BITS_KEY] = encode_bits(bits, period)
             es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta["vdd_V"])
-            # clock drive: the charge the clock source delivers (what a CMOS clock buffer would draw from
-            # its supply, at V_clk = vdd_V); counted as dynamic energy of the cell
-            q_clk = float(np.trapezoid(np.maximum(-np.real(tr["i(vclk)"]), 0.0), t))
-            e_clk = meta["vdd_V"] * q_clk
             n_bits = row["n_samples"]
-            row["supply_energy_per_bit_J"] = es.energy_J / n_bits
-            row["clock_energy_per_bit_J"] = e_clk / n_bits
-            es = measure.EnergySplit(es.energy_J + e_clk, es.duration_s, es.static_power_W,
-                                     es.dynamic_energy_J + e_clk)
+            es = add_clock_energy(row, es, t, tr["i(vclk)"], meta["vdd_V"], n_bits)
             row.update(_energy_cols(es, n_bits, row.get("_n_flips", 0)))
             row.pop("_n_flips", None)
             row.update(sample_period_s=period, sim_time_s=float(t[-1]),

@@ -93,10 +93,12 @@ from pbitkit.circuits.cells import (
     Cell,
     LibraryFactory,
     SweepPoint,
+    add_clock_energy,
     _base_row,
     _bit_stats,
     _energy_cols,
     _fmt,
+    _mismatch_seed_lines,
     _label,
 )
 from pbitkit.circuits.models import ModelLibrary
@@ -499,9 +501,7 @@ def render_cell(spec: NetlistCellSpec, lib: ModelLibrary, p: Mapping[str, float]
             f"* template {spec.template_path.name} sha256={spec.template_sha256}\n"
             f"* description {spec.toml_path.name} sha256={spec.toml_sha256}\n")
     body = render_template(spec.template, values, source=str(spec.template_path))
-    tail = [f".temp {_fmt(temp_C)}"]
-    if mc_seed >= 0:
-        tail.append(lib.seed_line(mc_seed + 1))  # seed=0 means "unseeded" in ngspice: seed k -> k+1
+    tail = [f".temp {_fmt(temp_C)}", *_mismatch_seed_lines(lib, mc_seed)]
     if noise:
         return head + body + "\n".join(tail) + "\n" + render_noise(spec.noise, p, temp_C, dt)
     # noiseless: voltage noise sources become 0 V (the node stays connected to its reference)
@@ -674,13 +674,7 @@ class NetlistCell(Cell):
             es = measure.energy_split(t, -np.real(tr[f"i({s.supply_source.lower()})"]), vdd)
             n_bits = row["n_samples"]
             if s.clock_source:
-                # the charge the clock source delivers, at V_clk = vdd_V (what a CMOS clock buffer would draw)
-                q_clk = float(np.trapezoid(np.maximum(-np.real(tr[f"i({s.clock_source.lower()})"]), 0.0), t))
-                e_clk = vdd * q_clk
-                row["supply_energy_per_bit_J"] = es.energy_J / n_bits
-                row["clock_energy_per_bit_J"] = e_clk / n_bits
-                es = measure.EnergySplit(es.energy_J + e_clk, es.duration_s, es.static_power_W,
-                                         es.dynamic_energy_J + e_clk)
+                es = add_clock_energy(row, es, t, tr[f"i({s.clock_source.lower()})"], vdd, n_bits)
             row.update(_energy_cols(es, n_bits, row.get("_n_flips", 0)))
             row.pop("_n_flips", None)
             row.update(sample_period_s=period, sim_time_s=float(t[-1]),
