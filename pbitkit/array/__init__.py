@@ -31,7 +31,7 @@ from pbitkit.array.graphs import (
     square_lattice,
 )
 from pbitkit.array.ledger import Ledger, ledger
-from pbitkit.array.sampler import GibbsSampler, Moments, random_state, sample, sample_async
+from pbitkit.array.sampler import GibbsSampler, Moments, ProgrammedSampler, random_state, sample, sample_async
 
 __all__ = [
     "Graph",
@@ -45,6 +45,7 @@ __all__ = [
     "color_graph",
     "check_coloring",
     "GibbsSampler",
+    "ProgrammedSampler",
     "Moments",
     "sample",
     "sample_async",
