@@ -358,16 +358,31 @@ def store_transposed(S, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def single_layout(nbr, W, H, free_nodes, c0, g, v0, ivs, lam):
+def single_layout(nbr, W, H, free_nodes, edges, c0, g, v0, ivs, lam):
     """Position-ordered tables of the single-chain kernel (built once per programmed sampler).
 
-    Position ``t`` is the index of a free node in the colour-sorted list ``free_nodes``, so each colour
-    class is a contiguous run of positions. Returns ``NB (D, M)`` uint32 neighbour node indices (unsigned:
-    no negative-index wraparound select in the gather), ``WW (D, M)`` float32 couplings (slot-major), ``HH
-    (M,)`` float32 fields (``H[:, 0]``) and ``PP (5, M)`` float32 per-cell constants ``c0, g, v0, ivs, lam``.
+    The single-chain kernel keeps the state in POSITION order: position ``t < M`` is the ``t``-th free node
+    of the colour-sorted list ``free_nodes`` (each colour class a contiguous run), the clamped nodes follow
+    at ``M .. N-1``. Returns ``perm (N,)`` uint32 node of each position, ``NB (D, M)`` uint32 positions of
+    the neighbours (unsigned: no negative-index wraparound select in the gather; padding points at the
+    position itself with weight 0), ``WW (D, M)`` float32 couplings (slot-major), ``HH (M,)`` float32 fields
+    (``H[:, 0]``), ``PP (5, M)`` float32 per-cell constants ``c0, g, v0, ivs, lam`` and ``EP (E, 2)`` uint32
+    positions of the edges' end nodes (moments).
     """
-    D = nbr.shape[1]
+    N, D = nbr.shape
     M = free_nodes.shape[0]
+    E = edges.shape[0]
+    perm = np.empty(N, dtype=np.uint32)
+    pos = np.full(N, -1, dtype=np.int64)
+    for t in range(M):
+        perm[t] = free_nodes[t]
+        pos[free_nodes[t]] = t
+    t = M
+    for i in range(N):
+        if pos[i] < 0:
+            perm[t] = i
+            pos[i] = t
+            t += 1
     NB = np.empty((D, M), dtype=np.uint32)
     WW = np.empty((D, M), dtype=np.float32)
     HH = np.empty(M, dtype=np.float32)
@@ -375,7 +390,7 @@ def single_layout(nbr, W, H, free_nodes, c0, g, v0, ivs, lam):
     for t in range(M):
         i = free_nodes[t]
         for d in range(D):
-            NB[d, t] = nbr[i, d]
+            NB[d, t] = pos[nbr[i, d]]
             WW[d, t] = W[i, d]
         HH[t] = H[i, 0]
         PP[0, t] = c0[i]
@@ -383,18 +398,21 @@ def single_layout(nbr, W, H, free_nodes, c0, g, v0, ivs, lam):
         PP[2, t] = v0[i]
         PP[3, t] = ivs[i]
         PP[4, t] = lam[i]
-    return NB, WW, HH, PP
+    EP = np.empty((E, 2), dtype=np.uint32)
+    for e in range(E):
+        EP[e, 0] = pos[edges[e, 0]]
+        EP[e, 1] = pos[edges[e, 1]]
+    return perm, NB, WW, HH, PP, EP
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def gibbs_single(
-    Sf,  # (N,) float32 state +-1 of the one chain, updated in place (shared by the parts)
+    Sp,  # (N,) float32 state +-1 of the one chain in position order (single_layout), updated in place
     NB, WW, HH, PP,  # position-ordered tables from single_layout
     free_ptr,  # (K+1,) int64 colour classes of free positions
-    free_nodes,  # (M,) node of each position
     v_lo, v_hi,  # float32 bias-network rails
     n_sweeps, base_key, step0,
-    edges, acc_m1, acc_m2,  # moments: acc_m1 (N, 1), acc_m2 (E, >= 1) int64 (column 0 used)
+    perm, EP, acc_m1, acc_m2,  # moments: node of each position, edge end positions; acc_m1 (N, 1), acc_m2 (E, >= 1)
     do_moments, has_lam, plain,
     part,  # int64 this thread's part, 0 <= part < n_parts
     n_parts,  # int64 threads sharing the chain (1: serial, no barrier)
@@ -405,21 +423,20 @@ def gibbs_single(
 
     Per chunk of (a part of) a class: (1) fields ``f_t = h_t + sum_d W_td s_nbr(t,d)``, four neighbour
     slots per pass over the chunk (independent lanes, no FMA latency chain); (2) bias/cell transform,
-    uniform and decision flat over positions (vectorizes: the uniform is the keyed 32-bit hash of the
-    position, ``u = _u24(key, t)`` under the (sweep, colour) key); (3) scatter of the new states. Every
-    position's arithmetic is the same whatever the split, so the bits do not depend on ``n_parts``. Nodes of
-    one class are never neighbours, so the parts of a class never read what another part writes; the
-    barrier orders one class's writes before the next class's reads. Moments: part ``p`` adds nodes
-    ``[p N / P, (p+1) N / P)`` and edges ``[p E / P, ...)`` after each sweep (then one more barrier).
+    uniform, decision and the new state, flat over positions (vectorizes: the uniform is the keyed 32-bit
+    hash of the position, ``u = _u24(key, t)`` under the (sweep, colour) key, and the state is in position
+    order, so the write is contiguous). Every position's arithmetic is the same whatever the split, so the
+    bits do not depend on ``n_parts``. Nodes of one class are never neighbours, so the parts of a class
+    never read what another part writes; the barrier orders one class's writes before the next class's
+    reads. Moments (column 0): part ``p`` adds nodes ``[p N / P, (p+1) N / P)`` and edges
+    ``[p E / P, ...)`` after each sweep (then one more barrier).
     """
-    N = Sf.shape[0]
+    N = Sp.shape[0]
     D = NB.shape[0]
     K = free_ptr.shape[0] - 1
-    E = edges.shape[0]
+    E = EP.shape[0]
     D4 = D - D % 4
     F = np.empty(LANES, dtype=np.float32)
-    A = np.empty(LANES, dtype=np.float32)
-    X = np.empty(LANES, dtype=np.float32)
     one = np.float32(1.0)
     zero = np.float32(0.0)
     half = np.float32(0.5)
@@ -449,39 +466,36 @@ def gibbs_single(
                     n3 = NB[d + 3, t0:t1]
                     w3 = WW[d + 3, t0:t1]
                     for q in range(n):
-                        F[q] += (w0[q] * Sf[n0[q]] + w1[q] * Sf[n1[q]]) + (w2[q] * Sf[n2[q]] + w3[q] * Sf[n3[q]])
+                        F[q] += (w0[q] * Sp[n0[q]] + w1[q] * Sp[n1[q]]) + (w2[q] * Sp[n2[q]] + w3[q] * Sp[n3[q]])
                 for d in range(D4, D):
                     n0 = NB[d, t0:t1]
                     w0 = WW[d, t0:t1]
                     for q in range(n):
-                        F[q] += w0[q] * Sf[n0[q]]
+                        F[q] += w0[q] * Sp[n0[q]]
+                out = Sp[t0:t1]
                 if has_lam:
-                    for q in range(n):
-                        A[q] = Sf[free_nodes[t0 + q]]
                     for q in range(n):
                         t = t0 + q
                         x = (min(max(PP[0, t] + PP[1, t] * F[q], v_lo), v_hi) - PP[2, t]) * PP[3, t]
-                        a = PP[4, t] * (half * (A[q] + one))
-                        X[q] = one if _decide(_u24(key, t), x, a, one - PP[4, t]) else -one
+                        a = PP[4, t] * (half * (out[q] + one))
+                        out[q] = one if _decide(_u24(key, t), x, a, one - PP[4, t]) else -one
                 elif plain:
                     for q in range(n):
                         t = t0 + q
-                        X[q] = one if _decide(_u24(key, t), PP[1, t] * F[q], zero, one) else -one
+                        out[q] = one if _decide(_u24(key, t), PP[1, t] * F[q], zero, one) else -one
                 else:
                     for q in range(n):
                         t = t0 + q
                         x = (min(max(PP[0, t] + PP[1, t] * F[q], v_lo), v_hi) - PP[2, t]) * PP[3, t]
-                        X[q] = one if _decide(_u24(key, t), x, zero, one) else -one
-                for q in range(n):
-                    Sf[free_nodes[t0 + q]] = X[q]
+                        out[q] = one if _decide(_u24(key, t), x, zero, one) else -one
             if n_parts > 1:
                 _barrier(bar, n_parts, gen)
                 gen += 1
         if do_moments:
-            for i in range(n_lo, n_hi):
-                acc_m1[i, 0] += np.int64(Sf[i])
+            for t in range(n_lo, n_hi):
+                acc_m1[perm[t], 0] += np.int64(Sp[t])
             for e in range(e_lo, e_hi):
-                acc_m2[e, 0] += np.int64(Sf[edges[e, 0]] * Sf[edges[e, 1]])
+                acc_m2[e, 0] += np.int64(Sp[EP[e, 0]] * Sp[EP[e, 1]])
             if n_parts > 1:
                 _barrier(bar, n_parts, gen)  # nobody updates the next sweep's states before all have read
                 gen += 1
@@ -525,14 +539,14 @@ def gibbs_sweeps(
         if c0[i] != 0.0 or v0[i] != 0.0 or ivs[i] != 1.0:
             plain = False
     if C == 1:
-        NB, WW, HH, PP = single_layout(nbr, W, H, free_nodes, c0, g, v0, ivs, lam)
-        Sf = np.empty(N, dtype=np.float32)
-        for i in range(N):
-            Sf[i] = np.float32(S[i, 0])
-        gibbs_single(Sf, NB, WW, HH, PP, free_ptr, free_nodes, v_lo, v_hi, n_sweeps, base_key, step0, edges,
-                     acc_m1, acc_m2, do_moments, has_lam, plain, np.int64(0), np.int64(1), np.zeros(1, np.int64))
-        for i in range(N):
-            S[i, 0] = np.int8(Sf[i])
+        perm, NB, WW, HH, PP, EP = single_layout(nbr, W, H, free_nodes, edges, c0, g, v0, ivs, lam)
+        Sp = np.empty(N, dtype=np.float32)
+        for t in range(N):
+            Sp[t] = np.float32(S[perm[t], 0])
+        gibbs_single(Sp, NB, WW, HH, PP, free_ptr, v_lo, v_hi, n_sweeps, base_key, step0, perm, EP, acc_m1, acc_m2,
+                     do_moments, has_lam, plain, np.int64(0), np.int64(1), np.zeros(1, np.int64))
+        for t in range(N):
+            S[perm[t], 0] = np.int8(Sp[t])
         return
     Cw = c_hi - c_lo
     chunk = max(1, LANES // Cw)

@@ -460,8 +460,8 @@ class ProgrammedSampler:
     def _single_tables(self) -> tuple[np.ndarray, ...]:
         if self._single is None:
             p = self._p32
-            self._single = kernels.single_layout(self.sampler._nbr_u32, self._W, self._H, self._nodes_u32, p["c0"],
-                                                 p["g"], p["v0"], p["ivs"], p["lam"])
+            self._single = kernels.single_layout(self.sampler._nbr_u32, self._W, self._H, self._nodes_u32,
+                                                 self.sampler.graph.edges, p["c0"], p["g"], p["v0"], p["ivs"], p["lam"])
         return self._single
 
     def _plan(self, C: int, moments: bool, per_chain: bool) -> tuple[str, int]:
@@ -498,15 +498,15 @@ class ProgrammedSampler:
         how, n_threads = self._plan(C, moments, per_chain)
         smp.last_split = "nodes" if how == "single-nodes" else how
         if how in ("serial", "single-nodes") and C == 1:
-            NB, WW, HH, PP = self._single_tables()
+            perm, NB, WW, HH, PP, EP = self._single_tables()
             acc1 = np.zeros((N, 1), dtype=np.int64) if moments else np.zeros((1, 1), dtype=np.int64)
             acc2 = np.zeros((E, 1), dtype=np.int64) if moments else np.zeros((1, 1), dtype=np.int64)
-            Sf = S[:, 0].astype(np.float32)
+            Sp = S[perm, 0].astype(np.float32)  # position order (single_layout)
             bar = np.zeros(16, dtype=np.int64)  # one counter, padded to its own cache line
 
             def one(q: int) -> None:
-                kernels.gibbs_single(Sf, NB, WW, HH, PP, ptr, nodes, self._v_lo, self._v_hi, int(n_sweeps), key,
-                                     step0, g.edges, acc1, acc2, bool(moments), self._has_lam, self._plain,
+                kernels.gibbs_single(Sp, NB, WW, HH, PP, ptr, self._v_lo, self._v_hi, int(n_sweeps), key, step0,
+                                     perm, EP, acc1, acc2, bool(moments), self._has_lam, self._plain,
                                      np.int64(q), np.int64(n_threads), bar)
 
             if n_threads == 1:
@@ -517,7 +517,7 @@ class ProgrammedSampler:
                     one(0)
                     for fut in futs:
                         fut.result()
-            S[:, 0] = Sf.astype(np.int8)
+            S[perm, 0] = Sp.astype(np.int8)
         elif how == "nodes":
             if moments:
                 acc1 = np.zeros((N, C), dtype=np.int64)
