@@ -52,7 +52,8 @@ NODESPLIT_MAX_CHAINS_PER_THREAD = 256
 #: lost more than the second core gained).
 NODESPLIT_MIN_LANES = 16_384
 #: ``split="auto"`` with ONE chain splits each colour class's positions between the threads (a barrier
-#: after each class) when every thread gets at least this many positions of the smallest class.
+#: after each class) when every thread gets at least this many positions of the smallest class and the
+#: machine is not busy (1-minute load average at most the number of CPUs + 1/2, see ``_busy``).
 SINGLE_SPLIT_MIN_POSITIONS = 1024
 SPLITS = ("auto", "chains", "nodes")
 #: One node-split call at a time: its parts wait for each other, so they must all be running.
@@ -345,6 +346,18 @@ class GibbsSampler:
             state, n_samples=n_samples, thin=thin, rng=rng, clamp_values=clamp_values)
 
 
+def _busy() -> bool:
+    """Whether other processes compete for the cores: 1-minute load average above the number of CPUs + ½
+    (a single chain on two threads itself accounts for a load of about 2 on two CPUs). Such a chain meets
+    at a barrier after every colour class (every few microseconds), so a partner preempted by another
+    process stalls it; on a busy machine one thread is faster. The choice never changes the bits."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return False
+    return load > (os.cpu_count() or 1) + 0.5
+
+
 class ProgrammedSampler:
     """A :class:`GibbsSampler` programmed with couplings, fields, ``beta`` and a clamp pattern.
 
@@ -471,7 +484,8 @@ class ProgrammedSampler:
         mc = self._min_class
         if C == 1:
             if n_threads > 1 and mc >= n_threads and (
-                    smp.split == "nodes" or (smp.split == "auto" and mc >= SINGLE_SPLIT_MIN_POSITIONS * n_threads)):
+                    smp.split == "nodes" or (smp.split == "auto" and mc >= SINGLE_SPLIT_MIN_POSITIONS * n_threads
+                                             and not _busy())):
                 return "single-nodes", n_threads
             return "serial", 1
         nodesplit = n_threads > 1 and not (moments and per_chain) and mc >= n_threads and (
