@@ -33,6 +33,7 @@ from pbitkit.circuits import measure
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, SimResult
 from pbitkit.circuits.noise import point_seed_sequence
+from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError
 
 __all__ = [
@@ -100,7 +101,7 @@ class SweepPoint:
             raise ConfigError(f"SweepPoint.noise_seed must be an int >= 0, got {self.noise_seed!r}")
         if not isinstance(self.replica, int) or self.replica < 0:
             raise ConfigError(f"SweepPoint.replica must be an int >= 0, got {self.replica!r}")
-        if not -273.15 < self.temp_C < 200:
+        if not -ZERO_CELSIUS_K < self.temp_C < 200:
             raise ConfigError(f"SweepPoint.temp_C out of range: {self.temp_C}")
         object.__setattr__(self, "params", dict(self.params))
 

@@ -34,8 +34,9 @@ from pbitkit.circuits.cell_base import (
 from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines, op_vector
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
-from pbitkit.circuits.noise import K_B, Q_E, channel_noise_psd, session_noise_files
+from pbitkit.circuits.noise import Q_E, channel_noise_psd, session_noise_files
 from pbitkit.circuits.predict import stationary_p1, stationary_rates
+from pbitkit.constants import thermal_voltage
 
 __all__ = ["LatchCell", "render_latch", "LATCH_FETS"]
 
@@ -124,7 +125,7 @@ class LatchCell(Cell):
         n_steps = int(math.ceil(p["t_stop_s"] / dt))
         # each point its own noise (docs/cells.md, "Independent noise per point")
         files, pre = session_noise_files(["q", "qb"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
-        ut = K_B * (temp + 273.15) / Q_E
+        ut = thermal_voltage(temp)
         # channel noise PSD per node from the operating point at the metastable point (bias = ref):
         # S = sum over the node's two FETs of 2 q |I_D| coth(|V_DS| / 2 U_T)   (noise.channel_noise_psd)
         ctl = [".control", f"nodeset v(q)={_f(vdd * 0.75)} v(qb)={_f(vdd * 0.75)}", "op"]
