@@ -221,7 +221,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     rows_by_session: dict[int, list[dict[str, Any]]] = {}
     pending: list[int] = []
     for i, key in enumerate(keys):
-        hit = cache.get(key) if cache is not None else None
+        hit = cache.get(key, n_rows=len(sessions[i])) if cache is not None else None
         if hit is not None:
             rows_by_session[i] = hit
         else:
