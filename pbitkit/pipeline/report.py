@@ -45,17 +45,6 @@ def format_si(value: Any, unit: str, digits: int = 3) -> str:
     return f"{v / scale:.{digits}g} {prefix}{unit}"
 
 
-def _copy_figures(src_dir: Path, fig_dir: Path, prefix: str) -> list[str]:
-    out = []
-    if not src_dir.is_dir():
-        return out
-    for png in sorted(src_dir.glob("*.png")):
-        dest = fig_dir / f"{prefix}{png.name}"
-        shutil.copyfile(png, dest)
-        out.append(f"figures/{dest.name}")
-    return out
-
-
 def _models_text(models: Any) -> str:
     if isinstance(models, list):
         names = [m.get("source", "?") if isinstance(m, dict) else str(m) for m in models]
@@ -66,6 +55,28 @@ def _models_text(models: Any) -> str:
 def _img(rel: str) -> str:
     title = Path(rel).stem.replace("_", " ")
     return f"![{title}]({rel})"
+
+
+class _Figures:
+    """Copies a section's figures into the report and numbers and captions them (:mod:`.narrative`)."""
+
+    def __init__(self, fig_dir: Path) -> None:
+        self.fig_dir = fig_dir
+        self.n = 0
+
+    def section(self, src_dir: Path, prefix: str, kind: str, ctx: dict[str, Any]) -> list[str]:
+        from pbitkit.pipeline.narrative import figure_caption
+
+        lines: list[str] = []
+        if not src_dir.is_dir():
+            return lines
+        for png in sorted(src_dir.glob("*.png")):
+            dest = self.fig_dir / f"{prefix}{png.name}"
+            shutil.copyfile(png, dest)
+            self.n += 1
+            lines += [_img(f"figures/{dest.name}"), "",
+                      f"*Figure {self.n}.* {figure_caption(kind, png.stem, ctx)}", ""]
+        return lines
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -117,6 +128,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     if fig_dir.exists():
         shutil.rmtree(fig_dir)
     fig_dir.mkdir(parents=True)
+    figs = _Figures(fig_dir)
     L: list[str] = ["# pbitkit pipeline report", ""]
     prov = run_record.get("provenance", {})
     L += [
@@ -144,6 +156,11 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
 
     # --- headline ---------------------------------------------------------------------------------------
     L += ["## Headline", ""]
+    from pbitkit.pipeline.narrative import headline_findings
+
+    findings = headline_findings(points, results, led, k_best)
+    if findings:
+        L += [" ".join(findings), ""]
     if points:
         rows = []
         for p in points:
@@ -187,7 +204,9 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
                   f"`{f.get('error')}`"]
         if meta:
             L += [f"Models: {_models_text(meta.get('models'))}; ngspice {meta.get('ngspice_version', '?')}.", ""]
-        L += [_img(r) for r in _copy_figures(rec.path / "plots", fig_dir, f"{cell}_")] + [""]
+        fit_card = stages[f"fit_{cell}"].path / "device_card.json" if f"fit_{cell}" in stages else None
+        card_d = read_json(fit_card) if fit_card and fit_card.exists() else {}
+        L += figs.section(rec.path / "plots", f"{cell}_", "characterize", {"cell": cell, "card": card_d})
 
     # --- 2. device models -----------------------------------------------------------------------------------
     L += ["## 2. Fitted device models (DeviceModel cards)", ""]
@@ -214,7 +233,9 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         if name.startswith("fit_"):
             cell = name.removeprefix("fit_")
             L += [f"### Fits of `{cell}` (full report: `{rec.path.name}/fit_report.md`)", ""]
-            L += [_img(r) for r in _copy_figures(rec.path / "fit_plots", fig_dir, f"{cell}_fit_")] + [""]
+            card_file = rec.path / "device_card.json"
+            card_d = read_json(card_file) if card_file.exists() else {}
+            L += figs.section(rec.path / "fit_plots", f"{cell}_fit_", "fit", {"cell": cell, "card": card_d})
             if (rec.path / "device_card.json").exists():
                 shutil.copyfile(rec.path / "device_card.json", rep_dir / f"device_card_{cell}.json")
 
@@ -263,7 +284,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     L += ["## 4. Denoising thermodynamic model on the simulated array", ""]
     if ev_dir:
         L += [f"Full DTM report: `{ev_dir.name}/report.md`.", ""]
-        L += [_img(r) for r in _copy_figures(ev_dir, fig_dir, "dtm_")] + [""]
+        L += figs.section(ev_dir, "dtm_", "dtm", {"points": points, "k_best": k_best,
+                                                   "baselines": results.get("baselines") or {}})
     # --- 5. provenance -------------------------------------------------------------------------------------------
     L += ["## 5. Provenance", ""]
     rows = [["pbitkit", f"{prov.get('pbitkit_version')} (git {prov.get('git_commit')})"],
