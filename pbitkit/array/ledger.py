@@ -200,12 +200,24 @@ class Ledger:
 
 
 def _card_provenance(device: Any) -> tuple[dict[str, Any], str]:
-    """``(provenance dict, cell name)`` of a DeviceModel card (object or dict); empty for other inputs."""
+    """``(flat provenance dict, cell name)`` of a DeviceModel card; empty for other inputs.
+
+    Schema 2 cards keep the records (characterization, bias network, periphery, noise source) in
+    ``provenance.details`` and the table hash in ``provenance.table_sha256``; both are merged into one dict.
+    """
     if isinstance(device, dict):
         prov, cell = device.get("provenance"), device.get("cell")
     else:
         prov, cell = getattr(device, "provenance", None), getattr(device, "cell", None)
-    return (dict(prov) if isinstance(prov, dict) else {}), str(cell or "?")
+    if prov is not None and hasattr(prov, "to_dict"):
+        prov = prov.to_dict()
+    if not isinstance(prov, dict):
+        return {}, str(cell or "?")
+    details = prov.get("details")
+    flat = dict(details) if isinstance(details, dict) else dict(prov)
+    if prov.get("table_sha256"):
+        flat["table_sha256"] = prov["table_sha256"]
+    return flat, str(cell or "?")
 
 
 def _run_ref(src: dict[str, Any]) -> str:
@@ -329,9 +341,9 @@ def ledger(
         e_bias_static = np.zeros_like(g_sum)
     e_bias = e_bias_dyn + e_bias_static
     if meas:
-        ref = _run_ref({"testbench": bn_prov.get("source", "bias_network_point"), "models": f"sky130 "
-                        f"{bn_prov.get('corner', '?')}", "netlist_sha256": meas.get("netlist_sha256"),
-                        "job_sha256": meas.get("job_sha256")})
+        ref = _run_ref({"testbench": bn_prov.get("source", "bias_network_point"),
+                        "models": meas.get("models") or f"sky130 {bn_prov.get('corner', '?')}",
+                        "netlist_sha256": meas.get("netlist_sha256"), "job_sha256": meas.get("job_sha256")})
         bias_term = EnergyTerm(
             "bias", float(np.mean(e_bias)), "cell update", "simulated",
             f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, update energy + measured static power "

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from pbitkit.circuits.cells import mos
+from pbitkit.circuits.elements import mos
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, SimResult, run
 from pbitkit.errors import ConfigError

@@ -122,7 +122,7 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
 
 
 def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source: str | None = None) -> Any:
-    """``card`` with ``provenance["periphery"]`` (:func:`periphery_for_graph`) and ``provenance["noise_source"]``.
+    """``card`` with ``provenance.details["periphery"]`` (:func:`periphery_for_graph`) and ``["noise_source"]``.
 
     ``noise_source`` defaults to what the card's cell declares (``Cell.noise_source``; ``"undeclared"`` when
     the cell does not say), so the ledger can mark a behavioural noise source as incomplete.
@@ -134,7 +134,6 @@ def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source:
             noise_source = str(getattr(get_cell(card.cell), "noise_source", "undeclared"))
         except PbitkitError:  # a cell unknown to this registry (e.g. a netlist cell): say so
             noise_source = "undeclared"
-    prov = dict(card.provenance)
-    prov["periphery"] = periphery_for_graph(graph, corner=corner, temp_C=card.temp_C)
-    prov["noise_source"] = noise_source
+    prov = card.provenance.with_details(periphery=periphery_for_graph(graph, corner=corner, temp_C=card.temp_C),
+                                        noise_source=noise_source)
     return card.replace(provenance=prov)

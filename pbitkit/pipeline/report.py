@@ -57,6 +57,17 @@ def _img(rel: str) -> str:
     return f"![{title}]({rel})"
 
 
+def _card_summary(path: Path | None) -> dict[str, Any]:
+    """The card values the captions quote (flat dict; empty without a card)."""
+    if path is None or not path.exists():
+        return {}
+    from pbitkit.pbitmodel.card import DeviceModel
+
+    c = DeviceModel.load(path)
+    return {"v0_V": c.v0_V, "vs_V": c.vs_V, "v0_sigma_V": c.variation.v0_sigma_V, "tau_corr_s": c.dynamics.tau_corr_s,
+            "sample_period_s": c.dynamics.sample_period_s, "energy_per_bit_J": c.energy.energy_per_bit_J}
+
+
 class _Figures:
     """Copies a section's figures into the report and numbers and captions them (:mod:`.narrative`)."""
 
@@ -205,7 +216,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         if meta:
             L += [f"Models: {_models_text(meta.get('models'))}; ngspice {meta.get('ngspice_version', '?')}.", ""]
         fit_card = stages[f"fit_{cell}"].path / "device_card.json" if f"fit_{cell}" in stages else None
-        card_d = read_json(fit_card) if fit_card and fit_card.exists() else {}
+        card_d = _card_summary(fit_card)
         L += figs.section(rec.path / "plots", f"{cell}_", "characterize", {"cell": cell, "card": card_d})
 
     # --- 2. device models -----------------------------------------------------------------------------------
@@ -234,8 +245,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         if name.startswith("fit_"):
             cell = name.removeprefix("fit_")
             L += [f"### Fits of `{cell}` (full report: `{rec.path.name}/fit_report.md`)", ""]
-            card_file = rec.path / "device_card.json"
-            card_d = read_json(card_file) if card_file.exists() else {}
+            card_d = _card_summary(rec.path / "device_card.json")
             L += figs.section(rec.path / "fit_plots", f"{cell}_fit_", "fit", {"cell": cell, "card": card_d})
             if (rec.path / "device_card.json").exists():
                 shutil.copyfile(rec.path / "device_card.json", rep_dir / f"device_card_{cell}.json")

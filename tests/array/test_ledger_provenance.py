@@ -3,6 +3,8 @@ sentence only claims "every figure from ngspice" when no term is assumed or part
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pbitkit.array import grid_graph
@@ -30,11 +32,12 @@ def _card(noise_source: str = "transistor", periphery: dict | None = PERIPHERY, 
     card = DeviceModel.ideal(sample_period_s=10e-9, tau_corr_s=5e-9, energy_per_bit_J=85e-15, vdd_V=1.8)
     card = card.replace(bias_network={"c_node_F": 2e-15, "g_unit_S": 1.5e-7, "settling_s": 1e-9,
                                       "energy_per_update_J": 26e-15, "vdd_V": 1.8})
-    prov = {**card.provenance, "table_sha256": "99" * 32, "characterization": CHAR, "noise_source": noise_source}
+    extra = {"characterization": CHAR, "noise_source": noise_source}
     if periphery is not None:
-        prov["periphery"] = periphery
+        extra["periphery"] = periphery
     if bias is not None:
-        prov["bias_network"] = bias
+        extra["bias_network"] = bias
+    prov = dataclasses.replace(card.provenance.with_details(**extra), table_sha256="99" * 32)
     return card.replace(provenance=prov)
 
 
@@ -83,7 +86,7 @@ def test_sentence_changes_when_a_term_is_assumed() -> None:
 
 
 def test_free_running_cell_readout_is_assumed_unless_measured() -> None:
-    card = _card().replace(sample_period_s=0.0)
+    card = _card().replace(dynamics={"sample_period_s": 0.0})
     t = {x.name: x for x in ledger(G, card).terms}["readout"]
     assert t.status == "assumed" and t.energy_J == 0.0
     per = {**PERIPHERY, "readout": {"energy_per_read_J": 40e-15, "source": SRC}}
