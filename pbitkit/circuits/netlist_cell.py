@@ -97,6 +97,7 @@ from pbitkit.circuits.cell_base import (
     add_clock_energy,
     base_row,
     bit_stats,
+    check_time_steps,
     energy_columns,
 )
 from pbitkit.circuits.elements import NoiseNames, fmt_number, mismatch_seed_lines, noise_injection_lines
@@ -479,9 +480,10 @@ def _timing(spec: NetlistCellSpec, p: Mapping[str, float]) -> tuple[float, int, 
     n = int(round(_val(spec.readout.n_samples, p)))
     dt = _val(spec.readout.dt_s, p) or period / 20
     rp = _val(spec.readout.read_phase, p)
-    if not (period > 0 and n >= 2 and dt > 0 and 0 < rp < 0.98):
-        raise ConfigError(f"cell {spec.name}: need period_s > 0, n_samples >= 2, dt_s > 0 and 0 < read_phase < 0.98; "
-                          f"got {period}, {n}, {dt}, {rp}")
+    if not (period > 0 and 2 <= n <= 1e6 and dt > 0 and 0 < rp < 0.98):
+        raise ConfigError(f"cell {spec.name}: need period_s > 0, 2 <= n_samples <= 1e6, dt_s > 0 and "
+                          f"0 < read_phase < 0.98; got {period}, {n}, {dt}, {rp}")
+    check_time_steps(spec.name, "readout n_samples * period_s / dt_s", n * period, dt)
     return period, n, dt
 
 
@@ -553,6 +555,9 @@ class NetlistCell(Cell):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         self.params(params)  # validate names
         return self.spec.bias_range_V
+
+    def check_params(self, p: Mapping[str, float]) -> None:
+        _timing(self.spec, p)  # period, sample count, step and read phase in range
 
     def _vectors(self) -> list[str]:
         s = self.spec

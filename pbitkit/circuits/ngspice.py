@@ -474,7 +474,8 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
     """
     exe = find_ngspice(executable)
     version = _version_of(exe)
-    label = f" [{job.label}]" if job.label else ""
+    # the cause comes first in every error; which session it was comes last
+    where = f" (session {job.label})" if job.label else ""
     workdir = Path(tempfile.mkdtemp(prefix="pbitkit-ngspice-"))
     keep = bool(os.environ.get(KEEP_ENV))
     try:
@@ -521,8 +522,8 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
         stderr = (workdir / "stderr.txt").read_text(errors="replace")
         if killed:
             raise SimulationTimeoutError(
-                f"ngspice{label} timed out after {job.timeout_s:g} s (killed; CPU {cpu:.2f} s). "
-                f"Last output: {' | '.join(stdout.strip().splitlines()[-3:])}"
+                f"ngspice timed out after {job.timeout_s:g} s (killed; CPU {cpu:.2f} s). "
+                f"Last output: {' | '.join(stdout.strip().splitlines()[-3:])}{where}"
             )
         errors = _error_lines(stderr + "\n" + stdout)
         if errors:
@@ -534,20 +535,21 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
                 kind = "did not converge"
             else:
                 kind = "failed"
-            raise SimulationError(f"ngspice{label} {kind}:\n  {msg}")
+            cause = next((e for e in errors if _ERROR_PATTERNS.search(e)), errors[0])
+            raise SimulationError(f"ngspice {kind}: {cause}\n  {msg}{where}")
         if proc.returncode < 0:
-            raise SimulationError(f"ngspice{label} was killed by signal {-proc.returncode}; stderr: {stderr[-500:]}")
+            raise SimulationError(f"ngspice was killed by signal {-proc.returncode}; stderr: {stderr[-500:]}{where}")
         raw_path = workdir / RAW_FILE
         if not raw_path.exists():
             hint = (f" (a .control block must write results with `{write_command()} <vectors>`)" if control else "")
             raise SimulationError(
-                f"ngspice{label} wrote no results{hint}; exit code {proc.returncode}; "
-                f"output: {' | '.join((stderr + stdout).strip().splitlines()[-5:])}"
+                f"ngspice wrote no results{hint}; exit code {proc.returncode}; "
+                f"output: {' | '.join((stderr + stdout).strip().splitlines()[-5:])}{where}"
             )
         names, plots = parse_raw(raw_path.read_bytes())
         if job.vectors:
-            plots = _select(plots, names, job.vectors, label)
-        log.debug("ngspice%s: %d plot(s), wall %.3f s, cpu %.3f s", label, len(plots), wall, cpu)
+            plots = _select(plots, names, job.vectors, where)
+        log.debug("ngspice%s: %d plot(s), wall %.3f s, cpu %.3f s", where, len(plots), wall, cpu)
         return SimResult(plots=plots, plot_names=tuple(names), stdout=stdout, stderr=stderr,
                          wall_time_s=wall, cpu_time_s=cpu, ngspice_version=version)
     finally:
@@ -558,7 +560,7 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
 
 
 def _select(plots: list[dict[str, np.ndarray]], names: list[str], vectors: tuple[str, ...],
-            label: str) -> list[dict[str, np.ndarray]]:
+            where: str) -> list[dict[str, np.ndarray]]:
     out: list[dict[str, np.ndarray]] = []
     found: set[str] = set()
     for d in plots:
@@ -575,7 +577,7 @@ def _select(plots: list[dict[str, np.ndarray]], names: list[str], vectors: tuple
     missing = [v for v in vectors if v not in found]
     if missing:
         avail = sorted({k for d in plots for k in d})
-        raise SimulationError(f"ngspice{label}: vector(s) {missing} not in any plot; available: {avail[:40]}")
+        raise SimulationError(f"ngspice: vector(s) {missing} not in any plot; available: {avail[:40]}{where}")
     return out
 
 
