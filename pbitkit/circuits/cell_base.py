@@ -327,6 +327,10 @@ class Cell(abc.ABC):
     name: str = ""
     description: str = ""
     default_vdd_V: float = 1.8
+    #: where the randomness comes from: ``"transistor"`` (the cell's own FETs, noise from the device physics),
+    #: ``"behavioural"`` (an ideal source or amplifier whose power is not counted) or ``"undeclared"``; the
+    #: energy ledger marks the cell's energy incomplete unless it is ``"transistor"``
+    noise_source: str = "undeclared"
     #: default parameters (SI units / µm in the names)
     defaults: Mapping[str, float] = {}
 

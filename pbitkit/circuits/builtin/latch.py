@@ -105,6 +105,7 @@ class LatchCell(Cell):
 
     name = "latch"
     description = "subthreshold cross-coupled latch, thermal/shot noise from its own FETs, bias via 1 TOhm"
+    noise_source = "transistor"
     default_vdd_V = 0.085
     defaults = {
         "wn_um": 4.0, "ln_um": 0.15, "wp_um": 0.42, "lp_um": 0.15,

@@ -98,6 +98,7 @@ class StrongArmCell(Cell):
 
     name = "strongarm"
     description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
+    noise_source = "behavioural"  # ideal-gain amplifier of resistor noise; its power is not counted
     default_vdd_V = 1.8
     defaults = {
         "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
