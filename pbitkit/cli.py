@@ -119,6 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PbitkitError as exc:
         log.error("%s", exc)
         return 1
+    except (FileExistsError, NotADirectoryError) as exc:  # e.g. --out names a file where a folder is needed
+        log.error("%s is a file, not a directory (check --out): %s", exc.filename, exc.strerror or exc)
+        return 1
+    except OSError as exc:  # disk full, permission denied, ...: name the file, no traceback
+        log.error("cannot access %s: %s", exc.filename or "a file", exc.strerror or exc)
+        return 1
     except KeyboardInterrupt:
         log.error("interrupted; finished results are kept (re-run the same command to resume)")
         return 130

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pbitkit.circuits.ngspice import SimJob, run
+from pbitkit.config import check_scheduler_address
 from pbitkit.errors import ConfigError, SimulationError, SimulationTimeoutError
 from pbitkit.progress import ProgressCallback
 
@@ -124,9 +125,10 @@ def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
         from distributed import Client
     except ImportError as exc:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'pbitkit[dask]'") from exc
+    check_scheduler_address(address)
     try:
         client = Client(address, timeout=timeout_s)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot connect to the dask scheduler at {address}: {exc}") from exc
     return _DaskExecutor(client)
 

@@ -3,7 +3,9 @@ report; a re-run reuses every stage; another config in the same directory is ref
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -78,3 +80,26 @@ def test_rerun_reuses_every_stage_and_other_config_is_refused(small_run: tuple[P
     other.write_text(SMALL.replace("epochs = 2", "epochs = 3"))
     with pytest.raises(ProvenanceMismatchError, match="config hash"):
         run_pipeline(load_pipeline_config(other), out)
+
+
+def test_copied_run_is_reused_and_a_cut_stage_table_is_not(small_run: tuple[Path, Path], tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    cfg_file, out = small_run
+    copy = tmp_path / "moved" / "run"
+    shutil.copytree(out, copy)  # a run directory moved elsewhere: content, not location, identifies it
+    res = run_pipeline(load_pipeline_config(cfg_file), copy)
+    assert all(rec.reused for rec in res.stages.values()), {k: v.reused for k, v in res.stages.items()}
+    table = copy / "characterize_strongarm" / "characterization.csv"
+    n_lines = len(table.read_text().splitlines())
+    table.write_text("".join(table.read_text().splitlines(keepends=True)[:10]))  # `head -n 10` over itself
+    logistic = cfg_file.with_name("logistic.toml")
+    logistic.write_text(SMALL + '[fit]\nlink = "logistic"\n')  # the fit must run again on that table
+    with caplog.at_level("WARNING", logger="pbitkit.pipeline.stages"):
+        res = run_pipeline(load_pipeline_config(logistic), copy, overwrite=True)
+    assert not res.stages["characterize_strongarm"].reused
+    assert any("characterization.csv has 10 lines" in r.getMessage() for r in caplog.records)
+    assert len(table.read_text().splitlines()) == n_lines
+    # the fit ran on the whole table: as many Monte-Carlo instances as the original fit (the cut table holds
+    # only the nominal rows: 0 instances, and its card said v0_sigma_V = 0.0)
+    original = json.loads((out / "fit_strongarm" / "stage.json").read_text())["summary"]["n_instances"]
+    assert original >= 1 and res.stages["fit_strongarm"].summary["n_instances"] == original
