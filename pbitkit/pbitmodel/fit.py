@@ -26,7 +26,7 @@ import numpy as np
 
 from pbitkit.constants import PROBIT_TO_LOGISTIC
 from pbitkit.errors import ConfigError
-from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.pbitmodel.card import BiasNetwork, DeviceModel, Dynamics, Energy, Provenance, RateModel, TempCoeffs, Variation
 from pbitkit.pbitmodel.dynamics import RateFit, TauFit, fit_rates, fit_tau
 from pbitkit.pbitmodel.energy import EnergyFit, PowerLawFit, fit_energy, fit_power_law, fit_quadratic_at_centre
 from pbitkit.pbitmodel.sigmoid import FitError, LinkComparison, SigmoidFit, compare_links, fit_sigmoid
@@ -463,22 +463,23 @@ def fit_characterization(
         srcs = [m.get("source", "") for m in models if m.get("corner") == corner] or [models[0].get("source", "")]
         process = srcs[0] or process
     process = str(process) if str(process).endswith(str(corner)) else f"{process} {corner}"
-    prov = environment_provenance(
-        stage="pbitkit.pbitmodel.fit",
-        table=table.source, table_sha256=table.sha256,
+    details = environment_provenance(
         characterization={k: side[k] for k in side if k not in ("true_card", "columns")} if side else {},
         fit_config={k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-        n_rows_used=int(t.n_rows), notes=notes,
+        n_rows_used=int(t.n_rows),
     )
+    rm = RateModel(**rate_model)
     card = DeviceModel(
         cell=cell, process=process.strip(), temp_C=nominal["temp_C"],
         vdd_V=fin(nominal["vdd_V"], 1.0), link=link, v0_V=v0, vs_V=vs, v0_se_V=fin(v0_se), vs_se_V=fin(vs_se),
-        v0_sigma_V=fin(var.v0_sigma_V) if var else 0.0, vs_sigma_rel=fin(var.vs_sigma_rel) if var else 0.0,
-        v0_vs_corr=fin(var.corr) if var else 0.0, tau_corr_s=tau0, rate_model=rate_model,
-        energy_per_bit_J=max(e_bit, 0.0), energy_per_flip_J=max(fin(en.energy_per_flip_J), 0.0) if en else 0.0,
-        static_power_W=max(fin(en.static_power_W), 0.0) if en else 0.0, sample_period_s=clock_period,
-        bias_network=bias_network, temp_coeffs={k: float(v) for k, v in coeffs.items() if math.isfinite(v)},
-        provenance=_json_clean(prov),
+        variation=Variation(fin(var.v0_sigma_V), fin(var.vs_sigma_rel), fin(var.corr)) if var else Variation.none(),
+        dynamics=Dynamics(tau0, clock_period, rm),
+        energy=Energy(max(e_bit, 0.0), max(fin(en.energy_per_flip_J), 0.0) if en else 0.0,
+                      max(fin(en.static_power_W), 0.0) if en else 0.0),
+        bias_network=BiasNetwork(**bias_network),
+        temp_coeffs=TempCoeffs(**{k: float(v) for k, v in coeffs.items() if math.isfinite(v)}),
+        provenance=Provenance(source="pbitkit.pbitmodel.fit", table=table.source, table_sha256=table.sha256,
+                              notes=tuple(notes), details=_json_clean(details)),
     )
     tick("card")
     return FitReport(card=card, config=cfg, cell=cell, nominal=nominal, links=links, sigmoid=sig, instances=instances,

@@ -53,9 +53,10 @@ class FitRunResult:
                                "plots": [str(p) for p in self.plots]}
         if c is not None and rep is not None:
             out.update(cell=c.cell, process=c.process, link=c.link, v0_V=c.v0_V, v0_se_V=c.v0_se_V, vs_V=c.vs_V,
-                       vs_se_V=c.vs_se_V, v0_sigma_V=c.v0_sigma_V, vs_sigma_rel=c.vs_sigma_rel,
-                       tau_corr_s=c.tau_corr_s, rate_form=c.rate_model["form"], energy_per_bit_J=c.energy_per_bit_J,
-                       sample_period_s=c.sample_period_s,
+                       vs_se_V=c.vs_se_V, v0_sigma_V=c.variation.v0_sigma_V, vs_sigma_rel=c.variation.vs_sigma_rel,
+                       tau_corr_s=c.dynamics.tau_corr_s, rate_form=c.dynamics.rate_model.form,
+                       energy_per_bit_J=c.energy.energy_per_bit_J,
+                       sample_period_s=c.dynamics.sample_period_s,
                        n_instances=rep.variation.n if rep.variation else 0,
                        delta_aic=rep.links.delta_aic if rep.links else None, notes=list(rep.notes))
         return out
