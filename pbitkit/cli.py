@@ -110,7 +110,12 @@ def add_file_log(path: str) -> logging.Handler:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pbitkit`` console script. Returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
+    try:
+        parser = build_parser(argv)  # registering a command may read shipped files (e.g. the cell list)
+    except PbitkitError as exc:
+        configure_logging(0, False)
+        log.error("%s", exc)
+        return 1
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
