@@ -47,6 +47,7 @@ from pbitkit.spicetext import spice_comment
 __all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
 
+#: Formats of :func:`export_card` (and ``pbitkit export --format``).
 EXPORT_FORMATS = ("json", "csv", "spice")
 
 _UNITS = {"_V": "V", "_s": "s", "_J": "J", "_W": "W", "_C": "degC", "_F": "F", "_S": "S", "_Hz": "Hz",

@@ -27,10 +27,16 @@ from pbitkit.progress import ProgressCallback
 
 __all__ = ["FitRunResult", "fit_run", "CARD_NAME", "REPORT_NAME", "PARAMS_NAME", "PLOTS_DIR", "RECORD_NAME"]
 
+#: File names :func:`fit_run` writes into its output directory: the card, the report, the parameter table,
+#: the plot directory and the run record.
 CARD_NAME = "device_card.json"
+#: See :data:`CARD_NAME`.
 REPORT_NAME = "fit_report.md"
+#: See :data:`CARD_NAME`.
 PARAMS_NAME = "fit_params.csv"
+#: See :data:`CARD_NAME`.
 PLOTS_DIR = "fit_plots"
+#: See :data:`CARD_NAME`.
 RECORD_NAME = "fit.json"
 
 
