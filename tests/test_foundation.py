@@ -176,6 +176,7 @@ def _imported_after(code: str) -> set[str]:
         "import pbitkit.cli as c; c.build_parser(['--help'])",
         "import pbitkit.cli as c; c.build_parser(['--version'])",
         "import pbitkit.array",
+        "import pbitkit.circuits",
         "import pbitkit.pbitmodel",
         "import pbitkit.pipeline",
     ],
