@@ -127,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc)
         return 1
     except (FileExistsError, NotADirectoryError) as exc:  # e.g. --out names a file where a folder is needed
-        log.error("%s is a file, not a directory (check --out): %s", exc.filename, exc.strerror or exc)
+        log.error("%s: %s (a file is where a directory is needed: check the --out / --run path; it is not a "
+                  "directory)", exc.filename, exc.strerror or exc)
         return 1
     except OSError as exc:  # disk full, permission denied, ...: name the file, no traceback
         log.error("cannot access %s: %s", exc.filename or "a file", exc.strerror or exc)

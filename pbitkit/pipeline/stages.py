@@ -205,8 +205,11 @@ def run_stage(
                 return StageRecord(name, stage_dir, inputs_hash, old.get("summary", {}),
                                    old.get("wall_time_s", 0.0), True)
         elif not overwrite:
+            old_code = (old.get("inputs") or {}).get("code")
+            why = (f"made by other code (pbitkit source {str((old_code or {}).get('source_sha256'))[:12]} vs "
+                   f"{inputs['code']['source_sha256'][:12]})" if old_code != inputs["code"] else "made from other inputs")
             raise ProvenanceMismatchError(
-                f"{stage_dir} holds a '{name}' result made from other inputs (hash {str(old.get('inputs_hash'))[:12]} "
+                f"{stage_dir} holds a '{name}' result {why} (hash {str(old.get('inputs_hash'))[:12]} "
                 f"vs {inputs_hash[:12]}); refusing to mix artifacts. Use another --out directory or --overwrite."
             )
     try:

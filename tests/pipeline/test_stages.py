@@ -112,7 +112,7 @@ def test_results_of_other_code_are_not_reused(tmp_path: Path, monkeypatch: pytes
     assert first.inputs_hash == stage_record(tmp_path / "s")["inputs_hash"]
     assert stage_record(tmp_path / "s")["inputs"]["code"] == stages.code_version(("dtm",))
     monkeypatch.setattr(stages, "code_version", lambda parts: {"pbitkit": "0.1.0", "source_sha256": "older"})
-    with pytest.raises(ProvenanceMismatchError, match="other inputs"):
+    with pytest.raises(ProvenanceMismatchError, match="made by other code"):
         run_stage("s", tmp_path, {"a": 1}, _csv_body(calls), code=("dtm",))
     assert not run_stage("s", tmp_path, {"a": 1}, _csv_body(calls), code=("dtm",), overwrite=True).reused
 
