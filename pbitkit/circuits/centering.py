@@ -36,13 +36,13 @@ def device_key(pt: SweepPoint) -> tuple:
 
 
 def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: float | None,
-                   params: dict[str, float], models: str) -> dict[str, float]:
+                   params: dict[str, float], models: str, runner: str = "batch") -> dict[str, float]:
     """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (one or two ngspice sessions).
 
     The predicted P(1) is evaluated on 4001 bias values over +-20 default-range widths around the range's
     midpoint; a device whose centre lies outside (the latch's mismatch moves it by ~100 widths) is
     searched again over +-200 widths. A module-level function so that process pools and dask workers
-    can run it."""
+    can run it. ``runner``: how the sessions run (:mod:`pbitkit.circuits.runners`)."""
     from pbitkit.circuits.models import get_library
     from pbitkit.circuits.predict import predicted_sigmoid
 
@@ -59,7 +59,7 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
     for span in (20.0, 200.0):  # +-20 default widths first; a device with no crossing there gets +-200
         grid = np.linspace(mid - span * width, mid + span * width, 4001)
         res = predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
-                                library=library, bias_grid_V=grid)
+                                library=library, bias_grid_V=grid, runner=runner)
         if math.isfinite(res["v0_V"]):
             break
     return res
@@ -79,7 +79,8 @@ def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
 
 def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version: str,
                   executor: cf.Executor | None = None, workers: int = 1, use_cache: bool = True,
-                  progress: ProgressCallback | None = None) -> tuple[list[SweepPoint], list[dict[str, Any]]]:
+                  progress: ProgressCallback | None = None,
+                  runner: str = "batch") -> tuple[list[SweepPoint], list[dict[str, Any]]]:
     """Shift each device's bias points to its own predicted centre.
 
     A point's new bias is ``V0(device) + (b - mid)``: ``b`` is its bias in the spec, ``mid`` the midpoint
@@ -108,12 +109,13 @@ def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version:
     ex = cf.ProcessPoolExecutor(max_workers=workers) if own else executor
     try:
         if ex is None:
-            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models))
+            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models,
+                                                    runner))
                        for k, pt, ck in todo)
             done_iter = results
         else:
             futs = {ex.submit(predict_centre, pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, dict(pt.params),
-                              models): (k, pt, ck) for k, pt, ck in todo}
+                              models, runner): (k, pt, ck) for k, pt, ck in todo}
             done_iter = ((*futs[f], f.result()) for f in cf.as_completed(futs))
         for i, (k, _pt, ck, res) in enumerate(done_iter):
             rec = {"v0_V": res["v0_V"], "vs_V": res["vs_V"], "p_min": res["p_min"], "p_max": res["p_max"]}

@@ -202,7 +202,8 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     centres: list[dict[str, Any]] = []
     if spec.bias_centering == "predicted":
         points, centres = centre_points(points, models=spec.models, ngspice_version=version, executor=executor,
-                                        workers=n_workers, use_cache=use_cache and cache is not None)
+                                        workers=n_workers, use_cache=use_cache and cache is not None,
+                                        runner=spec.runner)
         log.info("characterize %s: centred %d device(s) on their predicted V0 (%d from cache)", spec.cell,
                  len(centres), sum(c["cached"] for c in centres))
     sessions = group_points(points, max_points_per_job=spec.max_points_per_job,
@@ -275,7 +276,8 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
 
     if pending:
         p_jobs = [jobs[i] for i in pending]
-        outcomes = list(run_tasks([(cell.name, j) for j in p_jobs], executor, workers=n_workers, progress=report))
+        outcomes = list(run_tasks([(cell.name, j) for j in p_jobs], executor, workers=n_workers, progress=report,
+                                  runner=spec.runner))
         split = handle(outcomes, pending, p_jobs, [keys[i] for i in pending], [sessions[i] for i in pending])
         if split:
             s_idx, s_jobs, s_keys, s_pts = [], [], [], []
@@ -289,7 +291,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
             log.info("retrying %d failed session(s) point by point (%d sessions)", len(split), len(s_jobs))
             total += len(s_jobs)
             outcomes = list(run_tasks([(cell.name, j) for j in s_jobs], executor, workers=n_workers,
-                                      progress=report))
+                                      progress=report, runner=spec.runner))
             handle(outcomes, s_idx, s_jobs, s_keys, s_pts)
 
     rows = sorted((r for i in range(len(jobs)) for r in rows_by_session.get(i, [])), key=_sort_key)

@@ -164,12 +164,14 @@ def stationary_rates(x_V: np.ndarray, delta_i_A: np.ndarray, c_diff_F: float, s_
 
 def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,
                       vdd_V: float | None = None, params: Mapping[str, float] | None = None,
-                      bias_grid_V: np.ndarray | None = None, library=None) -> dict[str, float]:
+                      bias_grid_V: np.ndarray | None = None, library=None, runner: str = "batch") -> dict[str, float]:
     """Centre and width of a cell's sigmoid from the predicted tier (one short ngspice session).
 
     Use it to find a mismatched cell's centre before a transient sweep (place the transient bias
     points around ``v0_V``), or as a cheap per-corner estimate. ``vs_V`` is the logistic scale from the
     27 %/73 % points (``logit(0.7311) = 1``): ``vs_V = (V_73 - V_27) / 2``.
+
+    ``runner``: ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`).
 
     Returns
     -------
@@ -177,7 +179,7 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
     ``p_min``, ``p_max`` (the range of P over the grid) and ``cpu_time_s``.
     """
     from pbitkit.circuits.cells import SweepPoint, get_cell
-    from pbitkit.circuits.ngspice import run
+    from pbitkit.circuits.runners import run_job
 
     c = get_cell(cell)
     if bias_grid_V is None:
@@ -188,7 +190,7 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
     pts = [SweepPoint(cell, float(b), corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V,
                       params=dict(params or {}), tier="predicted") for b in grid]
     job = c.jobs(pts, library=library)[0]
-    res = run(job)
+    res = run_job(job, runner)
     p = np.array([r["p1"] for r in c.rows(job, res)], dtype=float)
 
     def level(q: float) -> float:
