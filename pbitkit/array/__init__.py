@@ -9,29 +9,35 @@ Quick start::
     s = sample(np.full(g.n_edges, 0.2), graph=g, beta=1.0, n_chains=8, n_sweeps=200, seed=0)
 """
 
-from pbitkit.array.calibration import CalibrationResult, calibrate
-from pbitkit.array.device import (
-    DacSpec,
-    DeviceStats,
-    HardwareConfig,
-    HardwareInstance,
-    from_device_model,
-    make_hardware,
-)
-from pbitkit.array.graphs import (
-    GRID_PATTERNS,
-    Graph,
-    NeighbourTables,
-    check_coloring,
-    color_graph,
-    from_edges,
-    from_sparse,
-    grid_graph,
-    king_graph,
-    square_lattice,
-)
-from pbitkit.array.ledger import Ledger, ledger
-from pbitkit.array.sampler import GibbsSampler, Moments, random_state, sample, sample_async
+from typing import TYPE_CHECKING
+
+from pbitkit.lazy import lazy_package
+
+if TYPE_CHECKING:  # the exports; imported on first use (pbitkit.lazy)
+    from pbitkit.array.calibration import CalibrationResult, calibrate
+    from pbitkit.array.device import (
+        DacSpec,
+        DeviceStats,
+        HardwareConfig,
+        HardwareInstance,
+        from_device_model,
+        make_hardware,
+    )
+    from pbitkit.array.graphs import (
+        GRID_PATTERNS,
+        Graph,
+        NeighbourTables,
+        check_coloring,
+        color_graph,
+        from_edges,
+        from_sparse,
+        grid_graph,
+        king_graph,
+        square_lattice,
+    )
+    from pbitkit.array.ledger import Ledger, ledger
+    from pbitkit.array.sampler import GibbsSampler, Moments, random_state, sample, sample_async
+
 
 __all__ = [
     "Graph",
@@ -60,3 +66,5 @@ __all__ = [
     "ledger",
     "Ledger",
 ]
+
+lazy_package(__name__)

@@ -31,14 +31,13 @@ from typing import Any
 import numpy as np
 
 from pbitkit.config import from_dict, to_dict
+from pbitkit.constants import PROBIT_TO_LOGISTIC, ZERO_CELSIUS_K, kelvin
 from pbitkit.errors import ConfigError, ModelCardError
 from pbitkit.rng import SeedLike, as_generator
 
 __all__ = ["DeviceStats", "DacSpec", "HardwareConfig", "HardwareInstance", "make_hardware", "from_device_model"]
 
 log = logging.getLogger(__name__)
-
-PROBIT_TO_LOGISTIC = 1.702
 
 
 def _pos(name: str, v: float, allow_zero: bool = False) -> None:
@@ -91,7 +90,7 @@ class DeviceStats:
     bias_settling_s: float = 2e-9
     bias_energy_per_update_J: float = 0.0
     bias_gain_sigma_rel: float = 0.0
-    temp_K: float = 300.15
+    temp_K: float = ZERO_CELSIUS_K + 27.0
     vs_temp_exponent: float = 1.0
     wire_cap_F_per_m: float = 0.25e-9
     wire_vdd_V: float = 0.8
@@ -338,7 +337,7 @@ def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
     Reads the contract's field names (docs/contracts.md): ``link, v0_V, vs_V, v0_sigma_V, vs_sigma_rel,
     v0_vs_corr, tau_corr_s, energy_per_bit_J, energy_per_flip_J, static_power_W, sample_period_s, temp_C,
     bias_network{c_node_F, g_unit_S, settling_s, energy_per_update_J, vdd_V}``. A probit card's slope is
-    divided by 1.702 (logistic equivalent, REFERENCE.md §1). ``overrides`` replace any resulting field.
+    divided by ``PROBIT_TO_LOGISTIC`` = 1.702 (logistic equivalent, :mod:`pbitkit.constants`). ``overrides`` replace any resulting field.
 
     Raises
     ------
@@ -386,7 +385,7 @@ def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
         energy_per_flip_J=num("energy_per_flip_J", 0.0),
         static_power_W=num("static_power_W", 0.0),
         sample_period_s=num("sample_period_s", 0.0),
-        temp_K=num("temp_C", 27.0) + 273.15,
+        temp_K=kelvin(num("temp_C", 27.0)),
         bias_vdd_V=bnum("vdd_V", vdd),
         bias_c_node_F=bnum("c_node_F", 2e-15),
         bias_g_unit_S=bnum("g_unit_S", 1e-6),

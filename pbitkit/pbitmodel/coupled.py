@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pbitkit.constants import Q_E, thermal_voltage
 from pbitkit.rng import SeedLike, as_generator
 
 __all__ = ["TransistorPair", "coupling_for", "latch_noise_sigmas", "simulate_latch_pair"]
@@ -43,12 +44,11 @@ def latch_noise_sigmas(params: dict[str, float], *, vdd_V: float, temp_C: float 
     from pbitkit.circuits.cells import op_vector, render_latch
     from pbitkit.circuits.models import get_library
     from pbitkit.circuits.ngspice import SimJob, run, write_command
-    from pbitkit.circuits.noise import K_B, Q_E
 
     lib = get_library("sky130", "tt")
     p = params
     circuit = render_latch(lib, p, vdd_V=vdd_V, temp_C=temp_C, bias_V=p["ref_V"], noise=False)
-    ut = K_B * (temp_C + 273.15) / Q_E
+    ut = thermal_voltage(temp_C)
     dt = p["noise_dt_s"]
     ctl = [".control", f"nodeset v(q)={vdd_V * 0.75:.6g} v(qb)={vdd_V * 0.75:.6g}", "op"]
     for node, (n_name, p_name) in (("q", ("N1", "P1")), ("qb", ("N2", "P2"))):

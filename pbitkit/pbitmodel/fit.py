@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from pbitkit.constants import PROBIT_TO_LOGISTIC
 from pbitkit.errors import ConfigError
 from pbitkit.pbitmodel.card import DeviceModel
 from pbitkit.pbitmodel.dynamics import RateFit, TauFit, fit_rates, fit_tau
@@ -487,11 +488,11 @@ def fit_characterization(
 
 def _logistic_vs(links: LinkComparison | None, sig: SigmoidFit | None, vs: float) -> float:
     """The logistic slope scale of the data: the logistic ML fit when both links were fitted, else ``vs``
-    (logistic) or ``sigma / 1.702`` (probit, REFERENCE.md §1)."""
+    (logistic) or ``sigma / PROBIT_TO_LOGISTIC`` (probit, :mod:`pbitkit.constants`)."""
     if links is not None:
         return links.fits["logistic"].vs_V
     if sig is not None and sig.link == "probit":
-        return vs / 1.702
+        return vs / PROBIT_TO_LOGISTIC
     return vs
 
 

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from pbitkit.constants import K_B
+
 __all__ = [
     "Derivation",
     "derive_probit_slope",
@@ -55,7 +57,7 @@ __all__ = [
     "K_BOLTZMANN",
 ]
 
-K_BOLTZMANN = 1.380649e-23  # J/K (exact, SI 2019)
+K_BOLTZMANN = K_B  # J/K (exact, SI 2019; pbitkit.constants.K_B)
 
 
 @dataclass(frozen=True)

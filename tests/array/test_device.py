@@ -16,6 +16,7 @@ from pbitkit.array import (
     random_state,
 )
 from pbitkit.array.diagnostics import autocorr
+from pbitkit.constants import PROBIT_TO_LOGISTIC
 from pbitkit.errors import ConfigError, ModelCardError
 
 
@@ -118,7 +119,7 @@ def test_from_device_model_card():
 
     card = DeviceModel.ideal(vs_V=0.01, v0_V=0.2, tau_corr_s=80e-9, energy_per_bit_J=300e-18, link="probit")
     st = from_device_model(card)
-    assert st.vs_V == pytest.approx(0.01 / 1.702)
+    assert st.vs_V == pytest.approx(0.01 / PROBIT_TO_LOGISTIC)
     assert (st.v0_V, st.tau_corr_s, st.energy_per_bit_J) == (0.2, 80e-9, 300e-18)
     assert st.temp_K == pytest.approx(300.15)
     st2 = from_device_model(card.to_dict(), v0_sigma_V=0.005)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, ndtr
 
+from pbitkit.constants import PROBIT_TO_LOGISTIC
 from pbitkit.pbitmodel.sigmoid import FitError, compare_links, fit_sigmoid
 from pbitkit.pbitmodel.synthetic import telegraph_bits
 from pbitkit.pbitmodel.symbolic import n_eff_factor
@@ -56,7 +57,7 @@ def test_aic_picks_true_family_on_decisive_data(true_link):
     rng = np.random.default_rng(7)
     v = np.linspace(-0.04, 0.04, 17)
     n = np.full(v.size, 200_000)
-    p = expit((v - V0) / VS) if true_link == "logistic" else ndtr((v - V0) / (VS * 1.702))
+    p = expit((v - V0) / VS) if true_link == "logistic" else ndtr((v - V0) / (VS * PROBIT_TO_LOGISTIC))
     cmp = compare_links(v, rng.binomial(n, p), n, profile=False)
     assert cmp.best == true_link and cmp.decisive, cmp.delta_aic
     # negative control: the wrong family is clearly rejected by goodness of fit
