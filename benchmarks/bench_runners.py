@@ -102,7 +102,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=["tiny", "transient", "predicted"])
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "runners.json")
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # run_all passes every benchmark the same extra arguments
     sections = {"tiny": bench_tiny, "transient": bench_transient, "predicted": bench_predicted}
     results: dict = {}
     for name, fn in sections.items():

@@ -36,7 +36,7 @@ def device_key(pt: SweepPoint) -> tuple:
 
 
 def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: float | None,
-                   params: dict[str, float], models: str, runner: str = "batch") -> dict[str, float]:
+                   params: dict[str, float], models: str, runner: str = "auto") -> dict[str, float]:
     """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (one or two ngspice sessions).
 
     The predicted P(1) is evaluated on 4001 bias values over +-20 default-range widths around the range's
@@ -80,7 +80,7 @@ def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
 def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version: str,
                   executor: cf.Executor | None = None, workers: int = 1, use_cache: bool = True,
                   progress: ProgressCallback | None = None,
-                  runner: str = "batch") -> tuple[list[SweepPoint], list[dict[str, Any]]]:
+                  runner: str = "auto") -> tuple[list[SweepPoint], list[dict[str, Any]]]:
     """Shift each device's bias points to its own predicted centre.
 
     A point's new bias is ``V0(device) + (b - mid)``: ``b`` is its bias in the spec, ``mid`` the midpoint

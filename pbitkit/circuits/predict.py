@@ -164,7 +164,7 @@ def stationary_rates(x_V: np.ndarray, delta_i_A: np.ndarray, c_diff_F: float, s_
 
 def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,
                       vdd_V: float | None = None, params: Mapping[str, float] | None = None,
-                      bias_grid_V: np.ndarray | None = None, library=None, runner: str = "batch") -> dict[str, float]:
+                      bias_grid_V: np.ndarray | None = None, library=None, runner: str = "auto") -> dict[str, float]:
     """Centre and width of a cell's sigmoid from the predicted tier (one short ngspice session).
 
     Use it to find a mismatched cell's centre before a transient sweep (place the transient bias

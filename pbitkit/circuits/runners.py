@@ -27,8 +27,8 @@ __all__ = ["RUNNERS", "DEFAULT_RUNNER", "check_runner", "run_job", "resolve_runn
 
 #: The runner names accepted by sweep specs, the CLI and :func:`run_job`.
 RUNNERS: tuple[str, ...] = ("batch", "shared", "auto")
-#: The runner used when none is given.
-DEFAULT_RUNNER = "batch"
+#: The runner used when none is given: shared mode for DC/AC sessions, batch mode for transients.
+DEFAULT_RUNNER = "auto"
 
 _TRAN = re.compile(r"^\s*\.?tran\b", re.IGNORECASE | re.MULTILINE)
 
