@@ -26,7 +26,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from pbitkit.errors import ConfigError, ModelCardError
 from pbitkit.rng import SeedLike, as_generator
 
 __all__ = ["DeviceStats", "DacSpec", "HardwareConfig", "HardwareInstance", "make_hardware", "from_device_model"]
+
+if TYPE_CHECKING:
+    from pbitkit.pbitmodel.card import DeviceModel
 
 log = logging.getLogger(__name__)
 
@@ -331,85 +334,104 @@ def make_hardware(
     )
 
 
-def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
-    """Convert a ``pbitkit.pbitmodel.DeviceModel`` card (or a dict with its fields) to :class:`DeviceStats`.
+def from_device_model(
+    card: DeviceModel,
+    *,
+    vs_temp_exponent: float = 1.0,
+    tau_sigma_rel: float = 0.0,
+    bias_gain_sigma_rel: float = 0.0,
+    clock_energy_J: float = 0.0,
+    wire_cap_F_per_m: float = 0.25e-9,
+    **overrides: Any,
+) -> DeviceStats:
+    """Convert a :class:`pbitkit.pbitmodel.DeviceModel` card into the array's :class:`DeviceStats`.
 
-    Reads the contract's field names (docs/contracts.md): ``link, v0_V, vs_V, v0_sigma_V, vs_sigma_rel,
-    v0_vs_corr, tau_corr_s, energy_per_bit_J, energy_per_flip_J, static_power_W, sample_period_s, temp_C,
-    bias_network{c_node_F, g_unit_S, settling_s, energy_per_update_J, vdd_V}``. A probit card's slope is
-    divided by ``PROBIT_TO_LOGISTIC`` = 1.702 (logistic equivalent, :mod:`pbitkit.constants`). ``overrides`` replace any resulting field.
+    This is the one path from a card to a chip. Every card field it reads exists in a valid card (the card
+    validates itself), so nothing is filled in: the mapping is
+
+    ====================================  ================================================================
+    DeviceStats                           DeviceModel
+    ====================================  ================================================================
+    ``v0_V``, ``vs_V``                    ``v0_V``, ``vs_V`` (probit: ``vs_V / PROBIT_TO_LOGISTIC``)
+    ``v0_sigma_V, vs_sigma_rel, v0_vs_corr``  ``variation.*``
+    ``tau_corr_s, sample_period_s``       ``dynamics.*``; ``rate_form="exp"`` and the rate parameters when
+                                          ``dynamics.rate_model.form == "exp"`` (slopes times
+                                          ``PROBIT_TO_LOGISTIC`` for probit), else ``"redraw"``
+    ``energy_per_bit_J`` ...              ``energy.*``
+    ``bias_vdd_V, bias_c_node_F, ...``    ``bias_network.vdd_V, c_node_F, g_unit_S, settling_s,
+                                          energy_per_update_J`` (0 = not modelled, kept as 0)
+    ``wire_vdd_V``                        ``vdd_V``
+    ``temp_K``                            ``kelvin(temp_C)``
+    ``v0_tempco_V_per_K``                 ``temp_coeffs.v0_V_per_K`` (0 when not measured)
+    ``vs_tempco_V_per_K``                 ``temp_coeffs.vs_V_per_K`` (None when not measured: then the
+                                          slope scales as ``(T / T_nom) ** vs_temp_exponent``)
+    ====================================  ================================================================
+
+    Parameters
+    ----------
+    card
+        A validated ``DeviceModel`` (read a JSON card with ``DeviceModel.load`` / ``from_dict`` first).
+    vs_temp_exponent, tau_sigma_rel, bias_gain_sigma_rel, clock_energy_J, wire_cap_F_per_m
+        Chip-level properties a card does not describe, stated explicitly (see :class:`DeviceStats`; the
+        defaults are: slope proportional to T, no spread of tau or of the network gain, clock energy already
+        in ``energy_per_bit_J``, 0.25 fF/um wires).
+    **overrides
+        Replace any resulting :class:`DeviceStats` field (e.g. ``v0_sigma_V=0.0``); unknown names raise.
 
     Raises
     ------
     ModelCardError
-        If a required field is missing or not a number.
+        ``card`` is not a ``DeviceModel`` (a dict, a path, ...), or its ``bias_network.vdd_V`` is 0 (the
+        network's swing is needed for the bias rails) and no ``bias_vdd_V`` override is given.
+    ConfigError
+        An unknown override or an out-of-range value.
     """
-    if isinstance(card, dict):
-        get = card.get
-    else:
-        try:  # lazy: pbitmodel is another stage and optional for the array
-            from pbitkit import pbitmodel  # noqa: F401
-        except ImportError:  # pragma: no cover - the card object already exists, so its module does
-            pass
-        get = lambda k, d=None: getattr(card, k, d)  # noqa: E731
+    from pbitkit.pbitmodel.card import DeviceModel  # lazy: the array imports the card schema only when used
 
-    def num(key: str, default: float | None = None) -> float:
-        v = get(key, default)
-        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-            raise ModelCardError(f"DeviceModel.{key}: expected a finite number, got {v!r}")
-        return float(v)
-
-    link = get("link", "logistic")
-    if link not in ("logistic", "probit"):
-        raise ModelCardError(f"DeviceModel.link: expected 'logistic' or 'probit', got {link!r}")
-    scale = 1.0 / PROBIT_TO_LOGISTIC if link == "probit" else 1.0
-    bn = get("bias_network", None) or {}
-    if not isinstance(bn, dict):
-        raise ModelCardError(f"DeviceModel.bias_network: expected a dict, got {type(bn).__name__}")
-    vdd = num("vdd_V", 0.8)
-
-    def bnum(key: str, default: float) -> float:
-        v = bn.get(key, default)
-        if v is None or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-            raise ModelCardError(f"DeviceModel.bias_network.{key}: expected a finite number, got {v!r}")
-        return float(v)
-
+    if not isinstance(card, DeviceModel):
+        raise ModelCardError(f"from_device_model expects a pbitkit.pbitmodel.DeviceModel, got {type(card).__name__}; "
+                             "read JSON cards with DeviceModel.load(path) or DeviceModel.from_dict(data)")
+    known = {f.name for f in dataclasses.fields(DeviceStats)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"from_device_model: unknown DeviceStats field(s) {unknown}")
+    scale = 1.0 / PROBIT_TO_LOGISTIC if card.link == "probit" else 1.0
+    var, dyn, en, bn, tc = card.variation, card.dynamics, card.energy, card.bias_network, card.temp_coeffs
+    if bn.vdd_V <= 0.0 and "bias_vdd_V" not in overrides:
+        raise ModelCardError("field 'bias_network.vdd_V': 0 (not modelled) but the array needs the bias network's "
+                             "swing for its rails; pass bias_vdd_V=... to from_device_model")
     kw: dict[str, Any] = dict(
-        v0_V=num("v0_V"),
-        vs_V=num("vs_V") * scale,
-        v0_sigma_V=num("v0_sigma_V", 0.0),
-        vs_sigma_rel=num("vs_sigma_rel", 0.0),
-        v0_vs_corr=num("v0_vs_corr", 0.0),
-        tau_corr_s=num("tau_corr_s"),
-        energy_per_bit_J=num("energy_per_bit_J", 0.0),
-        energy_per_flip_J=num("energy_per_flip_J", 0.0),
-        static_power_W=num("static_power_W", 0.0),
-        sample_period_s=num("sample_period_s", 0.0),
-        temp_K=kelvin(num("temp_C", 27.0)),
-        bias_vdd_V=bnum("vdd_V", vdd),
-        bias_c_node_F=bnum("c_node_F", 2e-15),
-        bias_g_unit_S=bnum("g_unit_S", 1e-6),
-        bias_settling_s=bnum("settling_s", 2e-9),
-        bias_energy_per_update_J=bnum("energy_per_update_J", 0.0),
-        wire_vdd_V=vdd,
-        source=f"DeviceModel card: cell={get('cell', '?')}, process={get('process', '?')}",
+        v0_V=card.v0_V,
+        vs_V=card.vs_V * scale,
+        v0_sigma_V=var.v0_sigma_V,
+        vs_sigma_rel=var.vs_sigma_rel,
+        v0_vs_corr=var.v0_vs_corr,
+        tau_corr_s=dyn.tau_corr_s,
+        tau_sigma_rel=tau_sigma_rel,
+        energy_per_bit_J=en.energy_per_bit_J,
+        energy_per_flip_J=en.energy_per_flip_J,
+        static_power_W=en.static_power_W,
+        sample_period_s=dyn.sample_period_s,
+        clock_energy_J=clock_energy_J,
+        temp_K=kelvin(card.temp_C),
+        vs_temp_exponent=vs_temp_exponent,
+        bias_vdd_V=bn.vdd_V,
+        bias_c_node_F=bn.c_node_F,
+        bias_g_unit_S=bn.g_unit_S,
+        bias_settling_s=bn.settling_s,
+        bias_energy_per_update_J=bn.energy_per_update_J,
+        bias_gain_sigma_rel=bias_gain_sigma_rel,
+        wire_cap_F_per_m=wire_cap_F_per_m,
+        wire_vdd_V=card.vdd_V,
+        v0_tempco_V_per_K=tc.v0_V_per_K if tc.v0_V_per_K is not None else 0.0,
+        vs_tempco_V_per_K=tc.vs_V_per_K * scale if tc.vs_V_per_K is not None else None,
+        source=f"DeviceModel card: cell={card.cell}, process={card.process}",
     )
-    rm = get("rate_model", None) or {}
-    if isinstance(rm, dict) and rm.get("form") == "exp":
-        try:
-            kw.update(rate_form="exp", rate0_Hz=float(rm["rate0_Hz"]),
-                      rate_slope_up_per_V=float(rm["slope_up_per_V"]) / scale,
-                      rate_slope_down_per_V=float(rm["slope_down_per_V"]) / scale)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelCardError(f"DeviceModel.rate_model: exponential form needs rate0_Hz, slope_up_per_V, "
-                                 f"slope_down_per_V ({exc})") from exc
-    elif rm:
-        log.info("rate_model form %r is not used by the array; async mode uses the redraw law", rm.get("form"))
-    tc = get("temp_coeffs", None) or {}
-    if isinstance(tc, dict):
-        if "v0_V_per_K" in tc:
-            kw["v0_tempco_V_per_K"] = float(tc["v0_V_per_K"])
-        if "vs_V_per_K" in tc:
-            kw["vs_tempco_V_per_K"] = float(tc["vs_V_per_K"]) * scale
+    rm = dyn.rate_model
+    if rm.form == "exp":
+        kw.update(rate_form="exp", rate0_Hz=rm.rate0_Hz, rate_slope_up_per_V=rm.slope_up_per_V / scale,
+                  rate_slope_down_per_V=rm.slope_down_per_V / scale)
+    else:
+        kw.update(rate_form="redraw", rate0_Hz=0.0, rate_slope_up_per_V=0.0, rate_slope_down_per_V=0.0)
     kw.update(overrides)
     return DeviceStats(**kw)

@@ -122,12 +122,40 @@ def test_from_device_model_card():
     assert st.vs_V == pytest.approx(0.01 / PROBIT_TO_LOGISTIC)
     assert (st.v0_V, st.tau_corr_s, st.energy_per_bit_J) == (0.2, 80e-9, 300e-18)
     assert st.temp_K == pytest.approx(300.15)
-    st2 = from_device_model(card.to_dict(), v0_sigma_V=0.005)
+    st2 = from_device_model(card, v0_sigma_V=0.005)
     assert st2.v0_sigma_V == 0.005
-    bad = card.to_dict()
-    bad["v0_V"] = "x"
-    with pytest.raises(ModelCardError, match="v0_V"):
-        from_device_model(bad)
+
+
+def test_from_device_model_takes_only_a_typed_card_and_fills_nothing_in():
+    """The converter reads a validated DeviceModel; plain dicts (where fields could be missing) are refused,
+    every DeviceStats field that comes from the card carries the card's value (no 0.8 V / 1 uS defaults),
+    and a card whose bias network has no swing is an error unless the swing is given explicitly."""
+    from pbitkit.pbitmodel import DeviceModel
+
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=80e-9, vdd_V=1.2).replace(
+        bias_network={"c_node_F": 3e-15, "g_unit_S": 2e-7, "settling_s": 1e-9, "energy_per_update_J": 4e-15,
+                      "vdd_V": 1.1},
+        variation={"v0_sigma_V": 0.004, "vs_sigma_rel": 0.03, "v0_vs_corr": -0.2},
+        energy={"static_power_W": 1e-9, "energy_per_flip_J": 7e-16}, temp_C=50.0,
+        temp_coeffs={"v0_V_per_K": 1e-4})
+    st = from_device_model(card)
+    assert (st.bias_vdd_V, st.bias_c_node_F, st.bias_g_unit_S, st.bias_settling_s, st.bias_energy_per_update_J) == (
+        1.1, 3e-15, 2e-7, 1e-9, 4e-15)
+    assert (st.v0_sigma_V, st.vs_sigma_rel, st.v0_vs_corr) == (0.004, 0.03, -0.2)
+    assert (st.static_power_W, st.energy_per_flip_J, st.wire_vdd_V) == (1e-9, 7e-16, 1.2)
+    assert st.temp_K == pytest.approx(323.15) and st.v0_tempco_V_per_K == 1e-4 and st.vs_tempco_V_per_K is None
+    with pytest.raises(ModelCardError, match="DeviceModel"):
+        from_device_model(card.to_dict())
+    d = card.to_dict()
+    del d["bias_network"]["g_unit_S"]  # the old converter silently used 1 uS here
+    with pytest.raises(ModelCardError, match="'bias_network.g_unit_S': missing"):
+        DeviceModel.from_dict(d)
+    no_swing = card.replace(bias_network={"vdd_V": 0.0})
+    with pytest.raises(ModelCardError, match="'bias_network.vdd_V'"):
+        from_device_model(no_swing)
+    assert from_device_model(no_swing, bias_vdd_V=0.9).bias_vdd_V == 0.9
+    with pytest.raises(ConfigError, match="colour"):
+        from_device_model(card, colour=1)
 
 
 def test_async_exponential_rate_law_matches_occupancy_and_correlation_time():
