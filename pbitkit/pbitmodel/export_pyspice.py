@@ -166,7 +166,7 @@ def export_pyspice(card: DeviceModel, path: str | os.PathLike[str], *, n_instanc
         raise ConfigError(f"--out: the PySpice export must be a .py file with an importable name, got {str(p)!r}")
     if int(n_instances) < 1:
         raise ConfigError(f"--instances: must be >= 1, got {n_instances!r}")
-    t_stop = 1e4 * card.tau_corr_s if t_stop_s is None else float(t_stop_s)
+    t_stop = 1e4 * card.dynamics.tau_corr_s if t_stop_s is None else float(t_stop_s)
     streams = np.random.SeedSequence(seed).spawn(int(n_instances))
     names = [f"{p.stem}_noise{i}.txt" for i in range(int(n_instances))]
     written = [atomic_write_text(p.with_name(f), macromodel_noise(card, t_stop, np.random.default_rng(ss)))

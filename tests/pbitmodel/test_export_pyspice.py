@@ -13,12 +13,12 @@ from pbitkit.circuits.ngspice import SimJob, run
 from pbitkit.circuits.pyspice_interop import circuit_class, ngspice_shared_class
 from pbitkit.cli import main
 from pbitkit.errors import ConfigError
-from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.pbitmodel.card import DeviceModel, RateModel
 from pbitkit.pbitmodel.export import export_card
 from pbitkit.pbitmodel.export_pyspice import export_pyspice, spice_number
 
 CARD = DeviceModel.ideal(vs_V=0.0064, v0_V=0.01, tau_corr_s=1e-6, cell="test").replace(
-    rate_model={"form": "constant_tau"})
+    dynamics={"rate_model": RateModel("constant_tau")})
 T_STOP = 3e-4  # 300 tau per bias point
 
 
@@ -31,7 +31,7 @@ def _load(path):
 
 def _reads(t: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Decisions read once per tau (at k tau + tau/2, away from the latch windows)."""
-    tk = (np.arange(int(T_STOP / CARD.tau_corr_s) - 1) + 0.5) * CARD.tau_corr_s
+    tk = (np.arange(int(T_STOP / CARD.dynamics.tau_corr_s) - 1) + 0.5) * CARD.dynamics.tau_corr_s
     return (np.interp(tk, t, v) > CARD.vdd_V / 2).astype(np.uint8)
 
 
