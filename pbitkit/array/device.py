@@ -1,15 +1,17 @@
 """Device-aware hardware description of a p-bit array: cell statistics, DACs, a seeded chip instance.
 
-The array keeps its own small card, :class:`DeviceStats`, of exactly what it needs, so it does not depend
-on :mod:`pbitkit.pbitmodel`; :func:`from_device_model` converts a ``pbitkit.pbitmodel.DeviceModel`` card
-(field names of docs/contracts.md) into it.
+The array keeps its own small card, :class:`DeviceStats`, of exactly what it needs (it imports
+:mod:`pbitkit.pbitmodel` only inside the converter); :func:`from_device_model` is the one path from a
+``pbitkit.pbitmodel.DeviceModel`` card (docs/contracts.md) into it, and :func:`make_hardware` draws a chip
+from it with the card's own variation law.
 
 Model of one cell ``i`` of a chip (REFERENCE.md §1–§2):
 
-* its output is a p-bit ``P(s_i = +1) = sigmoid((V_b - V0_i) / Vs_i(T))``; ``(V0_i, Vs_i)`` are drawn once
-  per chip from a bivariate normal with means ``(v0_V, vs_V)``, standard deviations
-  ``(v0_sigma_V, vs_sigma_rel * vs_V)`` and correlation ``v0_vs_corr`` (a probit card is mapped to the
-  logistic with ``Vs = sigma / 1.702``, which agrees within 0.01 in probability);
+* its output is a p-bit ``P(s_i = +1) = sigmoid((V_b - V0_i) / Vs_i(T))``; ``(V0_i, ln Vs_i)`` are drawn once
+  per chip from a bivariate normal with means ``(v0_V, ln vs_V)``, standard deviations
+  ``(v0_sigma_V, vs_sigma_rel)`` and correlation ``v0_vs_corr`` (the card's law,
+  :func:`pbitkit.pbitmodel.draw_cell_params`; a probit card is mapped to the logistic with
+  ``Vs = sigma / PROBIT_TO_LOGISTIC``, which agrees within 0.0095 in probability);
 * temperature scales the slope: ``Vs_i(T) = Vs_i (T / T_nom) ** vs_temp_exponent`` (1 for a thermal-noise
   limited subthreshold cell whose slope is ``n kT / q``; 0.5 for ``kT/C``-noise limited comparators);
 * the bias network turns the neighbours' states and the programmed (DAC-quantized) weights into
@@ -56,8 +58,9 @@ class DeviceStats:
     ----------
     v0_V, vs_V : nominal sigmoid offset and slope of a cell, ``P(1) = sigmoid((V - v0_V) / vs_V)``.
     v0_sigma_V : cell-to-cell standard deviation of the offset.
-    vs_sigma_rel : relative cell-to-cell standard deviation of the slope.
-    v0_vs_corr : correlation of (V0, Vs) across cells, in [-1, 1].
+    vs_sigma_rel : cell-to-cell standard deviation of ``ln(Vs_i / vs_V)`` (log-normal slopes; the relative
+        spread for small values).
+    v0_vs_corr : correlation of (V0, ln Vs) across cells, in [-1, 1].
     tau_corr_s : output correlation time of a cell at P = 1/2; ``tau_sigma_rel`` its relative spread.
     energy_per_bit_J : RNG energy per output bit (per update). ``energy_per_flip_J``, ``static_power_W``.
     sample_period_s : clock period of clocked cells (0 for free-running cells).
@@ -309,10 +312,11 @@ class HardwareInstance:
 def make_hardware(
     n_nodes: int, stats: DeviceStats, config: HardwareConfig | None = None, seed: SeedLike = 0
 ) -> HardwareInstance:
-    """Draw a chip: per-cell ``(V0_i, Vs_i)`` from a correlated bivariate normal, ``tau_i`` and gain errors
-    from log-normal / normal spreads, all from one seed (the same seed is the same chip).
+    """Draw a chip: per-cell ``(V0_i, ln Vs_i)`` from a correlated bivariate normal (the DeviceModel card's
+    variation law), ``tau_i`` and gain errors from log-normal / normal spreads, all from one seed (the same
+    seed is the same chip).
 
-    ``V0_i = v0 + sigma_0 z1``, ``Vs_i = vs (1 + sigma_rel (rho z1 + sqrt(1 - rho^2) z2))``,
+    ``V0_i = v0 + sigma_0 z1``, ``Vs_i = vs exp(sigma_rel (rho z1 + sqrt(1 - rho^2) z2))``,
     ``tau_i = tau exp(sigma_tau z3 - sigma_tau^2 / 2)``, ``gain_i = 1 + sigma_g z4``, ``z ~ N(0, 1)``.
     """
     if not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
@@ -323,11 +327,11 @@ def make_hardware(
     z = rng.standard_normal((4, n_nodes))
     rho = stats.v0_vs_corr
     v0 = stats.v0_V + stats.v0_sigma_V * z[0]
-    vs = stats.vs_V * (1.0 + stats.vs_sigma_rel * (rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1]))
+    vs = stats.vs_V * np.exp(stats.vs_sigma_rel * (rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1]))
     tau = stats.tau_corr_s * np.exp(stats.tau_sigma_rel * z[2] - 0.5 * stats.tau_sigma_rel**2)
     gain = 1.0 + stats.bias_gain_sigma_rel * z[3]
-    if np.any(vs <= 0):
-        raise ConfigError(f"vs_sigma_rel={stats.vs_sigma_rel} draws non-positive slopes; reduce it")
+    if not np.all(np.isfinite(vs) & (vs > 0)):
+        raise ConfigError(f"vs_sigma_rel={stats.vs_sigma_rel} draws slopes that under- or overflow; reduce it")
     return HardwareInstance(
         stats=stats, config=config, seed=-1 if seed_int is None else int(seed_int),
         v0_V=v0, vs_V=vs, tau_s=tau, gain_rel=gain, trim_V=np.zeros(n_nodes),

@@ -20,7 +20,9 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import select
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -102,14 +104,49 @@ def execute_task(index: int, cell_name: str, job: SimJob, runner: str = DEFAULT_
                            _worker_id())
 
 
+def _exit_when_gone(main_pid: int, pidfd: int | None) -> None:
+    """Watchdog thread of a pool worker: exit this process as soon as the main process has ended."""
+    if pidfd is not None:
+        select.select([pidfd], [], [])  # a pidfd becomes readable when its process exits
+    else:  # pragma: no cover - kernels without pidfd_open: poll
+        while True:
+            try:
+                os.kill(main_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+    os._exit(1)  # this worker's ngspice gets SIGKILL (die_with_parent) as the process ends
+
+
+def _init_worker(main_pid: int) -> None:
+    """Pool worker start-up: end this worker, and with it its ngspice, when the main process ends.
+
+    Workers are children of the pool's ``forkserver``, which itself stays alive while workers hold its
+    pipe, and idle workers wait on their task queue forever: without this, a killed sweep (SIGKILL,
+    SIGTERM) left the forkserver, the workers and their ngspice running. A daemon thread waits on a
+    ``pidfd`` of the main process (no pid-reuse race) and exits the worker when it closes."""
+    try:
+        pidfd: int | None = os.pidfd_open(main_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # pragma: no cover - no pidfd support
+        pidfd = None
+    threading.Thread(target=_exit_when_gone, args=(main_pid, pidfd), name="pbitkit-parent-watch",
+                     daemon=True).start()
+
+
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A process pool with ``workers`` processes (default :func:`default_workers`).
 
-    Uses the ``forkserver`` start method (safe with threads in the parent; cheap worker start)."""
+    Uses the ``forkserver`` start method (safe with threads in the parent; cheap worker start). On Linux
+    the workers and their ngspice processes end with the main process, also when it is killed
+    (``SIGKILL``/``SIGTERM``): each worker watches the main process, and each ngspice dies with its
+    worker (:func:`pbitkit.circuits.ngspice.die_with_parent`)."""
     n = workers if workers is not None else default_workers()
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver"))
+    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver"),
+                                  initializer=_init_worker, initargs=(os.getpid(),))
 
 
 def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
@@ -183,6 +220,7 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
         return
     if executor is None:
         own = executor = local_executor(min(n, total))
+    finished = False
     try:
         futures = {executor.submit(execute_task, i, cell, job, runner): i for i, (cell, job) in enumerate(tasks)}
         done = 0
@@ -196,9 +234,12 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
             if progress:
                 progress(done, total, _msg(out, tasks[i][1]))
             yield out
+        finished = True
     finally:
         if own is not None:
-            own.shutdown(wait=True, cancel_futures=True)
+            # interrupted (Ctrl-C, an error, the caller stopped iterating): do not wait for the running
+            # sessions; the workers exit with this process (their watchdog) and take their ngspice along
+            own.shutdown(wait=finished, cancel_futures=True)
 
 
 def _msg(out: TaskOutcome, job: SimJob) -> str:

@@ -49,6 +49,7 @@ from pbitkit.circuits.ngspice import (
     SPICEINIT,
     SimJob,
     SimResult,
+    die_with_parent,
     has_control,
     output_error,
     parse_raw,
@@ -81,9 +82,11 @@ class _Worker:
         env = dict(os.environ, OMP_NUM_THREADS="1")
         pyspice_module()  # a missing PySpice is reported here, with the install command
         cmd = [sys.executable, shared_worker.__file__, PACKAGE, find_libngspice()]
-        self.proc = subprocess.Popen(cmd,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=env, start_new_session=True, cwd=tempfile.gettempdir())
+        parent = os.getpid()
+        # its own process group (killed as a whole at a timeout), and killed when this process dies
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env=env, start_new_session=True, cwd=tempfile.gettempdir(),
+                                     preexec_fn=lambda: die_with_parent(signal.SIGKILL, parent))
         self.owner = os.getpid()
         try:
             hello = self.request(None, STARTUP_TIMEOUT_S)
@@ -221,7 +224,7 @@ def run_shared(job: SimJob) -> SimResult:
         With ngspice's own error lines, as in batch mode (bad netlist, missing model/include file,
         non-convergence, unknown vector).
     """
-    label = f" [{job.label}]" if job.label else ""
+    where = f" (session {job.label})" if job.label else ""
     workdir = Path(tempfile.mkdtemp(prefix="pbitkit-shared-"))
     keep = bool(os.environ.get(KEEP_ENV))
     try:
@@ -243,12 +246,12 @@ def run_shared(job: SimJob) -> SimResult:
         except TimeoutError:
             worker.kill()
             raise SimulationTimeoutError(
-                f"ngspice{label} timed out after {job.timeout_s:g} s (shared-mode worker killed). "
-                f"Last output: {_tail(workdir / _LOG_FILE, 3)}") from None
+                f"ngspice timed out after {job.timeout_s:g} s (shared-mode worker killed). "
+                f"Last output: {_tail(workdir / _LOG_FILE, 3)}{where}") from None
         except _WorkerDied as exc:
             worker.kill()
-            raise SimulationError(f"ngspice{label} crashed in shared mode ({exc}); last output: "
-                                  f"{_tail(workdir / _LOG_FILE)}") from None
+            raise SimulationError(f"ngspice crashed in shared mode ({exc}); last output: "
+                                  f"{_tail(workdir / _LOG_FILE)}{where}") from None
         wall = time.perf_counter() - t0
         if reply["fatal"]:
             worker.close()
@@ -259,17 +262,17 @@ def run_shared(job: SimJob) -> SimResult:
         if error is not None:
             raise error
         if reply["exception"]:
-            raise SimulationError(f"ngspice{label} failed in shared mode: {reply['exception']}; output: "
-                                  f"{' | '.join((stderr + chr(10) + stdout).strip().splitlines()[-5:])}")
+            raise SimulationError(f"ngspice failed in shared mode: {reply['exception']}; output: "
+                                  f"{' | '.join((stderr + chr(10) + stdout).strip().splitlines()[-5:])}{where}")
         raw_path = workdir / RAW_FILE
         if not raw_path.exists():
             hint = f" (a .control block must write results with `{write_command()} <vectors>`)" if control else ""
-            raise SimulationError(f"ngspice{label} wrote no results{hint}; output: "
-                                  f"{' | '.join((stderr + chr(10) + stdout).strip().splitlines()[-5:])}")
+            raise SimulationError(f"ngspice wrote no results{hint}; output: "
+                                  f"{' | '.join((stderr + chr(10) + stdout).strip().splitlines()[-5:])}{where}")
         names, plots = parse_raw(raw_path.read_bytes())
         if job.vectors:
             plots = select_vectors(plots, names, job.vectors, job.label)
-        log.debug("ngspice shared%s: %d plot(s), wall %.4f s, cpu %.4f s", label, len(plots), wall, reply["cpu_s"])
+        log.debug("ngspice shared%s: %d plot(s), wall %.4f s, cpu %.4f s", where, len(plots), wall, reply["cpu_s"])
         return SimResult(plots=plots, plot_names=tuple(names), stdout=stdout, stderr=stderr, wall_time_s=wall,
                          cpu_time_s=float(reply["cpu_s"]), ngspice_version=worker.version)
     finally:

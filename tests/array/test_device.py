@@ -126,6 +126,26 @@ def test_from_device_model_card():
     assert st2.v0_sigma_V == 0.005
 
 
+def test_chip_draws_follow_the_card_variation_law():
+    """make_hardware draws (V0_i, ln Vs_i) with the card's law (pbitkit.pbitmodel.draw_cell_params): std of
+    ln(Vs_i / vs_V) = vs_sigma_rel, corr(V0_i, ln Vs_i) = v0_vs_corr. A 30 % slope spread is far from the
+    linear law (which gave ln-spread 0.31 and drew negative slopes). Tolerances 5 SE (std: sigma/sqrt(2n);
+    correlation: (1 - r^2)/sqrt(n))."""
+    from pbitkit.pbitmodel import DeviceModel, draw_cell_params
+
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=1e-7).replace(
+        variation={"v0_sigma_V": 0.02, "vs_sigma_rel": 0.3, "v0_vs_corr": 0.5})
+    n = 200_000
+    hw = make_hardware(n, from_device_model(card), seed=3)
+    v0_c, vs_c = draw_cell_params(card, n, np.random.default_rng(4))
+    for v0, vs in ((hw.v0_V, hw.vs_V), (v0_c, vs_c)):
+        lv = np.log(vs / 0.01)
+        assert abs(lv.std() / 0.3 - 1) < 5 / np.sqrt(2 * n)
+        assert abs(lv.mean()) < 5 * 0.3 / np.sqrt(n)
+        assert abs(np.corrcoef(v0, lv)[0, 1] - 0.5) < 5 * 0.75 / np.sqrt(n)
+        assert abs(v0.std() / 0.02 - 1) < 5 / np.sqrt(2 * n)
+
+
 def test_from_device_model_takes_only_a_typed_card_and_fills_nothing_in():
     """The converter reads a validated DeviceModel; plain dicts (where fields could be missing) are refused,
     every DeviceStats field that comes from the card carries the card's value (no 0.8 V / 1 uS defaults),
