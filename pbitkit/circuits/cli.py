@@ -79,7 +79,12 @@ def cmd_characterize(args: argparse.Namespace) -> int:
         spec = default_spec(args.cell)
     if args.runner is not None:
         spec = dataclasses.replace(spec, runner=args.runner)
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is a file; give a directory for the run")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {args.out}: cannot create the run directory: {exc.strerror}") from exc
     handler = add_file_log(str(args.out / "pbitkit.log"))
     executor = dask_executor(args.scheduler) if args.scheduler else None
     try:

@@ -157,17 +157,20 @@ def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
     Raises
     ------
     ConfigError
-        If dask.distributed is not installed (``pip install 'pbitkit[dask]'``) or the scheduler cannot
-        be reached.
+        If dask.distributed is not installed (``pip install 'pbitkit[dask]'``), the address is malformed
+        or the scheduler cannot be reached.
     """
     try:
         from distributed import Client
     except ImportError as exc:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'pbitkit[dask]'") from exc
+    if not isinstance(address, str) or not address.strip():
+        raise ConfigError(f"--scheduler: expected a dask scheduler address like tcp://host:8786, got {address!r}")
     try:
         client = Client(address, timeout=timeout_s)
-    except OSError as exc:
-        raise ConfigError(f"cannot connect to the dask scheduler at {address}: {exc}") from exc
+    except (OSError, ValueError, TypeError) as exc:  # unreachable / malformed address ("missing port number")
+        raise ConfigError(f"cannot connect to the dask scheduler at {address!r} (expected tcp://host:port): "
+                          f"{exc}") from exc
     return _DaskExecutor(client)
 
 
