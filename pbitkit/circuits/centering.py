@@ -20,15 +20,18 @@ import math
 from collections.abc import Sequence
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pbitkit.circuits.cache import module_hash
 from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint
+from pbitkit.circuits.executors import local_executor
 from pbitkit.circuits.models import get_library
 from pbitkit.circuits.runners import DEFAULT_RUNNER, run_job
 from pbitkit.circuits.registry import get_cell
+from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_write_json, read_json, sha256_json
 from pbitkit.paths import cache_dir
 from pbitkit.progress import ProgressCallback
@@ -114,6 +117,26 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
     return res
 
 
+_CENTRE_KEYS = ("v0_V", "vs_V", "p_min", "p_max")
+
+
+def _read_centre(path: Path) -> dict[str, float] | None:
+    """A cached centre, or None if there is none or it is not a valid record (logged with the file)."""
+    if not path.is_file():
+        return None
+    try:
+        rec = read_json(path)
+    except PbitkitError as exc:
+        log.warning("ignoring unreadable centre cache entry %s: %s", path, exc)
+        return None
+    if (not isinstance(rec, dict) or set(rec) != set(_CENTRE_KEYS)
+            or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in rec.values())):
+        log.warning("ignoring corrupt centre cache entry %s (expected numbers %s); predicting again", path,
+                    list(_CENTRE_KEYS))
+        return None
+    return rec
+
+
 def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
     cell = get_cell(pt.cell)
     spec = getattr(cell, "spec", None)  # netlist cells: their files are part of the device
@@ -148,13 +171,14 @@ def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version:
     todo: list[tuple[tuple, SweepPoint, str]] = []
     for key, pt in devices.items():
         ck = _cache_key(pt, models, ngspice_version)
-        f = root / f"{ck}.json"
-        if use_cache and f.exists():
-            found[key] = {**read_json(f), "cached": True}
+        rec = _read_centre(root / f"{ck}.json") if use_cache else None
+        if rec is not None:
+            found[key] = {**rec, "cached": True}
         else:
             todo.append((key, pt, ck))
     own = executor is None and len(todo) > 1 and workers > 1
-    ex = cf.ProcessPoolExecutor(max_workers=workers) if own else executor
+    ex = local_executor(min(workers, len(todo))) if own else executor
+    finished = False
     try:
         if ex is None:
             results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models,
@@ -172,9 +196,10 @@ def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version:
             found[k] = {**rec, "cached": False}
             if progress:
                 progress(i + 1, len(todo), f"centre of device {i + 1}/{len(todo)}")
+        finished = True
     finally:
-        if own and ex is not None:
-            ex.shutdown()
+        if own and ex is not None:  # interrupted: do not wait (the workers end with this process)
+            ex.shutdown(wait=finished, cancel_futures=True)
     out: list[SweepPoint] = []
     centres: list[dict[str, Any]] = []
     shifts: dict[tuple, float] = {}
