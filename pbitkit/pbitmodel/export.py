@@ -47,7 +47,7 @@ __all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_tele
            "EXPORT_FORMATS"]
 
 #: Formats of :func:`export_card` (and ``pbitkit export --format``).
-EXPORT_FORMATS = ("json", "csv", "spice")
+EXPORT_FORMATS = ("json", "csv", "spice", "pyspice")
 
 _UNITS = {"_V": "V", "_s": "s", "_J": "J", "_W": "W", "_C": "degC", "_F": "F", "_S": "S", "_Hz": "Hz",
           "_rel": "1", "_corr": "1", "_per_V": "1/V", "_per_K": "per K"}
@@ -315,11 +315,16 @@ def export_spice(card: DeviceModel, path: str | os.PathLike[str], *, n_instances
 
 
 def export_card(card: DeviceModel, fmt: str, out: str | os.PathLike[str], **spice_kw) -> list[Path]:
-    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice``) to ``out``; returns the files written."""
+    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice`` | ``pyspice``) to ``out``; returns the files
+    written (``pyspice``: :func:`pbitkit.pbitmodel.export_pyspice.export_pyspice`, same keywords as ``spice``)."""
     if fmt == "json":
         return [card.save(out)]
     if fmt == "csv":
         return [atomic_write_text(out, card_to_csv(card))]
     if fmt == "spice":
         return export_spice(card, out, **spice_kw)
+    if fmt == "pyspice":
+        from pbitkit.pbitmodel.export_pyspice import export_pyspice
+
+        return export_pyspice(card, out, **spice_kw)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {list(EXPORT_FORMATS)}")

@@ -144,17 +144,19 @@ def run_pipeline(
                 from pbitkit.io import atomic_write_text
                 from pbitkit.pbitmodel.export import card_to_csv
                 from pbitkit.pbitmodel.run import PARAMS_NAME, fit_run
-                from pbitkit.pipeline.bias_network import attach_bias_network
+                from pbitkit.pipeline.bias_network import attach_bias_network, attach_periphery
 
                 res = fit_run(src.path, d, fit_cfg)
                 card, meas = attach_bias_network(res.report.card, fan_in)
+                card = attach_periphery(card, _dtm_graph(cfg))
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
                 return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,
                                                           "static_power_W": meas["static_power_W"]}}
 
             stages[name] = run_stage(
-                name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash, "bias_fan_in": fan_in},
+                name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash, "bias_fan_in": fan_in,
+                            "periphery": _periphery_identity(cfg)},
                 fit_body, overwrite=overwrite,
             )
 
@@ -202,12 +204,26 @@ def run_pipeline(
     return PipelineResult(out, stages, report)
 
 
-def _graph_fan_in(cfg: PipelineConfig) -> int:
-    """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
+def _dtm_graph(cfg: PipelineConfig) -> Any:
+    """The DTM's grid graph (its geometry sizes the bias network and the periphery)."""
     from pbitkit.array import grid_graph
 
     m = cfg.dtm.model
-    return int(grid_graph(m.L, m.pattern, periodic=m.periodic).degree.max())
+    return grid_graph(m.L, m.pattern, periodic=m.periodic)
+
+
+def _graph_fan_in(cfg: PipelineConfig) -> int:
+    """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
+    return int(_dtm_graph(cfg).degree.max())
+
+
+def _periphery_identity(cfg: PipelineConfig) -> dict[str, Any]:
+    """What the periphery measurement depends on: the graph and the testbench code (its source hash)."""
+    import pbitkit.circuits.periphery as periphery
+    from pbitkit.io import sha256_file
+
+    m = cfg.dtm.model
+    return {"L": m.L, "pattern": m.pattern, "periodic": m.periodic, "code": sha256_file(periphery.__file__)[:16]}
 
 
 def result_config(cfg: PipelineConfig) -> dict[str, Any]:

@@ -56,6 +56,10 @@ def test_failed_point_is_reported_and_the_rest_kept(tmp_path, monkeypatch) -> No
     (bad,) = res.failed_rows
     assert bad["bias_V"] == 0.9 and bad["status"] == "failed"
     assert "did not converge" in bad["error"] and "op" in bad["error"].lower()
+    # the cause first: ngspice's own error on the first line, the session's name last, no metadata dump
+    first = bad["error"].splitlines()[0]
+    assert first.startswith("ngspice did not converge: ") and len(first) < 200, first
+    assert "{" not in bad["error"] and bad["error"].rstrip().endswith(")")  # "(session <label>)"
     good = [r for r in res.rows if r["status"] == "ok"]
     assert sorted(r["bias_V"] for r in good) == sorted(b for b in biases if b != 0.9)
     for r in good:

@@ -78,3 +78,26 @@ def test_rerun_reuses_every_stage_and_other_config_is_refused(small_run: tuple[P
     other.write_text(SMALL.replace("epochs = 2", "epochs = 3"))
     with pytest.raises(ProvenanceMismatchError, match="config hash"):
         run_pipeline(load_pipeline_config(other), out)
+
+
+def test_ledger_json_has_a_source_per_joule(small_run: tuple[Path, Path]) -> None:
+    """The report's ledger: parts add up to the total, every term has a status and source, the opening
+    sentence agrees with the statuses, the source column is printed and every figure has a caption."""
+    import json
+
+    _, out = small_run
+    led = json.loads((out / "report" / "ledger.json").read_text())
+    terms = led["terms"]
+    assert {t["name"] for t in terms} >= {"rng", "bias", "readout", "clock", "wire", "io_write", "io_read"}
+    assert sum(t["per_sample_J"] for t in terms) == pytest.approx(led["energy_per_sample_J"], rel=1e-9)
+    assert all(t["source"] and t["status"] in ("simulated", "included", "partial", "assumed") for t in terms)
+    # clock, wires and I/O come from the periphery testbenches, with their netlist hashes
+    for name in ("clock", "wire", "io_write", "io_read"):
+        t = next(t for t in terms if t["name"] == name)
+        assert t["status"] == "simulated" and "netlist sha256" in t["source"], t
+    report = (out / "report" / "report.md").read_text()
+    assert led["sentence"] in report
+    assert led["sentence"].startswith("Every") == led["all_traced_to_ngspice"]
+    assert "| term | energy | per sample | share | status | source |" in report
+    n_img = len(re.findall(r"^!\[", report, re.M))
+    assert n_img == len(re.findall(r"^\*Figure \d+\.\*", report, re.M)) > 0

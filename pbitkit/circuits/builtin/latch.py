@@ -29,6 +29,8 @@ from pbitkit.circuits.cell_base import (
     SweepPoint,
     base_row,
     bit_stats,
+    check_param,
+    check_time_steps,
     energy_columns,
 )
 from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines, op_vector
@@ -103,6 +105,7 @@ class LatchCell(Cell):
 
     name = "latch"
     description = "subthreshold cross-coupled latch, thermal/shot noise from its own FETs, bias via 1 TOhm"
+    noise_source = "transistor"
     default_vdd_V = 0.085
     defaults = {
         "wn_um": 4.0, "ln_um": 0.15, "wp_um": 0.42, "lp_um": 0.15,
@@ -115,6 +118,20 @@ class LatchCell(Cell):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         p = self.params(params)
         return (p["ref_V"] - 0.06, p["ref_V"] + 0.07)
+
+    def check_params(self, p: Mapping[str, float]) -> None:
+        n = self.name
+        for k in ("wn_um", "ln_um", "wp_um", "lp_um", "readout_l_um"):
+            check_param(n, k, p[k], 0.0, 1e4, lo_open=True)
+        check_param(n, "rin_Ohm", p["rin_Ohm"], 0.0, 1e18, lo_open=True)
+        check_param(n, "c_node_F", p["c_node_F"], 0.0, 1e-6)
+        for k in ("noise_dt_s", "t_stop_s", "sample_period_s"):
+            check_param(n, k, p[k], 0.0, 1e3, lo_open=True)
+        check_param(n, "t_stop_s", p["t_stop_s"], 2 * p["sample_period_s"], 1e3)  # >= 2 samples
+        check_time_steps(n, "t_stop_s / noise_dt_s", p["t_stop_s"], p["noise_dt_s"])
+        check_param(n, "hysteresis_V", p["hysteresis_V"], 0.0, 5.0)
+        check_param(n, "noise_scale", p["noise_scale"], 0.0, 1e6)
+        check_param(n, "readout", p["readout"], 0.0, 1.0, integer=True)
 
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         p = self.params(pts[0].params)
