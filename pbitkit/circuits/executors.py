@@ -31,6 +31,7 @@ from typing import Any
 
 from pbitkit.circuits.ngspice import SimJob
 from pbitkit.circuits.runners import DEFAULT_RUNNER, run_job
+from pbitkit.config import check_scheduler_address
 from pbitkit.errors import ConfigError, SimulationError, SimulationTimeoutError
 from pbitkit.progress import ProgressCallback
 
@@ -164,8 +165,7 @@ def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
         from distributed import Client
     except ImportError as exc:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'pbitkit[dask]'") from exc
-    if not isinstance(address, str) or not address.strip():
-        raise ConfigError(f"--scheduler: expected a dask scheduler address like tcp://host:8786, got {address!r}")
+    check_scheduler_address(address)
     try:
         client = Client(address, timeout=timeout_s)
     except (OSError, ValueError, TypeError) as exc:  # unreachable / malformed address ("missing port number")

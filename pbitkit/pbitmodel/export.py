@@ -42,6 +42,7 @@ import numpy as np
 
 from pbitkit.io import atomic_write_text
 from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.spicetext import spice_comment
 
 __all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
@@ -186,7 +187,8 @@ def _telegraph_subckt(card: DeviceModel, name: str, noise_file: str) -> str:
     pd = f"({m:.12g} * {rd} / {den})"
     s = f"(0.5 + 0.5 * tanh((V(h2) - {vdd / 2:.9g}) / {vdd / 100:.6g}))"
     return "\n".join([
-        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* pbitkit p-bit macro-model of cell '{spice_comment(card.cell)}' ({spice_comment(card.process)}), "
+        f"card schema {card.schema_version}",
         f"* telegraph: r_up = {r0:.6g} exp({su:.6g} (V - {card.v0_V:.9g})), r_down = {r0:.6g} exp(-{sd:.6g} (V - v0)) Hz,",
         f"* uniformized at Lambda = {lam:.6g} Hz (rates exact within v0 +- {TELEGRAPH_WINDOW_WIDTHS:g} widths, "
         "saturating at Lambda beyond)",
@@ -271,7 +273,8 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
     else:  # unreachable: unclocked "exp" cards use the telegraph variant
         note = "renewal noise"
     return "\n".join([
-        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* pbitkit p-bit macro-model of cell '{spice_comment(card.cell)}' ({spice_comment(card.process)}), "
+        f"card schema {card.schema_version}",
         f"* P(1) = {card.link}((V(bias) - {card.v0_V:.9g}) / {card.vs_V:.9g}); correlation time "
         f"{card.dynamics.tau_corr_s:.6g} s: {note}",
         f"* ports: bias (input, V), out (0 / {vdd:.6g} V, ideal source). Max transient step <= "

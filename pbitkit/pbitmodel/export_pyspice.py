@@ -106,7 +106,8 @@ def pyspice_module_source(card: DeviceModel, noise_files: list[str], *, name: st
         raise ValueError(f"unexpected macro-model ports: {lines[start]!r}")
     calls, raw = _element_calls(lines[start + 1: end])
     body = "\n".join(f"        {c}" for c in calls)
-    doc = "\n".join(f"    {c}" for c in comments)
+    # the comments become a docstring: escape so that no text can close it (data never executes)
+    doc = "\n".join(f"    {c}" for c in comments).replace("\\", "\\\\").replace('"', '\\"')
     return f'''"""PySpice subcircuits of a pbitkit p-bit macro-model (written by `pbitkit export --format pyspice`).
 
 {doc}

@@ -21,7 +21,7 @@ from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.characterize import characterize
 from pbitkit.circuits.models import sky130_library
 from pbitkit.circuits.netlist_cell import CELLS_ENV
-from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.ngspice import SimJob, run
 from pbitkit.circuits.pyspice_cell import PySpiceCell, load_pyspice_cell
 from pbitkit.circuits.sweep import load_spec
 from pbitkit.errors import ConfigError
@@ -161,3 +161,53 @@ def test_pyspice_cell_in_a_copied_directory_loads(tmp_path) -> None:
     cell = load_pyspice_cell(d / "pysalatch.py")
     assert cell.name == "pysalatch" and cell.params()["rb_Ohm"] == 1e6
     assert cell.default_bias_range() == (0.70, 1.10)
+
+
+def _channel_cell(cell_dir: Path, noisy: bool) -> Path:
+    """The guide's cell without its resistor noise, with (or without) the channel noise of its latch FETs."""
+    name = "chlatch" if noisy else "quiet"
+    shutil.copy(cell_dir / "pysalatch.py", cell_dir / f"{name}.py")
+    toml = (cell_dir / "pysalatch.toml").read_text().split("[[noise]]")[0]
+    if noisy:
+        toml = toml.replace('clock_source = "Vclkb"\n', 'clock_source = "Vclkb"\nnoisy_transistors = ["N1", "N2", "P1", "P2"]\n')
+    (cell_dir / f"{name}.toml").write_text(toml)
+    return cell_dir / f"{name}.py"
+
+
+@pytest.mark.ngspice
+def test_channel_noise_of_named_transistors_is_injected_from_the_operating_point(cell_dir) -> None:
+    from pbitkit.circuits.noise import channel_noise_psd
+
+    noisy = load_pyspice_cell(_channel_cell(cell_dir, True))
+    quiet = load_pyspice_cell(_channel_cell(cell_dir, False))
+    assert noisy.noisy_transistors == ("N1", "N2", "P1", "P2") and not quiet.noisy_transistors
+    biases = (0.88, 0.90, 0.92)
+    jobs = [c.jobs([SweepPoint(c.name, b, noise_seed=1, params={"n_samples": 40}) for b in biases], library=_lib)[0]
+            for c in (noisy, quiet)]
+    assert "G_chn1 outp 0 nzf_chn1 0 0" in jobs[0].netlist and "noise_chp2.p2.txt" in jobs[0].files
+    # the injected sigma is sqrt(S / 2 dt) with S = 2 q |I_D| coth(|V_DS| / 2 U_T) at the point's operating point
+    probe = jobs[0].netlist.replace(
+        "alter @g_chp2[gain] = sqrt(s_chp2/2e-10)\n",
+        "alter @g_chp2[gain] = sqrt(s_chp2/2e-10)\nprint @g_chp2[gain] @m.xp2.msky130_fd_pr__pfet_01v8[id] "
+        "@m.xp2.msky130_fd_pr__pfet_01v8[vds]\n", 1)
+    with cf.ThreadPoolExecutor(2) as ex:
+        res = list(ex.map(run, [jobs[0], jobs[1], SimJob(probe, files=jobs[0].files)]))
+    printed = dict(re.findall(r"(\S+\[\w+\])\s*=\s*(\S+)", res[2].stdout))
+    i_d, v_ds = float(printed["@m.xp2.msky130_fd_pr__pfet_01v8[id]"]), float(printed["@m.xp2.msky130_fd_pr__pfet_01v8[vds]"])
+    expected = math.sqrt(float(channel_noise_psd(i_d, v_ds, 0.0, 27.0)) / (2 * 1e-10))
+    assert abs(i_d) > 1e-6 and float(printed["@g_chp2[gain]"]) == pytest.approx(expected, rel=1e-6)
+    p_noisy = [r["p1"] for r in noisy.rows(jobs[0], res[0])]
+    p_quiet = [r["p1"] for r in quiet.rows(jobs[1], res[1])]
+    assert set(p_quiet) <= {0.0, 1.0}  # negative control: without noise every decision is the same
+    assert all(0.15 < p < 0.85 for p in p_noisy), p_noisy  # the channel noise makes the decisions random
+
+
+@pytest.mark.parametrize(("noisy", "pattern"), [
+    ('["N1", "NX"]', r"noisy_transistors': 'NX' is not a transistor added with ctx.mos"),
+    ('"N1"', r"noisy_transistors': expected a list of transistor names"),
+])
+def test_bad_noisy_transistors_are_named(cell_dir, noisy, pattern) -> None:
+    toml = cell_dir / "pysalatch.toml"
+    toml.write_text(toml.read_text().replace('clock_source = "Vclkb"\n', f'clock_source = "Vclkb"\nnoisy_transistors = {noisy}\n'))
+    with pytest.raises(ConfigError, match=pattern):
+        load_pyspice_cell(cell_dir / "pysalatch.py")
