@@ -303,3 +303,9 @@ def test_read_npz_names_the_file(tmp_path: Path) -> None:
             read_npz(p)
     with pytest.raises(PbitkitError, match="file not found"):
         read_npz(tmp_path / "missing.npz")
+
+
+def test_dtm_package_does_not_import_numba_or_scipy_stats() -> None:
+    # pbitkit.dtm's exports are imported eagerly (its public face is tidied separately); they must still
+    # not pull in the array kernels (numba) or scipy.stats
+    assert _imported_after("import pbitkit.dtm") & {"numba", "scipy.stats", "llvmlite"} == set()
