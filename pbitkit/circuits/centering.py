@@ -29,7 +29,7 @@ from pbitkit.circuits.cache import module_hash
 from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint
 from pbitkit.circuits.executors import local_executor
 from pbitkit.circuits.models import get_library
-from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.runners import DEFAULT_RUNNER, run_job
 from pbitkit.circuits.registry import get_cell
 from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_write_json, read_json, sha256_json
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,
                       vdd_V: float | None = None, params: Mapping[str, float] | None = None,
                       bias_grid_V: np.ndarray | None = None,
-                      library: LibraryFactory | None = None) -> dict[str, float]:
+                      library: LibraryFactory | None = None, runner: str = DEFAULT_RUNNER) -> dict[str, float]:
     """Centre and width of a cell's sigmoid from the predicted tier (one short ngspice session).
 
     Use it to find a mismatched cell's centre before a transient sweep (place the transient bias
@@ -57,6 +57,7 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
     corner, mc_seed, temp_C, vdd_V, params : the device (see :class:`~pbitkit.circuits.cell_base.SweepPoint`).
     bias_grid_V : (n,) increasing bias values (V); default 4001 values over +-20 default-range widths.
     library : model-library factory ``(corner, mismatch) -> ModelLibrary`` (default sky130).
+    runner : ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`; same result).
 
     Returns
     -------
@@ -72,7 +73,7 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
     pts = [SweepPoint(cell, float(b), corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V,
                       params=dict(params or {}), tier="predicted") for b in grid]
     job = c.jobs(pts, library=library)[0]
-    res = run(job)
+    res = run_job(job, runner)
     p = np.array([r["p1"] for r in c.rows(job, res)], dtype=float)
 
     def level(q: float) -> float:
@@ -93,13 +94,13 @@ def device_key(pt: SweepPoint) -> tuple:
 
 
 def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: float | None,
-                   params: dict[str, float], models: str) -> dict[str, float]:
+                   params: dict[str, float], models: str, runner: str = DEFAULT_RUNNER) -> dict[str, float]:
     """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (one or two ngspice sessions).
 
     The predicted P(1) is evaluated on 4001 bias values over +-20 default-range widths around the range's
     midpoint; a device whose centre lies outside (the latch's mismatch moves it by ~100 widths) is
     searched again over +-200 widths. A module-level function so that process pools and dask workers
-    can run it."""
+    can run it. ``runner``: how the sessions run (:mod:`pbitkit.circuits.runners`)."""
 
     def library(c: str, mismatch: bool) -> Any:
         return get_library(models, c if models != "generic" else "tt", mismatch=mismatch)
@@ -110,7 +111,7 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
     for span in (20.0, 200.0):  # +-20 default widths first; a device with no crossing there gets +-200
         grid = np.linspace(mid - span * width, mid + span * width, 4001)
         res = predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
-                                library=library, bias_grid_V=grid)
+                                library=library, bias_grid_V=grid, runner=runner)
         if math.isfinite(res["v0_V"]):
             break
     return res
@@ -149,7 +150,8 @@ def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
 
 def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version: str,
                   executor: cf.Executor | None = None, workers: int = 1, use_cache: bool = True,
-                  progress: ProgressCallback | None = None) -> tuple[list[SweepPoint], list[dict[str, Any]]]:
+                  progress: ProgressCallback | None = None,
+                  runner: str = DEFAULT_RUNNER) -> tuple[list[SweepPoint], list[dict[str, Any]]]:
     """Shift each device's bias points to its own predicted centre.
 
     A point's new bias is ``V0(device) + (b - mid)``: ``b`` is its bias in the spec, ``mid`` the midpoint
@@ -179,12 +181,13 @@ def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version:
     finished = False
     try:
         if ex is None:
-            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models))
+            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models,
+                                                    runner))
                        for k, pt, ck in todo)
             done_iter = results
         else:
             futs = {ex.submit(predict_centre, pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, dict(pt.params),
-                              models): (k, pt, ck) for k, pt, ck in todo}
+                              models, runner): (k, pt, ck) for k, pt, ck in todo}
             done_iter = ((*futs[f], f.result()) for f in cf.as_completed(futs))
         for i, (k, _pt, ck, res) in enumerate(done_iter):
             rec = {"v0_V": res["v0_V"], "vs_V": res["vs_V"], "p_min": res["p_min"], "p_max": res["p_max"]}

@@ -767,12 +767,15 @@ class NetlistCell(Cell):
 
 def cell_dirs() -> list[Path]:
     """Directories searched for netlist cells: ``$PBITKIT_CELLS`` (colon-separated, in order), then the
-    shipped ``netlists/cells``."""
+    shipped ``netlists/cells``.
+
+    Raises
+    ------
+    PbitkitError
+        If the shipped netlist tree cannot be found (see :func:`pbitkit.paths.netlists_dir`).
+    """
     out = [Path(d) for d in os.environ.get(CELLS_ENV, "").split(os.pathsep) if d.strip()]
-    try:
-        out.append(netlists_dir() / "cells")
-    except Exception:  # noqa: BLE001 - no shipped netlists (e.g. a broken $PBITKIT_NETLISTS): user dirs only
-        pass
+    out.append(netlists_dir() / "cells")  # a missing netlist tree is an error naming it, not "unknown cell"
     return out
 
 
