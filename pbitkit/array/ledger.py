@@ -9,7 +9,8 @@ Per cell and per update (one read of the cell)::
               + static conduction of the resistor network, G_sum V_dd^2 / 4 x t_update,
                 G_sum = (degree + 1) g_unit_S (worst case: half the inputs high)
     E_readout = 0 for clocked cells (the cell's own decision is the read: inside E_rng), else the measured
-              comparator decision (``periphery["readout"]``) or 0 "assumed"
+              comparator decision + its idle power until the next read (``periphery["readout"]``), or 0
+              "assumed"
     E_clock = periphery["clock"] distribution energy per cell per cycle (ngspice clock tree), else the card's
               ``clock_energy_J`` (assumed)
     E_wire  = a_out x 1/2 (E_0 + e_1 x sum_j L_ij)    measured (ngspice: driver + wire + the neighbours' input
@@ -363,8 +364,13 @@ def ledger(
         terms.append(EnergyTerm("readout", 0.0, "cell update", "included", "inside rng: the clocked cell's own "
                                 "decision is the read (its clock and output loads are in its characterization)", {}))
     elif ro:
-        terms.append(EnergyTerm("readout", float(ro["energy_per_read_J"]), "cell update", "simulated",
-                                f"{_run_ref(ro.get('source', {}))}: comparator decision per update", ro.get("source", {})))
+        idle_s = max(t_half - 1.0 / float(ro.get("f_clk_Hz") or np.inf), 0.0)
+        e_ro = float(ro["energy_per_read_J"]) + float(ro.get("idle_power_W", 0.0)) * idle_s
+        terms.append(EnergyTerm(
+            "readout", e_ro, "cell update", "simulated",
+            f"{_run_ref(ro.get('source', {}))}: StrongARM comparator, {float(ro['energy_per_read_J']):.3g} J per "
+            f"decision (supply + clock pins) + its reset-phase power {float(ro.get('idle_power_W', 0.0)):.3g} W over "
+            f"the {idle_s:.3g} s between reads; simulated at 0.9 V input common mode", ro.get("source", {})))
     else:
         terms.append(EnergyTerm("readout", 0.0, "cell update", "assumed", "assumed: 0 J — a free-running cell "
                                 "needs a comparator to be read once per update; not simulated", {}))

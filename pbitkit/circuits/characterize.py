@@ -204,7 +204,8 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     centres: list[dict[str, Any]] = []
     if spec.bias_centering == "predicted":
         points, centres = centre_points(points, models=spec.models, ngspice_version=version, executor=executor,
-                                        workers=n_workers, use_cache=use_cache and cache is not None)
+                                        workers=n_workers, use_cache=use_cache and cache is not None,
+                                        runner=spec.runner)
         log.info("characterize %s: centred %d device(s) on their predicted V0 (%d from cache)", spec.cell,
                  len(centres), sum(c["cached"] for c in centres))
     sessions = group_points(points, max_points_per_job=spec.max_points_per_job,
@@ -276,7 +277,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         p_jobs = [jobs[i] for i in pending]
         p_keys, p_pts = [keys[i] for i in pending], [sessions[i] for i in pending]
         split = [out.index for out in run_tasks([(cell.name, j) for j in p_jobs], executor, workers=n_workers,
-                                                progress=report)
+                                                progress=report, runner=spec.runner)
                  if handle(out, pending, p_jobs, p_keys, p_pts)]
         if split:
             s_idx, s_jobs, s_keys, s_pts = [], [], [], []
@@ -289,7 +290,8 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
                     s_pts.append([pt])
             log.info("retrying %d failed session(s) point by point (%d sessions)", len(split), len(s_jobs))
             total += len(s_jobs)
-            for out in run_tasks([(cell.name, j) for j in s_jobs], executor, workers=n_workers, progress=report):
+            for out in run_tasks([(cell.name, j) for j in s_jobs], executor, workers=n_workers, progress=report,
+                                 runner=spec.runner):
                 handle(out, s_idx, s_jobs, s_keys, s_pts)
 
     rows = sorted((r for i in range(len(jobs)) for r in rows_by_session.get(i, [])), key=_sort_key)

@@ -29,7 +29,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pbitkit.circuits.ngspice import SimJob, run
+from pbitkit.circuits.ngspice import SimJob
+from pbitkit.circuits.runners import DEFAULT_RUNNER, run_job
+from pbitkit.config import check_scheduler_address
 from pbitkit.errors import ConfigError, SimulationError, SimulationTimeoutError
 from pbitkit.progress import ProgressCallback
 
@@ -79,8 +81,10 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
+def execute_task(index: int, cell_name: str, job: SimJob, runner: str = DEFAULT_RUNNER) -> TaskOutcome:
     """Run ``job`` in ngspice and measure it with cell ``cell_name`` (runs in a worker process).
+
+    ``runner``: ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`).
 
     Never raises for simulation problems: they come back as a non-``ok`` outcome.
     """
@@ -88,7 +92,7 @@ def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
 
     t0 = time.perf_counter()
     try:
-        result = run(job)
+        result = run_job(job, runner)
         rows = get_cell(cell_name).rows(job, result)
         return TaskOutcome(index, "ok", rows, "", time.perf_counter() - t0, result.cpu_time_s, _worker_id())
     except SimulationTimeoutError as exc:
@@ -154,17 +158,19 @@ def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
     Raises
     ------
     ConfigError
-        If dask.distributed is not installed (``pip install 'pbitkit[dask]'``) or the scheduler cannot
-        be reached.
+        If dask.distributed is not installed (``pip install 'pbitkit[dask]'``), the address is malformed
+        or the scheduler cannot be reached.
     """
     try:
         from distributed import Client
     except ImportError as exc:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'pbitkit[dask]'") from exc
+    check_scheduler_address(address)
     try:
         client = Client(address, timeout=timeout_s)
-    except OSError as exc:
-        raise ConfigError(f"cannot connect to the dask scheduler at {address}: {exc}") from exc
+    except (OSError, ValueError, TypeError) as exc:  # unreachable / malformed address ("missing port number")
+        raise ConfigError(f"cannot connect to the dask scheduler at {address!r} (expected tcp://host:port): "
+                          f"{exc}") from exc
     return _DaskExecutor(client)
 
 
@@ -186,7 +192,8 @@ class _DaskExecutor(cf.Executor):
 
 
 def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None = None, *,
-              workers: int | None = None, progress: ProgressCallback | None = None) -> Iterator[TaskOutcome]:
+              workers: int | None = None, progress: ProgressCallback | None = None,
+              runner: str = DEFAULT_RUNNER) -> Iterator[TaskOutcome]:
     """Run ``(cell name, job)`` tasks and yield their outcomes as they finish.
 
     Parameters
@@ -199,6 +206,8 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
         ``workers == 1`` the task runs in this process (no pool start-up cost).
     progress
         Called as ``progress(done, total, message)`` after every finished task.
+    runner
+        How each job runs: ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`).
     """
     total = len(tasks)
     if total == 0:
@@ -207,7 +216,7 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
     own = None
     if executor is None and (n == 1 or total == 1):
         for i, (cell, job) in enumerate(tasks):
-            out = execute_task(i, cell, job)
+            out = execute_task(i, cell, job, runner)
             if progress:
                 progress(i + 1, total, _msg(out, job))
             yield out
@@ -216,7 +225,7 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
         own = executor = local_executor(min(n, total))
     finished = False
     try:
-        futures = {executor.submit(execute_task, i, cell, job): i for i, (cell, job) in enumerate(tasks)}
+        futures = {executor.submit(execute_task, i, cell, job, runner): i for i, (cell, job) in enumerate(tasks)}
         done = 0
         for fut in cf.as_completed(futures):
             i = futures[fut]

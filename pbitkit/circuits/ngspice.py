@@ -60,6 +60,10 @@ __all__ = [
     "find_ngspice",
     "write_command",
     "parse_raw",
+    "output_error",
+    "prepare_netlist",
+    "has_control",
+    "select_vectors",
     "filesource_noise_text",
     "filesource_model",
     "die_with_parent",
@@ -410,6 +414,51 @@ def _error_lines(text: str) -> list[str]:
     return picked[:30]
 
 
+def output_error(stdout: str, stderr: str, label: str = "") -> SimulationError | None:
+    """The :class:`SimulationError` that ngspice's console output reports, or ``None`` if it reports none.
+
+    Used by every runner (batch mode here, shared mode in :mod:`pbitkit.circuits.shared_runner`), so that
+    both classify failures alike: "missing model/include file", "did not converge" or "failed", followed
+    by ngspice's own error lines.
+    """
+    errors = _error_lines(stderr + "\n" + stdout)
+    if not errors:
+        return None
+    joined = " ".join(errors)
+    if _MISSING_FILE.search(joined):
+        kind = "missing model/include file"
+    elif _NONCONV.search(joined):
+        kind = "did not converge"
+    else:
+        kind = "failed"
+    where = f" (session {label})" if label else ""
+    cause = next((e for e in errors if _ERROR_PATTERNS.search(e)), errors[0])
+    return SimulationError(f"ngspice {kind}: {cause}\n  " + "\n  ".join(errors) + where)
+
+
+def prepare_netlist(netlist: str) -> str:
+    """The netlist as a runner hands it to ngspice: ``.end`` appended when missing; in a ``.control``
+    block, ``set appendwrite`` first (so that every ``write`` appends one plot)."""
+    return _prepare_netlist(netlist)
+
+
+def has_control(netlist: str) -> bool:
+    """Whether ``netlist`` holds a ``.control`` block."""
+    return _has_control(netlist)
+
+
+def select_vectors(plots: list[dict[str, np.ndarray]], names: list[str] | tuple[str, ...],
+                   vectors: tuple[str, ...], label: str = "") -> list[dict[str, np.ndarray]]:
+    """Keep each plot's scale and the requested ``vectors`` (see :attr:`SimJob.vectors`).
+
+    Raises
+    ------
+    SimulationError
+        Naming the vectors that no plot holds, with the available ones.
+    """
+    return _select(plots, list(names), tuple(vectors), f" (session {label})" if label else "")
+
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -525,18 +574,9 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
                 f"ngspice timed out after {job.timeout_s:g} s (killed; CPU {cpu:.2f} s). "
                 f"Last output: {' | '.join(stdout.strip().splitlines()[-3:])}{where}"
             )
-        errors = _error_lines(stderr + "\n" + stdout)
-        if errors:
-            msg = "\n  ".join(errors)
-            joined = " ".join(errors)
-            if _MISSING_FILE.search(joined):
-                kind = "missing model/include file"
-            elif _NONCONV.search(joined):
-                kind = "did not converge"
-            else:
-                kind = "failed"
-            cause = next((e for e in errors if _ERROR_PATTERNS.search(e)), errors[0])
-            raise SimulationError(f"ngspice {kind}: {cause}\n  {msg}{where}")
+        error = output_error(stdout, stderr, job.label)
+        if error is not None:
+            raise error
         if proc.returncode < 0:
             raise SimulationError(f"ngspice was killed by signal {-proc.returncode}; stderr: {stderr[-500:]}{where}")
         raw_path = workdir / RAW_FILE

@@ -76,21 +76,24 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     return card.replace(bias_network=bn, provenance=prov), m
 
 
-def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0, vdd_V: float = 1.8) -> dict[str, Any]:
+def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0, vdd_V: float = 1.8,
+                        readout: bool = False) -> dict[str, Any]:
     """Measure the periphery of an array laid out as ``graph`` (a grid from :func:`pbitkit.array.grid_graph`).
 
     * wires: the cell's output driver into its neighbour wires with ``max degree`` receiver gates, at a
       quarter of and at the mean total wire length per cell (folded torus: twice the Manhattan lengths);
     * clock: a 2 x 8 comb tree at the cell pitch (distribution energy per cell per cycle);
     * I/O: writing one clamped bit / reading one output bit over a column bit line of ``rows x pitch`` with
-      ``rows`` cells on it, and a word line as long as a row.
+      ``rows`` cells on it, and a word line as long as a row;
+    * with ``readout``: the comparator that reads a free-running cell once per update.
 
-    Returns ``{"wire", "clock", "io_write", "io_read", "geometry"}`` (each with its ngspice source record).
+    Returns ``{"wire", "clock", "io_write", "io_read", "geometry"}`` (+ ``"readout"``), each with its ngspice
+    source record.
     """
     import numpy as np
 
     from pbitkit.circuits.models import get_library
-    from pbitkit.circuits.periphery import measure_clock_tree, measure_io, measure_wire
+    from pbitkit.circuits.periphery import measure_clock_tree, measure_io, measure_readout, measure_wire
 
     meta = getattr(graph, "meta", {}) or {}
     try:
@@ -115,6 +118,8 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
         "geometry": {"pitch_um": pitch_um, "rows": rows, "cols": cols, "fan_in": fan_in, "fold": fold,
                      "mean_wire_um_per_cell": mean_um, "corner": corner, "vdd_V": vdd_V},
     }
+    if readout:
+        out["readout"] = measure_readout(vdd_V=vdd_V, library=lib, temp_C=temp_C)
     log.info("periphery (%dx%d, pitch %.3g um): clock %.3g J/cell, wire %.3g J + %.3g J/um per cycle, write %.3g J, "
              "read %.3g J", rows, cols, pitch_um, out["clock"]["energy_per_cell_J"], out["wire"]["fixed_J"],
              out["wire"]["per_um_J"], out["io_write"]["energy_per_access_J"], out["io_read"]["energy_per_access_J"])
@@ -124,6 +129,7 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
 def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source: str | None = None) -> Any:
     """``card`` with ``provenance.details["periphery"]`` (:func:`periphery_for_graph`) and ``["noise_source"]``.
 
+    A free-running card (``dynamics.sample_period_s == 0``) also gets its readout comparator measured.
     ``noise_source`` defaults to what the card's cell declares (``Cell.noise_source``; ``"undeclared"`` when
     the cell does not say), so the ledger can mark a behavioural noise source as incomplete.
     """
@@ -134,6 +140,8 @@ def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source:
             noise_source = str(getattr(get_cell(card.cell), "noise_source", "undeclared"))
         except PbitkitError:  # a cell unknown to this registry (e.g. a netlist cell): say so
             noise_source = "undeclared"
-    prov = card.provenance.with_details(periphery=periphery_for_graph(graph, corner=corner, temp_C=card.temp_C),
-                                        noise_source=noise_source)
+    # a free-running cell (no clock period) needs a comparator to be read once per update
+    free_running = not card.dynamics.sample_period_s > 0
+    per = periphery_for_graph(graph, corner=corner, temp_C=card.temp_C, readout=free_running)
+    prov = card.provenance.with_details(periphery=per, noise_source=noise_source)
     return card.replace(provenance=prov)

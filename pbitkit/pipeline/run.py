@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pbitkit.config import to_dict
+from pbitkit.io import sha256_file
 from pbitkit.pipeline.config import PipelineConfig
 from pbitkit.pipeline.stages import StageRecord, run_stage
 from pbitkit.progress import ProgressCallback
@@ -37,6 +38,14 @@ __all__ = ["PipelineResult", "run_pipeline", "sweep_spec_for", "result_config"]
 log = logging.getLogger(__name__)
 
 CARD_NAME = "device_card.json"
+
+#: The parts of pbitkit each stage runs (their source hash is part of the stage's identity, see
+#: :func:`pbitkit.pipeline.stages.code_version`).
+CODE: dict[str, tuple[str, ...]] = {
+    "characterize": ("circuits", "netlists"),
+    "fit": ("circuits", "pbitmodel", "pipeline", "netlists"),
+    "dtm": ("array", "dtm", "pbitmodel", "data"),
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,8 @@ def run_pipeline(
                                    overwrite=True)
                 return _characterize_summary(res)
 
-            stages[name] = run_stage(name, out, {"spec": spec.to_dict()}, body, overwrite=overwrite)
+            stages[name] = run_stage(name, out, {"spec": spec.to_dict()}, body, overwrite=overwrite,
+                                     code=CODE["characterize"])
 
         # 2. device-model fits, plus each card's bias network (sized for the DTM graph's fan-in)
         fan_in = _graph_fan_in(cfg)
@@ -157,7 +167,7 @@ def run_pipeline(
             stages[name] = run_stage(
                 name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash, "bias_fan_in": fan_in,
                             "periphery": _periphery_identity(cfg)},
-                fit_body, overwrite=overwrite,
+                fit_body, overwrite=overwrite, code=CODE["fit"],
             )
 
         # 3. DTM training on the array, device modes driven by the array cell's card
@@ -165,7 +175,11 @@ def run_pipeline(
         dtm_cfg = dataclasses.replace(
             cfg.dtm, device=dataclasses.replace(cfg.dtm.device, card=str(card_path.resolve())), workers=cfg.n_workers
         )
-        card_hash = stages[f"fit_{cfg.array_cell}"].inputs_hash
+        # the stage's identity holds the card's content, not its location (a copied run directory is valid)
+        hashed_dtm_cfg = dataclasses.replace(
+            dtm_cfg, device=dataclasses.replace(dtm_cfg.device, card=CARD_NAME), workers=1
+        )
+        card_hash = sha256_file(card_path)
 
         def train_body(d: Path) -> dict[str, Any]:
             from pbitkit.dtm.pipeline import train_dtm, variants
@@ -179,8 +193,8 @@ def run_pipeline(
             return {"variants": trained}
 
         stages["dtm_train"] = run_stage(
-            "dtm_train", out, {"dtm": to_dict(dataclasses.replace(dtm_cfg, workers=1)), "card": card_hash},
-            train_body, overwrite=overwrite,
+            "dtm_train", out, {"dtm": to_dict(hashed_dtm_cfg), "card_sha256": card_hash},
+            train_body, overwrite=overwrite, code=CODE["dtm"],
         )
 
         # 4. evaluation: quality vs energy across modes, baselines, digital comparison
@@ -193,7 +207,7 @@ def run_pipeline(
 
         stages["dtm_evaluate"] = run_stage(
             "dtm_evaluate", out, {"evaluate": to_dict(cfg.evaluate), "train": stages["dtm_train"].inputs_hash},
-            eval_body, overwrite=overwrite,
+            eval_body, overwrite=overwrite, code=CODE["dtm"],
         )
 
     # 5. the combined report (always rewritten: cheap, and it reflects the current stage records)

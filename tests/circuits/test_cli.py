@@ -37,6 +37,14 @@ def test_bad_arguments_give_clear_errors(tmp_path, caplog) -> None:
     assert main(["characterize", "--cell", "latch", "--spec", str(other), "--out", str(tmp_path / "o2")]) == 1
     assert "is a sweep of cell 'strongarm', not 'latch'" in caplog.text and str(other) in caplog.text
     assert not (tmp_path / "o2" / "characterization.csv").exists()
+    # --out naming a file, a malformed scheduler address: clear errors, no traceback
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["characterize", "--cell", "strongarm", "--quick", "--out", str(afile)]) == 1
+    assert f"--out {afile} is a file" in caplog.text
+    assert main(["characterize", "--cell", "strongarm", "--quick", "--scheduler", "notanaddress",
+                 "--out", str(tmp_path / "o3")]) == 1
+    assert "cannot connect to the dask scheduler at 'notanaddress' (expected tcp://host:port)" in caplog.text
 
 
 @pytest.mark.ngspice

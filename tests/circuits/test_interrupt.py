@@ -19,13 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from pbitkit.paths import cache_dir
+
 SPEC = """cell = "strongarm"
 n_mc = 2
-max_points_per_job = 3
+max_points_per_job = 1
 [bias]
-n = 3
+n = 2
 [params]
-n_samples = 60
+n_samples = 40
 """
 
 
@@ -81,6 +83,10 @@ def _command(tmp_path: Path) -> list[str]:
 def test_interrupted_sweep_keeps_finished_sessions_and_leaves_no_processes(tmp_path, how) -> None:
     (tmp_path / "spec.toml").write_text(SPEC)
     env = dict(os.environ, PBITKIT_CACHE=str(tmp_path / "cache"))
+    models = cache_dir() / "models"  # share the built model libraries, not the row cache
+    if models.is_dir():
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "models").symlink_to(models, target_is_directory=True)
     log = tmp_path / "run" / "pbitkit.log"
     proc = subprocess.Popen(_command(tmp_path), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -90,8 +96,11 @@ def test_interrupted_sweep_keeps_finished_sessions_and_leaves_no_processes(tmp_p
             if log.is_file() and re.search(r": ok$", log.read_text(), re.MULTILINE):
                 break
             time.sleep(0.2)
-        assert proc.poll() is None, "the sweep ended before it could be interrupted"
         started = _descendants(proc.pid)
+        while "ngspice" not in started.values() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # between two sessions of a worker: wait for the next ngspice
+            started = _descendants(proc.pid)
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
         assert "ngspice" in started.values(), started  # sessions were running when interrupted
         n_ok = len(re.findall(r": ok$", log.read_text(), re.MULTILINE))
         if how == "SIGINT":

@@ -81,3 +81,21 @@ def test_io_energy_scales_with_bit_line_length(mode: str) -> None:
     assert long["energy_per_access_J"] - short["energy_per_access_J"] == pytest.approx(
         long["hand_bitline_J"] - short["hand_bitline_J"], rel=0.10)
     assert short["energy_per_access_J"] > short["hand_bitline_J"]
+
+
+@pytest.mark.ngspice
+def test_readout_comparator_decides_and_costs_its_clock_and_supply() -> None:
+    """The readout decides +10 mV as 1 every period (a -10 mV input is refused as a wrong decision: negative
+    control); its clock-pin energy is the pins' C V^2 — the same 2 um nFET + 4 x 1 um pFET gates as the
+    clock-tree leaves, whose measured pin energy is the reference (25 %: the comparator's pins see Miller
+    feedback from its switching internal nodes)."""
+    from pbitkit.circuits.periphery import measure_readout
+    from pbitkit.errors import SimulationError
+
+    r = measure_readout()
+    assert r["energy_per_read_J"] == pytest.approx(r["supply_J"] + r["clock_J"])
+    pins = measure_clock_tree(pitch_um=3.0)["pin_energy_per_cell_J"]
+    assert r["clock_J"] == pytest.approx(pins, rel=0.25)
+    assert 0.0 <= r["idle_power_W"] < 1e-6
+    with pytest.raises(SimulationError, match="wrong or no decision"):
+        measure_readout(delta_V=-0.01)

@@ -100,6 +100,9 @@ class StrongArmCell(Cell):
     description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
     noise_source = "behavioural"  # ideal-gain amplifier of resistor noise; its power is not counted
     default_vdd_V = 1.8
+    #: the circuit renderer (same signature as :func:`render_strongarm`; the PySpice definition in
+    #: :mod:`pbitkit.circuits.builtin.strongarm_pyspice` replaces it)
+    render = staticmethod(render_strongarm)
     defaults = {
         "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
         "vcm_V": 0.9, "f_clk_Hz": 100e6, "t_edge_s": 50e-12,
@@ -134,7 +137,7 @@ class StrongArmCell(Cell):
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
         temp = pts[0].temp_C
-        circuit = render_strongarm(lib, p, vdd_V=vdd, temp_C=temp, bias_V=0.0, mc_seed=pts[0].mc_seed)
+        circuit = self.render(lib, p, vdd_V=vdd, temp_C=temp, bias_V=0.0, mc_seed=pts[0].mc_seed)
         period = 1.0 / p["f_clk_Hz"]
         t_stop = int(p["n_samples"]) * period
         dt = 1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6  # <= tau/5 of the noise filter
@@ -189,7 +192,7 @@ class StrongArmCell(Cell):
         pwl: list[tuple[float, float]] = [(0.0, float(steps[0]))]
         for k in range(1, steps.size):
             pwl += [(k * period + 0.05 * period, float(steps[k - 1])), (k * period + 0.1 * period, float(steps[k]))]
-        circuit = render_strongarm(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=0.0, mc_seed=pts[0].mc_seed,
+        circuit = self.render(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=0.0, mc_seed=pts[0].mc_seed,
                                    noise=False, bias_pwl=pwl)
         t_stop = steps.size * period
         ctl = [".control", f"tran {_f(period / 200)} {_f(t_stop)}", write_command(["v(outp)", "v(outn)"]),
