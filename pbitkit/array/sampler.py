@@ -778,8 +778,8 @@ def sample(
     cm, cv = (None, None) if clamp is None else (np.asarray(clamp[0], bool), np.asarray(clamp[1]))
     n_out = n_sweeps // thin
     if mode == "async":
-        return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state, n_samples=n_out,
-                            interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
+        return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state,
+                            n_samples=n_out, interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
                             hardware=device, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
     prog = GibbsSampler(graph, mode=mode, hardware=device).program(J_edge, h, beta=beta, clamp_mask=cm)
     S = prog._state(state, cv, owned=init is None)
