@@ -30,7 +30,7 @@ from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_write_json, read_json, sha256_file, sha256_json
 from pbitkit.paths import cache_dir
 
-__all__ = ["RowCache", "job_key", "CACHE_FORMAT"]
+__all__ = ["RowCache", "job_key", "module_hash", "CACHE_FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def _included_hashes(netlist: str) -> dict[str, str]:
     return out
 
 
-def _module_hash(module_name: str) -> str:
+def module_hash(module_name: str) -> str:
+    """SHA-256 of an imported module's source file (``"unknown"`` if it has none)."""
     mod = sys.modules.get(module_name)
     path = getattr(mod, "__file__", None)
     if not path:
@@ -72,7 +73,7 @@ def job_key(job: SimJob, *, ngspice_version: str, code_modules: tuple[str, ...] 
         "models": _included_hashes(job.netlist),
         "ngspice": ngspice_version,
         "options": SPICEINIT,
-        "code": {m: _module_hash(m) for m in code_modules},
+        "code": {m: module_hash(m) for m in code_modules},
     })
 
 

@@ -6,8 +6,10 @@ StrongARM comparator, ≈ 100 for the subthreshold latch), so a fixed bias grid 
 devices only saturated at P ≈ 0 or 1 and their fitted offsets become extrapolations. This is what
 SPICE_NOTES recommends (find the centre first, then sweep finely around it).
 
-Centres are cached by content (cell, device, parameters, model library, ngspice version, code of the
-predicted tier) under ``cache_dir()/circuits/centres``, written atomically.
+:func:`predicted_sigmoid` runs one device's predicted tier (one short ngspice session) and reads the
+sigmoid's centre and width off it. Centres are cached by content (cell, device, parameters, model
+library, ngspice version, code of the predicted tier) under ``cache_dir()/circuits/centres``, written
+atomically.
 """
 
 from __future__ import annotations
@@ -16,18 +18,70 @@ import concurrent.futures as cf
 import logging
 import math
 from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from pbitkit.circuits.cache import _module_hash
-from pbitkit.circuits.cells import SweepPoint, get_cell
+import numpy as np
+
+from pbitkit.circuits.cache import module_hash
+from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint
+from pbitkit.circuits.models import get_library
+from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.registry import get_cell
 from pbitkit.io import atomic_write_json, read_json, sha256_json
 from pbitkit.paths import cache_dir
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["device_key", "predict_centre", "centre_points"]
+__all__ = ["predicted_sigmoid", "device_key", "predict_centre", "centre_points"]
 
 log = logging.getLogger(__name__)
+
+
+def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,
+                      vdd_V: float | None = None, params: Mapping[str, float] | None = None,
+                      bias_grid_V: np.ndarray | None = None,
+                      library: LibraryFactory | None = None) -> dict[str, float]:
+    """Centre and width of a cell's sigmoid from the predicted tier (one short ngspice session).
+
+    Use it to find a mismatched cell's centre before a transient sweep (place the transient bias
+    points around ``v0_V``), or as a cheap per-corner estimate. ``vs_V`` is the logistic scale from the
+    27 %/73 % points (``logit(0.7311) = 1``): ``vs_V = (V_73 - V_27) / 2``.
+
+    Parameters
+    ----------
+    cell : cell name (:func:`pbitkit.circuits.registry.get_cell`); it must have a predicted tier.
+    corner, mc_seed, temp_C, vdd_V, params : the device (see :class:`~pbitkit.circuits.cell_base.SweepPoint`).
+    bias_grid_V : (n,) increasing bias values (V); default 4001 values over +-20 default-range widths.
+    library : model-library factory ``(corner, mismatch) -> ModelLibrary`` (default sky130).
+
+    Returns
+    -------
+    dict with ``v0_V``, ``vs_V`` (NaN when P(1) does not cross the level inside ``bias_grid_V``),
+    ``p_min``, ``p_max`` (the range of P over the grid) and ``cpu_time_s``.
+    """
+    c = get_cell(cell)
+    if bias_grid_V is None:
+        lo, hi = c.default_bias_range(params)
+        half = max(hi - lo, 1e-3) * 20
+        bias_grid_V = np.linspace((lo + hi) / 2 - half, (lo + hi) / 2 + half, 4001)
+    grid = np.asarray(bias_grid_V, dtype=float)
+    pts = [SweepPoint(cell, float(b), corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V,
+                      params=dict(params or {}), tier="predicted") for b in grid]
+    job = c.jobs(pts, library=library)[0]
+    res = run(job)
+    p = np.array([r["p1"] for r in c.rows(job, res)], dtype=float)
+
+    def level(q: float) -> float:
+        above = np.flatnonzero(p >= q)
+        if not above.size or above[0] == 0 or not np.all(np.isfinite(p)):
+            return math.nan
+        k = int(above[0])
+        return float(np.interp(q, [p[k - 1], p[k]], [grid[k - 1], grid[k]]))
+
+    v27, v0, v73 = level(0.2689), level(0.5), level(0.7311)
+    return {"v0_V": v0, "vs_V": (v73 - v27) / 2, "p_min": float(np.nanmin(p)), "p_max": float(np.nanmax(p)),
+            "cpu_time_s": res.cpu_time_s}
 
 
 def device_key(pt: SweepPoint) -> tuple:
@@ -43,15 +97,9 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
     midpoint; a device whose centre lies outside (the latch's mismatch moves it by ~100 widths) is
     searched again over +-200 widths. A module-level function so that process pools and dask workers
     can run it."""
-    from pbitkit.circuits.models import get_library
-    from pbitkit.circuits.predict import predicted_sigmoid
 
     def library(c: str, mismatch: bool) -> Any:
         return get_library(models, c if models != "generic" else "tt", mismatch=mismatch)
-
-    import numpy as np
-
-    from pbitkit.circuits.cells import get_cell
 
     lo, hi = get_cell(cell).default_bias_range(params)
     mid, width = 0.5 * (lo + hi), max(hi - lo, 1e-3)
@@ -66,15 +114,14 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
 
 
 def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
-    import pbitkit.circuits.cells  # noqa: F401 - make sure the modules are loaded for hashing
-    import pbitkit.circuits.predict  # noqa: F401
-
-    spec = getattr(get_cell(pt.cell), "spec", None)  # netlist cells: their files are part of the device
+    cell = get_cell(pt.cell)
+    spec = getattr(cell, "spec", None)  # netlist cells: their files are part of the device
     files = {k: getattr(spec, k) for k in ("template_sha256", "toml_sha256") if hasattr(spec, k)}
     return sha256_json({"device": list(map(str, device_key(pt))), "models": models, "ngspice": ngspice_version,
                         "cell_files": files,
-                        "code": {m: _module_hash(m) for m in (__name__, "pbitkit.circuits.cells", "pbitkit.circuits.predict",
-                                                              "pbitkit.circuits.models")}})
+                        "code": {m: module_hash(m) for m in (__name__, type(cell).__module__, "pbitkit.circuits.cell_base",
+                                                             "pbitkit.circuits.elements", "pbitkit.circuits.predict",
+                                                             "pbitkit.circuits.models")}})
 
 
 def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version: str,

@@ -34,11 +34,12 @@ from typing import Any
 
 from pbitkit.circuits.bits import BITS_FILE, BITS_KEY, BitRecord, decode_bits, write_bits
 from pbitkit.circuits.cache import RowCache, job_key
-from pbitkit.circuits.cells import TABLE_COLUMNS, SweepPoint, get_cell
+from pbitkit.circuits.cell_base import TABLE_COLUMNS, SweepPoint
 from pbitkit.circuits.centering import centre_points
 from pbitkit.circuits.executors import TaskOutcome, default_workers, run_tasks
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SPICEINIT, SimJob, ngspice_version
+from pbitkit.circuits.registry import get_cell
 from pbitkit.circuits.sweep import SweepSpec, expand, group_points
 from pbitkit.io import atomic_write_json, atomic_write_text
 from pbitkit.progress import ProgressCallback
@@ -52,7 +53,8 @@ log = logging.getLogger(__name__)
 
 TABLE_FILE = "characterization.csv"
 PROVENANCE_FILE = "characterization.json"
-_MEASURE_MODULE = "pbitkit.circuits.measure"
+#: Modules whose code computes rows besides the cell's own module (their source hashes key the row cache).
+_ROW_MODULES = ("pbitkit.circuits.cell_base", "pbitkit.circuits.elements", "pbitkit.circuits.measure")
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     run_dir = open_run_dir(out_dir, kind="characterize", config=spec.to_dict(), overwrite=overwrite)
     cell = get_cell(spec.cell)
     cache = cache or (RowCache.default() if use_cache else None)
-    code = (type(cell).__module__, _MEASURE_MODULE)
+    code = (type(cell).__module__, *_ROW_MODULES)
     n_workers = workers if workers is not None else default_workers()
 
     libraries: dict[tuple[str, bool], ModelLibrary] = {}
@@ -229,7 +231,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
              len(points), len(jobs), n_cached, len(pending),
              "custom executor" if executor is not None else f"{n_workers} worker(s)")
     session_log: list[dict[str, Any]] = [
-        {"label": j.label.split("|", 1)[0], "job_sha256": j.content_hash(), "cache_key": k,
+        {"label": j.label, "job_sha256": j.content_hash(), "cache_key": k,
          "n_points": len(s), "cached": i not in pending}
         for i, (j, k, s) in enumerate(zip(jobs, keys, sessions))]
 
@@ -258,16 +260,16 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
             per_worker[out.worker] = per_worker.get(out.worker, 0) + 1
             if out.status == "ok":
                 if cache is not None:
-                    cache.put(key_list[k], out.rows, label=job_list[k].label.split("|", 1)[0],
+                    cache.put(key_list[k], out.rows, label=job_list[k].label,
                               cpu_time_s=out.cpu_time_s, wall_time_s=out.wall_time_s)
                 rows_by_session[idx[k]] = rows_by_session.get(idx[k], []) + out.rows
                 continue
-            log.warning("session %s %s: %s", job_list[k].label.split("|", 1)[0], out.status,
+            log.warning("session %s %s: %s", job_list[k].label, out.status,
                         out.error.splitlines()[0] if out.error else "")
             if retry_split and len(pts_list[k]) > 1:
                 to_split.append(k)
             else:
-                failures.append({"label": job_list[k].label.split("|", 1)[0], "status": out.status,
+                failures.append({"label": job_list[k].label, "status": out.status,
                                  "error": out.error})
                 rows_by_session[idx[k]] = rows_by_session.get(idx[k], []) + cell.failed_rows(
                     job_list[k], out.status, out.error)

@@ -30,7 +30,7 @@ pbitkit.log, plots/. Re-running the same command reuses cached sessions and retr
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``characterize`` sub-command."""
-    from pbitkit.circuits.cells import list_cells
+    from pbitkit.circuits.registry import list_cells
 
     p = subparsers.add_parser(
         "characterize", help="simulate a p-bit cell in ngspice (sky130) and write a characterization table",

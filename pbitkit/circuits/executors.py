@@ -82,7 +82,7 @@ def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
 
     Never raises for simulation problems: they come back as a non-``ok`` outcome.
     """
-    from pbitkit.circuits.cells import get_cell
+    from pbitkit.circuits.registry import get_cell
 
     t0 = time.perf_counter()
     try:
@@ -196,5 +196,4 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
 
 
 def _msg(out: TaskOutcome, job: SimJob) -> str:
-    label = job.label.split("|", 1)[0]
-    return f"{label}: {out.status}"
+    return f"{job.label}: {out.status}"

@@ -57,7 +57,7 @@ directory listed in ``$PBITKIT_CELLS``, colon-separated; user directories are se
     so that a sweep spec can override them.
 
 Measurements reuse the built-in cells' code (:mod:`pbitkit.circuits.measure` through
-``cells._bit_stats`` / ``cells._energy_cols``): P(1) with the n_eff-corrected Wilson interval,
+:func:`pbitkit.circuits.cell_base.bit_stats` / :func:`~pbitkit.circuits.cell_base.energy_columns`): P(1) with the n_eff-corrected Wilson interval,
 ``tau_corr_s``, flips and dwells (unclocked), energy per bit and per flip from the supply (plus the clock
 source's delivered charge times ``vdd_V``); the output bits travel with each row under
 :data:`pbitkit.circuits.bits.BITS_KEY` (``bits.npz``).
@@ -67,7 +67,7 @@ through a staircase (written as a ``PWL`` into the netlist), one value per perio
 noiseless bit turns from 0 to 1. Its rows give ``pred_v0_V`` and a threshold-only ``p1`` (0 or 1).
 
 Reproducibility and caching: each point's noise files come from its own seed, derived from the sweep's
-``noise_seed`` and the point's identity (:meth:`pbitkit.circuits.cells.SweepPoint.noise_seed_sequence`,
+``noise_seed`` and the point's identity (:meth:`pbitkit.circuits.cell_base.SweepPoint.noise_seed_sequence`,
 :func:`pbitkit.circuits.noise.session_noise_files`); the rendered netlist starts with the SHA-256 of the template
 and of the TOML, so the row cache (keyed on the netlist text) misses when either file changes.
 """
@@ -89,21 +89,21 @@ import numpy as np
 
 from pbitkit.circuits import measure
 from pbitkit.circuits.bits import BITS_KEY, encode_bits
-from pbitkit.circuits.cells import (
+from pbitkit.circuits.cell_base import (
+    N_FLIPS_KEY,
     Cell,
-    LibraryFactory,
+    JobMeta,
     SweepPoint,
     add_clock_energy,
-    _base_row,
-    _bit_stats,
-    _energy_cols,
-    _fmt,
-    _mismatch_seed_lines,
-    _label,
+    base_row,
+    bit_stats,
+    energy_columns,
 )
+from pbitkit.circuits.elements import NoiseNames, fmt_number, mismatch_seed_lines, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary
-from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
+from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
 from pbitkit.circuits.noise import resistor_current_psd, resistor_voltage_psd, session_noise_files, sigma_for_psd
+from pbitkit.circuits.predict import threshold_from_staircase
 from pbitkit.errors import ConfigError
 from pbitkit.io import sha256_bytes
 from pbitkit.paths import netlists_dir
@@ -428,7 +428,7 @@ def render_template(template: str, values: Mapping[str, Any], *, source: str = "
             if k not in values:
                 raise ConfigError(f"{source}: line {i}: no value for placeholder {{{k}}}")
             v = values[k]
-            return _fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+            return fmt_number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
         lines.append(_PLACEHOLDER.sub(sub, line))
     return "\n".join(lines) + "\n"
 
@@ -459,14 +459,12 @@ def render_noise(noise: Sequence[NoiseSpec], p: Mapping[str, float], temp_C: flo
         s = noise_psd(n, p, temp_C)
         sig = sigma_for_psd(s, dt_s)
         ctl = f"nz_{n.name}"
-        lines += [f"A_{n.name} %vd([nzf_{n.name} 0]) fs_{n.name}",
-                  filesource_model(f"fs_{n.name}", f"noise_{n.name}.txt"),
-                  f"RZ_{n.name} nzf_{n.name} 0 1G"]
+        lines += noise_injection_lines(n.name, names=NoiseNames.netlist(n.name))
         f_lp = _val(n.f_lowpass_Hz, p)
         if f_lp is not None:
             lines += [f"GF_{n.name} 0 {ctl} nzf_{n.name} 0 {sig:.9e}",
                       f"RF_{n.name} {ctl} 0 1",
-                      f"CF_{n.name} {ctl} 0 {_fmt(1.0 / (2 * math.pi * f_lp))}"]
+                      f"CF_{n.name} {ctl} 0 {fmt_number(1.0 / (2 * math.pi * f_lp))}"]
         else:
             lines.append(f"EF_{n.name} {ctl} 0 nzf_{n.name} 0 {sig:.9e}")
         if n.kind == "voltage":
@@ -501,7 +499,7 @@ def render_cell(spec: NetlistCellSpec, lib: ModelLibrary, p: Mapping[str, float]
             f"* template {spec.template_path.name} sha256={spec.template_sha256}\n"
             f"* description {spec.toml_path.name} sha256={spec.toml_sha256}\n")
     body = render_template(spec.template, values, source=str(spec.template_path))
-    tail = [f".temp {_fmt(temp_C)}", *_mismatch_seed_lines(lib, mc_seed)]
+    tail = [f".temp {fmt_number(temp_C)}", *mismatch_seed_lines(lib, mc_seed)]
     if noise:
         return head + body + "\n".join(tail) + "\n" + render_noise(spec.noise, p, temp_C, dt)
     # noiseless: voltage noise sources become 0 V (the node stays connected to its reference)
@@ -522,7 +520,7 @@ def _with_pwl(netlist: str, source: str, pwl: Sequence[float]) -> str:
         skipping = False
         if toks and toks[0].lower() == source.lower():
             out.append(f"{toks[0]} {toks[1]} {toks[2]} PWL(")
-            out += [f"+ {_fmt(pwl[i])} {_fmt(pwl[i + 1])}" for i in range(0, len(pwl), 2)]
+            out += [f"+ {fmt_number(pwl[i])} {fmt_number(pwl[i + 1])}" for i in range(0, len(pwl), 2)]
             out.append("+ )")
             skipping = True
             continue
@@ -566,7 +564,7 @@ class NetlistCell(Cell):
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         s = self.spec
         p = self.params(pts[0].params)
-        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        vdd = self.supply(pts)
         period, n, dt = _timing(s, p)
         t_stop = n * period
         circuit = render_cell(s, lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=pts[0].bias_V,
@@ -576,12 +574,13 @@ class NetlistCell(Cell):
                                          dt, int(math.ceil(t_stop / dt))) if s.noise else ({}, [[]] * len(pts))
         ctl = [".control"]
         for pt, cp in zip(pts, pre, strict=True):
-            ctl += [*cp, f"alter {s.bias_source.lower()} dc={_fmt(pt.bias_V)}",
-                    f"tran {_fmt(dt)} {_fmt(t_stop)} 0 {_fmt(dt)}",
+            ctl += [*cp, f"alter {s.bias_source.lower()} dc={fmt_number(pt.bias_V)}",
+                    f"tran {fmt_number(dt)} {fmt_number(t_stop)} 0 {fmt_number(dt)}",
                     write_command(self._vectors())]
         ctl += [".endc", ".end"]
+        meta = JobMeta.from_points(pts, vdd, p, template=str(s.template_path))
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
-                      label=_label(pts, vdd, p, template=str(s.template_path)))
+                      label=meta.label, meta=meta)
 
     def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         """Noiseless staircase transient: the bias steps through ``PREDICTED_STEPS`` values spanning the
@@ -590,7 +589,7 @@ class NetlistCell(Cell):
         (:func:`pbitkit.circuits.predict.threshold_from_staircase`)."""
         s = self.spec
         p = self.params(pts[0].params)
-        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        vdd = self.supply(pts)
         period, _, dt = _timing(s, p)
         rp = _val(s.readout.read_phase, p)
         biases = [pt.bias_V for pt in pts]
@@ -605,32 +604,30 @@ class NetlistCell(Cell):
             pwl += [t0, float(steps[k - 1]), t0 + 0.01 * period, float(steps[k])]
         circuit = _with_pwl(render_cell(s, lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=float(steps[0]),
                                         mc_seed=pts[0].mc_seed, noise=False), s.bias_source, pwl)
-        ctl = [".control", f"tran {_fmt(dt)} {_fmt(steps.size * period)} 0 {_fmt(dt)}",
+        ctl = [".control", f"tran {fmt_number(dt)} {fmt_number(steps.size * period)} 0 {fmt_number(dt)}",
                write_command([f"v({o})" for o in s.readout.outputs]), ".endc", ".end"]
-        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s,
-                      label=_label(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path)))
+        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path))
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s, label=meta.label, meta=meta)
 
-    def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+    def _predicted_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         """Rows of the predicted tier: ``pred_v0_V`` (noiseless decision threshold) and ``p1`` = the
         noiseless decision (0 below ``V0``, 1 above, 1/2 at it): a threshold-only prediction (the
         noise of a netlist cell is not propagated analytically)."""
-        from pbitkit.circuits.predict import threshold_from_staircase
-
-        p = meta["params"]
+        p = meta.params
         period, _, _ = _timing(self.spec, p)
         tr = result.plots[0]
         t = np.real(tr["time"])
-        v, thr = self._output(tr, p, meta["vdd_V"])
-        steps = np.asarray(meta["stair"])
+        v, thr = self._output(tr, p, meta.vdd_V)
+        steps = np.asarray(meta.extra["stair"])
         tk = (np.arange(steps.size) + _val(self.spec.readout.read_phase, p)) * period
         bits = (np.interp(tk, t, v) > thr).astype(np.uint8)
         v0 = threshold_from_staircase(steps, bits)
         rows = []
-        for b in meta["bias_V"]:
-            row = _base_row(meta, float(b))
+        for b in meta.bias_V:
+            row = base_row(meta, float(b))
             row.update(p1=float(0.5 * (1 + np.sign(b - v0))) if math.isfinite(v0) else math.nan,
                        pred_v0_V=v0, sample_period_s=period, sim_time_s=0.0,
-                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]))
+                       cpu_time_s=result.cpu_time_s / len(meta.bias_V))
             if not math.isfinite(v0):
                 row.update(status="failed", error="decision threshold outside the predicted-tier staircase")
             rows.append(row)
@@ -644,22 +641,22 @@ class NetlistCell(Cell):
             return v - np.real(tr[f"v({ro.outputs[1]})"]), 0.0
         return v, (_val(ro.threshold_V, p) if ro.threshold_V is not None else vdd / 2)
 
-    def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+    def _transient_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         s = self.spec
-        p = meta["params"]
+        p = meta.params
         period, n, _ = _timing(s, p)
-        vdd = meta["vdd_V"]
+        vdd = meta.vdd_V
         ro = s.readout
         rows = []
-        for k, bias in enumerate(meta["bias_V"]):
+        for k, bias in enumerate(meta.bias_V):
             tr = result.plots[k]
-            row = _base_row(meta, bias)
+            row = base_row(meta, bias)
             t = np.real(tr["time"])
             v, thr = self._output(tr, p, vdd)
             if ro.mode == "clocked":
                 tk = (np.arange(n) + _val(ro.read_phase, p)) * period
                 bits = (np.interp(tk, t, v) > thr).astype(np.uint8)
-                row.update(_bit_stats(bits, period))
+                row.update(bit_stats(bits, period))
                 row[BITS_KEY] = encode_bits(bits, period)
             else:
                 # P(1) and tau from the plain threshold; flips and dwells from a Schmitt trigger of width
@@ -668,17 +665,17 @@ class NetlistCell(Cell):
                 bits = measure.binarize(sampled, thr)
                 hyst = _val(ro.hysteresis_V, p)
                 flips = measure.binarize(sampled, thr, hyst) if hyst > 0 else bits
-                row.update(_bit_stats(bits, period, flips))
+                row.update(bit_stats(bits, period, flips))
                 row["flip_hysteresis_V"] = hyst
                 row[BITS_KEY] = encode_bits(bits, period, flips, hyst)
             es = measure.energy_split(t, -np.real(tr[f"i({s.supply_source.lower()})"]), vdd)
             n_bits = row["n_samples"]
             if s.clock_source:
                 es = add_clock_energy(row, es, t, tr[f"i({s.clock_source.lower()})"], vdd, n_bits)
-            row.update(_energy_cols(es, n_bits, row.get("_n_flips", 0)))
-            row.pop("_n_flips", None)
+            row.update(energy_columns(es, n_bits, row.get(N_FLIPS_KEY, 0)))
+            row.pop(N_FLIPS_KEY, None)
             row.update(sample_period_s=period, sim_time_s=float(t[-1]),
-                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]))
+                       cpu_time_s=result.cpu_time_s / len(meta.bias_V))
             rows.append(row)
         return rows
 

@@ -42,6 +42,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,6 +51,7 @@ from pbitkit.io import sha256_bytes
 
 __all__ = [
     "SimJob",
+    "JobMetadata",
     "SimResult",
     "run",
     "ngspice_version",
@@ -95,6 +97,16 @@ _NONCONV = re.compile(r"timestep too small|iteration limit|dc solution failed|gm
                       r"|source stepping failed|convergence", re.IGNORECASE)
 
 
+@runtime_checkable
+class JobMetadata(Protocol):
+    """What a :class:`SimJob` may carry in ``meta``: typed metadata with a canonical text form (e.g.
+    :class:`pbitkit.circuits.cell_base.JobMeta`, the sweep group a cell's job simulates)."""
+
+    def canonical_json(self) -> str:
+        """A canonical text of every field (covered by :meth:`SimJob.content_hash`)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SimJob:
     """One ngspice session.
@@ -116,6 +128,9 @@ class SimJob:
         Wall-clock limit for the whole session; the process group is killed when it is exceeded.
     label
         Free text used in log and error messages (e.g. the sweep point).
+    meta
+        Typed metadata of the job (:class:`JobMetadata`; cells attach their sweep group as a
+        :class:`pbitkit.circuits.cell_base.JobMeta`). Covered by :meth:`content_hash`.
     """
 
     netlist: str
@@ -123,6 +138,7 @@ class SimJob:
     vectors: tuple[str, ...] = ()
     timeout_s: float = 120.0
     label: str = ""
+    meta: JobMetadata | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.netlist, str) or not self.netlist.strip():
@@ -132,18 +148,23 @@ class SimJob:
         if isinstance(self.vectors, str):
             raise ValueError("SimJob.vectors must be a tuple of vector names, not a string")
         object.__setattr__(self, "vectors", tuple(self.vectors))
+        if self.meta is not None and not isinstance(self.meta, JobMetadata):
+            raise ValueError(f"SimJob.meta must have a canonical_json() method, got {type(self.meta).__name__}")
         for name in self.files:
             p = PurePosixPath(name)
             if p.is_absolute() or ".." in p.parts or not p.parts or name in _RESERVED:
                 raise ValueError(f"SimJob.files: bad file name {name!r} (relative, no '..', not {sorted(_RESERVED)})")
 
     def content_hash(self) -> str:
-        """SHA-256 over the netlist, the extra files and the requested vectors (not the timeout/label)."""
+        """SHA-256 over the netlist, the extra files, the requested vectors and the metadata (not the
+        timeout/label)."""
         h = [sha256_bytes(self.netlist.encode())]
         for name in sorted(self.files):
             data = self.files[name]
             h.append(name + ":" + sha256_bytes(data.encode() if isinstance(data, str) else bytes(data)))
         h.append("|".join(self.vectors))
+        if self.meta is not None:
+            h.append("meta:" + sha256_bytes(self.meta.canonical_json().encode()))
         return sha256_bytes("\n".join(h).encode())
 
 

@@ -27,7 +27,7 @@ Example (``pbitkit characterize --spec sweep.toml``)::
 Mismatch moves a cell's centre by several sigmoid widths (SPICE_NOTES: ~3.5 widths for the StrongARM,
 ~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
 ``bias_centering = "predicted"`` each device (corner, temperature, supply, mismatch seed) first gets its
-centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.predict.predicted_sigmoid`, one short
+centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.centering.predicted_sigmoid`, one short
 ngspice session, cached), and its bias points are placed at ``V0 + (b - mid)``, where ``b`` runs over the
 spec's bias values and ``mid`` is the midpoint of the cell's default range. Rows record the absolute bias.
 
@@ -45,8 +45,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pbitkit.circuits.cells import SweepPoint, get_cell
+from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.models import CORNERS
+from pbitkit.circuits.registry import get_cell
 from pbitkit.config import from_dict, load_toml, to_dict
 from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError

@@ -60,7 +60,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         res = fit_run(args.run_dir, args.out, cfg, plots=not args.no_plots, progress=prog)
     c = res.report.card  # type: ignore[union-attr]
     log.info("card %s: %s v0=%.6g V vs=%.4g V tau=%.3g s E/bit=%.3g J (variation sigma(v0)=%.3g V)",
-             res.card_path, c.link, c.v0_V, c.vs_V, c.tau_corr_s, c.energy_per_bit_J, c.v0_sigma_V)
+             res.card_path, c.link, c.v0_V, c.vs_V, c.dynamics.tau_corr_s, c.energy.energy_per_bit_J, c.variation.v0_sigma_V)
     for n in res.report.notes:  # type: ignore[union-attr]
         log.info("note: %s", n)
     log.info("report %s", res.report_path)

@@ -10,7 +10,7 @@ of ``n_tau`` time constants in half the update interval ``t_upd``,
 (``fan_in + 1``: the neighbours plus the cell's own field input). Its static power ``V_dd^2 G_sum / 4``
 (half the inputs high) is then not a free parameter but a consequence of the clock — the term that the
 idealized energy models leave out. This module simulates that network
-(:func:`pbitkit.circuits.cells.bias_network_point`, sky130 inverter drivers + resistors) and writes the
+(:func:`pbitkit.circuits.testbenches.bias_network_point`, sky130 inverter drivers + resistors) and writes the
 measured settling time and update energy into the card's ``bias_network``.
 """
 
@@ -34,7 +34,7 @@ def design_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, n_ta
     """
     if fan_in < 1:
         raise ConfigError(f"fan_in must be >= 1, got {fan_in}")
-    t_upd = card.sample_period_s if card.sample_period_s > 0 else card.tau_corr_s
+    t_upd = card.dynamics.sample_period_s if card.dynamics.sample_period_s > 0 else card.dynamics.tau_corr_s
     g_sum = 2.0 * n_tau * c_node_F / t_upd
     return {"g_unit_S": g_sum / (fan_in + 1), "c_node_F": c_node_F, "update_interval_s": t_upd,
             "tau_target_s": c_node_F / g_sum}
@@ -49,7 +49,7 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     SimulationError
         When ngspice fails (the message carries ngspice's own lines).
     """
-    from pbitkit.circuits.cells import bias_network_point
+    from pbitkit.circuits.testbenches import bias_network_point
     from pbitkit.circuits.models import get_library
 
     d = design_bias_network(card, fan_in, c_node_F=c_node_F, n_tau=n_tau)
@@ -62,9 +62,9 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     tau_meas = m["settling_s"] / math.log(100.0)
     bn = {"c_node_F": c_node_F, "g_unit_S": d["g_unit_S"], "settling_s": tau_meas,
           "energy_per_update_J": max(m["energy_per_update_J"], 0.0), "vdd_V": vdd_V}
-    prov = dict(card.provenance)
-    prov["bias_network"] = {"fan_in": fan_in, "n_tau": n_tau, "update_interval_s": d["update_interval_s"],
-                            "measured": m, "corner": corner, "source": "pbitkit.circuits.cells.bias_network_point"}
+    prov = card.provenance.with_details(bias_network={
+        "fan_in": fan_in, "n_tau": n_tau, "update_interval_s": d["update_interval_s"], "measured": m, "corner": corner,
+        "source": "pbitkit.circuits.testbenches.bias_network_point"})
     log.info("bias network for %s: fan-in %d, g_unit %.3g S, settling %.3g s (budget %.3g s), static %.3g W, "
              "update energy %.3g J", card.cell, fan_in, d["g_unit_S"], m["settling_s"], d["update_interval_s"] / 2,
              m["static_power_W"], m["energy_per_update_J"])

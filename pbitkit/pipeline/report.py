@@ -156,13 +156,14 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         card_file = rec.path / "device_card.json"
         if not name.startswith("fit_") or not card_file.exists():
             continue
-        c = read_json(card_file)
-        bn = c.get("bias_network") or {}
-        rows.append([f"`{c.get('cell', name)}`", str(c.get("link", "")), format_si(c.get("v0_V"), "V"),
-                     format_si(c.get("vs_V"), "V"), format_si(c.get("v0_sigma_V"), "V"),
-                     format_si(c.get("tau_corr_s"), "s"), format_si(c.get("energy_per_bit_J"), "J"),
-                     format_si(c.get("energy_per_flip_J"), "J"), format_si(c.get("static_power_W"), "W"),
-                     format_si(bn.get("energy_per_update_J"), "J"), format_si(bn.get("g_unit_S"), "S")])
+        from pbitkit.pbitmodel.card import DeviceModel
+
+        c = DeviceModel.load(card_file)
+        rows.append([f"`{c.cell}`", c.link, format_si(c.v0_V, "V"), format_si(c.vs_V, "V"),
+                     format_si(c.variation.v0_sigma_V, "V"), format_si(c.dynamics.tau_corr_s, "s"),
+                     format_si(c.energy.energy_per_bit_J, "J"), format_si(c.energy.energy_per_flip_J, "J"),
+                     format_si(c.energy.static_power_W, "W"), format_si(c.bias_network.energy_per_update_J, "J"),
+                     format_si(c.bias_network.g_unit_S, "S")])
     if rows:
         L += ["P(1) = link((V − V0)/Vs); σ(V0) is the cell-to-cell (mismatch) spread of the offset.", ""]
         L += _table(["cell", "link", "V0", "Vs", "σ(V0)", "τ_corr", "E/bit", "E/flip", "P_static",

@@ -150,7 +150,7 @@ def run_pipeline(
                 card, meas = attach_bias_network(res.report.card, fan_in)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
-                return {**res.summary(), "bias_network": {**card.bias_network, "fan_in": fan_in,
+                return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,
                                                           "static_power_W": meas["static_power_W"]}}
 
             stages[name] = run_stage(

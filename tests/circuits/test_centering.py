@@ -46,7 +46,7 @@ def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> No
 def test_centre_cache_key_changes_when_a_netlist_cell_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from pbitkit.circuits.cells import SweepPoint
+    from pbitkit.circuits.cell_base import SweepPoint
     from pbitkit.circuits.centering import _cache_key
     from pbitkit.paths import netlists_dir
 

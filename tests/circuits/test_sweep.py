@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pbitkit.circuits.cells import get_cell
+from pbitkit.circuits.registry import get_cell
 from pbitkit.circuits.sweep import QUICK_PARAMS, expand, group_points, load_spec, quick_spec
 from pbitkit.errors import ConfigError
 
