@@ -2,8 +2,10 @@
 
 Thin layer over the registry and each cell's metadata (:class:`pbitkit.circuits.cell_base.Cell`:
 ``topology``, ``noise_source``, ``all_transistor``, ``card``); the correlation time and energies come from
-the cell's shipped characterization card (``pbitkit/data/<card>``), never from numbers written here. A cell
-without a card is listed as "not characterized".
+the cell's shipped characterization card (``pbitkit/data/<card>``: ``dynamics.tau_corr_s``,
+``dynamics.sample_period_s``, ``energy.energy_per_bit_J``; the energy per independent bit is computed from them
+as the table's ``energy_per_independent_bit_J``), never from numbers written here. A cell without a card is
+listed as "not characterized".
 """
 
 from __future__ import annotations
@@ -50,13 +52,18 @@ def _card_values(card: str) -> dict[str, Any] | None:
         raise PbitkitError(f"cell card {path} is unreadable: {exc}") from exc
     if not isinstance(data, dict):
         raise PbitkitError(f"cell card {path}: expected a JSON object")
+    from pbitkit.circuits.cell_base import independent_bit_energy
+
     dyn, en = data.get("dynamics") or {}, data.get("energy") or {}
-    out = {"tau_corr_s": dyn.get("tau_corr_s"), "energy_per_bit_J": en.get("energy_per_bit_J"),
-           "energy_per_independent_bit_J": en.get("energy_per_independent_bit_J"), "card": str(path)}
-    for k in ("tau_corr_s", "energy_per_bit_J", "energy_per_independent_bit_J"):
+    out = {"tau_corr_s": dyn.get("tau_corr_s"), "sample_period_s": dyn.get("sample_period_s"),
+           "energy_per_bit_J": en.get("energy_per_bit_J"), "card": str(path)}
+    for k in ("tau_corr_s", "sample_period_s", "energy_per_bit_J"):
         v = out[k]
-        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0):
             raise PbitkitError(f"cell card {path}: {k} must be a finite number >= 0, got {v!r}")
+    # energy per read x max(1, tau_int in reads), tau_int = 2 tau_corr / sample period (the table's definition)
+    out["energy_per_independent_bit_J"] = independent_bit_energy(out["energy_per_bit_J"], out["tau_corr_s"],
+                                                                 out["sample_period_s"])
     return out
 
 

@@ -97,6 +97,7 @@ from pbitkit.circuits.cell_base import (
     add_clock_energy,
     base_row,
     bit_stats,
+    default_library,
     energy_columns,
 )
 from pbitkit.circuits.elements import NoiseNames, fmt_number, mismatch_seed_lines, noise_injection_lines
@@ -553,6 +554,12 @@ class NetlistCell(Cell):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         self.params(params)  # validate names
         return self.spec.bias_range_V
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The template rendered at the defaults (tt, 27 °C, centre of the bias range, noise sources on)."""
+        lo, hi = self.spec.bias_range_V
+        return render_cell(self.spec, library or default_library("tt", False), self.params(),
+                           vdd_V=self.default_vdd_V, temp_C=27.0, bias_V=(lo + hi) / 2)
 
     def _vectors(self) -> list[str]:
         s = self.spec

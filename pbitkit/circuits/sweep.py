@@ -59,6 +59,7 @@ __all__ = ["BiasSpec", "SweepSpec", "load_spec", "quick_spec", "default_spec", "
 QUICK_PARAMS: dict[str, dict[str, float]] = {
     "strongarm": {"n_samples": 200},
     "latch": {"t_stop_s": 0.05},
+    "native_latch": {"t_stop_s": 30e-6},
 }
 
 

@@ -4,6 +4,9 @@
     Subthreshold cross-coupled latch whose own channel noise makes it wander between its two states.
 ``strongarm`` (:mod:`.strongarm`)
     StrongARM clocked comparator sampling amplified resistor thermal noise.
+``native_latch`` (:mod:`.native_latch`)
+    All-transistor p-bit: native-nFET / low-Vt-pFET latch on its own channel noise, pFET-pair bias,
+    clocked StrongARM readout with a clock inverter.
 
 A new built-in cell is a module here with a ``Cell`` subclass, listed in :func:`builtin_cells`; the
 registry (:mod:`pbitkit.circuits.registry`) picks it up from there.
@@ -12,12 +15,13 @@ registry (:mod:`pbitkit.circuits.registry`) picks it up from there.
 from __future__ import annotations
 
 from pbitkit.circuits.builtin.latch import LatchCell
+from pbitkit.circuits.builtin.native_latch import NativeLatchCell
 from pbitkit.circuits.builtin.strongarm import StrongArmCell
 from pbitkit.circuits.cell_base import Cell
 
-__all__ = ["LatchCell", "StrongArmCell", "builtin_cells"]
+__all__ = ["LatchCell", "NativeLatchCell", "StrongArmCell", "builtin_cells"]
 
 
 def builtin_cells() -> tuple[Cell, ...]:
     """One instance of every built-in cell, in listing order."""
-    return (LatchCell(), StrongArmCell())
+    return (LatchCell(), StrongArmCell(), NativeLatchCell())

@@ -5,7 +5,7 @@ no explicit capacitor):
 
 * **Core** — a cross-coupled latch of two inverters, native nFETs ``nfet_03v3_nvt`` (``wn_um/ln_um``,
   0.42/0.8) and low-Vt pFETs ``pfet_01v8_lvt`` (``wp_um/lp_um``, 2/0.35), on the core supply ``Vdd``
-  (default 126.5 mV, just above the latch's bifurcation, where its two states are a few kT/C apart). Its
+  (default 125 mV, just above the latch's bifurcation, where its two states are a few kT/C apart). Its
   own channel noise makes it wander between the states with a correlation time of ~0.1 µs.
 * **Bias stage** — a ``pfet_01v8_lvt`` differential pair (``w_pair_um/l_pair_um``) on its own supply
   ``Vddb`` (0.4 V) with a subthreshold tail current source (``pfet_01v8_lvt`` ``w_tail_um/l_tail_um``, its
@@ -52,6 +52,7 @@ from pbitkit.circuits.cell_base import (
     SweepPoint,
     base_row,
     bit_stats,
+    default_library,
     energy_columns,
 )
 from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, noise_injection_lines
@@ -173,13 +174,14 @@ class NativeLatchCell(Cell):
     """All-transistor p-bit: native/low-Vt subthreshold latch, pFET-pair bias, clocked StrongARM readout."""
 
     name = "native_latch"
-    description = ("all-transistor: native-nFET/low-Vt-pFET latch at 126.5 mV, its own channel noise, pFET-pair "
+    description = ("all-transistor: native-nFET/low-Vt-pFET latch at 125 mV, its own channel noise, pFET-pair "
                    "bias, 0.45 V StrongARM readout")
     topology = "native/lvt cross-coupled latch + lvt pFET-pair bias + 0.45 V StrongARM readout + clock inverter"
     noise_source = "own channel noise (2qI coth(V_DS/2U_T) of its FETs at the op point)"
     all_transistor = True
-    card = "cards/native_latch.json"
-    default_vdd_V = 0.1265
+    port_nodes = ("vdd", "vddb", "vddr", "vddc", "bias", "ref", "vtail", "clk")
+    card = "native_latch_card.json"
+    default_vdd_V = 0.125
     defaults = {
         # core
         "wn_um": 0.42, "ln_um": 0.8, "wp_um": 2.0, "lp_um": 0.35,
@@ -191,12 +193,18 @@ class NativeLatchCell(Cell):
         "sample_period_s": 300e-9, "t_eval_s": 100e-9, "t_edge_s": 0.5e-9, "aperture_s": 40e-9,
         # simulation
         "noise_dt_s": 1e-9, "t_stop_s": 60e-6, "t_settle_s": 1e-6, "core_sample_s": 10e-9,
-        "noise_scale": 1.0, "hysteresis_V": 0.004, "bias_half_span_V": 0.045,
+        "noise_scale": 1.0, "hysteresis_V": 0.004, "bias_half_span_V": 0.06,
     }
 
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         p = self.params(params)
         return (p["ref_V"] - p["bias_half_span_V"], p["ref_V"] + p["bias_half_span_V"])
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The cell at its defaults (tt, 27 °C, ``bias_V = ref_V``, noise sources present), no analysis."""
+        p = self.params()
+        return render_native_latch(library or default_library("tt", False), p, vdd_V=self.default_vdd_V,
+                                   temp_C=27.0, bias_V=p["ref_V"])
 
     # -- transient tier ---------------------------------------------------------------------------
     def _noise_psd_lines(self, lib: ModelLibrary, p: Mapping[str, float], temp_C: float, dt: float) -> list[str]:

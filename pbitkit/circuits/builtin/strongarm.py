@@ -26,6 +26,7 @@ from pbitkit.circuits.cell_base import (
     add_clock_energy,
     base_row,
     bit_stats,
+    default_library,
     energy_columns,
 )
 from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines
@@ -97,6 +98,11 @@ class StrongArmCell(Cell):
     name = "strongarm"
     description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
     default_vdd_V = 1.8
+    topology = "StrongARM clocked comparator at 1.8 V (nfet/pfet_01v8), 2 fF loads, 100 MHz port clock"
+    noise_source = "behavioural: 4kTR of 10 kOhm x ideal gain 100 (E sources), 50 MHz R-C low-pass"
+    all_transistor = False  # the noise amplifier is made of E sources and an R-C filter
+    port_nodes = ("vdd", "clk", "bias", "cm")
+    card = "default_card.json"
     defaults = {
         "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
         "vcm_V": 0.9, "f_clk_Hz": 100e6, "t_edge_s": 50e-12,
@@ -108,6 +114,11 @@ class StrongArmCell(Cell):
         p = self.params(params)
         s = amplified_noise_rms(p, 27.0)
         return (-2.2 * s, 2.2 * s)
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The comparator at its defaults (tt, 27 °C, zero differential input), no analysis."""
+        return render_strongarm(library or default_library("tt", False), self.params(), vdd_V=self.default_vdd_V,
+                                temp_C=27.0, bias_V=0.0)
 
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         p = self.params(pts[0].params)
