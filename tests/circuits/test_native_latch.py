@@ -152,8 +152,8 @@ def test_native_latch_meets_its_targets_at_tt() -> None:
         assert parts == pytest.approx(r["energy_per_bit_J"], rel=1e-9)
         assert r["readout_energy_per_bit_J"] > 0.1e-15 and r["clock_buffer_energy_per_bit_J"] > 0.05e-15
         # the readout agrees with the core's state (the sign of q - qb over the comparator's aperture) and
-        # its outputs swing rail to rail
-        assert r["readout_agreement"] > 0.9 and r["readout_swing_V"] > 0.8 * r["param_vddr_V"]
+        # its outputs swing (nearly) rail to rail at the read instant
+        assert r["readout_agreement"] > 0.9 and r["readout_swing_V"] > 0.7 * r["param_vddr_V"]
     # without the readout only the core and bias supplies draw (negative control of the accounting)
     assert all(r["energy_per_bit_J"] < 0.6 * with_ro[0]["energy_per_bit_J"] for r in without)
     # kickback changes neither P(1) nor the core's correlation time beyond the sampling error
