@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 def table(res: dict) -> str:
     """Markdown table: updates/s per sampler (best round) and the ratios against thrml's fastest form."""
     rows = ["| graph | chains | pbitkit ideal `sample()` | pbitkit device `sample()` | thrml fastest (form) "
-            "| thrml other form | ideal / thrml | ideal / thrml per CPU-s | device / ideal | split |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| thrml other form | ideal / thrml | median of rounds | per CPU-s | device / ideal | split |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     by: dict = {}
     for r in res["results"]:
         by.setdefault((r["graph"], r["n_chains"]), {})[r["sampler"]] = r
@@ -38,18 +38,19 @@ def table(res: dict) -> str:
         r1 = f"**{rt['ideal_over_thrml']:.1f}×**" if "ideal_over_thrml" in rt else "–"
         r2 = f"{rt['ideal_over_thrml_per_cpu_s']:.1f}×" if "ideal_over_thrml_per_cpu_s" in rt else "–"
         r3 = f"{rt['device_over_ideal']:.2f}" if "device_over_ideal" in rt else "–"
+        rm = f"{rt['ideal_over_thrml_median_round']:.1f}×" if "ideal_over_thrml_median_round" in rt else "–"
         thr = f"{fmt(ref)} ({ref['api']})" if ref else "–"
         oth = f"{fmt(other[0])} ({other[0]['api']})" if other else "–"
         split = (d.get("pbitkit-ideal") or {}).get("split", "")
         rows.append(f"| {gname} | {C} | {fmt(d.get('pbitkit-ideal'))} | {fmt(d.get('pbitkit-device'))} | {thr} | "
-                    f"{oth} | {r1} | {r2} | {r3} | {split} |")
+                    f"{oth} | {r1} | {rm} | {r2} | {r3} | {split} |")
     return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-time", type=float, default=1.0)
-    ap.add_argument("--rounds", type=int, default=3, help="timed rounds per sampler (samplers take turns)")
+    ap.add_argument("--rounds", type=int, default=4, help="timed rounds per sampler (samplers take turns)")
     ap.add_argument("--no-thrml", action="store_true")
     ap.add_argument("--quick", action="store_true", help="small smoke run (32x32 Ising, 4 chains)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "array.json")

@@ -300,6 +300,10 @@ def run_benchmarks(
                 ratio["thrml_api"] = ref.api
                 ratio["ideal_over_thrml"] = ideal.updates_per_s / ref.updates_per_s
                 ratio["ideal_over_thrml_per_cpu_s"] = ideal.updates_per_cpu_s / ref.updates_per_cpu_s
+                # the same round's calls ran seconds apart: their ratio sees nearly the same machine load
+                per_round = [a / b for a, b in zip(ideal.all_updates_per_s, rows[f"thrml-{ref.api}"].all_updates_per_s)]
+                ratio["ideal_over_thrml_rounds"] = per_round
+                ratio["ideal_over_thrml_median_round"] = float(np.median(per_round))
             if ideal and dev:
                 ratio["device_over_ideal"] = dev.updates_per_s / ideal.updates_per_s
                 ratio["device_over_ideal_per_cpu_s"] = dev.updates_per_cpu_s / ideal.updates_per_cpu_s

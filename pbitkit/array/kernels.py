@@ -2,8 +2,9 @@
 
 Layout: states are stored internally as ``(N, C)`` int8 (nodes x chains, chains contiguous), so the
 neighbour sum of one node over a block of chains is a contiguous, vectorizable loop. Threads (in
-:mod:`pbitkit.array.sampler`) run disjoint blocks of chains on the same arrays: no synchronisation inside
-a call, which keeps a shared 2-core machine from stalling on barriers.
+:mod:`pbitkit.array.sampler`) run disjoint blocks of chains on the same arrays (no synchronisation inside
+a call), or share the nodes of every colour class and meet at a barrier after each class
+(:func:`gibbs_sweeps_nodesplit`, and :func:`gibbs_single` for one chain).
 
 Random numbers: counter-based. Each (sweep, colour) gets a fresh 64-bit key derived from a base key that
 the caller draws from its ``numpy.random.Generator``. Lane (node, chain) = (``t``, ``c``), ``t`` = position
@@ -56,8 +57,10 @@ __all__ = [
     "gibbs_decide",
     "gibbs_sweeps_nodesplit",
     "single_layout",
+    "gibbs_single_record",
     "gibbs_single",
     "store_transposed",
+    "all_spins",
 ]
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -343,18 +346,122 @@ def _accumulate(S, edges, c_lo, c_hi, acc_m1, acc_m2, col):
             acc_m2[e, col] += tot
 
 
+_M32 = np.uint64(0x00000000FFFFFFFF)
+_M16 = np.uint64(0x0000FFFF0000FFFF)
+_M8 = np.uint64(0x00FF00FF00FF00FF)
+_S32 = np.uint64(32)
+_S16 = np.uint64(16)
+_S8 = np.uint64(8)
+_TB = 8  # blocks per tile side
+
+
 @nb.njit(cache=True, nogil=True)
-def store_transposed(S, out):
-    """``out[c, i] = S[i, c]`` for 2-D int8 arrays (``S (N, C)``, ``out (C, N)``), e.g. the internal state
-    into a C-ordered sample slot, in 64 x 64 tiles (numpy's strided int8 copy is several times slower)."""
+def _transpose_8x8(Sv, Ov, nb_i, nb_c):
+    """Transpose 8 x 8 byte blocks held as uint64 words (``Sv`` = ``S`` viewed ``(N, C/8)``, ``Ov`` =
+    ``out`` viewed ``(C, N/8)``): three rounds of masked swaps (4-, 2-, 1-byte sub-blocks) per block."""
+    for ti in range(0, nb_i, _TB):  # tiles of _TB x _TB blocks: few pages and cache lines in flight
+        for tc in range(0, nb_c, _TB):
+            for bi in range(ti, min(ti + _TB, nb_i)):
+                for bc in range(tc, min(tc + _TB, nb_c)):
+                    _block_8x8(Sv, Ov, bi, bc)
+
+
+@nb.njit(inline="always", cache=True)
+def _block_8x8(Sv, Ov, bi, bc):
+    """Transpose the 8 x 8 byte block (rows ``8 bi..``, columns ``8 bc..``) in uint64 registers."""
+    i0 = bi * 8
+    a0 = Sv[i0, bc]
+    a1 = Sv[i0 + 1, bc]
+    a2 = Sv[i0 + 2, bc]
+    a3 = Sv[i0 + 3, bc]
+    a4 = Sv[i0 + 4, bc]
+    a5 = Sv[i0 + 5, bc]
+    a6 = Sv[i0 + 6, bc]
+    a7 = Sv[i0 + 7, bc]
+    t = ((a0 >> _S32) ^ a4) & _M32
+    a4 ^= t
+    a0 ^= t << _S32
+    t = ((a1 >> _S32) ^ a5) & _M32
+    a5 ^= t
+    a1 ^= t << _S32
+    t = ((a2 >> _S32) ^ a6) & _M32
+    a6 ^= t
+    a2 ^= t << _S32
+    t = ((a3 >> _S32) ^ a7) & _M32
+    a7 ^= t
+    a3 ^= t << _S32
+    t = ((a0 >> _S16) ^ a2) & _M16
+    a2 ^= t
+    a0 ^= t << _S16
+    t = ((a1 >> _S16) ^ a3) & _M16
+    a3 ^= t
+    a1 ^= t << _S16
+    t = ((a4 >> _S16) ^ a6) & _M16
+    a6 ^= t
+    a4 ^= t << _S16
+    t = ((a5 >> _S16) ^ a7) & _M16
+    a7 ^= t
+    a5 ^= t << _S16
+    t = ((a0 >> _S8) ^ a1) & _M8
+    a1 ^= t
+    a0 ^= t << _S8
+    t = ((a2 >> _S8) ^ a3) & _M8
+    a3 ^= t
+    a2 ^= t << _S8
+    t = ((a4 >> _S8) ^ a5) & _M8
+    a5 ^= t
+    a4 ^= t << _S8
+    t = ((a6 >> _S8) ^ a7) & _M8
+    a7 ^= t
+    a6 ^= t << _S8
+    c0 = bc * 8
+    Ov[c0, bi] = a0
+    Ov[c0 + 1, bi] = a1
+    Ov[c0 + 2, bi] = a2
+    Ov[c0 + 3, bi] = a3
+    Ov[c0 + 4, bi] = a4
+    Ov[c0 + 5, bi] = a5
+    Ov[c0 + 6, bi] = a6
+    Ov[c0 + 7, bi] = a7
+
+
+@nb.njit(cache=True, nogil=True)
+def _transpose_tiles(S, out, i_start, c_start):
+    """``out[c, i] = S[i, c]`` for ``i >= i_start`` or ``c >= c_start`` (the edges the 8 x 8 blocks miss)."""
     N, C = S.shape
-    for i0 in range(0, N, 64):
-        i1 = min(i0 + 64, N)
-        for c0 in range(0, C, 64):
-            c1 = min(c0 + 64, C)
-            for c in range(c0, c1):
-                for i in range(i0, i1):
-                    out[c, i] = S[i, c]
+    for i in range(N):
+        c_lo = 0 if i >= i_start else c_start
+        for c in range(c_lo, C):
+            out[c, i] = S[i, c]
+
+
+def store_transposed(S: np.ndarray, out: np.ndarray) -> None:
+    """``out[c, i] = S[i, c]`` for C-contiguous 2-D int8 arrays (``S (N, C)``, ``out (C, N)``), e.g. the
+    internal state into a sample slot: 8 x 8 byte blocks transposed in uint64 registers (numpy's strided
+    int8 copy moves about one byte per nanosecond), the edges element by element."""
+    N, C = S.shape
+    if out.shape != (C, N) or not (S.flags.c_contiguous and out.flags.c_contiguous):
+        raise ValueError("store_transposed needs C-contiguous S (N, C) and out (C, N)")
+    n8, c8 = N // 8 * 8, C // 8 * 8
+    if N % 8 == 0 and C % 8 == 0:
+        _transpose_8x8(S.view(np.uint64), out.view(np.uint64), N // 8, C // 8)
+        return
+    if n8 and c8:  # blocks on the (n8, c8) corner through contiguous copies of it
+        Sb = np.ascontiguousarray(S[:n8, :c8])
+        Ob = np.empty((c8, n8), dtype=np.int8)
+        _transpose_8x8(Sb.view(np.uint64), Ob.view(np.uint64), n8 // 8, c8 // 8)
+        out[:c8, :n8] = Ob
+    _transpose_tiles(S, out, n8, c8)
+
+
+@nb.njit(cache=True, nogil=True)
+def all_spins(a):
+    """Whether every entry of the 1-D int8 array ``a`` is -1 or +1 (one pass, no temporaries)."""
+    ok = True
+    for k in range(a.shape[0]):
+        v = a[k]
+        ok &= (v == 1) | (v == -1)
+    return ok
 
 
 @nb.njit(cache=True, nogil=True)
@@ -499,6 +606,22 @@ def gibbs_single(
             if n_parts > 1:
                 _barrier(bar, n_parts, gen)  # nobody updates the next sweep's states before all have read
                 gen += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def gibbs_single_record(Sp, NB, WW, HH, PP, free_ptr, v_lo, v_hi, thin, keys, step0, perm, EP, has_lam, plain, out):
+    """``out.shape[0]`` samples of one chain on one thread, ``thin`` sweeps apart: for sample ``k``,
+    :func:`gibbs_single` with base key ``keys[k]`` (exactly what successive calls with one key each do),
+    then the state into ``out[k, 0, :]`` (node order). Saves the per-sample call overhead (~tens of µs,
+    as long as a sweep of a few thousand nodes)."""
+    K = free_ptr.shape[0] - 1
+    z = np.zeros((1, 1), dtype=np.int64)
+    bar = np.zeros(1, dtype=np.int64)
+    for k in range(out.shape[0]):
+        gibbs_single(Sp, NB, WW, HH, PP, free_ptr, v_lo, v_hi, thin, keys[k], step0 + k * thin * K, perm, EP, z, z,
+                     False, has_lam, plain, np.int64(0), np.int64(1), bar)
+        for t in range(perm.shape[0]):
+            out[k, 0, perm[t]] = np.int8(Sp[t])
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})

@@ -52,7 +52,8 @@ NODESPLIT_MAX_CHAINS_PER_THREAD = 256
 #: lost more than the second core gained).
 NODESPLIT_MIN_LANES = 16_384
 #: ``split="auto"`` with ONE chain splits each colour class's positions between the threads (a barrier
-#: after each class) when every thread gets at least this many positions of the smallest class.
+#: after each class) when every thread gets at least this many positions of the smallest class and the
+#: machine is not busy (1-minute load average at most the number of CPUs + 1/2, see ``_busy``).
 SINGLE_SPLIT_MIN_POSITIONS = 1024
 SPLITS = ("auto", "chains", "nodes")
 #: One node-split call at a time: its parts wait for each other, so they must all be running.
@@ -345,6 +346,18 @@ class GibbsSampler:
             state, n_samples=n_samples, thin=thin, rng=rng, clamp_values=clamp_values)
 
 
+def _busy() -> bool:
+    """Whether other processes compete for the cores: 1-minute load average above the number of CPUs + ½
+    (a single chain on two threads itself accounts for a load of about 2 on two CPUs). Such a chain meets
+    at a barrier after every colour class (every few microseconds), so a partner preempted by another
+    process stalls it; on a busy machine one thread is faster. The choice never changes the bits."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return False
+    return load > (os.cpu_count() or 1) + 0.5
+
+
 class ProgrammedSampler:
     """A :class:`GibbsSampler` programmed with couplings, fields, ``beta`` and a clamp pattern.
 
@@ -422,26 +435,33 @@ class ProgrammedSampler:
         return self._h
 
     # ---------------------------------------------------------------------------------------- internals
-    def _state(self, state: np.ndarray, clamp_values: np.ndarray | None) -> np.ndarray:
-        """Validated internal ``(N, C)`` int8 copy of ``state`` with the clamped values written in."""
+    def _state(self, state: np.ndarray, clamp_values: np.ndarray | None, *, owned: bool = False) -> np.ndarray:
+        """Validated internal ``(N, C)`` int8 copy of ``state`` with the clamped values written in.
+        ``owned``: ``state`` is already an internal ``(N, C)`` C-ordered ±1 array made here (no check, no copy)."""
         n = self.sampler.graph.n_nodes
-        st = np.asarray(state)
-        if st.ndim != 2 or st.shape[1] != n:
-            raise ConfigError(f"state must have shape (C, {n}), got {st.shape}")
-        C = st.shape[0]
-        if C < 1:
-            raise ConfigError("state must hold at least one chain")
+        if owned:
+            S = state
+            C = S.shape[1]
+        else:
+            st = np.asarray(state)
+            if st.ndim != 2 or st.shape[1] != n:
+                raise ConfigError(f"state must have shape (C, {n}), got {st.shape}")
+            C = st.shape[0]
+            if C < 1:
+                raise ConfigError("state must hold at least one chain")
+            if st.dtype == np.int8 and (st.flags.c_contiguous or st.flags.f_contiguous):
+                ok = kernels.all_spins(st.reshape(-1, order="A"))  # one pass, no temporaries
+            else:
+                ok = bool(np.all((st == 1) | (st == -1)))
+            if not ok:
+                raise ConfigError("state must contain only -1 and +1")
+            if st.flags.f_contiguous and st.dtype == np.int8:  # e.g. a state returned by run: a plain copy
+                S = np.array(st.T, order="C", copy=True)
+            else:  # blocked transpose (numpy's strided int8 copy is several times slower)
+                S = np.empty((n, C), dtype=np.int8)
+                kernels.store_transposed(np.ascontiguousarray(st, dtype=np.int8), S)
         if self.n_chains is not None and C != self.n_chains:
             raise ConfigError(f"the fields were programmed for {self.n_chains} chains, state has {C}")
-        # internal layout (N, C); a Fortran-ordered (C, N) input (as returned by run) is copied without a
-        # transpose. The input is never modified.
-        if not np.all((st == 1) | (st == -1)):
-            raise ConfigError("state must contain only -1 and +1")
-        if st.flags.f_contiguous and st.dtype == np.int8:  # e.g. a state returned by run: a plain copy
-            S = np.array(st.T, order="C", copy=True)
-        else:  # tiled transpose (numpy's strided int8 copy is several times slower)
-            S = np.empty((n, C), dtype=np.int8)
-            kernels.store_transposed(np.ascontiguousarray(st, dtype=np.int8), S)
         mask = self.clamp_mask
         if mask is not None:
             if clamp_values is None:
@@ -471,7 +491,8 @@ class ProgrammedSampler:
         mc = self._min_class
         if C == 1:
             if n_threads > 1 and mc >= n_threads and (
-                    smp.split == "nodes" or (smp.split == "auto" and mc >= SINGLE_SPLIT_MIN_POSITIONS * n_threads)):
+                    smp.split == "nodes" or (smp.split == "auto" and mc >= SINGLE_SPLIT_MIN_POSITIONS * n_threads
+                                             and not _busy())):
                 return "single-nodes", n_threads
             return "serial", 1
         nodesplit = n_threads > 1 and not (moments and per_chain) and mc >= n_threads and (
@@ -640,14 +661,29 @@ class ProgrammedSampler:
         for name, v, lo in (("n_sweeps", n_sweeps, 1), ("burn_in", burn_in, 0), ("thin", thin, 1)):
             if not isinstance(v, (int, np.integer)) or v < lo:
                 raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
-        S = self._state(state, clamp_values)
+        return self._sample(self._state(state, clamp_values), int(n_sweeps), int(burn_in), int(thin), rng,
+                            observer, progress)
+
+    def _sample(self, S: np.ndarray, n_sweeps: int, burn_in: int, thin: int, rng: np.random.Generator,
+                observer: Callable[[int, np.ndarray], None] | None, progress: ProgressCallback | None) -> np.ndarray:
         N, C = S.shape
-        n_out = int(n_sweeps) // int(thin)
+        n_out = n_sweeps // thin
         out = np.empty((n_out, C, N), dtype=np.int8)
         if burn_in:
-            self._advance(S, int(burn_in), rng, False, False)
+            self._advance(S, burn_in, rng, False, False)
+        if C == 1 and observer is None and progress is None and self._plan(1, False, False)[0] == "serial":
+            # one chain: all samples in one kernel call, one key per sample as in the loop below
+            smp = self.sampler
+            perm, NB, WW, HH, PP, EP = self._single_tables()
+            keys = rng.integers(0, 2**63, size=n_out, dtype=np.int64).view(np.uint64)
+            Sp = S[perm, 0].astype(np.float32)
+            kernels.gibbs_single_record(Sp, NB, WW, HH, PP, self._ptr, self._v_lo, self._v_hi, thin, keys,
+                                        np.int64(smp._step), perm, EP, self._has_lam, self._plain, out)
+            smp._step += n_out * thin * (self._ptr.shape[0] - 1)
+            smp.last_split = "serial"
+            return out
         for k in range(n_out):
-            self._advance(S, int(thin), rng, False, False)
+            self._advance(S, thin, rng, False, False)
             kernels.store_transposed(S, out[k])
             if observer is not None:
                 observer(k, out[k])
@@ -733,19 +769,21 @@ def sample(
             raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
     rng = as_generator(seed)
     graph, J_edge, h = _as_model(J, h, graph)
-    # default: a random state drawn in the internal (N, C) layout (its transpose is copied without a transpose)
-    state = random_state(graph.n_nodes, n_chains, rng).T if init is None else np.asarray(init, dtype=np.int8)
-    if state.shape != (n_chains, graph.n_nodes):
-        raise ConfigError(f"init must have shape ({n_chains}, {graph.n_nodes}), got {state.shape}")
+    if init is None:  # a random state drawn in the internal (N, C) layout: no check, no transpose
+        state = random_state(graph.n_nodes, n_chains, rng)
+    else:
+        state = np.asarray(init)
+        if state.shape != (n_chains, graph.n_nodes):
+            raise ConfigError(f"init must have shape ({n_chains}, {graph.n_nodes}), got {state.shape}")
     cm, cv = (None, None) if clamp is None else (np.asarray(clamp[0], bool), np.asarray(clamp[1]))
     n_out = n_sweeps // thin
     if mode == "async":
-        return sample_async(graph, J_edge, h, beta=beta, state=state, n_samples=n_out,
+        return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state, n_samples=n_out,
                             interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
                             hardware=device, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
-    return GibbsSampler(graph, mode=mode, hardware=device).program(J_edge, h, beta=beta, clamp_mask=cm).sample(
-        state, n_sweeps=n_sweeps, burn_in=burn_in, thin=thin, rng=rng, clamp_values=cv, observer=observer,
-        progress=progress)
+    prog = GibbsSampler(graph, mode=mode, hardware=device).program(J_edge, h, beta=beta, clamp_mask=cm)
+    S = prog._state(state, cv, owned=init is None)
+    return prog._sample(S, int(n_sweeps), int(burn_in), int(thin), rng, observer, progress)
 
 
 def sample_async(

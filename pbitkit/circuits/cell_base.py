@@ -48,6 +48,9 @@ __all__ = [
     "add_clock_energy",
     "independent_bit_energy",
     "N_FLIPS_KEY",
+    "MAX_TIME_STEPS",
+    "check_param",
+    "check_time_steps",
     "TABLE_COLUMNS",
 ]
 
@@ -62,6 +65,30 @@ TABLE_COLUMNS: tuple[str, ...] = (
 
 #: Key of the flip count :func:`bit_stats` puts into its result (pop it before the row is returned).
 N_FLIPS_KEY = "_n_flips"
+
+#: Upper bound of transient time steps (noise-table samples) per bias point. The default cells use
+#: 0.8e4 to 5e4; 2e6 steps already make an ~80 MB noise table per source and point.
+MAX_TIME_STEPS = 2_000_000
+
+
+def check_param(cell: str, name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
+                integer: bool = False) -> None:
+    """Raise ``ConfigError`` naming ``cell`` and parameter ``name`` unless ``lo <= value <= hi`` (``lo <
+    value`` with ``lo_open``) and, with ``integer``, ``value`` is a whole number."""
+    ok = (lo < value if lo_open else lo <= value) and value <= hi and (not integer or float(value).is_integer())
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"cell {cell}: parameter {name} must be {kind} in {'(' if lo_open else '['}{lo:g}, {hi:g}], "
+                          f"got {value!r}")
+
+
+def check_time_steps(cell: str, what: str, t_stop_s: float, dt_s: float) -> None:
+    """Raise ``ConfigError`` if a transient of ``t_stop_s`` with step ``dt_s`` has more than
+    :data:`MAX_TIME_STEPS` steps (``what`` names the parameters involved)."""
+    n = t_stop_s / dt_s
+    if not n <= MAX_TIME_STEPS:
+        raise ConfigError(f"cell {cell}: {what} make {n:.3g} time steps per bias point, at most {MAX_TIME_STEPS:g} "
+                          "(a longer record or a coarser step)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,8 +339,8 @@ class Cell(abc.ABC):
     :meth:`default_bias_range`, :meth:`_job` and :meth:`_transient_rows` (and, for a predicted tier,
     :meth:`_predicted_job` / :meth:`_predicted_rows`). Jobs must carry ``meta=JobMeta.from_points(...)``.
 
-    Metadata for ``pbitkit cells`` (:mod:`pbitkit.circuits.cells_cli`): ``topology`` and ``noise_source``
-    (one line each), ``all_transistor`` (declared; checked against :func:`pbitkit.circuits.audit.
+    Metadata for ``pbitkit cells`` (:mod:`pbitkit.circuits.cells_cli`): ``topology``, ``noise_source`` and
+    ``noise_description`` (one line each), ``all_transistor`` (declared; checked against :func:`pbitkit.circuits.audit.
     audit_all_transistor` of :meth:`default_netlist` with ``port_nodes`` by a test), and ``card``: a
     characterization card under ``pbitkit/data`` giving the listed tau and energies ("" = not characterized).
     """
@@ -321,12 +348,16 @@ class Cell(abc.ABC):
     name: str = ""
     description: str = ""
     default_vdd_V: float = 1.8
+    #: where the randomness comes from: ``"transistor"`` (the cell's own FETs, noise from the device physics),
+    #: ``"behavioural"`` (an ideal source or amplifier whose power is not counted) or ``"undeclared"``; the
+    #: energy ledger marks the cell's energy incomplete unless it is ``"transistor"``
+    noise_source: str = "undeclared"
     #: default parameters (SI units / µm in the names)
     defaults: Mapping[str, float] = {}
     #: one-line circuit topology (``pbitkit cells``)
     topology: str = ""
-    #: where the cell's randomness comes from (``pbitkit cells``)
-    noise_source: str = ""
+    #: one line on how the noise is made (``pbitkit cells``; ``noise_source`` is the ledger's category)
+    noise_description: str = ""
     #: whether every element is a transistor, a port source, noise injection or an explicit capacitor
     all_transistor: bool = False
     #: nodes driven by port voltage sources (supplies, bias, clock): the audit's allowed V-source nodes
@@ -335,7 +366,13 @@ class Cell(abc.ABC):
     card: str = ""
 
     def params(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Default parameters updated by ``overrides``; unknown names raise ``ConfigError``."""
+        """Default parameters updated by ``overrides``, checked by :meth:`check_params`.
+
+        Raises
+        ------
+        ConfigError
+            For an unknown name, a value that is not a finite number, or one out of its range.
+        """
         out = dict(self.defaults)
         for k, v in (overrides or {}).items():
             if k not in out:
@@ -343,7 +380,12 @@ class Cell(abc.ABC):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ConfigError(f"cell {self.name}: parameter {k} must be a finite number, got {v!r}")
             out[k] = float(v)
+        self.check_params(out)
         return out
+
+    def check_params(self, p: Mapping[str, float]) -> None:
+        """Raise ``ConfigError`` naming the parameter if ``p`` (complete) cannot be simulated: sizes,
+        times and counts out of range, too many time steps (:data:`MAX_TIME_STEPS`). Default: no check."""
 
     @abc.abstractmethod
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:

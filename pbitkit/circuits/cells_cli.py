@@ -1,7 +1,7 @@
 """``pbitkit cells``: list the p-bit cells; ``pbitkit cells show NAME``: print a cell's netlist at its defaults.
 
 Thin layer over the registry and each cell's metadata (:class:`pbitkit.circuits.cell_base.Cell`:
-``topology``, ``noise_source``, ``all_transistor``, ``card``); the correlation time and energies come from
+``topology``, ``noise_source``, ``noise_description``, ``all_transistor``, ``card``); the correlation time and energies come from
 the cell's shipped characterization card (``pbitkit/data/<card>``: ``dynamics.tau_corr_s``,
 ``dynamics.sample_period_s``, ``energy.energy_per_bit_J``; the energy per independent bit is computed from them
 as the table's ``energy_per_independent_bit_J``), never from numbers written here. A cell without a card is
@@ -75,7 +75,8 @@ def cell_summary(name: str) -> dict[str, Any]:
     cell = get_cell(name)
     vals = _card_values(getattr(cell, "card", ""))
     return {"name": name, "topology": getattr(cell, "topology", "") or cell.description,
-            "noise_source": getattr(cell, "noise_source", "") or "(not declared)",
+            "noise_source": getattr(cell, "noise_source", "undeclared"),
+            "noise_description": getattr(cell, "noise_description", ""),
             "all_transistor": bool(getattr(cell, "all_transistor", False)),
             "characterized": vals is not None, **(vals or {})}
 
@@ -97,7 +98,8 @@ def format_summary(s: dict[str, Any]) -> str:
     else:
         nums = "not characterized (no card)"
     return (f"{s['name']:<14} all-transistor: {'yes' if s['all_transistor'] else 'no ':<3}  {nums}  |  "
-            f"{s['topology']}  |  noise: {s['noise_source']}")
+            f"{s['topology']}  |  noise: {s['noise_source']}"
+            + (f" ({s['noise_description']})" if s["noise_description"] else ""))
 
 
 def cmd_cells(args: argparse.Namespace) -> int:

@@ -20,15 +20,18 @@ import math
 from collections.abc import Sequence
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pbitkit.circuits.cache import module_hash
 from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint
+from pbitkit.circuits.executors import local_executor
 from pbitkit.circuits.models import get_library
-from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.runners import DEFAULT_RUNNER, run_job
 from pbitkit.circuits.registry import get_cell
+from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_write_json, read_json, sha256_json
 from pbitkit.paths import cache_dir
 from pbitkit.progress import ProgressCallback
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_C: float = 27.0,
                       vdd_V: float | None = None, params: Mapping[str, float] | None = None,
                       bias_grid_V: np.ndarray | None = None,
-                      library: LibraryFactory | None = None) -> dict[str, float]:
+                      library: LibraryFactory | None = None, runner: str = DEFAULT_RUNNER) -> dict[str, float]:
     """Centre and width of a cell's sigmoid from the predicted tier (one short ngspice session).
 
     Use it to find a mismatched cell's centre before a transient sweep (place the transient bias
@@ -54,6 +57,7 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
     corner, mc_seed, temp_C, vdd_V, params : the device (see :class:`~pbitkit.circuits.cell_base.SweepPoint`).
     bias_grid_V : (n,) increasing bias values (V); default 4001 values over +-20 default-range widths.
     library : model-library factory ``(corner, mismatch) -> ModelLibrary`` (default sky130).
+    runner : ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`; same result).
 
     Returns
     -------
@@ -69,7 +73,7 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
     pts = [SweepPoint(cell, float(b), corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V,
                       params=dict(params or {}), tier="predicted") for b in grid]
     job = c.jobs(pts, library=library)[0]
-    res = run(job)
+    res = run_job(job, runner)
     p = np.array([r["p1"] for r in c.rows(job, res)], dtype=float)
 
     def level(q: float) -> float:
@@ -90,13 +94,13 @@ def device_key(pt: SweepPoint) -> tuple:
 
 
 def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: float | None,
-                   params: dict[str, float], models: str) -> dict[str, float]:
+                   params: dict[str, float], models: str, runner: str = DEFAULT_RUNNER) -> dict[str, float]:
     """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (one or two ngspice sessions).
 
     The predicted P(1) is evaluated on 4001 bias values over +-20 default-range widths around the range's
     midpoint; a device whose centre lies outside (the latch's mismatch moves it by ~100 widths) is
     searched again over +-200 widths. A module-level function so that process pools and dask workers
-    can run it."""
+    can run it. ``runner``: how the sessions run (:mod:`pbitkit.circuits.runners`)."""
 
     def library(c: str, mismatch: bool) -> Any:
         return get_library(models, c if models != "generic" else "tt", mismatch=mismatch)
@@ -107,10 +111,30 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
     for span in (20.0, 200.0):  # +-20 default widths first; a device with no crossing there gets +-200
         grid = np.linspace(mid - span * width, mid + span * width, 4001)
         res = predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
-                                library=library, bias_grid_V=grid)
+                                library=library, bias_grid_V=grid, runner=runner)
         if math.isfinite(res["v0_V"]):
             break
     return res
+
+
+_CENTRE_KEYS = ("v0_V", "vs_V", "p_min", "p_max")
+
+
+def _read_centre(path: Path) -> dict[str, float] | None:
+    """A cached centre, or None if there is none or it is not a valid record (logged with the file)."""
+    if not path.is_file():
+        return None
+    try:
+        rec = read_json(path)
+    except PbitkitError as exc:
+        log.warning("ignoring unreadable centre cache entry %s: %s", path, exc)
+        return None
+    if (not isinstance(rec, dict) or set(rec) != set(_CENTRE_KEYS)
+            or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in rec.values())):
+        log.warning("ignoring corrupt centre cache entry %s (expected numbers %s); predicting again", path,
+                    list(_CENTRE_KEYS))
+        return None
+    return rec
 
 
 def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
@@ -126,7 +150,8 @@ def _cache_key(pt: SweepPoint, models: str, ngspice_version: str) -> str:
 
 def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version: str,
                   executor: cf.Executor | None = None, workers: int = 1, use_cache: bool = True,
-                  progress: ProgressCallback | None = None) -> tuple[list[SweepPoint], list[dict[str, Any]]]:
+                  progress: ProgressCallback | None = None,
+                  runner: str = DEFAULT_RUNNER) -> tuple[list[SweepPoint], list[dict[str, Any]]]:
     """Shift each device's bias points to its own predicted centre.
 
     A point's new bias is ``V0(device) + (b - mid)``: ``b`` is its bias in the spec, ``mid`` the midpoint
@@ -146,21 +171,23 @@ def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version:
     todo: list[tuple[tuple, SweepPoint, str]] = []
     for key, pt in devices.items():
         ck = _cache_key(pt, models, ngspice_version)
-        f = root / f"{ck}.json"
-        if use_cache and f.exists():
-            found[key] = {**read_json(f), "cached": True}
+        rec = _read_centre(root / f"{ck}.json") if use_cache else None
+        if rec is not None:
+            found[key] = {**rec, "cached": True}
         else:
             todo.append((key, pt, ck))
     own = executor is None and len(todo) > 1 and workers > 1
-    ex = cf.ProcessPoolExecutor(max_workers=workers) if own else executor
+    ex = local_executor(min(workers, len(todo))) if own else executor
+    finished = False
     try:
         if ex is None:
-            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models))
+            results = ((k, pt, ck, predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, pt.params, models,
+                                                    runner))
                        for k, pt, ck in todo)
             done_iter = results
         else:
             futs = {ex.submit(predict_centre, pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, dict(pt.params),
-                              models): (k, pt, ck) for k, pt, ck in todo}
+                              models, runner): (k, pt, ck) for k, pt, ck in todo}
             done_iter = ((*futs[f], f.result()) for f in cf.as_completed(futs))
         for i, (k, _pt, ck, res) in enumerate(done_iter):
             rec = {"v0_V": res["v0_V"], "vs_V": res["vs_V"], "p_min": res["p_min"], "p_max": res["p_max"]}
@@ -169,9 +196,10 @@ def centre_points(points: Sequence[SweepPoint], *, models: str, ngspice_version:
             found[k] = {**rec, "cached": False}
             if progress:
                 progress(i + 1, len(todo), f"centre of device {i + 1}/{len(todo)}")
+        finished = True
     finally:
-        if own and ex is not None:
-            ex.shutdown()
+        if own and ex is not None:  # interrupted: do not wait (the workers end with this process)
+            ex.shutdown(wait=finished, cancel_futures=True)
     out: list[SweepPoint] = []
     centres: list[dict[str, Any]] = []
     shifts: dict[tuple, float] = {}

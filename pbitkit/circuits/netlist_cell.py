@@ -97,6 +97,7 @@ from pbitkit.circuits.cell_base import (
     add_clock_energy,
     base_row,
     bit_stats,
+    check_time_steps,
     default_library,
     energy_columns,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "noise_psd",
     "BUILTIN_PLACEHOLDERS",
     "PREDICTED_STEPS",
+    "check_no_commands",
 ]
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,12 @@ BUILTIN_PLACEHOLDERS: tuple[str, ...] = ("models", "nfet", "pfet", "fet", "um", 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _FORBIDDEN = re.compile(r"^\s*\.(control|endc|end|tran|op|dc|ac|noise)\b", re.IGNORECASE)
+#: Lines that make ngspice run commands: control blocks (``.control``/``.exec`` ... ``.endc``, whose
+#: ``shell``, ``exec``, ``source``... run programs and scripts), a bare ``shell`` line, a control script.
+_EXECUTING = re.compile(r"^\s*(\.(control|endc|exec)\b|shell\b|\*\s*ng_script)", re.IGNORECASE)
+_INCLUDE_LINE = re.compile(r"""^\s*\.(include|inc|lib)\s+("[^"]*"|'[^']*'|\S+)(\s+\S+)?""", re.IGNORECASE)
+#: How deep ``.include`` chains are followed when a netlist cell is checked.
+MAX_INCLUDE_DEPTH = 16
 
 Num = float | str  # a number, or the name of a parameter holding it
 
@@ -198,10 +206,11 @@ class NetlistCellSpec:
     noise: tuple[NoiseSpec, ...]
     template_sha256: str
     toml_sha256: str
+    trusted_control: bool = False
 
 
 _TOP_KEYS = {"description", "vdd_V", "bias_source", "supply_source", "clock_source", "bias_range_V", "params",
-             "readout", "noise"}
+             "readout", "noise", "trusted_control"}
 _READOUT_KEYS = {f.name for f in dataclasses.fields(ReadoutSpec)}
 _NOISE_KEYS = {f.name for f in dataclasses.fields(NoiseSpec)}
 
@@ -303,6 +312,9 @@ def parse_spec(template_path: str | os.PathLike[str], toml_path: str | os.PathLi
     if (not isinstance(br, list) or len(br) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, float))
                                                          for x in br) or not br[0] < br[1]):
         raise _err(tpath, "bias_range_V", f"expected [low, high] volts with low < high, got {br!r}")
+    trusted = data.get("trusted_control", False)
+    if not isinstance(trusted, bool):
+        raise _err(tpath, "trusted_control", f"expected true or false, got {trusted!r}")
     desc = data.get("description", "")
     if not isinstance(desc, str):
         raise _err(tpath, "description", "expected a string")
@@ -365,8 +377,12 @@ def parse_spec(template_path: str | os.PathLike[str], toml_path: str | os.PathLi
             **{k: _num(tpath, f"{where}.{k}", nz[k], params, optional=True)
                for k in ("psd", "resistor_Ohm", "gain", "f_lowpass_Hz") if k in nz}))
 
-    # the template
+    # the template (and its includes) must not run commands unless the cell opts in
+    if not trusted:
+        check_no_commands(template, tp)
     for i, line in enumerate(template.splitlines(), start=1):
+        if trusted and _EXECUTING.match(line):
+            continue  # an opted-in control block: its commands are the cell author's code
         if _FORBIDDEN.match(line):
             raise ConfigError(f"{tp}: line {i}: {line.strip()!r}: the template holds the circuit only; pbitkit "
                               "adds the analysis, .control and .end")
@@ -395,11 +411,65 @@ def parse_spec(template_path: str | os.PathLike[str], toml_path: str | os.PathLi
     if readout.mode == "unclocked" and srcs["clock_source"]:
         raise _err(tpath, "clock_source", "an unclocked readout has no clock")
 
-    return NetlistCellSpec(
+    spec = NetlistCellSpec(
         name=name, template_path=tp, toml_path=tpath, template=template, description=desc, vdd_V=float(vdd),
         bias_source=srcs["bias_source"], supply_source=srcs["supply_source"], clock_source=srcs["clock_source"],
         bias_range_V=(float(br[0]), float(br[1])), params=params, readout=readout, noise=tuple(noise),
-        template_sha256=sha256_bytes(template.encode()), toml_sha256=sha256_bytes(raw))
+        template_sha256=sha256_bytes(template.encode()), toml_sha256=sha256_bytes(raw), trusted_control=trusted)
+    return spec
+
+
+def _include_target(line: str, base: Path) -> Path | None:
+    """The file an ``.include``/``.inc``/``.lib file section`` line reads (relative paths: from ``base``),
+    or None (not an include; a ``.lib name`` section header; a ``{placeholder}`` filled in by pbitkit)."""
+    m = _INCLUDE_LINE.match(line)
+    if m is None or (m.group(1).lower() == "lib" and m.group(3) is None):
+        return None
+    raw = m.group(2).strip("\"'")
+    if not raw or _PLACEHOLDER.search(raw):
+        return None
+    p = Path(raw).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def check_no_commands(text: str, source: Path, *, _depth: int = 0, _seen: set[Path] | None = None) -> None:
+    """Refuse netlist text that would make ngspice run commands, following its ``.include``/``.lib``
+    files (recursively, up to :data:`MAX_INCLUDE_DEPTH` levels).
+
+    A netlist cell is data unless its TOML says ``trusted_control = true``: its template and every file it
+    includes may not hold ``.control``/``.exec``/``.endc`` blocks, ``shell`` lines or ``*ng_script``
+    control scripts (``shell``, ``exec``, ``source`` in a control block run programs on this machine).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and line of the first executing construct, or an included file that cannot be
+        read (it could not be checked).
+    """
+    seen = _seen if _seen is not None else set()
+    for i, line in enumerate(text.splitlines(), start=1):
+        if _EXECUTING.match(line):
+            raise ConfigError(f"{source}: line {i}: {line.strip()[:80]!r}: netlist cells may not run ngspice commands "
+                              "(.control/.exec blocks, shell); a cell whose author needs them is code and must say "
+                              "so with trusted_control = true in its TOML (see docs/adding_a_cell.md)")
+        target = _include_target(line, source.parent)
+        if target is None:
+            continue
+        try:
+            key = target.resolve()
+        except OSError:
+            key = target
+        if key in seen:
+            continue
+        seen.add(key)
+        if _depth >= MAX_INCLUDE_DEPTH:
+            raise ConfigError(f"{source}: line {i}: includes nested deeper than {MAX_INCLUDE_DEPTH} levels")
+        try:
+            sub = target.read_text(errors="replace")
+        except OSError as exc:
+            raise ConfigError(f"{source}: line {i}: cannot read included file {target} to check it: "
+                              f"{exc.strerror}") from exc
+        check_no_commands(sub, target, _depth=_depth + 1, _seen=seen)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -480,9 +550,10 @@ def _timing(spec: NetlistCellSpec, p: Mapping[str, float]) -> tuple[float, int, 
     n = int(round(_val(spec.readout.n_samples, p)))
     dt = _val(spec.readout.dt_s, p) or period / 20
     rp = _val(spec.readout.read_phase, p)
-    if not (period > 0 and n >= 2 and dt > 0 and 0 < rp < 0.98):
-        raise ConfigError(f"cell {spec.name}: need period_s > 0, n_samples >= 2, dt_s > 0 and 0 < read_phase < 0.98; "
-                          f"got {period}, {n}, {dt}, {rp}")
+    if not (period > 0 and 2 <= n <= 1e6 and dt > 0 and 0 < rp < 0.98):
+        raise ConfigError(f"cell {spec.name}: need period_s > 0, 2 <= n_samples <= 1e6, dt_s > 0 and "
+                          f"0 < read_phase < 0.98; got {period}, {n}, {dt}, {rp}")
+    check_time_steps(spec.name, "readout n_samples * period_s / dt_s", n * period, dt)
     return period, n, dt
 
 
@@ -561,6 +632,9 @@ class NetlistCell(Cell):
         return render_cell(self.spec, library or default_library("tt", False), self.params(),
                            vdd_V=self.default_vdd_V, temp_C=27.0, bias_V=(lo + hi) / 2)
 
+    def check_params(self, p: Mapping[str, float]) -> None:
+        _timing(self.spec, p)  # period, sample count, step and read phase in range
+
     def _vectors(self) -> list[str]:
         s = self.spec
         vecs = [f"v({o})" for o in s.readout.outputs] + [f"i({s.supply_source.lower()})"]
@@ -568,7 +642,13 @@ class NetlistCell(Cell):
             vecs.append(f"i({s.clock_source.lower()})")
         return vecs
 
+    def _check_includes(self) -> None:
+        """Check the template's included files again (they may have changed since the cell was read)."""
+        if not self.spec.trusted_control:
+            check_no_commands(self.spec.template, self.spec.template_path)
+
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        self._check_includes()
         s = self.spec
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
@@ -585,7 +665,7 @@ class NetlistCell(Cell):
                     f"tran {fmt_number(dt)} {fmt_number(t_stop)} 0 {fmt_number(dt)}",
                     write_command(self._vectors())]
         ctl += [".endc", ".end"]
-        meta = JobMeta.from_points(pts, vdd, p, template=str(s.template_path))
+        meta = JobMeta.from_points(pts, vdd, p)  # content, not location: the netlist holds the files' SHA-256
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=meta.label, meta=meta)
 
@@ -594,6 +674,7 @@ class NetlistCell(Cell):
         points' bias range, one value per period (changed right after each read), and the decision
         threshold ``V0`` is where the noiseless bit turns from 0 to 1
         (:func:`pbitkit.circuits.predict.threshold_from_staircase`)."""
+        self._check_includes()
         s = self.spec
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
@@ -613,7 +694,7 @@ class NetlistCell(Cell):
                                         mc_seed=pts[0].mc_seed, noise=False), s.bias_source, pwl)
         ctl = [".control", f"tran {fmt_number(dt)} {fmt_number(steps.size * period)} 0 {fmt_number(dt)}",
                write_command([f"v({o})" for o in s.readout.outputs]), ".endc", ".end"]
-        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path))
+        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist())
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s, label=meta.label, meta=meta)
 
     def _predicted_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
@@ -693,12 +774,15 @@ class NetlistCell(Cell):
 
 def cell_dirs() -> list[Path]:
     """Directories searched for netlist cells: ``$PBITKIT_CELLS`` (colon-separated, in order), then the
-    shipped ``netlists/cells``."""
+    shipped ``netlists/cells``.
+
+    Raises
+    ------
+    PbitkitError
+        If the shipped netlist tree cannot be found (see :func:`pbitkit.paths.netlists_dir`).
+    """
     out = [Path(d) for d in os.environ.get(CELLS_ENV, "").split(os.pathsep) if d.strip()]
-    try:
-        out.append(netlists_dir() / "cells")
-    except Exception:  # noqa: BLE001 - no shipped netlists (e.g. a broken $PBITKIT_NETLISTS): user dirs only
-        pass
+    out.append(netlists_dir() / "cells")  # a missing netlist tree is an error naming it, not "unknown cell"
     return out
 
 

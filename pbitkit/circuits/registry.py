@@ -7,7 +7,9 @@ Families, searched in this order (the first that defines a name wins):
 2. **netlist** cells: a ``NAME.cir`` template + ``NAME.toml`` description in a directory of
    ``$PBITKIT_CELLS`` (colon-separated, searched first) or the shipped ``netlists/cells``
    (:mod:`pbitkit.circuits.netlist_cell`);
-3. families added with :func:`register_family`, then those installed packages provide through the
+3. **PySpice** cells: a ``NAME.py`` defining ``circuit(p, ctx)`` (a PySpice ``Circuit``) + ``NAME.toml``
+   in the same directories (:mod:`pbitkit.circuits.pyspice_cell`);
+4. families added with :func:`register_family`, then those installed packages provide through the
    entry-point group ``pbitkit.cells`` (:data:`ENTRY_POINT_GROUP`).
 
 A family is any object with a ``name``, ``discover() -> {cell name: where it is defined}`` and
@@ -36,6 +38,7 @@ from pbitkit.circuits.builtin.strongarm import render_strongarm
 from pbitkit.circuits.cell_base import Cell
 from pbitkit.circuits.models import SLIM_DEVICES, ModelLibrary
 from pbitkit.circuits.netlist_cell import discover, load_netlist_cell
+from pbitkit.circuits.pyspice_cell import PySpiceFamily
 from pbitkit.circuits.testbenches import render_bias_network_tb, render_inverter_tb, render_noise_node_tb
 from pbitkit.errors import ConfigError
 
@@ -172,8 +175,9 @@ def refresh() -> None:
 
 
 def families() -> tuple[CellFamily, ...]:
-    """The non-built-in families, in search order: netlist cells, registered families, entry points."""
-    return (NetlistFamily(), *_EXTRA_FAMILIES, *_entry_point_families())
+    """The non-built-in families, in search order: netlist cells, PySpice cells, registered families,
+    entry points."""
+    return (NetlistFamily(), PySpiceFamily(), *_EXTRA_FAMILIES, *_entry_point_families())
 
 
 def cell_origins() -> dict[str, str]:

@@ -14,6 +14,7 @@ bias-network testbench and measures it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from pbitkit.circuits.elements import fmt_number, mos, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, run
 from pbitkit.errors import ConfigError
+from pbitkit.io import sha256_bytes
 
 __all__ = ["render_inverter_tb", "render_bias_network_tb", "render_noise_node_tb", "bias_network_point"]
 
@@ -131,12 +133,13 @@ def render_noise_node_tb(lib: ModelLibrary, *, i_bias_A: float = 200e-12, w_um: 
 
 def bias_network_point(fan_in: int, *, g_unit_S: float = 1e-6, c_node_F: float = 2e-15, vdd_V: float = 1.8,
                        tol: float = 0.01, library: ModelLibrary | None = None, t_stop_s: float | None = None,
-                       temp_C: float = 27.0) -> dict[str, float]:
+                       temp_C: float = 27.0) -> dict[str, Any]:
     """Simulate the bias network with ``fan_in`` unit-weight inputs switching from all-0 to half-1 (the
     static-power worst case) and measure it.
 
     Returns ``{"fan_in", "v_final_V", "v_expected_V", "settling_s", "tau_expected_s", "static_power_W",
-    "energy_per_update_J", "cpu_time_s"}``: ``settling_s`` to within ``tol`` of the step (first-order
+    "energy_per_update_J", "cpu_time_s", "netlist_sha256", "job_sha256", "models"}`` (the last three say which
+    run measured it): ``settling_s`` to within ``tol`` of the step (first-order
     expectation ``tau ln(1/tol)``, ``tau = c_node_F / (fan_in g_unit_S)``), static power with half the
     inputs high (``V_dd^2 G_sum / 4`` ideally) and the dynamic energy of the update
     (supply energy after the step minus the settled static power times that time).
@@ -148,7 +151,8 @@ def bias_network_point(fan_in: int, *, g_unit_S: float = 1e-6, c_node_F: float =
     t_stop = t_stop_s if t_stop_s is not None else t_step + max(12 * tau, 5e-9)
     net = render_bias_network_tb(lib, fan_in=fan_in, states_after=after, vdd_V=vdd_V, g_unit_S=g_unit_S,
                                  c_node_F=c_node_F, t_step_s=t_step, t_stop_s=t_stop, temp_C=temp_C)
-    res = run(SimJob(netlist=net, vectors=("v(b)", "i(vdd)"), label=f"bias network fan-in {fan_in}"))
+    job = SimJob(netlist=net, vectors=("v(b)", "i(vdd)"), label=f"bias network fan-in {fan_in}")
+    res = run(job)
     t = res.vector("time")
     vb = res.vector("v(b)")
     i = -res.vector("i(vdd)")
@@ -161,4 +165,5 @@ def bias_network_point(fan_in: int, *, g_unit_S: float = 1e-6, c_node_F: float =
     return {"fan_in": fan_in, "v_final_V": float(vb[-1]), "v_expected_V": vdd_V * sum(after) / fan_in,
             "settling_s": measure.settling_time(t, vb, t_step, tol), "tau_expected_s": tau,
             "static_power_W": p_static, "energy_per_update_J": es.energy_J - p_static * es.duration_s,
-            "cpu_time_s": res.cpu_time_s}
+            "cpu_time_s": res.cpu_time_s, "netlist_sha256": sha256_bytes(net.encode()), "job_sha256": job.content_hash(),
+            "models": lib.source}

@@ -42,12 +42,13 @@ import numpy as np
 
 from pbitkit.io import atomic_write_text
 from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.spicetext import spice_comment
 
 __all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
 
 #: Formats of :func:`export_card` (and ``pbitkit export --format``).
-EXPORT_FORMATS = ("json", "csv", "spice")
+EXPORT_FORMATS = ("json", "csv", "spice", "pyspice")
 
 _UNITS = {"_V": "V", "_s": "s", "_J": "J", "_W": "W", "_C": "degC", "_F": "F", "_S": "S", "_Hz": "Hz",
           "_rel": "1", "_corr": "1", "_per_V": "1/V", "_per_K": "per K"}
@@ -186,7 +187,8 @@ def _telegraph_subckt(card: DeviceModel, name: str, noise_file: str) -> str:
     pd = f"({m:.12g} * {rd} / {den})"
     s = f"(0.5 + 0.5 * tanh((V(h2) - {vdd / 2:.9g}) / {vdd / 100:.6g}))"
     return "\n".join([
-        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* pbitkit p-bit macro-model of cell '{spice_comment(card.cell)}' ({spice_comment(card.process)}), "
+        f"card schema {card.schema_version}",
         f"* telegraph: r_up = {r0:.6g} exp({su:.6g} (V - {card.v0_V:.9g})), r_down = {r0:.6g} exp(-{sd:.6g} (V - v0)) Hz,",
         f"* uniformized at Lambda = {lam:.6g} Hz (rates exact within v0 +- {TELEGRAPH_WINDOW_WIDTHS:g} widths, "
         "saturating at Lambda beyond)",
@@ -271,7 +273,8 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
     else:  # unreachable: unclocked "exp" cards use the telegraph variant
         note = "renewal noise"
     return "\n".join([
-        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* pbitkit p-bit macro-model of cell '{spice_comment(card.cell)}' ({spice_comment(card.process)}), "
+        f"card schema {card.schema_version}",
         f"* P(1) = {card.link}((V(bias) - {card.v0_V:.9g}) / {card.vs_V:.9g}); correlation time "
         f"{card.dynamics.tau_corr_s:.6g} s: {note}",
         f"* ports: bias (input, V), out (0 / {vdd:.6g} V, ideal source). Max transient step <= "
@@ -315,11 +318,16 @@ def export_spice(card: DeviceModel, path: str | os.PathLike[str], *, n_instances
 
 
 def export_card(card: DeviceModel, fmt: str, out: str | os.PathLike[str], **spice_kw) -> list[Path]:
-    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice``) to ``out``; returns the files written."""
+    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice`` | ``pyspice``) to ``out``; returns the files
+    written (``pyspice``: :func:`pbitkit.pbitmodel.export_pyspice.export_pyspice`, same keywords as ``spice``)."""
     if fmt == "json":
         return [card.save(out)]
     if fmt == "csv":
         return [atomic_write_text(out, card_to_csv(card))]
     if fmt == "spice":
         return export_spice(card, out, **spice_kw)
+    if fmt == "pyspice":
+        from pbitkit.pbitmodel.export_pyspice import export_pyspice
+
+        return export_pyspice(card, out, **spice_kw)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {list(EXPORT_FORMATS)}")

@@ -195,3 +195,31 @@ def test_single_chain_on_two_threads_matches_exact_and_wrong_beta_fails(mode):
     assert z < zc, f"two-thread single chain disagrees with exact enumeration: max|z| = {z:.2f} >= {zc:.2f}"
     z_bad, _ = _batch_means_z(prog, g, J, h, 1.25, seed=32)  # negative control: 25 % wrong beta
     assert z_bad > zc, f"negative control passed (max|z| = {z_bad:.2f}): the test has no power"
+
+
+@pytest.mark.parametrize("shape", [(16, 8), (4900, 64), (37, 1), (1, 37), (13, 21), (130, 72)])
+def test_store_transposed_is_the_transpose(shape):
+    """The blocked int8 transpose used for states and samples, including the edges outside 8 x 8 blocks."""
+    from pbitkit.array import kernels
+
+    S = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
+    out = np.zeros(shape[::-1], np.int8)
+    kernels.store_transposed(S, out)
+    np.testing.assert_array_equal(out, S.T)
+    assert kernels.all_spins(np.sign(S.ravel() + 0.5).astype(np.int8))
+    assert not kernels.all_spins(np.r_[np.ones(100, np.int8), np.int8(0)])
+
+
+@pytest.mark.parametrize("mode", ["ideal", "device"])
+def test_single_chain_sample_in_one_call_equals_the_per_sample_loop(torus, mode):
+    """sample() of one chain records every sample inside one kernel call; an observer forces the
+    per-sample loop. Same bits (one key per sample either way)."""
+    g, J, h = torus
+    hw = _chip(g.n_nodes) if mode == "device" else None
+    kw = dict(graph=g, beta=0.8, n_chains=1, n_sweeps=30, burn_in=7, thin=3, mode=mode, device=hw, seed=4)
+    a = sample(J, h, **kw)
+    seen = []
+    b = sample(J, h, observer=lambda k, s: seen.append(k), **kw)
+    assert seen == list(range(10))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[0], a[-1])

@@ -11,7 +11,7 @@ import pytest
 from pbitkit.dtm.acp import ACPConfig, acp_update
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.classifier import classifier_for, load_classifier
-from pbitkit.dtm.datasets import load_dataset, load_digits_binary, load_mnist_like, one_hot_spins, synthetic_patterns
+from pbitkit.dtm.datasets import load_digits_binary, load_mnist_like, one_hot_spins, synthetic_patterns
 from pbitkit.dtm.metrics import (
     bootstrap_ci,
     empirical_distribution,
@@ -169,8 +169,6 @@ def test_mnist_like_idx_npz_and_errors(tmp_path) -> None:
     (tmp_path / "bad" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 5)
     with pytest.raises(DatasetError, match="bad"):
         load_mnist_like(tmp_path / "bad")
-    with pytest.raises(DatasetError, match="needs a local path"):
-        load_dataset("mnist")
 
 
 # ---------------------------------------------------------------- classifier

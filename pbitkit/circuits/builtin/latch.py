@@ -29,6 +29,8 @@ from pbitkit.circuits.cell_base import (
     SweepPoint,
     base_row,
     bit_stats,
+    check_param,
+    check_time_steps,
     default_library,
     energy_columns,
 )
@@ -104,9 +106,10 @@ class LatchCell(Cell):
 
     name = "latch"
     description = "subthreshold cross-coupled latch, thermal/shot noise from its own FETs, bias via 1 TOhm"
+    noise_source = "transistor"
     default_vdd_V = 0.085
     topology = "cross-coupled CMOS inverters (nfet_01v8 4/0.15, pfet_01v8 0.42/0.15) at 85 mV, bias via 1 TOhm"
-    noise_source = "own channel noise (2qI coth(V_DS/2U_T) of its four FETs at the op point)"
+    noise_description = "own channel noise (2qI coth(V_DS/2U_T) of its four FETs at the op point)"
     all_transistor = False  # the bias enters through ideal 1 TOhm resistors
     port_nodes = ("vdd", "bias", "ref", "vddr", "vbpr")
     defaults = {
@@ -126,6 +129,20 @@ class LatchCell(Cell):
         p = self.params()
         return render_latch(library or default_library("tt", False), p, vdd_V=self.default_vdd_V, temp_C=27.0,
                             bias_V=p["ref_V"])
+
+    def check_params(self, p: Mapping[str, float]) -> None:
+        n = self.name
+        for k in ("wn_um", "ln_um", "wp_um", "lp_um", "readout_l_um"):
+            check_param(n, k, p[k], 0.0, 1e4, lo_open=True)
+        check_param(n, "rin_Ohm", p["rin_Ohm"], 0.0, 1e18, lo_open=True)
+        check_param(n, "c_node_F", p["c_node_F"], 0.0, 1e-6)
+        for k in ("noise_dt_s", "t_stop_s", "sample_period_s"):
+            check_param(n, k, p[k], 0.0, 1e3, lo_open=True)
+        check_param(n, "t_stop_s", p["t_stop_s"], 2 * p["sample_period_s"], 1e3)  # >= 2 samples
+        check_time_steps(n, "t_stop_s / noise_dt_s", p["t_stop_s"], p["noise_dt_s"])
+        check_param(n, "hysteresis_V", p["hysteresis_V"], 0.0, 5.0)
+        check_param(n, "noise_scale", p["noise_scale"], 0.0, 1e6)
+        check_param(n, "readout", p["readout"], 0.0, 1.0, integer=True)
 
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         p = self.params(pts[0].params)

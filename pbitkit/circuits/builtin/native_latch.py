@@ -52,6 +52,8 @@ from pbitkit.circuits.cell_base import (
     SweepPoint,
     base_row,
     bit_stats,
+    check_param,
+    check_time_steps,
     default_library,
     energy_columns,
 )
@@ -177,7 +179,8 @@ class NativeLatchCell(Cell):
     description = ("all-transistor: native-nFET/low-Vt-pFET latch at 125 mV, its own channel noise, pFET-pair "
                    "bias, 0.45 V StrongARM readout")
     topology = "native/lvt cross-coupled latch + lvt pFET-pair bias + 0.45 V StrongARM readout + clock inverter"
-    noise_source = "own channel noise (2qI coth(V_DS/2U_T) of its FETs at the op point)"
+    noise_source = "transistor"
+    noise_description = "own channel noise (2qI coth(V_DS/2U_T) of its FETs at the op point)"
     all_transistor = True
     port_nodes = ("vdd", "vddb", "vddr", "vddc", "bias", "ref", "vtail", "clk")
     card = "native_latch_card.json"
@@ -199,6 +202,26 @@ class NativeLatchCell(Cell):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         p = self.params(params)
         return (p["ref_V"] - p["bias_half_span_V"], p["ref_V"] + p["bias_half_span_V"])
+
+    def check_params(self, p: Mapping[str, float]) -> None:
+        """Ranges of the parameters (``ConfigError`` naming the parameter)."""
+        n = self.name
+        for k in ("wn_um", "ln_um", "wp_um", "lp_um", "w_tail_um", "l_tail_um", "w_pair_um", "l_pair_um",
+                  "w_in_um", "l_in_um"):
+            check_param(n, k, p[k], 0.0, 1e3, lo_open=True)
+        for k in ("vddb_V", "vddr_V"):
+            check_param(n, k, p[k], 0.0, 1.8, lo_open=True)
+        for k in ("ref_V", "vtail_V"):
+            check_param(n, k, p[k], -0.5, 1.8)
+        for k in ("sample_period_s", "t_eval_s", "t_edge_s", "aperture_s", "noise_dt_s", "t_stop_s", "core_sample_s"):
+            check_param(n, k, p[k], 0.0, 1.0, lo_open=True)
+        check_param(n, "t_settle_s", p["t_settle_s"], 0.0, 1.0)
+        check_param(n, "readout", p["readout"], 0.0, 1.0, integer=True)
+        check_param(n, "noise_scale", p["noise_scale"], 0.0, 1e6)
+        check_param(n, "hysteresis_V", p["hysteresis_V"], 0.0, 1.0)
+        check_param(n, "bias_half_span_V", p["bias_half_span_V"], 0.0, 1.0, lo_open=True)
+        check_param(n, "aperture_s", p["aperture_s"], 0.0, p["t_eval_s"], lo_open=True)
+        check_time_steps(n, "t_stop_s / noise_dt_s", p["t_stop_s"], p["noise_dt_s"])
 
     def default_netlist(self, library: ModelLibrary | None = None) -> str:
         """The cell at its defaults (tt, 27 °C, ``bias_V = ref_V``, noise sources present), no analysis."""

@@ -26,6 +26,8 @@ from pbitkit.circuits.cell_base import (
     add_clock_energy,
     base_row,
     bit_stats,
+    check_param,
+    check_time_steps,
     default_library,
     energy_columns,
 )
@@ -97,12 +99,16 @@ class StrongArmCell(Cell):
 
     name = "strongarm"
     description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
+    noise_source = "behavioural"  # ideal-gain amplifier of resistor noise; its power is not counted
     default_vdd_V = 1.8
     topology = "StrongARM clocked comparator at 1.8 V (nfet/pfet_01v8), 2 fF loads, 100 MHz port clock"
-    noise_source = "behavioural: 4kTR of 10 kOhm x ideal gain 100 (E sources), 50 MHz R-C low-pass"
+    noise_description = "4kTR of 10 kOhm x ideal gain 100 (E sources), 50 MHz R-C low-pass"
     all_transistor = False  # the noise amplifier is made of E sources and an R-C filter
     port_nodes = ("vdd", "clk", "bias", "cm")
     card = "default_card.json"
+    #: the circuit renderer (same signature as :func:`render_strongarm`; the PySpice definition in
+    #: :mod:`pbitkit.circuits.builtin.strongarm_pyspice` replaces it)
+    render = staticmethod(render_strongarm)
     defaults = {
         "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
         "vcm_V": 0.9, "f_clk_Hz": 100e6, "t_edge_s": 50e-12,
@@ -117,14 +123,32 @@ class StrongArmCell(Cell):
 
     def default_netlist(self, library: ModelLibrary | None = None) -> str:
         """The comparator at its defaults (tt, 27 °C, zero differential input), no analysis."""
-        return render_strongarm(library or default_library("tt", False), self.params(), vdd_V=self.default_vdd_V,
-                                temp_C=27.0, bias_V=0.0)
+        return self.render(library or default_library("tt", False), self.params(), vdd_V=self.default_vdd_V,
+                           temp_C=27.0, bias_V=0.0)
+
+    def check_params(self, p: Mapping[str, float]) -> None:
+        n = self.name
+        for k in ("w_in_um", "w_latch_um", "w_reset_um", "l_um"):
+            check_param(n, k, p[k], 0.0, 1e4, lo_open=True)
+        for k in ("f_clk_Hz", "f_noise_Hz"):
+            check_param(n, k, p[k], 0.0, 1e12, lo_open=True)
+        check_param(n, "t_edge_s", p["t_edge_s"], 0.0, 0.25 / p["f_clk_Hz"], lo_open=True)
+        check_param(n, "c_load_F", p["c_load_F"], 0.0, 1e-6)
+        check_param(n, "r_noise_Ohm", p["r_noise_Ohm"], 0.0, 1e15)
+        check_param(n, "r_filt_Ohm", p["r_filt_Ohm"], 0.0, 1e15, lo_open=True)
+        check_param(n, "noise_gain", p["noise_gain"], 0.0, 1e9)
+        check_param(n, "n_samples", p["n_samples"], 2, 1e6, integer=True)
+        check_param(n, "read_phase", p["read_phase"], 0.5, 0.99, lo_open=True)  # in the evaluate half
+        check_param(n, "stair_steps", p["stair_steps"], 3, 1e5, integer=True)
+        check_param(n, "stair_span_sigma", p["stair_span_sigma"], 0.0, 1e3, lo_open=True)
+        check_time_steps(n, "n_samples / f_clk_Hz and f_noise_Hz", p["n_samples"] / p["f_clk_Hz"],
+                         1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6)
 
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
         temp = pts[0].temp_C
-        circuit = render_strongarm(lib, p, vdd_V=vdd, temp_C=temp, bias_V=0.0, mc_seed=pts[0].mc_seed)
+        circuit = self.render(lib, p, vdd_V=vdd, temp_C=temp, bias_V=0.0, mc_seed=pts[0].mc_seed)
         period = 1.0 / p["f_clk_Hz"]
         t_stop = int(p["n_samples"]) * period
         dt = 1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6  # <= tau/5 of the noise filter
@@ -179,7 +203,7 @@ class StrongArmCell(Cell):
         pwl: list[tuple[float, float]] = [(0.0, float(steps[0]))]
         for k in range(1, steps.size):
             pwl += [(k * period + 0.05 * period, float(steps[k - 1])), (k * period + 0.1 * period, float(steps[k]))]
-        circuit = render_strongarm(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=0.0, mc_seed=pts[0].mc_seed,
+        circuit = self.render(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=0.0, mc_seed=pts[0].mc_seed,
                                    noise=False, bias_pwl=pwl)
         t_stop = steps.size * period
         ctl = [".control", f"tran {_f(period / 200)} {_f(t_stop)}", write_command(["v(outp)", "v(outn)"]),
