@@ -27,6 +27,8 @@ __all__ = [
     "lag_autocorrelation",
     "bootstrap_ci",
     "CI",
+    "SampleQuality",
+    "ConditionalAccuracy",
     "conditional_accuracy",
     "empirical_distribution",
     "states_to_index",
@@ -49,6 +51,46 @@ class CI:
 
     def __str__(self) -> str:
         return f"{self.value:.4g} [{self.lo:.4g}, {self.hi:.4g}]"
+
+
+@dataclass(frozen=True)
+class SampleQuality:
+    """Offline quality of one sample set against held-out data (see ``pbitkit.dtm.evaluate_samples``).
+
+    Attributes
+    ----------
+    n : number of samples evaluated.
+    fd : Fréchet classifier distance with its bootstrap CI.
+    kid : kernel distance (KID) in the same features.
+    marginal_err, pair_err : RMS errors of ``<s_i>`` and ``<s_i s_j>`` (spins).
+    fd_floor : the same distance between real data and the reference (real-vs-real floor), if measured.
+    """
+
+    n: int
+    fd: CI
+    kid: float
+    marginal_err: float
+    pair_err: float
+    fd_floor: CI | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"n": self.n, "fd": self.fd.as_dict(), "kid": self.kid,
+                                "marginal_err": self.marginal_err, "pair_err": self.pair_err}
+        if self.fd_floor is not None:
+            d["fd_floor"] = self.fd_floor.as_dict()
+        return d
+
+
+@dataclass(frozen=True)
+class ConditionalAccuracy:
+    """Fraction of label-clamped samples the frozen classifier assigns to their label, binomial SE, count."""
+
+    accuracy: float
+    se: float
+    n: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {"accuracy": self.accuracy, "se": self.se, "n": self.n}
 
 
 def _sqrtm_psd(a: np.ndarray) -> np.ndarray:

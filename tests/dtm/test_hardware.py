@@ -11,7 +11,7 @@ import pytest
 from pbitkit.dtm.acp import ACPConfig
 from pbitkit.dtm.datasets import synthetic_patterns
 from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
-from pbitkit.dtm.generate import generate
+from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import empirical_distribution, exact_kl
 from pbitkit.dtm.model import DTM, ModelConfig, build_layout
 from pbitkit.dtm.runner import SamplerSpec, make_runner

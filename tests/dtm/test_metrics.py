@@ -169,8 +169,6 @@ def test_mnist_like_idx_npz_and_errors(tmp_path) -> None:
     (tmp_path / "bad" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 5)
     with pytest.raises(DatasetError, match="bad"):
         load_mnist_like(tmp_path / "bad")
-    with pytest.raises(DatasetError, match="needs a local path"):
-        load_dataset("mnist")
 
 
 # ---------------------------------------------------------------- classifier

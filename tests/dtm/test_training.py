@@ -9,7 +9,7 @@ from pbitkit.dtm.acp import ACPConfig
 from pbitkit.dtm.baselines import fit_independent
 from pbitkit.dtm.datasets import synthetic_patterns
 from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
-from pbitkit.dtm.generate import generate
+from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import empirical_distribution, exact_kl, states_to_index
 from pbitkit.dtm.model import DTM, ModelConfig, build_layout
 from pbitkit.dtm.train import StepJob, TrainConfig, train_step
