@@ -23,7 +23,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -53,6 +53,10 @@ class EvalConfig:
     K_values : sweeps per step to sweep.
     n_boot : bootstrap replicates of the Fréchet distance.
     n_mixture : component counts of the Bernoulli-mixture baselines.
+    unconditional : how "unconditional" samples of a model with label nodes are drawn: ``"label_prior"``
+        (ancestral: a class ``y`` from the training set's class frequencies, written to the label nodes and
+        clamped, then the image from the DTM given ``y`` — the model is ``p(y) p(x | y)``) or ``"free"``
+        (label bits start as noise and evolve with the chain like the pixels).
     cpu_power_W : assumed power of the CPU cores running the software sampler (digital baseline).
     io_per_step : charge data I/O at every step instead of once per sample.
     seed : seed of sampling and bootstrap.
@@ -62,6 +66,7 @@ class EvalConfig:
     K_values: tuple[int, ...] = (5, 10, 20, 40)
     n_boot: int = 50
     n_mixture: tuple[int, ...] = (20, 50)
+    unconditional: Literal["label_prior", "free"] = "label_prior"
     cpu_power_W: float = 15.0
     io_per_step: bool = False
     seed: int = 0
@@ -73,6 +78,8 @@ class EvalConfig:
             raise ConfigError(f"evaluate.K_values must be a non-empty list of positive integers, got {self.K_values}")
         if self.n_boot < 2:
             raise ConfigError(f"evaluate.n_boot must be >= 2, got {self.n_boot}")
+        if self.unconditional not in ("label_prior", "free"):
+            raise ConfigError(f"evaluate.unconditional must be 'label_prior' or 'free', got {self.unconditional!r}")
         if any(k < 1 for k in self.n_mixture):
             raise ConfigError(f"evaluate.n_mixture must hold positive component counts, got {self.n_mixture}")
 
@@ -146,6 +153,17 @@ def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Gene
     return out
 
 
+def unconditional_labels(model: TrainedDTM, n: int, cfg: EvalConfig, seed: np.random.SeedSequence
+                         ) -> np.ndarray | None:
+    """Labels to clamp for ``n`` unconditional samples: drawn from the training set's class frequencies
+    under ``cfg.unconditional = "label_prior"`` (``None`` — free label bits — otherwise or without label nodes)."""
+    lay = model.dtm.layout
+    if cfg.unconditional != "label_prior" or not lay.n_label_bits:
+        return None
+    prior = np.bincount(model.train.y, minlength=lay.n_classes) / len(model.train.y)
+    return np.random.default_rng(seed.spawn(1)[0]).choice(lay.n_classes, size=n, p=prior)
+
+
 def evaluate_dtm(
     tr: TrainedDTM,
     clf: FrozenClassifier,
@@ -181,7 +199,8 @@ def evaluate_dtm(
         for K in cfg.K_values:
             s_gen, s_cond, s_eval, s_mix, s_floor = next(children).spawn(5)
             t0 = time.perf_counter()
-            g = generate(model.dtm, n, K=K, sampler=spec, seed=s_gen)
+            g = generate(model.dtm, n, K=K, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
+                         seed=s_gen)
             dt = time.perf_counter() - t0
             floor_rng = np.random.default_rng(s_floor)
             floor_ref = tr.train.x[floor_rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
@@ -321,7 +340,7 @@ def run_evaluation(
     grids: dict[str, tuple[np.ndarray, tuple[int, int]]] = {"data": (main.test.x[:50], main.train.shape)}
     for (m, (tr, spec)), ss in zip(chosen.items(), s_grids.spawn(len(chosen))):
         s_unc, s_lab = ss.spawn(2)
-        g = generate(tr.dtm, 50, K=kmax, sampler=spec, seed=s_unc)
+        g = generate(tr.dtm, 50, K=kmax, labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc)
         grids[f"{m}_K{kmax}"] = (g.pixels, tr.train.shape)
         if tr.dtm.layout.n_label_bits:
             labs = np.repeat(np.arange(tr.dtm.layout.n_classes), 5)
