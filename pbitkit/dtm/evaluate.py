@@ -53,20 +53,20 @@ class EvalConfig:
     K_values : sweeps per step to sweep.
     n_boot : bootstrap replicates of the Fréchet distance.
     n_mixture : component counts of the Bernoulli-mixture baselines.
-    unconditional : how "unconditional" samples of a model with label nodes are drawn: ``"label_prior"``
+    unconditional : how "unconditional" samples of a model with label nodes are drawn: ``"free"`` (label
+        bits start as noise and evolve with the chain like the pixels; the default) or ``"label_prior"``
         (ancestral: a class ``y`` from the training set's class frequencies, written to the label nodes and
-        clamped, then the image from the DTM given ``y`` — the model is ``p(y) p(x | y)``) or ``"free"``
-        (label bits start as noise and evolve with the chain like the pixels).
+        clamped, then the image from the DTM given ``y`` — the model is ``p(y) p(x | y)``).
     cpu_power_W : assumed power of the CPU cores running the software sampler (digital baseline).
     io_per_step : charge data I/O at every step instead of once per sample.
     seed : seed of sampling and bootstrap.
     """
 
-    n_samples: int = 500
+    n_samples: int = 1000
     K_values: tuple[int, ...] = (5, 10, 20, 40)
     n_boot: int = 50
     n_mixture: tuple[int, ...] = (20, 50)
-    unconditional: Literal["label_prior", "free"] = "label_prior"
+    unconditional: Literal["label_prior", "free"] = "free"
     cpu_power_W: float = 15.0
     io_per_step: bool = False
     seed: int = 0

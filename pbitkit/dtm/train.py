@@ -89,7 +89,7 @@ class TrainConfig:
     monitor_length: int = 4
     acp: ACPConfig = field(default_factory=ACPConfig)
     free_phase: Literal["input", "persistent"] = "input"
-    lr_schedule: Literal["constant", "cosine", "linear"] = "constant"
+    lr_schedule: Literal["constant", "cosine", "linear"] = "cosine"
     seed: int = 0
 
     def __post_init__(self) -> None:

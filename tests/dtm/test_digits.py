@@ -18,9 +18,10 @@ from pbitkit.dtm.train import TrainConfig
 @pytest.fixture(scope="module")
 def trained():
     cfg = DTMConfig(
-        forward=ForwardConfig(n_steps=4),
+        forward=ForwardConfig(n_steps=4, schedule="log"),
         model=ModelConfig(L=16, pattern="G12", label_repeat=3),
-        train=TrainConfig(epochs=20, batch_size=128, burn_in=15, measure=5, lr=0.02, k_sample=20, seed=0),
+        train=TrainConfig(epochs=20, batch_size=128, burn_in=15, measure=5, lr=0.02, k_sample=20, seed=0,
+                          lr_schedule="constant"),
     )
     return train_dtm(cfg)
 
