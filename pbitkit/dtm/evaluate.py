@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,13 +31,14 @@ from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.classifier import FrozenClassifier
 from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy_from_ledger
 from pbitkit.dtm.generation import generate
-from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality
+from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality, frechet_from_features, paired_difference_ci
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
 from pbitkit.dtm.runner import SamplerSpec, load_card
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "evaluate_baselines", "digital_comparison", "run_evaluation"]
+__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "evaluate_baselines", "paired_comparisons", "digital_comparison",
+           "run_evaluation"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class EvalConfig:
     """
 
     n_samples: int = 1000
-    K_values: tuple[int, ...] = (5, 10, 20, 40)
+    K_values: tuple[int, ...] = (5, 10, 20)
     n_boot: int = 50
     n_mixture: tuple[int, ...] = (20, 50)
     unconditional: Literal["label_prior", "free"] = "free"
@@ -96,6 +97,7 @@ class EvalPoint:
     rho_K_per_step : lag-K autocorrelation of each step's free chains (mixing diagnostic).
     energy : energy per sample from the array ledger.
     sample_time_s : wall time of the unconditional generation (s); ``updates_per_s`` its throughput.
+    pixels : the unconditional samples (kept for paired comparisons; not written to ``results.json``).
     """
 
     mode: str
@@ -107,6 +109,7 @@ class EvalPoint:
     energy: EnergyReport
     sample_time_s: float
     updates_per_s: float
+    pixels: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.empty((0, 0), np.int8))
 
     @property
     def rho_K_max(self) -> float:
@@ -214,7 +217,7 @@ def evaluate_dtm(
             rhos = tuple(mixing_rho(model, spec, K, np.random.default_rng(s_mix)))
             pt = EvalPoint(mode=label, K=K, T=model.dtm.n_steps, quality=q, cond_acc=acc, rho_K_per_step=rhos,
                            energy=_ledger_energy(model, device, K, io, spec.update_interval_s), sample_time_s=dt,
-                           updates_per_s=n * model.dtm.n_steps * K * model.dtm.layout.n_nodes / dt)
+                           updates_per_s=n * model.dtm.n_steps * K * model.dtm.layout.n_nodes / dt, pixels=g.pixels)
             out.append(pt)
             log.info("%s K=%d: FD %s acc %s", label, K, q.fd, f"{acc.accuracy:.3f}" if acc else "-")
             if progress:
@@ -223,20 +226,47 @@ def evaluate_dtm(
 
 
 def evaluate_baselines(tr: TrainedDTM, clf: FrozenClassifier, cfg: EvalConfig,
-                       seed: np.random.SeedSequence | None = None) -> dict[str, SampleQuality]:
+                       seed: np.random.SeedSequence | None = None,
+                       samples_out: dict[str, np.ndarray] | None = None) -> dict[str, SampleQuality]:
     """Independent pixels and Bernoulli mixtures (EM, ``cfg.n_mixture`` components), ``cfg.n_samples``
     samples each, on the same metrics against the same held-out data. Keys: ``independent``,
-    ``bernoulli_mixture_<k>``."""
+    ``bernoulli_mixture_<k>``; the samples go into ``samples_out`` under the same keys when it is given."""
     root = seed if seed is not None else np.random.SeedSequence([cfg.seed, 1])
     s_ind, *s_mix = root.spawn(1 + len(cfg.n_mixture))
     ref = tr.test.x
     n = cfg.n_samples
     rng = np.random.default_rng(s_ind)
-    out = {"independent": evaluate_samples(fit_independent(tr.train.x).sample(n, rng), ref, clf, rng, n_boot=cfg.n_boot)}
+    samples = {"independent": fit_independent(tr.train.x).sample(n, rng)}
+    out = {"independent": evaluate_samples(samples["independent"], ref, clf, rng, n_boot=cfg.n_boot)}
     for k, ss in zip(cfg.n_mixture, s_mix):
         rng = np.random.default_rng(ss)
-        mix = fit_bernoulli_mixture(tr.train.x, k, rng)
-        out[f"bernoulli_mixture_{k}"] = evaluate_samples(mix.sample(n, rng), ref, clf, rng, n_boot=cfg.n_boot)
+        key = f"bernoulli_mixture_{k}"
+        samples[key] = fit_bernoulli_mixture(tr.train.x, k, rng).sample(n, rng)
+        out[key] = evaluate_samples(samples[key], ref, clf, rng, n_boot=cfg.n_boot)
+    if samples_out is not None:
+        samples_out.update(samples)
+    return out
+
+
+def paired_comparisons(points: list[EvalPoint], baseline_samples: dict[str, np.ndarray], tr: TrainedDTM,
+                       clf: FrozenClassifier, cfg: EvalConfig, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """ΔFD = FD(DTM) − FD(other) with a paired bootstrap CI (same resampled held-out set for both), for the
+    ideal DTM at each K against the T = 1 machine at the same K and against each baseline.
+
+    The held-out set is small (a few hundred digits), so each FD's own CI is wide and mostly reference
+    noise; the paired interval removes that common part and answers "is the DTM closer to the data than
+    the other model?" (interval below 0: yes).
+    """
+    fr = clf.features(tr.test.x)
+    ideal = {p.K: p for p in points if p.mode == "ideal"}
+    others: list[tuple[int, str, np.ndarray]] = [(p.K, f"T1 (K={p.K})", p.pixels) for p in points
+                                                  if p.mode == "T1" and p.K in ideal]
+    others += [(K, name, pix) for K in ideal for name, pix in baseline_samples.items()]
+    out = []
+    for (K, name, pix), ss in zip(others, seed.spawn(len(others))):
+        d = paired_difference_ci(frechet_from_features, clf.features(ideal[K].pixels), clf.features(pix), fr,
+                                 np.random.default_rng(ss), n_boot=max(cfg.n_boot, 100))
+        out.append({"model": f"ideal T={ideal[K].T} (K={K})", "versus": name, "delta_fd": d.as_dict()})
     return out
 
 
@@ -332,9 +362,11 @@ def run_evaluation(
             raise ConfigError(f"unknown or untrained evaluation mode(s) {unknown} for {run_dir}; "
                               f"available: {', '.join(avail)}")
     chosen = {m: avail[m] for m in (modes or list(avail))}
-    s_points, s_base, s_grids = np.random.SeedSequence(ecfg.seed).spawn(3)
+    s_points, s_base, s_grids, s_pairs = np.random.SeedSequence(ecfg.seed).spawn(4)
     points = evaluate_dtm(main, clf, modes=chosen, cfg=ecfg, device=cfg.device, seed=s_points, progress=progress)
-    baselines = evaluate_baselines(main, clf, ecfg, seed=s_base)
+    base_samples: dict[str, np.ndarray] = {}
+    baselines = evaluate_baselines(main, clf, ecfg, seed=s_base, samples_out=base_samples)
+    comparisons = paired_comparisons(points, base_samples, main, clf, ecfg, s_pairs)
     digital = digital_comparison(points, main, ecfg)
     kmax = max(ecfg.K_values)
     grids: dict[str, tuple[np.ndarray, tuple[int, int]]] = {"data": (main.test.x[:50], main.train.shape)}
@@ -360,4 +392,4 @@ def run_evaluation(
     }
     return write_report(out_dir, points=points, baselines=baselines, digital=digital,
                         curves={name: t.curves for name, t in trained.items()}, grids=grids, meta=meta,
-                        eps=cfg.train.acp.eps)
+                        eps=cfg.train.acp.eps, comparisons=comparisons)

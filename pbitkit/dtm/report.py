@@ -35,17 +35,20 @@ def write_report(
     grids: dict[str, tuple[np.ndarray, tuple[int, int]]],
     meta: dict[str, Any],
     eps: float | None = None,
+    comparisons: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``results.json``, ``report.md`` and the figures into ``out``; returns the Markdown path.
 
     ``points`` are :class:`pbitkit.dtm.evaluate.EvalPoint` (anything with ``as_dict()``), ``baselines`` the
-    :class:`~pbitkit.dtm.metrics.SampleQuality` of each baseline model.
+    :class:`~pbitkit.dtm.metrics.SampleQuality` of each baseline model, ``comparisons`` the paired ΔFD
+    rows of :func:`pbitkit.dtm.evaluate.paired_comparisons`.
     """
     pts: list[dict[str, Any]] = [p.as_dict() for p in points]
     bases: dict[str, dict[str, Any]] = {k: v.as_dict() for k, v in baselines.items()}
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(d / "results.json", {"points": pts, "baselines": bases, "digital": digital, "meta": meta,
+    atomic_write_json(d / "results.json", {"points": pts, "baselines": bases, "comparisons": comparisons or [],
+                                           "digital": digital, "meta": meta,
                                            "paper": PAPER_FIGURES})
     qpts = [
         {"series": f"{p['mode']} (T={p['T']})", "energy_J": (p.get("energy") or {}).get("total_J") or np.nan,
@@ -81,6 +84,17 @@ def write_report(
     for name, b in bases.items():
         lines.append(f"| {name} | {_fmt(b['fd']['value'])} [{_fmt(b['fd']['lo'])}, {_fmt(b['fd']['hi'])}] | {_fmt(b['kid'])} | "
                      f"{_fmt(b['marginal_err'])} | {_fmt(b['pair_err'])} |")
+    if comparisons:
+        lines += ["", "## Paired comparisons: is the DTM closer to the held-out data?", "",
+                  "ΔFD = FD(DTM) − FD(other), both against the same bootstrap resample of the held-out set in "
+                  "every replicate (the reference noise common to both cancels). Below 0 with its whole 95% CI: "
+                  "the DTM is better; above 0: worse; CI containing 0: no detectable difference.", "",
+                  "| DTM | versus | ΔFD [95% CI] | verdict |", "|---|---|---|---|"]
+        for c in comparisons:
+            dlt = c["delta_fd"]
+            verdict = "DTM better" if dlt["hi"] < 0 else "DTM worse" if dlt["lo"] > 0 else "no detectable difference"
+            lines.append(f"| {c['model']} | {c['versus']} | {_fmt(dlt['value'])} [{_fmt(dlt['lo'])}, {_fmt(dlt['hi'])}] "
+                         f"| {verdict} |")
     if pts and pts[0].get("energy"):
         e = pts[0]["energy"]
         lines += ["", f"## Energy breakdown (mode {pts[0]['mode']}, T={e['T']}, K={e['K']}, N={e['n_cells']})", "",
