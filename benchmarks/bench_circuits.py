@@ -208,7 +208,7 @@ def bench_split(tmp: Path) -> dict:
     timed separately. Rows must be bit-identical across splits."""
     import time as _time
 
-    from pbitkit.circuits.cells import get_cell
+    from pbitkit.circuits.registry import get_cell
     from pbitkit.circuits.sweep import expand, group_points
 
     out = {"load_average_at_start": os.getloadavg()}

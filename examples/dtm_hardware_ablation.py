@@ -39,9 +39,9 @@ def main() -> None:
     cfg = from_dict(DTMConfig, read_json(Path(args.run) / "run.json")["config"])
     tr = load_dtm(cfg, args.run)
     card = load_card(cfg.device.card)
-    tau = card.tau_corr_s
+    tau = card.dynamics.tau_corr_s
     tmp = Path(tempfile.mkdtemp())
-    flat = card.replace(v0_sigma_V=0.0, vs_sigma_rel=0.0)
+    flat = card.replace(variation={"v0_sigma_V": 0.0, "vs_sigma_rel": 0.0})
     flat_path = str(flat.save(tmp / "no_variation.json"))
     var_path = str(card.save(tmp / "card.json"))
     fast = 50 * tau  # reads far apart: no telegraph memory

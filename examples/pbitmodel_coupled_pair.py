@@ -44,13 +44,13 @@ def main() -> None:
     t1 = time.perf_counter()
     tp = simulate_latch_pair(coupling_frac=a, v_ref_V=(vref, vref), t_stop_s=args.t_stop, seed=2)
     t2 = time.perf_counter()
-    card = DeviceModel.ideal(vs_V=lf.vs_V, v0_V=lf.v0_V, tau_corr_s=rep.card.tau_corr_s, vdd_V=v_out, cell="latch-macro")
+    card = DeviceModel.ideal(vs_V=lf.vs_V, v0_V=lf.v0_V, tau_corr_s=rep.card.dynamics.tau_corr_s, vdd_V=v_out, cell="latch-macro")
     mp = simulate_coupled_pair(card, coupling_frac=a, v_ref_V=(vref, vref), t_stop_s=args.t_stop, seed=3)
     t3 = time.perf_counter()
     b = pair_boltzmann(args.J, 0.0, 0.0)
     crit = stats.chi2.ppf(0.999, 3)
     print(f"latch with readout: logistic v0 = {lf.v0_V * 1e3:.2f} ± {lf.v0_se_V * 1e3:.2f} mV, "
-          f"vs = {lf.vs_V * 1e3:.2f} ± {lf.vs_se_V * 1e3:.2f} mV, tau = {rep.card.tau_corr_s * 1e3:.3g} ms "
+          f"vs = {lf.vs_V * 1e3:.2f} ± {lf.vs_se_V * 1e3:.2f} mV, tau = {rep.card.dynamics.tau_corr_s * 1e3:.3g} ms "
           f"(characterize + fit {t1 - t0:.0f} s)")
     print(f"coupling J = {args.J}: divider fraction a = {a:.5f}, v_ref = {vref * 1e3:.2f} mV")
     for name, f, ne, dt in (("transistor pair", tp.freq, tp.n_eff, t2 - t1), ("macro-model pair", mp.freq, mp.n_eff, t3 - t2)):

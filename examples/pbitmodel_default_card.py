@@ -44,9 +44,9 @@ def main() -> None:
     install.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(card_path, install / "default_card.json")
     c = card
-    print(f"default card: {c.cell} {c.link} v0 = {c.v0_V:.5g} V, vs = {c.vs_V:.4g} V, sigma(v0) = {c.v0_sigma_V:.4g} V, "
-          f"tau = {c.tau_corr_s:.3g} s, E/bit = {c.energy_per_bit_J:.3g} J, bias network "
-          f"{c.bias_network['energy_per_update_J']:.3g} J/update -> {install / 'default_card.json'}")
+    print(f"default card: {c.cell} {c.link} v0 = {c.v0_V:.5g} V, vs = {c.vs_V:.4g} V, sigma(v0) = {c.variation.v0_sigma_V:.4g} V, "
+          f"tau = {c.dynamics.tau_corr_s:.3g} s, E/bit = {c.energy.energy_per_bit_J:.3g} J, bias network "
+          f"{c.bias_network.energy_per_update_J:.3g} J/update -> {install / 'default_card.json'}")
 
 
 if __name__ == "__main__":

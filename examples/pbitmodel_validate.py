@@ -38,12 +38,12 @@ def main() -> None:
     rep = fit_characterization(read_characterization(out))
     card = rep.card
     nom = rep.nominal_table
-    unit = card.sample_period_s or card.tau_corr_s
+    unit = card.dynamics.sample_period_s or card.dynamics.tau_corr_s
     sw = simulate_macromodel_sweep(card, nom["bias_V"], t_stop_s=args.periods * unit, seed=1)
     t2 = time.perf_counter()
     agr = compare_p1(nom["bias_V"], nom["n_ones"] / nom["n_samples"], nom["n_eff"], sw.p1, sw.n_eff)
     print(f"cell {args.cell}: characterize {t1 - t0:.1f} s, fit + macro-model {t2 - t1:.1f} s")
-    print(f"card: {card.link} v0 = {card.v0_V:.6g} V, vs = {card.vs_V:.4g} V, tau = {card.tau_corr_s:.4g} s")
+    print(f"card: {card.link} v0 = {card.v0_V:.6g} V, vs = {card.vs_V:.4g} V, tau = {card.dynamics.tau_corr_s:.4g} s")
     print("bias_V      P1_cell  n_eff   P1_macro n_eff   z")
     for i, b in enumerate(agr.bias_V):
         print(f"{b:+.5f}  {agr.p_a[i]:.4f}  {nom['n_eff'][i]:6.0f}  {agr.p_b[i]:.4f}  {sw.n_eff[i]:6.0f}  {agr.z[i]:+.2f}")

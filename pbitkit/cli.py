@@ -110,7 +110,12 @@ def add_file_log(path: str) -> logging.Handler:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pbitkit`` console script. Returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
+    try:
+        parser = build_parser(argv)  # registering a command may read shipped files (e.g. the cell list)
+    except PbitkitError as exc:
+        configure_logging(0, False)
+        log.error("%s", exc)
+        return 1
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -120,6 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except PbitkitError as exc:
         log.error("%s", exc)
+        return 1
+    except (FileExistsError, NotADirectoryError) as exc:  # e.g. --out names a file where a folder is needed
+        log.error("%s: %s (a file is where a directory is needed: check the --out / --run path; it is not a "
+                  "directory)", exc.filename, exc.strerror or exc)
+        return 1
+    except OSError as exc:  # disk full, permission denied, ...: name the file, no traceback
+        log.error("cannot access %s: %s", exc.filename or "a file", exc.strerror or exc)
         return 1
     except KeyboardInterrupt:
         log.error("interrupted; finished results are kept (re-run the same command to resume)")

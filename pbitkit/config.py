@@ -25,7 +25,10 @@ import tomli_w
 
 from pbitkit.errors import ConfigError
 
-__all__ = ["from_dict", "to_dict", "load_toml", "dump_toml"]
+__all__ = ["from_dict", "to_dict", "load_toml", "dump_toml", "check_scheduler_address"]
+
+#: Address schemes of dask.distributed (``host:port`` alone means tcp).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 
 T = TypeVar("T")
 
@@ -162,3 +165,31 @@ def _drop_none(obj: Any) -> Any:
 def dump_toml(obj: Any) -> str:
     """TOML text of a dataclass or dict (``None`` values are omitted: TOML has no null)."""
     return tomli_w.dumps(_drop_none(to_dict(obj)))
+
+
+def check_scheduler_address(address: str, where: str = "--scheduler") -> str:
+    """Check a dask.distributed scheduler address (``[scheme://]host:port``) and return it unchanged.
+
+    Only the form is checked (scheme, host, port in 1..65535), so a typo fails at once with a message
+    instead of inside dask or after a connection timeout.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``where`` and the bad address.
+    """
+    example = "e.g. tcp://10.0.0.5:8786"
+    if not isinstance(address, str) or not address or any(c.isspace() or not c.isprintable() for c in address):
+        raise ConfigError(f"{where}: {address!r} is not a scheduler address ({example})")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in SCHEDULER_SCHEMES:
+        raise ConfigError(f"{where}: unknown scheme {scheme!r} in {address!r}; expected one of "
+                          f"{list(SCHEDULER_SCHEMES)} ({example})")
+    if scheme == "inproc":
+        return address
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{where}: {address!r} is not host:port with a port in 1..65535 ({example})")
+    return address

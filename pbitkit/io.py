@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "atomic_save_npz",
+    "read_npz",
     "atomic_path",
     "read_json",
     "sha256_bytes",
@@ -117,6 +119,26 @@ def atomic_save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file (no pickles), read completely.
+
+    Raises
+    ------
+    PbitkitError
+        Naming the file when it is missing, truncated or otherwise not a readable ``.npz`` (instead of a
+        bare ``BadZipFile`` / ``EOFError`` from deep inside NumPy).
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # our handle: closed on any error
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError as exc:
+        raise PbitkitError(f"file not found: {p}") from exc
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zipfile.LargeZipFile) as exc:
+        raise PbitkitError(f"{p} is truncated or corrupt ({type(exc).__name__}: {exc}); delete it and re-run "
+                           "to recreate it") from exc
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -56,6 +56,8 @@ def open_run_dir(
         If the directory cannot be created (names the path and the OS reason).
     """
     p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise PbitkitError(f"run directory {p} is a file, not a directory (give another --out)")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -29,7 +29,7 @@ def test_every_example_is_covered() -> None:
     covered = {"array_ising_phase.py", "array_variation_calibration.py", "dtm_digits.py", "dtm_digits_experiments.py",
                "dtm_fashion_mnist.py",
                "dtm_hardware_ablation.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
-               "pbitmodel_validate.py"}
+               "pbitmodel_validate.py", "pyspice_cell.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} <= covered, "a new example needs a test here"
 
 
@@ -76,3 +76,15 @@ def test_pbitmodel_examples(tmp_path: Path) -> None:
           "--install-dir", str(inst)], tmp_path)
     card = json.loads((inst / "default_card.json").read_text())
     assert card["cell"] == "strongarm" and card["bias_network"]["g_unit_S"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.ngspice
+def test_pyspice_cell_example(tmp_path: Path) -> None:
+    out = _run([str(EXAMPLES / "pyspice_cell.py"), "--out", str(tmp_path / "ps"), "--points", "5", "--samples", "30"],
+               tmp_path)
+    assert "characterized pysalatch: 5 rows, 0 failed" in out
+    assert (tmp_path / "ps" / "pysalatch_card.json").exists() and (tmp_path / "ps" / "pysalatch_macro.py").exists()
+    # the exported macro-model at the card's centre: P(1) = 1/2 within 4 binomial SE of ~400 independent reads
+    p = float(out.split("P(1) = ")[-1].split()[0])
+    assert abs(p - 0.5) < 4 * 0.5 / 400**0.5

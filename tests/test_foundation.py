@@ -176,6 +176,7 @@ def _imported_after(code: str) -> set[str]:
         "import pbitkit.cli as c; c.build_parser(['--help'])",
         "import pbitkit.cli as c; c.build_parser(['--version'])",
         "import pbitkit.array",
+        "import pbitkit.circuits",
         "import pbitkit.pbitmodel",
         "import pbitkit.pipeline",
     ],
@@ -219,3 +220,86 @@ def test_cli_parses_a_command_loading_only_its_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["fit", "True", "False"]
+
+
+@pytest.mark.parametrize("address", ["nonsense", "tcp://:99999", "bogus://x:1", "tcp://h:1 x", "tcp://h:0"])
+@pytest.mark.parametrize("command", [["characterize", "--cell", "invchain", "--quick"], ["pipeline", "--quick"]])
+def test_bad_scheduler_address_is_a_clear_error(command: list[str], address: str, tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="pbitkit"):
+        assert main([*command, "--scheduler", address, "--out", str(tmp_path / "o")]) == 1
+    assert any(address in r.getMessage() and "scheduler" in r.getMessage() for r in caplog.records)
+
+
+def test_scheduler_address_forms() -> None:
+    from pbitkit.config import check_scheduler_address
+
+    for ok in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://h.example:443", "tcp://[::1]:8786", "inproc://x"):
+        assert check_scheduler_address(ok) == ok
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["characterize", "--cell", "invchain", "--quick"], ["pipeline", "--quick"], ["dtm", "train"],
+     ["array", "sample", "--size", "4", "--sweeps", "2"]],
+)
+def test_out_that_is_a_file_is_a_clear_error(command: list[str], tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    with caplog.at_level("ERROR", logger="pbitkit"):
+        assert main([*command, "--out", str(blocker)]) == 1
+    assert any(str(blocker) in r.getMessage() and ("not a directory" in r.getMessage() or "is a file" in r.getMessage())
+               for r in caplog.records)
+    assert blocker.read_text() == ""
+
+
+TINY_DTM = """
+monolithic_baseline = false
+[data]
+name = "digits"
+n_train = 100
+[forward]
+n_steps = 1
+[model]
+L = 14
+[train]
+epochs = 1
+batch_size = 50
+burn_in = 2
+measure = 2
+k_sample = 2
+monitor_chains = 4
+"""
+
+
+@pytest.mark.slow
+def test_truncated_dtm_files_are_named_not_bad_zip(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = tmp_path / "dtm.toml"
+    cfg.write_text(TINY_DTM)
+    run = tmp_path / "run"
+    assert main(["-q", "dtm", "train", "--config", str(cfg), "--out", str(run), "--workers", "1"]) == 0
+    ckpt = run / "checkpoints" / "step_1.npz"
+    for f in (ckpt, run / "model.npz"):
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) // 2])
+    with caplog.at_level("ERROR", logger="pbitkit"):
+        assert main(["dtm", "sample", "--run", str(run), "--n", "4", "--out", str(tmp_path / "s.npz")]) == 1
+        assert main(["dtm", "train", "--config", str(cfg), "--out", str(run), "--workers", "1"]) == 1
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any(f"{run / 'model.npz'} is truncated or corrupt" in m for m in msgs), msgs
+    assert any(f"{ckpt} is truncated or corrupt" in m for m in msgs), msgs
+
+
+def test_read_npz_names_the_file(tmp_path: Path) -> None:
+    from pbitkit.io import atomic_save_npz, read_npz
+
+    p = atomic_save_npz(tmp_path / "a.npz", x=np.arange(1000), y=np.ones(3))
+    np.testing.assert_array_equal(read_npz(p)["x"], np.arange(1000))
+    data = p.read_bytes()
+    for cut in (len(data) // 2, len(data) - 10, 10, 0):
+        p.write_bytes(data[:cut])
+        with pytest.raises(PbitkitError, match=r"a.npz is truncated or corrupt"):
+            read_npz(p)
+    with pytest.raises(PbitkitError, match="file not found"):
+        read_npz(tmp_path / "missing.npz")

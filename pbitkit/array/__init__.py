@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the exports; imported on first use (pbitkit.lazy)
         square_lattice,
     )
     from pbitkit.array.ledger import Ledger, ledger
-    from pbitkit.array.sampler import GibbsSampler, Moments, random_state, sample, sample_async
+    from pbitkit.array.sampler import GibbsSampler, Moments, ProgrammedSampler, random_state, sample, sample_async
 
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "color_graph",
     "check_coloring",
     "GibbsSampler",
+    "ProgrammedSampler",
     "Moments",
     "sample",
     "sample_async",

@@ -2,6 +2,9 @@
 
 Used by ``benchmarks/bench_array.py`` and ``pbitkit array bench``. Updates per second count single-site
 updates: ``n_nodes x n_chains x n_sweeps / wall time`` in steady state (after compilation/warm-up).
+pbitkit is timed through its public :func:`~pbitkit.array.sample`; thrml in its fastest form per batch
+(``jit`` without vmap for one chain, ``jit(vmap)`` for several); the samplers take turns in every round
+of timing, so a change of the machine's load hits both.
 """
 
 from __future__ import annotations
@@ -10,20 +13,20 @@ import logging
 import os
 import platform
 import time
-import tracemalloc
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from pbitkit.array.device import DacSpec, DeviceStats, HardwareConfig, make_hardware
 from pbitkit.array.graphs import Graph, grid_graph, square_lattice
-from pbitkit.array.sampler import GibbsSampler, random_state
+from pbitkit.array.sampler import GibbsSampler, random_state, sample
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
 __all__ = ["BenchResult", "bench_graph", "bench_pbitkit", "bench_thrml", "run_benchmarks", "machine_info",
-           "BENCH_GRAPHS"]
+           "BENCH_GRAPHS", "pbitkit_case", "thrml_case", "measure_interleaved"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ BENCH_GRAPHS = {"G12_70x70_torus": _g12, "ising_128x128_torus": _ising128, "isin
 
 @dataclass(frozen=True)
 class BenchResult:
-    """One measurement: ``updates_per_s`` single-site updates per second (steady state)."""
+    """One measurement: ``updates_per_s`` single-site updates per second (steady state, best of ``rounds``)."""
 
     graph: str
     n_nodes: int
@@ -55,6 +58,8 @@ class BenchResult:
     updates_per_cpu_s: float | None = None  # per CPU-second of the whole process (robust to a shared machine)
     note: str = ""
     split: str = ""  # pbitkit: how threads shared the work ("serial", "chains", "nodes"; GibbsSampler.last_split)
+    api: str = ""  # what was timed: "sample()" (pbitkit public API), "jit" / "jit(vmap)" (thrml)
+    all_updates_per_s: tuple[float, ...] = ()  # every timed round, in order
 
 
 def machine_info() -> dict[str, Any]:
@@ -94,44 +99,49 @@ def _hardware(graph: Graph) -> Any:
     return make_hardware(graph.n_nodes, stats, cfg, seed=0)
 
 
-def bench_pbitkit(graph: Graph, n_chains: int, mode: str = "ideal", *, min_time_s: float = 1.0,
-                  seed: int = 0) -> BenchResult:
-    """Steady-state updates/s of :class:`GibbsSampler` (``mode`` ``ideal`` or ``device``), moments off.
+#: A timed call: ``f(n_sweeps) -> (wall seconds, process CPU seconds)``.
+Timed = Callable[[int], tuple[float, float]]
 
-    The sweep count doubles until one timed call lasts ``min_time_s / 2``; the fastest of three such calls
-    is reported (the machine may be shared). ``peak_bytes`` is the NumPy peak allocation of one call.
-    """
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def pbitkit_case(graph: Graph, n_chains: int, mode: str = "ideal", *, seed: int = 0) -> tuple[Timed, Callable[[], str]]:
+    """A timed call of the public :func:`~pbitkit.array.sample` (``mode`` ``ideal`` or ``device``) doing
+    ``n_sweeps`` sweeps from a random state and returning the last one, i.e. ``burn_in = n_sweeps - 1``
+    and one recorded sample — the same schedule as :func:`thrml_case`. Everything a user pays is inside
+    the timed call: programming (validation, quantization, tables), the random initial state, threads,
+    the output array. Also returns a function naming the thread split of the last call."""
     rng = np.random.default_rng(seed)
     J = rng.normal(0.0, 0.3, graph.n_edges)
     h = rng.normal(0.0, 0.1, graph.n_nodes)
-    smp = GibbsSampler(graph, mode=mode, hardware=_hardware(graph) if mode == "device" else None)
-    s = random_state(n_chains, graph.n_nodes, rng)
-    s, _ = smp.run(s, J, h, n_sweeps=2, rng=rng, moments=False)  # compile / load cache, warm up
-    n = 2
-    while True:
-        t0, c0 = time.perf_counter(), time.process_time()
-        s, _ = smp.run(s, J, h, n_sweeps=n, rng=rng, moments=False)
-        dt, dc = time.perf_counter() - t0, time.process_time() - c0
-        if dt >= min_time_s / 2 or n > 1 << 24:
-            break
-        n *= 2
-    best, best_c = dt, dc
-    for _ in range(2):  # best of three timed calls: the machine may be shared
-        t0, c0 = time.perf_counter(), time.process_time()
-        s, _ = smp.run(s, J, h, n_sweeps=n, rng=rng, moments=False)
-        best, best_c = min(best, time.perf_counter() - t0), min(best_c, time.process_time() - c0)
-    tracemalloc.start()
-    smp.run(s, J, h, n_sweeps=1, rng=rng, moments=False)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    ups = graph.n_nodes * n_chains * n / best
-    return BenchResult(graph.name, graph.n_nodes, n_chains, f"pbitkit-{mode}", ups, n, best, int(peak),
-                       updates_per_cpu_s=graph.n_nodes * n_chains * n / max(best_c, 1e-9), split=smp.last_split)
+    hw = _hardware(graph) if mode == "device" else None
+    calls = [0]
+    split = [""]
+
+    def f(n_sweeps: int) -> tuple[float, float]:
+        calls[0] += 1
+        return _timed(lambda: sample(J, h, graph=graph, beta=1.0, n_chains=n_chains, n_sweeps=1,
+                                     burn_in=n_sweeps - 1, mode=mode, device=hw, seed=seed + calls[0]))
+
+    def last_split() -> str:
+        smp = GibbsSampler(graph, mode=mode, hardware=hw)
+        prog = smp.program(J, h)
+        prog.run(random_state(n_chains, graph.n_nodes, rng), n_sweeps=0, rng=rng, moments=False)
+        split[0] = smp.last_split
+        return split[0]
+
+    return f, last_split
 
 
-def bench_thrml(graph: Graph, n_chains: int, *, min_time_s: float = 1.0, seed: int = 0) -> BenchResult | None:
-    """Steady-state updates/s of thrml's Ising block-Gibbs sampler on the same graph and batch (None if
-    thrml/jax are not installed). Two blocks = the graph's colour classes; one chain per vmapped key."""
+def thrml_case(graph: Graph, n_chains: int, *, vmap: bool, seed: int = 0) -> Timed | None:
+    """A timed call of thrml's Ising block-Gibbs program on the same graph (two blocks = the colour
+    classes), ``n_sweeps`` sweeps from a fixed initial state, warm (compiled before timing). ``vmap``:
+    ``jit(vmap(sample_states))`` over ``n_chains`` keys; else ``jit(sample_states)`` of ONE chain (its
+    fastest single-chain form). ``None`` when thrml/jax are not installed."""
     try:
         import jax
         import jax.numpy as jnp
@@ -139,6 +149,8 @@ def bench_thrml(graph: Graph, n_chains: int, *, min_time_s: float = 1.0, seed: i
         from thrml.models import IsingEBM, IsingSamplingProgram, hinton_init
     except ImportError:
         return None
+    if not vmap and n_chains != 1:
+        raise ConfigError("thrml without vmap runs one chain")
     nodes = [SpinNode() for _ in range(graph.n_nodes)]
     edges = [(nodes[int(i)], nodes[int(j)]) for i, j in graph.edges]
     rng = np.random.default_rng(seed)
@@ -146,32 +158,82 @@ def bench_thrml(graph: Graph, n_chains: int, *, min_time_s: float = 1.0, seed: i
                      jnp.asarray(rng.normal(0, 0.3, graph.n_edges), dtype=jnp.float32), jnp.array(1.0))
     blocks = [Block([nodes[int(i)] for i in np.flatnonzero(graph.colors == c)]) for c in range(graph.n_colors)]
     program = IsingSamplingProgram(model, blocks, clamped_blocks=[])
-    key = jax.random.key(seed)
-
-    def run(n_sweeps: int) -> float:
-        sched = SamplingSchedule(n_warmup=n_sweeps, n_samples=1, steps_per_sample=1)
-        k_init, k_run = jax.random.split(key)
+    k_init, k_run = jax.random.split(jax.random.key(seed))
+    observe = [Block(nodes[:1])]
+    if vmap:
         init = hinton_init(k_init, model, blocks, (n_chains,))
         keys = jax.random.split(k_run, n_chains)
-        f = jax.jit(jax.vmap(lambda k, st: sample_states(k, program, sched, st, [], [Block(nodes[:1])])))
-        out = f(keys, init)
-        jax.block_until_ready(out)  # compile + warm
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = f(keys, init)
-        jax.block_until_ready(out)
-        return time.perf_counter() - t0, time.process_time() - c0
+    else:
+        init = hinton_init(k_init, model, blocks, ())
+        keys = k_run
+    compiled: dict[int, Any] = {}
 
-    n = 4
+    def f(n_sweeps: int) -> tuple[float, float]:
+        # n_warmup sweeps + one sample (one more sweep): n_sweeps in all
+        if n_sweeps not in compiled:
+            sched = SamplingSchedule(n_warmup=n_sweeps - 1, n_samples=1, steps_per_sample=1)
+            run = lambda k, st: sample_states(k, program, sched, st, [], observe)  # noqa: E731
+            g = jax.jit(jax.vmap(run)) if vmap else jax.jit(run)
+            jax.block_until_ready(g(keys, init))  # compile + warm
+            compiled[n_sweeps] = g
+        g = compiled[n_sweeps]
+        return _timed(lambda: jax.block_until_ready(g(keys, init)))
+
+    return f
+
+
+def _calibrate(f: Timed, min_time_s: float, n0: int = 2, n_max: int = 1 << 22) -> int:
+    """Sweep count for which one call of ``f`` lasts at least ``min_time_s / 2`` (doubling from ``n0``)."""
+    n = n0
     while True:
-        dt, dc = run(n)
-        if dt >= min_time_s / 2 or n > 1 << 20:
-            break
-        n *= 4
-    # the timed call also runs 2 extra steps (1 sample); count them
-    ups = graph.n_nodes * n_chains * (n + 1) / dt
-    return BenchResult(graph.name, graph.n_nodes, n_chains, "thrml", ups, n + 1, dt, None,
-                       updates_per_cpu_s=graph.n_nodes * n_chains * (n + 1) / max(dc, 1e-9),
-                       note="jit(vmap(sample_states)) over chains, warm")
+        dt, _ = f(n)
+        if dt >= min_time_s / 2 or n >= n_max:
+            return n
+        n *= 2 if dt >= min_time_s / 16 else 4
+
+
+def measure_interleaved(graph: Graph, n_chains: int, cases: dict[str, Timed], *, min_time_s: float = 1.0,
+                        rounds: int = 3) -> dict[str, tuple[int, list[tuple[float, float]]]]:
+    """Time every case ``rounds`` times, the cases taking turns within each round (so that a change in
+    the machine's load hits all of them alike); returns per case the sweep count and ``(wall, cpu)`` of
+    each round."""
+    n = {name: _calibrate(f, min_time_s) for name, f in cases.items()}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, f in cases.items():
+            times[name].append(f(n[name]))
+    return {name: (n[name], times[name]) for name in cases}
+
+
+def bench_pbitkit(graph: Graph, n_chains: int, mode: str = "ideal", *, min_time_s: float = 1.0,
+                  seed: int = 0, rounds: int = 3) -> BenchResult:
+    """Steady-state updates/s of the public :func:`~pbitkit.array.sample` alone (see :func:`pbitkit_case`)."""
+    f, split = pbitkit_case(graph, n_chains, mode, seed=seed)
+    f(2)  # compile / load the numba cache
+    res = measure_interleaved(graph, n_chains, {mode: f}, min_time_s=min_time_s, rounds=rounds)
+    return _result(graph, n_chains, f"pbitkit-{mode}", *res[mode], api="sample()", split=split())
+
+
+def _result(graph: Graph, n_chains: int, sampler: str, n: int, times: list[tuple[float, float]], *,
+            api: str, split: str = "", note: str = "") -> BenchResult:
+    work = graph.n_nodes * n_chains * n
+    best = min(t for t, _ in times)
+    best_c = min(c for _, c in times)
+    return BenchResult(graph.name, graph.n_nodes, n_chains, sampler, work / best, n, best, None,
+                       updates_per_cpu_s=work / max(best_c, 1e-9), note=note, split=split, api=api,
+                       all_updates_per_s=tuple(work / t for t, _ in times))
+
+
+def bench_thrml(graph: Graph, n_chains: int, *, min_time_s: float = 1.0, seed: int = 0,
+                rounds: int = 3) -> BenchResult | None:
+    """Steady-state updates/s of thrml alone, its fastest form: ``jit`` without vmap for one chain, else
+    ``jit(vmap)`` (None if thrml/jax are not installed)."""
+    vmap = n_chains != 1
+    f = thrml_case(graph, n_chains, vmap=vmap, seed=seed)
+    if f is None:
+        return None
+    res = measure_interleaved(graph, n_chains, {"thrml": f}, min_time_s=min_time_s, rounds=rounds)
+    return _result(graph, n_chains, "thrml", *res["thrml"], api="jit(vmap)" if vmap else "jit")
 
 
 def bench_graph(name: str) -> Graph:
@@ -187,48 +249,75 @@ def run_benchmarks(
     *,
     thrml: bool = True,
     min_time_s: float = 1.0,
+    rounds: int = 3,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark grid; returns a JSON-ready dict ``{"machine", "results", "ratios"}``.
 
-    ``ratios`` holds, per (graph, chains), pbitkit-ideal / thrml and pbitkit-device / pbitkit-ideal.
+    Per (graph, chains) every sampler is timed ``rounds`` times, taking turns (:func:`measure_interleaved`),
+    and the best round counts. pbitkit is timed through the public :func:`~pbitkit.array.sample`; thrml in
+    its fastest form for the batch: ``jit(vmap)`` over chains, and for one chain also ``jit`` without vmap
+    (the faster of the two is the reference). ``ratios`` holds, per (graph, chains), pbitkit-ideal / thrml
+    (fastest) and pbitkit-device / pbitkit-ideal, by wall time and per process CPU-second.
     """
     graphs = graphs or ["G12_70x70_torus", "ising_128x128_torus"]
     chains = chains or [1, 64, 1024]
     modes = modes or ["ideal", "device"]
     results: list[BenchResult] = []
-    total = len(graphs) * len(chains) * (len(modes) + int(thrml))
+    ratios: list[dict[str, Any]] = []
+    total = len(graphs) * len(chains)
     done = 0
+    load_before = _loadavg()
     for gname in graphs:
         g = bench_graph(gname)
         for C in chains:
+            cases: dict[str, Timed] = {}
+            splits: dict[str, Callable[[], str]] = {}
             for mode in modes:
-                r = bench_pbitkit(g, C, mode, min_time_s=min_time_s)
-                log.info("%s C=%d %s: %.3g updates/s", gname, C, r.sampler, r.updates_per_s)
-                results.append(r)
-                done += 1
-                if progress:
-                    progress(done, total, f"{gname} C={C} {mode}")
+                f, sp = pbitkit_case(g, C, mode)
+                f(2)  # compile / load the numba cache
+                cases[f"pbitkit-{mode}"], splits[f"pbitkit-{mode}"] = f, sp
+            apis = {f"pbitkit-{m}": "sample()" for m in modes}
             if thrml:
-                r = bench_thrml(g, C, min_time_s=min_time_s)
-                if r is not None:
-                    log.info("%s C=%d thrml: %.3g updates/s", gname, C, r.updates_per_s)
-                    results.append(r)
-                done += 1
-                if progress:
-                    progress(done, total, f"{gname} C={C} thrml")
-    ratios = []
-    for gname in graphs:
-        gn = bench_graph(gname).name
-        for C in chains:
-            by = {r.sampler: r.updates_per_s for r in results if r.graph == gn and r.n_chains == C}
-            byc = {r.sampler: r.updates_per_cpu_s for r in results if r.graph == gn and r.n_chains == C}
-            row: dict[str, Any] = {"graph": gn, "n_chains": C}
-            if "pbitkit-ideal" in by and "thrml" in by:
-                row["ideal_over_thrml"] = by["pbitkit-ideal"] / by["thrml"]
-                row["ideal_over_thrml_per_cpu_s"] = byc["pbitkit-ideal"] / byc["thrml"]
-            if "pbitkit-device" in by and "pbitkit-ideal" in by:
-                row["device_over_ideal"] = by["pbitkit-device"] / by["pbitkit-ideal"]
-                row["device_over_ideal_per_cpu_s"] = byc["pbitkit-device"] / byc["pbitkit-ideal"]
-            ratios.append(row)
-    return {"machine": machine_info(), "results": [asdict(r) for r in results], "ratios": ratios}
+                for vmap in ([False, True] if C == 1 else [True]):
+                    tf = thrml_case(g, C, vmap=vmap)
+                    if tf is not None:
+                        name = "thrml-jit(vmap)" if vmap else "thrml-jit"
+                        cases[name], apis[name] = tf, "jit(vmap)" if vmap else "jit"
+            res = measure_interleaved(g, C, cases, min_time_s=min_time_s, rounds=rounds)
+            rows = {name: _result(g, C, name, n, t, api=apis[name], split=splits[name]() if name in splits else "")
+                    for name, (n, t) in res.items()}
+            thr = [r for k, r in rows.items() if k.startswith("thrml")]
+            if thr:  # the reference: thrml's fastest form for this batch
+                best = max(thr, key=lambda r: r.updates_per_s)
+                rows["thrml"] = replace(best, sampler="thrml", note=f"fastest thrml form: {best.api}")
+            for r in rows.values():
+                log.info("%s C=%d %s [%s]: %.3g updates/s", gname, C, r.sampler, r.api, r.updates_per_s)
+            results.extend(rows.values())
+            ratio: dict[str, Any] = {"graph": g.name, "n_chains": C}
+            ideal, dev, ref = rows.get("pbitkit-ideal"), rows.get("pbitkit-device"), rows.get("thrml")
+            if ideal and ref:
+                ratio["thrml_api"] = ref.api
+                ratio["ideal_over_thrml"] = ideal.updates_per_s / ref.updates_per_s
+                ratio["ideal_over_thrml_per_cpu_s"] = ideal.updates_per_cpu_s / ref.updates_per_cpu_s
+                # the same round's calls ran seconds apart: their ratio sees nearly the same machine load
+                per_round = [a / b for a, b in zip(ideal.all_updates_per_s, rows[f"thrml-{ref.api}"].all_updates_per_s)]
+                ratio["ideal_over_thrml_rounds"] = per_round
+                ratio["ideal_over_thrml_median_round"] = float(np.median(per_round))
+            if ideal and dev:
+                ratio["device_over_ideal"] = dev.updates_per_s / ideal.updates_per_s
+                ratio["device_over_ideal_per_cpu_s"] = dev.updates_per_cpu_s / ideal.updates_per_cpu_s
+            ratios.append(ratio)
+            done += 1
+            if progress:
+                progress(done, total, f"{gname} C={C}")
+    machine = machine_info()
+    machine["loadavg_before"] = load_before
+    return {"machine": machine, "results": [asdict(r) for r in results], "ratios": ratios}
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None

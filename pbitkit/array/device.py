@@ -1,15 +1,17 @@
 """Device-aware hardware description of a p-bit array: cell statistics, DACs, a seeded chip instance.
 
-The array keeps its own small card, :class:`DeviceStats`, of exactly what it needs, so it does not depend
-on :mod:`pbitkit.pbitmodel`; :func:`from_device_model` converts a ``pbitkit.pbitmodel.DeviceModel`` card
-(field names of docs/contracts.md) into it.
+The array keeps its own small card, :class:`DeviceStats`, of exactly what it needs (it imports
+:mod:`pbitkit.pbitmodel` only inside the converter); :func:`from_device_model` is the one path from a
+``pbitkit.pbitmodel.DeviceModel`` card (docs/contracts.md) into it, and :func:`make_hardware` draws a chip
+from it with the card's own variation law.
 
 Model of one cell ``i`` of a chip (REFERENCE.md §1–§2):
 
-* its output is a p-bit ``P(s_i = +1) = sigmoid((V_b - V0_i) / Vs_i(T))``; ``(V0_i, Vs_i)`` are drawn once
-  per chip from a bivariate normal with means ``(v0_V, vs_V)``, standard deviations
-  ``(v0_sigma_V, vs_sigma_rel * vs_V)`` and correlation ``v0_vs_corr`` (a probit card is mapped to the
-  logistic with ``Vs = sigma / 1.702``, which agrees within 0.01 in probability);
+* its output is a p-bit ``P(s_i = +1) = sigmoid((V_b - V0_i) / Vs_i(T))``; ``(V0_i, ln Vs_i)`` are drawn once
+  per chip from a bivariate normal with means ``(v0_V, ln vs_V)``, standard deviations
+  ``(v0_sigma_V, vs_sigma_rel)`` and correlation ``v0_vs_corr`` (the card's law,
+  :func:`pbitkit.pbitmodel.draw_cell_params`; a probit card is mapped to the logistic with
+  ``Vs = sigma / PROBIT_TO_LOGISTIC``, which agrees within 0.0095 in probability);
 * temperature scales the slope: ``Vs_i(T) = Vs_i (T / T_nom) ** vs_temp_exponent`` (1 for a thermal-noise
   limited subthreshold cell whose slope is ``n kT / q``; 0.5 for ``kT/C``-noise limited comparators);
 * the bias network turns the neighbours' states and the programmed (DAC-quantized) weights into
@@ -26,7 +28,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +38,9 @@ from pbitkit.errors import ConfigError, ModelCardError
 from pbitkit.rng import SeedLike, as_generator
 
 __all__ = ["DeviceStats", "DacSpec", "HardwareConfig", "HardwareInstance", "make_hardware", "from_device_model"]
+
+if TYPE_CHECKING:
+    from pbitkit.pbitmodel.card import DeviceModel
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +58,9 @@ class DeviceStats:
     ----------
     v0_V, vs_V : nominal sigmoid offset and slope of a cell, ``P(1) = sigmoid((V - v0_V) / vs_V)``.
     v0_sigma_V : cell-to-cell standard deviation of the offset.
-    vs_sigma_rel : relative cell-to-cell standard deviation of the slope.
-    v0_vs_corr : correlation of (V0, Vs) across cells, in [-1, 1].
+    vs_sigma_rel : cell-to-cell standard deviation of ``ln(Vs_i / vs_V)`` (log-normal slopes; the relative
+        spread for small values).
+    v0_vs_corr : correlation of (V0, ln Vs) across cells, in [-1, 1].
     tau_corr_s : output correlation time of a cell at P = 1/2; ``tau_sigma_rel`` its relative spread.
     energy_per_bit_J : RNG energy per output bit (per update). ``energy_per_flip_J``, ``static_power_W``.
     sample_period_s : clock period of clocked cells (0 for free-running cells).
@@ -306,10 +312,11 @@ class HardwareInstance:
 def make_hardware(
     n_nodes: int, stats: DeviceStats, config: HardwareConfig | None = None, seed: SeedLike = 0
 ) -> HardwareInstance:
-    """Draw a chip: per-cell ``(V0_i, Vs_i)`` from a correlated bivariate normal, ``tau_i`` and gain errors
-    from log-normal / normal spreads, all from one seed (the same seed is the same chip).
+    """Draw a chip: per-cell ``(V0_i, ln Vs_i)`` from a correlated bivariate normal (the DeviceModel card's
+    variation law), ``tau_i`` and gain errors from log-normal / normal spreads, all from one seed (the same
+    seed is the same chip).
 
-    ``V0_i = v0 + sigma_0 z1``, ``Vs_i = vs (1 + sigma_rel (rho z1 + sqrt(1 - rho^2) z2))``,
+    ``V0_i = v0 + sigma_0 z1``, ``Vs_i = vs exp(sigma_rel (rho z1 + sqrt(1 - rho^2) z2))``,
     ``tau_i = tau exp(sigma_tau z3 - sigma_tau^2 / 2)``, ``gain_i = 1 + sigma_g z4``, ``z ~ N(0, 1)``.
     """
     if not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
@@ -320,96 +327,115 @@ def make_hardware(
     z = rng.standard_normal((4, n_nodes))
     rho = stats.v0_vs_corr
     v0 = stats.v0_V + stats.v0_sigma_V * z[0]
-    vs = stats.vs_V * (1.0 + stats.vs_sigma_rel * (rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1]))
+    vs = stats.vs_V * np.exp(stats.vs_sigma_rel * (rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1]))
     tau = stats.tau_corr_s * np.exp(stats.tau_sigma_rel * z[2] - 0.5 * stats.tau_sigma_rel**2)
     gain = 1.0 + stats.bias_gain_sigma_rel * z[3]
-    if np.any(vs <= 0):
-        raise ConfigError(f"vs_sigma_rel={stats.vs_sigma_rel} draws non-positive slopes; reduce it")
+    if not np.all(np.isfinite(vs) & (vs > 0)):
+        raise ConfigError(f"vs_sigma_rel={stats.vs_sigma_rel} draws slopes that under- or overflow; reduce it")
     return HardwareInstance(
         stats=stats, config=config, seed=-1 if seed_int is None else int(seed_int),
         v0_V=v0, vs_V=vs, tau_s=tau, gain_rel=gain, trim_V=np.zeros(n_nodes),
     )
 
 
-def from_device_model(card: Any, **overrides: Any) -> DeviceStats:
-    """Convert a ``pbitkit.pbitmodel.DeviceModel`` card (or a dict with its fields) to :class:`DeviceStats`.
+def from_device_model(
+    card: DeviceModel,
+    *,
+    vs_temp_exponent: float = 1.0,
+    tau_sigma_rel: float = 0.0,
+    bias_gain_sigma_rel: float = 0.0,
+    clock_energy_J: float = 0.0,
+    wire_cap_F_per_m: float = 0.25e-9,
+    **overrides: Any,
+) -> DeviceStats:
+    """Convert a :class:`pbitkit.pbitmodel.DeviceModel` card into the array's :class:`DeviceStats`.
 
-    Reads the contract's field names (docs/contracts.md): ``link, v0_V, vs_V, v0_sigma_V, vs_sigma_rel,
-    v0_vs_corr, tau_corr_s, energy_per_bit_J, energy_per_flip_J, static_power_W, sample_period_s, temp_C,
-    bias_network{c_node_F, g_unit_S, settling_s, energy_per_update_J, vdd_V}``. A probit card's slope is
-    divided by ``PROBIT_TO_LOGISTIC`` = 1.702 (logistic equivalent, :mod:`pbitkit.constants`). ``overrides`` replace any resulting field.
+    This is the one path from a card to a chip. Every card field it reads exists in a valid card (the card
+    validates itself), so nothing is filled in: the mapping is
+
+    ====================================  ================================================================
+    DeviceStats                           DeviceModel
+    ====================================  ================================================================
+    ``v0_V``, ``vs_V``                    ``v0_V``, ``vs_V`` (probit: ``vs_V / PROBIT_TO_LOGISTIC``)
+    ``v0_sigma_V, vs_sigma_rel, v0_vs_corr``  ``variation.*``
+    ``tau_corr_s, sample_period_s``       ``dynamics.*``; ``rate_form="exp"`` and the rate parameters when
+                                          ``dynamics.rate_model.form == "exp"`` (slopes times
+                                          ``PROBIT_TO_LOGISTIC`` for probit), else ``"redraw"``
+    ``energy_per_bit_J`` ...              ``energy.*``
+    ``bias_vdd_V, bias_c_node_F, ...``    ``bias_network.vdd_V, c_node_F, g_unit_S, settling_s,
+                                          energy_per_update_J`` (0 = not modelled, kept as 0)
+    ``wire_vdd_V``                        ``vdd_V``
+    ``temp_K``                            ``kelvin(temp_C)``
+    ``v0_tempco_V_per_K``                 ``temp_coeffs.v0_V_per_K`` (0 when not measured)
+    ``vs_tempco_V_per_K``                 ``temp_coeffs.vs_V_per_K`` (None when not measured: then the
+                                          slope scales as ``(T / T_nom) ** vs_temp_exponent``)
+    ====================================  ================================================================
+
+    Parameters
+    ----------
+    card
+        A validated ``DeviceModel`` (read a JSON card with ``DeviceModel.load`` / ``from_dict`` first).
+    vs_temp_exponent, tau_sigma_rel, bias_gain_sigma_rel, clock_energy_J, wire_cap_F_per_m
+        Chip-level properties a card does not describe, stated explicitly (see :class:`DeviceStats`; the
+        defaults are: slope proportional to T, no spread of tau or of the network gain, clock energy already
+        in ``energy_per_bit_J``, 0.25 fF/um wires).
+    **overrides
+        Replace any resulting :class:`DeviceStats` field (e.g. ``v0_sigma_V=0.0``); unknown names raise.
 
     Raises
     ------
     ModelCardError
-        If a required field is missing or not a number.
+        ``card`` is not a ``DeviceModel`` (a dict, a path, ...), or its ``bias_network.vdd_V`` is 0 (the
+        network's swing is needed for the bias rails) and no ``bias_vdd_V`` override is given.
+    ConfigError
+        An unknown override or an out-of-range value.
     """
-    if isinstance(card, dict):
-        get = card.get
-    else:
-        try:  # lazy: pbitmodel is another stage and optional for the array
-            from pbitkit import pbitmodel  # noqa: F401
-        except ImportError:  # pragma: no cover - the card object already exists, so its module does
-            pass
-        get = lambda k, d=None: getattr(card, k, d)  # noqa: E731
+    from pbitkit.pbitmodel.card import DeviceModel  # lazy: the array imports the card schema only when used
 
-    def num(key: str, default: float | None = None) -> float:
-        v = get(key, default)
-        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-            raise ModelCardError(f"DeviceModel.{key}: expected a finite number, got {v!r}")
-        return float(v)
-
-    link = get("link", "logistic")
-    if link not in ("logistic", "probit"):
-        raise ModelCardError(f"DeviceModel.link: expected 'logistic' or 'probit', got {link!r}")
-    scale = 1.0 / PROBIT_TO_LOGISTIC if link == "probit" else 1.0
-    bn = get("bias_network", None) or {}
-    if not isinstance(bn, dict):
-        raise ModelCardError(f"DeviceModel.bias_network: expected a dict, got {type(bn).__name__}")
-    vdd = num("vdd_V", 0.8)
-
-    def bnum(key: str, default: float) -> float:
-        v = bn.get(key, default)
-        if v is None or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-            raise ModelCardError(f"DeviceModel.bias_network.{key}: expected a finite number, got {v!r}")
-        return float(v)
-
+    if not isinstance(card, DeviceModel):
+        raise ModelCardError(f"from_device_model expects a pbitkit.pbitmodel.DeviceModel, got {type(card).__name__}; "
+                             "read JSON cards with DeviceModel.load(path) or DeviceModel.from_dict(data)")
+    known = {f.name for f in dataclasses.fields(DeviceStats)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"from_device_model: unknown DeviceStats field(s) {unknown}")
+    scale = 1.0 / PROBIT_TO_LOGISTIC if card.link == "probit" else 1.0
+    var, dyn, en, bn, tc = card.variation, card.dynamics, card.energy, card.bias_network, card.temp_coeffs
+    if bn.vdd_V <= 0.0 and "bias_vdd_V" not in overrides:
+        raise ModelCardError("field 'bias_network.vdd_V': 0 (not modelled) but the array needs the bias network's "
+                             "swing for its rails; pass bias_vdd_V=... to from_device_model")
     kw: dict[str, Any] = dict(
-        v0_V=num("v0_V"),
-        vs_V=num("vs_V") * scale,
-        v0_sigma_V=num("v0_sigma_V", 0.0),
-        vs_sigma_rel=num("vs_sigma_rel", 0.0),
-        v0_vs_corr=num("v0_vs_corr", 0.0),
-        tau_corr_s=num("tau_corr_s"),
-        energy_per_bit_J=num("energy_per_bit_J", 0.0),
-        energy_per_flip_J=num("energy_per_flip_J", 0.0),
-        static_power_W=num("static_power_W", 0.0),
-        sample_period_s=num("sample_period_s", 0.0),
-        temp_K=kelvin(num("temp_C", 27.0)),
-        bias_vdd_V=bnum("vdd_V", vdd),
-        bias_c_node_F=bnum("c_node_F", 2e-15),
-        bias_g_unit_S=bnum("g_unit_S", 1e-6),
-        bias_settling_s=bnum("settling_s", 2e-9),
-        bias_energy_per_update_J=bnum("energy_per_update_J", 0.0),
-        wire_vdd_V=vdd,
-        source=f"DeviceModel card: cell={get('cell', '?')}, process={get('process', '?')}",
+        v0_V=card.v0_V,
+        vs_V=card.vs_V * scale,
+        v0_sigma_V=var.v0_sigma_V,
+        vs_sigma_rel=var.vs_sigma_rel,
+        v0_vs_corr=var.v0_vs_corr,
+        tau_corr_s=dyn.tau_corr_s,
+        tau_sigma_rel=tau_sigma_rel,
+        energy_per_bit_J=en.energy_per_bit_J,
+        energy_per_flip_J=en.energy_per_flip_J,
+        static_power_W=en.static_power_W,
+        sample_period_s=dyn.sample_period_s,
+        clock_energy_J=clock_energy_J,
+        temp_K=kelvin(card.temp_C),
+        vs_temp_exponent=vs_temp_exponent,
+        bias_vdd_V=bn.vdd_V,
+        bias_c_node_F=bn.c_node_F,
+        bias_g_unit_S=bn.g_unit_S,
+        bias_settling_s=bn.settling_s,
+        bias_energy_per_update_J=bn.energy_per_update_J,
+        bias_gain_sigma_rel=bias_gain_sigma_rel,
+        wire_cap_F_per_m=wire_cap_F_per_m,
+        wire_vdd_V=card.vdd_V,
+        v0_tempco_V_per_K=tc.v0_V_per_K if tc.v0_V_per_K is not None else 0.0,
+        vs_tempco_V_per_K=tc.vs_V_per_K * scale if tc.vs_V_per_K is not None else None,
+        source=f"DeviceModel card: cell={card.cell}, process={card.process}",
     )
-    rm = get("rate_model", None) or {}
-    if isinstance(rm, dict) and rm.get("form") == "exp":
-        try:
-            kw.update(rate_form="exp", rate0_Hz=float(rm["rate0_Hz"]),
-                      rate_slope_up_per_V=float(rm["slope_up_per_V"]) / scale,
-                      rate_slope_down_per_V=float(rm["slope_down_per_V"]) / scale)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelCardError(f"DeviceModel.rate_model: exponential form needs rate0_Hz, slope_up_per_V, "
-                                 f"slope_down_per_V ({exc})") from exc
-    elif rm:
-        log.info("rate_model form %r is not used by the array; async mode uses the redraw law", rm.get("form"))
-    tc = get("temp_coeffs", None) or {}
-    if isinstance(tc, dict):
-        if "v0_V_per_K" in tc:
-            kw["v0_tempco_V_per_K"] = float(tc["v0_V_per_K"])
-        if "vs_V_per_K" in tc:
-            kw["vs_tempco_V_per_K"] = float(tc["vs_V_per_K"]) * scale
+    rm = dyn.rate_model
+    if rm.form == "exp":
+        kw.update(rate_form="exp", rate0_Hz=rm.rate0_Hz, rate_slope_up_per_V=rm.slope_up_per_V / scale,
+                  rate_slope_down_per_V=rm.slope_down_per_V / scale)
+    else:
+        kw.update(rate_form="redraw", rate0_Hz=0.0, rate_slope_up_per_V=0.0, rate_slope_down_per_V=0.0)
     kw.update(overrides)
     return DeviceStats(**kw)

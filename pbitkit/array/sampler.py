@@ -14,13 +14,14 @@ Two entry points:
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["Moments", "GibbsSampler", "sample", "sample_async", "random_state", "MODES"]
+__all__ = ["Moments", "GibbsSampler", "ProgrammedSampler", "sample", "sample_async", "random_state", "MODES"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ NODESPLIT_MAX_CHAINS_PER_THREAD = 256
 #: the barrier (single chains stay on one thread: on the loaded 2-core machine a barrier every ~13 us
 #: lost more than the second core gained).
 NODESPLIT_MIN_LANES = 16_384
+#: ``split="auto"`` with ONE chain splits each colour class's positions between the threads (a barrier
+#: after each class) when every thread gets at least this many positions of the smallest class and the
+#: machine is not busy (1-minute load average at most the number of CPUs + 1/2, see ``_busy``).
+SINGLE_SPLIT_MIN_POSITIONS = 1024
 SPLITS = ("auto", "chains", "nodes")
 #: One node-split call at a time: its parts wait for each other, so they must all be running.
 _NODESPLIT_LOCK = threading.Lock()
@@ -96,9 +101,14 @@ class Moments:
 
 
 def random_state(n_chains: int, n_nodes: int, rng: SeedLike) -> np.ndarray:
-    """Uniformly random ``(n_chains, n_nodes)`` int8 state in {-1, +1}."""
+    """Uniformly random ``(n_chains, n_nodes)`` int8 state in {-1, +1} (one random bit per spin)."""
     g = as_generator(rng)
-    return (2 * g.integers(0, 2, size=(n_chains, n_nodes), dtype=np.int8) - 1).astype(np.int8)
+    n = int(n_chains) * int(n_nodes)
+    bits = np.unpackbits(np.frombuffer(g.bytes(-(-n // 8)), dtype=np.uint8), count=n)
+    s = bits.view(np.int8)
+    s *= 2
+    s -= 1
+    return s.reshape(n_chains, n_nodes)
 
 
 def _key(rng: np.random.Generator) -> np.uint64:
@@ -201,30 +211,66 @@ class GibbsSampler:
         assert self.hardware is not None
         return self.hardware.kernel_params(beta)
 
-    def program(self, J_edge: Any, h: Any, n_chains: int) -> tuple[np.ndarray, np.ndarray]:
-        """Validate (and in device mode DAC-quantize) couplings and fields.
+    def _tables(self, J_edge: Any, h: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Validate couplings and fields; return ``(J (E,), h2 (Ch, N), W (N, D), H (N, Ch))`` float64 with
+        ``W``/``H`` DAC-quantized in device mode (``Ch`` = 1 for shared fields, else the chain count)."""
+        J = self._couplings(J_edge)
+        h2 = self._fields(h)
+        return J, h2, self._slot_table(J), self._field_table(h2)
 
-        Returns the slot-weight table ``(N, D)`` and the field table ``(N, 1)`` or ``(N, C)``.
-        """
+    def _couplings(self, J_edge: Any) -> np.ndarray:
         g = self.graph
         if sp.issparse(J_edge) or (np.ndim(J_edge) == 2 and np.shape(J_edge) == (g.n_nodes, g.n_nodes)):
-            J = g.edge_values(J_edge)
-        else:
-            J = g.check_edge_values(J_edge)
-        h = np.asarray(h, dtype=np.float64)
-        if h.shape == (g.n_nodes,):
-            H = h[:, None]
-        elif h.shape == (n_chains, g.n_nodes):
-            H = h.T
-        else:
-            raise ConfigError(f"h must have shape ({g.n_nodes},) or ({n_chains}, {g.n_nodes}), got {h.shape}")
-        if not np.all(np.isfinite(H)):
+            return g.edge_values(J_edge)
+        return g.check_edge_values(J_edge)
+
+    def _fields(self, h: Any) -> np.ndarray:
+        n = self.graph.n_nodes
+        h = np.zeros(n) if h is None else np.asarray(h, dtype=np.float64)
+        if h.shape == (n,):
+            h = h[None, :]
+        elif h.ndim != 2 or h.shape[1] != n or h.shape[0] < 1:
+            raise ConfigError(f"h must have shape ({n},) or (n_chains, {n}), got {h.shape}")
+        if not np.all(np.isfinite(h)):
             raise ConfigError("h contains non-finite values")
+        return h
+
+    def _slot_table(self, J: np.ndarray) -> np.ndarray:
         if self.mode == "device":
             assert self.hardware is not None
             J = self.hardware.config.weight_dac.quantize(J)
+        return self.tables.slot_weights(J)
+
+    def _field_table(self, h2: np.ndarray) -> np.ndarray:
+        H = h2.T
+        if self.mode == "device":
+            assert self.hardware is not None
             H = self.hardware.config.bias_dac.quantize(H)
-        return self.tables.slot_weights(J), np.ascontiguousarray(H)
+        return np.ascontiguousarray(H, dtype=np.float64)
+
+    def program(self, J_edge: Any, h: Any = None, *, beta: float = 1.0,
+                clamp_mask: np.ndarray | None = None) -> ProgrammedSampler:
+        """Program couplings, fields, inverse temperature and clamp pattern once; reuse the result.
+
+        Parameters
+        ----------
+        J_edge : (E,) float or symmetric (N, N) matrix (dense or scipy.sparse)
+            Couplings per edge in ``graph.edges`` order.
+        h : (N,) or (C, N) float, optional
+            Fields, shared by all chains or one row per chain (then every state passed later must have
+            ``C`` chains). Default 0.
+        beta : float
+            Inverse temperature.
+        clamp_mask : (N,) bool, optional
+            Nodes held fixed (their values are given per call, ``clamp_values``).
+
+        Returns
+        -------
+        ProgrammedSampler
+            Validated, in device mode DAC-quantized, float32 kernel tables; ``run``, ``iterate`` and
+            ``sample`` on it only check the state.
+        """
+        return ProgrammedSampler(self, J_edge, h, beta=beta, clamp_mask=clamp_mask)
 
     # ------------------------------------------------------------------------------------------- run
     def run(
@@ -242,6 +288,9 @@ class GibbsSampler:
         per_chain: bool = False,
     ) -> tuple[np.ndarray, Moments | None]:
         """Advance ``state`` by ``n_sweeps`` chromatic sweeps; return the new state and the moments.
+
+        Equivalent to ``self.program(J_edge, h, beta=beta, clamp_mask=clamp_mask).run(state, ...)``; a
+        caller that runs the same couplings and fields many times should keep the programmed object.
 
         Parameters
         ----------
@@ -272,68 +321,237 @@ class GibbsSampler:
             back to ``run`` as is.
         moments : Moments or None
         """
-        if not isinstance(rng, np.random.Generator):
-            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 0:
-            raise ConfigError(f"n_sweeps must be a non-negative integer, got {n_sweeps!r}")
-        if not (isinstance(beta, (int, float)) and math.isfinite(beta)):
+        return self.program(J_edge, h, beta=beta, clamp_mask=clamp_mask).run(
+            state, n_sweeps=n_sweeps, rng=rng, clamp_values=clamp_values, moments=moments, per_chain=per_chain)
+
+    def iterate(
+        self,
+        state: np.ndarray,
+        J_edge: Any,
+        h: Any,
+        *,
+        beta: float = 1.0,
+        n_samples: int,
+        thin: int = 1,
+        rng: np.random.Generator,
+        clamp_mask: np.ndarray | None = None,
+        clamp_values: np.ndarray | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Generator of states: yields ``(C, N)`` int8 every ``thin`` sweeps, ``n_samples`` times.
+
+        Couplings and fields are programmed once (:meth:`program`), not per yielded state. The caller owns
+        monitoring, checkpointing and stopping (emcee style).
+        """
+        return self.program(J_edge, h, beta=beta, clamp_mask=clamp_mask).iterate(
+            state, n_samples=n_samples, thin=thin, rng=rng, clamp_values=clamp_values)
+
+
+def _busy() -> bool:
+    """Whether other processes compete for the cores: 1-minute load average above the number of CPUs + ½
+    (a single chain on two threads itself accounts for a load of about 2 on two CPUs). Such a chain meets
+    at a barrier after every colour class (every few microseconds), so a partner preempted by another
+    process stalls it; on a busy machine one thread is faster. The choice never changes the bits."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return False
+    return load > (os.cpu_count() or 1) + 0.5
+
+
+class ProgrammedSampler:
+    """A :class:`GibbsSampler` programmed with couplings, fields, ``beta`` and a clamp pattern.
+
+    Made by :meth:`GibbsSampler.program`. Everything that does not change between calls is done once:
+    validation of ``J`` and ``h``, DAC quantization (device mode), the slot-weight and field tables in
+    float32, the chip's per-cell parameters at ``beta``, the colour classes of the free nodes and, for a
+    single chain, the position-ordered tables of the single-chain kernel. :meth:`run`, :meth:`iterate` and
+    :meth:`sample` then only check the state. Calls continue the random stream of the parent sampler
+    (each call draws one key from its ``rng``), so ``program(...).run(...)`` gives the same bits as
+    ``GibbsSampler.run(...)``. :meth:`update` re-programs only couplings or only fields (a training loop).
+
+    Attributes
+    ----------
+    sampler : GibbsSampler
+    beta : float
+    n_chains : int or None
+        Number of chains the per-chain fields were given for (``None``: shared fields, any ``C``).
+    clamp_mask : (N,) bool or None
+    """
+
+    def __init__(self, sampler: GibbsSampler, J_edge: Any, h: Any, *, beta: float = 1.0,
+                 clamp_mask: np.ndarray | None = None) -> None:
+        if not (isinstance(beta, (int, float, np.floating, np.integer)) and math.isfinite(beta)):
             raise ConfigError(f"beta must be a finite number, got {beta!r}")
-        g = self.graph
-        st = np.asarray(state)
-        if st.ndim != 2 or st.shape[1] != g.n_nodes:
-            raise ConfigError(f"state must have shape (C, {g.n_nodes}), got {st.shape}")
-        if not np.all((st == 1) | (st == -1)):
-            raise ConfigError("state must contain only -1 and +1")
-        C = st.shape[0]
-        # internal layout (N, C); a Fortran-ordered (C, N) input (as returned by run) is copied without a
-        # transpose. The input is never modified.
-        S = np.array(st.T, dtype=np.int8, order="C", copy=True)
+        g = sampler.graph
+        self.sampler = sampler
+        self.beta = float(beta)
         mask = None
         if clamp_mask is not None:
-            mask = np.asarray(clamp_mask, dtype=bool)
+            mask = np.array(clamp_mask, dtype=bool)
             if mask.shape != (g.n_nodes,):
                 raise ConfigError(f"clamp_mask must have shape ({g.n_nodes},), got {mask.shape}")
+            mask.flags.writeable = False
+        self.clamp_mask = mask
+        self._ptr, nodes = sampler._free_classes(mask)
+        self._nodes = nodes
+        self._nodes_u32 = nodes.view(np.uint32)
+        self._min_class = int(np.min(np.diff(self._ptr))) if self._ptr.shape[0] > 1 else 0
+        p = sampler._params(self.beta)
+        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+        self._p32 = {k: f32(p[k]) for k in ("c0", "g", "v0", "ivs", "lam")}
+        self._v_lo, self._v_hi = np.float32(p["v_lo"]), np.float32(p["v_hi"])
+        self._plain = bool(self._v_lo == -np.inf and self._v_hi == np.inf and not np.any(self._p32["c0"])
+                           and not np.any(self._p32["v0"]) and np.all(self._p32["ivs"] == 1.0))
+        self._has_lam = bool(np.any(self._p32["lam"]))
+        self._J = sampler._couplings(J_edge)
+        self._W = f32(sampler._slot_table(self._J))
+        self._set_fields(sampler._fields(h))
+
+    def _set_fields(self, h2: np.ndarray) -> None:
+        self._h = h2
+        self._H = np.ascontiguousarray(self.sampler._field_table(h2), dtype=np.float32)
+        self.n_chains = None if h2.shape[0] == 1 else int(h2.shape[0])
+        self._single: tuple[np.ndarray, ...] | None = None  # position-ordered tables, built on first C = 1 call
+
+    def update(self, J_edge: Any = None, h: Any = None) -> ProgrammedSampler:
+        """A copy re-programmed with new couplings and/or fields (``None``: keep); the rest is reused."""
+        new = copy.copy(self)
+        if J_edge is not None:
+            new._J = self.sampler._couplings(J_edge)
+            new._W = np.ascontiguousarray(self.sampler._slot_table(new._J), dtype=np.float32)
+            new._single = None
+        if h is not None:
+            new._set_fields(self.sampler._fields(h))
+        return new
+
+    @property
+    def couplings(self) -> np.ndarray:
+        """Programmed couplings ``(E,)`` (validated, before DAC quantization)."""
+        return self._J
+
+    @property
+    def fields(self) -> np.ndarray:
+        """Programmed fields ``(1, N)`` (shared) or ``(C, N)`` (validated, before DAC quantization)."""
+        return self._h
+
+    # ---------------------------------------------------------------------------------------- internals
+    def _state(self, state: np.ndarray, clamp_values: np.ndarray | None, *, owned: bool = False) -> np.ndarray:
+        """Validated internal ``(N, C)`` int8 copy of ``state`` with the clamped values written in.
+        ``owned``: ``state`` is already an internal ``(N, C)`` C-ordered ±1 array made here (no check, no copy)."""
+        n = self.sampler.graph.n_nodes
+        if owned:
+            S = state
+            C = S.shape[1]
+        else:
+            st = np.asarray(state)
+            if st.ndim != 2 or st.shape[1] != n:
+                raise ConfigError(f"state must have shape (C, {n}), got {st.shape}")
+            C = st.shape[0]
+            if C < 1:
+                raise ConfigError("state must hold at least one chain")
+            if st.dtype == np.int8 and (st.flags.c_contiguous or st.flags.f_contiguous):
+                ok = kernels.all_spins(st.reshape(-1, order="A"))  # one pass, no temporaries
+            else:
+                ok = bool(np.all((st == 1) | (st == -1)))
+            if not ok:
+                raise ConfigError("state must contain only -1 and +1")
+            if st.flags.f_contiguous and st.dtype == np.int8:  # e.g. a state returned by run: a plain copy
+                S = np.array(st.T, order="C", copy=True)
+            else:  # blocked transpose (numpy's strided int8 copy is several times slower)
+                S = np.empty((n, C), dtype=np.int8)
+                kernels.store_transposed(np.ascontiguousarray(st, dtype=np.int8), S)
+        if self.n_chains is not None and C != self.n_chains:
+            raise ConfigError(f"the fields were programmed for {self.n_chains} chains, state has {C}")
+        mask = self.clamp_mask
+        if mask is not None:
             if clamp_values is None:
                 raise ConfigError("clamp_mask given without clamp_values")
             cv = np.asarray(clamp_values)
-            if cv.shape == (g.n_nodes,):
-                cv = np.broadcast_to(cv, (C, g.n_nodes))
-            if cv.shape != (C, g.n_nodes):
-                raise ConfigError(f"clamp_values must have shape ({C}, {g.n_nodes}) or ({g.n_nodes},), got {cv.shape}")
+            if cv.shape == (n,):
+                cv = np.broadcast_to(cv, (C, n))
+            if cv.shape != (C, n):
+                raise ConfigError(f"clamp_values must have shape ({C}, {n}) or ({n},), got {cv.shape}")
             vals = cv[:, mask]
             if not np.all((vals == 1) | (vals == -1)):
                 raise ConfigError("clamp_values must be -1 or +1 on clamped nodes")
             S[mask, :] = vals.T.astype(np.int8)
-        W, H = self.program(J_edge, h, C)
-        ptr, nodes = self._free_classes(mask)
-        p = self._params(beta)
-        E = g.n_edges
-        n_lanes = C * g.n_nodes
-        n_threads = 1 if self.parallel is False else self.n_threads
-        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-        Wf, Hf, p32 = f32(W), f32(H), {k: f32(p[k]) for k in ("c0", "g", "v0", "ivs", "lam")}
-        key, step0 = _key(rng), np.int64(self._step)
-        min_class = int(np.min(np.diff(ptr))) if ptr.shape[0] > 1 else 0
-        nodesplit = n_threads > 1 and not (moments and per_chain) and min_class >= n_threads and (
-            self.split == "nodes" or (self.split == "auto" and C < NODESPLIT_MAX_CHAINS_PER_THREAD * n_threads
-                                      and C * min_class >= NODESPLIT_MIN_LANES * n_threads))
-        if not nodesplit and self.parallel is None and n_lanes < PARALLEL_MIN_LANES:
-            n_threads = 1
-        self.last_split = "nodes" if nodesplit else ("chains" if n_threads > 1 and C >= 2 * CHAIN_BLOCK_MIN else "serial")
+        return S
+
+    def _single_tables(self) -> tuple[np.ndarray, ...]:
+        if self._single is None:
+            p = self._p32
+            self._single = kernels.single_layout(self.sampler._nbr_u32, self._W, self._H, self._nodes_u32,
+                                                 self.sampler.graph.edges, p["c0"], p["g"], p["v0"], p["ivs"], p["lam"])
+        return self._single
+
+    def _plan(self, C: int, moments: bool, per_chain: bool) -> tuple[str, int]:
+        """How to share the work: ``("serial" | "single-nodes" | "nodes" | "chains", n_threads)``."""
+        smp = self.sampler
+        n_threads = 1 if smp.parallel is False else smp.n_threads
+        mc = self._min_class
+        if C == 1:
+            if n_threads > 1 and mc >= n_threads and (
+                    smp.split == "nodes" or (smp.split == "auto" and mc >= SINGLE_SPLIT_MIN_POSITIONS * n_threads
+                                             and not _busy())):
+                return "single-nodes", n_threads
+            return "serial", 1
+        nodesplit = n_threads > 1 and not (moments and per_chain) and mc >= n_threads and (
+            smp.split == "nodes" or (smp.split == "auto" and C < NODESPLIT_MAX_CHAINS_PER_THREAD * n_threads
+                                     and C * mc >= NODESPLIT_MIN_LANES * n_threads))
         if nodesplit:
-            n_blk = 1
+            return "nodes", n_threads
+        if smp.parallel is None and C * smp.graph.n_nodes < PARALLEL_MIN_LANES:
+            n_threads = 1
+        n_blk = max(1, min(n_threads, C // CHAIN_BLOCK_MIN))
+        return ("chains" if n_blk > 1 else "serial"), n_blk
+
+    def _advance(self, S: np.ndarray, n_sweeps: int, rng: np.random.Generator, moments: bool,
+                 per_chain: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``n_sweeps`` sweeps of the internal state ``S (N, C)`` in place; returns the moment sums
+        ``acc1 (N, C)`` and ``acc2 (E, C)`` (per chain) or ``(E, 1)`` (summed over chains)."""
+        smp = self.sampler
+        g = smp.graph
+        N, C = S.shape
+        E = g.n_edges
+        ptr, nodes = self._ptr, self._nodes_u32
+        p32 = self._p32
+        key, step0 = _key(rng), np.int64(smp._step)
+        how, n_threads = self._plan(C, moments, per_chain)
+        smp.last_split = "nodes" if how == "single-nodes" else how
+        if how in ("serial", "single-nodes") and C == 1:
+            perm, NB, WW, HH, PP, EP = self._single_tables()
+            acc1 = np.zeros((N, 1), dtype=np.int64) if moments else np.zeros((1, 1), dtype=np.int64)
+            acc2 = np.zeros((E, 1), dtype=np.int64) if moments else np.zeros((1, 1), dtype=np.int64)
+            Sp = S[perm, 0].astype(np.float32)  # position order (single_layout)
+            bar = np.zeros(16, dtype=np.int64)  # one counter, padded to its own cache line
+
+            def one(q: int) -> None:
+                kernels.gibbs_single(Sp, NB, WW, HH, PP, ptr, self._v_lo, self._v_hi, int(n_sweeps), key, step0,
+                                     perm, EP, acc1, acc2, bool(moments), self._has_lam, self._plain,
+                                     np.int64(q), np.int64(n_threads), bar)
+
+            if n_threads == 1:
+                one(0)
+            else:
+                with _NODESPLIT_LOCK:
+                    futs = [_nodesplit_pool(n_threads - 1).submit(one, q) for q in range(1, n_threads)]
+                    one(0)
+                    for fut in futs:
+                        fut.result()
+            S[perm, 0] = Sp.astype(np.int8)
+        elif how == "nodes":
             if moments:
-                acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
+                acc1 = np.zeros((N, C), dtype=np.int64)
                 acc2 = np.zeros((E, 1), dtype=np.int64)
             else:
                 acc1 = acc2 = np.zeros((1, 1), dtype=np.int64)
-            bar = np.zeros(16, dtype=np.int64)  # one counter, padded to its own cache line
+            bar = np.zeros(16, dtype=np.int64)
 
             def part(q: int) -> None:
                 kernels.gibbs_sweeps_nodesplit(
-                    S, self._nbr_u32, Wf, Hf, ptr, nodes.view(np.uint32), p32["c0"], p32["g"], p32["v0"],
-                    p32["ivs"], p32["lam"], np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key,
-                    step0, g.edges, acc1, acc2, bool(moments), np.int64(q), np.int64(n_threads), bar,
+                    S, smp._nbr_u32, self._W, self._H, ptr, nodes, p32["c0"], p32["g"], p32["v0"], p32["ivs"],
+                    p32["lam"], self._v_lo, self._v_hi, int(n_sweeps), key, step0, g.edges, acc1, acc2,
+                    bool(moments), np.int64(q), np.int64(n_threads), bar,
                 )
 
             with _NODESPLIT_LOCK:
@@ -342,31 +560,51 @@ class GibbsSampler:
                 for fut in futs:
                     fut.result()
         else:
-            n_blk = max(1, min(n_threads, C // CHAIN_BLOCK_MIN))  # blocks of chains run in threads
+            n_blk = n_threads
             # block boundaries on multiples of 64 chains where possible (no false sharing of cache lines)
             bounds = [0] + [min(C, -(-((b * C) // n_blk) // 64) * 64) if C >= 64 * n_blk else (b * C) // n_blk
                             for b in range(1, n_blk)] + [C]
             if moments:
-                acc1 = np.zeros((g.n_nodes, C), dtype=np.int64)
+                acc1 = np.zeros((N, C), dtype=np.int64)
                 acc2 = np.zeros((E, C if per_chain else n_blk), dtype=np.int64)
             else:
                 acc1 = acc2 = np.zeros((1, 1), dtype=np.int64)
 
             def work(b: int) -> None:
                 kernels.gibbs_sweeps(
-                    S, self._nbr_u32, Wf, Hf, ptr, nodes.view(np.uint32), p32["c0"], p32["g"], p32["v0"],
-                    p32["ivs"], p32["lam"], np.float32(p["v_lo"]), np.float32(p["v_hi"]), int(n_sweeps), key,
-                    step0, np.int64(bounds[b]), np.int64(bounds[b + 1]), g.edges, acc1, acc2, bool(moments),
-                    np.int64(-1 if per_chain else b),
+                    S, smp._nbr_u32, self._W, self._H, ptr, nodes, p32["c0"], p32["g"], p32["v0"], p32["ivs"],
+                    p32["lam"], self._v_lo, self._v_hi, int(n_sweeps), key, step0, np.int64(bounds[b]),
+                    np.int64(bounds[b + 1]), g.edges, acc1, acc2, bool(moments), np.int64(-1 if per_chain else b),
                 )
 
             if n_blk == 1:
                 work(0)
             else:
                 list(_pool(n_blk).map(work, range(n_blk)))
-        if moments and not per_chain:
-            acc2 = acc2.sum(axis=1, keepdims=True)
-        self._step += int(n_sweeps) * (ptr.shape[0] - 1)
+            if moments and not per_chain:
+                acc2 = acc2.sum(axis=1, keepdims=True)
+        smp._step += int(n_sweeps) * (ptr.shape[0] - 1)
+        return acc1, acc2
+
+    # ------------------------------------------------------------------------------------------ public
+    def run(
+        self,
+        state: np.ndarray,
+        *,
+        n_sweeps: int,
+        rng: np.random.Generator,
+        clamp_values: np.ndarray | None = None,
+        moments: bool = True,
+        per_chain: bool = False,
+    ) -> tuple[np.ndarray, Moments | None]:
+        """Advance ``state`` by ``n_sweeps`` sweeps (see :meth:`GibbsSampler.run` for the arguments)."""
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 0:
+            raise ConfigError(f"n_sweeps must be a non-negative integer, got {n_sweeps!r}")
+        S = self._state(state, clamp_values)
+        C = S.shape[1]
+        acc1, acc2 = self._advance(S, int(n_sweeps), rng, moments, per_chain)
         mom = None
         if moments and n_sweeps > 0:
             m1c = (acc1.T / n_sweeps).astype(np.float64)
@@ -383,25 +621,75 @@ class GibbsSampler:
     def iterate(
         self,
         state: np.ndarray,
-        J_edge: Any,
-        h: Any,
         *,
-        beta: float = 1.0,
         n_samples: int,
         thin: int = 1,
         rng: np.random.Generator,
-        clamp_mask: np.ndarray | None = None,
         clamp_values: np.ndarray | None = None,
-    ):
-        """Generator of states: yields ``(C, N)`` int8 every ``thin`` sweeps, ``n_samples`` times.
+    ) -> Iterator[np.ndarray]:
+        """Generator of states: yields a new ``(C, N)`` int8 array (Fortran-ordered) every ``thin``
+        sweeps, ``n_samples`` times. The state is checked once; each step draws one key from ``rng``."""
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        for name, v, lo in (("n_samples", n_samples, 0), ("thin", thin, 1)):
+            if not isinstance(v, (int, np.integer)) or v < lo:
+                raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+        return self._iterate(self._state(state, clamp_values), int(n_samples), int(thin), rng)
 
-        The caller owns monitoring, checkpointing and stopping (emcee style).
-        """
-        s = state
+    def _iterate(self, S: np.ndarray, n_samples: int, thin: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
         for _ in range(n_samples):
-            s, _m = self.run(s, J_edge, h, beta=beta, n_sweeps=thin, rng=rng, clamp_mask=clamp_mask,
-                             clamp_values=clamp_values, moments=False)
-            yield s
+            self._advance(S, thin, rng, False, False)
+            yield S.copy().T
+
+    def sample(
+        self,
+        state: np.ndarray,
+        *,
+        n_sweeps: int,
+        burn_in: int = 0,
+        thin: int = 1,
+        rng: np.random.Generator,
+        clamp_values: np.ndarray | None = None,
+        observer: Callable[[int, np.ndarray], None] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """``burn_in`` sweeps from ``state``, then a sample every ``thin`` sweeps: returns
+        ``(n_sweeps // thin, C, N)`` int8 (C-ordered). Same random stream as :meth:`run` for the burn-in
+        followed by :meth:`iterate`."""
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        for name, v, lo in (("n_sweeps", n_sweeps, 1), ("burn_in", burn_in, 0), ("thin", thin, 1)):
+            if not isinstance(v, (int, np.integer)) or v < lo:
+                raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+        return self._sample(self._state(state, clamp_values), int(n_sweeps), int(burn_in), int(thin), rng,
+                            observer, progress)
+
+    def _sample(self, S: np.ndarray, n_sweeps: int, burn_in: int, thin: int, rng: np.random.Generator,
+                observer: Callable[[int, np.ndarray], None] | None, progress: ProgressCallback | None) -> np.ndarray:
+        N, C = S.shape
+        n_out = n_sweeps // thin
+        out = np.empty((n_out, C, N), dtype=np.int8)
+        if burn_in:
+            self._advance(S, burn_in, rng, False, False)
+        if C == 1 and observer is None and progress is None and self._plan(1, False, False)[0] == "serial":
+            # one chain: all samples in one kernel call, one key per sample as in the loop below
+            smp = self.sampler
+            perm, NB, WW, HH, PP, EP = self._single_tables()
+            keys = rng.integers(0, 2**63, size=n_out, dtype=np.int64).view(np.uint64)
+            Sp = S[perm, 0].astype(np.float32)
+            kernels.gibbs_single_record(Sp, NB, WW, HH, PP, self._ptr, self._v_lo, self._v_hi, thin, keys,
+                                        np.int64(smp._step), perm, EP, self._has_lam, self._plain, out)
+            smp._step += n_out * thin * (self._ptr.shape[0] - 1)
+            smp.last_split = "serial"
+            return out
+        for k in range(n_out):
+            self._advance(S, thin, rng, False, False)
+            kernels.store_transposed(S, out[k])
+            if observer is not None:
+                observer(k, out[k])
+            if progress is not None and (k % max(1, n_out // 100) == 0 or k == n_out - 1):
+                progress(k + 1, n_out, "sweeps")
+        return out
 
 
 def _as_model(J: Any, h: Any, graph: Graph | None) -> tuple[Graph, np.ndarray, np.ndarray]:
@@ -481,26 +769,21 @@ def sample(
             raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
     rng = as_generator(seed)
     graph, J_edge, h = _as_model(J, h, graph)
-    state = random_state(n_chains, graph.n_nodes, rng) if init is None else np.asarray(init, dtype=np.int8)
+    if init is None:  # a random state drawn in the internal (N, C) layout: no check, no transpose
+        state = random_state(graph.n_nodes, n_chains, rng)
+    else:
+        state = np.asarray(init)
+        if state.shape != (n_chains, graph.n_nodes):
+            raise ConfigError(f"init must have shape ({n_chains}, {graph.n_nodes}), got {state.shape}")
     cm, cv = (None, None) if clamp is None else (np.asarray(clamp[0], bool), np.asarray(clamp[1]))
     n_out = n_sweeps // thin
     if mode == "async":
-        return sample_async(graph, J_edge, h, beta=beta, state=state, n_samples=n_out,
+        return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state, n_samples=n_out,
                             interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
                             hardware=device, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
-    smp = GibbsSampler(graph, mode=mode, hardware=device)
-    out = np.empty((n_out, n_chains, graph.n_nodes), dtype=np.int8)
-    if burn_in:
-        state, _ = smp.run(state, J_edge, h, beta=beta, n_sweeps=burn_in, rng=rng, clamp_mask=cm,
-                           clamp_values=cv, moments=False)
-    for k, s in enumerate(smp.iterate(state, J_edge, h, beta=beta, n_samples=n_out, thin=thin, rng=rng,
-                                      clamp_mask=cm, clamp_values=cv)):
-        out[k] = s
-        if observer is not None:
-            observer(k, s)
-        if progress is not None and (k % max(1, n_out // 100) == 0 or k == n_out - 1):
-            progress(k + 1, n_out, "sweeps")
-    return out
+    prog = GibbsSampler(graph, mode=mode, hardware=device).program(J_edge, h, beta=beta, clamp_mask=cm)
+    S = prog._state(state, cv, owned=init is None)
+    return prog._sample(S, int(n_sweeps), int(burn_in), int(thin), rng, observer, progress)
 
 
 def sample_async(
@@ -535,7 +818,9 @@ def sample_async(
     if N != graph.n_nodes:
         raise ConfigError(f"state has {N} nodes, graph has {graph.n_nodes}")
     smp = GibbsSampler(graph, mode="device" if hardware is not None else "ideal", hardware=hardware)
-    W, H = smp.program(J_edge, h, C)
+    _J, h2, W, H = smp._tables(J_edge, h)
+    if h2.shape[0] not in (1, C):
+        raise ConfigError(f"h must have shape ({N},) or ({C}, {N}), got {h2.shape}")
     S = np.ascontiguousarray(np.asarray(state, dtype=np.int8).T)
     free = np.ones(N, dtype=bool)
     if clamp_mask is not None:

@@ -34,11 +34,12 @@ from typing import Any
 
 from pbitkit.circuits.bits import BITS_FILE, BITS_KEY, BitRecord, decode_bits, write_bits
 from pbitkit.circuits.cache import RowCache, job_key
-from pbitkit.circuits.cells import TABLE_COLUMNS, SweepPoint, get_cell
+from pbitkit.circuits.cell_base import TABLE_COLUMNS, SweepPoint
 from pbitkit.circuits.centering import centre_points
 from pbitkit.circuits.executors import TaskOutcome, default_workers, run_tasks
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SPICEINIT, SimJob, ngspice_version
+from pbitkit.circuits.registry import get_cell
 from pbitkit.circuits.sweep import SweepSpec, expand, group_points
 from pbitkit.io import atomic_write_json, atomic_write_text
 from pbitkit.progress import ProgressCallback
@@ -52,7 +53,8 @@ log = logging.getLogger(__name__)
 
 TABLE_FILE = "characterization.csv"
 PROVENANCE_FILE = "characterization.json"
-_MEASURE_MODULE = "pbitkit.circuits.measure"
+#: Modules whose code computes rows besides the cell's own module (their source hashes key the row cache).
+_ROW_MODULES = ("pbitkit.circuits.cell_base", "pbitkit.circuits.elements", "pbitkit.circuits.measure")
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def _sort_key(r: dict[str, Any]) -> tuple:
         return x if isinstance(x, (int, float)) and not math.isnan(x) else -math.inf
 
     return (str(r.get("tier")), str(r.get("corner")), num(r.get("temp_C")), num(r.get("vdd_V")),
-            num(r.get("mc_seed")), num(r.get("bias_V")))
+            num(r.get("mc_seed")), num(r.get("bias_V")), num(r.get("noise_replica", 0)))
 
 
 def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Executor | None = None,
@@ -187,7 +189,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     run_dir = open_run_dir(out_dir, kind="characterize", config=spec.to_dict(), overwrite=overwrite)
     cell = get_cell(spec.cell)
     cache = cache or (RowCache.default() if use_cache else None)
-    code = (type(cell).__module__, _MEASURE_MODULE)
+    code = (type(cell).__module__, *_ROW_MODULES)
     n_workers = workers if workers is not None else default_workers()
 
     libraries: dict[tuple[str, bool], ModelLibrary] = {}
@@ -202,7 +204,8 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     centres: list[dict[str, Any]] = []
     if spec.bias_centering == "predicted":
         points, centres = centre_points(points, models=spec.models, ngspice_version=version, executor=executor,
-                                        workers=n_workers, use_cache=use_cache and cache is not None)
+                                        workers=n_workers, use_cache=use_cache and cache is not None,
+                                        runner=spec.runner)
         log.info("characterize %s: centred %d device(s) on their predicted V0 (%d from cache)", spec.cell,
                  len(centres), sum(c["cached"] for c in centres))
     sessions = group_points(points, max_points_per_job=spec.max_points_per_job,
@@ -219,7 +222,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     rows_by_session: dict[int, list[dict[str, Any]]] = {}
     pending: list[int] = []
     for i, key in enumerate(keys):
-        hit = cache.get(key) if cache is not None else None
+        hit = cache.get(key, n_rows=len(sessions[i])) if cache is not None else None
         if hit is not None:
             rows_by_session[i] = hit
         else:
@@ -229,7 +232,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
              len(points), len(jobs), n_cached, len(pending),
              "custom executor" if executor is not None else f"{n_workers} worker(s)")
     session_log: list[dict[str, Any]] = [
-        {"label": j.label.split("|", 1)[0], "job_sha256": j.content_hash(), "cache_key": k,
+        {"label": j.label, "job_sha256": j.content_hash(), "cache_key": k,
          "n_points": len(s), "cached": i not in pending}
         for i, (j, k, s) in enumerate(zip(jobs, keys, sessions))]
 
@@ -246,40 +249,39 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         if progress:
             progress(done, total, msg)
 
-    def handle(outcomes: list[TaskOutcome], idx: list[int], job_list: list[SimJob], key_list: list[str],
-               pts_list: list[list[SweepPoint]]) -> list[int]:
-        """Store results; return indices (into the lists) of failed multi-point sessions to split."""
+    def handle(out: TaskOutcome, idx: list[int], job_list: list[SimJob], key_list: list[str],
+               pts_list: list[list[SweepPoint]]) -> bool:
+        """Store one finished session (into the cache at once, so an interrupted sweep keeps it); return
+        whether it is a failed multi-point session to retry point by point."""
         nonlocal cpu_total, n_simulated
-        to_split = []
-        for out in outcomes:
-            k = out.index
-            n_simulated += 1
-            cpu_total += out.cpu_time_s
-            per_worker[out.worker] = per_worker.get(out.worker, 0) + 1
-            if out.status == "ok":
-                if cache is not None:
-                    cache.put(key_list[k], out.rows, label=job_list[k].label.split("|", 1)[0],
-                              cpu_time_s=out.cpu_time_s, wall_time_s=out.wall_time_s)
-                rows_by_session[idx[k]] = rows_by_session.get(idx[k], []) + out.rows
-                continue
-            log.warning("session %s %s: %s", job_list[k].label.split("|", 1)[0], out.status,
-                        out.error.splitlines()[0] if out.error else "")
-            if retry_split and len(pts_list[k]) > 1:
-                to_split.append(k)
-            else:
-                failures.append({"label": job_list[k].label.split("|", 1)[0], "status": out.status,
-                                 "error": out.error})
-                rows_by_session[idx[k]] = rows_by_session.get(idx[k], []) + cell.failed_rows(
-                    job_list[k], out.status, out.error)
-        return to_split
+        k = out.index
+        n_simulated += 1
+        cpu_total += out.cpu_time_s
+        per_worker[out.worker] = per_worker.get(out.worker, 0) + 1
+        if out.status == "ok":
+            if cache is not None:
+                cache.put(key_list[k], out.rows, label=job_list[k].label,
+                          cpu_time_s=out.cpu_time_s, wall_time_s=out.wall_time_s)
+            rows_by_session[idx[k]] = rows_by_session.get(idx[k], []) + out.rows
+            return False
+        log.warning("session %s %s: %s", job_list[k].label, out.status,
+                    out.error.splitlines()[0] if out.error else "")
+        if retry_split and len(pts_list[k]) > 1:
+            return True
+        failures.append({"label": job_list[k].label, "status": out.status, "error": out.error})
+        rows_by_session[idx[k]] = rows_by_session.get(idx[k], []) + cell.failed_rows(
+            job_list[k], out.status, out.error)
+        return False
 
     if pending:
         p_jobs = [jobs[i] for i in pending]
-        outcomes = list(run_tasks([(cell.name, j) for j in p_jobs], executor, workers=n_workers, progress=report))
-        split = handle(outcomes, pending, p_jobs, [keys[i] for i in pending], [sessions[i] for i in pending])
+        p_keys, p_pts = [keys[i] for i in pending], [sessions[i] for i in pending]
+        split = [out.index for out in run_tasks([(cell.name, j) for j in p_jobs], executor, workers=n_workers,
+                                                progress=report, runner=spec.runner)
+                 if handle(out, pending, p_jobs, p_keys, p_pts)]
         if split:
             s_idx, s_jobs, s_keys, s_pts = [], [], [], []
-            for k in split:
+            for k in sorted(split):
                 for pt in sessions[pending[k]]:
                     j = make_job([pt])
                     s_idx.append(pending[k])
@@ -288,9 +290,9 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
                     s_pts.append([pt])
             log.info("retrying %d failed session(s) point by point (%d sessions)", len(split), len(s_jobs))
             total += len(s_jobs)
-            outcomes = list(run_tasks([(cell.name, j) for j in s_jobs], executor, workers=n_workers,
-                                      progress=report))
-            handle(outcomes, s_idx, s_jobs, s_keys, s_pts)
+            for out in run_tasks([(cell.name, j) for j in s_jobs], executor, workers=n_workers, progress=report,
+                                 runner=spec.runner):
+                handle(out, s_idx, s_jobs, s_keys, s_pts)
 
     rows = sorted((r for i in range(len(jobs)) for r in rows_by_session.get(i, [])), key=_sort_key)
     records: dict[int, BitRecord] = {}

@@ -7,6 +7,7 @@ and calls :func:`pbitkit.circuits.characterize.characterize`. No numerics here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -30,7 +31,7 @@ pbitkit.log, plots/. Re-running the same command reuses cached sessions and retr
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``characterize`` sub-command."""
-    from pbitkit.circuits.cells import list_cells
+    from pbitkit.circuits.registry import list_cells
 
     p = subparsers.add_parser(
         "characterize", help="simulate a p-bit cell in ngspice (sky130) and write a characterization table",
@@ -44,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: every core)")
     p.add_argument("--scheduler", metavar="ADDR", help="run on a dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--out", required=True, type=Path, help="run directory for the table, provenance and plots")
+    p.add_argument("--runner", choices=["batch", "shared", "auto"], default=None,
+                   help="how ngspice runs: batch (a subprocess per session), shared (libngspice in a worker "
+                        "process via PySpice), auto (default: shared for DC/AC sessions, batch for "
+                        "transients); overrides the spec's runner. Rows are the same either way")
     p.add_argument("--no-cache", action="store_true", help="simulate everything again (do not read or write the cache)")
     p.add_argument("--overwrite", action="store_true", help="reuse --out even if it holds a run with another spec")
     p.add_argument("--no-plots", action="store_true", help="do not draw plots")
@@ -72,7 +77,14 @@ def cmd_characterize(args: argparse.Namespace) -> int:
         spec = quick_spec(args.cell)
     else:
         spec = default_spec(args.cell)
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.runner is not None:
+        spec = dataclasses.replace(spec, runner=args.runner)
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is a file; give a directory for the run")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {args.out}: cannot create the run directory: {exc.strerror}") from exc
     handler = add_file_log(str(args.out / "pbitkit.log"))
     executor = dask_executor(args.scheduler) if args.scheduler else None
     try:

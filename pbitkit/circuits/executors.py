@@ -20,14 +20,18 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import select
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pbitkit.circuits.ngspice import SimJob, run
+from pbitkit.circuits.ngspice import SimJob
+from pbitkit.circuits.runners import DEFAULT_RUNNER, run_job
+from pbitkit.config import check_scheduler_address
 from pbitkit.errors import ConfigError, SimulationError, SimulationTimeoutError
 from pbitkit.progress import ProgressCallback
 
@@ -77,16 +81,18 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
+def execute_task(index: int, cell_name: str, job: SimJob, runner: str = DEFAULT_RUNNER) -> TaskOutcome:
     """Run ``job`` in ngspice and measure it with cell ``cell_name`` (runs in a worker process).
+
+    ``runner``: ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`).
 
     Never raises for simulation problems: they come back as a non-``ok`` outcome.
     """
-    from pbitkit.circuits.cells import get_cell
+    from pbitkit.circuits.registry import get_cell
 
     t0 = time.perf_counter()
     try:
-        result = run(job)
+        result = run_job(job, runner)
         rows = get_cell(cell_name).rows(job, result)
         return TaskOutcome(index, "ok", rows, "", time.perf_counter() - t0, result.cpu_time_s, _worker_id())
     except SimulationTimeoutError as exc:
@@ -99,14 +105,49 @@ def execute_task(index: int, cell_name: str, job: SimJob) -> TaskOutcome:
                            _worker_id())
 
 
+def _exit_when_gone(main_pid: int, pidfd: int | None) -> None:
+    """Watchdog thread of a pool worker: exit this process as soon as the main process has ended."""
+    if pidfd is not None:
+        select.select([pidfd], [], [])  # a pidfd becomes readable when its process exits
+    else:  # pragma: no cover - kernels without pidfd_open: poll
+        while True:
+            try:
+                os.kill(main_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+    os._exit(1)  # this worker's ngspice gets SIGKILL (die_with_parent) as the process ends
+
+
+def _init_worker(main_pid: int) -> None:
+    """Pool worker start-up: end this worker, and with it its ngspice, when the main process ends.
+
+    Workers are children of the pool's ``forkserver``, which itself stays alive while workers hold its
+    pipe, and idle workers wait on their task queue forever: without this, a killed sweep (SIGKILL,
+    SIGTERM) left the forkserver, the workers and their ngspice running. A daemon thread waits on a
+    ``pidfd`` of the main process (no pid-reuse race) and exits the worker when it closes."""
+    try:
+        pidfd: int | None = os.pidfd_open(main_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # pragma: no cover - no pidfd support
+        pidfd = None
+    threading.Thread(target=_exit_when_gone, args=(main_pid, pidfd), name="pbitkit-parent-watch",
+                     daemon=True).start()
+
+
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A process pool with ``workers`` processes (default :func:`default_workers`).
 
-    Uses the ``forkserver`` start method (safe with threads in the parent; cheap worker start)."""
+    Uses the ``forkserver`` start method (safe with threads in the parent; cheap worker start). On Linux
+    the workers and their ngspice processes end with the main process, also when it is killed
+    (``SIGKILL``/``SIGTERM``): each worker watches the main process, and each ngspice dies with its
+    worker (:func:`pbitkit.circuits.ngspice.die_with_parent`)."""
     n = workers if workers is not None else default_workers()
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver"))
+    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver"),
+                                  initializer=_init_worker, initargs=(os.getpid(),))
 
 
 def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
@@ -117,17 +158,19 @@ def dask_executor(address: str, *, timeout_s: float = 30.0) -> cf.Executor:
     Raises
     ------
     ConfigError
-        If dask.distributed is not installed (``pip install 'pbitkit[dask]'``) or the scheduler cannot
-        be reached.
+        If dask.distributed is not installed (``pip install 'pbitkit[dask]'``), the address is malformed
+        or the scheduler cannot be reached.
     """
     try:
         from distributed import Client
     except ImportError as exc:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'pbitkit[dask]'") from exc
+    check_scheduler_address(address)
     try:
         client = Client(address, timeout=timeout_s)
-    except OSError as exc:
-        raise ConfigError(f"cannot connect to the dask scheduler at {address}: {exc}") from exc
+    except (OSError, ValueError, TypeError) as exc:  # unreachable / malformed address ("missing port number")
+        raise ConfigError(f"cannot connect to the dask scheduler at {address!r} (expected tcp://host:port): "
+                          f"{exc}") from exc
     return _DaskExecutor(client)
 
 
@@ -149,7 +192,8 @@ class _DaskExecutor(cf.Executor):
 
 
 def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None = None, *,
-              workers: int | None = None, progress: ProgressCallback | None = None) -> Iterator[TaskOutcome]:
+              workers: int | None = None, progress: ProgressCallback | None = None,
+              runner: str = DEFAULT_RUNNER) -> Iterator[TaskOutcome]:
     """Run ``(cell name, job)`` tasks and yield their outcomes as they finish.
 
     Parameters
@@ -162,6 +206,8 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
         ``workers == 1`` the task runs in this process (no pool start-up cost).
     progress
         Called as ``progress(done, total, message)`` after every finished task.
+    runner
+        How each job runs: ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`).
     """
     total = len(tasks)
     if total == 0:
@@ -170,15 +216,16 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
     own = None
     if executor is None and (n == 1 or total == 1):
         for i, (cell, job) in enumerate(tasks):
-            out = execute_task(i, cell, job)
+            out = execute_task(i, cell, job, runner)
             if progress:
                 progress(i + 1, total, _msg(out, job))
             yield out
         return
     if executor is None:
         own = executor = local_executor(min(n, total))
+    finished = False
     try:
-        futures = {executor.submit(execute_task, i, cell, job): i for i, (cell, job) in enumerate(tasks)}
+        futures = {executor.submit(execute_task, i, cell, job, runner): i for i, (cell, job) in enumerate(tasks)}
         done = 0
         for fut in cf.as_completed(futures):
             i = futures[fut]
@@ -190,11 +237,13 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
             if progress:
                 progress(done, total, _msg(out, tasks[i][1]))
             yield out
+        finished = True
     finally:
         if own is not None:
-            own.shutdown(wait=True, cancel_futures=True)
+            # interrupted (Ctrl-C, an error, the caller stopped iterating): do not wait for the running
+            # sessions; the workers exit with this process (their watchdog) and take their ngspice along
+            own.shutdown(wait=finished, cancel_futures=True)
 
 
 def _msg(out: TaskOutcome, job: SimJob) -> str:
-    label = job.label.split("|", 1)[0]
-    return f"{label}: {out.status}"
+    return f"{job.label}: {out.status}"

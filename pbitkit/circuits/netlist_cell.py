@@ -57,7 +57,7 @@ directory listed in ``$PBITKIT_CELLS``, colon-separated; user directories are se
     so that a sweep spec can override them.
 
 Measurements reuse the built-in cells' code (:mod:`pbitkit.circuits.measure` through
-``cells._bit_stats`` / ``cells._energy_cols``): P(1) with the n_eff-corrected Wilson interval,
+:func:`pbitkit.circuits.cell_base.bit_stats` / :func:`~pbitkit.circuits.cell_base.energy_columns`): P(1) with the n_eff-corrected Wilson interval,
 ``tau_corr_s``, flips and dwells (unclocked), energy per bit and per flip from the supply (plus the clock
 source's delivered charge times ``vdd_V``); the output bits travel with each row under
 :data:`pbitkit.circuits.bits.BITS_KEY` (``bits.npz``).
@@ -67,7 +67,7 @@ through a staircase (written as a ``PWL`` into the netlist), one value per perio
 noiseless bit turns from 0 to 1. Its rows give ``pred_v0_V`` and a threshold-only ``p1`` (0 or 1).
 
 Reproducibility and caching: each point's noise files come from its own seed, derived from the sweep's
-``noise_seed`` and the point's identity (:meth:`pbitkit.circuits.cells.SweepPoint.noise_seed_sequence`,
+``noise_seed`` and the point's identity (:meth:`pbitkit.circuits.cell_base.SweepPoint.noise_seed_sequence`,
 :func:`pbitkit.circuits.noise.session_noise_files`); the rendered netlist starts with the SHA-256 of the template
 and of the TOML, so the row cache (keyed on the netlist text) misses when either file changes.
 """
@@ -89,21 +89,22 @@ import numpy as np
 
 from pbitkit.circuits import measure
 from pbitkit.circuits.bits import BITS_KEY, encode_bits
-from pbitkit.circuits.cells import (
+from pbitkit.circuits.cell_base import (
+    N_FLIPS_KEY,
     Cell,
-    LibraryFactory,
+    JobMeta,
     SweepPoint,
     add_clock_energy,
-    _base_row,
-    _bit_stats,
-    _energy_cols,
-    _fmt,
-    _mismatch_seed_lines,
-    _label,
+    base_row,
+    bit_stats,
+    check_time_steps,
+    energy_columns,
 )
+from pbitkit.circuits.elements import NoiseNames, fmt_number, mismatch_seed_lines, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary
-from pbitkit.circuits.ngspice import SimJob, SimResult, filesource_model, write_command
+from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
 from pbitkit.circuits.noise import resistor_current_psd, resistor_voltage_psd, session_noise_files, sigma_for_psd
+from pbitkit.circuits.predict import threshold_from_staircase
 from pbitkit.errors import ConfigError
 from pbitkit.io import sha256_bytes
 from pbitkit.paths import netlists_dir
@@ -125,6 +126,7 @@ __all__ = [
     "noise_psd",
     "BUILTIN_PLACEHOLDERS",
     "PREDICTED_STEPS",
+    "check_no_commands",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,12 @@ BUILTIN_PLACEHOLDERS: tuple[str, ...] = ("models", "nfet", "pfet", "fet", "um", 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _FORBIDDEN = re.compile(r"^\s*\.(control|endc|end|tran|op|dc|ac|noise)\b", re.IGNORECASE)
+#: Lines that make ngspice run commands: control blocks (``.control``/``.exec`` ... ``.endc``, whose
+#: ``shell``, ``exec``, ``source``... run programs and scripts), a bare ``shell`` line, a control script.
+_EXECUTING = re.compile(r"^\s*(\.(control|endc|exec)\b|shell\b|\*\s*ng_script)", re.IGNORECASE)
+_INCLUDE_LINE = re.compile(r"""^\s*\.(include|inc|lib)\s+("[^"]*"|'[^']*'|\S+)(\s+\S+)?""", re.IGNORECASE)
+#: How deep ``.include`` chains are followed when a netlist cell is checked.
+MAX_INCLUDE_DEPTH = 16
 
 Num = float | str  # a number, or the name of a parameter holding it
 
@@ -197,10 +205,11 @@ class NetlistCellSpec:
     noise: tuple[NoiseSpec, ...]
     template_sha256: str
     toml_sha256: str
+    trusted_control: bool = False
 
 
 _TOP_KEYS = {"description", "vdd_V", "bias_source", "supply_source", "clock_source", "bias_range_V", "params",
-             "readout", "noise"}
+             "readout", "noise", "trusted_control"}
 _READOUT_KEYS = {f.name for f in dataclasses.fields(ReadoutSpec)}
 _NOISE_KEYS = {f.name for f in dataclasses.fields(NoiseSpec)}
 
@@ -302,6 +311,9 @@ def parse_spec(template_path: str | os.PathLike[str], toml_path: str | os.PathLi
     if (not isinstance(br, list) or len(br) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, float))
                                                          for x in br) or not br[0] < br[1]):
         raise _err(tpath, "bias_range_V", f"expected [low, high] volts with low < high, got {br!r}")
+    trusted = data.get("trusted_control", False)
+    if not isinstance(trusted, bool):
+        raise _err(tpath, "trusted_control", f"expected true or false, got {trusted!r}")
     desc = data.get("description", "")
     if not isinstance(desc, str):
         raise _err(tpath, "description", "expected a string")
@@ -364,8 +376,12 @@ def parse_spec(template_path: str | os.PathLike[str], toml_path: str | os.PathLi
             **{k: _num(tpath, f"{where}.{k}", nz[k], params, optional=True)
                for k in ("psd", "resistor_Ohm", "gain", "f_lowpass_Hz") if k in nz}))
 
-    # the template
+    # the template (and its includes) must not run commands unless the cell opts in
+    if not trusted:
+        check_no_commands(template, tp)
     for i, line in enumerate(template.splitlines(), start=1):
+        if trusted and _EXECUTING.match(line):
+            continue  # an opted-in control block: its commands are the cell author's code
         if _FORBIDDEN.match(line):
             raise ConfigError(f"{tp}: line {i}: {line.strip()!r}: the template holds the circuit only; pbitkit "
                               "adds the analysis, .control and .end")
@@ -394,11 +410,65 @@ def parse_spec(template_path: str | os.PathLike[str], toml_path: str | os.PathLi
     if readout.mode == "unclocked" and srcs["clock_source"]:
         raise _err(tpath, "clock_source", "an unclocked readout has no clock")
 
-    return NetlistCellSpec(
+    spec = NetlistCellSpec(
         name=name, template_path=tp, toml_path=tpath, template=template, description=desc, vdd_V=float(vdd),
         bias_source=srcs["bias_source"], supply_source=srcs["supply_source"], clock_source=srcs["clock_source"],
         bias_range_V=(float(br[0]), float(br[1])), params=params, readout=readout, noise=tuple(noise),
-        template_sha256=sha256_bytes(template.encode()), toml_sha256=sha256_bytes(raw))
+        template_sha256=sha256_bytes(template.encode()), toml_sha256=sha256_bytes(raw), trusted_control=trusted)
+    return spec
+
+
+def _include_target(line: str, base: Path) -> Path | None:
+    """The file an ``.include``/``.inc``/``.lib file section`` line reads (relative paths: from ``base``),
+    or None (not an include; a ``.lib name`` section header; a ``{placeholder}`` filled in by pbitkit)."""
+    m = _INCLUDE_LINE.match(line)
+    if m is None or (m.group(1).lower() == "lib" and m.group(3) is None):
+        return None
+    raw = m.group(2).strip("\"'")
+    if not raw or _PLACEHOLDER.search(raw):
+        return None
+    p = Path(raw).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def check_no_commands(text: str, source: Path, *, _depth: int = 0, _seen: set[Path] | None = None) -> None:
+    """Refuse netlist text that would make ngspice run commands, following its ``.include``/``.lib``
+    files (recursively, up to :data:`MAX_INCLUDE_DEPTH` levels).
+
+    A netlist cell is data unless its TOML says ``trusted_control = true``: its template and every file it
+    includes may not hold ``.control``/``.exec``/``.endc`` blocks, ``shell`` lines or ``*ng_script``
+    control scripts (``shell``, ``exec``, ``source`` in a control block run programs on this machine).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and line of the first executing construct, or an included file that cannot be
+        read (it could not be checked).
+    """
+    seen = _seen if _seen is not None else set()
+    for i, line in enumerate(text.splitlines(), start=1):
+        if _EXECUTING.match(line):
+            raise ConfigError(f"{source}: line {i}: {line.strip()[:80]!r}: netlist cells may not run ngspice commands "
+                              "(.control/.exec blocks, shell); a cell whose author needs them is code and must say "
+                              "so with trusted_control = true in its TOML (see docs/adding_a_cell.md)")
+        target = _include_target(line, source.parent)
+        if target is None:
+            continue
+        try:
+            key = target.resolve()
+        except OSError:
+            key = target
+        if key in seen:
+            continue
+        seen.add(key)
+        if _depth >= MAX_INCLUDE_DEPTH:
+            raise ConfigError(f"{source}: line {i}: includes nested deeper than {MAX_INCLUDE_DEPTH} levels")
+        try:
+            sub = target.read_text(errors="replace")
+        except OSError as exc:
+            raise ConfigError(f"{source}: line {i}: cannot read included file {target} to check it: "
+                              f"{exc.strerror}") from exc
+        check_no_commands(sub, target, _depth=_depth + 1, _seen=seen)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -428,7 +498,7 @@ def render_template(template: str, values: Mapping[str, Any], *, source: str = "
             if k not in values:
                 raise ConfigError(f"{source}: line {i}: no value for placeholder {{{k}}}")
             v = values[k]
-            return _fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+            return fmt_number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
         lines.append(_PLACEHOLDER.sub(sub, line))
     return "\n".join(lines) + "\n"
 
@@ -459,14 +529,12 @@ def render_noise(noise: Sequence[NoiseSpec], p: Mapping[str, float], temp_C: flo
         s = noise_psd(n, p, temp_C)
         sig = sigma_for_psd(s, dt_s)
         ctl = f"nz_{n.name}"
-        lines += [f"A_{n.name} %vd([nzf_{n.name} 0]) fs_{n.name}",
-                  filesource_model(f"fs_{n.name}", f"noise_{n.name}.txt"),
-                  f"RZ_{n.name} nzf_{n.name} 0 1G"]
+        lines += noise_injection_lines(n.name, names=NoiseNames.netlist(n.name))
         f_lp = _val(n.f_lowpass_Hz, p)
         if f_lp is not None:
             lines += [f"GF_{n.name} 0 {ctl} nzf_{n.name} 0 {sig:.9e}",
                       f"RF_{n.name} {ctl} 0 1",
-                      f"CF_{n.name} {ctl} 0 {_fmt(1.0 / (2 * math.pi * f_lp))}"]
+                      f"CF_{n.name} {ctl} 0 {fmt_number(1.0 / (2 * math.pi * f_lp))}"]
         else:
             lines.append(f"EF_{n.name} {ctl} 0 nzf_{n.name} 0 {sig:.9e}")
         if n.kind == "voltage":
@@ -481,9 +549,10 @@ def _timing(spec: NetlistCellSpec, p: Mapping[str, float]) -> tuple[float, int, 
     n = int(round(_val(spec.readout.n_samples, p)))
     dt = _val(spec.readout.dt_s, p) or period / 20
     rp = _val(spec.readout.read_phase, p)
-    if not (period > 0 and n >= 2 and dt > 0 and 0 < rp < 0.98):
-        raise ConfigError(f"cell {spec.name}: need period_s > 0, n_samples >= 2, dt_s > 0 and 0 < read_phase < 0.98; "
-                          f"got {period}, {n}, {dt}, {rp}")
+    if not (period > 0 and 2 <= n <= 1e6 and dt > 0 and 0 < rp < 0.98):
+        raise ConfigError(f"cell {spec.name}: need period_s > 0, 2 <= n_samples <= 1e6, dt_s > 0 and "
+                          f"0 < read_phase < 0.98; got {period}, {n}, {dt}, {rp}")
+    check_time_steps(spec.name, "readout n_samples * period_s / dt_s", n * period, dt)
     return period, n, dt
 
 
@@ -501,7 +570,7 @@ def render_cell(spec: NetlistCellSpec, lib: ModelLibrary, p: Mapping[str, float]
             f"* template {spec.template_path.name} sha256={spec.template_sha256}\n"
             f"* description {spec.toml_path.name} sha256={spec.toml_sha256}\n")
     body = render_template(spec.template, values, source=str(spec.template_path))
-    tail = [f".temp {_fmt(temp_C)}", *_mismatch_seed_lines(lib, mc_seed)]
+    tail = [f".temp {fmt_number(temp_C)}", *mismatch_seed_lines(lib, mc_seed)]
     if noise:
         return head + body + "\n".join(tail) + "\n" + render_noise(spec.noise, p, temp_C, dt)
     # noiseless: voltage noise sources become 0 V (the node stays connected to its reference)
@@ -522,7 +591,7 @@ def _with_pwl(netlist: str, source: str, pwl: Sequence[float]) -> str:
         skipping = False
         if toks and toks[0].lower() == source.lower():
             out.append(f"{toks[0]} {toks[1]} {toks[2]} PWL(")
-            out += [f"+ {_fmt(pwl[i])} {_fmt(pwl[i + 1])}" for i in range(0, len(pwl), 2)]
+            out += [f"+ {fmt_number(pwl[i])} {fmt_number(pwl[i + 1])}" for i in range(0, len(pwl), 2)]
             out.append("+ )")
             skipping = True
             continue
@@ -556,6 +625,9 @@ class NetlistCell(Cell):
         self.params(params)  # validate names
         return self.spec.bias_range_V
 
+    def check_params(self, p: Mapping[str, float]) -> None:
+        _timing(self.spec, p)  # period, sample count, step and read phase in range
+
     def _vectors(self) -> list[str]:
         s = self.spec
         vecs = [f"v({o})" for o in s.readout.outputs] + [f"i({s.supply_source.lower()})"]
@@ -563,10 +635,16 @@ class NetlistCell(Cell):
             vecs.append(f"i({s.clock_source.lower()})")
         return vecs
 
+    def _check_includes(self) -> None:
+        """Check the template's included files again (they may have changed since the cell was read)."""
+        if not self.spec.trusted_control:
+            check_no_commands(self.spec.template, self.spec.template_path)
+
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
+        self._check_includes()
         s = self.spec
         p = self.params(pts[0].params)
-        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        vdd = self.supply(pts)
         period, n, dt = _timing(s, p)
         t_stop = n * period
         circuit = render_cell(s, lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=pts[0].bias_V,
@@ -576,21 +654,23 @@ class NetlistCell(Cell):
                                          dt, int(math.ceil(t_stop / dt))) if s.noise else ({}, [[]] * len(pts))
         ctl = [".control"]
         for pt, cp in zip(pts, pre, strict=True):
-            ctl += [*cp, f"alter {s.bias_source.lower()} dc={_fmt(pt.bias_V)}",
-                    f"tran {_fmt(dt)} {_fmt(t_stop)} 0 {_fmt(dt)}",
+            ctl += [*cp, f"alter {s.bias_source.lower()} dc={fmt_number(pt.bias_V)}",
+                    f"tran {fmt_number(dt)} {fmt_number(t_stop)} 0 {fmt_number(dt)}",
                     write_command(self._vectors())]
         ctl += [".endc", ".end"]
+        meta = JobMeta.from_points(pts, vdd, p, template=str(s.template_path))
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
-                      label=_label(pts, vdd, p, template=str(s.template_path)))
+                      label=meta.label, meta=meta)
 
     def _predicted_job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         """Noiseless staircase transient: the bias steps through ``PREDICTED_STEPS`` values spanning the
         points' bias range, one value per period (changed right after each read), and the decision
         threshold ``V0`` is where the noiseless bit turns from 0 to 1
         (:func:`pbitkit.circuits.predict.threshold_from_staircase`)."""
+        self._check_includes()
         s = self.spec
         p = self.params(pts[0].params)
-        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
+        vdd = self.supply(pts)
         period, _, dt = _timing(s, p)
         rp = _val(s.readout.read_phase, p)
         biases = [pt.bias_V for pt in pts]
@@ -605,32 +685,30 @@ class NetlistCell(Cell):
             pwl += [t0, float(steps[k - 1]), t0 + 0.01 * period, float(steps[k])]
         circuit = _with_pwl(render_cell(s, lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=float(steps[0]),
                                         mc_seed=pts[0].mc_seed, noise=False), s.bias_source, pwl)
-        ctl = [".control", f"tran {_fmt(dt)} {_fmt(steps.size * period)} 0 {_fmt(dt)}",
+        ctl = [".control", f"tran {fmt_number(dt)} {fmt_number(steps.size * period)} 0 {fmt_number(dt)}",
                write_command([f"v({o})" for o in s.readout.outputs]), ".endc", ".end"]
-        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s,
-                      label=_label(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path)))
+        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path))
+        return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s, label=meta.label, meta=meta)
 
-    def _predicted_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+    def _predicted_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         """Rows of the predicted tier: ``pred_v0_V`` (noiseless decision threshold) and ``p1`` = the
         noiseless decision (0 below ``V0``, 1 above, 1/2 at it): a threshold-only prediction (the
         noise of a netlist cell is not propagated analytically)."""
-        from pbitkit.circuits.predict import threshold_from_staircase
-
-        p = meta["params"]
+        p = meta.params
         period, _, _ = _timing(self.spec, p)
         tr = result.plots[0]
         t = np.real(tr["time"])
-        v, thr = self._output(tr, p, meta["vdd_V"])
-        steps = np.asarray(meta["stair"])
+        v, thr = self._output(tr, p, meta.vdd_V)
+        steps = np.asarray(meta.extra["stair"])
         tk = (np.arange(steps.size) + _val(self.spec.readout.read_phase, p)) * period
         bits = (np.interp(tk, t, v) > thr).astype(np.uint8)
         v0 = threshold_from_staircase(steps, bits)
         rows = []
-        for b in meta["bias_V"]:
-            row = _base_row(meta, float(b))
+        for b in meta.bias_V:
+            row = base_row(meta, float(b))
             row.update(p1=float(0.5 * (1 + np.sign(b - v0))) if math.isfinite(v0) else math.nan,
                        pred_v0_V=v0, sample_period_s=period, sim_time_s=0.0,
-                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]))
+                       cpu_time_s=result.cpu_time_s / len(meta.bias_V))
             if not math.isfinite(v0):
                 row.update(status="failed", error="decision threshold outside the predicted-tier staircase")
             rows.append(row)
@@ -644,22 +722,22 @@ class NetlistCell(Cell):
             return v - np.real(tr[f"v({ro.outputs[1]})"]), 0.0
         return v, (_val(ro.threshold_V, p) if ro.threshold_V is not None else vdd / 2)
 
-    def _transient_rows(self, meta: Mapping[str, Any], result: SimResult) -> list[dict[str, Any]]:
+    def _transient_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         s = self.spec
-        p = meta["params"]
+        p = meta.params
         period, n, _ = _timing(s, p)
-        vdd = meta["vdd_V"]
+        vdd = meta.vdd_V
         ro = s.readout
         rows = []
-        for k, bias in enumerate(meta["bias_V"]):
+        for k, bias in enumerate(meta.bias_V):
             tr = result.plots[k]
-            row = _base_row(meta, bias)
+            row = base_row(meta, bias)
             t = np.real(tr["time"])
             v, thr = self._output(tr, p, vdd)
             if ro.mode == "clocked":
                 tk = (np.arange(n) + _val(ro.read_phase, p)) * period
                 bits = (np.interp(tk, t, v) > thr).astype(np.uint8)
-                row.update(_bit_stats(bits, period))
+                row.update(bit_stats(bits, period))
                 row[BITS_KEY] = encode_bits(bits, period)
             else:
                 # P(1) and tau from the plain threshold; flips and dwells from a Schmitt trigger of width
@@ -668,17 +746,17 @@ class NetlistCell(Cell):
                 bits = measure.binarize(sampled, thr)
                 hyst = _val(ro.hysteresis_V, p)
                 flips = measure.binarize(sampled, thr, hyst) if hyst > 0 else bits
-                row.update(_bit_stats(bits, period, flips))
+                row.update(bit_stats(bits, period, flips))
                 row["flip_hysteresis_V"] = hyst
                 row[BITS_KEY] = encode_bits(bits, period, flips, hyst)
             es = measure.energy_split(t, -np.real(tr[f"i({s.supply_source.lower()})"]), vdd)
             n_bits = row["n_samples"]
             if s.clock_source:
                 es = add_clock_energy(row, es, t, tr[f"i({s.clock_source.lower()})"], vdd, n_bits)
-            row.update(_energy_cols(es, n_bits, row.get("_n_flips", 0)))
-            row.pop("_n_flips", None)
+            row.update(energy_columns(es, n_bits, row.get(N_FLIPS_KEY, 0)))
+            row.pop(N_FLIPS_KEY, None)
             row.update(sample_period_s=period, sim_time_s=float(t[-1]),
-                       cpu_time_s=result.cpu_time_s / len(meta["bias_V"]))
+                       cpu_time_s=result.cpu_time_s / len(meta.bias_V))
             rows.append(row)
         return rows
 
@@ -689,12 +767,15 @@ class NetlistCell(Cell):
 
 def cell_dirs() -> list[Path]:
     """Directories searched for netlist cells: ``$PBITKIT_CELLS`` (colon-separated, in order), then the
-    shipped ``netlists/cells``."""
+    shipped ``netlists/cells``.
+
+    Raises
+    ------
+    PbitkitError
+        If the shipped netlist tree cannot be found (see :func:`pbitkit.paths.netlists_dir`).
+    """
     out = [Path(d) for d in os.environ.get(CELLS_ENV, "").split(os.pathsep) if d.strip()]
-    try:
-        out.append(netlists_dir() / "cells")
-    except Exception:  # noqa: BLE001 - no shipped netlists (e.g. a broken $PBITKIT_NETLISTS): user dirs only
-        pass
+    out.append(netlists_dir() / "cells")  # a missing netlist tree is an error naming it, not "unknown cell"
     return out
 
 

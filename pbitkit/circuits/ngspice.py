@@ -29,6 +29,7 @@ array([0.5])
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import os
@@ -36,12 +37,14 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,14 +53,20 @@ from pbitkit.io import sha256_bytes
 
 __all__ = [
     "SimJob",
+    "JobMetadata",
     "SimResult",
     "run",
     "ngspice_version",
     "find_ngspice",
     "write_command",
     "parse_raw",
+    "output_error",
+    "prepare_netlist",
+    "has_control",
+    "select_vectors",
     "filesource_noise_text",
     "filesource_model",
+    "die_with_parent",
     "RAW_FILE",
     "SPICEINIT",
     "NGSPICE_ENV",
@@ -95,6 +104,16 @@ _NONCONV = re.compile(r"timestep too small|iteration limit|dc solution failed|gm
                       r"|source stepping failed|convergence", re.IGNORECASE)
 
 
+@runtime_checkable
+class JobMetadata(Protocol):
+    """What a :class:`SimJob` may carry in ``meta``: typed metadata with a canonical text form (e.g.
+    :class:`pbitkit.circuits.cell_base.JobMeta`, the sweep group a cell's job simulates)."""
+
+    def canonical_json(self) -> str:
+        """A canonical text of every field (covered by :meth:`SimJob.content_hash`)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SimJob:
     """One ngspice session.
@@ -116,6 +135,9 @@ class SimJob:
         Wall-clock limit for the whole session; the process group is killed when it is exceeded.
     label
         Free text used in log and error messages (e.g. the sweep point).
+    meta
+        Typed metadata of the job (:class:`JobMetadata`; cells attach their sweep group as a
+        :class:`pbitkit.circuits.cell_base.JobMeta`). Covered by :meth:`content_hash`.
     """
 
     netlist: str
@@ -123,6 +145,7 @@ class SimJob:
     vectors: tuple[str, ...] = ()
     timeout_s: float = 120.0
     label: str = ""
+    meta: JobMetadata | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.netlist, str) or not self.netlist.strip():
@@ -132,18 +155,23 @@ class SimJob:
         if isinstance(self.vectors, str):
             raise ValueError("SimJob.vectors must be a tuple of vector names, not a string")
         object.__setattr__(self, "vectors", tuple(self.vectors))
+        if self.meta is not None and not isinstance(self.meta, JobMetadata):
+            raise ValueError(f"SimJob.meta must have a canonical_json() method, got {type(self.meta).__name__}")
         for name in self.files:
             p = PurePosixPath(name)
             if p.is_absolute() or ".." in p.parts or not p.parts or name in _RESERVED:
                 raise ValueError(f"SimJob.files: bad file name {name!r} (relative, no '..', not {sorted(_RESERVED)})")
 
     def content_hash(self) -> str:
-        """SHA-256 over the netlist, the extra files and the requested vectors (not the timeout/label)."""
+        """SHA-256 over the netlist, the extra files, the requested vectors and the metadata (not the
+        timeout/label)."""
         h = [sha256_bytes(self.netlist.encode())]
         for name in sorted(self.files):
             data = self.files[name]
             h.append(name + ":" + sha256_bytes(data.encode() if isinstance(data, str) else bytes(data)))
         h.append("|".join(self.vectors))
+        if self.meta is not None:
+            h.append("meta:" + sha256_bytes(self.meta.canonical_json().encode()))
         return sha256_bytes("\n".join(h).encode())
 
 
@@ -386,6 +414,80 @@ def _error_lines(text: str) -> list[str]:
     return picked[:30]
 
 
+def output_error(stdout: str, stderr: str, label: str = "") -> SimulationError | None:
+    """The :class:`SimulationError` that ngspice's console output reports, or ``None`` if it reports none.
+
+    Used by every runner (batch mode here, shared mode in :mod:`pbitkit.circuits.shared_runner`), so that
+    both classify failures alike: "missing model/include file", "did not converge" or "failed", followed
+    by ngspice's own error lines.
+    """
+    errors = _error_lines(stderr + "\n" + stdout)
+    if not errors:
+        return None
+    joined = " ".join(errors)
+    if _MISSING_FILE.search(joined):
+        kind = "missing model/include file"
+    elif _NONCONV.search(joined):
+        kind = "did not converge"
+    else:
+        kind = "failed"
+    where = f" (session {label})" if label else ""
+    cause = next((e for e in errors if _ERROR_PATTERNS.search(e)), errors[0])
+    return SimulationError(f"ngspice {kind}: {cause}\n  " + "\n  ".join(errors) + where)
+
+
+def prepare_netlist(netlist: str) -> str:
+    """The netlist as a runner hands it to ngspice: ``.end`` appended when missing; in a ``.control``
+    block, ``set appendwrite`` first (so that every ``write`` appends one plot)."""
+    return _prepare_netlist(netlist)
+
+
+def has_control(netlist: str) -> bool:
+    """Whether ``netlist`` holds a ``.control`` block."""
+    return _has_control(netlist)
+
+
+def select_vectors(plots: list[dict[str, np.ndarray]], names: list[str] | tuple[str, ...],
+                   vectors: tuple[str, ...], label: str = "") -> list[dict[str, np.ndarray]]:
+    """Keep each plot's scale and the requested ``vectors`` (see :attr:`SimJob.vectors`).
+
+    Raises
+    ------
+    SimulationError
+        Naming the vectors that no plot holds, with the available ones.
+    """
+    return _select(plots, list(names), tuple(vectors), f" (session {label})" if label else "")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - no C library symbols in this process
+        return None
+
+
+def die_with_parent(sig: int = signal.SIGKILL, parent_pid: int | None = None) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent exits (``prctl(PR_SET_PDEATHSIG)``).
+
+    ``parent_pid`` closes the race where the parent died before the call: if this process has already
+    been re-parented, it exits at once. Returns False where the mechanism does not exist (non-Linux).
+    Used for every ngspice process (its parent: a pool worker or the main process), so an interrupted
+    or killed sweep leaves no ngspice running.
+    """
+    libc = _libc()
+    if libc is None or libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+        return False
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+    return True
+
+
 def _kill_group(proc: subprocess.Popen, flag: list[bool]) -> None:
     flag.append(True)
     try:
@@ -421,7 +523,8 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
     """
     exe = find_ngspice(executable)
     version = _version_of(exe)
-    label = f" [{job.label}]" if job.label else ""
+    # the cause comes first in every error; which session it was comes last
+    where = f" (session {job.label})" if job.label else ""
     workdir = Path(tempfile.mkdtemp(prefix="pbitkit-ngspice-"))
     keep = bool(os.environ.get(KEEP_ENV))
     try:
@@ -440,9 +543,14 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
         env = dict(os.environ, OMP_NUM_THREADS="1")
         t0 = time.perf_counter()
         with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
+            parent = os.getpid()
             try:
+                # own process group (killed as a whole at the timeout); dies with this process, even on
+                # SIGKILL of it (no ngspice left running for minutes after an interrupted sweep)
                 proc = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                        env=env, start_new_session=True)
+                                        env=env, start_new_session=True,
+                                        preexec_fn=(lambda: die_with_parent(signal.SIGKILL, parent))
+                                        if _libc() is not None else None)
             except OSError as exc:
                 raise NgspiceNotFoundError(f"cannot start ngspice {exe}: {exc}") from exc
             killed: list[bool] = []
@@ -450,6 +558,10 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
             timer.start()
             try:
                 _, status, usage = os.wait4(proc.pid, 0)
+            except BaseException:  # Ctrl-C / SystemExit while waiting: do not leave ngspice running
+                _kill_group(proc, [])
+                proc.wait()
+                raise
             finally:
                 timer.cancel()
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -459,33 +571,25 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
         stderr = (workdir / "stderr.txt").read_text(errors="replace")
         if killed:
             raise SimulationTimeoutError(
-                f"ngspice{label} timed out after {job.timeout_s:g} s (killed; CPU {cpu:.2f} s). "
-                f"Last output: {' | '.join(stdout.strip().splitlines()[-3:])}"
+                f"ngspice timed out after {job.timeout_s:g} s (killed; CPU {cpu:.2f} s). "
+                f"Last output: {' | '.join(stdout.strip().splitlines()[-3:])}{where}"
             )
-        errors = _error_lines(stderr + "\n" + stdout)
-        if errors:
-            msg = "\n  ".join(errors)
-            joined = " ".join(errors)
-            if _MISSING_FILE.search(joined):
-                kind = "missing model/include file"
-            elif _NONCONV.search(joined):
-                kind = "did not converge"
-            else:
-                kind = "failed"
-            raise SimulationError(f"ngspice{label} {kind}:\n  {msg}")
+        error = output_error(stdout, stderr, job.label)
+        if error is not None:
+            raise error
         if proc.returncode < 0:
-            raise SimulationError(f"ngspice{label} was killed by signal {-proc.returncode}; stderr: {stderr[-500:]}")
+            raise SimulationError(f"ngspice was killed by signal {-proc.returncode}; stderr: {stderr[-500:]}{where}")
         raw_path = workdir / RAW_FILE
         if not raw_path.exists():
             hint = (f" (a .control block must write results with `{write_command()} <vectors>`)" if control else "")
             raise SimulationError(
-                f"ngspice{label} wrote no results{hint}; exit code {proc.returncode}; "
-                f"output: {' | '.join((stderr + stdout).strip().splitlines()[-5:])}"
+                f"ngspice wrote no results{hint}; exit code {proc.returncode}; "
+                f"output: {' | '.join((stderr + stdout).strip().splitlines()[-5:])}{where}"
             )
         names, plots = parse_raw(raw_path.read_bytes())
         if job.vectors:
-            plots = _select(plots, names, job.vectors, label)
-        log.debug("ngspice%s: %d plot(s), wall %.3f s, cpu %.3f s", label, len(plots), wall, cpu)
+            plots = _select(plots, names, job.vectors, where)
+        log.debug("ngspice%s: %d plot(s), wall %.3f s, cpu %.3f s", where, len(plots), wall, cpu)
         return SimResult(plots=plots, plot_names=tuple(names), stdout=stdout, stderr=stderr,
                          wall_time_s=wall, cpu_time_s=cpu, ngspice_version=version)
     finally:
@@ -496,7 +600,7 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
 
 
 def _select(plots: list[dict[str, np.ndarray]], names: list[str], vectors: tuple[str, ...],
-            label: str) -> list[dict[str, np.ndarray]]:
+            where: str) -> list[dict[str, np.ndarray]]:
     out: list[dict[str, np.ndarray]] = []
     found: set[str] = set()
     for d in plots:
@@ -513,7 +617,7 @@ def _select(plots: list[dict[str, np.ndarray]], names: list[str], vectors: tuple
     missing = [v for v in vectors if v not in found]
     if missing:
         avail = sorted({k for d in plots for k in d})
-        raise SimulationError(f"ngspice{label}: vector(s) {missing} not in any plot; available: {avail[:40]}")
+        raise SimulationError(f"ngspice: vector(s) {missing} not in any plot; available: {avail[:40]}{where}")
     return out
 
 

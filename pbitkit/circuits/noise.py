@@ -38,14 +38,13 @@ table ``noise_<name>.p<k>.txt`` over it (``shell cp``; :func:`session_noise_file
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from pbitkit.circuits.ngspice import filesource_model, filesource_noise_text
+from pbitkit.circuits.ngspice import filesource_noise_text
 from pbitkit.constants import K_B, Q_E, kelvin, thermal_voltage  # re-exported: K_B, Q_E, thermal_voltage
 
 __all__ = [
@@ -56,8 +55,6 @@ __all__ = [
     "resistor_current_psd",
     "resistor_voltage_psd",
     "sigma_for_psd",
-    "NoiseSource",
-    "render_current_noise",
     "noise_files",
     "point_seed_sequence",
     "session_noise_files",
@@ -120,43 +117,6 @@ def sigma_for_psd(psd: float, dt_s: float) -> float:
     return math.sqrt(psd / (2 * dt_s))
 
 
-@dataclasses.dataclass(frozen=True)
-class NoiseSource:
-    """A white current-noise source into ``node`` (from ground), PSD ``psd_A2_Hz``.
-
-    Rendered as ``filesource`` -> 1 GOhm-loaded control node -> VCCS of gain ``sigma`` (A per file unit);
-    the file holds unit-variance samples (see :func:`noise_files`).
-    """
-
-    name: str
-    node: str
-    psd_A2_Hz: float
-
-    def __post_init__(self) -> None:
-        if not self.name.isidentifier():
-            raise ValueError(f"NoiseSource.name must be an identifier, got {self.name!r}")
-        if not (self.psd_A2_Hz >= 0 and math.isfinite(self.psd_A2_Hz)):
-            raise ValueError(f"NoiseSource.psd_A2_Hz must be finite and >= 0, got {self.psd_A2_Hz!r}")
-
-
-def render_current_noise(sources: Sequence[NoiseSource], dt_s: float) -> str:
-    """Netlist lines injecting each source's white noise as a current into its node.
-
-    ``i(t) = sigma * u(t)`` with ``u`` the unit-variance file samples (linearly interpolated) and
-    ``sigma = sqrt(S / (2 dt))``. The file of source ``name`` is ``noise_<name>.txt``.
-    """
-    lines = []
-    for s in sources:
-        sig = sigma_for_psd(s.psd_A2_Hz, dt_s)
-        lines += [
-            f"A{s.name} %vd([nz_{s.name} 0]) fs_{s.name}",
-            filesource_model(f"fs_{s.name}", f"noise_{s.name}.txt"),
-            f"RZ{s.name} nz_{s.name} 0 1G",
-            f"G{s.name} 0 {s.node} nz_{s.name} 0 {sig:.6e}",
-        ]
-    return "\n".join(lines)
-
-
 def noise_files(
     names: Sequence[str], rng: np.random.Generator, dt_s: float, n_steps: int
 ) -> dict[str, str]:
@@ -174,7 +134,7 @@ def point_seed_sequence(noise_seed: int, identity: str) -> np.random.SeedSequenc
     eight little-endian 32-bit words of ``SHA-256(identity)``.
 
     ``identity`` is a canonical text of everything that makes the point distinct (see
-    :meth:`pbitkit.circuits.cells.SweepPoint.noise_identity`): equal identities and seeds give identical
+    :meth:`pbitkit.circuits.cell_base.SweepPoint.noise_identity`): equal identities and seeds give identical
     noise (bit-identical rows), any other point gets a statistically independent stream.
     """
     if not isinstance(noise_seed, (int, np.integer)) or noise_seed < 0:

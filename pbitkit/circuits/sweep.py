@@ -15,8 +15,10 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     tiers = ["transient"]
     timeout_s = 300.0
     max_points_per_job = 16    # bias points per ngspice session (amortizes model loading)
+    runner = "auto"            # "batch" | "shared" | "auto" (pbitkit.circuits.runners; same rows either way)
 
-    [bias]                     # either values_V, or start_V/stop_V/n, or only n (cell's default range)
+    [bias]                     # either values_V, or start_V/stop_V/n, or only n (cell's default range);
+                               # a repeated value is an independent replica (its own noise)
     start_V = -0.02
     stop_V = 0.02
     n = 9
@@ -27,7 +29,7 @@ Example (``pbitkit characterize --spec sweep.toml``)::
 Mismatch moves a cell's centre by several sigmoid widths (SPICE_NOTES: ~3.5 widths for the StrongARM,
 ~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
 ``bias_centering = "predicted"`` each device (corner, temperature, supply, mismatch seed) first gets its
-centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.predict.predicted_sigmoid`, one short
+centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.centering.predicted_sigmoid`, one short
 ngspice session, cached), and its bias points are placed at ``V0 + (b - mid)``, where ``b`` runs over the
 spec's bias values and ``mid`` is the midpoint of the cell's default range. Rows record the absolute bias.
 
@@ -45,14 +47,23 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pbitkit.circuits.cells import SweepPoint, get_cell
+from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.models import CORNERS
+from pbitkit.circuits.registry import get_cell
 from pbitkit.config import from_dict, load_toml, to_dict
 from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError
 
 __all__ = ["BiasSpec", "SweepSpec", "load_spec", "quick_spec", "default_spec", "expand", "group_points",
-           "QUICK_PARAMS", "SESSION_OVERHEAD_POINTS"]
+           "QUICK_PARAMS", "SESSION_OVERHEAD_POINTS", "MAX_BIAS_POINTS", "MAX_MC_SEEDS", "MAX_SWEEP_POINTS",
+           "MAX_TIMEOUT_S"]
+
+#: Upper bounds of a sweep spec (a larger value is almost certainly a typo and would run for days or
+#: exhaust memory): bias points per device, Monte-Carlo seeds, points in the whole sweep, session timeout (s).
+MAX_BIAS_POINTS = 10_000
+MAX_MC_SEEDS = 10_000
+MAX_SWEEP_POINTS = 200_000
+MAX_TIMEOUT_S = 7 * 86_400.0
 
 #: Cell parameter overrides that make ``--quick`` finish in seconds while still spanning the sigmoid.
 QUICK_PARAMS: dict[str, dict[str, float]] = {
@@ -76,15 +87,18 @@ class BiasSpec:
             raise ConfigError("bias: give either values_V or start_V/stop_V, not both")
         if (self.start_V is None) != (self.stop_V is None):
             raise ConfigError("bias: start_V and stop_V must be given together")
-        if not self.values_V and self.n < 1:
-            raise ConfigError(f"bias.n must be >= 1, got {self.n}")
+        if not self.values_V and (isinstance(self.n, bool) or not isinstance(self.n, int)
+                                  or not 1 <= self.n <= MAX_BIAS_POINTS):
+            raise ConfigError(f"bias.n must be an integer in [1, {MAX_BIAS_POINTS}], got {self.n!r}")
+        if len(self.values_V) > MAX_BIAS_POINTS:
+            raise ConfigError(f"bias.values_V: {len(self.values_V)} values, at most {MAX_BIAS_POINTS}")
         for v in (*self.values_V, self.start_V, self.stop_V):
             if v is not None and not math.isfinite(v):
                 raise ConfigError(f"bias: values must be finite volts, got {v!r}")
         object.__setattr__(self, "values_V", tuple(float(v) for v in self.values_V))
 
     def resolve(self, default_range: tuple[float, float]) -> tuple[float, ...]:
-        """The bias values (V) given the cell's default range."""
+        """The bias values (V) given the cell's default range (repeats allowed: see :func:`expand`)."""
         if self.values_V:
             return self.values_V
         lo, hi = (self.start_V, self.stop_V) if self.start_V is not None else default_range
@@ -111,6 +125,7 @@ class SweepSpec:
     models: Literal["sky130", "sky130-full", "generic"] = "sky130"
     mc_corners: tuple[str, ...] = ()
     bias_centering: Literal["none", "predicted"] = "none"
+    runner: Literal["batch", "shared", "auto"] = "auto"
 
     def __post_init__(self) -> None:
         cell = get_cell(self.cell)  # unknown cell -> ConfigError listing the known ones
@@ -128,8 +143,8 @@ class SweepSpec:
         for v in self.vdds_V:
             if not 0 < v <= 5:
                 raise ConfigError(f"vdds_V: {v} is outside (0, 5] V")
-        if self.n_mc < 0:
-            raise ConfigError(f"n_mc must be >= 0, got {self.n_mc}")
+        if not 0 <= self.n_mc <= MAX_MC_SEEDS:
+            raise ConfigError(f"n_mc must be in [0, {MAX_MC_SEEDS}], got {self.n_mc}")
         if self.mc_seed_start < 0:
             raise ConfigError(f"mc_seed_start must be >= 0, got {self.mc_seed_start}")
         if self.n_mc == 0 and not self.include_nominal:
@@ -138,8 +153,8 @@ class SweepSpec:
             raise ConfigError(f"noise_seed must be >= 0, got {self.noise_seed}")
         if not self.tiers or len(set(self.tiers)) != len(self.tiers):
             raise ConfigError(f"tiers must be a non-empty list without repeats, got {list(self.tiers)}")
-        if not self.timeout_s > 0:
-            raise ConfigError(f"timeout_s must be > 0 s, got {self.timeout_s}")
+        if not (math.isfinite(self.timeout_s) and 0 < self.timeout_s <= MAX_TIMEOUT_S):
+            raise ConfigError(f"timeout_s must be a finite time in (0, {MAX_TIMEOUT_S:g}] s, got {self.timeout_s}")
         if self.max_points_per_job < 1:
             raise ConfigError(f"max_points_per_job must be >= 1, got {self.max_points_per_job}")
         for c in self.mc_corners:
@@ -147,6 +162,12 @@ class SweepSpec:
                 raise ConfigError(f"mc_corners: {c!r} is not among corners {list(self.corners)}")
         if self.models == "generic" and (self.n_mc or self.corners != ("tt",)):
             raise ConfigError("models = 'generic' has no corners or mismatch; use models = 'sky130'")
+        n_bias = len(self.bias.values_V) or self.bias.n
+        n_points = (len(self.tiers) * len(self.temps_C) * max(1, len(self.vdds_V)) * n_bias
+                    * sum(len(self.seeds_at(c)) for c in self.corners))
+        if n_points > MAX_SWEEP_POINTS:
+            raise ConfigError(f"the sweep has {n_points} points (tiers x corners x seeds x temps_C x vdds_V x bias), "
+                              f"at most {MAX_SWEEP_POINTS}: split it into several specs")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/TOML-ready form (the inverse of :func:`load_spec` on a dict)."""
@@ -169,12 +190,20 @@ class SweepSpec:
 def load_spec(source: str | PathLike[str] | dict[str, Any], **overrides: Any) -> SweepSpec:
     """A :class:`SweepSpec` from a TOML file or a dict, with top-level ``overrides`` applied.
 
+    An override ``cell=`` fills in a spec without a ``cell``; a spec naming another cell is refused.
+
     Raises
     ------
     ConfigError
-        Naming the bad key (unknown keys, wrong types, out-of-range values, unknown cell/corner/param).
+        Naming the bad key (unknown keys, wrong types, out-of-range values, unknown cell/corner/param),
+        or the file when its ``cell`` differs from the ``cell`` override.
     """
     data = dict(source) if isinstance(source, dict) else load_toml(source)
+    cell = overrides.get("cell")
+    if cell is not None and "cell" in data and data["cell"] != cell:
+        where = "the spec" if isinstance(source, dict) else str(source)
+        raise ConfigError(f"{where} is a sweep of cell {data['cell']!r}, not {cell!r}: give the matching --cell "
+                          "or another spec (a spec is never re-targeted to another cell)")
     data.update({k: v for k, v in overrides.items() if v is not None})
     return from_dict(SweepSpec, data, where="sweep spec")
 
@@ -192,9 +221,18 @@ def quick_spec(cell: str, **overrides: Any) -> SweepSpec:
 
 
 def expand(spec: SweepSpec) -> list[SweepPoint]:
-    """All sweep points of ``spec`` in a deterministic order (tier, corner, temp, vdd, seed, bias)."""
+    """All sweep points of ``spec`` in a deterministic order (tier, corner, temp, vdd, seed, bias).
+
+    A bias value that occurs more than once (``values_V = [0.01, 0.01]``, or ``start_V = stop_V`` with
+    ``n > 1``) gives independent replicas: its k-th occurrence has ``replica = k`` (its own noise; the
+    row's ``noise_replica`` column)."""
     cell = get_cell(spec.cell)
     biases = spec.bias.resolve(cell.default_bias_range(spec.params))
+    seen: dict[float, int] = {}
+    replicas = []
+    for b in biases:
+        replicas.append(seen.get(b, 0))
+        seen[b] = replicas[-1] + 1
     vdds: tuple[float | None, ...] = spec.vdds_V or (None,)
     out = []
     for tier in spec.tiers:
@@ -202,10 +240,10 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
             for temp in spec.temps_C:
                 for vdd in vdds:
                     for seed in spec.seeds_at(corner):
-                        for b in biases:
+                        for b, rep in zip(biases, replicas, strict=True):
                             out.append(SweepPoint(cell=spec.cell, bias_V=b, corner=corner, mc_seed=seed,
                                                   temp_C=temp, vdd_V=vdd, params=dict(spec.params),
-                                                  noise_seed=spec.noise_seed, tier=tier))
+                                                  noise_seed=spec.noise_seed, tier=tier, replica=rep))
     return out
 
 

@@ -7,11 +7,18 @@ Array side (REFERENCE.md §3, the DTM paper's model)::
     t_sample = T * K * t_sweep                    (+ I/O time, not modelled)
 
 with ``T`` steps, ``K`` sweeps per step, ``N`` cells, ``E_cell`` the energy per cell per sweep and its parts
-(``rng``, ``bias``, ``clock``, ``wire``, ...) taken from :func:`pbitkit.array.ledger`. I/O follows the
-Extropic production-chip estimate (REFERENCE §3): reading a node ~1.7 pJ, writing one ~150 pJ. The caller
-says how many nodes are written and read per sample; :mod:`pbitkit.dtm.evaluate` writes the clamped label
-bits and reads the output pixels once per sample (the steps chain on chip and the initial noise is drawn by
-the p-bits themselves); ``io_per_step=True`` instead moves the data in and out at every step.
+(``rng``, ``bias``, ``readout``, ``clock``, ``wire``, ...) taken from :func:`pbitkit.array.ledger`. I/O per
+access comes from the ledger's ngspice bit-line testbenches (writing one clamped bit: periphery driver, bit
+line, the cell's clamp latch; reading one: the cell's read buffer, bit line, periphery receiver) when the
+card carries them; otherwise from the Extropic production-chip estimate (reading a node ~1.7 pJ, writing one
+~150 pJ), marked ``assumed``. The ledger's boundary is the array's edge: moving the bits on and off the chip
+(pads, board, host) is not in either number's scope for the simulated path. The caller says how many nodes
+are written and read per sample; :mod:`pbitkit.dtm.evaluate` writes the clamped label bits and reads the
+output pixels once per sample (the steps chain on chip and the initial noise is drawn by the p-bits
+themselves); ``io_per_step=True`` instead moves the data in and out at every step.
+
+Every part keeps its source: :attr:`EnergyReport.terms` lists the ledger's terms (status and source per
+term, see :class:`pbitkit.array.ledger.EnergyTerm`), with per-sample energies.
 
 Digital side: the same Gibbs chain on conventional hardware costs
 ``ops = T * K * N * (2 * degree + ops_nonlinear)`` operations (one multiply-add = 2 ops per neighbour, plus
@@ -34,6 +41,7 @@ from typing import Any
 
 __all__ = [
     "IOCosts",
+    "LITERATURE_IO",
     "EnergyReport",
     "DigitalBaseline",
     "dtm_energy",
@@ -60,13 +68,22 @@ PAPER_FIGURES: dict[str, Any] = {
     "write_node_J": 150e-12,
 }
 
+#: Literature I/O energies used when nothing was simulated (Extropic production-chip estimate).
+LITERATURE_IO = {"read_J": 1.7e-12, "write_J": 150e-12,
+                 "source": "Extropic production-chip circuit-simulation estimate (read ~1.7 pJ, write ~150 pJ per node)"}
+
 
 @dataclass(frozen=True)
 class IOCosts:
-    """Data I/O energies per node (REFERENCE §3 production-chip estimate) and policy."""
+    """Data I/O energies per node and policy.
 
-    read_J: float = 1.7e-12
-    write_J: float = 150e-12
+    ``read_J`` / ``write_J``: ``None`` (default) takes the ledger's simulated I/O energies when the card has
+    them, else the literature constants of :data:`LITERATURE_IO` (then marked ``assumed``); a number is used
+    as given (marked ``assumed: given``).
+    """
+
+    read_J: float | None = None
+    write_J: float | None = None
     io_per_step: bool = False
 
 
@@ -82,6 +99,7 @@ class EnergyReport:
     total_J: float
     time_s: float
     assumptions: dict[str, Any] = field(default_factory=dict)
+    terms: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +111,7 @@ class EnergyReport:
             "total_J": self.total_J,
             "time_s": self.time_s,
             "assumptions": dict(self.assumptions),
+            "terms": [dict(t) for t in self.terms],
         }
 
 
@@ -126,8 +145,10 @@ def dtm_energy(
     scale = T * K * n_cells
     breakdown = {f"array_{k}": scale * float(v) for k, v in per_cell_sweep_J.items()}
     n_io = T if io.io_per_step else 1
-    breakdown["io_write"] = n_io * n_write * io.write_J
-    breakdown["io_read"] = n_io * n_read * io.read_J
+    write_J = LITERATURE_IO["write_J"] if io.write_J is None else io.write_J
+    read_J = LITERATURE_IO["read_J"] if io.read_J is None else io.read_J
+    breakdown["io_write"] = n_io * n_write * write_J
+    breakdown["io_read"] = n_io * n_read * read_J
     total = float(sum(breakdown.values()))
     return EnergyReport(
         T=T,
@@ -137,7 +158,7 @@ def dtm_energy(
         breakdown_J=breakdown,
         total_J=total,
         time_s=float(T * K * time_per_sweep_s),
-        assumptions={"io_read_J": io.read_J, "io_write_J": io.write_J, "io_per_step": io.io_per_step,
+        assumptions={"io_read_J": read_J, "io_write_J": write_J, "io_per_step": io.io_per_step,
                      "n_write": n_write, "n_read": n_read},
     )
 
@@ -146,18 +167,38 @@ def dtm_energy_from_ledger(
     graph: Any, device: Any, *, T: int, K: int, n_write: int, n_read: int, io: IOCosts = IOCosts(),
     update_interval_s: float | None = None,
 ) -> EnergyReport:
-    """:func:`dtm_energy` with the per-cell parts and the sweep time from :func:`pbitkit.array.ledger`.
+    """:func:`dtm_energy` with the per-cell parts, the sweep time and the I/O energies from
+    :func:`pbitkit.array.ledger`, every part carrying its source (``terms``).
 
     ``device`` is a DeviceModel card, ``DeviceStats`` or ``HardwareInstance`` (whatever the ledger takes);
-    every cell updates once per sweep, so the ledger's mean energy per cell update is ``E_cell``.
+    every cell updates once per sweep, so the ledger's mean energy per cell update is ``E_cell``. I/O: the
+    ledger's simulated per-access energies unless ``io`` gives numbers; literature constants (``assumed``)
+    when neither exists.
     """
     from pbitkit.array.ledger import ledger as array_ledger
 
     led = array_ledger(graph, device, n_sweeps_per_sample=K, update_interval_s=update_interval_s)
-    parts = {"rng": led.rng_J, "bias": led.bias_J, "clock": led.clock_J, "wire": led.wire_J}
+    parts = led.parts()
+    n_io = T if io.io_per_step else 1
+    terms = [{**t.to_dict(), "per_sample_J": T * K * int(graph.n_nodes) * t.energy_J}
+             for t in led.terms if t.per == "cell update"]
+    io_used = {}
+    for name, given, measured, lit, n in (("io_write", io.write_J, led.io_write_J, LITERATURE_IO["write_J"], n_write),
+                                          ("io_read", io.read_J, led.io_read_J, LITERATURE_IO["read_J"], n_read)):
+        t_led = next((t for t in led.terms if t.name == name), None)
+        if given is not None:
+            e, d = given, {"name": name, "energy_J": given, "per": "access", "status": "assumed",
+                           "source": "assumed: given by the caller (IOCosts)", "detail": {}}
+        elif measured is not None and t_led is not None:
+            e, d = measured, t_led.to_dict()
+        else:
+            e, d = lit, {"name": name, "energy_J": lit, "per": "access", "status": "assumed",
+                         "source": f"assumed: {LITERATURE_IO['source']}", "detail": {}}
+        io_used[name] = e
+        terms.append({**d, "n_per_sample": n_io * n, "per_sample_J": n_io * n * e})
     rep = dtm_energy(parts, led.time_per_sweep_s, T=T, K=K, n_cells=int(graph.n_nodes), n_write=n_write,
-                     n_read=n_read, io=io)
-    return dataclasses.replace(rep, assumptions={**rep.assumptions, "ledger": led.to_dict()})
+                     n_read=n_read, io=dataclasses.replace(io, write_J=io_used["io_write"], read_J=io_used["io_read"]))
+    return dataclasses.replace(rep, assumptions={**rep.assumptions, "ledger": led.to_dict()}, terms=tuple(terms))
 
 
 @dataclass(frozen=True)

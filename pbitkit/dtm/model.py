@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from pbitkit.errors import ConfigError, PbitkitError
-from pbitkit.io import atomic_save_npz
+from pbitkit.io import atomic_save_npz, read_npz
 
 __all__ = ["ModelConfig", "Layout", "build_layout", "StepParams", "DTM", "input_fields"]
 
@@ -176,9 +176,9 @@ class DTM:
         p = Path(path)
         if not p.exists():
             raise PbitkitError(f"model file not found: {p}")
-        with np.load(p, allow_pickle=False) as z:
-            try:
-                steps = tuple(StepParams(z[f"J_edge_{t}"], z[f"h_{t}"], z[f"j_fwd_{t}"]) for t in range(1, n_steps + 1))
-            except KeyError as exc:
-                raise PbitkitError(f"{p}: missing step parameters ({exc})") from exc
+        z = read_npz(p)  # a truncated file: PbitkitError naming it
+        try:
+            steps = tuple(StepParams(z[f"J_edge_{t}"], z[f"h_{t}"], z[f"j_fwd_{t}"]) for t in range(1, n_steps + 1))
             return z["visible"], steps
+        except KeyError as exc:
+            raise PbitkitError(f"{p}: missing step parameters ({exc})") from exc

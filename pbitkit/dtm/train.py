@@ -41,7 +41,7 @@ from pbitkit.dtm.metrics import lag_autocorrelation
 from pbitkit.dtm.model import Layout, StepParams, input_fields
 from pbitkit.dtm.runner import Runner, SamplerSpec, make_hardware_for
 from pbitkit.errors import ConfigError, PbitkitError
-from pbitkit.io import atomic_save_npz, atomic_write_json, read_json
+from pbitkit.io import atomic_save_npz, atomic_write_json, read_json, read_npz
 from pbitkit.progress import ProgressCallback
 
 __all__ = ["TrainConfig", "StepJob", "StepResult", "train_step", "Adam"]
@@ -222,13 +222,13 @@ def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray,
     if not js.exists() or not npz.exists():
         return None
     meta = read_json(js)
+    z = read_npz(npz)  # a truncated file: PbitkitError naming it
     try:
-        with np.load(npz, allow_pickle=False) as z:
-            J, h = z["J_edge"].copy(), z["h"].copy()
-            opt.m = [z["m_J"].copy(), z["m_h"].copy()]
-            opt.v = [z["v_J"].copy(), z["v_h"].copy()]
-            persistent = z["persistent"].copy() if "persistent" in z.files else None
-    except (OSError, KeyError, ValueError) as exc:
+        J, h = z["J_edge"], z["h"]
+        opt.m = [z["m_J"], z["m_h"]]
+        opt.v = [z["v_J"], z["v_h"]]
+        persistent = z["persistent"] if "persistent" in z else None
+    except KeyError as exc:
         raise PbitkitError(f"checkpoint {npz} is unreadable: {exc}") from exc
     opt.t = int(meta["adam_t"])
     return int(meta["epoch"]), J, h, float(meta["lambda"]), meta["rho_prev"], meta["curves"], persistent

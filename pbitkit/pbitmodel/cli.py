@@ -1,4 +1,4 @@
-"""``pbitkit fit RUN_DIR`` and ``pbitkit export CARD --format json|csv|spice``: parse, call the library, write."""
+"""``pbitkit fit RUN_DIR`` and ``pbitkit export CARD --format json|csv|spice|pyspice``: parse, call the library, write."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Write CARD as json (validated copy), csv (parameter table) or spice (behavioural "
                                    "subcircuit library + seeded noise tables next to it).")
     e.add_argument("card", metavar="CARD", help="DeviceModel card (JSON)")
-    e.add_argument("--format", choices=("json", "csv", "spice"), required=True)
+    e.add_argument("--format", choices=("json", "csv", "spice", "pyspice"), required=True,
+                   help="pyspice: a Python module with a PySpice SubCircuit + seeded noise tables next to it")
     e.add_argument("--out", default=None, help="output file (default: CARD with .json/.csv/.lib)")
     e.add_argument("--instances", type=int, default=1, help="spice: number of independent subcircuits")
     e.add_argument("--seed", type=int, default=0, help="spice: noise seed")
@@ -60,7 +61,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         res = fit_run(args.run_dir, args.out, cfg, plots=not args.no_plots, progress=prog)
     c = res.report.card  # type: ignore[union-attr]
     log.info("card %s: %s v0=%.6g V vs=%.4g V tau=%.3g s E/bit=%.3g J (variation sigma(v0)=%.3g V)",
-             res.card_path, c.link, c.v0_V, c.vs_V, c.tau_corr_s, c.energy_per_bit_J, c.v0_sigma_V)
+             res.card_path, c.link, c.v0_V, c.vs_V, c.dynamics.tau_corr_s, c.energy.energy_per_bit_J, c.variation.v0_sigma_V)
     for n in res.report.notes:  # type: ignore[union-attr]
         log.info("note: %s", n)
     log.info("report %s", res.report_path)
@@ -72,13 +73,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from pbitkit.pbitmodel.export import export_card
 
     card = DeviceModel.load(args.card)
-    ext = {"json": ".json", "csv": ".csv", "spice": ".lib"}[args.format]
+    ext = {"json": ".json", "csv": ".csv", "spice": ".lib", "pyspice": ".py"}[args.format]
     out = Path(args.out) if args.out else Path(args.card).with_suffix(ext)
+    if args.format == "pyspice" and not args.out:  # an importable module name
+        out = out.with_name("".join(c if c.isalnum() else "_" for c in out.stem).lstrip("0123456789") + "_pyspice.py")
     if args.format == "json" and out.resolve() == Path(args.card).resolve() and not args.out:
         out = out.with_name(out.stem + "_export.json")
     if args.instances < 1:
         raise PbitkitError(f"--instances must be >= 1, got {args.instances}")
-    kw = {"n_instances": args.instances, "seed": args.seed, "t_stop_s": args.t_stop} if args.format == "spice" else {}
+    kw = ({"n_instances": args.instances, "seed": args.seed, "t_stop_s": args.t_stop}
+          if args.format in ("spice", "pyspice") else {})
     files = export_card(card, args.format, out, **kw)
     for f in files:
         log.info("wrote %s", f)

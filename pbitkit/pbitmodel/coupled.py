@@ -1,7 +1,7 @@
 """Two transistor-level latch cells coupled through a resistive bias network, simulated in ngspice.
 
 The transistor-level counterpart of :func:`pbitkit.pbitmodel.macromodel.simulate_coupled_pair`: each cell is
-the circuits stage's subthreshold latch (:func:`pbitkit.circuits.cells.render_latch`, sky130, with its
+the circuits stage's subthreshold latch (:func:`pbitkit.circuits.builtin.latch.render_latch`, sky130, with its
 transistor-level readout so that the state is a full-swing digital signal), wrapped in a subcircuit; cell
 ``i``'s bias node is a divider ``G_c`` to the other cell's readout output and ``G_r`` to a reference, so with
 ``a = G_c / (G_c + G_r)`` the bias is ``V_b,i = a V_out,j + (1 - a) v_ref,i``. The readout swing
@@ -41,7 +41,8 @@ def latch_noise_sigmas(params: dict[str, float], *, vdd_V: float, temp_C: float 
                        ) -> tuple[float, float]:
     """Noise-source gains (A per unit file sample) of the latch's ``q`` and ``qb`` nodes from the operating
     point at the metastable point (bias = ref), by the circuits stage's formula (see the module docstring)."""
-    from pbitkit.circuits.cells import op_vector, render_latch
+    from pbitkit.circuits.builtin.latch import render_latch
+    from pbitkit.circuits.elements import op_vector
     from pbitkit.circuits.models import get_library
     from pbitkit.circuits.ngspice import SimJob, run, write_command
 
@@ -106,10 +107,11 @@ def simulate_latch_pair(
 ) -> TransistorPair:
     """Simulate two nominal latch cells (with readout) coupled through dividers (see the module docstring)."""
     from pbitkit.circuits import measure
-    from pbitkit.circuits.cells import get_cell, render_latch
+    from pbitkit.circuits.builtin.latch import render_latch
     from pbitkit.circuits.models import get_library
     from pbitkit.circuits.ngspice import SimJob, run
     from pbitkit.circuits.noise import noise_files
+    from pbitkit.circuits.registry import get_cell
 
     cell = get_cell("latch")
     p = cell.params({"readout": 1.0, **(params or {})})

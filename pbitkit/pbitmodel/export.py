@@ -4,7 +4,7 @@ SPICE macro-model (renewal-noise comparator)
 --------------------------------------------
 ``.subckt <name> bias out``: an ideal comparator on ``V(bias) - v0 + n(t)`` drives ``out`` to ``0`` or
 ``vdd_V``. The noise ``n(t)`` is piecewise constant: it is redrawn i.i.d. at the events of a Poisson process
-of rate ``1/tau`` (``tau = card.tau_corr_s``) from the link's own distribution, logistic of scale ``vs``
+of rate ``1/tau`` (``tau = card.dynamics.tau_corr_s``) from the link's own distribution, logistic of scale ``vs``
 (``n = vs ln(U / (1 - U))``) or normal of standard deviation ``vs`` (probit). Then
 
 - ``P(out high) = P(n > v0 - V) = F((V - v0)/vs)``: the card's sigmoid exactly, for any bias;
@@ -42,11 +42,13 @@ import numpy as np
 
 from pbitkit.io import atomic_write_text
 from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.spicetext import spice_comment
 
 __all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
 
-EXPORT_FORMATS = ("json", "csv", "spice")
+#: Formats of :func:`export_card` (and ``pbitkit export --format``).
+EXPORT_FORMATS = ("json", "csv", "spice", "pyspice")
 
 _UNITS = {"_V": "V", "_s": "s", "_J": "J", "_W": "W", "_C": "degC", "_F": "F", "_S": "S", "_Hz": "Hz",
           "_rel": "1", "_corr": "1", "_per_V": "1/V", "_per_K": "per K"}
@@ -60,23 +62,25 @@ def _unit(name: str) -> str:
 
 
 def card_to_csv(card: DeviceModel) -> str:
-    """A flat ``parameter,value,unit,std_error`` CSV of every numeric card entry (nested dicts flattened
-    with dots, e.g. ``rate_model.rate0_Hz``)."""
+    """A flat ``parameter,value,unit,std_error`` CSV of every card entry except provenance (sections flattened
+    with dots, e.g. ``dynamics.rate_model.rate0_Hz``; unmeasured temperature coefficients are absent)."""
     se = {"v0_V": card.v0_se_V, "vs_V": card.vs_se_V}
     rows: list[tuple[str, str, str, str]] = []
-    d = card.to_dict()
-    for key, val in d.items():
-        if key == "provenance":
-            continue
+
+    def add(name: str, val: object) -> None:
         if isinstance(val, dict):
             for k, v in val.items():
-                name = f"{key}.{k}"
-                rows.append((name, repr(float(v)) if isinstance(v, (int, float)) else str(v),
-                             _unit(k) if isinstance(v, (int, float)) else "", ""))
-        else:
-            rows.append((key, repr(val) if isinstance(val, float) else str(val),
-                         _unit(key) if isinstance(val, float) else "",
-                         repr(se[key]) if key in se else ""))
+                add(f"{name}.{k}", v)
+            return
+        leaf = name.rsplit(".", 1)[-1]
+        is_num = isinstance(val, (int, float)) and not isinstance(val, bool)
+        rows.append((name, repr(float(val)) if isinstance(val, float) else str(val),
+                     _unit(leaf) if isinstance(val, float) or (is_num and "." in name) else "",
+                     repr(se[name]) if name in se else ""))
+
+    for key, val in card.to_dict().items():
+        if key != "provenance":
+            add(key, val)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["parameter", "value", "unit", "std_error"])
@@ -106,14 +110,14 @@ TELEGRAPH_WINDOW_WIDTHS = 4.0  # rates are exact within v0 ± 4 widths of the ra
 
 def is_telegraph(card: DeviceModel) -> bool:
     """True when the macro-model reproduces bias-dependent rates (unclocked card with ``rate_model`` ``exp``)."""
-    return card.sample_period_s == 0 and card.rate_model["form"] == "exp"
+    return card.dynamics.sample_period_s == 0 and card.dynamics.rate_model.form == "exp"
 
 
 def uniformization_rate(card: DeviceModel) -> float:
     """``Lambda = max (r_up + r_down)`` over ``v0 ± K w`` (``w = 1/(s_up + s_down)``, ``K = 4``), Hz. The sum of
     exponentials is convex, so the maximum is at an end of the window."""
-    rm = card.rate_model
-    w = 1.0 / (float(rm["slope_up_per_V"]) + float(rm["slope_down_per_V"]))
+    rm = card.dynamics.rate_model
+    w = 1.0 / (float(rm.slope_up_per_V) + float(rm.slope_down_per_V))
     ends = card.v0_V + TELEGRAPH_WINDOW_WIDTHS * w * np.array([-1.0, 1.0])
     up, down = card.rates(ends)
     return float(np.max(up + down))
@@ -123,11 +127,11 @@ def time_unit(card: DeviceModel) -> float:
     """The macro-model's time unit: the clock period of a clocked cell (``sample_period_s > 0``), ``1/Lambda``
     for the telegraph variant (:func:`uniformization_rate`), else ``tau_corr_s``. Latch timing and the
     transient step scale with it."""
-    if card.sample_period_s > 0:
-        return card.sample_period_s
+    if card.dynamics.sample_period_s > 0:
+        return card.dynamics.sample_period_s
     if is_telegraph(card):
         return 1.0 / uniformization_rate(card)
-    return card.tau_corr_s
+    return card.dynamics.tau_corr_s
 
 
 def tran_step(card: DeviceModel) -> float:
@@ -165,13 +169,13 @@ def _renewal_a(unit: float) -> float:
 
 
 def _telegraph_subckt(card: DeviceModel, name: str, noise_file: str) -> str:
-    rm = card.rate_model
+    rm = card.dynamics.rate_model
     lam = uniformization_rate(card)
     unit = 1.0 / lam
     vdd = card.vdd_V
     c_hold = 1e-12
     g_track = c_hold / (unit * _TW / 10.0)
-    r0, su, sd = float(rm["rate0_Hz"]), float(rm["slope_up_per_V"]), float(rm["slope_down_per_V"])
+    r0, su, sd = float(rm.rate0_Hz), float(rm.slope_up_per_V), float(rm.slope_down_per_V)
     dv = f"(V(bias) - ({card.v0_V:.12g}))"
     ru = f"({r0:.12g} * exp(min({su:.12g} * {dv}, 50)))"
     rd = f"({r0:.12g} * exp(min(-{sd:.12g} * {dv}, 50)))"
@@ -183,7 +187,8 @@ def _telegraph_subckt(card: DeviceModel, name: str, noise_file: str) -> str:
     pd = f"({m:.12g} * {rd} / {den})"
     s = f"(0.5 + 0.5 * tanh((V(h2) - {vdd / 2:.9g}) / {vdd / 100:.6g}))"
     return "\n".join([
-        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* pbitkit p-bit macro-model of cell '{spice_comment(card.cell)}' ({spice_comment(card.process)}), "
+        f"card schema {card.schema_version}",
         f"* telegraph: r_up = {r0:.6g} exp({su:.6g} (V - {card.v0_V:.9g})), r_down = {r0:.6g} exp(-{sd:.6g} (V - v0)) Hz,",
         f"* uniformized at Lambda = {lam:.6g} Hz (rates exact within v0 +- {TELEGRAPH_WINDOW_WIDTHS:g} widths, "
         "saturating at Lambda beyond)",
@@ -220,10 +225,10 @@ def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generato
     if is_telegraph(card):
         return _telegraph_noise(card, t_stop_s, rng)
     unit = time_unit(card)
-    if card.sample_period_s > 0:
+    if card.dynamics.sample_period_s > 0:
         t = np.arange(0.0, t_stop_s + 2 * unit, unit)
     else:
-        tau = card.tau_corr_s
+        tau = card.dynamics.tau_corr_s
         d = _GAP * tau
         m = _mean_gap(tau)
         n_guess = int(t_stop_s / m * 1.2 + 10 * math.sqrt(t_stop_s / m) + 10)
@@ -261,16 +266,17 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
     c_hold = 1e-12
     unit = time_unit(card)
     g_track = c_hold / (unit * _W / 10.0)
-    if card.sample_period_s > 0:
-        note = f"clocked: one independent decision per {card.sample_period_s:.6g} s clock"
-    elif card.rate_model["form"] == "constant_tau":
+    if card.dynamics.sample_period_s > 0:
+        note = f"clocked: one independent decision per {card.dynamics.sample_period_s:.6g} s clock"
+    elif card.dynamics.rate_model.form == "constant_tau":
         note = "exact (rate_model constant_tau)"
     else:  # unreachable: unclocked "exp" cards use the telegraph variant
         note = "renewal noise"
     return "\n".join([
-        f"* pbitkit p-bit macro-model of cell '{card.cell}' ({card.process}), card schema {card.schema_version}",
+        f"* pbitkit p-bit macro-model of cell '{spice_comment(card.cell)}' ({spice_comment(card.process)}), "
+        f"card schema {card.schema_version}",
         f"* P(1) = {card.link}((V(bias) - {card.v0_V:.9g}) / {card.vs_V:.9g}); correlation time "
-        f"{card.tau_corr_s:.6g} s: {note}",
+        f"{card.dynamics.tau_corr_s:.6g} s: {note}",
         f"* ports: bias (input, V), out (0 / {vdd:.6g} V, ideal source). Max transient step <= "
         f"{unit * TRAN_STEP_PER_TAU:.4g} s",
         f".subckt {name} bias out",
@@ -298,7 +304,7 @@ def export_spice(card: DeviceModel, path: str | os.PathLike[str], *, n_instances
     ``.include`` from the directory that holds the noise files (or edit the paths).
     """
     p = Path(path)
-    t_stop = 1e4 * card.tau_corr_s if t_stop_s is None else t_stop_s
+    t_stop = 1e4 * card.dynamics.tau_corr_s if t_stop_s is None else t_stop_s
     streams = np.random.SeedSequence(seed).spawn(n_instances)
     written: list[Path] = []
     parts = [f"* pbitkit SPICE macro-model library: {n_instances} instance(s), noise seed {seed}, "
@@ -312,11 +318,16 @@ def export_spice(card: DeviceModel, path: str | os.PathLike[str], *, n_instances
 
 
 def export_card(card: DeviceModel, fmt: str, out: str | os.PathLike[str], **spice_kw) -> list[Path]:
-    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice``) to ``out``; returns the files written."""
+    """Write ``card`` as ``fmt`` (``json`` | ``csv`` | ``spice`` | ``pyspice``) to ``out``; returns the files
+    written (``pyspice``: :func:`pbitkit.pbitmodel.export_pyspice.export_pyspice`, same keywords as ``spice``)."""
     if fmt == "json":
         return [card.save(out)]
     if fmt == "csv":
         return [atomic_write_text(out, card_to_csv(card))]
     if fmt == "spice":
         return export_spice(card, out, **spice_kw)
+    if fmt == "pyspice":
+        from pbitkit.pbitmodel.export_pyspice import export_pyspice
+
+        return export_pyspice(card, out, **spice_kw)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {list(EXPORT_FORMATS)}")

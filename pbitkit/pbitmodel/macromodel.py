@@ -78,10 +78,10 @@ def simulate_macromodel_sweep(
     from pbitkit.pbitmodel.export import time_unit
 
     unit = time_unit(card)
-    clocked = card.sample_period_s > 0
-    t_stop = 2000.0 * max(unit, card.tau_corr_s) if t_stop_s is None else float(t_stop_s)
-    period = (unit if clocked else card.tau_corr_s / 4.0) if read_period_s is None else float(read_period_s)
-    t_read0 = 5.5 * unit if clocked else 5 * max(unit, card.tau_corr_s)
+    clocked = card.dynamics.sample_period_s > 0
+    t_stop = 2000.0 * max(unit, card.dynamics.tau_corr_s) if t_stop_s is None else float(t_stop_s)
+    period = (unit if clocked else card.dynamics.tau_corr_s / 4.0) if read_period_s is None else float(read_period_s)
+    t_read0 = 5.5 * unit if clocked else 5 * max(unit, card.dynamics.tau_corr_s)
     streams = rng.spawn(bias.size)
     files: dict[str, str] = {}
     lines = [f"pbitkit macro-model sweep of {card.cell}"]
@@ -142,13 +142,13 @@ def simulate_coupled_pair(
 
     if card.link != "logistic":
         raise ValueError("simulate_coupled_pair needs a logistic card (the Boltzmann mapping uses the logistic)")
-    if card.sample_period_s > 0:
+    if card.dynamics.sample_period_s > 0:
         raise ValueError("simulate_coupled_pair models asynchronous (unclocked) cells; this card is clocked "
-                         f"(sample_period_s = {card.sample_period_s})")
+                         f"(sample_period_s = {card.dynamics.sample_period_s})")
     if not 0 < coupling_frac < 1:
         raise ValueError(f"coupling_frac must be in (0, 1), got {coupling_frac!r}")
     rng = as_generator(seed)
-    tau = card.tau_corr_s
+    tau = card.dynamics.tau_corr_s
     t_stop = 2000.0 * tau if t_stop_s is None else float(t_stop_s)
     a = coupling_frac
     rc, rr = r_total_ohm / a, r_total_ohm / (1 - a)

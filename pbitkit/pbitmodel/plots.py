@@ -37,6 +37,10 @@ def _save(fig, path: Path) -> Path:
 
 
 def plot_sigmoid(rep: FitReport, out: Path) -> Path | None:
+    """``sigmoid.png``: P(1) data with 95 % error bars (n_eff), the fit with its 95 % band and the other link.
+
+    Returns the file written, or ``None`` when the report lacks the data.
+    """
     f = rep.sigmoid
     if f is None:
         return None
@@ -57,6 +61,10 @@ def plot_sigmoid(rep: FitReport, out: Path) -> Path | None:
 
 
 def plot_residuals(rep: FitReport, out: Path) -> Path | None:
+    """``residuals.png``: Pearson residuals of the nominal fit vs bias.
+
+    Returns the file written, or ``None`` when the report lacks the data.
+    """
     f = rep.sigmoid
     if f is None:
         return None
@@ -70,6 +78,10 @@ def plot_residuals(rep: FitReport, out: Path) -> Path | None:
 
 
 def plot_rates(rep: FitReport, out: Path) -> Path | None:
+    """``rates.png``: telegraph rates and correlation time vs bias with their fits.
+
+    Returns the file written, or ``None`` when the report lacks the data.
+    """
     t = rep.nominal_table
     if t is None or (rep.rates is None and rep.tau is None):
         return None
@@ -91,6 +103,10 @@ def plot_rates(rep: FitReport, out: Path) -> Path | None:
 
 
 def plot_energy(rep: FitReport, out: Path) -> Path | None:
+    """``energy.png``: energy per bit vs bias with the centre fit.
+
+    Returns the file written, or ``None`` when the report lacks the data.
+    """
     t = rep.nominal_table
     if rep.energy is None or t is None:
         return None
@@ -107,6 +123,10 @@ def plot_energy(rep: FitReport, out: Path) -> Path | None:
 
 
 def plot_variation(rep: FitReport, out: Path) -> Path | None:
+    """``variation.png``: per-instance ``(v0, vs)`` scatter and their histograms.
+
+    Returns the file written, or ``None`` when the report lacks the data.
+    """
     v = rep.variation
     if v is None:
         return None
@@ -121,6 +141,10 @@ def plot_variation(rep: FitReport, out: Path) -> Path | None:
 
 
 def plot_corners(rep: FitReport, out: Path) -> Path | None:
+    """``corners.png``: the sigmoid per corner, temperature and supply.
+
+    Returns the file written, or ``None`` when the report lacks the data.
+    """
     if len(rep.corners) + len(rep.by_temp) + len(rep.by_vdd) < 2:
         return None
     fig, ax = _fig(figsize=(6, 4))

@@ -26,11 +26,11 @@ def render_report(rep: FitReport, *, plots: list[str] | None = None) -> str:
     L += ["## Card", "", "| parameter | value | std. error |", "|---|---|---|",
           f"| link | {c.link} | |", f"| v0_V | {_g(c.v0_V, 'V', 6)} | {_g(c.v0_se_V, 'V', 3)} |",
           f"| vs_V | {_g(c.vs_V, 'V', 6)} | {_g(c.vs_se_V, 'V', 3)} |",
-          f"| tau_corr_s | {_g(c.tau_corr_s, 's')} | |", f"| rate_model | {c.rate_model} | |",
-          f"| energy_per_bit_J | {_g(c.energy_per_bit_J, 'J')} | |", f"| energy_per_flip_J | {_g(c.energy_per_flip_J, 'J')} | |",
-          f"| static_power_W | {_g(c.static_power_W, 'W')} | |", f"| sample_period_s | {_g(c.sample_period_s, 's')} | |",
-          f"| v0_sigma_V | {_g(c.v0_sigma_V, 'V')} | |", f"| vs_sigma_rel | {_g(c.vs_sigma_rel)} | |",
-          f"| v0_vs_corr | {_g(c.v0_vs_corr)} | |", ""]
+          f"| dynamics.tau_corr_s | {_g(c.dynamics.tau_corr_s, 's')} | |", f"| dynamics.rate_model | {c.dynamics.rate_model.to_dict()} | |",
+          f"| energy.energy_per_bit_J | {_g(c.energy.energy_per_bit_J, 'J')} | |", f"| energy.energy_per_flip_J | {_g(c.energy.energy_per_flip_J, 'J')} | |",
+          f"| energy.static_power_W | {_g(c.energy.static_power_W, 'W')} | |", f"| dynamics.sample_period_s | {_g(c.dynamics.sample_period_s, 's')} | |",
+          f"| variation.v0_sigma_V | {_g(c.variation.v0_sigma_V, 'V')} | |", f"| variation.vs_sigma_rel | {_g(c.variation.vs_sigma_rel)} | |",
+          f"| variation.v0_vs_corr | {_g(c.variation.v0_vs_corr)} | |", ""]
     if rep.links is not None or rep.sigmoid is not None:
         L += ["## Sigmoid (binomial maximum likelihood on effective counts)", "",
               "| link | v0 (V) | 95% profile CI | vs (V) | 95% profile CI | deviance | Pearson chi2 | dof | GOF p | AIC |",

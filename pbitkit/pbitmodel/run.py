@@ -27,10 +27,16 @@ from pbitkit.progress import ProgressCallback
 
 __all__ = ["FitRunResult", "fit_run", "CARD_NAME", "REPORT_NAME", "PARAMS_NAME", "PLOTS_DIR", "RECORD_NAME"]
 
+#: File names :func:`fit_run` writes into its output directory: the card, the report, the parameter table,
+#: the plot directory and the run record.
 CARD_NAME = "device_card.json"
+#: See :data:`CARD_NAME`.
 REPORT_NAME = "fit_report.md"
+#: See :data:`CARD_NAME`.
 PARAMS_NAME = "fit_params.csv"
+#: See :data:`CARD_NAME`.
 PLOTS_DIR = "fit_plots"
+#: See :data:`CARD_NAME`.
 RECORD_NAME = "fit.json"
 
 
@@ -53,9 +59,10 @@ class FitRunResult:
                                "plots": [str(p) for p in self.plots]}
         if c is not None and rep is not None:
             out.update(cell=c.cell, process=c.process, link=c.link, v0_V=c.v0_V, v0_se_V=c.v0_se_V, vs_V=c.vs_V,
-                       vs_se_V=c.vs_se_V, v0_sigma_V=c.v0_sigma_V, vs_sigma_rel=c.vs_sigma_rel,
-                       tau_corr_s=c.tau_corr_s, rate_form=c.rate_model["form"], energy_per_bit_J=c.energy_per_bit_J,
-                       sample_period_s=c.sample_period_s,
+                       vs_se_V=c.vs_se_V, v0_sigma_V=c.variation.v0_sigma_V, vs_sigma_rel=c.variation.vs_sigma_rel,
+                       tau_corr_s=c.dynamics.tau_corr_s, rate_form=c.dynamics.rate_model.form,
+                       energy_per_bit_J=c.energy.energy_per_bit_J,
+                       sample_period_s=c.dynamics.sample_period_s,
                        n_instances=rep.variation.n if rep.variation else 0,
                        delta_aic=rep.links.delta_aic if rep.links else None, notes=list(rep.notes))
         return out

@@ -57,7 +57,8 @@ __all__ = [
     "K_BOLTZMANN",
 ]
 
-K_BOLTZMANN = K_B  # J/K (exact, SI 2019; pbitkit.constants.K_B)
+#: Boltzmann constant in J/K (an alias of :data:`pbitkit.constants.K_B`).
+K_BOLTZMANN = K_B
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Derivation:
 
 # --------------------------------------------------------------------------- 1. slope from noise
 def derive_probit_slope() -> Derivation:
+    """Comparator with Gaussian input noise: sigmoid slope from noise RMS and gain, and the logistic of equal centre slope."""
     V, V0, A, sn = sp.symbols("V V_0 A sigma_n", positive=True)
     z = sp.Symbol("z", real=True)
     Phi = (1 + sp.erf(z / sp.sqrt(2))) / 2
@@ -109,6 +111,7 @@ def derive_probit_slope() -> Derivation:
 
 # --------------------------------------------------------------------------- 2. telegraph process
 def derive_telegraph() -> Derivation:
+    """Two-state telegraph process: occupancy, autocorrelation, correlation time and the n/n_eff variance inflation."""
     ru, rd, t, ts = sp.symbols("r_up r_down t t_s", positive=True)
     p = sp.Function("p")
     ode = sp.Eq(p(t).diff(t), ru * (1 - p(t)) - rd * p(t))
@@ -134,6 +137,7 @@ def derive_telegraph() -> Derivation:
 
 # --------------------------------------------------------------------------- 3. bias network
 def derive_bias_network(n_inputs: int = 3) -> Derivation:
+    """Resistive bias node with ``n_inputs`` inputs: bias voltage (KCL), settling time constant, static power, switching energy."""
     G = sp.symbols(f"G_1:{n_inputs + 1}", positive=True)
     Vin = sp.symbols(f"V_1:{n_inputs + 1}", real=True)
     Vb, C = sp.symbols("V_b C", positive=True)
@@ -153,6 +157,7 @@ def derive_bias_network(n_inputs: int = 3) -> Derivation:
 
 # --------------------------------------------------------------------------- 4. kT/C
 def derive_ktc() -> Derivation:
+    """kT/C: the integrated thermal noise of an RC node (PSD of R across C integrated over frequency)."""
     k, T, R, C, f = sp.symbols("k T R C f", positive=True)
     psd = 4 * k * T * R / (1 + (2 * sp.pi * f * R * C) ** 2)
     var = sp.simplify(sp.integrate(psd, (f, 0, sp.oo)))
@@ -163,6 +168,7 @@ def derive_ktc() -> Derivation:
 
 # --------------------------------------------------------------------------- 5. MOSFET thermal noise
 def derive_mos_noise() -> Derivation:
+    """MOSFET channel thermal noise ``4 k T gamma g_m``: gate-referred PSD and the output variance of a g_m R stage loaded by C."""
     k, T, gamma, gm, R, C, f = sp.symbols("k T gamma g_m R C f", positive=True)
     s_id = 4 * k * T * gamma * gm
     s_vg = sp.simplify(s_id / gm**2)

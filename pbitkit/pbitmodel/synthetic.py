@@ -63,7 +63,7 @@ def synthetic_table(
     ``card.vdd_V``; ``corner_shift_V`` shifts ``v0`` per corner. With ``relative_bias`` each instance's bias
     points are offsets from its own ``v0`` (the "find the centre first" sweep of SPICE_NOTES.md).
     """
-    ts = card.sample_period_s or (card.tau_corr_s / 5.0 if sample_period_s is None else sample_period_s)
+    ts = card.dynamics.sample_period_s or (card.dynamics.tau_corr_s / 5.0 if sample_period_s is None else sample_period_s)
     if sample_period_s is not None:
         ts = sample_period_s
     vdds = (card.vdd_V,) if vdds_V is None else tuple(vdds_V)
@@ -73,7 +73,7 @@ def synthetic_table(
     v0_mc, vs_mc = draw_cell_params(card, len(seeds), mc_rng)
     inst = {-1: (card.v0_V, card.vs_V)} | {s: (float(a), float(b)) for s, a, b in zip(seeds, v0_mc, vs_mc)}
     rng = np.random.default_rng(root.spawn(2)[1])
-    tc = card.temp_coeffs
+    tc = card.temp_coeffs.to_dict()  # measured coefficients only
     rows: list[dict[str, Any]] = []
     for corner in corners:
         for temp in temps_C:
@@ -99,8 +99,8 @@ def synthetic_table(
                         n_down = rng.poisson(down * t_total * p)
                         t_low, t_high = t_total * (1 - p), t_total * p
                         flip_rate = (n_up + n_down) / t_total
-                        e_static = card.static_power_W * ts
-                        e_dyn = card.energy_per_flip_J * flip_rate * ts
+                        e_static = card.energy.static_power_W * ts
+                        e_dyn = card.energy.energy_per_flip_J * flip_rate * ts
                         scatter = 1.0 + 0.01 * rng.standard_normal(2)
                         rows.append({
                             "cell": cell, "tier": "transient", "corner": corner, "mc_seed": mc, "temp_C": temp,
@@ -109,8 +109,8 @@ def synthetic_table(
                             "rate_up_Hz": n_up / t_low if n_up > 0 and t_low > 0 else math.nan,
                             "rate_down_Hz": n_down / t_high if n_down > 0 and t_high > 0 else math.nan,
                             "energy_per_bit_J": (e_static + e_dyn) * scatter[0],
-                            "energy_per_flip_J": card.energy_per_flip_J * scatter[1],
-                            "static_power_W": card.static_power_W,
+                            "energy_per_flip_J": card.energy.energy_per_flip_J * scatter[1],
+                            "static_power_W": card.energy.static_power_W,
                             "dynamic_energy_per_bit_J": e_dyn * scatter[0],
                             "sample_period_s": ts, "sim_time_s": t_total, "status": "ok", "error": "",
                         })

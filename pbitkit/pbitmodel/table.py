@@ -22,7 +22,9 @@ from pbitkit.io import read_json, sha256_file
 __all__ = ["CharTable", "read_characterization", "rows_to_table", "table_to_csv", "TEXT_COLUMNS",
            "REQUIRED_COLUMNS"]
 
+#: Columns read as text (every other column is parsed as float, empty -> NaN).
 TEXT_COLUMNS = ("cell", "tier", "corner", "status", "error")
+#: Columns a table must have (``n_ones`` may be derived from ``p1``).
 REQUIRED_COLUMNS = ("cell", "bias_V", "n_samples", "n_ones")
 CSV_NAME = "characterization.csv"
 SIDECAR_NAME = "characterization.json"

@@ -10,8 +10,13 @@ of ``n_tau`` time constants in half the update interval ``t_upd``,
 (``fan_in + 1``: the neighbours plus the cell's own field input). Its static power ``V_dd^2 G_sum / 4``
 (half the inputs high) is then not a free parameter but a consequence of the clock — the term that the
 idealized energy models leave out. This module simulates that network
-(:func:`pbitkit.circuits.cells.bias_network_point`, sky130 inverter drivers + resistors) and writes the
+(:func:`pbitkit.circuits.testbenches.bias_network_point`, sky130 inverter drivers + resistors) and writes the
 measured settling time and update energy into the card's ``bias_network``.
+
+:func:`attach_periphery` does the same for everything around the cells (:mod:`pbitkit.circuits.periphery`):
+the clock tree, the neighbour wires and the I/O bit lines, measured for the array's geometry (cell pitch,
+side, fan-in) and written into ``card.provenance["periphery"]``, where :func:`pbitkit.array.ledger.ledger`
+finds them. It also records the cell's declared ``noise_source`` (``"transistor"`` or ``"behavioural"``).
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import logging
 import math
 from typing import Any
 
-from pbitkit.errors import ConfigError
+from pbitkit.errors import ConfigError, PbitkitError
 
-__all__ = ["design_bias_network", "attach_bias_network"]
+__all__ = ["design_bias_network", "attach_bias_network", "attach_periphery", "periphery_for_graph"]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ def design_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, n_ta
     """
     if fan_in < 1:
         raise ConfigError(f"fan_in must be >= 1, got {fan_in}")
-    t_upd = card.sample_period_s if card.sample_period_s > 0 else card.tau_corr_s
+    t_upd = card.dynamics.sample_period_s if card.dynamics.sample_period_s > 0 else card.dynamics.tau_corr_s
     g_sum = 2.0 * n_tau * c_node_F / t_upd
     return {"g_unit_S": g_sum / (fan_in + 1), "c_node_F": c_node_F, "update_interval_s": t_upd,
             "tau_target_s": c_node_F / g_sum}
@@ -49,7 +54,7 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     SimulationError
         When ngspice fails (the message carries ngspice's own lines).
     """
-    from pbitkit.circuits.cells import bias_network_point
+    from pbitkit.circuits.testbenches import bias_network_point
     from pbitkit.circuits.models import get_library
 
     d = design_bias_network(card, fan_in, c_node_F=c_node_F, n_tau=n_tau)
@@ -62,10 +67,81 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     tau_meas = m["settling_s"] / math.log(100.0)
     bn = {"c_node_F": c_node_F, "g_unit_S": d["g_unit_S"], "settling_s": tau_meas,
           "energy_per_update_J": max(m["energy_per_update_J"], 0.0), "vdd_V": vdd_V}
-    prov = dict(card.provenance)
-    prov["bias_network"] = {"fan_in": fan_in, "n_tau": n_tau, "update_interval_s": d["update_interval_s"],
-                            "measured": m, "corner": corner, "source": "pbitkit.circuits.cells.bias_network_point"}
+    prov = card.provenance.with_details(bias_network={
+        "fan_in": fan_in, "n_tau": n_tau, "update_interval_s": d["update_interval_s"], "measured": m, "corner": corner,
+        "source": "pbitkit.circuits.testbenches.bias_network_point"})
     log.info("bias network for %s: fan-in %d, g_unit %.3g S, settling %.3g s (budget %.3g s), static %.3g W, "
              "update energy %.3g J", card.cell, fan_in, d["g_unit_S"], m["settling_s"], d["update_interval_s"] / 2,
              m["static_power_W"], m["energy_per_update_J"])
     return card.replace(bias_network=bn, provenance=prov), m
+
+
+def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0, vdd_V: float = 1.8,
+                        readout: bool = False) -> dict[str, Any]:
+    """Measure the periphery of an array laid out as ``graph`` (a grid from :func:`pbitkit.array.grid_graph`).
+
+    * wires: the cell's output driver into its neighbour wires with ``max degree`` receiver gates, at a
+      quarter of and at the mean total wire length per cell (folded torus: twice the Manhattan lengths);
+    * clock: a 2 x 8 comb tree at the cell pitch (distribution energy per cell per cycle);
+    * I/O: writing one clamped bit / reading one output bit over a column bit line of ``rows x pitch`` with
+      ``rows`` cells on it, and a word line as long as a row;
+    * with ``readout``: the comparator that reads a free-running cell once per update.
+
+    Returns ``{"wire", "clock", "io_write", "io_read", "geometry"}`` (+ ``"readout"``), each with its ngspice
+    source record.
+    """
+    import numpy as np
+
+    from pbitkit.circuits.models import get_library
+    from pbitkit.circuits.periphery import measure_clock_tree, measure_io, measure_readout, measure_wire
+
+    meta = getattr(graph, "meta", {}) or {}
+    try:
+        pitch_um = float(meta["pitch_m"]) * 1e6
+        rows, cols = int(meta["rows"]), int(meta["cols"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"periphery: the graph has no grid geometry (meta pitch_m, rows, cols): {exc}") from exc
+    lib = get_library("sky130", corner)
+    fold = 2.0 if graph.box_m is not None else 1.0
+    lengths = graph.edge_lengths_m() * fold
+    per_cell = np.bincount(graph.edges[:, 0], weights=lengths, minlength=graph.n_nodes) + np.bincount(
+        graph.edges[:, 1], weights=lengths, minlength=graph.n_nodes)
+    mean_um = max(float(np.mean(per_cell)) * 1e6, 4 * pitch_um)
+    fan_in = int(graph.degree.max())
+    out = {
+        "wire": measure_wire([mean_um / 4, mean_um], n_loads=fan_in, vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        "clock": measure_clock_tree(pitch_um=pitch_um, vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        "io_write": measure_io("write", length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
+                               vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        "io_read": measure_io("read", length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
+                              vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        "geometry": {"pitch_um": pitch_um, "rows": rows, "cols": cols, "fan_in": fan_in, "fold": fold,
+                     "mean_wire_um_per_cell": mean_um, "corner": corner, "vdd_V": vdd_V},
+    }
+    if readout:
+        out["readout"] = measure_readout(vdd_V=vdd_V, library=lib, temp_C=temp_C)
+    log.info("periphery (%dx%d, pitch %.3g um): clock %.3g J/cell, wire %.3g J + %.3g J/um per cycle, write %.3g J, "
+             "read %.3g J", rows, cols, pitch_um, out["clock"]["energy_per_cell_J"], out["wire"]["fixed_J"],
+             out["wire"]["per_um_J"], out["io_write"]["energy_per_access_J"], out["io_read"]["energy_per_access_J"])
+    return out
+
+
+def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source: str | None = None) -> Any:
+    """``card`` with ``provenance.details["periphery"]`` (:func:`periphery_for_graph`) and ``["noise_source"]``.
+
+    A free-running card (``dynamics.sample_period_s == 0``) also gets its readout comparator measured.
+    ``noise_source`` defaults to what the card's cell declares (``Cell.noise_source``; ``"undeclared"`` when
+    the cell does not say), so the ledger can mark a behavioural noise source as incomplete.
+    """
+    if noise_source is None:
+        try:
+            from pbitkit.circuits import get_cell
+
+            noise_source = str(getattr(get_cell(card.cell), "noise_source", "undeclared"))
+        except PbitkitError:  # a cell unknown to this registry (e.g. a netlist cell): say so
+            noise_source = "undeclared"
+    # a free-running cell (no clock period) needs a comparator to be read once per update
+    free_running = not card.dynamics.sample_period_s > 0
+    per = periphery_for_graph(graph, corner=corner, temp_C=card.temp_C, readout=free_running)
+    prov = card.provenance.with_details(periphery=per, noise_source=noise_source)
+    return card.replace(provenance=prov)

@@ -64,7 +64,15 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
         return 0
     from pathlib import Path
 
-    Path(args.out).mkdir(parents=True, exist_ok=True)
+    from pbitkit.errors import ConfigError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the run directory: {exc.strerror or exc}") from exc
     add_file_log(str(Path(args.out) / "pbitkit.log"))
     with tqdm_progress("pipeline") as prog:
         res = run_pipeline(cfg, args.out, progress=prog, overwrite=args.overwrite)

@@ -35,7 +35,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pbitkit.config import from_dict, load_toml, to_dict
+from pbitkit.config import check_scheduler_address, from_dict, load_toml, to_dict
 from pbitkit.errors import ConfigError
 
 __all__ = ["CharacterizeSection", "PipelineConfig", "load_pipeline_config", "quick_config", "default_config"]
@@ -108,6 +108,8 @@ class PipelineConfig:
             )
         if self.workers < 0:
             raise ConfigError(f"workers must be >= 0 (0 = every core), got {self.workers}")
+        if self.scheduler:
+            check_scheduler_address(self.scheduler, "scheduler")
 
     @property
     def n_workers(self) -> int:

@@ -12,10 +12,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pbitkit.io import atomic_write_text, read_json
+from pbitkit.array.ledger import provenance_sentence
+from pbitkit.io import atomic_write_json, atomic_write_text, read_json
 from pbitkit.pipeline.stages import StageRecord
 
-__all__ = ["write_pipeline_report", "format_si"]
+__all__ = ["write_pipeline_report", "format_si", "ledger_record", "LEDGER_FILE"]
+
+#: The ledger with a source per term, written next to ``report.md``.
+LEDGER_FILE = "ledger.json"
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +45,6 @@ def format_si(value: Any, unit: str, digits: int = 3) -> str:
     return f"{v / scale:.{digits}g} {prefix}{unit}"
 
 
-def _copy_figures(src_dir: Path, fig_dir: Path, prefix: str) -> list[str]:
-    out = []
-    if not src_dir.is_dir():
-        return out
-    for png in sorted(src_dir.glob("*.png")):
-        dest = fig_dir / f"{prefix}{png.name}"
-        shutil.copyfile(png, dest)
-        out.append(f"figures/{dest.name}")
-    return out
-
-
 def _models_text(models: Any) -> str:
     if isinstance(models, list):
         names = [m.get("source", "?") if isinstance(m, dict) else str(m) for m in models]
@@ -62,6 +55,39 @@ def _models_text(models: Any) -> str:
 def _img(rel: str) -> str:
     title = Path(rel).stem.replace("_", " ")
     return f"![{title}]({rel})"
+
+
+def _card_summary(path: Path | None) -> dict[str, Any]:
+    """The card values the captions quote (flat dict; empty without a card)."""
+    if path is None or not path.exists():
+        return {}
+    from pbitkit.pbitmodel.card import DeviceModel
+
+    c = DeviceModel.load(path)
+    return {"v0_V": c.v0_V, "vs_V": c.vs_V, "v0_sigma_V": c.variation.v0_sigma_V, "tau_corr_s": c.dynamics.tau_corr_s,
+            "sample_period_s": c.dynamics.sample_period_s, "energy_per_bit_J": c.energy.energy_per_bit_J}
+
+
+class _Figures:
+    """Copies a section's figures into the report and numbers and captions them (:mod:`.narrative`)."""
+
+    def __init__(self, fig_dir: Path) -> None:
+        self.fig_dir = fig_dir
+        self.n = 0
+
+    def section(self, src_dir: Path, prefix: str, kind: str, ctx: dict[str, Any]) -> list[str]:
+        from pbitkit.pipeline.narrative import figure_caption
+
+        lines: list[str] = []
+        if not src_dir.is_dir():
+            return lines
+        for png in sorted(src_dir.glob("*.png")):
+            dest = self.fig_dir / f"{prefix}{png.name}"
+            shutil.copyfile(png, dest)
+            self.n += 1
+            lines += [_img(f"figures/{dest.name}"), "",
+                      f"*Figure {self.n}.* {figure_caption(kind, png.stem, ctx)}", ""]
+        return lines
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -77,6 +103,35 @@ def _fd(p: dict[str, Any]) -> str:
     return f"{fd.get('value', float('nan')):.2f} [{fd.get('lo', float('nan')):.2f}, {fd.get('hi', float('nan')):.2f}]"
 
 
+def ledger_record(point: dict[str, Any], array_cell: str) -> dict[str, Any]:
+    """The content of ``ledger.json`` for one evaluated point (its ``energy`` from :mod:`pbitkit.dtm.energy`).
+
+    Every term with its energy per cell update (or per access), per sample, status and source; the sum of
+    the per-sample parts next to the total (equal by construction, checked here); the opening sentence.
+
+    Raises
+    ------
+    PbitkitError
+        If the parts do not add up to the total (a bookkeeping bug, never silently reported).
+    """
+    from pbitkit.errors import PbitkitError
+
+    e = point.get("energy") or {}
+    terms = [dict(t) for t in e.get("terms") or []]
+    total = float(e.get("total_J", float("nan")))
+    parts = float(sum(float(t.get("per_sample_J", 0.0)) for t in terms))
+    if terms and not abs(parts - total) <= 1e-9 * max(abs(total), 1e-30):
+        raise PbitkitError(f"ledger: the parts ({parts:.6g} J) do not add up to the total ({total:.6g} J)")
+    per_update = float(sum(float(t["energy_J"]) for t in terms if t.get("per") == "cell update"))
+    return {
+        "array_cell": array_cell, "mode": point.get("mode"), "T": point.get("T"), "K": point.get("K"),
+        "n_cells": e.get("n_cells"), "terms": terms, "energy_per_cell_update_J": per_update,
+        "energy_per_sample_J": total, "sum_of_parts_per_sample_J": parts, "time_per_sample_s": e.get("time_s"),
+        "all_traced_to_ngspice": bool(terms) and all(t.get("status") in ("simulated", "included") for t in terms),
+        "sentence": provenance_sentence(terms),
+    }
+
+
 def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], run_record: dict[str, Any]) -> Path:
     """Assemble ``out/report/report.md`` from the stage folders; returns its path."""
     rep_dir = out / "report"
@@ -84,6 +139,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     if fig_dir.exists():
         shutil.rmtree(fig_dir)
     fig_dir.mkdir(parents=True)
+    figs = _Figures(fig_dir)
     L: list[str] = ["# pbitkit pipeline report", ""]
     prov = run_record.get("provenance", {})
     L += [
@@ -91,20 +147,32 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         f" (git {prov.get('git_commit') or 'n/a'}) · {prov.get('cpu_count', '?')} cores · config hash "
         f"`{run_record.get('config_hash', '')[:12]}`",
         "",
-        "Every energy figure below traces back to transistor-level ngspice simulation of the cells listed in "
-        "section 1, through the fitted DeviceModel cards of section 2, into the array ledger of section 3.",
-        "",
     ]
-
-    # --- headline ---------------------------------------------------------------------------------------
     ev_dir = stages.get("dtm_evaluate").path if "dtm_evaluate" in stages else None
     results = read_json(ev_dir / "results.json") if ev_dir and (ev_dir / "results.json").exists() else {}
     points = results.get("points", [])
     k_best = None
-    L += ["## Headline", ""]
     if points:
         ideal = [p for p in points if p.get("mode") == "ideal"] or points
         k_best = min(ideal, key=lambda p: (p.get("fd") or {}).get("value", 1e99))["K"]
+    with_e = [q for q in points if q.get("energy") and q.get("mode") == "ideal"]
+    p_energy = next((q for q in with_e if q["K"] == k_best), max(with_e, key=lambda q: q["K"], default=None))
+    led = ledger_record(p_energy, cfg.array_cell) if p_energy else None
+    if led:
+        atomic_write_json(rep_dir / LEDGER_FILE, led)
+        L += [led["sentence"] + " The ledger's boundary is the array chip's edge: moving bits on and off the chip "
+              "(pads, board, host) is not counted.", ""]
+    else:
+        L += ["No energy ledger in this run (no device card reached the DTM evaluation).", ""]
+
+    # --- headline ---------------------------------------------------------------------------------------
+    L += ["## Headline", ""]
+    from pbitkit.pipeline.narrative import headline_findings
+
+    findings = headline_findings(points, results, led, k_best)
+    if findings:
+        L += [" ".join(findings), ""]
+    if points:
         rows = []
         for p in points:
             if p["K"] != k_best:
@@ -147,7 +215,9 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
                   f"`{f.get('error')}`"]
         if meta:
             L += [f"Models: {_models_text(meta.get('models'))}; ngspice {meta.get('ngspice_version', '?')}.", ""]
-        L += [_img(r) for r in _copy_figures(rec.path / "plots", fig_dir, f"{cell}_")] + [""]
+        fit_card = stages[f"fit_{cell}"].path / "device_card.json" if f"fit_{cell}" in stages else None
+        card_d = _card_summary(fit_card)
+        L += figs.section(rec.path / "plots", f"{cell}_", "characterize", {"cell": cell, "card": card_d})
 
     # --- 2. device models -----------------------------------------------------------------------------------
     L += ["## 2. Fitted device models (DeviceModel cards)", ""]
@@ -156,13 +226,14 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         card_file = rec.path / "device_card.json"
         if not name.startswith("fit_") or not card_file.exists():
             continue
-        c = read_json(card_file)
-        bn = c.get("bias_network") or {}
-        rows.append([f"`{c.get('cell', name)}`", str(c.get("link", "")), format_si(c.get("v0_V"), "V"),
-                     format_si(c.get("vs_V"), "V"), format_si(c.get("v0_sigma_V"), "V"),
-                     format_si(c.get("tau_corr_s"), "s"), format_si(c.get("energy_per_bit_J"), "J"),
-                     format_si(c.get("energy_per_flip_J"), "J"), format_si(c.get("static_power_W"), "W"),
-                     format_si(bn.get("energy_per_update_J"), "J"), format_si(bn.get("g_unit_S"), "S")])
+        from pbitkit.pbitmodel.card import DeviceModel
+
+        c = DeviceModel.load(card_file)
+        rows.append([f"`{c.cell}`", c.link, format_si(c.v0_V, "V"), format_si(c.vs_V, "V"),
+                     format_si(c.variation.v0_sigma_V, "V"), format_si(c.dynamics.tau_corr_s, "s"),
+                     format_si(c.energy.energy_per_bit_J, "J"), format_si(c.energy.energy_per_flip_J, "J"),
+                     format_si(c.energy.static_power_W, "W"), format_si(c.bias_network.energy_per_update_J, "J"),
+                     format_si(c.bias_network.g_unit_S, "S")])
     if rows:
         L += ["P(1) = link((V − V0)/Vs); σ(V0) is the cell-to-cell (mismatch) spread of the offset.", ""]
         L += _table(["cell", "link", "V0", "Vs", "σ(V0)", "τ_corr", "E/bit", "E/flip", "P_static",
@@ -174,32 +245,42 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         if name.startswith("fit_"):
             cell = name.removeprefix("fit_")
             L += [f"### Fits of `{cell}` (full report: `{rec.path.name}/fit_report.md`)", ""]
-            L += [_img(r) for r in _copy_figures(rec.path / "fit_plots", fig_dir, f"{cell}_fit_")] + [""]
+            card_d = _card_summary(rec.path / "device_card.json")
+            L += figs.section(rec.path / "fit_plots", f"{cell}_fit_", "fit", {"cell": cell, "card": card_d})
             if (rec.path / "device_card.json").exists():
                 shutil.copyfile(rec.path / "device_card.json", rep_dir / f"device_card_{cell}.json")
 
     # --- 3. energy ---------------------------------------------------------------------------------------------
     L += ["## 3. Energy per cell update and per generated sample", ""]
     if points:
-        with_e = [q for q in points if q.get("energy") and q.get("mode") == "ideal"]
-        p = next((q for q in with_e if q["K"] == k_best), max(with_e, key=lambda q: q["K"], default=None))
+        p = p_energy
         if p:
             e = p["energy"]
-            led = (e.get("assumptions") or {}).get("ledger") or {}
+            ledd = (e.get("assumptions") or {}).get("ledger") or {}
             L += [f"Array cell `{cfg.array_cell}` (ledger of its card), {e.get('n_cells')} cells, T = {p['T']} steps, "
-                  f"K = {p['K']} sweeps per step. Energy per cell per sweep:", ""]
+                  f"K = {p['K']} sweeps per step. Every term with where its joules come from (`ledger.json` holds "
+                  "the same with the full hashes):", ""]
             per_cell = e.get("per_cell_sweep_J") or {}
             tot_cell = sum(per_cell.values()) or float("nan")
-            L += _table(["part", "energy / cell / sweep", "share"],
-                        [[k, format_si(v, "J"), f"{100 * v / tot_cell:.0f} %"] for k, v in per_cell.items()]
-                        + [["total", format_si(tot_cell, "J"), "100 %"]]) + [""]
-            parts = e.get("breakdown_J") or {}
-            L += ["Energy per generated sample (T × K × N × per-cell, plus writing the input and reading the output):", ""]
-            L += _table(["part", "energy / sample"], [[k, format_si(v, "J")] for k, v in parts.items()]
-                        + [["total", format_si(e.get("total_J"), "J")]]) + [""]
-            if led:
-                L += [f"Time per sweep {format_si(led.get('time_per_sweep_s'), 's')} (limited by "
-                      f"{led.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]
+            rows = []
+            for t in (led or {}).get("terms", []):
+                if t.get("per") == "cell update":
+                    amount = format_si(t["energy_J"], "J") + " / cell / sweep"
+                    share = f"{100 * t['energy_J'] / tot_cell:.0f} % of E_cell"
+                else:
+                    amount = f"{format_si(t['energy_J'], 'J')} / access × {t.get('n_per_sample', '?')}"
+                    share = "per sample"
+                rows.append([f"`{t['name']}`", amount, format_si(t.get("per_sample_J"), "J"), share, t.get("status", "?"),
+                             str(t.get("source", "")).replace("|", "/")])
+            rows.append(["**total**", format_si(tot_cell, "J") + " / cell / sweep", format_si(e.get("total_J"), "J"),
+                         "", "", "sum of the rows above"])
+            L += _table(["term", "energy", "per sample", "share", "status", "source"], rows) + [""]
+            L += ["Status: `simulated` = measured by the ngspice run named; `included` = its joules are inside "
+                  "another simulated term; `partial` = simulated, but part of the circuit is behavioural and its "
+                  "power is missing; `assumed` = not simulated (the reference is given).", ""]
+            if ledd:
+                L += [f"Time per sweep {format_si(ledd.get('time_per_sweep_s'), 's')} (limited by "
+                      f"{ledd.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]
         dig = results.get("digital", [])
         if dig:
             keys = [k for k in dig[0] if k not in ("T", "K", "array_J", "assumptions")]
@@ -214,7 +295,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     L += ["## 4. Denoising thermodynamic model on the simulated array", ""]
     if ev_dir:
         L += [f"Full DTM report: `{ev_dir.name}/report.md`.", ""]
-        L += [_img(r) for r in _copy_figures(ev_dir, fig_dir, "dtm_")] + [""]
+        L += figs.section(ev_dir, "dtm_", "dtm", {"points": points, "k_best": k_best,
+                                                   "baselines": results.get("baselines") or {}})
     # --- 5. provenance -------------------------------------------------------------------------------------------
     L += ["## 5. Provenance", ""]
     rows = [["pbitkit", f"{prov.get('pbitkit_version')} (git {prov.get('git_commit')})"],

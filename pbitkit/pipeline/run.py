@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pbitkit.config import to_dict
+from pbitkit.io import sha256_file
 from pbitkit.pipeline.config import PipelineConfig
 from pbitkit.pipeline.stages import StageRecord, run_stage
 from pbitkit.progress import ProgressCallback
@@ -37,6 +38,14 @@ __all__ = ["PipelineResult", "run_pipeline", "sweep_spec_for", "result_config"]
 log = logging.getLogger(__name__)
 
 CARD_NAME = "device_card.json"
+
+#: The parts of pbitkit each stage runs (their source hash is part of the stage's identity, see
+#: :func:`pbitkit.pipeline.stages.code_version`).
+CODE: dict[str, tuple[str, ...]] = {
+    "characterize": ("circuits", "netlists"),
+    "fit": ("circuits", "pbitmodel", "pipeline", "netlists"),
+    "dtm": ("array", "dtm", "pbitmodel", "data"),
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,8 @@ def run_pipeline(
                                    overwrite=True)
                 return _characterize_summary(res)
 
-            stages[name] = run_stage(name, out, {"spec": spec.to_dict()}, body, overwrite=overwrite)
+            stages[name] = run_stage(name, out, {"spec": spec.to_dict()}, body, overwrite=overwrite,
+                                     code=CODE["characterize"])
 
         # 2. device-model fits, plus each card's bias network (sized for the DTM graph's fan-in)
         fan_in = _graph_fan_in(cfg)
@@ -144,18 +154,20 @@ def run_pipeline(
                 from pbitkit.io import atomic_write_text
                 from pbitkit.pbitmodel.export import card_to_csv
                 from pbitkit.pbitmodel.run import PARAMS_NAME, fit_run
-                from pbitkit.pipeline.bias_network import attach_bias_network
+                from pbitkit.pipeline.bias_network import attach_bias_network, attach_periphery
 
                 res = fit_run(src.path, d, fit_cfg)
                 card, meas = attach_bias_network(res.report.card, fan_in)
+                card = attach_periphery(card, _dtm_graph(cfg))
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
-                return {**res.summary(), "bias_network": {**card.bias_network, "fan_in": fan_in,
+                return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,
                                                           "static_power_W": meas["static_power_W"]}}
 
             stages[name] = run_stage(
-                name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash, "bias_fan_in": fan_in},
-                fit_body, overwrite=overwrite,
+                name, out, {"fit": to_dict(fit_cfg), "table": src.inputs_hash, "bias_fan_in": fan_in,
+                            "periphery": _periphery_identity(cfg)},
+                fit_body, overwrite=overwrite, code=CODE["fit"],
             )
 
         # 3. DTM training on the array, device modes driven by the array cell's card
@@ -163,7 +175,11 @@ def run_pipeline(
         dtm_cfg = dataclasses.replace(
             cfg.dtm, device=dataclasses.replace(cfg.dtm.device, card=str(card_path.resolve())), workers=cfg.n_workers
         )
-        card_hash = stages[f"fit_{cfg.array_cell}"].inputs_hash
+        # the stage's identity holds the card's content, not its location (a copied run directory is valid)
+        hashed_dtm_cfg = dataclasses.replace(
+            dtm_cfg, device=dataclasses.replace(dtm_cfg.device, card=CARD_NAME), workers=1
+        )
+        card_hash = sha256_file(card_path)
 
         def train_body(d: Path) -> dict[str, Any]:
             from pbitkit.dtm.pipeline import train_dtm, variants
@@ -177,8 +193,8 @@ def run_pipeline(
             return {"variants": trained}
 
         stages["dtm_train"] = run_stage(
-            "dtm_train", out, {"dtm": to_dict(dataclasses.replace(dtm_cfg, workers=1)), "card": card_hash},
-            train_body, overwrite=overwrite,
+            "dtm_train", out, {"dtm": to_dict(hashed_dtm_cfg), "card_sha256": card_hash},
+            train_body, overwrite=overwrite, code=CODE["dtm"],
         )
 
         # 4. evaluation: quality vs energy across modes, baselines, digital comparison
@@ -191,7 +207,7 @@ def run_pipeline(
 
         stages["dtm_evaluate"] = run_stage(
             "dtm_evaluate", out, {"evaluate": to_dict(cfg.evaluate), "train": stages["dtm_train"].inputs_hash},
-            eval_body, overwrite=overwrite,
+            eval_body, overwrite=overwrite, code=CODE["dtm"],
         )
 
     # 5. the combined report (always rewritten: cheap, and it reflects the current stage records)
@@ -202,12 +218,26 @@ def run_pipeline(
     return PipelineResult(out, stages, report)
 
 
-def _graph_fan_in(cfg: PipelineConfig) -> int:
-    """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
+def _dtm_graph(cfg: PipelineConfig) -> Any:
+    """The DTM's grid graph (its geometry sizes the bias network and the periphery)."""
     from pbitkit.array import grid_graph
 
     m = cfg.dtm.model
-    return int(grid_graph(m.L, m.pattern, periodic=m.periodic).degree.max())
+    return grid_graph(m.L, m.pattern, periodic=m.periodic)
+
+
+def _graph_fan_in(cfg: PipelineConfig) -> int:
+    """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
+    return int(_dtm_graph(cfg).degree.max())
+
+
+def _periphery_identity(cfg: PipelineConfig) -> dict[str, Any]:
+    """What the periphery measurement depends on: the graph and the testbench code (its source hash)."""
+    import pbitkit.circuits.periphery as periphery
+    from pbitkit.io import sha256_file
+
+    m = cfg.dtm.model
+    return {"L": m.L, "pattern": m.pattern, "periodic": m.periodic, "code": sha256_file(periphery.__file__)[:16]}
 
 
 def result_config(cfg: PipelineConfig) -> dict[str, Any]:

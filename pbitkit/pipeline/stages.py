@@ -1,28 +1,145 @@
 """Resumable pipeline stages: each stage's outputs live in its own folder with a completion record.
 
-A stage is *done* when ``<out>/<stage>/stage.json`` exists and records the same input hash (the stage's
-own config plus the hashes of the stages it consumes). A re-run skips done stages, so an interrupted
-pipeline resumes at the first unfinished stage and a second run is fast. A stage folder holding outputs of
+A stage is *done* when ``<out>/<stage>/stage.json`` exists and records the same input hash. The inputs are
+the stage's own config, the hashes of the stages it consumes and the **code version** of what it runs
+(:func:`code_version`): the package version plus a SHA-256 over the source of the sub-packages the stage
+executes (and the shipped netlists / data it reads). They hold content, never a location, so a run
+directory copied elsewhere is accepted, and a run resumed after the code changed re-runs the stages whose
+code changed instead of reusing results made by older code.
+
+A re-run skips done stages, so an interrupted pipeline resumes at the first unfinished stage and a second
+run is fast. Before a done stage is reused, every file it wrote is checked against the size and SHA-256
+recorded in ``stage.json`` when it was written (CSV files also by row count): a missing, truncated or
+edited output makes the stage run again, with a warning naming the file. A stage folder holding outputs of
 a *different* input hash is refused (:class:`~pbitkit.errors.ProvenanceMismatchError`) rather than mixed.
+
+Why a source hash and not ``git describe``: an installed wheel has no git repository, and a dirty tree
+has one description for many contents; the package version alone does not change between commits.
+Hashing the source the stage executes is exact, works everywhere and costs a few milliseconds.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pbitkit.errors import ProvenanceMismatchError
-from pbitkit.io import atomic_write_json, read_json, sha256_json
+import pbitkit
+from pbitkit.errors import PbitkitError, ProvenanceMismatchError
+from pbitkit.io import atomic_write_json, read_json, sha256_file, sha256_json
 
-__all__ = ["StageRecord", "run_stage", "stage_record"]
+__all__ = ["StageRecord", "run_stage", "stage_record", "code_version", "source_sha256", "verify_outputs",
+           "StageOutputError"]
 
 log = logging.getLogger(__name__)
 
 STAGE_FILE = "stage.json"
+
+#: Files of a stage folder that are not stage outputs (the completion record itself, logs).
+_NOT_OUTPUTS = {STAGE_FILE, "pbitkit.log"}
+
+
+class StageOutputError(PbitkitError):
+    """A finished stage's output file is missing or differs from what the stage recorded when it wrote it."""
+
+
+def _tree_digest(h: Any, root: Path, patterns: Sequence[str]) -> None:
+    for pattern in patterns:
+        for f in sorted(root.rglob(pattern)):
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+
+
+def source_sha256(package_dir: Path, netlists: Path | None, parts: Sequence[str]) -> str:
+    """SHA-256 over the top-level modules of ``package_dir`` and the listed ``parts`` (see
+    :func:`code_version`): relative file names and bytes, never absolute paths."""
+    h = hashlib.sha256()
+    for f in sorted(package_dir.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    for part in sorted(set(parts)):
+        h.update(b"[" + part.encode() + b"]")
+        if part == "netlists":
+            if netlists is None:
+                raise ValueError("code_version: 'netlists' needs the netlist directory")
+            _tree_digest(h, netlists, ("*",))
+        elif part == "data":
+            _tree_digest(h, package_dir / "data", ("*",))
+        elif (package_dir / part).is_dir():
+            _tree_digest(h, package_dir / part, ("*.py",))
+        else:
+            raise ValueError(f"code_version: unknown part {part!r}")
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def code_version(parts: tuple[str, ...] = ()) -> dict[str, str]:
+    """The version of the code a stage runs: ``{"pbitkit": version, "source_sha256": hex}``.
+
+    Parameters
+    ----------
+    parts
+        Sub-packages of :mod:`pbitkit` the stage executes (``"circuits"``, ``"dtm"``, ...); ``"netlists"``
+        and ``"data"`` add the shipped netlist tree and data files. The package's top-level modules
+        (``io``, ``config``, ``constants``, ...) are always included.
+
+    The digest covers file names (relative) and bytes, never absolute paths: the same code installed
+    anywhere gives the same version.
+    """
+    from pbitkit.paths import netlists_dir
+
+    pkg = Path(pbitkit.__file__).resolve().parent
+    netlists = netlists_dir() if "netlists" in parts else None
+    return {"pbitkit": pbitkit.__version__, "source_sha256": source_sha256(pkg, netlists, parts)}
+
+
+def _csv_rows(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _record_outputs(stage_dir: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for f in sorted(stage_dir.rglob("*")):
+        rel = f.relative_to(stage_dir).as_posix()
+        if not f.is_file() or rel in _NOT_OUTPUTS or f.name.startswith("."):
+            continue
+        entry: dict[str, Any] = {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
+        if f.suffix == ".csv":
+            entry["lines"] = _csv_rows(f)
+        out[rel] = entry
+    return out
+
+
+def verify_outputs(stage_dir: Path, record: dict[str, Any]) -> None:
+    """Check every output file listed in a stage record against its recorded size, row count and SHA-256.
+
+    Raises
+    ------
+    StageOutputError
+        Naming the first file that is missing, truncated or changed (or the record, if it lists no outputs).
+    """
+    outputs = record.get("outputs")
+    if not isinstance(outputs, dict):
+        raise StageOutputError(f"{stage_dir / STAGE_FILE} records no output checksums (written by an older pbitkit)")
+    for rel, want in outputs.items():
+        f = stage_dir / rel
+        if not f.is_file():
+            raise StageOutputError(f"{f} is missing (the finished stage wrote it)")
+        size = f.stat().st_size
+        if "lines" in want and size != want.get("bytes"):
+            rows = _csv_rows(f)
+            raise StageOutputError(
+                f"{f} has {rows} lines, the stage wrote {want['lines']} ({size} of {want['bytes']} bytes)"
+            )
+        if size != want.get("bytes"):
+            raise StageOutputError(f"{f} has {size} bytes, the stage wrote {want.get('bytes')}")
+        if sha256_file(f) != want.get("sha256"):
+            raise StageOutputError(f"{f} was modified after the stage wrote it (SHA-256 differs)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +167,7 @@ def run_stage(
     body: Callable[[Path], dict[str, Any]],
     *,
     overwrite: bool = False,
+    code: Sequence[str] = (),
 ) -> StageRecord:
     """Run ``body(stage_dir) -> summary`` unless the stage already finished with the same ``inputs``.
 
@@ -64,6 +182,8 @@ def run_stage(
         Does the work, writing files into the stage folder (atomically) and returning a JSON-ready summary.
     overwrite
         Re-run even when a finished record with another input hash exists.
+    code
+        The parts of pbitkit the stage runs (see :func:`code_version`); their version joins ``inputs``.
 
     Raises
     ------
@@ -71,25 +191,40 @@ def run_stage(
         If the folder holds a finished stage made from other inputs and ``overwrite`` is false.
     """
     stage_dir = out_dir / name
+    inputs = {**inputs, "code": code_version(tuple(code))}
     inputs_hash = sha256_json(inputs)
     old = stage_record(stage_dir)
     if old is not None:
         if old.get("inputs_hash") == inputs_hash:
-            log.info("stage %s: reusing finished result in %s", name, stage_dir)
-            return StageRecord(name, stage_dir, inputs_hash, old.get("summary", {}), old.get("wall_time_s", 0.0), True)
-        if not overwrite:
+            try:
+                verify_outputs(stage_dir, old)
+            except StageOutputError as exc:
+                log.warning("stage %s: not reusing the finished result: %s; running it again", name, exc)
+            else:
+                log.info("stage %s: reusing finished result in %s", name, stage_dir)
+                return StageRecord(name, stage_dir, inputs_hash, old.get("summary", {}),
+                                   old.get("wall_time_s", 0.0), True)
+        elif not overwrite:
+            old_code = (old.get("inputs") or {}).get("code")
+            why = (f"made by other code (pbitkit source {str((old_code or {}).get('source_sha256'))[:12]} vs "
+                   f"{inputs['code']['source_sha256'][:12]})" if old_code != inputs["code"] else "made from other inputs")
             raise ProvenanceMismatchError(
-                f"{stage_dir} holds a '{name}' result made from other inputs (hash {str(old.get('inputs_hash'))[:12]} "
+                f"{stage_dir} holds a '{name}' result {why} (hash {str(old.get('inputs_hash'))[:12]} "
                 f"vs {inputs_hash[:12]}); refusing to mix artifacts. Use another --out directory or --overwrite."
             )
-    stage_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        stage_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PbitkitError(f"cannot create stage folder {stage_dir}: {exc.strerror or exc}") from exc
+    (stage_dir / STAGE_FILE).unlink(missing_ok=True)  # not done until the body has finished again
     log.info("stage %s: running", name)
     t0 = time.perf_counter()
     summary = body(stage_dir)
     wall = time.perf_counter() - t0
     atomic_write_json(
         stage_dir / STAGE_FILE,
-        {"stage": name, "inputs_hash": inputs_hash, "inputs": inputs, "summary": summary, "wall_time_s": wall},
+        {"stage": name, "inputs_hash": inputs_hash, "inputs": inputs, "summary": summary, "wall_time_s": wall,
+         "outputs": _record_outputs(stage_dir)},
     )
     log.info("stage %s: done in %.1f s", name, wall)
     return StageRecord(name, stage_dir, inputs_hash, summary, wall, False)

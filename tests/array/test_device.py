@@ -122,12 +122,60 @@ def test_from_device_model_card():
     assert st.vs_V == pytest.approx(0.01 / PROBIT_TO_LOGISTIC)
     assert (st.v0_V, st.tau_corr_s, st.energy_per_bit_J) == (0.2, 80e-9, 300e-18)
     assert st.temp_K == pytest.approx(300.15)
-    st2 = from_device_model(card.to_dict(), v0_sigma_V=0.005)
+    st2 = from_device_model(card, v0_sigma_V=0.005)
     assert st2.v0_sigma_V == 0.005
-    bad = card.to_dict()
-    bad["v0_V"] = "x"
-    with pytest.raises(ModelCardError, match="v0_V"):
-        from_device_model(bad)
+
+
+def test_chip_draws_follow_the_card_variation_law():
+    """make_hardware draws (V0_i, ln Vs_i) with the card's law (pbitkit.pbitmodel.draw_cell_params): std of
+    ln(Vs_i / vs_V) = vs_sigma_rel, corr(V0_i, ln Vs_i) = v0_vs_corr. A 30 % slope spread is far from the
+    linear law (which gave ln-spread 0.31 and drew negative slopes). Tolerances 5 SE (std: sigma/sqrt(2n);
+    correlation: (1 - r^2)/sqrt(n))."""
+    from pbitkit.pbitmodel import DeviceModel, draw_cell_params
+
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=1e-7).replace(
+        variation={"v0_sigma_V": 0.02, "vs_sigma_rel": 0.3, "v0_vs_corr": 0.5})
+    n = 200_000
+    hw = make_hardware(n, from_device_model(card), seed=3)
+    v0_c, vs_c = draw_cell_params(card, n, np.random.default_rng(4))
+    for v0, vs in ((hw.v0_V, hw.vs_V), (v0_c, vs_c)):
+        lv = np.log(vs / 0.01)
+        assert abs(lv.std() / 0.3 - 1) < 5 / np.sqrt(2 * n)
+        assert abs(lv.mean()) < 5 * 0.3 / np.sqrt(n)
+        assert abs(np.corrcoef(v0, lv)[0, 1] - 0.5) < 5 * 0.75 / np.sqrt(n)
+        assert abs(v0.std() / 0.02 - 1) < 5 / np.sqrt(2 * n)
+
+
+def test_from_device_model_takes_only_a_typed_card_and_fills_nothing_in():
+    """The converter reads a validated DeviceModel; plain dicts (where fields could be missing) are refused,
+    every DeviceStats field that comes from the card carries the card's value (no 0.8 V / 1 uS defaults),
+    and a card whose bias network has no swing is an error unless the swing is given explicitly."""
+    from pbitkit.pbitmodel import DeviceModel
+
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=80e-9, vdd_V=1.2).replace(
+        bias_network={"c_node_F": 3e-15, "g_unit_S": 2e-7, "settling_s": 1e-9, "energy_per_update_J": 4e-15,
+                      "vdd_V": 1.1},
+        variation={"v0_sigma_V": 0.004, "vs_sigma_rel": 0.03, "v0_vs_corr": -0.2},
+        energy={"static_power_W": 1e-9, "energy_per_flip_J": 7e-16}, temp_C=50.0,
+        temp_coeffs={"v0_V_per_K": 1e-4})
+    st = from_device_model(card)
+    assert (st.bias_vdd_V, st.bias_c_node_F, st.bias_g_unit_S, st.bias_settling_s, st.bias_energy_per_update_J) == (
+        1.1, 3e-15, 2e-7, 1e-9, 4e-15)
+    assert (st.v0_sigma_V, st.vs_sigma_rel, st.v0_vs_corr) == (0.004, 0.03, -0.2)
+    assert (st.static_power_W, st.energy_per_flip_J, st.wire_vdd_V) == (1e-9, 7e-16, 1.2)
+    assert st.temp_K == pytest.approx(323.15) and st.v0_tempco_V_per_K == 1e-4 and st.vs_tempco_V_per_K is None
+    with pytest.raises(ModelCardError, match="DeviceModel"):
+        from_device_model(card.to_dict())
+    d = card.to_dict()
+    del d["bias_network"]["g_unit_S"]  # the old converter silently used 1 uS here
+    with pytest.raises(ModelCardError, match="'bias_network.g_unit_S': missing"):
+        DeviceModel.from_dict(d)
+    no_swing = card.replace(bias_network={"vdd_V": 0.0})
+    with pytest.raises(ModelCardError, match="'bias_network.vdd_V'"):
+        from_device_model(no_swing)
+    assert from_device_model(no_swing, bias_vdd_V=0.9).bias_vdd_V == 0.9
+    with pytest.raises(ConfigError, match="colour"):
+        from_device_model(card, colour=1)
 
 
 def test_async_exponential_rate_law_matches_occupancy_and_correlation_time():

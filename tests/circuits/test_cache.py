@@ -6,6 +6,7 @@ import math
 
 from pbitkit.circuits.cache import RowCache, job_key
 from pbitkit.circuits.ngspice import SimJob
+from pbitkit.io import atomic_write_json, read_json, sha256_json
 
 
 def _net(model_path) -> str:
@@ -41,3 +42,32 @@ def test_put_get_round_trip_with_nan_and_corrupt_entries(tmp_path) -> None:
     path.write_text("{ truncated")
     assert cache.get(key) is None  # unreadable entry -> miss (re-simulated), not a crash
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_entries_are_verified_against_their_recorded_count_and_checksum(tmp_path, caplog) -> None:
+    cache = RowCache(tmp_path)
+    rows = [{"bias_V": b, "p1": 0.5, "status": "ok"} for b in (0.1, 0.2, 0.3)]
+    key = "cd" * 32
+    path = cache.put(key, rows)
+    assert cache.get(key, n_rows=3) == rows
+    entry = read_json(path)
+    assert entry["n_rows"] == 3 and len(entry["rows_sha256"]) == 64
+    # valid JSON, rows emptied (the fault-injection case): a miss that names the file
+    atomic_write_json(path, {**entry, "rows": []})
+    assert cache.get(key) is None
+    assert str(path) in caplog.text and "corrupt" in caplog.text
+    # one row dropped, or one value changed: a miss
+    atomic_write_json(path, {**entry, "rows": entry["rows"][:2]})
+    assert cache.get(key) is None
+    atomic_write_json(path, {**entry, "rows": [{**entry["rows"][0], "p1": 0.9}, *entry["rows"][1:]]})
+    assert cache.get(key) is None
+    # consistent with itself but not with the session it stands for (count and checksum rewritten too)
+    short = entry["rows"][:2]
+    atomic_write_json(path, {**entry, "rows": short, "n_rows": 2, "rows_sha256": sha256_json(short)})
+    assert cache.get(key) is not None and cache.get(key, n_rows=3) is None
+    # an entry written before counts and checksums were recorded is not trusted either
+    atomic_write_json(path, {k: v for k, v in entry.items() if k not in ("n_rows", "rows_sha256")})
+    assert cache.get(key) is None
+    # a re-put repairs it
+    cache.put(key, rows)
+    assert cache.get(key, n_rows=3) == rows

@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from pbitkit.circuits import cells
-from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
+from pbitkit.circuits.builtin.latch import render_latch
+from pbitkit.circuits.builtin.strongarm import render_strongarm
+from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.models import generic_library, get_library
 from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.registry import get_cell, list_cells, reference_netlists
 from pbitkit.circuits.sweep import group_points
 from pbitkit.errors import ConfigError
 
@@ -35,20 +37,20 @@ def test_registry_and_params():
 def test_latch_netlist_text():
     lib = generic_library()
     p = get_cell("latch").params()
-    text = cells.render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=-1)
+    text = render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=-1)
     assert "Vdd vdd 0 0.085" in text and "Vb bias 0 0.05" in text
     assert "MN1 q qb 0 0 pbk_nmos W=4u L=0.15u" in text
     assert "MP2 qb q vdd vdd pbk_pmos W=0.42u L=0.15u" in text
     assert "Rin bias q 1e+12" in text and "Rref ref qb 1e+12" in text
     assert 'file="noise_q.txt"' in text and "Gnqb 0 qb nzqb 0 0" in text
     assert ".options seed" not in text
-    text2 = cells.render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=3, noise=False)
+    text2 = render_latch(lib, p, vdd_V=0.085, temp_C=27, bias_V=0.05, mc_seed=3, noise=False)
     assert ".options seed=4" in text2 and "filesource" not in text2  # seed k -> k+1 (0 is not a seed)
 
 
 def test_strongarm_netlist_text(sky):
     p = get_cell("strongarm").params()
-    text = cells.render_strongarm(sky, p, vdd_V=1.8, temp_C=27, bias_V=0.01)
+    text = render_strongarm(sky, p, vdd_V=1.8, temp_C=27, bias_V=0.01)
     assert sky.include_line in text
     assert "XI1 x1 inp tail 0 sky130_fd_pr__nfet_01v8 w=2 l=0.15" in text
     assert "XR4 x2 clk vdd vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15" in text
@@ -176,6 +178,6 @@ def test_latch_transistor_readout_gives_digital_bits():
 def test_shipped_reference_netlists_match_the_renderers():
     from pbitkit.paths import netlists_dir
 
-    for rel, text in cells.reference_netlists().items():
+    for rel, text in reference_netlists().items():
         path = netlists_dir() / rel
-        assert path.read_text() == text, f"{path} is stale: regenerate with cells.reference_netlists()"
+        assert path.read_text() == text, f"{path} is stale: regenerate with reference_netlists()"

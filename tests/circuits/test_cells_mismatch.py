@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from pbitkit.circuits.cells import SweepPoint, get_cell
+from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.registry import get_cell
 
 
 def _strongarm_v0(seed: int, scale: float) -> float:
@@ -63,7 +64,7 @@ def test_latch_centre_spread_dwarfs_its_width():
 @pytest.mark.ngspice
 def test_mismatch_seed_zero_is_reproducible():
     # ngspice treats `.options seed=0` as unseeded; the cells render mismatch seed k as seed=k+1
-    from pbitkit.circuits.predict import predicted_sigmoid
+    from pbitkit.circuits.centering import predicted_sigmoid
 
     grid = np.linspace(-3.0, 3.0, 601)
     with ThreadPoolExecutor(2) as pool:

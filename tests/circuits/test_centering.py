@@ -46,7 +46,7 @@ def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> No
 def test_centre_cache_key_changes_when_a_netlist_cell_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from pbitkit.circuits.cells import SweepPoint
+    from pbitkit.circuits.cell_base import SweepPoint
     from pbitkit.circuits.centering import _cache_key
     from pbitkit.paths import netlists_dir
 
@@ -58,3 +58,25 @@ def test_centre_cache_key_changes_when_a_netlist_cell_file_changes(tmp_path: Pat
     before = _cache_key(pt, "sky130", "39")
     (tmp_path / "mycell.cir").write_text((tmp_path / "mycell.cir").read_text() + "* edited\n")
     assert _cache_key(pt, "sky130", "39") != before
+
+
+@pytest.mark.ngspice
+def test_corrupt_centre_cache_entry_is_predicted_again(tmp_path: Path, monkeypatch, caplog) -> None:
+    from pbitkit.circuits.centering import centre_points
+    from pbitkit.circuits.ngspice import ngspice_version
+    from pbitkit.paths import cache_dir
+
+    models = cache_dir() / "models"  # share the built model libraries, not the centre cache
+    monkeypatch.setenv("PBITKIT_CACHE", str(tmp_path / "cache"))
+    if models.is_dir():
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "models").symlink_to(models, target_is_directory=True)
+    pts = expand(load_spec({**SPEC, "n_mc": 0, "bias": {"n": 1}}))
+    _, first = centre_points(pts, models="sky130", ngspice_version=ngspice_version())
+    (entry,) = (tmp_path / "cache" / "circuits" / "centres").glob("*.json")
+    _, again = centre_points(pts, models="sky130", ngspice_version=ngspice_version())
+    assert not first[0]["cached"] and again[0]["cached"] and again[0]["v0_pred_V"] == first[0]["v0_pred_V"]
+    entry.write_text('{"v0_V": "garbage"}')
+    _, third = centre_points(pts, models="sky130", ngspice_version=ngspice_version())
+    assert not third[0]["cached"] and third[0]["v0_pred_V"] == first[0]["v0_pred_V"]
+    assert str(entry) in caplog.text and "corrupt centre cache entry" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -55,6 +56,10 @@ def test_failed_point_is_reported_and_the_rest_kept(tmp_path, monkeypatch) -> No
     (bad,) = res.failed_rows
     assert bad["bias_V"] == 0.9 and bad["status"] == "failed"
     assert "did not converge" in bad["error"] and "op" in bad["error"].lower()
+    # the cause first: ngspice's own error on the first line, the session's name last, no metadata dump
+    first = bad["error"].splitlines()[0]
+    assert first.startswith("ngspice did not converge: ") and len(first) < 200, first
+    assert "{" not in bad["error"] and bad["error"].rstrip().endswith(")")  # "(session <label>)"
     good = [r for r in res.rows if r["status"] == "ok"]
     assert sorted(r["bias_V"] for r in good) == sorted(b for b in biases if b != 0.9)
     for r in good:
@@ -75,3 +80,24 @@ def test_missing_ngspice_fails_before_anything_runs(tmp_path, monkeypatch) -> No
     with pytest.raises(NgspiceNotFoundError, match="ngspice executable not found"):
         characterize(spec, tmp_path / "run", workers=1)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.ngspice
+def test_emptied_cache_entry_is_simulated_again(tmp_path, monkeypatch, caplog) -> None:
+    # fault injection: a cached session rewritten as valid JSON with "rows": [] must not shrink the table
+    oc.register(monkeypatch)
+    spec = load_spec({"cell": oc.NonlinearNodeCell.name, "bias": {"start_V": -0.4, "stop_V": 0.4, "n": 6},
+                      "max_points_per_job": 3})
+    cache = RowCache(tmp_path / "cache")
+    first = characterize(spec, tmp_path / "run", workers=1, cache=cache)
+    assert first.n_sessions == 2 and len(first.rows) == 6
+    entry_path = sorted((tmp_path / "cache").rglob("*.json"))[0]
+    entry = read_json(entry_path)
+    entry["rows"] = []
+    entry_path.write_text(json.dumps(entry))
+    second = characterize(spec, tmp_path / "run", workers=1, cache=cache)
+    assert len(second.rows) == 6 and second.n_failed == 0
+    assert second.n_cached == 1 and second.n_simulated == 1
+    assert str(entry_path) in caplog.text
+    assert [r["p1"] for r in second.rows] == [r["p1"] for r in first.rows]
+    assert len(read_json(entry_path)["rows"]) == 3  # rewritten

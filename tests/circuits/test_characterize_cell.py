@@ -13,11 +13,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pbitkit.circuits import cells
+from pbitkit.circuits import registry
+from pbitkit.circuits.cell_base import Cell, JobMeta, SweepPoint, base_row
 from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
 
 
-class NonlinearNodeCell(cells.Cell):
+class NonlinearNodeCell(Cell):
     name = "test_nonlinear_node"
     description = "orchestration test cell (not a p-bit)"
     default_vdd_V = 1.0
@@ -26,21 +27,21 @@ class NonlinearNodeCell(cells.Cell):
     def default_bias_range(self, params=None) -> tuple[float, float]:
         return (-0.4, 0.4)
 
-    def _job(self, pts: list[cells.SweepPoint], lib, timeout_s: float) -> SimJob:
+    def _job(self, pts: list[SweepPoint], lib, timeout_s: float) -> SimJob:
         p = self.params(pts[0].params)
         lines = ["* orchestration test cell", f".temp {pts[0].temp_C}", "Vb bias 0 0",
                  f"R1 out 0 {p['r_Ohm']}", "B1 0 out I=v(bias)*(1+v(out)*v(out))", ".control"]
         for pt in pts:
             lines += [f"alter vb dc={pt.bias_V!r}", "op", write_command(["v(out)"])]
         lines += [".endc", ".end"]
-        vdd = pts[0].vdd_V if pts[0].vdd_V is not None else self.default_vdd_V
-        return SimJob("\n".join(lines) + "\n", timeout_s=timeout_s, label=cells._label(pts, vdd, p))
+        meta = JobMeta.from_points(pts, self.supply(pts), p)
+        return SimJob("\n".join(lines) + "\n", timeout_s=timeout_s, label=meta.label, meta=meta)
 
     def rows(self, job: SimJob, result: SimResult) -> list[dict[str, Any]]:
-        meta = cells._job_meta(job)
+        meta = self.job_meta(job)
         out = []
-        for k, b in enumerate(meta["bias_V"]):
-            row = cells._base_row(meta, b)
+        for k, b in enumerate(meta.bias_V):
+            row = base_row(meta, b)
             row.update(p1=float(result.plots[k]["v(out)"][0].real), cpu_time_s=result.cpu_time_s)
             out.append(row)
         return out
@@ -51,10 +52,11 @@ def exact_v(b: float) -> float:
 
 
 def register(monkeypatch) -> NonlinearNodeCell:
+    """Register the test cell in this process (its name cannot clash; tests run it with workers=1)."""
     cell = NonlinearNodeCell()
-    monkeypatch.setitem(cells._REGISTRY, cell.name, cell)
+    registry.register_cell(cell)
     return cell
 
 
-def points(biases: Sequence[float]) -> list[cells.SweepPoint]:
-    return [cells.SweepPoint(cell=NonlinearNodeCell.name, bias_V=b) for b in biases]
+def points(biases: Sequence[float]) -> list[SweepPoint]:
+    return [SweepPoint(cell=NonlinearNodeCell.name, bias_V=b) for b in biases]

@@ -28,9 +28,23 @@ def test_bad_arguments_give_clear_errors(tmp_path, caplog) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text('cell = "strongarm"\nn_mc = -3\n')
     assert main(["characterize", "--cell", "strongarm", "--spec", str(spec), "--out", str(tmp_path / "o")]) == 1
-    assert "n_mc must be >= 0" in caplog.text
+    assert "n_mc must be in [0, 10000]" in caplog.text
     assert main(["characterize", "--cell", "latch", "--quick", "--spec", str(spec), "--out", str(tmp_path / "o")]) == 1
     assert "either --spec or --quick" in caplog.text
+    # a spec of another cell is refused, not silently re-targeted (that spec would sweep strongarm params)
+    other = tmp_path / "other.toml"
+    other.write_text('cell = "strongarm"\n[params]\nn_samples = 50\n')
+    assert main(["characterize", "--cell", "latch", "--spec", str(other), "--out", str(tmp_path / "o2")]) == 1
+    assert "is a sweep of cell 'strongarm', not 'latch'" in caplog.text and str(other) in caplog.text
+    assert not (tmp_path / "o2" / "characterization.csv").exists()
+    # --out naming a file, a malformed scheduler address: clear errors, no traceback
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["characterize", "--cell", "strongarm", "--quick", "--out", str(afile)]) == 1
+    assert f"--out {afile} is a file" in caplog.text
+    assert main(["characterize", "--cell", "strongarm", "--quick", "--scheduler", "notanaddress",
+                 "--out", str(tmp_path / "o3")]) == 1
+    assert "cannot connect to the dask scheduler at 'notanaddress' (expected tcp://host:port)" in caplog.text
 
 
 @pytest.mark.ngspice

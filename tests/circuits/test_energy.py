@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from pbitkit.circuits import measure
-from pbitkit.circuits.cells import bias_network_point, render_inverter_tb
 from pbitkit.circuits.models import get_library
 from pbitkit.circuits.ngspice import SimJob, run
+from pbitkit.circuits.testbenches import bias_network_point, render_inverter_tb
 
 
 @pytest.mark.ngspice

@@ -19,7 +19,8 @@ SMALL = {"cell": "strongarm", "bias": {"n": 4}, "params": {"n_samples": 40}, "ma
 
 @pytest.mark.ngspice
 def test_local_pool_keeps_good_sessions_when_one_fails() -> None:
-    from pbitkit.circuits.cells import SweepPoint, get_cell
+    from pbitkit.circuits.cell_base import SweepPoint
+    from pbitkit.circuits.registry import get_cell
 
     cell = get_cell("strongarm")
     good = cell.jobs([SweepPoint(cell="strongarm", bias_V=0.01, params={"n_samples": 20})])[0]

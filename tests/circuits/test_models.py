@@ -124,28 +124,33 @@ def test_mismatch_seed_reproduces_and_spread_matches_model_statistics() -> None:
         assert abs(sample.mean()) < 3.5 * expected / np.sqrt(n)  # zero-mean draws
 
 
-# --- low-Vt pFET and native nFET (the all-transistor cell's devices) ----------------------------------
+# --- low-Vt pFET/nFET and native nFET (the all-transistor cell's devices) ----------------------------------
 def _added_devices_iv(lib: models.ModelLibrary, seed: int | None = None) -> dict[str, np.ndarray]:
-    """Drain currents of a pfet_01v8_lvt (4/0.35) and an nfet_03v3_nvt (0.42/0.8), each at 4 gate x 2 drain
-    voltages (subthreshold to moderate inversion, low and high V_DS), plus their op-point Vth."""
-    nvt, lvt = lib.device("nfet_nvt"), lib.device("pfet_lvt")
+    """Drain currents of a pfet_01v8_lvt (4/0.35), an nfet_03v3_nvt (0.42/0.8) and an nfet_01v8_lvt (0.42/0.15),
+    each at 4 gate x 2 drain voltages (subthreshold to moderate inversion, low and high V_DS), plus their
+    op-point Vth (order: nvt, pfet lvt, nfet lvt)."""
+    nvt, lvt, nlvt = lib.device("nfet_nvt"), lib.device("pfet_lvt"), lib.device("nfet_lvt")
     lines = ["added devices i-v", lib.include_line, "VG g 0 0.1", "VD d 0 0.12", "VGP gp 0 -0.1", "VDP dp 0 -0.12",
-             f"XN d g 0 0 {nvt} w=0.42 l=0.8", f"XP dp gp 0 0 {lvt} w=4 l=0.35"]
+             "VGL gl 0 0.4", "VDL dl 0 0.4",
+             f"XN d g 0 0 {nvt} w=0.42 l=0.8", f"XP dp gp 0 0 {lvt} w=4 l=0.35", f"XL dl gl 0 0 {nlvt} w=0.42 l=0.15"]
     if seed is not None:
         lines.append(lib.seed_line(seed))
-    vth = [f"@m.xn.m{nvt}[vth]", f"@m.xp.m{lvt}[vth]"]
+    vth = [f"@m.xn.m{nvt}[vth]", f"@m.xp.m{lvt}[vth]", f"@m.xl.m{nlvt}[vth]"]
     lines += [".control", "op", ng.write_command(vth),
               "dc VG 0 0.3 0.1 VD 0.12 1.12 1.0", ng.write_command(["i(vd)"]),
-              "dc VGP -0.3 0 0.1 VDP -1.12 -0.12 1.0", ng.write_command(["i(vdp)"]), ".endc", ".end"]
+              "dc VGP -0.3 0 0.1 VDP -1.12 -0.12 1.0", ng.write_command(["i(vdp)"]),
+              "dc VGL 0.2 0.5 0.1 VDL 0.1 1.1 1.0", ng.write_command(["i(vdl)"]), ".endc", ".end"]
     res = ng.run(ng.SimJob("\n".join(lines) + "\n", timeout_s=300))
     return {"vth": np.array([np.real(res.plots[0][v][0]) for v in vth]),
-            "i_nvt": np.real(res.plots[1]["i(vd)"]), "i_lvt": np.real(res.plots[2]["i(vdp)"])}
+            "i_nvt": np.real(res.plots[1]["i(vd)"]), "i_lvt": np.real(res.plots[2]["i(vdp)"]),
+            "i_nlvt": np.real(res.plots[3]["i(vdl)"])}
 
 
 def test_slim_library_names_its_devices() -> None:
     lib = models.sky130_library("tt")
     assert lib.device("pfet_lvt") == "sky130_fd_pr__pfet_01v8_lvt" == models.SKY130_PFET_LVT
     assert lib.device("nfet_nvt") == "sky130_fd_pr__nfet_03v3_nvt" == models.SKY130_NFET_NVT
+    assert lib.device("nfet_lvt") == "sky130_fd_pr__nfet_01v8_lvt" == models.SKY130_NFET_LVT
     assert lib.device("nfet") == lib.nfet
     text = lib.path.read_text()
     assert "sky130_fd_pr__nfet_03v3_nvt__dlc_rotweak=0" in text
@@ -175,6 +180,7 @@ def test_added_devices_match_full_library_at_every_corner_and_with_mismatch() ->
         # nested .dc: V_G is the inner sweep -> rows are V_D; the current grows with |V_G| (i(vd) < 0)
         assert np.all(np.diff(slim["i_nvt"].reshape(2, 4), axis=1) < 0)
         assert np.all(np.diff(slim["i_lvt"].reshape(2, 4), axis=1) < 0)  # V_GP from -0.3 to 0
+        assert np.all(np.diff(slim["i_nlvt"].reshape(2, 4), axis=1) < 0)
         assert np.all(np.abs(slim["i_lvt"]) > 1e-12)
     nominal = {c: out[(c, False, None)][0] for c in models.CORNERS}
     # native nFET: Vth near 0 (0.1 V at tt); lvt pFET |Vth| well below the standard pFET's; corners ordered

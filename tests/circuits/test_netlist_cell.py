@@ -18,9 +18,10 @@ import pytest
 from pbitkit.circuits import measure
 from pbitkit.circuits import netlist_cell as nc
 from pbitkit.circuits.bits import read_bits
-from pbitkit.circuits.cells import SweepPoint, get_cell, list_cells
+from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.noise import K_B
+from pbitkit.circuits.registry import get_cell, list_cells
 from pbitkit.errors import ConfigError
 from pbitkit.paths import netlists_dir, repo_root
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from pbitkit.circuits import noise
-from pbitkit.circuits.cells import op_vector, render_noise_node_tb
+from pbitkit.circuits.elements import NoiseNames, noise_injection_lines, op_vector
 from pbitkit.circuits.models import get_library
 from pbitkit.circuits.ngspice import SimJob, run, write_command
+from pbitkit.circuits.testbenches import render_noise_node_tb
 
 
 def test_formulas_known_values():
@@ -106,11 +107,13 @@ def test_same_seed_same_waveform(small_signal):
     assert not np.array_equal(out[0][-100:], out[2][-100:])
 
 
-def test_render_current_noise_text():
-    src = noise.NoiseSource("q", "q", 2e-30)
-    text = noise.render_current_noise([src], 1e-6)
-    sigma = math.sqrt(2e-30 / 2e-6)
-    assert "Aq %vd([nz_q 0]) fs_q" in text and 'file="noise_q.txt"' in text
-    assert f"Gq 0 q nz_q 0 {sigma:.6e}" in text
-    with pytest.raises(ValueError, match="psd_A2_Hz"):
-        noise.NoiseSource("q", "q", -1.0)
+def test_noise_injection_block_text():
+    # the one renderer of the seeded filesource block (cells, netlist cells and the noise testbench use it)
+    sigma = noise.sigma_for_psd(2e-30, 1e-6)
+    assert sigma == pytest.approx(math.sqrt(2e-30 / 2e-6))
+    lines = noise_injection_lines("q", node="q", gain=sigma)
+    assert lines[0] == "Anq %vd([nzq 0]) fsnq" and 'file="noise_q.txt"' in lines[1]
+    assert lines[2] == "Rzq nzq 0 1G" and lines[3] == f"Gnq 0 q nzq 0 {sigma:.6e}"
+    assert noise_injection_lines("in", node="nf")[-1] == "Gnin 0 nf nzin 0 0"  # gain set later by alter
+    bare = noise_injection_lines("x", names=NoiseNames.netlist("x"))
+    assert bare[0] == "A_x %vd([nzf_x 0]) fs_x" and bare[-1] == "RZ_x nzf_x 0 1G" and len(bare) == 3

@@ -17,9 +17,10 @@ import pytest
 from scipy import stats
 
 from pbitkit.circuits.bits import BITS_KEY, decode_bits
-from pbitkit.circuits.cells import SweepPoint, get_cell
+from pbitkit.circuits.cell_base import SweepPoint
 from pbitkit.circuits.ngspice import SimJob, run
 from pbitkit.circuits.noise import point_seed_sequence, session_noise_files
+from pbitkit.circuits.registry import get_cell
 from pbitkit.circuits.sweep import group_points
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from pbitkit.circuits.cells import get_cell
+from pbitkit.circuits.registry import get_cell
 from pbitkit.circuits.sweep import QUICK_PARAMS, expand, group_points, load_spec, quick_spec
 from pbitkit.errors import ConfigError
 
@@ -77,10 +79,58 @@ def test_grouping_makes_work_for_every_worker() -> None:
     ({"cell": "strongarm", "tiers": ["measured"]}, "tiers"),
     ({"cell": "strongarm", "colour": "red"}, r"unknown key\(s\) \['colour'\]"),
     ({"cell": "strongarm", "n_mc": "two"}, "n_mc: expected an integer"),
+    # numbers that cannot be right: a clear error naming the field, not a traceback or a MemoryError
+    ({"cell": "strongarm", "params": {"n_samples": 0}}, r"n_samples must be an integer in \[2, 1e\+06\], got 0"),
+    ({"cell": "strongarm", "params": {"n_samples": 10.5}}, "n_samples must be an integer"),
+    ({"cell": "strongarm", "params": {"n_samples": 1e9}}, "n_samples"),
+    ({"cell": "strongarm", "params": {"f_noise_Hz": 1e12}}, "time steps per bias point"),
+    ({"cell": "strongarm", "timeout_s": math.inf}, "timeout_s must be a finite time"),
+    ({"cell": "strongarm", "timeout_s": 0.0}, "timeout_s"),
+    ({"cell": "strongarm", "bias": {"n": 1_000_000_000}}, r"bias.n must be an integer in \[1, 10000\]"),
+    ({"cell": "strongarm", "bias": {"n": 0}}, "bias.n"),
+    ({"cell": "strongarm", "n_mc": 1_000_000_000}, r"n_mc must be in \[0, 10000\]"),
+    ({"cell": "strongarm", "n_mc": 9000, "bias": {"n": 9000}}, "the sweep has .* points"),
+    ({"cell": "latch", "params": {"noise_dt_s": 1e-16}}, "t_stop_s / noise_dt_s make 1e\\+15 time steps"),
+    ({"cell": "latch", "params": {"t_stop_s": -1.0}}, "t_stop_s must be a number in"),
+    ({"cell": "latch", "params": {"readout": 0.5}}, "readout must be an integer"),
+    ({"cell": "invchain", "params": {"n_samples": 0}}, "n_samples"),
+    ({"cell": "invchain", "params": {"sample_period_s": 1e-3}}, "time steps per bias point"),
 ])
 def test_bad_specs_name_the_field(data, match) -> None:
     with pytest.raises(ConfigError, match=match):
         load_spec(data)
+
+
+def test_defaults_and_quick_specs_pass_the_checks() -> None:
+    # negative control for the bounds above: every cell's defaults and quick spec are accepted
+    for name in ("latch", "strongarm", "invchain"):
+        load_spec({"cell": name})
+        quick_spec(name)
+
+
+def test_repeated_bias_values_are_independent_replicas() -> None:
+    pts = expand(load_spec({"cell": "strongarm", "bias": {"values_V": [0.01, 0.02, 0.01, 0.01]}}))
+    assert [(p.bias_V, p.replica) for p in pts] == [(0.01, 0), (0.02, 0), (0.01, 1), (0.01, 2)]
+    same = expand(load_spec({"cell": "strongarm", "bias": {"start_V": 0.0, "stop_V": 0.0, "n": 3}}))
+    assert [p.replica for p in same] == [0, 1, 2]
+    seeds = {tuple(p.noise_seed_sequence().generate_state(4)) for p in same}
+    assert len(seeds) == 3  # three different noise realizations
+    # a sweep without repeats is unchanged (replica 0: the same noise, the same rows as before)
+    assert {p.replica for p in expand(load_spec({"cell": "strongarm"}))} == {0}
+
+
+@pytest.mark.ngspice
+def test_replicas_give_different_bits(tmp_path) -> None:
+    from pbitkit.circuits.bits import read_bits
+    from pbitkit.circuits.cache import RowCache
+    from pbitkit.circuits.characterize import characterize
+
+    spec = load_spec({"cell": "strongarm", "bias": {"values_V": [0.0, 0.0]}, "params": {"n_samples": 60}})
+    res = characterize(spec, tmp_path / "run", workers=1, cache=RowCache(tmp_path / "cache"), plot=False)
+    assert [r["noise_replica"] for r in res.rows] == [0, 1] and res.n_failed == 0
+    bits = read_bits(res.bits_path)
+    a, b = (bits[r["row_id"]].bits for r in res.rows)
+    assert a.size == b.size == 60 and not (a == b).all()
 
 
 def test_quick_spec_spans_the_default_range() -> None:

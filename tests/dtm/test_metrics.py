@@ -11,7 +11,7 @@ import pytest
 from pbitkit.dtm.acp import ACPConfig, acp_update
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.classifier import classifier_for, load_classifier
-from pbitkit.dtm.datasets import load_dataset, load_digits_binary, load_mnist_like, one_hot_spins, synthetic_patterns
+from pbitkit.dtm.datasets import load_digits_binary, load_mnist_like, one_hot_spins, synthetic_patterns
 from pbitkit.dtm.metrics import (
     bootstrap_ci,
     empirical_distribution,

@@ -8,14 +8,20 @@ import math
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from pbitkit.errors import ModelCardError
 from pbitkit.pbitmodel import SCHEMA_VERSION, DeviceModel, draw_cell_params
+from pbitkit.pbitmodel.card import Provenance, RateModel, Variation, migrate_card_dict
+
+V1_CARD = Path(__file__).parent / "data" / "card_v1.json"  # the shipped default card as written by schema 1
 
 
 def _card() -> DeviceModel:
     return DeviceModel.ideal(vs_V=6.44e-3, v0_V=0.012, tau_corr_s=2.5e-7, energy_per_bit_J=3.9e-14).replace(
-        v0_se_V=1e-4, vs_se_V=2e-5, v0_sigma_V=0.022, vs_sigma_rel=0.05, v0_vs_corr=-0.3,
-        temp_coeffs={"v0_V_per_K": 1e-4, "vs_V_per_V": 0.002}, provenance={"table_sha256": "ab" * 32},
+        v0_se_V=1e-4, vs_se_V=2e-5, variation=Variation(0.022, 0.05, -0.3),
+        temp_coeffs={"v0_V_per_K": 1e-4, "vs_V_per_V": 0.002},
+        provenance=Provenance("test", table_sha256="ab" * 32, notes=("a note",), details={"k": [1, 2]}),
     )
 
 
@@ -41,22 +47,34 @@ def _bad(mutate) -> str:
     ("mutate", "needle"),
     [
         (lambda d: d.pop("vs_V"), "'vs_V': missing"),
-        (lambda d: d.update(colour="red"), "unknown field(s) ['colour']"),
+        (lambda d: d.update(colour="red"), "'colour': unknown field"),
         (lambda d: d.update(v0_V="0.1"), "'v0_V': expected a number"),
-        (lambda d: d.update(tau_corr_s=True), "'tau_corr_s': expected a number"),
+        (lambda d: d["dynamics"].update(tau_corr_s=True), "'dynamics.tau_corr_s': expected a number"),
         (lambda d: d.update(vs_V=-0.01), "'vs_V'"),
-        (lambda d: d.update(v0_vs_corr=1.5), "'v0_vs_corr'"),
+        (lambda d: d["variation"].update(v0_vs_corr=1.5), "'variation.v0_vs_corr'"),
+        (lambda d: d["variation"].update(v0_sigma_V=math.nan), "'variation.v0_sigma_V'"),
+        (lambda d: d["variation"].update(spread=1.0), "'variation.spread': unknown key"),
         (lambda d: d.update(temp_C=-300.0), "'temp_C'"),
-        (lambda d: d.update(energy_per_bit_J=-1e-15), "'energy_per_bit_J'"),
-        (lambda d: d.update(schema_version=2), "unknown schema version 2"),
+        (lambda d: d["energy"].update(energy_per_bit_J=-1e-15), "'energy.energy_per_bit_J'"),
+        (lambda d: d["energy"].pop("static_power_W"), "'energy.static_power_W': missing"),
+        (lambda d: d.update(schema_version=3), "unknown schema version 3"),
+        (lambda d: d.update(schema_version=True), "unknown schema version True"),
         (lambda d: d.pop("schema_version"), "'schema_version': missing"),
         (lambda d: d.update(link="tanh"), "'link'"),
         (lambda d: d.update(cell=3), "'cell'"),
-        (lambda d: d["rate_model"].update(form="magic"), "'rate_model.form'"),
-        (lambda d: d["rate_model"].pop("rate0_Hz"), "'rate_model': missing key(s) ['rate0_Hz']"),
+        (lambda d: d.update(cell="x\n.control\nshell touch PWNED\n.endc"), "'cell'"),
+        (lambda d: d.update(variation=[0.0, 0.0, 0.0]), "'variation': expected an object"),
+        (lambda d: d["dynamics"]["rate_model"].update(form="magic"), "'dynamics.rate_model.form'"),
+        (lambda d: d["dynamics"]["rate_model"].pop("rate0_Hz"), "'dynamics.rate_model.rate0_Hz': missing"),
+        (lambda d: d["dynamics"]["rate_model"].update(form="constant_tau"), "'dynamics.rate_model.rate0_Hz': unknown"),
+        (lambda d: d["dynamics"]["rate_model"].update(rate0_Hz=0.0), "'dynamics.rate_model.rate0_Hz'"),
         (lambda d: d["bias_network"].update(c_node_F=-1.0), "'bias_network.c_node_F'"),
-        (lambda d: d["bias_network"].pop("g_unit_S"), "'bias_network': missing key(s) ['g_unit_S']"),
-        (lambda d: d["temp_coeffs"].update(v0=1.0), "'temp_coeffs.v0'"),
+        (lambda d: d["bias_network"].pop("g_unit_S"), "'bias_network.g_unit_S': missing"),
+        (lambda d: d["temp_coeffs"].update(v0=1.0), "'temp_coeffs.v0': unknown key"),
+        (lambda d: d["temp_coeffs"].update(v0_V_per_K="1"), "'temp_coeffs.v0_V_per_K'"),
+        (lambda d: d["provenance"].pop("source"), "'provenance.source': missing"),
+        (lambda d: d["provenance"].update(notes="one"), "'provenance.notes'"),
+        (lambda d: d["provenance"].update(extra=1), "'provenance.extra': unknown key"),
     ],
 )
 def test_bad_card_names_the_field(mutate, needle):
@@ -68,8 +86,12 @@ def test_non_finite_and_bad_json_rejected():
         _card().replace(vs_V=math.inf)
     with pytest.raises(ModelCardError, match="not valid JSON"):
         DeviceModel.from_json("{not json")
-    with pytest.raises(ModelCardError, match="'provenance'"):
-        _card().replace(provenance={"x": float("nan")})
+    with pytest.raises(ModelCardError, match="'provenance.details'"):
+        _card().replace(provenance={"details": {"x": float("nan")}})
+    with pytest.raises(ModelCardError, match="'variation': expected a Variation"):
+        _card().replace(variation=(0.0, 0.0, 0.0))
+    with pytest.raises(ModelCardError, match="'colour': unknown field"):
+        _card().replace(colour="red")
 
 
 def test_load_missing_file_names_path(tmp_path):
@@ -89,7 +111,7 @@ def test_ideal_card_evaluation_consistent():
     # exp rate form with slope_up + slope_down = 1/vs reproduces the logistic occupancy exactly
     np.testing.assert_allclose(up / (up + down), card.p1(v), rtol=1e-12)
     assert card.tau_corr(0.0) == pytest.approx(1e-7, rel=1e-12)
-    probit = card.replace(link="probit", rate_model={"form": "constant_tau"})
+    probit = card.replace(link="probit", dynamics={"rate_model": RateModel("constant_tau")})
     assert float(probit.p1(0.01)) == pytest.approx(0.8413447460685429, rel=1e-12)
     np.testing.assert_allclose(probit.tau_corr(v), 1e-7, rtol=1e-12)
 
@@ -99,9 +121,44 @@ def test_draw_cell_params_moments():
     n = 200_000
     v0, vs = draw_cell_params(card, n, np.random.default_rng(1))
     # SE of a sample mean is sigma/sqrt(n); 5 SE keeps the false-failure rate < 1e-6
-    assert abs(v0.mean() - card.v0_V) < 5 * card.v0_sigma_V / math.sqrt(n)
-    assert abs(v0.std() / card.v0_sigma_V - 1) < 5 / math.sqrt(2 * n)
+    assert abs(v0.mean() - card.v0_V) < 5 * card.variation.v0_sigma_V / math.sqrt(n)
+    var = card.variation
+    assert abs(v0.std() / var.v0_sigma_V - 1) < 5 / math.sqrt(2 * n)
     lv = np.log(vs / card.vs_V)
-    assert abs(lv.std() / card.vs_sigma_rel - 1) < 5 / math.sqrt(2 * n)
+    assert abs(lv.std() / var.vs_sigma_rel - 1) < 5 / math.sqrt(2 * n)
     # SE of a correlation coefficient ~ (1 - r^2)/sqrt(n)
-    assert abs(np.corrcoef(v0, lv)[0, 1] - card.v0_vs_corr) < 5 / math.sqrt(n)
+    assert abs(np.corrcoef(v0, lv)[0, 1] - var.v0_vs_corr) < 5 / math.sqrt(n)
+
+
+def test_schema_1_card_is_migrated_without_inventing_values(tmp_path):
+    """A version-1 card (flat fields, dict sub-tables) reads as version 2 with the same numbers; written back
+    it is version 2; a v1 card missing a field is still an error naming the field (nothing is filled in)."""
+    v1 = json.loads(V1_CARD.read_text())
+    assert v1["schema_version"] == 1
+    card = DeviceModel.load(V1_CARD)
+    assert card.schema_version == SCHEMA_VERSION == 2
+    assert (card.v0_V, card.vs_V, card.link) == (v1["v0_V"], v1["vs_V"], v1["link"])
+    assert card.variation == Variation(v1["v0_sigma_V"], v1["vs_sigma_rel"], v1["v0_vs_corr"])
+    assert (card.dynamics.tau_corr_s, card.dynamics.sample_period_s) == (v1["tau_corr_s"], v1["sample_period_s"])
+    assert card.dynamics.rate_model.to_dict() == v1["rate_model"]
+    assert card.energy.to_dict() == {k: v1[k] for k in ("energy_per_bit_J", "energy_per_flip_J", "static_power_W")}
+    assert card.bias_network.to_dict() == v1["bias_network"]
+    assert card.provenance.source == v1["provenance"]["stage"]
+    assert card.provenance.table_sha256 == v1["provenance"]["table_sha256"]
+    assert list(card.provenance.notes) == v1["provenance"]["notes"]
+    assert card.provenance.details["git_commit"] == v1["provenance"]["git_commit"]
+    back = DeviceModel.load(card.save(tmp_path / "c.json"))
+    assert back == card and json.loads((tmp_path / "c.json").read_text())["schema_version"] == 2
+    broken = dict(v1)
+    del broken["tau_corr_s"]
+    with pytest.raises(ModelCardError, match="'dynamics.tau_corr_s': missing"):
+        DeviceModel.from_dict(broken)
+    assert migrate_card_dict(v1)["schema_version"] == 2 and v1["schema_version"] == 1  # input untouched
+
+
+def test_shipped_default_card_is_current_schema():
+    import pbitkit.paths
+
+    path = pbitkit.paths.data_dir() / "default_card.json"
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
+    DeviceModel.load(path)

@@ -15,8 +15,8 @@ from pbitkit.pbitmodel.table import table_to_csv
 
 
 def test_fit_then_export(tmp_path):
-    true = DeviceModel.ideal(vs_V=0.01, v0_V=0.02, tau_corr_s=1e-6).replace(v0_sigma_V=0.01, static_power_W=1e-9,
-                                                                             energy_per_flip_J=1e-15)
+    true = DeviceModel.ideal(vs_V=0.01, v0_V=0.02, tau_corr_s=1e-6).replace(
+        variation={"v0_sigma_V": 0.01}, energy={"static_power_W": 1e-9, "energy_per_flip_J": 1e-15})
     tab = synthetic_table(true, np.linspace(-4, 4, 9) * 0.01, n_samples=2000, mc_seeds=[-1, 0, 1, 2, 3],
                           corners=["tt", "ss"], corner_shift_V={"ss": 0.02}, relative_bias=True, seed=9)
     run = tmp_path / "run"
@@ -27,7 +27,7 @@ def test_fit_then_export(tmp_path):
     card = DeviceModel.load(run / "device_card.json")
     assert card.process == "synthetic 1.0 tt"
     assert abs(card.v0_V - 0.02) < 4 * card.v0_se_V
-    assert card.provenance["table_sha256"] and card.provenance["fit_config"]["link"] == "auto"
+    assert card.provenance.table_sha256 and card.provenance.details["fit_config"]["link"] == "auto"
     report = (run / "fit_report.md").read_text()
     for section in ("## Sigmoid", "## Dynamics", "## Energy", "## Variation", "## Corners", "fit_plots/sigmoid.png"):
         assert section in report

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.pbitmodel.card import DeviceModel, RateModel
 from pbitkit.pbitmodel.dynamics import fit_rates, fit_tau
 from pbitkit.pbitmodel.energy import fit_power_law
 from pbitkit.pbitmodel.fit import FitConfig, fit_characterization
@@ -17,7 +17,8 @@ from pbitkit.pbitmodel.table import read_characterization, table_to_csv
 from pbitkit.pbitmodel.variation import pelgrom_fit, variation_stats
 
 TRUE = DeviceModel.ideal(vs_V=0.0064, v0_V=0.01, tau_corr_s=1e-6, energy_per_bit_J=1e-15).replace(
-    v0_sigma_V=0.02, vs_sigma_rel=0.05, v0_vs_corr=0.0, static_power_W=1e-9, energy_per_flip_J=2e-15,
+    variation={"v0_sigma_V": 0.02, "vs_sigma_rel": 0.05, "v0_vs_corr": 0.0},
+    energy={"static_power_W": 1e-9, "energy_per_flip_J": 2e-15},
     temp_coeffs={"v0_V_per_K": 1e-4, "vs_V_per_V": 0.01},
 )
 
@@ -36,27 +37,27 @@ def test_nominal_and_dynamics_recovered(report):
     assert abs(c.v0_V - TRUE.v0_V) < 4 * c.v0_se_V
     assert abs(c.vs_V - TRUE.vs_V) < 4 * c.vs_se_V
     assert (c.temp_C, c.vdd_V) == (27.0, 1.8)
-    assert c.rate_model["form"] == "exp"
-    assert abs(math.log(c.tau_corr_s / TRUE.tau_corr_s)) < 4 * report.tau.tau0_rel_se
-    assert abs(math.log(report.rates.tau0_s / TRUE.tau_corr_s)) < 4 * report.rates.tau0_rel_se
-    assert c.rate_model["slope_up_per_V"] == pytest.approx(0.5 / report.links.fits["logistic"].vs_V)
+    assert c.dynamics.rate_model.form == "exp"
+    assert abs(math.log(c.dynamics.tau_corr_s / TRUE.dynamics.tau_corr_s)) < 4 * report.tau.tau0_rel_se
+    assert abs(math.log(report.rates.tau0_s / TRUE.dynamics.tau_corr_s)) < 4 * report.rates.tau0_rel_se
+    assert c.dynamics.rate_model.slope_up_per_V == pytest.approx(0.5 / report.links.fits["logistic"].vs_V)
     for d in ("up", "down"):
         f = getattr(report.rates, d)
         assert abs(f.slope_per_V - 0.5 / TRUE.vs_V) < 4 * f.slope_se_per_V
     assert not report.tau.constant
     assert abs(report.tau.slope_per_V - 0.5 / TRUE.vs_V) < 4 * report.tau.slope_se_per_V
     # energy at the centre: static P t_s + E_flip * (flip rate at centre) * t_s, 1 % scatter
-    assert c.sample_period_s == 0.0  # correlated reads of an unclocked cell: not clocked
+    assert c.dynamics.sample_period_s == 0.0  # correlated reads of an unclocked cell: not clocked
     ts = float(report.nominal_table["sample_period_s"][0])
-    e_true = TRUE.static_power_W * ts + TRUE.energy_per_flip_J * (2 * 0.25 / TRUE.tau_corr_s) * ts
-    assert abs(c.energy_per_bit_J - e_true) < 4 * report.energy.energy_per_bit.value_se + 0.02 * e_true
+    e_true = TRUE.energy.static_power_W * ts + TRUE.energy.energy_per_flip_J * (2 * 0.25 / TRUE.dynamics.tau_corr_s) * ts
+    assert abs(c.energy.energy_per_bit_J - e_true) < 4 * report.energy.energy_per_bit.value_se + 0.02 * e_true
 
 
 def test_variation_and_trends_recovered(report):
     v = report.variation
     assert v.n == 30
-    assert abs(v.v0_sigma_V - TRUE.v0_sigma_V) < 3 * v.v0_sigma_se_V
-    assert abs(v.vs_sigma_rel - TRUE.vs_sigma_rel) < 3 * v.vs_sigma_rel_se + 0.01
+    assert abs(v.v0_sigma_V - TRUE.variation.v0_sigma_V) < 3 * v.v0_sigma_se_V
+    assert abs(v.vs_sigma_rel - TRUE.variation.vs_sigma_rel) < 3 * v.vs_sigma_rel_se + 0.01
     # correlation SE ~ 1/sqrt(n)
     assert abs(v.corr) < 3 / math.sqrt(v.n)
     tr = report.trends
@@ -64,7 +65,7 @@ def test_variation_and_trends_recovered(report):
     assert abs(tr["vs_V_per_V"].slope - 0.01) < 4 * tr["vs_V_per_V"].slope_se
     # negative control: no true vs-vs-temperature dependence
     assert abs(tr["vs_V_per_K"].slope) < 4 * tr["vs_V_per_K"].slope_se
-    assert set(report.card.temp_coeffs) >= {"v0_V_per_K", "vs_V_per_K", "v0_V_per_V", "vs_V_per_V", "tau_corr_s_per_K",
+    assert set(report.card.temp_coeffs.to_dict()) >= {"v0_V_per_K", "vs_V_per_K", "v0_V_per_V", "vs_V_per_V", "tau_corr_s_per_K",
                                             "energy_per_bit_J_per_K", "tau_corr_s_per_V", "energy_per_bit_J_per_V"}
     # negative control: the synthetic cell's tau does not depend on temperature (4 SE from the trend scatter)
     tr_tau = tr["tau_corr_s_per_K"]
@@ -83,11 +84,11 @@ def test_csv_round_trip_and_reader(tmp_path, report):
 
 
 def test_constant_tau_cell_and_probit():
-    card = DeviceModel.ideal(vs_V=0.005, tau_corr_s=2e-8, link="probit").replace(rate_model={"form": "constant_tau"})
+    card = DeviceModel.ideal(vs_V=0.005, tau_corr_s=2e-8, link="probit").replace(dynamics={"rate_model": RateModel("constant_tau")})
     tab = synthetic_table(card, np.linspace(-0.015, 0.015, 11), n_samples=20000, sample_period_s=1e-8, seed=2)
     rep = fit_characterization(tab, FitConfig(link="probit"))
-    assert rep.card.rate_model == {"form": "constant_tau"}
-    assert abs(math.log(rep.card.tau_corr_s / 2e-8)) < 4 * rep.tau.tau0_rel_se + 0.1  # tau_int bias ~ few %
+    assert rep.card.dynamics.rate_model == RateModel("constant_tau")
+    assert abs(math.log(rep.card.dynamics.tau_corr_s / 2e-8)) < 4 * rep.tau.tau0_rel_se + 0.1  # tau_int bias ~ few %
     assert abs(rep.card.vs_V - 0.005) < 4 * rep.card.vs_se_V
 
 
@@ -131,7 +132,7 @@ def test_pelgrom_from_a_size_sweep():
     rows = []
     for w in (1.0, 4.0, 16.0):  # um, L = 0.15 um
         sig = A / math.sqrt(w * 0.15e-12)
-        card = TRUE.replace(v0_sigma_V=sig, vs_sigma_rel=0.0)
+        card = TRUE.replace(variation={"v0_sigma_V": sig, "vs_sigma_rel": 0.0})
         tab = synthetic_table(card, np.linspace(-4, 4, 7) * TRUE.vs_V, n_samples=3000, mc_seeds=list(range(12)),
                               relative_bias=True, seed=int(w))
         for i in range(tab.n_rows):
@@ -147,7 +148,7 @@ def test_pelgrom_from_a_size_sweep():
 def test_instances_swept_off_their_transition_are_left_out_of_the_variation() -> None:
     # Absolute sweeps (no centering) of +-2.5 sigma(v0): some instances' transitions fall outside the range.
     # Their fits are extrapolations with huge SEs that would swamp the measurement-error correction.
-    card = TRUE.replace(v0_sigma_V=0.02, vs_sigma_rel=0.0)
+    card = TRUE.replace(variation={"v0_sigma_V": 0.02, "vs_sigma_rel": 0.0})
     bias = np.linspace(-0.05, 0.05, 11)
     t = synthetic_table(card, bias, mc_seeds=tuple(range(-1, 24)), n_samples=2000, seed=5)
     rep = fit_characterization(t, FitConfig(link="logistic", use_n_eff=False, rate_form="constant_tau"))
@@ -157,4 +158,4 @@ def test_instances_swept_off_their_transition_are_left_out_of_the_variation() ->
     assert v.n + len(left_out) == 24
     assert all(bias.min() <= x <= bias.max() for x in v.v0)
     # the kept instances' spread is a truncated sample of N(0, 20 mV): nonzero and below the true sigma
-    assert 0.005 < v.v0_sigma_V < card.v0_sigma_V * 1.2
+    assert 0.005 < v.v0_sigma_V < card.variation.v0_sigma_V * 1.2

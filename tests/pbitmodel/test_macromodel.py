@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.pbitmodel.card import DeviceModel, RateModel
 from pbitkit.pbitmodel.export import card_to_csv, export_card, macromodel_noise, spice_macromodel
 
 CARD = DeviceModel.ideal(vs_V=0.0064, v0_V=0.01, tau_corr_s=1e-6, cell="test").replace(
-    rate_model={"form": "constant_tau"})
+    dynamics={"rate_model": RateModel("constant_tau")})
 
 
 def test_spice_text_and_noise_table_are_reproducible(tmp_path):
@@ -32,7 +32,7 @@ def test_spice_text_and_noise_table_are_reproducible(tmp_path):
     assert [f.name for f in files] == ["m.lib", "m_noise0.txt", "m_noise1.txt"]
     assert "pbit1" in files[0].read_text()
     csv = card_to_csv(CARD)
-    assert "v0_V,0.01,V,0.0" in csv and "rate_model.form,constant_tau" in csv
+    assert "v0_V,0.01,V,0.0" in csv and "dynamics.rate_model.form,constant_tau" in csv
 
 
 def _z(p_hat, p, n_eff):
@@ -47,14 +47,14 @@ def test_macromodel_reproduces_p1_and_tau_in_ngspice():
     from pbitkit.pbitmodel.macromodel import simulate_macromodel_sweep
 
     bias = CARD.v0_V + CARD.vs_V * np.array([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
-    sw = simulate_macromodel_sweep(CARD, bias, t_stop_s=3000 * CARD.tau_corr_s, seed=12)
+    sw = simulate_macromodel_sweep(CARD, bias, t_stop_s=3000 * CARD.dynamics.tau_corr_s, seed=12)
     p = CARD.p1(bias)
     z = _z(sw.p1, p, sw.n_eff)
     assert np.all(np.abs(z) < 4), z
     n_reads = sw.bits.shape[1]
     tau_int = 2 * sw.tau_corr_s / sw.read_period_s
     rel_se = np.sqrt(2 * (2 * 5 * tau_int + 1) / n_reads) / math.sqrt(bias.size)
-    assert abs(np.mean(sw.tau_corr_s) / CARD.tau_corr_s - 1) < 4 * float(np.mean(rel_se))
+    assert abs(np.mean(sw.tau_corr_s) / CARD.dynamics.tau_corr_s - 1) < 4 * float(np.mean(rel_se))
     # negative control: a card whose centre is off by one slope width is rejected by the same test
     wrong = CARD.replace(v0_V=CARD.v0_V + CARD.vs_V)
     assert np.max(np.abs(_z(sw.p1, wrong.p1(bias), sw.n_eff))) > 4
@@ -69,7 +69,7 @@ def test_coupled_macromodels_sample_boltzmann_in_ngspice():
 
     a = 2 * 0.5 * CARD.vs_V / CARD.vdd_V * 2  # J = a vdd / (4 vs) = 0.5
     v_ref = (CARD.v0_V - a * CARD.vdd_V / 2) / (1 - a)  # h = 0
-    pair = simulate_coupled_pair(CARD, coupling_frac=a, v_ref_V=(v_ref, v_ref), t_stop_s=3000 * CARD.tau_corr_s,
+    pair = simulate_coupled_pair(CARD, coupling_frac=a, v_ref_V=(v_ref, v_ref), t_stop_s=3000 * CARD.dynamics.tau_corr_s,
                                  seed=5)
     assert pair.J == pytest.approx(0.5) and max(abs(h) for h in pair.h) < 1e-9
     crit = stats.chi2.ppf(1 - 1e-4, 3)
@@ -92,7 +92,7 @@ def test_telegraph_macromodel_reproduces_bias_dependent_tau_in_ngspice():
     card = DeviceModel.ideal(vs_V=0.0064, v0_V=0.01, tau_corr_s=1e-6, cell="telegraph")
     assert is_telegraph(card)
     bias = card.v0_V + card.vs_V * np.array([-3.5, 0.0, 3.5])
-    sw = simulate_macromodel_sweep(card, bias, t_stop_s=1000 * card.tau_corr_s, seed=21)
+    sw = simulate_macromodel_sweep(card, bias, t_stop_s=1000 * card.dynamics.tau_corr_s, seed=21)
     assert np.all(np.abs(_z(sw.p1, card.p1(bias), sw.n_eff)) < 4)
     dt = sw.read_period_s
     expect = (dt / 2) / np.tanh(dt / (2 * card.tau_corr(bias)))
@@ -100,6 +100,6 @@ def test_telegraph_macromodel_reproduces_bias_dependent_tau_in_ngspice():
     rel_se = np.sqrt(2 * (10 * tau_int + 1) / sw.bits.shape[1])
     err = sw.tau_corr_s / expect - 1
     assert abs(err.mean()) < 4 * rel_se.mean() / math.sqrt(bias.size), (sw.tau_corr_s, expect)
-    const = (dt / 2) / np.tanh(dt / (2 * card.tau_corr_s))
+    const = (dt / 2) / np.tanh(dt / (2 * card.dynamics.tau_corr_s))
     z_const = (sw.tau_corr_s[[0, 2]] / const - 1) / rel_se[[0, 2]]
     assert np.all(z_const < -4), z_const

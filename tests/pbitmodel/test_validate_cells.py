@@ -27,7 +27,7 @@ def _validate(cell: str, tmp_path, t_stop_units: float):
     characterize(quick_spec(cell), tmp_path / cell, workers=2, plot=False)
     rep = fit_characterization(read_characterization(tmp_path / cell))
     card, nom = rep.card, rep.nominal_table
-    unit = card.sample_period_s or card.tau_corr_s
+    unit = card.dynamics.sample_period_s or card.dynamics.tau_corr_s
     sw = simulate_macromodel_sweep(card, nom["bias_V"], t_stop_s=t_stop_units * unit, seed=3)
     p_cell = nom["n_ones"] / nom["n_samples"]
     agr = compare_p1(nom["bias_V"], p_cell, nom["n_eff"], sw.p1, sw.n_eff)
@@ -45,7 +45,7 @@ def _validate(cell: str, tmp_path, t_stop_units: float):
 @pytest.mark.slow
 def test_strongarm_macromodel_matches_transistor_cell(tmp_path):
     card, nom, sw = _validate("strongarm", tmp_path, 1000)
-    assert card.sample_period_s > 0  # clocked comparator detected
+    assert card.dynamics.sample_period_s > 0  # clocked comparator detected
     # both produce independent reads at the clock: integrated autocorrelation time ~ 1 read
     assert np.all(2 * sw.tau_corr_s / sw.read_period_s < 1.5)
 
@@ -54,8 +54,8 @@ def test_strongarm_macromodel_matches_transistor_cell(tmp_path):
 @pytest.mark.slow
 def test_latch_macromodel_matches_transistor_cell(tmp_path):
     card, nom, sw = _validate("latch", tmp_path, 300)  # 300 tau0 (~1200 reads): the cell's n_eff (18-160) limits
-    assert card.sample_period_s == 0.0 and card.rate_model["form"] == "exp"
+    assert card.dynamics.sample_period_s == 0.0 and card.dynamics.rate_model.form == "exp"
     # macro-model correlation time vs the card: relative SE of one tau_int ~ sqrt(2 (2M+1)/N), M ~ 5 tau_int
     tau_int = 2 * sw.tau_corr_s / sw.read_period_s
     rel_se = np.sqrt(2 * (10 * tau_int + 1) / sw.bits.shape[1]) / np.sqrt(tau_int.size)
-    assert abs(np.mean(sw.tau_corr_s) / card.tau_corr_s - 1) < 4 * float(np.mean(rel_se))
+    assert abs(np.mean(sw.tau_corr_s) / card.dynamics.tau_corr_s - 1) < 4 * float(np.mean(rel_se))

@@ -27,12 +27,12 @@ def test_measured_network_settles_in_budget_and_costs_energy() -> None:
     bn = card2.bias_network
     # hand analysis: first-order RC, tau = C / G_sum = 1 ns, 1 % settling = tau ln 100 = 4.6 ns; the
     # inverter drivers add their own (small) output resistance, so allow 15 %
-    assert bn["settling_s"] == pytest.approx(1e-9, rel=0.15)
-    assert m["settling_s"] < 0.5 * card.sample_period_s
-    g_sum = 13 * bn["g_unit_S"]
+    assert bn.settling_s == pytest.approx(1e-9, rel=0.15)
+    assert m["settling_s"] < 0.5 * card.dynamics.sample_period_s
+    g_sum = 13 * bn.g_unit_S
     # static power with half the inputs high: V^2 G_sum / 4 over the fan-in's share of G_sum
     assert m["static_power_W"] == pytest.approx(1.8**2 * g_sum / 4, rel=0.05)
-    assert card2.provenance["bias_network"]["fan_in"] == 12
+    assert card2.provenance.details["bias_network"]["fan_in"] == 12
     g = grid_graph(16, "G12")
     before = ledger(g, card, n_sweeps_per_sample=10)
     after = ledger(g, card2, n_sweeps_per_sample=10)

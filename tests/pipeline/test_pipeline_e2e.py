@@ -3,7 +3,9 @@ report; a re-run reuses every stage; another config in the same directory is ref
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from pbitkit.cli import main
 from pbitkit.errors import ProvenanceMismatchError
+from pbitkit.io import sha256_file
 from pbitkit.pipeline import load_pipeline_config, run_pipeline
 
 pytestmark = [pytest.mark.ngspice, pytest.mark.slow]
@@ -78,3 +81,63 @@ def test_rerun_reuses_every_stage_and_other_config_is_refused(small_run: tuple[P
     other.write_text(SMALL.replace("epochs = 2", "epochs = 3"))
     with pytest.raises(ProvenanceMismatchError, match="config hash"):
         run_pipeline(load_pipeline_config(other), out)
+
+
+def test_copied_run_is_reused_and_a_cut_stage_table_is_not(small_run: tuple[Path, Path], tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    cfg_file, out = small_run
+    copy = tmp_path / "moved" / "run"
+    shutil.copytree(out, copy)  # a run directory moved elsewhere: content, not location, identifies it
+    res = run_pipeline(load_pipeline_config(cfg_file), copy)
+    assert all(rec.reused for rec in res.stages.values()), {k: v.reused for k, v in res.stages.items()}
+    table = copy / "characterize_strongarm" / "characterization.csv"
+    n_lines = len(table.read_text().splitlines())
+    table.write_text("".join(table.read_text().splitlines(keepends=True)[:10]))  # `head -n 10` over itself
+    logistic = cfg_file.with_name("logistic.toml")
+    logistic.write_text(SMALL + '[fit]\nlink = "logistic"\n')  # the fit must run again on that table
+    with caplog.at_level("WARNING", logger="pbitkit.pipeline.stages"):
+        res = run_pipeline(load_pipeline_config(logistic), copy, overwrite=True)
+    assert not res.stages["characterize_strongarm"].reused
+    assert any("characterization.csv has 10 lines" in r.getMessage() for r in caplog.records)
+    assert len(table.read_text().splitlines()) == n_lines
+    # the fit ran on the whole table, not on the cut one (whose nominal-only rows gave v0_sigma_V = 0.0)
+    fit_record = json.loads((copy / "fit_strongarm" / "fit.json").read_text())
+    assert fit_record["table_sha256"] == sha256_file(table)
+    card = json.loads((copy / "fit_strongarm" / "device_card.json").read_text())
+    original = json.loads((out / "fit_strongarm" / "device_card.json").read_text())
+    assert _find(card, "n_rows_used") == _find(original, "n_rows_used") > 9
+
+
+def _find(obj: object, key: str) -> object:
+    """The value of ``key`` anywhere in a nested JSON object (the card nests its sections)."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        for v in obj.values():
+            found = _find(v, key)
+            if found is not None:
+                return found
+    return None
+
+
+def test_ledger_json_has_a_source_per_joule(small_run: tuple[Path, Path]) -> None:
+    """The report's ledger: parts add up to the total, every term has a status and source, the opening
+    sentence agrees with the statuses, the source column is printed and every figure has a caption."""
+    import json
+
+    _, out = small_run
+    led = json.loads((out / "report" / "ledger.json").read_text())
+    terms = led["terms"]
+    assert {t["name"] for t in terms} >= {"rng", "bias", "readout", "clock", "wire", "io_write", "io_read"}
+    assert sum(t["per_sample_J"] for t in terms) == pytest.approx(led["energy_per_sample_J"], rel=1e-9)
+    assert all(t["source"] and t["status"] in ("simulated", "included", "partial", "assumed") for t in terms)
+    # clock, wires and I/O come from the periphery testbenches, with their netlist hashes
+    for name in ("clock", "wire", "io_write", "io_read"):
+        t = next(t for t in terms if t["name"] == name)
+        assert t["status"] == "simulated" and "netlist sha256" in t["source"], t
+    report = (out / "report" / "report.md").read_text()
+    assert led["sentence"] in report
+    assert led["sentence"].startswith("Every") == led["all_traced_to_ngspice"]
+    assert "| term | energy | per sample | share | status | source |" in report
+    n_img = len(re.findall(r"^!\[", report, re.M))
+    assert n_img == len(re.findall(r"^\*Figure \d+\.\*", report, re.M)) > 0

