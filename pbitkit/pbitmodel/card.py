@@ -66,7 +66,7 @@ from scipy.special import expit, ndtr
 from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ModelCardError, PbitkitError
 from pbitkit.io import atomic_write_text
-from pbitkit.spicetext import check_single_line
+from pbitkit.spicetext import check_label
 
 __all__ = [
     "DeviceModel",
@@ -512,8 +512,8 @@ class DeviceModel:
                 f"field 'schema_version': unknown schema version {self.schema_version}; a DeviceModel object is "
                 f"version {SCHEMA_VERSION} (older cards are migrated by DeviceModel.from_dict)"
             )
-        for name in ("cell", "process"):  # labels that exports write into netlists: one printable line
-            check_single_line(getattr(self, name), f"field '{name}'", error=ModelCardError)
+        for name in ("cell", "process"):  # labels that exports write into netlists and code (docs/security.md)
+            check_label(getattr(self, name), f"field '{name}'", error=ModelCardError)
         if self.link not in ("logistic", "probit"):
             raise ModelCardError(f"field 'link': {self.link!r} is not one of ['logistic', 'probit']")
         for name, rule in _FLOAT_RULES.items():

@@ -1,8 +1,6 @@
 """Export a DeviceModel card's macro-model as a PySpice subcircuit (``pbitkit export CARD --format pyspice``).
 
-Card text (cell name, process) enters the module only as ``repr()`` string literals (``DESCRIPTION``), so
-no card can make the module execute anything when imported. The macro-model is the one of
-:mod:`pbitkit.pbitmodel.export` (an ideal comparator on the bias plus
+The macro-model is the one of :mod:`pbitkit.pbitmodel.export` (an ideal comparator on the bias plus
 seeded noise redrawn at the cell's own events, latched; ``P(out high)`` is the card's sigmoid and the
 output's correlation time the card's ``tau``). Here it is written as a **standalone Python module** that
 needs only PySpice, plus the seeded noise tables next to it::
@@ -108,11 +106,11 @@ def pyspice_module_source(card: DeviceModel, noise_files: list[str], *, name: st
         raise ValueError(f"unexpected macro-model ports: {lines[start]!r}")
     calls, raw = _element_calls(lines[start + 1: end])
     body = "\n".join(f"        {c}" for c in calls)
-    # card text (cell name, process...) only ever enters as repr() literals: data never becomes code
-    description = "".join(f"    {c!r},\n" for c in comments)
+    # the comments become a docstring: escape so that no text can close it (data never executes)
+    doc = "\n".join(f"    {c}" for c in comments).replace("\\", "\\\\").replace('"', '\\"')
     return f'''"""PySpice subcircuits of a pbitkit p-bit macro-model (written by `pbitkit export --format pyspice`).
 
-What the model is: ``DESCRIPTION`` below (from the card).
+{doc}
 
 Usage in a PySpice testbench (the noise tables must stay next to this file)::
 
@@ -130,8 +128,6 @@ from pathlib import Path
 from PySpice.Spice.Netlist import SubCircuit
 
 HERE = Path(__file__).resolve().parent
-DESCRIPTION = (
-{description})
 NOISE_FILES = {noise_files!r}
 MAX_STEP_S = {tran_step(card)!r}
 T_STOP_S = {float(t_stop_s)!r}
