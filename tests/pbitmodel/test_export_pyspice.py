@@ -86,4 +86,3 @@ def test_pyspice_export_simulates_in_pyspice_like_the_spice_export(tmp_path) -> 
 
     assert np.all(np.abs(z(CARD)) < 4), (p_hat, CARD.p1(biases))
     assert np.max(np.abs(z(CARD.replace(v0_V=CARD.v0_V + 2 * CARD.vs_V)))) > 4  # negative control
-
