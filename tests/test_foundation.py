@@ -303,3 +303,24 @@ def test_read_npz_names_the_file(tmp_path: Path) -> None:
             read_npz(p)
     with pytest.raises(PbitkitError, match="file not found"):
         read_npz(tmp_path / "missing.npz")
+
+
+def test_dtm_package_does_not_import_numba_or_scipy_stats() -> None:
+    # pbitkit.dtm's exports are imported eagerly (its public face is tidied separately); they must still
+    # not pull in the array kernels (numba) or scipy.stats
+    assert _imported_after("import pbitkit.dtm") & {"numba", "scipy.stats", "llvmlite"} == set()
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_fit_refuses_a_characterization_table_cut_at_a_line_boundary(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert main(["-q", "characterize", "--cell", "invchain", "--quick", "--workers", "1", "--out", str(run)]) == 0
+    table = run / "characterization.csv"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:5]))  # `head -n 5` over itself: still a valid CSV
+    with caplog.at_level("ERROR", logger="pbitkit"):
+        assert main(["fit", str(run), "--out", str(tmp_path / "fit")]) == 1
+    assert any(f"{table} has 4 rows but characterization.json records {len(lines) - 1} written" in r.getMessage()
+               for r in caplog.records)

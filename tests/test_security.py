@@ -150,3 +150,22 @@ def test_text_helpers() -> None:
 def test_ideal_card_still_builds() -> None:
     card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9, energy_per_bit_J=350e-18)
     assert dataclasses.replace(card, cell="my cell (v2)").cell == "my cell (v2)"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"cell": "strongarm", "corners": [INJECTION]},
+        {"cell": "strongarm", "params": {INJECTION: 1.0}},
+        {"cell": "strongarm", "params": {"n_samples": INJECTION}},
+        {"cell": INJECTION},
+        {"cell": "invchain", "params": {"n_stages": "1\n.control"}},
+        {"cell": "strongarm", "models": INJECTION},
+        {"cell": "strongarm", "tiers": [INJECTION]},
+    ],
+)
+def test_sweep_spec_strings_that_reach_a_netlist_are_checked(spec: dict) -> None:
+    from pbitkit.circuits.sweep import load_spec
+
+    with pytest.raises(ConfigError):
+        load_spec(spec)

@@ -2,8 +2,9 @@
 
 Layout: states are stored internally as ``(N, C)`` int8 (nodes x chains, chains contiguous), so the
 neighbour sum of one node over a block of chains is a contiguous, vectorizable loop. Threads (in
-:mod:`pbitkit.array.sampler`) run disjoint blocks of chains on the same arrays: no synchronisation inside
-a call, which keeps a shared 2-core machine from stalling on barriers.
+:mod:`pbitkit.array.sampler`) run disjoint blocks of chains on the same arrays (no synchronisation inside
+a call), or share the nodes of every colour class and meet at a barrier after each class
+(:func:`gibbs_sweeps_nodesplit`, and :func:`gibbs_single` for one chain).
 
 Random numbers: counter-based. Each (sweep, colour) gets a fresh 64-bit key derived from a base key that
 the caller draws from its ``numpy.random.Generator``. Lane (node, chain) = (``t``, ``c``), ``t`` = position

@@ -658,7 +658,7 @@ class NetlistCell(Cell):
                     f"tran {fmt_number(dt)} {fmt_number(t_stop)} 0 {fmt_number(dt)}",
                     write_command(self._vectors())]
         ctl += [".endc", ".end"]
-        meta = JobMeta.from_points(pts, vdd, p, template=str(s.template_path))
+        meta = JobMeta.from_points(pts, vdd, p)  # content, not location: the netlist holds the files' SHA-256
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=meta.label, meta=meta)
 
@@ -687,7 +687,7 @@ class NetlistCell(Cell):
                                         mc_seed=pts[0].mc_seed, noise=False), s.bias_source, pwl)
         ctl = [".control", f"tran {fmt_number(dt)} {fmt_number(steps.size * period)} 0 {fmt_number(dt)}",
                write_command([f"v({o})" for o in s.readout.outputs]), ".endc", ".end"]
-        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist(), template=str(s.template_path))
+        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist())
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s, label=meta.label, meta=meta)
 
     def _predicted_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:

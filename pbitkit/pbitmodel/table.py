@@ -136,7 +136,8 @@ def read_characterization(path: str | os.PathLike[str]) -> CharTable:
     Raises
     ------
     PbitkitError
-        If the file is missing, empty, or lacks a required column (named in the message).
+        If the file is missing, empty, or lacks a required column (named in the message), or holds another
+        number of rows than its sidecar records as written (a cut or edited table).
     """
     p = Path(path)
     csv_path = p / CSV_NAME if p.is_dir() else p
@@ -162,4 +163,10 @@ def read_characterization(path: str | os.PathLike[str]) -> CharTable:
         cols["n_ones"] = np.round(cols["p1"] * cols["n_samples"])
     side_path = csv_path.with_name(SIDECAR_NAME)
     sidecar = read_json(side_path) if side_path.is_file() else {}
+    written = (sidecar.get("counts") or {}).get("rows") if isinstance(sidecar.get("counts"), dict) else None
+    if isinstance(written, int) and not isinstance(written, bool) and written != len(data):
+        # a table cut short (at a line boundary it is still valid CSV) or edited after pbitkit wrote it
+        raise PbitkitError(f"{csv_path} has {len(data)} rows but {side_path.name} records {written} written: the "
+                           "table was cut or edited; re-run `pbitkit characterize` (or remove the sidecar to fit "
+                           "an edited table on purpose)")
     return CharTable(cols, sidecar, str(csv_path), sha256_file(csv_path))

@@ -16,7 +16,7 @@ from pbitkit.array.ledger import provenance_sentence
 from pbitkit.io import atomic_write_json, atomic_write_text, read_json
 from pbitkit.pipeline.stages import StageRecord
 
-__all__ = ["write_pipeline_report", "format_si", "ledger_record", "LEDGER_FILE"]
+__all__ = ["write_pipeline_report", "format_si", "ledger_record", "plot_ledger", "LEDGER_FILE"]
 
 #: The ledger with a source per term, written next to ``report.md``.
 LEDGER_FILE = "ledger.json"
@@ -55,6 +55,66 @@ def _models_text(models: Any) -> str:
 def _img(rel: str) -> str:
     title = Path(rel).stem.replace("_", " ")
     return f"![{title}]({rel})"
+
+
+_STATUS_COLOURS = {"simulated": "#2b7bba", "included": "#9ecae1", "partial": "#f0a030", "assumed": "#d7301f"}
+
+
+def plot_ledger(led: dict[str, Any], path: Path) -> Path:
+    """Horizontal bars: energy per generated sample of each ledger term (log scale), coloured by status."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pbitkit.io import atomic_path
+
+    terms = [t for t in led.get("terms", []) if float(t.get("per_sample_J", 0.0)) > 0]
+    fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(terms) + 1.4))
+    names = [t["name"] for t in terms][::-1]
+    vals = [float(t["per_sample_J"]) for t in terms][::-1]
+    cols = [_STATUS_COLOURS.get(str(t.get("status")), "grey") for t in terms][::-1]
+    ax.barh(names, vals, color=cols)
+    ax.set_xscale("log")
+    total = float(led.get("energy_per_sample_J") or sum(vals) or 1.0)
+    for y, v in enumerate(vals):
+        ax.text(v, y, f" {format_si(v, 'J')} ({100 * v / total:.1f} %)", va="center", fontsize=8)
+    ax.set_xlim(min(vals) / 3 if vals else 1e-15, max(vals) * 30 if vals else 1.0)
+    ax.set_xlabel(f"energy per generated sample (J); total {format_si(total, 'J')}")
+    for st, c in _STATUS_COLOURS.items():
+        ax.bar(0, 0, color=c, label=st)
+    ax.legend(fontsize=7, loc="lower right", title="source status", title_fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def _cards_ledger_table(cfg: Any, stages: dict[str, StageRecord]) -> list[str]:
+    """Every fitted card's ledger on the DTM's array, side by side (per cell per sweep, by term)."""
+    from pbitkit.array import grid_graph
+    from pbitkit.array.ledger import ledger
+    from pbitkit.pbitmodel.card import DeviceModel
+
+    cards = [(n.removeprefix("fit_"), r.path / "device_card.json") for n, r in stages.items()
+             if n.startswith("fit_") and (r.path / "device_card.json").exists()]
+    if not cards:
+        return []
+    m = cfg.dtm.model
+    g = grid_graph(m.L, m.pattern, periodic=m.periodic)
+    names = ["rng", "bias", "readout", "clock", "wire"]
+    rows = []
+    for cell, path in cards:
+        led = ledger(g, DeviceModel.load(path))
+        parts = led.parts()
+        missing = [f"{t.name} ({t.status})" for t in led.terms if not t.traced]
+        rows.append([f"`{cell}`"] + [format_si(parts.get(k, 0.0), "J") for k in names]
+                    + [format_si(led.energy_per_update_J, "J"), format_si(led.time_per_sweep_s, "s"), led.limited_by,
+                       ", ".join(missing) or "none"])
+    return (["Every fitted cell on the same array (the DTM's grid, per cell per sweep; I/O is the same for all "
+             "cells):", ""]
+            + _table(["cell"] + names + ["total", "time / sweep", "limited by", "not fully simulated"], rows) + [""])
 
 
 def _card_summary(path: Path | None) -> dict[str, Any]:
@@ -275,12 +335,24 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             rows.append(["**total**", format_si(tot_cell, "J") + " / cell / sweep", format_si(e.get("total_J"), "J"),
                          "", "", "sum of the rows above"])
             L += _table(["term", "energy", "per sample", "share", "status", "source"], rows) + [""]
+            if led and any(float(t.get("per_sample_J", 0.0)) > 0 for t in led["terms"]):
+                plot_ledger(led, fig_dir / "ledger.png")
+                top = max(led["terms"], key=lambda t: float(t.get("per_sample_J", 0.0)))
+                figs.n += 1
+                L += [_img("figures/ledger.png"), "",
+                      f"*Figure {figs.n}.* Energy per generated sample by ledger term (log scale), coloured by where "
+                      f"its joules come from. `{top['name']}` dominates with "
+                      f"{100 * float(top['per_sample_J']) / float(led['energy_per_sample_J']):.0f} % of "
+                      f"{format_si(led['energy_per_sample_J'], 'J')}; a bar that is not dark blue is a term whose "
+                      "energy is not (fully) simulated.", ""]
             L += ["Status: `simulated` = measured by the ngspice run named; `included` = its joules are inside "
                   "another simulated term; `partial` = simulated, but part of the circuit is behavioural and its "
                   "power is missing; `assumed` = not simulated (the reference is given).", ""]
             if ledd:
                 L += [f"Time per sweep {format_si(ledd.get('time_per_sweep_s'), 's')} (limited by "
                       f"{ledd.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]
+    L += _cards_ledger_table(cfg, stages)
+    if points:
         dig = results.get("digital", [])
         if dig:
             keys = [k for k in dig[0] if k not in ("T", "K", "array_J", "assumptions")]

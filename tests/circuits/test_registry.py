@@ -119,3 +119,19 @@ def test_register_family_in_process() -> None:
     assert "plugfam" not in registry.list_cells()
     with pytest.raises(ConfigError, match="discover"):
         registry.register_family(object())  # type: ignore[arg-type]
+
+
+def test_netlist_cell_job_key_depends_on_content_not_location(tmp_path, monkeypatch) -> None:
+    from pbitkit.circuits import netlist_cell as nc
+    from pbitkit.paths import netlists_dir
+
+    keys = []
+    for where in ("a", "b"):
+        d = tmp_path / where
+        d.mkdir()
+        for ext in ("cir", "toml"):
+            (d / f"copied.{ext}").write_text((netlists_dir() / "cells" / f"invchain.{ext}").read_text())
+        monkeypatch.setenv(nc.CELLS_ENV, str(d))
+        (job,) = registry.get_cell("copied").jobs([SweepPoint("copied", 0.74)], library=_lib)
+        keys.append(job_key(job, ngspice_version="39"))
+    assert keys[0] == keys[1]  # a copied cell directory reuses the cached rows
