@@ -69,6 +69,7 @@ MAX_TIMEOUT_S = 7 * 86_400.0
 QUICK_PARAMS: dict[str, dict[str, float]] = {
     "strongarm": {"n_samples": 200},
     "latch": {"t_stop_s": 0.05},
+    "native_latch": {"t_stop_s": 30e-6},
 }
 
 
