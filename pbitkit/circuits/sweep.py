@@ -15,7 +15,7 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     tiers = ["transient"]
     timeout_s = 300.0
     max_points_per_job = 16    # bias points per ngspice session (amortizes model loading)
-    runner = "auto"            # "batch" | "shared" | "auto" (pbitkit.circuits.runners; same rows either way)
+    runner = "batch"           # "batch" | "shared" | "auto" (pbitkit.circuits.runners; same rows either way)
 
     [bias]                     # either values_V, or start_V/stop_V/n, or only n (cell's default range);
                                # a repeated value is an independent replica (its own noise)
@@ -126,7 +126,7 @@ class SweepSpec:
     models: Literal["sky130", "sky130-full", "generic"] = "sky130"
     mc_corners: tuple[str, ...] = ()
     bias_centering: Literal["none", "predicted"] = "none"
-    runner: Literal["batch", "shared", "auto"] = "auto"
+    runner: Literal["batch", "shared", "auto"] = "batch"
 
     def __post_init__(self) -> None:
         cell = get_cell(self.cell)  # unknown cell -> ConfigError listing the known ones

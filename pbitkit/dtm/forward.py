@@ -105,14 +105,16 @@ class ForwardConfig:
     Attributes
     ----------
     n_steps : T, number of denoising steps.
-    schedule : ``"log"`` or ``"linear"``.
-    t_max : end time of the linear schedule (ignored by ``log``).
+    schedule : ``"linear"`` (default: on digits it gave a lower Fréchet distance than ``"log"``, docs/dtm.md)
+        or ``"log"`` (the DTM paper's; its last step is pure noise).
+    t_max : end time of the linear schedule (ignored by ``log``); ``rate_image * t_max`` = 4.5 leaves image
+        bits 50.6 % correlated with the data at the end.
     rate_image : jump rate of image bits (0.9 in the replication).
     rate_label : jump rate of label bits (0.2 in the replication).
     """
 
     n_steps: int = 4
-    schedule: Literal["log", "linear"] = "log"
+    schedule: Literal["log", "linear"] = "linear"
     t_max: float = 5.0
     rate_image: float = 0.9
     rate_label: float = 0.2

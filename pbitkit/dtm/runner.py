@@ -127,19 +127,9 @@ def make_hardware_for(graph: Any, spec: SamplerSpec) -> Any:
     return hw
 
 
-def _calibration_fn() -> Any:
-    """``pbitkit.array``'s calibration routine, or ``None`` if this pbitkit has none."""
-    try:
-        from pbitkit.array.calibration import calibrate
-    except ImportError:
-        return None
-    return calibrate
-
-
 def _calibrate(graph: Any, hw: Any, spec: SamplerSpec) -> Any:
-    calibrate = _calibration_fn()
-    if calibrate is None:
-        raise PbitkitError("sampler.calibrate needs pbitkit.array.calibration, which this pbitkit lacks")
+    from pbitkit.array.calibration import calibrate
+
     res = calibrate(graph, hw, beta=spec.beta, seed=spec.chip_seed)
     log.info("calibrated chip %d: %s", spec.chip_seed, res.summary())
     return res.hardware
