@@ -26,8 +26,8 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     [params]                   # cell parameter overrides (sizes, simulated time, ...)
     n_samples = 400
 
-Mismatch moves a cell's centre by several sigmoid widths (SPICE_NOTES: ~3.5 widths for the StrongARM,
-~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
+Mismatch moves a cell's centre by several sigmoid widths (docs/theory.md §6.8: ~3.5 widths for the
+StrongARM, ~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
 ``bias_centering = "predicted"`` each device (corner, temperature, supply, mismatch seed) first gets its
 centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.centering.predicted_sigmoid`, one short
 ngspice session, cached), and its bias points are placed at ``V0 + (b - mid)``, where ``b`` runs over the

@@ -10,7 +10,7 @@ and in spin form (``s in {-1,+1}``) the transition kernel is a coupling between 
 
 .. math:: J_\\mathrm{fwd} = -\\tfrac12 \\ln \\tanh(\\gamma\\,dt / 2)
 
-(``p_keep / (1 - p_keep) = exp(2 J_fwd)``). Source: REFERENCE.md §4 (Extropic DTM paper, arXiv 2510.23972).
+(``p_keep / (1 - p_keep) = exp(2 J_fwd)``). Source: docs/theory.md §4 (Extropic DTM paper, arXiv 2510.23972).
 
 Times follow a schedule ``t_0 = 0 < t_1 < ... < t_T``: the log schedule ``t_i = -ln(1 - i/T)`` (so
 ``t_T = inf``: the last step is pure noise) or a linear schedule ``t_i = t_max * i / T``. Image and label

@@ -1,6 +1,6 @@
 """The DTM's model: T conditional Boltzmann machines sharing one grid graph and node layout.
 
-Layout (REFERENCE.md §4): on an ``L × L`` grid graph (``G8`` … ``G24``, default ``G12``) the ``D`` visible
+Layout (docs/theory.md §4): on an ``L × L`` grid graph (``G8`` … ``G24``, default ``G12``) the ``D`` visible
 bits — ``n_pixels`` image bits then ``n_classes × label_repeat`` one-hot label bits — sit on randomly chosen
 nodes of colour class 0; every other node is latent. Step ``t`` (``1..T``) is a Boltzmann machine over the
 nodes with per-edge couplings ``J_edge (E,)`` and fields ``h (N,)``; its clamped input ``x^t`` enters as a

@@ -114,7 +114,7 @@ def write_report(
                          + " | ".join(_fmt(r[n]) for n in names) + f" | {ratio} |")
         lines += ["", "Assumptions: " + "; ".join(f"{k}: {v}" for k, v in digital[0]["assumptions"].items())]
     pf = PAPER_FIGURES
-    lines += ["", "## The paper's figures (REFERENCE.md §3)", "",
+    lines += ["", "## The paper's figures (docs/theory.md §3)", "",
               f"E_cell ≈ {pf['E_cell_J']:.0e} J per cell per sweep; T={pf['T']}, K={pf['K']}, L={pf['L']} → "
               f"≈ {pf['energy_per_image_J']:.2g} J per image; GPU at quality parity ≈ {pf['gpu_energy_per_image_J']:.0e} J "
               f"per image; ≈ {pf['time_per_image_s']:.1g} s per image. Only the RNG was measured; no device variation.", ""]

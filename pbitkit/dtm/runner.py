@@ -4,7 +4,7 @@ The runner wraps :class:`pbitkit.array.GibbsSampler` (compiled once per graph/ch
 DTM needs: advance chains ``sweeps(...)`` and advance while accumulating moments ``moments(...)``. Clamped
 nodes keep the values they have in the state passed in.
 
-Modes (REFERENCE.md §1–§3, docs/contracts.md "array → dtm"):
+Modes (docs/theory.md §1–§3, docs/contracts.md "array → dtm"):
 
 - ``ideal``: exact Gibbs conditionals.
 - ``device``: a chip drawn from a DeviceModel card with ``chip_seed``: per-cell sigmoid offsets/slopes,

@@ -8,7 +8,7 @@ process. Both phases run on :mod:`pbitkit.array` with the input ``x^t`` as per-c
 - free phase: everything sampled (visible nodes start at ``x^t``, latents at random).
 
 After ``burn_in`` sweeps the moments ``<s_i>`` (per chain) and ``<s_i s_j>`` (per edge) are averaged over
-``measure`` sweeps. The log-likelihood gradient plus the correlation penalty (REFERENCE.md §4) is
+``measure`` sweeps. The log-likelihood gradient plus the correlation penalty (docs/theory.md §4) is
 
 .. math:: g_{ij} = \\langle s_i s_j\\rangle_c - \\langle s_i s_j\\rangle_f
           + \\lambda\\,(\\overline{\\langle s_i\\rangle_f \\langle s_j\\rangle_f} - \\langle s_i s_j\\rangle_f),

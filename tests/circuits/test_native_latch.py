@@ -178,3 +178,21 @@ def test_strongarm_rows_carry_the_independent_bit_energy() -> None:
     assert row["energy_per_independent_bit_J"] == pytest.approx(
         row["energy_per_bit_J"] * max(1.0, 2 * row["tau_corr_s"] / row["sample_period_s"]))
     assert 1e-15 < row["energy_per_independent_bit_J"] < 1e-12
+
+
+@pytest.mark.ngspice
+def test_predicted_tier_spans_the_sigmoid_and_survives_a_mismatch_instance() -> None:
+    lo, hi = CELL.default_bias_range()
+    ref = CELL.params()["ref_V"]
+    pts = [SweepPoint("native_latch", b, tier="predicted") for b in (lo, ref, hi)]
+    pts += [SweepPoint("native_latch", ref, tier="predicted", mc_seed=1)]
+    rows = _rows(pts)
+    nom, mm = rows[:3], rows[3]
+    assert nom[0]["p1"] < 0.05 and nom[2]["p1"] > 0.95
+    assert nom[1]["p1"] == pytest.approx(0.5, abs=1e-3)  # the nominal cell is symmetric at bias = ref
+    for r in nom:
+        # the core's own correlation time, the reads' tau_corr (>= ts/2) and the energy per read
+        assert 1e-8 < r["tau_core_s"] < 1e-6 and r["sample_period_s"] / 2 <= r["tau_corr_s"] < 1e-6
+        assert 1e-15 < r["energy_per_bit_J"] < 4e-15 and r["pred_c_diff_F"] > 1e-15
+    # a mismatch instance whose offset the bias pair cannot balance: P stuck near 0 or 1, no crash
+    assert mm["status"] == "ok" and min(mm["p1"], 1 - mm["p1"]) < 0.05

@@ -46,3 +46,25 @@ def test_no_public_name_shadows_a_submodule() -> None:
 def test_unknown_evaluation_mode_is_an_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="holds no trained model"):
         run_evaluation(DTMConfig(), tmp_path, tmp_path / "ev", EvalConfig(), modes=["ideal"])
+
+
+def test_unconditional_labels_follow_the_training_prior() -> None:
+    import numpy as np
+
+    from pbitkit.dtm.datasets import load_digits_binary
+    from pbitkit.dtm.evaluate import unconditional_labels
+    from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
+    from pbitkit.dtm.model import DTM, ModelConfig, StepParams, build_layout
+
+    train = load_digits_binary().subset(500, seed=0)
+    lay = build_layout(ModelConfig(L=16, label_repeat=2), train.n_pixels, 10)
+    fp = ForwardProcess(ForwardConfig(n_steps=1), lay.n_pixels, lay.n_label_bits)
+    zero = StepParams(np.zeros(lay.graph.n_edges), np.zeros(lay.n_nodes), fp.coupling(1))
+    tr = dtm.TrainedDTM(DTM(lay, fp, (zero,), ModelConfig(L=16, label_repeat=2)), {}, train, train)
+    ss = np.random.SeedSequence(0)
+    assert unconditional_labels(tr, 10, EvalConfig(), ss) is None  # default: free label bits
+    labs = unconditional_labels(tr, 20000, EvalConfig(unconditional="label_prior"), ss)
+    prior = np.bincount(train.y, minlength=10) / len(train.y)
+    np.testing.assert_allclose(np.bincount(labs, minlength=10) / 20000, prior, atol=5 * np.sqrt(0.25 / 20000))
+    with pytest.raises(ConfigError, match="unconditional"):
+        EvalConfig(unconditional="sometimes")

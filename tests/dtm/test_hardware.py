@@ -22,7 +22,7 @@ from pbitkit.pbitmodel import DeviceModel
 
 @pytest.fixture(scope="module")
 def card_path(tmp_path_factory) -> str:
-    # offsets with sigma = Vs (a field error of ~0.5 per cell) and 10% slope spread: the size SPICE_NOTES
+    # offsets with sigma = Vs (a field error of ~0.5 per cell) and 10% slope spread: the size the earlier study (docs/theory.md §6.8)
     # reports for the StrongARM comparator (offset std ~3.5 sigmoid widths before calibration, here milder)
     card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9).replace(variation={"v0_sigma_V": 0.01, "vs_sigma_rel": 0.1})
     p = tmp_path_factory.mktemp("card") / "card.json"

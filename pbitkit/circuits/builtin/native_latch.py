@@ -394,12 +394,13 @@ class NativeLatchCell(Cell):
                 tau = 1 / (r_up + r_down)
                 flip = 2 * r_up * r_down / (r_up + r_down)
                 # the readout samples a telegraph of correlation time tau every ts: lag-one correlation
-                # rho = exp(-ts / tau); tau_int = (1 + rho) / (1 - rho); tau_corr_s = tau_int ts / 2
-                rho = math.exp(-ts / tau)
+                # rho = exp(-ts / tau); tau_int = (1 + rho) / (1 - rho) = coth(ts / 2 tau); tau_corr_s = tau_int ts / 2
+                x_half = ts / (2 * tau)
+                tau_int = 1 / math.tanh(x_half) if x_half > 0 else math.inf
                 row.update(rate_up_Hz=r_up, rate_down_Hz=r_down, flip_rate_Hz=flip, tau_core_s=tau,
                            mean_dwell_low_s=1 / r_up if r_up > 0 else math.inf,
                            mean_dwell_high_s=1 / r_down if r_down > 0 else math.inf,
-                           tau_corr_s=(1 + rho) / (1 - rho) * ts / 2,
+                           tau_corr_s=tau_int * ts / 2,
                            energy_per_flip_J=e_bit / (flip * ts) if flip > 0 else math.nan)
             rows.append(row)
         return rows
