@@ -381,8 +381,9 @@ def ledger(
         e_clock = float(ck["energy_per_cell_J"])
         terms.append(EnergyTerm(
             "clock", e_clock, "cell update", "simulated",
-            f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree at pitch "
-            f"{ck.get('pitch_um')} um, supply energy minus the clock pins' own C V^2 (counted by the cell)",
+            f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree, leaves "
+            f"{ck.get('pitch_um')} um apart (one tree per colour class), supply energy minus the clock pins' own "
+            "C V^2 (counted by the cell)",
             ck.get("source", {})))
     else:
         e_clock = stats.clock_energy_J

@@ -1,6 +1,6 @@
 """Chromatic block-Gibbs sampling of Ising models / Boltzmann machines on p-bit arrays.
 
-Model (REFERENCE.md §2): spins ``s in {-1,+1}^N``, ``P(s) ∝ exp(beta (sum_{i<j} J_ij s_i s_j + sum_i h_i s_i))``;
+Model (docs/theory.md §2): spins ``s in {-1,+1}^N``, ``P(s) ∝ exp(beta (sum_{i<j} J_ij s_i s_j + sum_i h_i s_i))``;
 Gibbs conditional ``P(s_i = +1 | rest) = sigmoid(2 beta (sum_j J_ij s_j + h_i))``. One sweep updates the
 colour classes of the graph one after the other; all free nodes of a class are updated in parallel.
 

@@ -1,6 +1,6 @@
 """Give a fitted cell card its bias (weighted-sum) network, measured at transistor level in ngspice.
 
-A p-bit array computes each cell's bias with a conductance network (REFERENCE §2): every neighbour drives
+A p-bit array computes each cell's bias with a conductance network (docs/theory.md §2): every neighbour drives
 ``V_dd y_j`` through a unit conductance ``g_unit`` into the cell's bias node of capacitance ``C``. The
 network must settle within the cell's update interval, which fixes the conductance: with a settling budget
 of ``n_tau`` time constants in half the update interval ``t_upd``,
@@ -82,7 +82,8 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
 
     * wires: the cell's output driver into its neighbour wires with ``max degree`` receiver gates, at a
       quarter of and at the mean total wire length per cell (folded torus: twice the Manhattan lengths);
-    * clock: a 2 x 8 comb tree at the cell pitch (distribution energy per cell per cycle);
+    * clock: a 2 x 8 comb tree, one per colour class, so with leaves ``n_colors`` pitches apart (distribution
+      energy per cell per cycle; each cell is clocked once per sweep);
     * I/O: writing one clamped bit / reading one output bit over a column bit line of ``rows x pitch`` with
       ``rows`` cells on it, and a word line as long as a row;
     * with ``readout``: the comparator that reads a free-running cell once per update.
@@ -110,13 +111,16 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
     fan_in = int(graph.degree.max())
     out = {
         "wire": measure_wire([mean_um / 4, mean_um], n_loads=fan_in, vdd_V=vdd_V, library=lib, temp_C=temp_C),
-        "clock": measure_clock_tree(pitch_um=pitch_um, vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        # one clock tree per colour class (each class updates once per sweep): its leaves are n_colors
+        # pitches apart along a row (a checkerboard on a bipartite grid)
+        "clock": measure_clock_tree(pitch_um=pitch_um * graph.n_colors, vdd_V=vdd_V, library=lib, temp_C=temp_C),
         "io_write": measure_io("write", length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
                                vdd_V=vdd_V, library=lib, temp_C=temp_C),
         "io_read": measure_io("read", length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
                               vdd_V=vdd_V, library=lib, temp_C=temp_C),
         "geometry": {"pitch_um": pitch_um, "rows": rows, "cols": cols, "fan_in": fan_in, "fold": fold,
-                     "mean_wire_um_per_cell": mean_um, "corner": corner, "vdd_V": vdd_V},
+                     "mean_wire_um_per_cell": mean_um, "corner": corner, "vdd_V": vdd_V,
+                     "clock_leaf_spacing_um": pitch_um * graph.n_colors},
     }
     if readout:
         out["readout"] = measure_readout(vdd_V=vdd_V, library=lib, temp_C=temp_C)

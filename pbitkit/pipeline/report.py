@@ -91,6 +91,32 @@ def plot_ledger(led: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _cards_ledger_table(cfg: Any, stages: dict[str, StageRecord]) -> list[str]:
+    """Every fitted card's ledger on the DTM's array, side by side (per cell per sweep, by term)."""
+    from pbitkit.array import grid_graph
+    from pbitkit.array.ledger import ledger
+    from pbitkit.pbitmodel.card import DeviceModel
+
+    cards = [(n.removeprefix("fit_"), r.path / "device_card.json") for n, r in stages.items()
+             if n.startswith("fit_") and (r.path / "device_card.json").exists()]
+    if not cards:
+        return []
+    m = cfg.dtm.model
+    g = grid_graph(m.L, m.pattern, periodic=m.periodic)
+    names = ["rng", "bias", "readout", "clock", "wire"]
+    rows = []
+    for cell, path in cards:
+        led = ledger(g, DeviceModel.load(path))
+        parts = led.parts()
+        missing = [f"{t.name} ({t.status})" for t in led.terms if not t.traced]
+        rows.append([f"`{cell}`"] + [format_si(parts.get(k, 0.0), "J") for k in names]
+                    + [format_si(led.energy_per_update_J, "J"), format_si(led.time_per_sweep_s, "s"), led.limited_by,
+                       ", ".join(missing) or "none"])
+    return (["Every fitted cell on the same array (the DTM's grid, per cell per sweep; I/O is the same for all "
+             "cells):", ""]
+            + _table(["cell"] + names + ["total", "time / sweep", "limited by", "not fully simulated"], rows) + [""])
+
+
 def _card_summary(path: Path | None) -> dict[str, Any]:
     """The card values the captions quote (flat dict; empty without a card)."""
     if path is None or not path.exists():
@@ -272,7 +298,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         L += ["P(1) = link((V − V0)/Vs); σ(V0) is the cell-to-cell (mismatch) spread of the offset.", ""]
         L += _table(["cell", "link", "V0", "Vs", "σ(V0)", "τ_corr", "E/bit", "E/flip", "P_static",
                      "bias net. E/update", "bias net. g_unit"], rows) + [""]
-        L += ["The bias network (neighbour-weighted sum, REFERENCE §2) is sized so that it settles within half "
+        L += ["The bias network (neighbour-weighted sum, docs/theory.md §2) is sized so that it settles within half "
               "the cell's update interval at the DTM graph's fan-in and simulated at transistor level; its "
               "static conduction is charged per update in the ledger (section 3).", ""]
     for name, rec in stages.items():
@@ -325,6 +351,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             if ledd:
                 L += [f"Time per sweep {format_si(ledd.get('time_per_sweep_s'), 's')} (limited by "
                       f"{ledd.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]
+    L += _cards_ledger_table(cfg, stages)
+    if points:
         dig = results.get("digital", [])
         if dig:
             keys = [k for k in dig[0] if k not in ("T", "K", "array_J", "assumptions")]

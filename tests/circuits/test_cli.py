@@ -44,7 +44,7 @@ def test_bad_arguments_give_clear_errors(tmp_path, caplog) -> None:
     assert f"--out {afile} is a file" in caplog.text
     assert main(["characterize", "--cell", "strongarm", "--quick", "--scheduler", "notanaddress",
                  "--out", str(tmp_path / "o3")]) == 1
-    assert "cannot connect to the dask scheduler at 'notanaddress' (expected tcp://host:port)" in caplog.text
+    assert "--scheduler: 'notanaddress' is not host:port" in caplog.text
 
 
 @pytest.mark.ngspice

@@ -139,5 +139,6 @@ def test_ledger_json_has_a_source_per_joule(small_run: tuple[Path, Path]) -> Non
     assert led["sentence"] in report
     assert led["sentence"].startswith("Every") == led["all_traced_to_ngspice"]
     assert "| term | energy | per sample | share | status | source |" in report
+    assert "Every fitted cell on the same array" in report and (out / "report" / "figures" / "ledger.png").exists()
     n_img = len(re.findall(r"^!\[", report, re.M))
     assert n_img == len(re.findall(r"^\*Figure \d+\.\*", report, re.M)) > 0
