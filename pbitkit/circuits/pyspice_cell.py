@@ -8,7 +8,8 @@ shipped ``netlists/cells/``):
     parameters ``p`` (a dict of the ``[params]`` of the TOML, after sweep overrides) and the
     :class:`CircuitContext` ``ctx`` (supply ``ctx.vdd_V``, temperature ``ctx.temp_C``, first bias value
     ``ctx.bias_V``, readout period ``ctx.period_s``, and ``ctx.mos(circuit, name, d, g, s, b, kind, w_um,
-    l_um)``, which adds a transistor of the sweep's model library). No analyses: pbitkit adds the model
+    l_um, device=None)``, which adds a transistor of the sweep's model library; ``device`` names another
+    of its devices, e.g. sky130 ``"nfet_nvt"`` or ``"pfet_lvt"``). No analyses: pbitkit adds the model
     library, ``.temp``, the mismatch seed, the seeded noise sources and the analyses.
 ``NAME.toml``
     A netlist cell's description (:mod:`pbitkit.circuits.netlist_cell`): which V source is the bias input
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pbitkit.circuits.cell_base import SweepPoint
-from pbitkit.circuits.elements import NoiseNames, fmt_number, noise_injection_lines, op_vector
+from pbitkit.circuits.elements import NoiseNames, fmt_number, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.netlist_cell import NetlistCell, NetlistCellSpec, cell_dirs, parse_spec
 from pbitkit.circuits.ngspice import SimJob
@@ -119,21 +120,26 @@ class CircuitContext:
         return self.lib.pfet
 
     def mos(self, circuit: Any, name: str, d: Any, g: Any, s: Any, b: Any, kind: Literal["n", "p"],
-            w_um: float, l_um: float) -> Any:
+            w_um: float, l_um: float, device: str | None = None) -> Any:
         """Add one transistor of the library to ``circuit`` and return the element: a subcircuit instance
         ``X<name>`` (sky130, W/L in µm under ``.option scale=1u``) or a MOSFET ``M<name>`` (generic card,
-        W/L with a ``u`` suffix).
+        W/L with a ``u`` suffix). ``device`` picks another device of the library by its role
+        (:meth:`~pbitkit.circuits.models.ModelLibrary.device`: sky130 ``"nfet_lvt"``, ``"nfet_nvt"``,
+        ``"pfet_lvt"``); by default the library's ``nfet`` / ``pfet`` of ``kind``.
 
         Raises
         ------
         ConfigError
-            If ``kind`` is not ``"n"``/``"p"`` or W/L are not positive.
+            If ``kind`` is not ``"n"``/``"p"``, W/L are not positive, or the library has no ``device``.
         """
         if kind not in ("n", "p"):
             raise ConfigError(f"transistor {name}: kind must be 'n' or 'p', got {kind!r}")
         if not (w_um > 0 and l_um > 0):
             raise ConfigError(f"transistor {name}: W and L must be > 0 um, got W={w_um}, L={l_um}")
-        model = self.lib.nfet if kind == "n" else self.lib.pfet
+        if device is not None:
+            model = self.lib.device(device)
+        else:
+            model = self.lib.nfet if kind == "n" else self.lib.pfet
         if self.lib.instance_prefix == "X":
             return circuit.X(name, model, d, g, s, b, w=f"{w_um:g}", l=f"{l_um:g}")
         return circuit.M(name, d, g, s, b, model=model, w=f"{w_um:g}u", l=f"{l_um:g}u")
@@ -185,14 +191,20 @@ def _check_models(circuit: Any, body: str, lib: ModelLibrary, where: str) -> Non
     """Every ``X`` instance's subcircuit and every MOSFET's model must be the library's or defined here."""
     if _DIRECTIVE_INCLUDE.search(body):
         return  # the user includes their own models: ngspice will tell
-    known = {lib.nfet.lower(), lib.pfet.lower()} | {m.lower() for m in _DIRECTIVE_MODEL.findall(body)}
+    known = ({m.lower() for m in _library_models(lib)}
+             | {m.lower() for m in _DIRECTIVE_MODEL.findall(body)})
     for element in circuit.elements:
         ref = getattr(element, "subcircuit_name", None) or getattr(element, "model", None)
         prefix = str(element.name)[:1].upper()
         if prefix in ("X", "M") and ref is not None and str(ref).lower() not in known:
             what = "subcircuit" if prefix == "X" else "model"
             raise ConfigError(f"{where}: element {element.name} uses {what} {str(ref)!r}, which neither the model "
-                              f"library ({lib.nfet}, {lib.pfet}) nor the circuit defines")
+                              f"library ({', '.join(_library_models(lib))}) nor the circuit defines")
+
+
+def _library_models(lib: ModelLibrary) -> list[str]:
+    """The model names of every device the library holds (``nfet``, ``pfet`` first)."""
+    return list(dict.fromkeys([lib.nfet, lib.pfet, *lib.devices.values()]))
 
 
 class PySpiceCell(NetlistCell):
@@ -251,10 +263,10 @@ class PySpiceCell(NetlistCell):
         ut = K_B * (pts[0].temp_C + 273.15) / Q_E
         elements, gains = [], []
         for t, tag in zip(self.noisy_transistors, tags, strict=True):
-            d, s, kind = _transistor(circuit, lib, t, where=str(self.spec.template_path))
+            d, s, model = _transistor(circuit, lib, t, where=str(self.spec.template_path))
             nm = NoiseNames.netlist(tag)
             elements += [*noise_injection_lines(tag, names=nm), f"{nm.source} {d} {s} {nm.sample_node} 0 0"]
-            i_v, v_v = op_vector(lib, t, kind, "id"), op_vector(lib, t, kind, "vds")
+            i_v, v_v = _op_vector(lib, t, model, "id"), _op_vector(lib, t, model, "vds")
             gains += [f"let s_{tag} = {fmt_number(2 * Q_E)}*abs({i_v})/tanh(abs({v_v})/{fmt_number(2 * ut)} + 1e-12)",
                       f"alter @{nm.source.lower()}[gain] = sqrt(s_{tag}/{fmt_number(2 * dt)})"]
         head, sep, control = job.netlist.partition(".control\n")
@@ -285,16 +297,24 @@ def _period(spec: NetlistCellSpec, p: Mapping[str, float]) -> float:
     return float(_num(spec.readout.period_s, p))
 
 
-def _transistor(circuit: Any, lib: ModelLibrary, name: str, *, where: str) -> tuple[str, str, Literal["n", "p"]]:
-    """Drain node, source node and kind of the library transistor ``name`` (as given to ``ctx.mos``)."""
+def _transistor(circuit: Any, lib: ModelLibrary, name: str, *, where: str) -> tuple[str, str, str]:
+    """Drain node, source node and model of the library transistor ``name`` (as given to ``ctx.mos``)."""
     element = next((e for e in circuit.elements if str(e.name).lower() == f"{lib.instance_prefix}{name}".lower()),
                    None)
     ref = None if element is None else (getattr(element, "subcircuit_name", None) or getattr(element, "model", None))
-    if element is None or str(ref) not in (lib.nfet, lib.pfet):
+    models = _library_models(lib)
+    if element is None or str(ref) not in models:
         raise ConfigError(f"{where}: key '{NOISY_KEY}': {name!r} is not a transistor added with ctx.mos(...) "
-                          f"(no element {lib.instance_prefix}{name} of model {lib.nfet} / {lib.pfet})")
+                          f"(no element {lib.instance_prefix}{name} of model {' / '.join(models)})")
     nodes = [str(n) for n in element.nodes]
-    return nodes[0], nodes[2], ("n" if str(ref) == lib.nfet else "p")
+    return nodes[0], nodes[2], str(ref)
+
+
+def _op_vector(lib: ModelLibrary, name: str, model: str, quantity: str) -> str:
+    """The operating-point vector ``quantity`` of the transistor ``name`` of ``model`` added by ``ctx.mos``."""
+    if lib.instance_prefix == "X":
+        return f"@m.x{name.lower()}.m{model}[{quantity}]"
+    return f"@m{name.lower()}[{quantity}]"
 
 
 def _import_function(py: Path) -> CircuitFunction:

@@ -9,6 +9,9 @@
 ``native_latch`` (:mod:`.native_latch`)
     All-transistor p-bit: native-nFET / low-Vt-pFET latch on its own channel noise, pFET-pair bias,
     clocked StrongARM readout with a clock inverter.
+``native_latch_pyspice`` (:mod:`.native_latch_pyspice`)
+    The same all-transistor cell with its circuit written in PySpice (rows equal to ``native_latch``'s bit
+    for bit).
 
 A new built-in cell is a module here with a ``Cell`` subclass, listed in :func:`builtin_cells`; the
 registry (:mod:`pbitkit.circuits.registry`) picks it up from there.
@@ -18,13 +21,15 @@ from __future__ import annotations
 
 from pbitkit.circuits.builtin.latch import LatchCell
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
+from pbitkit.circuits.builtin.native_latch_pyspice import PySpiceNativeLatchCell
 from pbitkit.circuits.builtin.strongarm import StrongArmCell
 from pbitkit.circuits.builtin.strongarm_pyspice import PySpiceStrongArmCell
 from pbitkit.circuits.cell_base import Cell
 
-__all__ = ["LatchCell", "StrongArmCell", "PySpiceStrongArmCell", "NativeLatchCell", "builtin_cells"]
+__all__ = ["LatchCell", "StrongArmCell", "PySpiceStrongArmCell", "NativeLatchCell", "PySpiceNativeLatchCell",
+           "builtin_cells"]
 
 
 def builtin_cells() -> tuple[Cell, ...]:
     """One instance of every built-in cell, in listing order."""
-    return (LatchCell(), StrongArmCell(), PySpiceStrongArmCell(), NativeLatchCell())
+    return (LatchCell(), StrongArmCell(), PySpiceStrongArmCell(), NativeLatchCell(), PySpiceNativeLatchCell())

@@ -185,6 +185,9 @@ class NativeLatchCell(Cell):
     port_nodes = ("vdd", "vddb", "vddr", "vddc", "bias", "ref", "vtail", "clk")
     card = "native_latch_card.json"
     default_vdd_V = 0.125
+    #: the circuit renderer (same signature as :func:`render_native_latch`; the PySpice definition in
+    #: :mod:`pbitkit.circuits.builtin.native_latch_pyspice` replaces it)
+    render = staticmethod(render_native_latch)
     defaults = {
         # core
         "wn_um": 0.42, "ln_um": 0.8, "wp_um": 2.0, "lp_um": 0.35,
@@ -226,7 +229,7 @@ class NativeLatchCell(Cell):
     def default_netlist(self, library: ModelLibrary | None = None) -> str:
         """The cell at its defaults (tt, 27 °C, ``bias_V = ref_V``, noise sources present), no analysis."""
         p = self.params()
-        return render_native_latch(library or default_library("tt", False), p, vdd_V=self.default_vdd_V,
+        return self.render(library or default_library("tt", False), p, vdd_V=self.default_vdd_V,
                                    temp_C=27.0, bias_V=p["ref_V"])
 
     # -- transient tier ---------------------------------------------------------------------------
@@ -250,7 +253,7 @@ class NativeLatchCell(Cell):
         if p["t_stop_s"] < p["t_settle_s"] + 20 * p["sample_period_s"]:
             raise ConfigError(f"native_latch: t_stop_s={p['t_stop_s']} leaves fewer than 20 reads after "
                               f"t_settle_s={p['t_settle_s']}")
-        circuit = render_native_latch(lib, p, vdd_V=vdd, temp_C=temp, bias_V=p["ref_V"], mc_seed=pts[0].mc_seed)
+        circuit = self.render(lib, p, vdd_V=vdd, temp_C=temp, bias_V=p["ref_V"], mc_seed=pts[0].mc_seed)
         dt = p["noise_dt_s"]
         n_steps = int(math.ceil(p["t_stop_s"] / dt))
         files, pre = session_noise_files(["q", "qb"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
@@ -336,7 +339,7 @@ class NativeLatchCell(Cell):
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
         temp = pts[0].temp_C
-        circuit = render_native_latch(lib, p, vdd_V=vdd, temp_C=temp, bias_V=p["ref_V"], mc_seed=pts[0].mc_seed,
+        circuit = self.render(lib, p, vdd_V=vdd, temp_C=temp, bias_V=p["ref_V"], mc_seed=pts[0].mc_seed,
                                       noise=False)
         # x = V_q - V_qb forced by Vx (0 V and open-ish for the op/ac: the ac analysis reads its admittance)
         circuit += "Vx q qb dc 0 ac 1\n"
