@@ -97,7 +97,7 @@ def format_summary(s: dict[str, Any]) -> str:
                 f"{_eng(s['energy_per_independent_bit_J'], 'J')}/independent bit")
     else:
         nums = "not characterized (no card)"
-    return (f"{s['name']:<14} all-transistor: {'yes' if s['all_transistor'] else 'no ':<3}  {nums}  |  "
+    return (f"{s['name']:<20} all-transistor: {'yes' if s['all_transistor'] else 'no ':<3}  {nums}  |  "
             f"{s['topology']}  |  noise: {s['noise_source']}"
             + (f" ({s['noise_description']})" if s["noise_description"] else ""))
 

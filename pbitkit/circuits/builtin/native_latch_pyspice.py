@@ -112,4 +112,5 @@ class PySpiceNativeLatchCell(NativeLatchCell):
 
     name = "native_latch_pyspice"
     description = "all-transistor native_latch cell, PySpice definition (rows equal to native_latch's bit for bit)"
+    topology = f"{NativeLatchCell.topology} (PySpice definition)"
     render = staticmethod(render_native_latch_pyspice)
