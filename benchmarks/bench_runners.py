@@ -98,12 +98,40 @@ def bench_predicted(workers: int = 2) -> dict:
     return out
 
 
+def bench_predicted_sequential() -> dict:
+    """The same 13 devices per cell, one after the other in this process (no pool): wall and ngspice CPU
+    summed over the predicted-tier sessions (CPU is less sensitive to the machine's load than wall)."""
+    from pbitkit.circuits.centering import device_key, predict_centre
+
+    out: dict = {}
+    for cell in ("latch", "strongarm"):
+        devices = {device_key(pt): pt for pt in default_sweep_points(cell)}
+        res: dict = {}
+        for runner in ("batch", "shared"):
+            shutdown_workers()
+            run_shared(SimJob(DIVIDER))  # worker start-up not counted (paid once per process)
+            wall = cpu = 0.0
+            v0 = []
+            for pt in devices.values():
+                t0 = time.perf_counter()
+                r = predict_centre(pt.cell, pt.corner, pt.mc_seed, pt.temp_C, pt.vdd_V, dict(pt.params), "sky130",
+                                   runner)
+                wall += time.perf_counter() - t0
+                cpu += r["cpu_time_s"]
+                v0.append(r["v0_V"])
+            res[runner] = {"wall_s": wall, "ngspice_cpu_s": cpu, "devices": len(devices), "v0_V": v0}
+        res["identical_centres"] = res["batch"]["v0_V"] == res["shared"]["v0_V"]
+        out[cell] = res
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["tiny", "transient", "predicted"])
+    ap.add_argument("--only", choices=["tiny", "transient", "predicted", "sequential"])
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "runners.json")
     args, _ = ap.parse_known_args()  # run_all passes every benchmark the same extra arguments
-    sections = {"tiny": bench_tiny, "transient": bench_transient, "predicted": bench_predicted}
+    sections = {"tiny": bench_tiny, "transient": bench_transient, "predicted": bench_predicted,
+                "sequential": bench_predicted_sequential}
     results: dict = {}
     for name, fn in sections.items():
         if args.only and name != args.only:

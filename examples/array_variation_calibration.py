@@ -39,7 +39,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     J = rng.normal(0.0, 0.15, g.n_edges)  # a random Boltzmann machine of moderate coupling
     h = rng.normal(0.0, 0.1, g.n_nodes)
-    # cells: offset spread of one slope width (SPICE_NOTES: mismatch offsets are comparable to Vs or larger)
+    # cells: offset spread of one slope width (docs/theory.md §6.8: mismatch offsets are comparable to Vs or larger)
     stats = DeviceStats(vs_V=0.02, v0_sigma_V=0.02, vs_sigma_rel=0.1, tau_corr_s=100e-9)
     m1_ideal, m2_ideal = moments(g, J, h, "ideal", None, seed=1)
     out: dict = {"graph": g.name, "stats": stats.to_dict(), "trim_bits": []}

@@ -38,10 +38,9 @@ def main() -> None:
     q_ind = evaluate_samples(ind, tr.test.x, clf, rng)
     labels = np.arange(n) % 10
     cond = conditional_report(clf, generate(tr.dtm, n, K=30, labels=labels, seed=2).pixels, labels)
-    fd, fl, fi = q_dtm["fd"], q_dtm["fd_floor"], q_ind["fd"]
-    print(f"Fréchet classifier distance: DTM {fd['value']:.2f} [{fd['lo']:.2f}, {fd['hi']:.2f}], "
-          f"independent pixels {fi['value']:.2f} [{fi['lo']:.2f}, {fi['hi']:.2f}], real-vs-real floor {fl['value']:.2f}")
-    print(f"label-clamped samples classified as their label: {cond['accuracy']:.3f} ± {cond['se']:.3f} (chance 0.1)")
+    print(f"Fréchet classifier distance: DTM {q_dtm.fd}, independent pixels {q_ind.fd}, "
+          f"real-vs-real floor {q_dtm.fd_floor.value:.2f}")
+    print(f"label-clamped samples classified as their label: {cond.accuracy:.3f} ± {cond.se:.3f} (chance 0.1)")
     plot_sample_grid(gen.pixels[:50], tr.train.shape, f"{args.out}/samples.png", title="DTM samples")
 
 

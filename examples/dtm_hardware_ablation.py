@@ -64,8 +64,8 @@ def main() -> None:
         g = generate(tr.dtm, n, K=args.K, sampler=spec, seed=1)
         q = evaluate_samples(g.pixels, tr.test.x[:n], clf, rng)
         acc = conditional_report(clf, generate(tr.dtm, n, K=args.K, labels=labels, sampler=spec, seed=2).pixels, labels)
-        fd = q["fd"]
-        print(f"| {name} | {fd['value']:.2f} [{fd['lo']:.2f}, {fd['hi']:.2f}] | {acc['accuracy']:.3f} ± {acc['se']:.3f} |")
+        fd = q.fd
+        print(f"| {name} | {fd.value:.2f} [{fd.lo:.2f}, {fd.hi:.2f}] | {acc.accuracy:.3f} ± {acc.se:.3f} |")
 
 
 if __name__ == "__main__":

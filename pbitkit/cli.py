@@ -26,6 +26,7 @@ log = logging.getLogger("pbitkit")
 #: (``tests/test_foundation.py`` checks that this table and the modules' own registrations agree).
 COMMANDS: dict[str, tuple[str, str]] = {
     "characterize": ("pbitkit.circuits.cli", "simulate a p-bit cell in ngspice (sky130) and write a characterization table"),
+    "cells": ("pbitkit.circuits.cells_cli", "list the p-bit cells (topology, noise, tau, energy, all-transistor); show a netlist"),
     "fit": ("pbitkit.pbitmodel.cli", "fit a DeviceModel card to a characterization run"),
     "export": ("pbitkit.pbitmodel.cli", "export a DeviceModel card as JSON, CSV or a SPICE macro-model"),
     "array": ("pbitkit.array.cli", "sample on the p-bit array simulator; benchmark it"),
@@ -42,6 +43,7 @@ pbitkit — from transistor-level p-bit circuits to denoising thermodynamic mode
 
 Stages:
   characterize   simulate p-bit cells in ngspice (sky130) and write a characterization table
+  cells          list the p-bit cells (tau, energy, all-transistor); `cells show NAME` prints a netlist
   fit / export   fit a DeviceModel card to a characterization run; export JSON, CSV or a SPICE macro-model
   array          sample Boltzmann machines on a device-aware p-bit array simulator; benchmark it
   dtm            train, sample and evaluate denoising thermodynamic models on the simulated array

@@ -26,7 +26,8 @@ def _pngs(d: Path) -> list[Path]:
 
 
 def test_every_example_is_covered() -> None:
-    covered = {"array_ising_phase.py", "array_variation_calibration.py", "dtm_digits.py", "dtm_fashion_mnist.py",
+    covered = {"array_ising_phase.py", "array_variation_calibration.py", "dtm_digits.py", "dtm_digits_experiments.py",
+               "dtm_fashion_mnist.py",
                "dtm_hardware_ablation.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
                "pbitmodel_validate.py", "pyspice_cell.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} <= covered, "a new example needs a test here"
@@ -43,6 +44,10 @@ def test_array_examples(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_dtm_examples(tmp_path: Path) -> None:
     _run([str(EXAMPLES / "dtm_digits.py"), "--epochs", "1", "--out", str(tmp_path / "digits")], tmp_path)
+    out = _run([str(EXAMPLES / "dtm_digits_experiments.py"), "--name", "x", "--set", "train.epochs=1",
+                "--set", "forward.n_steps=2", "--set", "data.n_train=200", "--set", "model.pattern=G12",
+                "--n-samples", "50", "--out", str(tmp_path / "exp")], tmp_path)
+    assert "x K=20: FD" in out and (tmp_path / "exp" / "x" / "model.npz").exists()
     cfg = tmp_path / "tiny.toml"
     cfg.write_text("[data]\nn_train = 200\n[forward]\nn_steps = 2\n[train]\nepochs = 1\nbatch_size = 64\n")
     _run(["-m", "pbitkit", "dtm", "train", "--config", str(cfg), "--out", str(tmp_path / "run")], tmp_path)

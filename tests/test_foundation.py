@@ -263,6 +263,7 @@ n_train = 100
 n_steps = 1
 [model]
 L = 14
+label_repeat = 3
 [train]
 epochs = 1
 batch_size = 50

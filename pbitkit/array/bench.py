@@ -39,7 +39,7 @@ def _ising128() -> Graph:
     return square_lattice(128)
 
 
-#: The benchmark graphs of the issue (REFERENCE.md §5).
+#: The benchmark graphs of the issue (docs/theory.md §5).
 BENCH_GRAPHS = {"G12_70x70_torus": _g12, "ising_128x128_torus": _ising128, "ising_32x32_torus": lambda: square_lattice(32)}
 
 

@@ -5,7 +5,7 @@ The array keeps its own small card, :class:`DeviceStats`, of exactly what it nee
 ``pbitkit.pbitmodel.DeviceModel`` card (docs/contracts.md) into it, and :func:`make_hardware` draws a chip
 from it with the card's own variation law.
 
-Model of one cell ``i`` of a chip (REFERENCE.md §1–§2):
+Model of one cell ``i`` of a chip (docs/theory.md §1–§2):
 
 * its output is a p-bit ``P(s_i = +1) = sigmoid((V_b - V0_i) / Vs_i(T))``; ``(V0_i, ln Vs_i)`` are drawn once
   per chip from a bivariate normal with means ``(v0_V, ln vs_V)``, standard deviations
@@ -70,7 +70,7 @@ class DeviceStats:
         ``bias_energy_per_update_J`` its energy per cell update; ``bias_gain_sigma_rel`` relative mismatch
         of the network gain from cell to cell.
     temp_K : temperature at which the statistics were measured; ``vs_temp_exponent`` see module doc.
-    wire_cap_F_per_m : wire capacitance per length (0.2–0.35 fF/um, REFERENCE.md §3); ``wire_vdd_V`` swing.
+    wire_cap_F_per_m : wire capacitance per length (0.2–0.35 fF/um, docs/theory.md §3); ``wire_vdd_V`` swing.
     rate_form : async-mode flip-rate law: ``"redraw"`` (each cell redraws its output at rate
         ``1 / tau``; total rate bias independent) or ``"exp"`` (the DeviceModel card's law
         ``r_up = rate0_Hz exp(rate_slope_up_per_V (V - V0))``, ``r_down = rate0_Hz exp(-rate_slope_down_per_V

@@ -5,7 +5,7 @@ coordinates (for wire lengths) and a proper colouring (for chromatic block Gibbs
 tables (:attr:`Graph.tables`) are built once and reused by every sampler call; couplings are passed per
 edge (``J_edge`` of shape ``(E,)``), so weights can change every training iteration without recompiling.
 
-Jump tables of the DTM grid patterns (REFERENCE.md §2; Extropic, arXiv 2510.23972): on an ``L x L`` grid
+Jump tables of the DTM grid patterns (docs/theory.md §2; Extropic, arXiv 2510.23972): on an ``L x L`` grid
 each rule ``(a, b)`` connects node ``(r, c)`` to ``(r + a, c + b)`` and to the three other rotations
 ``(-b, a), (-a, -b), (b, -a)``; every jump has odd ``|a| + |b|``, so on an even-``L`` torus or an open
 grid the graph is bipartite (colour = parity of ``r + c``).
@@ -41,10 +41,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Default cell pitch: about 3 um x 3 um per cell (REFERENCE.md §1, Extropic's RNG cell; unverified).
+#: Default cell pitch: about 3 um x 3 um per cell (docs/theory.md §1, Extropic's RNG cell; unverified).
 DEFAULT_PITCH_M = 3e-6
 
-#: Jump rules of the DTM connectivity patterns. G8, G12, G16 are the paper's (REFERENCE.md §2).
+#: Jump rules of the DTM connectivity patterns. G8, G12, G16 are the paper's (docs/theory.md §2).
 #: G20 and G24 are not given in the paper's text; pbitkit extends G16 with one further odd jump each
 #: ((2, 5) and then (10, 13)), chosen so that no rule is a rotation of another and all stay bipartite.
 GRID_PATTERNS: dict[str, tuple[tuple[int, int], ...]] = {

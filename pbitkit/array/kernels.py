@@ -25,9 +25,9 @@ Update rule of one p-bit (node ``i``, chain ``c``) with local field ``f = sum_j 
     p'  = p + lam_i ([s_old = +1] - p)            # telegraph memory, lam_i = exp(-t_update / tau_i)
     s   = +1 if u < p' else -1          # evaluated as (u - lam_i [s_old=+1]) (1 + exp(-x)) < 1 - lam_i
 
-With ``lam = 0`` this is the Gibbs conditional ``P(s_i=+1 | rest) = sigmoid(2 beta f)`` (REFERENCE.md §2);
+With ``lam = 0`` this is the Gibbs conditional ``P(s_i=+1 | rest) = sigmoid(2 beta f)`` (docs/theory.md §2);
 with ``lam > 0`` it is the exact transition probability of a two-state telegraph process with occupancy
-``p`` and correlation time ``tau`` observed after ``t_update`` with the bias held (REFERENCE.md §1).
+``p`` and correlation time ``tau`` observed after ``t_update`` with the bias held (docs/theory.md §1).
 
 Precision: the Gibbs kernel computes in float32 (16 lanes per AVX-512 vector). ``exp`` is a branch-free
 range-reduced polynomial (:func:`_exp_neg32`) because numba has no vector ``exp`` without Intel SVML;

@@ -1,6 +1,6 @@
 """Chromatic block-Gibbs sampling of Ising models / Boltzmann machines on p-bit arrays.
 
-Model (REFERENCE.md §2): spins ``s in {-1,+1}^N``, ``P(s) ∝ exp(beta (sum_{i<j} J_ij s_i s_j + sum_i h_i s_i))``;
+Model (docs/theory.md §2): spins ``s in {-1,+1}^N``, ``P(s) ∝ exp(beta (sum_{i<j} J_ij s_i s_j + sum_i h_i s_i))``;
 Gibbs conditional ``P(s_i = +1 | rest) = sigmoid(2 beta (sum_j J_ij s_j + h_i))``. One sweep updates the
 colour classes of the graph one after the other; all free nodes of a class are updated in parallel.
 
@@ -778,8 +778,8 @@ def sample(
     cm, cv = (None, None) if clamp is None else (np.asarray(clamp[0], bool), np.asarray(clamp[1]))
     n_out = n_sweeps // thin
     if mode == "async":
-        return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state, n_samples=n_out,
-                            interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
+        return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state,
+                            n_samples=n_out, interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
                             hardware=device, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
     prog = GibbsSampler(graph, mode=mode, hardware=device).program(J_edge, h, beta=beta, clamp_mask=cm)
     S = prog._state(state, cv, owned=init is None)

@@ -46,6 +46,7 @@ __all__ = [
     "bit_stats",
     "energy_columns",
     "add_clock_energy",
+    "independent_bit_energy",
     "N_FLIPS_KEY",
     "MAX_TIME_STEPS",
     "check_param",
@@ -58,7 +59,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "cell", "tier", "corner", "mc_seed", "temp_C", "vdd_V", "bias_V", "n_samples", "n_ones", "p1",
     "p1_lo", "p1_hi", "n_eff", "tau_corr_s", "flip_rate_Hz", "rate_up_Hz", "rate_down_Hz",
     "mean_dwell_high_s", "mean_dwell_low_s", "energy_per_bit_J", "energy_per_flip_J", "static_power_W",
-    "dynamic_energy_per_bit_J", "sample_period_s", "sim_time_s", "cpu_time_s", "status", "error",
+    "dynamic_energy_per_bit_J", "energy_per_independent_bit_J", "sample_period_s", "sim_time_s", "cpu_time_s",
+    "status", "error",
 )
 
 #: Key of the flip count :func:`bit_stats` puts into its result (pop it before the row is returned).
@@ -312,6 +314,20 @@ def add_clock_energy(row: dict[str, Any], es: measure.EnergySplit, t: np.ndarray
     return measure.EnergySplit(es.energy_J + e_clk, es.duration_s, es.static_power_W, es.dynamic_energy_J + e_clk)
 
 
+def independent_bit_energy(energy_per_bit_J: float, tau_corr_s: float, sample_period_s: float) -> float:
+    """Energy per *independent* output bit (J): ``energy_per_bit_J * max(1, tau_int)``.
+
+    ``tau_int = 2 tau_corr_s / sample_period_s`` is the integrated autocorrelation time of the output bits in
+    reads (the inverse of :func:`bit_stats`' ``tau_corr_s = tau_int ts / 2``): a sequence of ``n`` reads
+    holds ``n / tau_int`` independent bits, so each costs ``tau_int`` reads; a read never yields more than one
+    bit. NaN if any input is missing.
+    """
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (energy_per_bit_J, tau_corr_s,
+                                                                           sample_period_s)) or sample_period_s <= 0:
+        return math.nan
+    return energy_per_bit_J * max(1.0, 2.0 * tau_corr_s / sample_period_s)
+
+
 # --------------------------------------------------------------------------------------------------
 # cells
 
@@ -322,6 +338,11 @@ class Cell(abc.ABC):
     Subclasses set ``name``, ``description``, ``default_vdd_V`` and ``defaults`` and implement
     :meth:`default_bias_range`, :meth:`_job` and :meth:`_transient_rows` (and, for a predicted tier,
     :meth:`_predicted_job` / :meth:`_predicted_rows`). Jobs must carry ``meta=JobMeta.from_points(...)``.
+
+    Metadata for ``pbitkit cells`` (:mod:`pbitkit.circuits.cells_cli`): ``topology``, ``noise_source`` and
+    ``noise_description`` (one line each), ``all_transistor`` (declared; checked against :func:`pbitkit.circuits.audit.
+    audit_all_transistor` of :meth:`default_netlist` with ``port_nodes`` by a test), and ``card``: a
+    characterization card under ``pbitkit/data`` giving the listed tau and energies ("" = not characterized).
     """
 
     name: str = ""
@@ -333,6 +354,16 @@ class Cell(abc.ABC):
     noise_source: str = "undeclared"
     #: default parameters (SI units / µm in the names)
     defaults: Mapping[str, float] = {}
+    #: one-line circuit topology (``pbitkit cells``)
+    topology: str = ""
+    #: one line on how the noise is made (``pbitkit cells``; ``noise_source`` is the ledger's category)
+    noise_description: str = ""
+    #: whether every element is a transistor, a port source, noise injection or an explicit capacitor
+    all_transistor: bool = False
+    #: nodes driven by port voltage sources (supplies, bias, clock): the audit's allowed V-source nodes
+    port_nodes: tuple[str, ...] = ()
+    #: characterization card under ``pbitkit/data`` (tau, energies for ``pbitkit cells``); "" = none
+    card: str = ""
 
     def params(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """Default parameters updated by ``overrides``, checked by :meth:`check_params`.
@@ -360,6 +391,17 @@ class Cell(abc.ABC):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         """Bias range (V) spanning P(1) ~ 0.02...0.98 for the nominal cell at its defaults."""
         ...
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The cell's circuit at its defaults (nominal ``tt`` device, 27 °C, bias at the centre of
+        :meth:`default_bias_range`), without analysis: what ``pbitkit cells show NAME`` prints.
+
+        Raises
+        ------
+        ConfigError
+            If the cell cannot render itself without a sweep point.
+        """
+        raise ConfigError(f"cell {self.name} cannot render a default netlist")
 
     def default_bias_points(self, n: int = 9, params: Mapping[str, float] | None = None) -> np.ndarray:
         """``n`` bias values (V) evenly over :meth:`default_bias_range`."""
@@ -417,6 +459,8 @@ class Cell(abc.ABC):
             rows = self._transient_rows(meta, result)
         for r, rep in zip(rows, meta.replica, strict=True):
             r["noise_replica"] = rep
+            r["energy_per_independent_bit_J"] = independent_bit_energy(
+                r.get("energy_per_bit_J", math.nan), r.get("tau_corr_s", math.nan), r.get("sample_period_s", math.nan))
         return rows
 
     def _transient_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:

@@ -1,10 +1,10 @@
 """Per-device bias centering: find each (corner, temperature, supply, mismatch seed) device's sigmoid
 centre from the cheap predicted tier before the transient sweep, and place the bias points around it.
 
-Why: mismatch moves a p-bit's centre by several sigmoid widths (SPICE_NOTES: ≈ 3.5 widths for the
-StrongARM comparator, ≈ 100 for the subthreshold latch), so a fixed bias grid sees most mismatched
-devices only saturated at P ≈ 0 or 1 and their fitted offsets become extrapolations. This is what
-SPICE_NOTES recommends (find the centre first, then sweep finely around it).
+Why: mismatch moves a p-bit's centre by several sigmoid widths (docs/theory.md §6.8: ≈ 3.5 widths
+for the StrongARM comparator, ≈ 100 for the subthreshold latch), so a fixed bias grid sees most mismatched
+devices only saturated at P ≈ 0 or 1 and their fitted offsets become extrapolations. So each
+device's centre is found first, and its sweep placed finely around it.
 
 :func:`predicted_sigmoid` runs one device's predicted tier (one short ngspice session) and reads the
 sigmoid's centre and width off it. Centres are cached by content (cell, device, parameters, model

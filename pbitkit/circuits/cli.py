@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="ADDR", help="run on a dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--out", required=True, type=Path, help="run directory for the table, provenance and plots")
     p.add_argument("--runner", choices=["batch", "shared", "auto"], default=None,
-                   help="how ngspice runs: batch (a subprocess per session), shared (libngspice in a worker "
-                        "process via PySpice), auto (default: shared for DC/AC sessions, batch for "
+                   help="how ngspice runs: batch (default: a subprocess per session), shared (libngspice in a "
+                        "worker process via PySpice), auto (shared for DC/AC sessions, batch for "
                         "transients); overrides the spec's runner. Rows are the same either way")
     p.add_argument("--no-cache", action="store_true", help="simulate everything again (do not read or write the cache)")
     p.add_argument("--overwrite", action="store_true", help="reuse --out even if it holds a run with another spec")

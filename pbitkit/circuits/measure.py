@@ -256,7 +256,7 @@ def dwell_stats(bits: np.ndarray, dt_s: float) -> DwellStats:
 
     ``r_up = 1/<dwell_low>``, ``r_down = 1/<dwell_high>`` (maximum-likelihood rates of exponential dwells),
     ``flip_rate_Hz = n_flips / (n dt_s)``. For a telegraph process ``P(1) = r_up/(r_up + r_down)`` and
-    the correlation time is ``1/(r_up + r_down)`` (REFERENCE §1).
+    the correlation time is ``1/(r_up + r_down)`` (docs/theory.md §1.4).
     """
     b = np.asarray(bits)
     hi, lo = dwell_times(b, dt_s)

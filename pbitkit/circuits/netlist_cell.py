@@ -98,6 +98,7 @@ from pbitkit.circuits.cell_base import (
     base_row,
     bit_stats,
     check_time_steps,
+    default_library,
     energy_columns,
 )
 from pbitkit.circuits.elements import NoiseNames, fmt_number, mismatch_seed_lines, noise_injection_lines
@@ -624,6 +625,12 @@ class NetlistCell(Cell):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         self.params(params)  # validate names
         return self.spec.bias_range_V
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The template rendered at the defaults (tt, 27 °C, centre of the bias range, noise sources on)."""
+        lo, hi = self.spec.bias_range_V
+        return render_cell(self.spec, library or default_library("tt", False), self.params(),
+                           vdd_V=self.default_vdd_V, temp_C=27.0, bias_V=(lo + hi) / 2)
 
     def check_params(self, p: Mapping[str, float]) -> None:
         _timing(self.spec, p)  # period, sample count, step and read phase in range

@@ -8,7 +8,7 @@ Design (measured, see ``docs/circuits.md``): each job runs ``ngspice -b`` in a *
 temporary working directory, in its own process group, under a wall-clock timeout. The working directory
 holds a ``.spiceinit`` with ``set num_threads=1`` (Debian's ngspice evaluates BSIM4 on 2 OpenMP threads
 and ignores ``OMP_NUM_THREADS``; two parallel runs then oversubscribe the cores and run 100-300x slower,
-SPICE_NOTES.md). Results come back as a binary raw file, parsed here with NumPy (no PySpice).
+docs/theory.md §6.1). Results come back as a binary raw file, parsed here with NumPy (no PySpice).
 
 How results are written
 -----------------------
@@ -632,7 +632,7 @@ def filesource_noise_text(rng: np.random.Generator, *, dt_s: float, n_steps: int
     Writes ``n_steps + 1`` lines ``t_k value_k`` with ``t_k = k * dt_s`` and
     ``value_k ~ Normal(mean, sigma)`` i.i.d. ngspice interpolates linearly between points. For a white
     noise of one-sided PSD ``S`` (unit²/Hz) sampled every ``dt_s`` use ``sigma = sqrt(S / (2 dt_s))``
-    (SPICE_NOTES.md, "Reproducible noise"); run the transient with a maximum step ``<= dt_s``.
+    (docs/theory.md §6.3); run the transient with a maximum step ``<= dt_s``.
 
     Parameters
     ----------

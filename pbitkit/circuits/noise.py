@@ -3,7 +3,7 @@
 ngspice computes device noise only in the small-signal ``.noise`` analysis, not in ``.tran``. pbitkit
 therefore (1) takes each noisy node's current-noise PSD from the operating point, (2) draws white
 Gaussian noise with that PSD from a seeded ``numpy.random.Generator``, and (3) injects it through an
-XSPICE ``filesource`` driving a voltage-controlled current source at the node (SPICE_NOTES.md: this is
+XSPICE ``filesource`` driving a voltage-controlled current source at the node (docs/theory.md §6.3: this is
 reproducible, ``TRNOISE`` is not).
 
 The approximation

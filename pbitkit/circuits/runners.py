@@ -11,9 +11,9 @@ only about cost and never part of a cache key:
     :func:`pbitkit.circuits.shared_runner.run_shared`: the job runs in a long-lived worker process that has
     libngspice loaded (through PySpice); killed at the job's timeout like a batch subprocess.
 ``"auto"``
-    Shared mode for jobs without a transient analysis (``.op`` / ``.dc`` / ``.ac`` / ``.noise``: small
-    and many, where the start-up dominates), batch mode for transients (where the simulation dominates
-    and both cost the same). The measurements behind this are in ``benchmarks/README.md``.
+    Shared mode for jobs without a transient analysis (``.op`` / ``.dc`` / ``.ac`` / ``.noise``), batch
+    mode for transients: for workloads of many small DC/AC analyses, where process start-up dominates.
+    The measurements behind the default (``"batch"``) are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ __all__ = ["RUNNERS", "DEFAULT_RUNNER", "check_runner", "run_job", "resolve_runn
 
 #: The runner names accepted by sweep specs, the CLI and :func:`run_job`.
 RUNNERS: tuple[str, ...] = ("batch", "shared", "auto")
-#: The runner used when none is given: shared mode for DC/AC sessions, batch mode for transients.
-DEFAULT_RUNNER = "auto"
+#: The runner used when none is given (measured: the sweeps' sessions cost the same in both modes, see
+#: ``benchmarks/README.md``; batch mode keeps one process per session and exact CPU accounting).
+DEFAULT_RUNNER = "batch"
 
 _TRAN = re.compile(r"^\s*\.?tran\b", re.IGNORECASE | re.MULTILINE)
 

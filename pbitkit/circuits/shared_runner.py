@@ -13,9 +13,10 @@ Isolation: the worker is a separate process in its own process group. When a job
 worker. After an ngspice error that leaves the library unusable ("cannot recover") the worker exits and is
 replaced the same way. A crash of libngspice kills only the worker.
 
-Each calling process (and thread) has its own workers: a pool keyed by the process id, one worker per
-concurrently running call. Workers end when the calling process exits (their stdin closes) or on
-:func:`shutdown_workers`.
+Each calling process has its own workers: a pool keyed by the process id, one worker per concurrently
+running call (threads take idle workers from it). Workers end when the calling process exits (their stdin
+closes; on Linux also a parent-death signal, which fires when the *thread* that started the worker ends —
+such a dead idle worker is reaped and replaced by the next call) or on :func:`shutdown_workers`.
 
 Example
 -------
@@ -139,14 +140,16 @@ class _Worker:
         return f"worker killed by signal {-code}" if code < 0 else f"worker exited with code {code}"
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            log.warning("shared-mode worker %d did not exit after SIGKILL", self.proc.pid)
+        """Kill the worker's process group, reap it and close the pipes (only from the owning process)."""
+        if self.owner == os.getpid():
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                log.warning("shared-mode worker %d did not exit after SIGKILL", self.proc.pid)
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 f.close()  # type: ignore[union-attr]
@@ -168,12 +171,20 @@ _lock = threading.Lock()
 
 
 def _take() -> _Worker:
+    """An idle worker of this process, or a new one. Dead workers are reaped: a worker also dies when the
+    thread that started it ends (Linux delivers the parent-death signal per thread)."""
+    dead: list[_Worker] = []
+    found = None
     with _lock:
-        while _idle:
+        while _idle and found is None:
             w = _idle.pop()
             if w.owner == os.getpid() and w.proc.poll() is None:
-                return w
-    return _Worker()
+                found = w
+            else:
+                dead.append(w)
+    for w in dead:
+        w.kill()
+    return found if found is not None else _Worker()
 
 
 def _give_back(w: _Worker) -> None:
@@ -184,10 +195,13 @@ def _give_back(w: _Worker) -> None:
 def shutdown_workers() -> None:
     """Stop this process's idle shared-mode workers (also done at interpreter exit)."""
     with _lock:
-        workers = [w for w in _idle if w.owner == os.getpid()]
+        workers = list(_idle)
         _idle.clear()
     for w in workers:
-        w.close()
+        if w.owner == os.getpid():
+            w.close()
+        else:
+            w.kill()  # another process's (inherited by fork): only close our copies of its pipes
 
 
 atexit.register(shutdown_workers)

@@ -15,7 +15,7 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     tiers = ["transient"]
     timeout_s = 300.0
     max_points_per_job = 16    # bias points per ngspice session (amortizes model loading)
-    runner = "auto"            # "batch" | "shared" | "auto" (pbitkit.circuits.runners; same rows either way)
+    runner = "batch"           # "batch" | "shared" | "auto" (pbitkit.circuits.runners; same rows either way)
 
     [bias]                     # either values_V, or start_V/stop_V/n, or only n (cell's default range);
                                # a repeated value is an independent replica (its own noise)
@@ -26,8 +26,8 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     [params]                   # cell parameter overrides (sizes, simulated time, ...)
     n_samples = 400
 
-Mismatch moves a cell's centre by several sigmoid widths (SPICE_NOTES: ~3.5 widths for the StrongARM,
-~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
+Mismatch moves a cell's centre by several sigmoid widths (docs/theory.md §6.8: ~3.5 widths for the
+StrongARM, ~100 for the latch), so a fixed bias grid misses most mismatched devices' sigmoids. With
 ``bias_centering = "predicted"`` each device (corner, temperature, supply, mismatch seed) first gets its
 centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.centering.predicted_sigmoid`, one short
 ngspice session, cached), and its bias points are placed at ``V0 + (b - mid)``, where ``b`` runs over the
@@ -69,6 +69,7 @@ MAX_TIMEOUT_S = 7 * 86_400.0
 QUICK_PARAMS: dict[str, dict[str, float]] = {
     "strongarm": {"n_samples": 200},
     "latch": {"t_stop_s": 0.05},
+    "native_latch": {"t_stop_s": 30e-6},
 }
 
 
@@ -125,7 +126,7 @@ class SweepSpec:
     models: Literal["sky130", "sky130-full", "generic"] = "sky130"
     mc_corners: tuple[str, ...] = ()
     bias_centering: Literal["none", "predicted"] = "none"
-    runner: Literal["batch", "shared", "auto"] = "auto"
+    runner: Literal["batch", "shared", "auto"] = "batch"
 
     def __post_init__(self) -> None:
         cell = get_cell(self.cell)  # unknown cell -> ConfigError listing the known ones

@@ -1,4 +1,4 @@
-"""The adaptive correlation penalty (ACP) update rule (REFERENCE.md §4, DTM paper/replication).
+"""The adaptive correlation penalty (ACP) update rule (docs/theory.md §4, DTM paper/replication).
 
 Once per epoch the trainer measures the lag-``K`` autocorrelation ``rho`` of a longer free-running chain
 and updates the penalty strength ``lambda``:

@@ -101,7 +101,7 @@ def _mode_spec(cfg, mode: str, model: str = "main"):
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from pbitkit.dtm.generate import generate
+    from pbitkit.dtm.generation import generate
     from pbitkit.dtm.pipeline import load_dtm, variants
 
     cfg = _run_cfg(args.run)

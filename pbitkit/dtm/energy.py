@@ -1,6 +1,6 @@
 """Energy and time per generated sample: p-bit array (from the array's ledger) vs digital hardware.
 
-Array side (REFERENCE.md §3, the DTM paper's model)::
+Array side (docs/theory.md §3, the DTM paper's model)::
 
     E_sample = T * K * N * E_cell  +  E_io,      E_cell = sum of the ledger's per-cell parts
     E_io     = n_write * E_write + n_read * E_read
@@ -55,7 +55,7 @@ __all__ = [
 A100_J_PER_OP = 400.0 / 19.5e12
 
 PAPER_FIGURES: dict[str, Any] = {
-    "source": "Extropic DTM paper (arXiv 2510.23972) as summarized in REFERENCE.md §3",
+    "source": "Extropic DTM paper (arXiv 2510.23972) as summarized in docs/theory.md §3",
     "E_cell_J": 2e-15,
     "T": 8,
     "K": 250,

@@ -8,8 +8,13 @@ offset calibration) and ``hw-aware`` (a model trained *on* that chip, run on it)
   sample count, KID, pixel-marginal and pair-correlation errors, conditional accuracy;
 - energy and time per sample from the array ledger (:mod:`pbitkit.dtm.energy`) and the digital baselines.
 
-Baselines on the same metrics: independent pixels, a Bernoulli mixture, and the monolithic Boltzmann
-machine (a DTM with T = 1) when its run is given.
+Baselines on the same metrics: independent pixels, Bernoulli mixtures (20 and 50 components by default),
+and the monolithic Boltzmann machine (a DTM with T = 1) when its run is given.
+
+Results are typed (:class:`EvalPoint`, :class:`~pbitkit.dtm.metrics.SampleQuality`); ``results.json``
+holds their ``as_dict()`` forms. Random streams: one ``SeedSequence(seed)`` spawns independent children
+for the (mode, K) points, the baselines and the sample grids. A missing device card, a failing
+calibration or an unknown mode raise (no mode is skipped silently).
 """
 
 from __future__ import annotations
@@ -18,20 +23,22 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.classifier import FrozenClassifier
-from pbitkit.dtm.energy import IOCosts, digital_energy, dtm_energy_from_ledger
-from pbitkit.dtm.generate import generate
+from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy_from_ledger
+from pbitkit.dtm.generation import generate
+from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality, frechet_from_features, paired_difference_ci
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
 from pbitkit.dtm.runner import SamplerSpec, load_card
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "evaluate_dtm", "evaluate_baselines", "digital_comparison", "run_evaluation"]
+__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "evaluate_baselines", "paired_comparisons", "digital_comparison",
+           "run_evaluation"]
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +49,25 @@ class EvalConfig:
 
     Attributes
     ----------
-    n_samples : samples per (mode, K) point (unconditional; the same number label-clamped).
+    n_samples : generated samples per (mode, K) point (unconditional; the same number label-clamped) and per
+        baseline; compared with the whole held-out set (more samples than held-out images narrow the CI).
     K_values : sweeps per step to sweep.
     n_boot : bootstrap replicates of the Fréchet distance.
+    n_mixture : component counts of the Bernoulli-mixture baselines.
+    unconditional : how "unconditional" samples of a model with label nodes are drawn: ``"free"`` (label
+        bits start as noise and evolve with the chain like the pixels; the default) or ``"label_prior"``
+        (ancestral: a class ``y`` from the training set's class frequencies, written to the label nodes and
+        clamped, then the image from the DTM given ``y`` — the model is ``p(y) p(x | y)``).
     cpu_power_W : assumed power of the CPU cores running the software sampler (digital baseline).
     io_per_step : charge data I/O at every step instead of once per sample.
     seed : seed of sampling and bootstrap.
     """
 
-    n_samples: int = 500
-    K_values: tuple[int, ...] = (5, 10, 20, 40)
+    n_samples: int = 1000
+    K_values: tuple[int, ...] = (5, 10, 20)
     n_boot: int = 50
+    n_mixture: tuple[int, ...] = (20, 50)
+    unconditional: Literal["label_prior", "free"] = "free"
     cpu_power_W: float = 15.0
     io_per_step: bool = False
     seed: int = 0
@@ -62,20 +77,61 @@ class EvalConfig:
             raise ConfigError(f"evaluate.n_samples must be >= 10, got {self.n_samples}")
         if not self.K_values or min(self.K_values) < 1:
             raise ConfigError(f"evaluate.K_values must be a non-empty list of positive integers, got {self.K_values}")
+        if self.n_boot < 2:
+            raise ConfigError(f"evaluate.n_boot must be >= 2, got {self.n_boot}")
+        if self.unconditional not in ("label_prior", "free"):
+            raise ConfigError(f"evaluate.unconditional must be 'label_prior' or 'free', got {self.unconditional!r}")
+        if any(k < 1 for k in self.n_mixture):
+            raise ConfigError(f"evaluate.n_mixture must hold positive component counts, got {self.n_mixture}")
 
 
-def _ledger_energy(tr: TrainedDTM, spec: SamplerSpec, K: int, io: IOCosts) -> dict[str, Any] | None:
-    lay = tr.dtm.layout
-    try:
-        card = load_card(spec.card)
-    except Exception as exc:  # no card: energy cannot be computed, quality still can
-        log.warning("no device card for the energy ledger (%s); energy left empty", exc)
-        return None
+@dataclass(frozen=True)
+class EvalPoint:
+    """Quality, mixing and energy of one (mode, K) point.
+
+    Attributes
+    ----------
+    mode, K, T : the array mode label, sweeps per step and steps.
+    quality : unconditional samples vs held-out data (FD with CI, real-vs-real floor, KID, ...).
+    cond_acc : label-clamped accuracy (``None`` for a model without label nodes).
+    rho_K_per_step : lag-K autocorrelation of each step's free chains (mixing diagnostic).
+    energy : energy per sample from the array ledger.
+    sample_time_s : wall time of the unconditional generation (s); ``updates_per_s`` its throughput.
+    pixels : the unconditional samples (kept for paired comparisons; not written to ``results.json``).
+    """
+
+    mode: str
+    K: int
+    T: int
+    quality: SampleQuality
+    cond_acc: ConditionalAccuracy | None
+    rho_K_per_step: tuple[float, ...]
+    energy: EnergyReport
+    sample_time_s: float
+    updates_per_s: float
+    pixels: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.empty((0, 0), np.int8))
+
+    @property
+    def rho_K_max(self) -> float:
+        return float(max(self.rho_K_per_step))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``results.json`` form (flat quality keys: ``fd``, ``fd_floor``, ``kid``, ...)."""
+        return {"mode": self.mode, "K": self.K, "T": self.T, **self.quality.as_dict(),
+                "cond_acc": self.cond_acc.as_dict() if self.cond_acc else None,
+                "rho_K_per_step": list(self.rho_K_per_step), "rho_K_max": self.rho_K_max,
+                "energy": self.energy.as_dict(), "sample_time_s": self.sample_time_s,
+                "updates_per_s": self.updates_per_s}
+
+
+def _ledger_energy(model: TrainedDTM, card_spec: SamplerSpec, K: int, io: IOCosts, update_interval_s: float | None
+                   ) -> EnergyReport:
+    lay = model.dtm.layout
     # I/O per sample: write the clamped label bits, read the output pixels. The initial noise x^T needs no
     # write: the p-bits draw it themselves (one sweep at zero coupling, negligible next to T*K sweeps).
-    rep = dtm_energy_from_ledger(lay.graph, card, T=tr.dtm.n_steps, K=K, n_write=lay.n_label_bits, n_read=lay.n_pixels, io=io,
-                                 update_interval_s=spec.update_interval_s)
-    return rep.as_dict()
+    return dtm_energy_from_ledger(lay.graph, load_card(card_spec.card), T=model.dtm.n_steps, K=K,
+                                  n_write=lay.n_label_bits, n_read=lay.n_pixels, io=io,
+                                  update_interval_s=update_interval_s)
 
 
 def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Generator, *, n_inputs: int = 8,
@@ -100,73 +156,118 @@ def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Gene
     return out
 
 
+def unconditional_labels(model: TrainedDTM, n: int, cfg: EvalConfig, seed: np.random.SeedSequence
+                         ) -> np.ndarray | None:
+    """Labels to clamp for ``n`` unconditional samples: drawn from the training set's class frequencies
+    under ``cfg.unconditional = "label_prior"`` (``None`` — free label bits — otherwise or without label nodes)."""
+    lay = model.dtm.layout
+    if cfg.unconditional != "label_prior" or not lay.n_label_bits:
+        return None
+    prior = np.bincount(model.train.y, minlength=lay.n_classes) / len(model.train.y)
+    return np.random.default_rng(seed.spawn(1)[0]).choice(lay.n_classes, size=n, p=prior)
+
+
 def evaluate_dtm(
     tr: TrainedDTM,
     clf: FrozenClassifier,
     *,
     modes: dict[str, tuple[TrainedDTM, SamplerSpec]],
     cfg: EvalConfig,
+    device: SamplerSpec,
+    seed: np.random.SeedSequence | None = None,
     progress: ProgressCallback | None = None,
-) -> list[dict[str, Any]]:
+) -> list[EvalPoint]:
     """Quality and energy for every ``(mode, K)``.
 
     Parameters
     ----------
-    tr : the main trained DTM (provides the held-out data).
+    tr : the main trained DTM (provides the held-out data and the real data of the floor).
     modes : label → (trained DTM to run, sampler spec) — e.g. ``{"ideal": (tr, SamplerSpec()), ...}``.
+    device : the chip (``DTMConfig.device``) whose DeviceModel card prices the energy (the same array in
+        every mode).
+    seed : root of the random streams (default ``SeedSequence(cfg.seed)``); each point gets its own child.
 
     Returns
     -------
-    list of dicts, one per point: ``mode, K, T, fd{value,lo,hi}, fd_floor, kid, marginal_err, pair_err,
-    cond_acc{accuracy,se}, rho_K_per_step, rho_K_max (lag-K autocorrelation, mixing), energy{...},
-    sample_time_s, updates_per_s``.
+    list of :class:`EvalPoint`, modes in the given order, K ascending within a mode.
     """
-    rng = np.random.default_rng(cfg.seed)
+    root = seed if seed is not None else np.random.SeedSequence(cfg.seed)
+    children = iter(root.spawn(len(modes) * len(cfg.K_values)))
     ref = tr.test.x
-    n = min(cfg.n_samples, len(ref))
-    floor_ref = tr.train.x[rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
+    n = cfg.n_samples
     io = IOCosts(io_per_step=cfg.io_per_step)
-    out: list[dict[str, Any]] = []
+    out: list[EvalPoint] = []
     total = len(modes) * len(cfg.K_values)
-    done = 0
     for label, (model, spec) in modes.items():
         for K in cfg.K_values:
+            s_gen, s_cond, s_eval, s_mix, s_floor = next(children).spawn(5)
             t0 = time.perf_counter()
-            g = generate(model.dtm, n, K=K, sampler=spec, seed=int(rng.integers(2**31)))
+            g = generate(model.dtm, n, K=K, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
+                         seed=s_gen)
             dt = time.perf_counter() - t0
-            res = evaluate_samples(g.pixels, ref[:n], clf, rng, n_boot=cfg.n_boot, floor_reference=floor_ref)
-            pt: dict[str, Any] = {"mode": label, "K": K, "T": model.dtm.n_steps, **res}
+            floor_rng = np.random.default_rng(s_floor)
+            floor_ref = tr.train.x[floor_rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
+            q = evaluate_samples(g.pixels, ref, clf, np.random.default_rng(s_eval), n_boot=cfg.n_boot,
+                                 floor_reference=floor_ref)
+            acc = None
             if model.dtm.layout.n_label_bits:
                 labs = np.arange(n) % model.dtm.layout.n_classes
-                gc = generate(model.dtm, n, K=K, labels=labs, sampler=spec, seed=int(rng.integers(2**31)))
-                pt["cond_acc"] = conditional_report(clf, gc.pixels, labs)
-            rhos = mixing_rho(model, spec, K, rng)
-            pt["rho_K_per_step"] = rhos
-            pt["rho_K_max"] = float(max(rhos))
-            pt["energy"] = _ledger_energy(model, spec, K, io)
-            updates = n * model.dtm.n_steps * K * model.dtm.layout.n_nodes
-            pt["sample_time_s"] = dt
-            pt["updates_per_s"] = updates / dt
+                gc = generate(model.dtm, n, K=K, labels=labs, sampler=spec, seed=s_cond)
+                acc = conditional_report(clf, gc.pixels, labs)
+            rhos = tuple(mixing_rho(model, spec, K, np.random.default_rng(s_mix)))
+            pt = EvalPoint(mode=label, K=K, T=model.dtm.n_steps, quality=q, cond_acc=acc, rho_K_per_step=rhos,
+                           energy=_ledger_energy(model, device, K, io, spec.update_interval_s), sample_time_s=dt,
+                           updates_per_s=n * model.dtm.n_steps * K * model.dtm.layout.n_nodes / dt, pixels=g.pixels)
             out.append(pt)
-            done += 1
-            log.info("%s K=%d: FD %.3f [%.3f, %.3f] acc %s", label, K, res["fd"]["value"], res["fd"]["lo"], res["fd"]["hi"],
-                     f"{pt['cond_acc']['accuracy']:.3f}" if "cond_acc" in pt else "-")
+            log.info("%s K=%d: FD %s acc %s", label, K, q.fd, f"{acc.accuracy:.3f}" if acc else "-")
             if progress:
-                progress(done, total, f"{label} K={K}")
+                progress(len(out), total, f"{label} K={K}")
     return out
 
 
-def evaluate_baselines(tr: TrainedDTM, clf: FrozenClassifier, cfg: EvalConfig, *, n_mixture: int = 20) -> dict[str, Any]:
-    """Independent pixels and a Bernoulli mixture (EM), on the same metrics and sample count."""
-    rng = np.random.default_rng(cfg.seed + 1)
+def evaluate_baselines(tr: TrainedDTM, clf: FrozenClassifier, cfg: EvalConfig,
+                       seed: np.random.SeedSequence | None = None,
+                       samples_out: dict[str, np.ndarray] | None = None) -> dict[str, SampleQuality]:
+    """Independent pixels and Bernoulli mixtures (EM, ``cfg.n_mixture`` components), ``cfg.n_samples``
+    samples each, on the same metrics against the same held-out data. Keys: ``independent``,
+    ``bernoulli_mixture_<k>``; the samples go into ``samples_out`` under the same keys when it is given."""
+    root = seed if seed is not None else np.random.SeedSequence([cfg.seed, 1])
+    s_ind, *s_mix = root.spawn(1 + len(cfg.n_mixture))
     ref = tr.test.x
-    n = min(cfg.n_samples, len(ref))
-    ind = fit_independent(tr.train.x)
-    mix = fit_bernoulli_mixture(tr.train.x, n_mixture, rng)
-    return {
-        "independent": evaluate_samples(ind.sample(n, rng), ref[:n], clf, rng, n_boot=cfg.n_boot),
-        f"bernoulli_mixture_{n_mixture}": evaluate_samples(mix.sample(n, rng), ref[:n], clf, rng, n_boot=cfg.n_boot),
-    }
+    n = cfg.n_samples
+    rng = np.random.default_rng(s_ind)
+    samples = {"independent": fit_independent(tr.train.x).sample(n, rng)}
+    out = {"independent": evaluate_samples(samples["independent"], ref, clf, rng, n_boot=cfg.n_boot)}
+    for k, ss in zip(cfg.n_mixture, s_mix):
+        rng = np.random.default_rng(ss)
+        key = f"bernoulli_mixture_{k}"
+        samples[key] = fit_bernoulli_mixture(tr.train.x, k, rng).sample(n, rng)
+        out[key] = evaluate_samples(samples[key], ref, clf, rng, n_boot=cfg.n_boot)
+    if samples_out is not None:
+        samples_out.update(samples)
+    return out
+
+
+def paired_comparisons(points: list[EvalPoint], baseline_samples: dict[str, np.ndarray], tr: TrainedDTM,
+                       clf: FrozenClassifier, cfg: EvalConfig, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """ΔFD = FD(DTM) − FD(other) with a paired bootstrap CI (same resampled held-out set for both), for the
+    ideal DTM at each K against the T = 1 machine at the same K and against each baseline.
+
+    The held-out set is small (a few hundred digits), so each FD's own CI is wide and mostly reference
+    noise; the paired interval removes that common part and answers "is the DTM closer to the data than
+    the other model?" (interval below 0: yes).
+    """
+    fr = clf.features(tr.test.x)
+    ideal = {p.K: p for p in points if p.mode == "ideal"}
+    others: list[tuple[int, str, np.ndarray]] = [(p.K, f"T1 (K={p.K})", p.pixels) for p in points
+                                                  if p.mode == "T1" and p.K in ideal]
+    others += [(K, name, pix) for K in ideal for name, pix in baseline_samples.items()]
+    out = []
+    for (K, name, pix), ss in zip(others, seed.spawn(len(others))):
+        d = paired_difference_ci(frechet_from_features, clf.features(ideal[K].pixels), clf.features(pix), fr,
+                                 np.random.default_rng(ss), n_boot=max(cfg.n_boot, 100))
+        out.append({"model": f"ideal T={ideal[K].T} (K={K})", "versus": name, "delta_fd": d.as_dict()})
+    return out
 
 
 def measure_cpu_updates_per_s(graph: Any, *, n_chains: int = 256, n_sweeps: int = 200, seed: int = 0) -> float:
@@ -185,7 +286,7 @@ def measure_cpu_updates_per_s(graph: Any, *, n_chains: int = 256, n_sweeps: int 
     return n_chains * graph.n_nodes * n_sweeps / (time.perf_counter() - t0)
 
 
-def digital_comparison(points: list[dict[str, Any]], tr: TrainedDTM, cfg: EvalConfig) -> list[dict[str, Any]]:
+def digital_comparison(points: list[EvalPoint], tr: TrainedDTM, cfg: EvalConfig) -> list[dict[str, Any]]:
     """Digital energy per sample for each (T, K) of the ideal mode, next to the array's; the CPU row uses
     the sampler's measured steady-state throughput on this machine (:func:`measure_cpu_updates_per_s`)."""
     g = tr.dtm.layout.graph
@@ -193,32 +294,16 @@ def digital_comparison(points: list[dict[str, Any]], tr: TrainedDTM, cfg: EvalCo
     ups = measure_cpu_updates_per_s(g)
     rows = []
     for p in points:
-        if not (p["mode"] == "ideal" or (p["mode"].startswith("T") and p["mode"][1:].isdigit())):
+        if not (p.mode == "ideal" or (p.mode.startswith("T") and p.mode[1:].isdigit())):
             continue
-        base = digital_energy(T=p["T"], K=p["K"], n_cells=tr.dtm.layout.n_nodes, mean_degree=mean_deg,
+        base = digital_energy(T=p.T, K=p.K, n_cells=tr.dtm.layout.n_nodes, mean_degree=mean_deg,
                               cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W)
-        e = p["energy"] or {}
-        io = sum(v for k, v in e.get("breakdown_J", {}).items() if k.startswith("io_"))
-        rows.append({"T": p["T"], "K": p["K"], "array_J": e.get("total_J"),
-                     "array_without_io_J": (e["total_J"] - io) if e else None,
+        e = p.energy
+        io = sum(v for k, v in e.breakdown_J.items() if k.startswith("io_"))
+        rows.append({"T": p.T, "K": p.K, "array_J": e.total_J, "array_without_io_J": e.total_J - io,
                      **{b.name: b.energy_per_sample_J for b in base},
                      "assumptions": {b.name: b.assumptions for b in base}})
     return rows
-
-
-def _card_available(spec: SamplerSpec) -> bool:
-    try:
-        load_card(spec.card)
-        return True
-    except Exception as exc:  # reported once; the device modes are skipped
-        log.warning("device modes skipped: %s", exc)
-        return False
-
-
-def _has_calibration() -> bool:
-    from pbitkit.dtm.runner import _calibration_fn
-
-    return _calibration_fn() is not None
 
 
 def run_evaluation(
@@ -236,10 +321,15 @@ def run_evaluation(
     after calibration, ``hw-aware`` runs the hardware-aware model on the chip it was trained on
     (``[device]`` as configured).
 
-    ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware``, ``T1`` and the
-    other ``T<n>`` runs of ``extra_T``.
-    Device modes need a DeviceModel card (``[device] card`` or the shipped default) and are skipped with a
-    warning without one; ``device+cal`` also needs :func:`pbitkit.array.calibrate`.
+    ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware`` (when trained),
+    ``T1`` and the other ``T<n>`` runs of ``extra_T``.
+
+    Raises
+    ------
+    ConfigError
+        No trained model in ``run_dir``, or a requested mode that is unknown or was not trained.
+    PbitkitError
+        The ``[device] card`` is missing or malformed (it prices the energy of every mode).
     """
     import dataclasses
     import os
@@ -256,38 +346,37 @@ def run_evaluation(
         raise ConfigError(f"{run_dir} holds no trained model (run `pbitkit dtm train --out {run_dir}` first)")
     main = trained["main"]
     clf = classifier_for(cfg.data.name, main.train.x, main.train.y)
-    card_ok = _card_available(cfg.device)
-    avail: dict[str, tuple[TrainedDTM, SamplerSpec]] = {"ideal": (main, SamplerSpec())}
-    if card_ok:
-        avail["device"] = (main, dataclasses.replace(cfg.device, calibrate=False))
-        if _has_calibration():
-            avail["device+cal"] = (main, dataclasses.replace(cfg.device, calibrate=True))
-        if "hw_aware" in trained:
-            avail["hw-aware"] = (trained["hw_aware"], cfg.device)
+    load_card(cfg.device.card)  # a missing or malformed card is an error here, before any sampling
+    avail: dict[str, tuple[TrainedDTM, SamplerSpec]] = {
+        "ideal": (main, SamplerSpec()),
+        "device": (main, dataclasses.replace(cfg.device, calibrate=False)),
+        "device+cal": (main, dataclasses.replace(cfg.device, calibrate=True)),
+    }
+    if "hw_aware" in trained:
+        avail["hw-aware"] = (trained["hw_aware"], cfg.device)
     for name in sorted((n for n in trained if n.startswith("T")), key=lambda n: int(n[1:])):
         avail[name] = (trained[name], SamplerSpec())
-    chosen = {m: avail[m] for m in (modes or list(avail)) if m in avail}
-    for m in modes or []:
-        if m not in avail:
-            log.warning("mode %r not available for this run (available: %s)", m, sorted(avail))
-    # energy: the ledger of the device card, for every mode (the ideal mode runs on the same array)
-    energy_spec = cfg.device if card_ok else SamplerSpec()
-    chosen_e = {m: (tr, spec) for m, (tr, spec) in chosen.items()}
-    points = evaluate_dtm(main, clf, modes=chosen_e, cfg=ecfg, progress=progress)
-    if card_ok:
-        io = IOCosts(io_per_step=ecfg.io_per_step)
-        for p in points:
-            p["energy"] = _ledger_energy(chosen[p["mode"]][0], energy_spec, p["K"], io)
-    baselines = evaluate_baselines(main, clf, ecfg)
+    if modes is not None:
+        unknown = [m for m in modes if m not in avail]
+        if unknown:
+            raise ConfigError(f"unknown or untrained evaluation mode(s) {unknown} for {run_dir}; "
+                              f"available: {', '.join(avail)}")
+    chosen = {m: avail[m] for m in (modes or list(avail))}
+    s_points, s_base, s_grids, s_pairs = np.random.SeedSequence(ecfg.seed).spawn(4)
+    points = evaluate_dtm(main, clf, modes=chosen, cfg=ecfg, device=cfg.device, seed=s_points, progress=progress)
+    base_samples: dict[str, np.ndarray] = {}
+    baselines = evaluate_baselines(main, clf, ecfg, seed=s_base, samples_out=base_samples)
+    comparisons = paired_comparisons(points, base_samples, main, clf, ecfg, s_pairs)
     digital = digital_comparison(points, main, ecfg)
     kmax = max(ecfg.K_values)
     grids: dict[str, tuple[np.ndarray, tuple[int, int]]] = {"data": (main.test.x[:50], main.train.shape)}
-    for m, (tr, spec) in chosen.items():
-        g = generate(tr.dtm, 50, K=kmax, sampler=spec, seed=ecfg.seed + 7)
+    for (m, (tr, spec)), ss in zip(chosen.items(), s_grids.spawn(len(chosen))):
+        s_unc, s_lab = ss.spawn(2)
+        g = generate(tr.dtm, 50, K=kmax, labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc)
         grids[f"{m}_K{kmax}"] = (g.pixels, tr.train.shape)
         if tr.dtm.layout.n_label_bits:
             labs = np.repeat(np.arange(tr.dtm.layout.n_classes), 5)
-            gc = generate(tr.dtm, len(labs), K=kmax, labels=labs, sampler=spec, seed=ecfg.seed + 8)
+            gc = generate(tr.dtm, len(labs), K=kmax, labels=labs, sampler=spec, seed=s_lab)
             order = np.argsort(np.tile(np.arange(5), tr.dtm.layout.n_classes), kind="stable")
             grids[f"{m}_K{kmax}_label_clamped"] = (gc.pixels[order], tr.train.shape)
     lay = main.dtm.layout
@@ -296,10 +385,11 @@ def run_evaluation(
         "model": f"{cfg.model.pattern} {cfg.model.L}x{cfg.model.L} ({lay.n_nodes} nodes, {lay.graph.n_edges} edges), "
                  f"{lay.n_visible} visible ({lay.n_pixels} pixels + {lay.n_label_bits} label bits), T={main.dtm.n_steps}",
         "classifier": f"frozen MLP sha256 {clf.sha256[:12]}, held-out accuracy {clf.test_accuracy:.3f}",
-        "device card": cfg.device.card or "pbitkit/data/default_card.json" if card_ok else "none (device modes skipped)",
+        "device card": cfg.device.card or "pbitkit/data/default_card.json",
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "samples per point": min(ecfg.n_samples, len(main.test.y)),
+        "samples per point": ecfg.n_samples,
+        "held-out reference": len(main.test.y),
     }
     return write_report(out_dir, points=points, baselines=baselines, digital=digital,
                         curves={name: t.curves for name, t in trained.items()}, grids=grids, meta=meta,
-                        eps=cfg.train.acp.eps)
+                        eps=cfg.train.acp.eps, comparisons=comparisons)

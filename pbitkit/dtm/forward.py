@@ -10,7 +10,7 @@ and in spin form (``s in {-1,+1}``) the transition kernel is a coupling between 
 
 .. math:: J_\\mathrm{fwd} = -\\tfrac12 \\ln \\tanh(\\gamma\\,dt / 2)
 
-(``p_keep / (1 - p_keep) = exp(2 J_fwd)``). Source: REFERENCE.md §4 (Extropic DTM paper, arXiv 2510.23972).
+(``p_keep / (1 - p_keep) = exp(2 J_fwd)``). Source: docs/theory.md §4 (Extropic DTM paper, arXiv 2510.23972).
 
 Times follow a schedule ``t_0 = 0 < t_1 < ... < t_T``: the log schedule ``t_i = -ln(1 - i/T)`` (so
 ``t_T = inf``: the last step is pure noise) or a linear schedule ``t_i = t_max * i / T``. Image and label
@@ -105,14 +105,16 @@ class ForwardConfig:
     Attributes
     ----------
     n_steps : T, number of denoising steps.
-    schedule : ``"log"`` or ``"linear"``.
-    t_max : end time of the linear schedule (ignored by ``log``).
+    schedule : ``"linear"`` (default: on digits it gave a lower Fréchet distance than ``"log"``, docs/dtm.md)
+        or ``"log"`` (the DTM paper's; its last step is pure noise).
+    t_max : end time of the linear schedule (ignored by ``log``); ``rate_image * t_max`` = 4.5 leaves image
+        bits 50.6 % correlated with the data at the end.
     rate_image : jump rate of image bits (0.9 in the replication).
     rate_label : jump rate of label bits (0.2 in the replication).
     """
 
     n_steps: int = 4
-    schedule: Literal["log", "linear"] = "log"
+    schedule: Literal["log", "linear"] = "linear"
     t_max: float = 5.0
     rate_image: float = 0.9
     rate_label: float = 0.2

@@ -26,7 +26,10 @@ __all__ = [
     "pair_correlation_error",
     "lag_autocorrelation",
     "bootstrap_ci",
+    "paired_difference_ci",
     "CI",
+    "SampleQuality",
+    "ConditionalAccuracy",
     "conditional_accuracy",
     "empirical_distribution",
     "states_to_index",
@@ -49,6 +52,46 @@ class CI:
 
     def __str__(self) -> str:
         return f"{self.value:.4g} [{self.lo:.4g}, {self.hi:.4g}]"
+
+
+@dataclass(frozen=True)
+class SampleQuality:
+    """Offline quality of one sample set against held-out data (see ``pbitkit.dtm.evaluate_samples``).
+
+    Attributes
+    ----------
+    n : number of samples evaluated.
+    fd : Fréchet classifier distance with its bootstrap CI.
+    kid : kernel distance (KID) in the same features.
+    marginal_err, pair_err : RMS errors of ``<s_i>`` and ``<s_i s_j>`` (spins).
+    fd_floor : the same distance between real data and the reference (real-vs-real floor), if measured.
+    """
+
+    n: int
+    fd: CI
+    kid: float
+    marginal_err: float
+    pair_err: float
+    fd_floor: CI | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"n": self.n, "fd": self.fd.as_dict(), "kid": self.kid,
+                                "marginal_err": self.marginal_err, "pair_err": self.pair_err}
+        if self.fd_floor is not None:
+            d["fd_floor"] = self.fd_floor.as_dict()
+        return d
+
+
+@dataclass(frozen=True)
+class ConditionalAccuracy:
+    """Fraction of label-clamped samples the frozen classifier assigns to their label, binomial SE, count."""
+
+    accuracy: float
+    se: float
+    n: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {"accuracy": self.accuracy, "se": self.se, "n": self.n}
 
 
 def _sqrtm_psd(a: np.ndarray) -> np.ndarray:
@@ -165,6 +208,34 @@ def bootstrap_ci(
 
     point = stat(a, b)
     vals = np.array([stat(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))]) for _ in range(n_boot)])
+    half = float(norm.ppf(0.5 + level / 2) * np.std(vals, ddof=1))
+    return CI(float(point), float(point) - half, float(point) + half, level)
+
+
+def paired_difference_ci(
+    stat: Callable[[np.ndarray, np.ndarray], float],
+    a: np.ndarray,
+    b: np.ndarray,
+    ref: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    n_boot: int = 200,
+    level: float = 0.95,
+) -> CI:
+    """Bootstrap CI of ``stat(a, ref) - stat(b, ref)``: two sample sets compared against the *same* reference.
+
+    Each replicate resamples ``a``, ``b`` and ``ref`` with replacement and uses the one resampled reference
+    for both terms, so the reference's own sampling noise — which dominates the CI of each distance when the
+    reference is small — largely cancels in the difference. Normal interval around the point estimate (as
+    :func:`bootstrap_ci`). An interval below 0 means ``a`` is closer to the reference than ``b``.
+    """
+    from scipy.stats import norm
+
+    point = stat(a, ref) - stat(b, ref)
+    vals = np.empty(n_boot)
+    for i in range(n_boot):
+        r = ref[rng.integers(0, len(ref), len(ref))]
+        vals[i] = stat(a[rng.integers(0, len(a), len(a))], r) - stat(b[rng.integers(0, len(b), len(b))], r)
     half = float(norm.ppf(0.5 + level / 2) * np.std(vals, ddof=1))
     return CI(float(point), float(point) - half, float(point) + half, level)
 

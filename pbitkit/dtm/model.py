@@ -1,6 +1,6 @@
 """The DTM's model: T conditional Boltzmann machines sharing one grid graph and node layout.
 
-Layout (REFERENCE.md §4): on an ``L × L`` grid graph (``G8`` … ``G24``, default ``G12``) the ``D`` visible
+Layout (docs/theory.md §4): on an ``L × L`` grid graph (``G8`` … ``G24``, default ``G12``) the ``D`` visible
 bits — ``n_pixels`` image bits then ``n_classes × label_repeat`` one-hot label bits — sit on randomly chosen
 nodes of colour class 0; every other node is latent. Step ``t`` (``1..T``) is a Boltzmann machine over the
 nodes with per-edge couplings ``J_edge (E,)`` and fields ``h (N,)``; its clamped input ``x^t`` enters as a
@@ -35,16 +35,19 @@ class ModelConfig:
     Attributes
     ----------
     L : grid side (``L × L`` nodes).
-    pattern : connectivity ``G8``/``G12``/``G16``/``G20``/``G24``.
+    pattern : connectivity ``G8``/``G12``/``G16``/``G20``/``G24`` (default G20: on digits it cut the Fréchet
+        distance and raised label-clamped accuracy over G12, docs/dtm.md).
     periodic : torus (True) or open grid.
-    label_repeat : copies of each one-hot label bit (0 = unconditional model, no label nodes).
+    label_repeat : copies of each one-hot label bit (0 = unconditional model, no label nodes); more copies
+        spread the label over the grid (6 on the 16×16 digits grid: 0.88–0.93 label-clamped accuracy vs
+        0.70 with 3).
     layout_seed : seed of the random placement of visible nodes.
     """
 
     L: int = 16
-    pattern: str = "G12"
+    pattern: str = "G20"
     periodic: bool = True
-    label_repeat: int = 3
+    label_repeat: int = 6
     layout_seed: int = 0
 
     def __post_init__(self) -> None:

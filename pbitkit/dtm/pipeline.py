@@ -23,7 +23,8 @@ from pbitkit.dtm.classifier import FrozenClassifier
 from pbitkit.dtm.datasets import BinaryDataset, load_dataset, one_hot_spins
 from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
 from pbitkit.dtm.metrics import (
-    CI,
+    ConditionalAccuracy,
+    SampleQuality,
     bootstrap_ci,
     conditional_accuracy,
     frechet_from_features,
@@ -205,32 +206,28 @@ def evaluate_samples(
     *,
     n_boot: int = 50,
     floor_reference: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Quality of ``samples (n, P)`` vs held-out ``reference (m, P)``.
+) -> SampleQuality:
+    """Quality of ``samples (n, P)`` vs held-out ``reference (m, P)`` (``n`` may exceed ``m``).
 
-    Returns a dict with ``fd`` (Fréchet classifier distance with a bootstrap CI), ``fd_floor`` (the same
-    distance between ``floor_reference`` and ``reference``: the real-vs-real floor at the same sample count,
-    when given), ``kid``, ``marginal_err``, ``pair_err``.
+    Returns a :class:`~pbitkit.dtm.metrics.SampleQuality`: ``fd`` (Fréchet classifier distance with a
+    bootstrap CI), ``kid``, ``marginal_err``, ``pair_err`` and, when ``floor_reference`` (real data, not the
+    reference) is given, ``fd_floor``: the same distance between it and the reference — the real-vs-real
+    floor at that sample count.
     """
     fs, fr = clf.features(samples), clf.features(reference)
-    fd: CI = bootstrap_ci(frechet_from_features, fs, fr, rng, n_boot=n_boot)
-    res: dict[str, Any] = {
-        "n": int(len(samples)),
-        "fd": fd.as_dict(),
-        "kid": kernel_inception_distance(fs, fr, rng, n_subsets=10, subset_size=min(200, len(fs), len(fr))),
-        "marginal_err": marginal_error(samples, reference),
-        "pair_err": pair_correlation_error(samples, reference),
-    }
+    fd = bootstrap_ci(frechet_from_features, fs, fr, rng, n_boot=n_boot)
+    kid = kernel_inception_distance(fs, fr, rng, n_subsets=10, subset_size=min(200, len(fs), len(fr)))
+    floor = None
     if floor_reference is not None:
-        ff = clf.features(floor_reference)
-        res["fd_floor"] = bootstrap_ci(frechet_from_features, ff, fr, rng, n_boot=n_boot).as_dict()
-    return res
+        floor = bootstrap_ci(frechet_from_features, clf.features(floor_reference), fr, rng, n_boot=n_boot)
+    return SampleQuality(n=int(len(samples)), fd=fd, kid=kid, marginal_err=marginal_error(samples, reference),
+                         pair_err=pair_correlation_error(samples, reference), fd_floor=floor)
 
 
-def conditional_report(clf: FrozenClassifier, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+def conditional_report(clf: FrozenClassifier, pixels: np.ndarray, labels: np.ndarray) -> ConditionalAccuracy:
     """Class-conditional accuracy of label-clamped samples and its binomial standard error."""
     acc = conditional_accuracy(clf.predict, pixels, labels)
-    return {"accuracy": acc, "se": float(np.sqrt(acc * (1 - acc) / len(labels))), "n": int(len(labels))}
+    return ConditionalAccuracy(acc, float(np.sqrt(acc * (1 - acc) / len(labels))), int(len(labels)))
 
 
 def config_dict(cfg: DTMConfig) -> dict[str, Any]:

@@ -4,7 +4,7 @@ The runner wraps :class:`pbitkit.array.GibbsSampler` (compiled once per graph/ch
 DTM needs: advance chains ``sweeps(...)`` and advance while accumulating moments ``moments(...)``. Clamped
 nodes keep the values they have in the state passed in.
 
-Modes (REFERENCE.md §1–§3, docs/contracts.md "array → dtm"):
+Modes (docs/theory.md §1–§3, docs/contracts.md "array → dtm"):
 
 - ``ideal``: exact Gibbs conditionals.
 - ``device``: a chip drawn from a DeviceModel card with ``chip_seed``: per-cell sigmoid offsets/slopes,
@@ -127,19 +127,9 @@ def make_hardware_for(graph: Any, spec: SamplerSpec) -> Any:
     return hw
 
 
-def _calibration_fn() -> Any:
-    """``pbitkit.array``'s calibration routine, or ``None`` if this pbitkit has none."""
-    try:
-        from pbitkit.array.calibration import calibrate
-    except ImportError:
-        return None
-    return calibrate
-
-
 def _calibrate(graph: Any, hw: Any, spec: SamplerSpec) -> Any:
-    calibrate = _calibration_fn()
-    if calibrate is None:
-        raise PbitkitError("sampler.calibrate needs pbitkit.array.calibration, which this pbitkit lacks")
+    from pbitkit.array.calibration import calibrate
+
     res = calibrate(graph, hw, beta=spec.beta, seed=spec.chip_seed)
     log.info("calibrated chip %d: %s", spec.chip_seed, res.summary())
     return res.hardware

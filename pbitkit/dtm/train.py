@@ -8,7 +8,7 @@ process. Both phases run on :mod:`pbitkit.array` with the input ``x^t`` as per-c
 - free phase: everything sampled (visible nodes start at ``x^t``, latents at random).
 
 After ``burn_in`` sweeps the moments ``<s_i>`` (per chain) and ``<s_i s_j>`` (per edge) are averaged over
-``measure`` sweeps. The log-likelihood gradient plus the correlation penalty (REFERENCE.md §4) is
+``measure`` sweeps. The log-likelihood gradient plus the correlation penalty (docs/theory.md §4) is
 
 .. math:: g_{ij} = \\langle s_i s_j\\rangle_c - \\langle s_i s_j\\rangle_f
           + \\lambda\\,(\\overline{\\langle s_i\\rangle_f \\langle s_j\\rangle_f} - \\langle s_i s_j\\rangle_f),
@@ -31,7 +31,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -65,6 +65,12 @@ class TrainConfig:
     k_sample : sweeps per step at generation; the ACP monitor measures autocorrelation at this lag.
     monitor_chains, monitor_length : chains (4 per input) and recorded sweeps (in units of ``k_sample``) of the monitor.
     acp : adaptive correlation penalty settings (``enabled=False`` + ``lambda_init=0`` = no penalty).
+    free_phase : where free-phase chains start: ``"input"`` (visible at ``x^t``, latents random: the
+        initialisation generation uses, a contrastive-divergence-like estimate) or ``"persistent"`` (one
+        persistent chain per training example, continued from where its last free phase left it, with the
+        new input ``x^t`` as field: persistent contrastive divergence).
+    lr_schedule : ``"constant"``, or ``"cosine"`` / ``"linear"`` decay of the step size from ``lr`` to 0
+        over the epochs (set per epoch, so a resumed run follows the same schedule).
     seed : base seed.
     """
 
@@ -82,6 +88,8 @@ class TrainConfig:
     monitor_chains: int = 32
     monitor_length: int = 4
     acp: ACPConfig = field(default_factory=ACPConfig)
+    free_phase: Literal["input", "persistent"] = "input"
+    lr_schedule: Literal["constant", "cosine", "linear"] = "cosine"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -94,6 +102,19 @@ class TrainConfig:
             raise ConfigError(f"train.monitor_length must be >= 2 (chain of >= 2 K sweeps), got {self.monitor_length}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"train.lr must be a positive number, got {self.lr}")
+        if self.free_phase not in ("input", "persistent"):
+            raise ConfigError(f"train.free_phase must be 'input' or 'persistent', got {self.free_phase!r}")
+        if self.lr_schedule not in ("constant", "cosine", "linear"):
+            raise ConfigError(f"train.lr_schedule must be 'constant', 'cosine' or 'linear', got {self.lr_schedule!r}")
+
+    def lr_at(self, epoch: int) -> float:
+        """Adam step size of epoch ``epoch`` (0-based) under ``lr_schedule``."""
+        f = epoch / self.epochs
+        if self.lr_schedule == "cosine":
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * f))
+        if self.lr_schedule == "linear":
+            return self.lr * (1.0 - f)
+        return self.lr
 
 
 class Adam:
@@ -186,14 +207,17 @@ def _checkpoint_paths(path: str) -> tuple[Path, Path]:
 
 
 def _save_checkpoint(path: str, epoch: int, J: np.ndarray, h: np.ndarray, opt: Adam, lam: float,
-                     rho_prev: float | None, curves: dict[str, list[float]], done: bool) -> None:
+                     rho_prev: float | None, curves: dict[str, list[float]], done: bool,
+                     persistent: np.ndarray | None) -> None:
     npz, js = _checkpoint_paths(path)
-    atomic_save_npz(npz, J_edge=J, h=h, m_J=opt.m[0], m_h=opt.m[1], v_J=opt.v[0], v_h=opt.v[1])
+    extra = {} if persistent is None else {"persistent": persistent}
+    atomic_save_npz(npz, J_edge=J, h=h, m_J=opt.m[0], m_h=opt.m[1], v_J=opt.v[0], v_h=opt.v[1], **extra)
     atomic_write_json(js, {"epoch": epoch, "adam_t": opt.t, "lambda": lam, "rho_prev": rho_prev, "curves": curves,
                            "done": done, "npz": npz.name})
 
 
-def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray, float, float | None, dict, bool] | None:
+def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray, float, float | None, dict,
+                                                     np.ndarray | None] | None:
     npz, js = _checkpoint_paths(path)
     if not js.exists() or not npz.exists():
         return None
@@ -203,10 +227,11 @@ def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray,
         J, h = z["J_edge"], z["h"]
         opt.m = [z["m_J"], z["m_h"]]
         opt.v = [z["v_J"], z["v_h"]]
+        persistent = z["persistent"] if "persistent" in z else None
     except KeyError as exc:
         raise PbitkitError(f"checkpoint {npz} is unreadable: {exc}") from exc
     opt.t = int(meta["adam_t"])
-    return int(meta["epoch"]), J, h, float(meta["lambda"]), meta["rho_prev"], meta["curves"], bool(meta.get("done"))
+    return int(meta["epoch"]), J, h, float(meta["lambda"]), meta["rho_prev"], meta["curves"], persistent
 
 
 def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepResult:
@@ -241,34 +266,46 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     rho_prev: float | None = None
     curves: dict[str, list[float]] = {k: [] for k in ("rho", "lambda", "grad_rms_J", "grad_rms_h", "denoise_err", "corr_gap")}
     start_epoch = 0
+    n = data.shape[0]
+    persistent: np.ndarray | None = None
+    if cfg.free_phase == "persistent":  # one chain per example: visible at the clean example, latents random
+        persistent = _init_state(layout, data, init_rng)
     if job.checkpoint:
         ck = _load_checkpoint(job.checkpoint, opt)
         if ck is not None:
-            start_epoch, J, h, lam, rho_prev, curves, _done = ck
+            start_epoch, J, h, lam, rho_prev, curves, p_ck = ck
+            if persistent is not None:
+                if p_ck is None or p_ck.shape != persistent.shape:
+                    raise PbitkitError(f"checkpoint {job.checkpoint} holds no persistent chains for {n} examples "
+                                       "(written with another train.free_phase or data?)")
+                persistent = p_ck
             log.info("step %d: resuming from %s at epoch %d", step, job.checkpoint, start_epoch)
             if start_epoch >= cfg.epochs:  # finished (a larger cfg.epochs continues training)
                 return StepResult(step, StepParams(J, h, j_fwd), curves)
 
-    n = data.shape[0]
     bs = min(cfg.batch_size, n)
     n_batches = max(1, n // bs)
     for epoch in range(start_epoch, cfg.epochs):
         rng = _epoch_rng(cfg.seed, step, epoch)
         runner = Runner(graph, job.sampler, hardware)  # fresh random stream per epoch: resume is bit-exact
         order = rng.permutation(n)
+        opt.lr = cfg.lr_at(epoch)
         g_j_acc = g_h_acc = err_acc = gap_acc = 0.0
         for b in range(n_batches):
-            x0 = data[order[b * bs:(b + 1) * bs]]
+            idx = order[b * bs:(b + 1) * bs]
+            x0 = data[idx]
             prev, nxt = fp.sample_pair(x0, step, rng)
             fields = input_fields(layout, h, j_fwd, nxt)
             # clamped phase: visible = x^{t-1}
             sc = _init_state(layout, prev, rng)
             sc = runner.sweeps(sc, J, fields, vis_mask, cfg.burn_in, rng)
             sc, m1c, m2c = runner.moments(sc, J, fields, vis_mask, cfg.measure, rng)
-            # free phase: visible start at x^t
-            sf = _init_state(layout, nxt, rng)
+            # free phase: visible start at x^t, or each example's persistent chain
+            sf = _init_state(layout, nxt, rng) if persistent is None else persistent[idx]
             sf = runner.sweeps(sf, J, fields, None, cfg.burn_in, rng)
             sf, m1f, m2f = runner.moments(sf, J, fields, None, cfg.measure, rng)
+            if persistent is not None:
+                persistent[idx] = sf
             ss_c, ss_f = m2c, m2f
             mbar = m1f.mean(0)  # batch means: a stuck chain's own time average would hide its correlation
             mm_f = mbar[edges[:, 0]] * mbar[edges[:, 1]]
@@ -291,7 +328,8 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
                  cfg.k_sample, rho, lam, err_acc / n_batches)
         lam, rho_prev = new_lam, rho
         if job.checkpoint:
-            _save_checkpoint(job.checkpoint, epoch + 1, J, h, opt, lam, rho_prev, curves, epoch + 1 == cfg.epochs)
+            _save_checkpoint(job.checkpoint, epoch + 1, J, h, opt, lam, rho_prev, curves, epoch + 1 == cfg.epochs,
+                             persistent)
         if progress:
             progress(epoch + 1, cfg.epochs, f"step {step} rho={rho:.3f}")
     return StepResult(step, StepParams(J, h, j_fwd), curves)

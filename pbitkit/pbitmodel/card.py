@@ -35,7 +35,7 @@ Rate models (``dynamics.rate_model.form``)
 
   so that the occupancy ``r_up / (r_up + r_down) = sigmoid((V - v0_V) (slope_up + slope_down))``; a card
   consistent with its logistic sigmoid has ``slope_up_per_V + slope_down_per_V = 1 / vs_V``. The correlation
-  time of the telegraph process is ``1 / (r_up + r_down)`` (docs/theory.md).
+  time of the telegraph process is ``1 / (r_up + r_down)`` (docs/theory.md §1.4).
 
 ``"constant_tau"``  no parameters: the correlation time is ``tau_corr_s`` at every bias and the rates are
   ``r_up = P(1) / tau``, ``r_down = (1 - P(1)) / tau`` (the natural model of a clocked comparator cell whose
@@ -544,7 +544,7 @@ class DeviceModel:
 
         Rates follow the ``"exp"`` form with symmetric slopes ``1 / (2 vs_V)`` and ``rate0_Hz = 1 / (2 tau)``
         so that the correlation time at ``P = 1/2`` is ``tau_corr_s``. The defaults (~100 ns, ~350 aJ per
-        bit) are the published figures of Extropic's p-bit RNG (docs/theory.md). The bias network is not
+        bit) are the published figures of Extropic's p-bit RNG (docs/theory.md §1.6). The bias network is not
         modelled (zeros, swing ``vdd_V``).
         """
         return cls(

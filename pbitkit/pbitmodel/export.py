@@ -21,7 +21,7 @@ Events are at least ``tau/10`` apart (gaps ``tau/10 + Exponential``, mean chosen
 correlation time is ``tau``: :func:`_mean_gap`).
 
 The noise is a seeded table played by the XSPICE ``filesource`` model with ``amplstep=true`` (reproducible,
-SPICE_NOTES.md; ``trnoise`` is not). An unclocked card with ``rate_model`` ``"exp"`` gets the *telegraph* variant instead (bias-dependent rates by
+docs/theory.md §6.3; ``trnoise`` is not). An unclocked card with ``rate_model`` ``"exp"`` gets the *telegraph* variant instead (bias-dependent rates by
 uniformization with a two-phase latch; :func:`_telegraph_subckt`, :func:`_renewal_a`, docs/pbitmodel.md).
 
 A clocked cell (``sample_period_s > 0``) gets one event per clock period instead of Poisson events: an

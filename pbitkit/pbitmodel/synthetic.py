@@ -61,7 +61,7 @@ def synthetic_table(
     (:func:`draw_cell_params`, stream spawned from ``seed``). ``card.temp_coeffs`` (``v0_V_per_K``,
     ``vs_V_per_K``, ``v0_V_per_V``, ``vs_V_per_V``) shift the parameters away from ``card.temp_C`` and
     ``card.vdd_V``; ``corner_shift_V`` shifts ``v0`` per corner. With ``relative_bias`` each instance's bias
-    points are offsets from its own ``v0`` (the "find the centre first" sweep of SPICE_NOTES.md).
+    points are offsets from its own ``v0`` (the "find the centre first" sweep of docs/theory.md §6.8).
     """
     ts = card.dynamics.sample_period_s or (card.dynamics.tau_corr_s / 5.0 if sample_period_s is None else sample_period_s)
     if sample_period_s is not None:

@@ -6,7 +6,7 @@ check (Shapiro-Wilk per coordinate). The card stores ``v0_sigma_V`` (std of ``v0
 ``ln vs``, ~ relative std) and ``v0_vs_corr``. The observed spread includes each fit's own sampling error;
 it is removed (``sigma^2 = var(observed) - mean(SE^2)``, floored at 0) so the card holds the device spread.
 
-Pelgrom: ``sigma(v0) = A / sqrt(W L)`` (REFERENCE.md §1) fitted through the origin across device sizes.
+Pelgrom: ``sigma(v0) = A / sqrt(W L)`` (docs/theory.md §1) fitted through the origin across device sizes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Give a fitted cell card its bias (weighted-sum) network, measured at transistor level in ngspice.
 
-A p-bit array computes each cell's bias with a conductance network (REFERENCE §2): every neighbour drives
+A p-bit array computes each cell's bias with a conductance network (docs/theory.md §2): every neighbour drives
 ``V_dd y_j`` through a unit conductance ``g_unit`` into the cell's bias node of capacitance ``C``. The
 network must settle within the cell's update interval, which fixes the conductance: with a settling budget
 of ``n_tau`` time constants in half the update interval ``t_upd``,

@@ -298,7 +298,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         L += ["P(1) = link((V − V0)/Vs); σ(V0) is the cell-to-cell (mismatch) spread of the offset.", ""]
         L += _table(["cell", "link", "V0", "Vs", "σ(V0)", "τ_corr", "E/bit", "E/flip", "P_static",
                      "bias net. E/update", "bias net. g_unit"], rows) + [""]
-        L += ["The bias network (neighbour-weighted sum, REFERENCE §2) is sized so that it settles within half "
+        L += ["The bias network (neighbour-weighted sum, docs/theory.md §2) is sized so that it settles within half "
               "the cell's update interval at the DTM graph's fan-in and simulated at transistor level; its "
               "static conduction is charged per update in the ledger (section 3).", ""]
     for name, rec in stages.items():

@@ -20,7 +20,7 @@ from pbitkit.errors import ConfigError
 
 def test_g12_70_torus_matches_reference_counts():
     g = grid_graph(70, "G12")
-    assert (g.n_nodes, g.n_edges, g.n_colors) == (4900, 29400, 2)  # REFERENCE.md §2
+    assert (g.n_nodes, g.n_edges, g.n_colors) == (4900, 29400, 2)  # docs/theory.md §2
     assert np.all(g.degree == 12)
 
 

@@ -24,7 +24,6 @@ from pbitkit.array import (
     sample,
     square_lattice,
 )
-from pbitkit.array.device import DacSpec as _Dac
 from pbitkit.errors import ConfigError
 from tests.array.stat_harness import ALPHA, exact_moments, random_model
 
@@ -81,8 +80,8 @@ def test_iterate_and_sample_program_once(torus, monkeypatch):
     g, J, h = torus
     hw = _chip(g.n_nodes)
     calls = []
-    orig = _Dac.quantize
-    monkeypatch.setattr(_Dac, "quantize", lambda self, x: calls.append(1) or orig(self, x))
+    orig = DacSpec.quantize
+    monkeypatch.setattr(DacSpec, "quantize", lambda self, x: calls.append(1) or orig(self, x))
     smp = GibbsSampler(g, "device", hw)
     states = list(smp.iterate(random_state(4, g.n_nodes, 0), J, h, n_samples=25, rng=np.random.default_rng(0)))
     assert len(states) == 25 and len(calls) == 2

@@ -130,7 +130,7 @@ def test_strongarm_p1_monotone_spanning_default_range():
     assert abs(pred[0]["pred_v0_V"]) < 5e-3  # nominal (symmetric) comparator: threshold near 0
     for r in rows:
         assert r["status"] == "ok"
-        # SPICE_NOTES: 37-40 fJ per sample from VDD for this comparator; allow 25-60 fJ. The clock
+        # docs/theory.md §6.8: 37-40 fJ per sample from VDD for this comparator; allow 25-60 fJ. The clock
         # drive (tail + 4 reset gates, ~14 fF at 1.8 V) adds ~46 fJ; the total includes it.
         assert 25e-15 < r["supply_energy_per_bit_J"] < 60e-15
         assert 25e-15 < r["clock_energy_per_bit_J"] < 70e-15

@@ -27,7 +27,7 @@ def test_strongarm_offset_spread_follows_pelgrom():
         runs = list(pool.map(lambda a: _strongarm_v0(*a), [(s, 1.0) for s in seeds] + [(s, 4.0) for s in seeds]
                              + [(-1, 1.0)]))
     v0, v0_big, v0_nominal = np.array(runs[:5]), np.array(runs[5:10]), runs[10]
-    # the model's own statistics: sigma(dVth) = 3.36 mV um / sqrt(W L) (SPICE_NOTES); the input pair
+    # the model's own statistics: sigma(dVth) = 3.36 mV um / sqrt(W L) (docs/theory.md §6.4); the input pair
     # alone gives sqrt(2) * 3.36 / sqrt(2 * 0.15) = 8.7 mV of offset; the latch FETs add to it
     pair_only = np.sqrt(2) * 3.36e-3 / np.sqrt(2.0 * 0.15)
     sd = v0.std(ddof=1)
@@ -55,7 +55,7 @@ def test_latch_centre_spread_dwarfs_its_width():
     for job, res in zip(jobs, results):
         p = np.array([r["p1"] for r in c.rows(job, res)])
         v0.append(float(np.interp(0.5, p, bias)) if p[0] < 0.5 < p[-1] else np.inf)
-    # SPICE_NOTES: over 5 seeds the latch centre moved by ~100 sigmoid widths. With the default
+    # docs/theory.md §6.8: over 5 seeds the latch centre moved by ~100 sigmoid widths. With the default
     # 1 TOhm input and Vs ~ 16 mV, every mismatched cell's centre lies > 0.1 V (6 Vs) from the nominal
     # 0.065 V: per-cell calibration is not optional.
     assert all(abs(v - 0.065) > 0.1 for v in v0), v0

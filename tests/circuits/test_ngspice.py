@@ -92,7 +92,7 @@ def test_spiceinit_sets_single_thread() -> None:
 
 @pytest.mark.ngspice
 def test_bsim4_run_is_single_threaded() -> None:
-    # Debian's ngspice evaluates BSIM4 on 2 OpenMP threads unless `set num_threads=1` (SPICE_NOTES);
+    # Debian's ngspice evaluates BSIM4 on 2 OpenMP threads unless `set num_threads=1` (docs/theory.md §6.1);
     # a single-threaded process cannot use more CPU than wall time. On an idle machine the 2-thread
     # default shows cpu ~ 1.7 x wall, so this fails if the .spiceinit fix is lost.
     from pbitkit.circuits.models import sky130_library

@@ -151,3 +151,18 @@ def test_sweep_with_shared_runner_keeps_the_rest_and_matches_batch(tmp_path, mon
         assert "did not converge" in res.failed_rows[0]["error"]
         rows[runner] = [(r["bias_V"], r["p1"]) for r in res.rows if r["status"] == "ok"]
     assert rows["shared"] == rows["batch"] and len(rows["shared"]) == 4
+
+
+@pytest.mark.ngspice
+def test_worker_of_a_finished_thread_is_reaped_and_replaced() -> None:
+    """A worker started from a thread dies with that thread (Linux's parent-death signal is per thread);
+    the next call reaps it and starts another, leaving no unclosed pipes (ResourceWarning -> error here)."""
+    import gc
+
+    job = SimJob(DIVIDER + ".op\n.end\n", vectors=("v(out)",))
+    for _ in range(2):
+        with cf.ThreadPoolExecutor(1) as ex:
+            ex.submit(run_shared, job).result()  # the worker goes back to the pool, its thread then ends
+        time.sleep(0.5)
+    assert run_shared(job).plots[0]["v(out)"].size == 1
+    gc.collect()

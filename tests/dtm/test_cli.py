@@ -51,6 +51,7 @@ def test_cli_train_sample_evaluate(tmp_path) -> None:
     rep = (run / "evaluate" / "report.md").read_text()
     assert "| ideal | 2 | 5 |" in rep and "| T1 | 1 | 5 |" in rep and "independent" in rep
     assert (run / "evaluate" / "samples_ideal_K5.png").exists()
+    assert main(["dtm", "evaluate", "--run", str(run), "--n-samples", "60", "--K", "5", "--modes", "ideal,bogus"]) == 1  # unknown mode: an error, not a warning
     # a different config in the same directory is refused
     cfg.write_text(SMALL.replace("epochs = 2", "epochs = 3"))
     assert main(["dtm", "train", "--config", str(cfg), "--out", str(run)]) == 1

@@ -9,7 +9,7 @@ import pytest
 from pbitkit.dtm.baselines import fit_independent
 from pbitkit.dtm.classifier import classifier_for
 from pbitkit.dtm.forward import ForwardConfig
-from pbitkit.dtm.generate import generate
+from pbitkit.dtm.generation import generate
 from pbitkit.dtm.model import ModelConfig
 from pbitkit.dtm.pipeline import DTMConfig, conditional_report, evaluate_samples, train_dtm
 from pbitkit.dtm.train import TrainConfig
@@ -18,9 +18,10 @@ from pbitkit.dtm.train import TrainConfig
 @pytest.fixture(scope="module")
 def trained():
     cfg = DTMConfig(
-        forward=ForwardConfig(n_steps=4),
+        forward=ForwardConfig(n_steps=4, schedule="log"),
         model=ModelConfig(L=16, pattern="G12", label_repeat=3),
-        train=TrainConfig(epochs=20, batch_size=128, burn_in=15, measure=5, lr=0.02, k_sample=20, seed=0),
+        train=TrainConfig(epochs=20, batch_size=128, burn_in=15, measure=5, lr=0.02, k_sample=20, seed=0,
+                          lr_schedule="constant"),
     )
     return train_dtm(cfg)
 
@@ -36,8 +37,8 @@ def test_dtm_beats_independent_pixels_in_frechet(trained) -> None:
     e_dtm = evaluate_samples(gen, ref, clf, rng, n_boot=50, floor_reference=trained.train.x[:n])
     e_ind = evaluate_samples(ind, ref, clf, rng, n_boot=50)
     # beyond the bootstrap CIs: the DTM's upper 95% bound is below the baseline's lower bound
-    assert e_dtm["fd"]["hi"] < e_ind["fd"]["lo"], (e_dtm["fd"], e_ind["fd"])
-    assert e_dtm["fd_floor"]["value"] < e_dtm["fd"]["value"]  # the real-vs-real floor is lower still
+    assert e_dtm.fd.hi < e_ind.fd.lo, (e_dtm.fd, e_ind.fd)
+    assert e_dtm.fd_floor.value < e_dtm.fd.value  # the real-vs-real floor is lower still
 
 
 @pytest.mark.slow
@@ -48,5 +49,5 @@ def test_label_clamped_samples_classified_above_chance(trained) -> None:
     g = generate(trained.dtm, n, K=20, labels=labels, seed=2)
     rep = conditional_report(clf, g.pixels, labels)
     # chance is 0.10; binomial SE at n = 300 is <= 0.029, so 0.3 is > 6 SE above chance
-    assert rep["accuracy"] > 0.3, rep
+    assert rep.accuracy > 0.3, rep
     np.testing.assert_array_equal(g.label_bits.reshape(n, 10, 3).max(-1).argmax(-1), labels)  # clamps held

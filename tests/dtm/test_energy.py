@@ -31,7 +31,7 @@ def test_array_energy_scales_as_T_K_N(factor: int) -> None:
 
 
 def test_paper_scale_reproduced() -> None:
-    """With the paper's E_cell ~ 2 fJ, T=8, K=250, L=70: ~1.6 nJ per step, ~13 nJ per image (REFERENCE §3)."""
+    """With the paper's E_cell ~ 2 fJ, T=8, K=250, L=70: ~1.6 nJ per step, ~13 nJ per image (docs/theory.md §3)."""
     rep = dtm_energy({"cell": 2e-15}, 200e-9, T=8, K=250, n_cells=70 * 70, n_write=0, n_read=0)
     assert rep.total_J == pytest.approx(8 * 2.45e-9, rel=1e-9)
 

@@ -1,4 +1,4 @@
-"""Forward process: empirical keep probability and coupling match the closed form (REFERENCE §4)."""
+"""Forward process: empirical keep probability and coupling match the closed form (docs/theory.md §4)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pytest
 from pbitkit.dtm.acp import ACPConfig
 from pbitkit.dtm.datasets import synthetic_patterns
 from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
-from pbitkit.dtm.generate import generate
+from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import empirical_distribution, exact_kl
 from pbitkit.dtm.model import DTM, ModelConfig, build_layout
 from pbitkit.dtm.runner import SamplerSpec, make_runner
@@ -22,7 +22,7 @@ from pbitkit.pbitmodel import DeviceModel
 
 @pytest.fixture(scope="module")
 def card_path(tmp_path_factory) -> str:
-    # offsets with sigma = Vs (a field error of ~0.5 per cell) and 10% slope spread: the size SPICE_NOTES
+    # offsets with sigma = Vs (a field error of ~0.5 per cell) and 10% slope spread: the size the earlier study (docs/theory.md §6.8)
     # reports for the StrongARM comparator (offset std ~3.5 sigmoid widths before calibration, here milder)
     card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9).replace(variation={"v0_sigma_V": 0.01, "vs_sigma_rel": 0.1})
     p = tmp_path_factory.mktemp("card") / "card.json"
@@ -32,7 +32,7 @@ def card_path(tmp_path_factory) -> str:
 
 def _train(lay, fp, x, spec: SamplerSpec) -> tuple:
     tc = TrainConfig(epochs=25, batch_size=128, burn_in=10, measure=5, lr=0.03, k_sample=15,
-                     acp=ACPConfig(lambda_init=0.0), seed=3)
+                     acp=ACPConfig(lambda_init=0.0), seed=3, lr_schedule="constant")
     return tuple(train_step(StepJob(t, lay, fp, x, tc, sampler=spec)).params for t in (1, 2))
 
 
@@ -49,7 +49,7 @@ def test_device_variation_costs_quality_and_hw_aware_training_recovers(card_path
     p_data = empirical_distribution(big.x)  # reference distribution (sampling error ~1e-3 per state)
     cfg = ModelConfig(L=8, pattern="G8", label_repeat=0, layout_seed=1)
     lay = build_layout(cfg, 9, 0)
-    fp = ForwardProcess(ForwardConfig(n_steps=2), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="log"), 9, 0)
     device = SamplerSpec(mode="device", card=card_path, chip_seed=5, update_interval_s=1e-5)  # no telegraph memory
     ideal_dtm = DTM(lay, fp, _train(lay, fp, ds.x, SamplerSpec()), cfg)
     hw_dtm = DTM(lay, fp, _train(lay, fp, ds.x, device), cfg)

@@ -196,3 +196,16 @@ def test_real_vs_real_floor_below_independent() -> None:
     floor = frechet_from_features(clf.features(a), clf.features(b))
     ind = fit_independent(a).sample(800, rng)
     assert frechet_from_features(clf.features(b), clf.features(ind)) > 5 * floor
+
+
+def test_paired_difference_ci_cancels_reference_noise() -> None:
+    from pbitkit.dtm.metrics import frechet_from_features, paired_difference_ci
+
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=(150, 4))
+    near = rng.normal(size=(2000, 4))
+    far = rng.normal(size=(2000, 4)) * 1.3  # a too-wide model: true FD 4 (1.3 - 1)^2 = 0.36
+    d = paired_difference_ci(frechet_from_features, near, far, ref, rng, n_boot=100)
+    assert d.hi < 0 and d.lo < -0.1, d  # the better model is detected (true difference -0.36)
+    same = paired_difference_ci(frechet_from_features, near, near, ref, rng, n_boot=100)
+    assert same.value == 0.0 and same.lo < 0 < same.hi  # negative control: identical sets, no difference

@@ -9,10 +9,11 @@ from pbitkit.dtm.acp import ACPConfig
 from pbitkit.dtm.baselines import fit_independent
 from pbitkit.dtm.datasets import synthetic_patterns
 from pbitkit.dtm.forward import ForwardConfig, ForwardProcess
-from pbitkit.dtm.generate import generate
+from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import empirical_distribution, exact_kl, states_to_index
 from pbitkit.dtm.model import DTM, ModelConfig, build_layout
 from pbitkit.dtm.train import StepJob, TrainConfig, train_step
+from pbitkit.errors import PbitkitError
 
 ALL9 = np.array([[1 if (i >> b) & 1 else -1 for b in range(9)] for i in range(512)], dtype=np.int8)
 
@@ -37,9 +38,9 @@ def test_tiny_dtm_beats_independent_in_exact_kl() -> None:
     np.testing.assert_allclose(p_data.sum(), 1.0)
     cfg = ModelConfig(L=8, pattern="G8", label_repeat=0, layout_seed=1)
     lay = build_layout(cfg, 9, 0)
-    fp = ForwardProcess(ForwardConfig(n_steps=2), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="log"), 9, 0)
     tc = TrainConfig(epochs=25, batch_size=128, burn_in=10, measure=5, lr=0.03, k_sample=15,
-                     acp=ACPConfig(lambda_init=0.0), seed=3)
+                     acp=ACPConfig(lambda_init=0.0), seed=3, lr_schedule="constant")
     steps = tuple(train_step(StepJob(t, lay, fp, ds.x, tc)).params for t in (1, 2))
     dtm = DTM(lay, fp, steps, cfg)
     n = 20000
@@ -69,8 +70,8 @@ def test_acp_keeps_mixing_where_no_penalty_freezes() -> None:
     d = 9
     x = _bimodal(512, d, rng)
     lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), d, 0)
-    fp = ForwardProcess(ForwardConfig(n_steps=1), d, 0)
-    common = dict(epochs=20, k_sample=5, batch_size=64, lr=0.05, monitor_chains=64, seed=0)
+    fp = ForwardProcess(ForwardConfig(n_steps=1, schedule="log"), d, 0)
+    common = dict(epochs=20, k_sample=5, batch_size=64, lr=0.05, monitor_chains=64, seed=0, lr_schedule="constant")
     none = train_step(StepJob(1, lay, fp, x, TrainConfig(acp=ACPConfig(enabled=False, lambda_init=0.0), **common)))
     acp = train_step(StepJob(1, lay, fp, x, TrainConfig(acp=ACPConfig(eps=0.03, lambda_init=0.5), **common)))
     rho_none = np.mean(none.curves["rho"][-5:])
@@ -87,9 +88,9 @@ def test_checkpoint_resume_is_bit_exact(tmp_path) -> None:
     rng = np.random.default_rng(1)
     ds = synthetic_patterns(256, rng, side=3)
     lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
-    fp = ForwardProcess(ForwardConfig(n_steps=2), 9, 0)
-    tc4 = TrainConfig(epochs=4, batch_size=64, k_sample=5, seed=2)
-    tc2 = TrainConfig(epochs=2, batch_size=64, k_sample=5, seed=2)
+    fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="log"), 9, 0)
+    tc4 = TrainConfig(epochs=4, batch_size=64, k_sample=5, seed=2, lr_schedule="constant")
+    tc2 = TrainConfig(epochs=2, batch_size=64, k_sample=5, seed=2, lr_schedule="constant")
     ck = str(tmp_path / "step_1")
     full = train_step(StepJob(1, lay, fp, ds.x, tc4))
     train_step(StepJob(1, lay, fp, ds.x, tc2, checkpoint=ck))  # "interrupted" after 2 epochs
@@ -101,11 +102,47 @@ def test_checkpoint_resume_is_bit_exact(tmp_path) -> None:
     np.testing.assert_array_equal(again.params.J_edge, full.params.J_edge)
 
 
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(epoch: int):
+    def progress(done: int, total: int, message: str = "") -> None:
+        if done == epoch:
+            raise _Stop
+
+    return progress
+
+
+def test_resume_with_persistent_chains_and_cosine_lr_is_bit_exact(tmp_path) -> None:
+    """A run killed after epoch 2 of 4 resumes to the uninterrupted result: the step-size schedule and the
+    persistent free-phase chains (saved in the checkpoint) continue where they were."""
+    ds = synthetic_patterns(256, np.random.default_rng(1), side=3)
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="linear", t_max=2.0), 9, 0)
+    tc = TrainConfig(epochs=4, batch_size=64, k_sample=5, seed=2, lr_schedule="cosine", free_phase="persistent")
+    assert [tc.lr_at(e) for e in range(4)] == pytest.approx([tc.lr * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)])
+    ck = str(tmp_path / "step_2")
+    full = train_step(StepJob(2, lay, fp, ds.x, tc))
+    with pytest.raises(_Stop):
+        train_step(StepJob(2, lay, fp, ds.x, tc, checkpoint=ck), progress=_stop_after(2))
+    resumed = train_step(StepJob(2, lay, fp, ds.x, tc, checkpoint=ck))
+    np.testing.assert_array_equal(full.params.J_edge, resumed.params.J_edge)
+    assert full.curves == resumed.curves
+    # negative control: resuming without the persistent chains is refused, not silently restarted
+    tc_input = TrainConfig(epochs=4, batch_size=64, k_sample=5, seed=2, lr_schedule="cosine")
+    ck2 = str(tmp_path / "other")
+    with pytest.raises(_Stop):
+        train_step(StepJob(2, lay, fp, ds.x, tc_input, checkpoint=ck2), progress=_stop_after(1))
+    with pytest.raises(PbitkitError, match="persistent chains"):
+        train_step(StepJob(2, lay, fp, ds.x, tc, checkpoint=ck2))
+
+
 def test_bad_inputs_raise() -> None:
     from pbitkit.errors import ConfigError
 
     lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
-    fp = ForwardProcess(ForwardConfig(n_steps=2), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="log"), 9, 0)
     with pytest.raises(ConfigError, match="step"):
         train_step(StepJob(3, lay, fp, np.ones((4, 9), np.int8), TrainConfig()))
     with pytest.raises(ConfigError, match="shape"):

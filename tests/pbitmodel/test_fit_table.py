@@ -103,7 +103,7 @@ def test_rate_and_pelgrom_kernels():
     assert abs(math.log(fit.rate0_Hz / r0)) < 4 * math.hypot(fit.up.rate0_rel_se, fit.down.rate0_rel_se)
     tf = fit_tau(v, 1 / (2 * r0 * np.cosh(50 * v)), v0_V=0.0)
     assert tf.slope_per_V == pytest.approx(50, rel=1e-6) and tf.tau0_s == pytest.approx(0.5 / r0, rel=1e-6)
-    # Pelgrom: sigma = A / sqrt(WL), A = 3.36 mV um (SPICE_NOTES nFET); 40 instances per size
+    # Pelgrom: sigma = A / sqrt(WL), A = 3.36 mV um (docs/theory.md §6.4 nFET); 40 instances per size
     A = 3.36e-9
     areas = np.array([0.6, 2.4, 9.6]) * 1e-12
     sig = [np.std(rng.normal(0, A / math.sqrt(a), 40), ddof=1) for a in areas]

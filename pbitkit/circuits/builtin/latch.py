@@ -31,6 +31,7 @@ from pbitkit.circuits.cell_base import (
     bit_stats,
     check_param,
     check_time_steps,
+    default_library,
     energy_columns,
 )
 from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines, op_vector
@@ -107,6 +108,10 @@ class LatchCell(Cell):
     description = "subthreshold cross-coupled latch, thermal/shot noise from its own FETs, bias via 1 TOhm"
     noise_source = "transistor"
     default_vdd_V = 0.085
+    topology = "cross-coupled CMOS inverters (nfet_01v8 4/0.15, pfet_01v8 0.42/0.15) at 85 mV, bias via 1 TOhm"
+    noise_description = "own channel noise (2qI coth(V_DS/2U_T) of its four FETs at the op point)"
+    all_transistor = False  # the bias enters through ideal 1 TOhm resistors
+    port_nodes = ("vdd", "bias", "ref", "vddr", "vbpr")
     defaults = {
         "wn_um": 4.0, "ln_um": 0.15, "wp_um": 0.42, "lp_um": 0.15,
         "rin_Ohm": 1e12, "ref_V": 0.065, "c_node_F": 0.0,
@@ -118,6 +123,12 @@ class LatchCell(Cell):
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
         p = self.params(params)
         return (p["ref_V"] - 0.06, p["ref_V"] + 0.07)
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The latch at its defaults (tt, 27 °C, bias = ``ref_V``), no analysis."""
+        p = self.params()
+        return render_latch(library or default_library("tt", False), p, vdd_V=self.default_vdd_V, temp_C=27.0,
+                            bias_V=p["ref_V"])
 
     def check_params(self, p: Mapping[str, float]) -> None:
         n = self.name

@@ -28,6 +28,7 @@ from pbitkit.circuits.cell_base import (
     bit_stats,
     check_param,
     check_time_steps,
+    default_library,
     energy_columns,
 )
 from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines
@@ -100,6 +101,11 @@ class StrongArmCell(Cell):
     description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
     noise_source = "behavioural"  # ideal-gain amplifier of resistor noise; its power is not counted
     default_vdd_V = 1.8
+    topology = "StrongARM clocked comparator at 1.8 V (nfet/pfet_01v8), 2 fF loads, 100 MHz port clock"
+    noise_description = "4kTR of 10 kOhm x ideal gain 100 (E sources), 50 MHz R-C low-pass"
+    all_transistor = False  # the noise amplifier is made of E sources and an R-C filter
+    port_nodes = ("vdd", "clk", "bias", "cm")
+    card = "default_card.json"
     #: the circuit renderer (same signature as :func:`render_strongarm`; the PySpice definition in
     #: :mod:`pbitkit.circuits.builtin.strongarm_pyspice` replaces it)
     render = staticmethod(render_strongarm)
@@ -114,6 +120,11 @@ class StrongArmCell(Cell):
         p = self.params(params)
         s = amplified_noise_rms(p, 27.0)
         return (-2.2 * s, 2.2 * s)
+
+    def default_netlist(self, library: ModelLibrary | None = None) -> str:
+        """The comparator at its defaults (tt, 27 °C, zero differential input), no analysis."""
+        return self.render(library or default_library("tt", False), self.params(), vdd_V=self.default_vdd_V,
+                           temp_C=27.0, bias_V=0.0)
 
     def check_params(self, p: Mapping[str, float]) -> None:
         n = self.name
