@@ -205,7 +205,8 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
         process pool of ``workers`` processes, created and shut down here; with one task or
         ``workers == 1`` the task runs in this process (no pool start-up cost).
     progress
-        Called as ``progress(done, total, message)`` after every finished task.
+        Called as ``progress(done, total, message)`` after every finished task, once the consumer has
+        taken its outcome (so a session reported as finished has already been stored by the caller).
     runner
         How each job runs: ``"batch"``, ``"shared"`` or ``"auto"`` (:mod:`pbitkit.circuits.runners`).
     """
@@ -217,9 +218,9 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
     if executor is None and (n == 1 or total == 1):
         for i, (cell, job) in enumerate(tasks):
             out = execute_task(i, cell, job, runner)
+            yield out  # the consumer stores it before the progress message says it finished
             if progress:
                 progress(i + 1, total, _msg(out, job))
-            yield out
         return
     if executor is None:
         own = executor = local_executor(min(n, total))
@@ -234,9 +235,9 @@ def run_tasks(tasks: Sequence[tuple[str, SimJob]], executor: cf.Executor | None 
             except Exception as exc:  # noqa: BLE001 - a dead worker loses one task, not the sweep
                 out = TaskOutcome(i, "failed", [], f"worker error: {type(exc).__name__}: {exc}")
             done += 1
+            yield out  # the consumer stores it before the progress message says it finished
             if progress:
                 progress(done, total, _msg(out, tasks[i][1]))
-            yield out
         finished = True
     finally:
         if own is not None:

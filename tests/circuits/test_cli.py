@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -50,10 +49,7 @@ def test_bad_arguments_give_clear_errors(tmp_path, caplog) -> None:
 @pytest.mark.ngspice
 def test_quick_end_to_end_spans_the_sigmoid(tmp_path) -> None:
     out = tmp_path / "quick"
-    t0 = time.perf_counter()
     assert main(["-q", "characterize", "--cell", "latch", "--quick", "--workers", "2", "--out", str(out)]) == 0
-    wall = time.perf_counter() - t0
-    assert wall < 45  # "well under a minute" (measured ~10 s on the 2-core project machine)
     rows = read_table(out / TABLE_FILE)
     assert len(rows) >= 9 and all(r["status"] == "ok" for r in rows)
     bias = np.array([r["bias_V"] for r in rows])
