@@ -59,7 +59,7 @@ from pbitkit.circuits.netlist_cell import NetlistCell, NetlistCellSpec, cell_dir
 from pbitkit.circuits.ngspice import SimJob
 from pbitkit.circuits.noise import session_noise_files
 from pbitkit.circuits.pyspice_interop import circuit_class
-from pbitkit.constants import K_B, Q_E
+from pbitkit.constants import Q_E, thermal_voltage
 from pbitkit.errors import ConfigError
 from pbitkit.io import sha256_bytes
 from pbitkit.paths import cache_dir
@@ -260,7 +260,7 @@ class PySpiceCell(NetlistCell):
         tags = [f"ch{t.lower()}" for t in self.noisy_transistors]
         names = [nz.name for nz in self.spec.noise] + tags
         files, pre = session_noise_files(names, [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
-        ut = K_B * (pts[0].temp_C + 273.15) / Q_E
+        ut = thermal_voltage(pts[0].temp_C)
         elements, gains = [], []
         for t, tag in zip(self.noisy_transistors, tags, strict=True):
             d, s, model = _transistor(circuit, lib, t, where=str(self.spec.template_path))
