@@ -63,6 +63,7 @@ __all__ = [
     "output_error",
     "prepare_netlist",
     "has_control",
+    "write_job_files",
     "select_vectors",
     "filesource_noise_text",
     "filesource_model",
@@ -442,6 +443,19 @@ def prepare_netlist(netlist: str) -> str:
     return _prepare_netlist(netlist)
 
 
+def write_job_files(job: SimJob, workdir: Path) -> None:
+    """Write a session's working directory: the ``.spiceinit`` (one OpenMP thread) and the job's input
+    files (noise tables, ...; text or bytes, sub-directories created). Used by both runners."""
+    (workdir / ".spiceinit").write_text(SPICEINIT)
+    for name, content in job.files.items():
+        target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            target.write_text(content)
+        else:
+            target.write_bytes(bytes(content))
+
+
 def has_control(netlist: str) -> bool:
     """Whether ``netlist`` holds a ``.control`` block."""
     return _has_control(netlist)
@@ -528,14 +542,7 @@ def run(job: SimJob, *, executable: str | os.PathLike[str] | None = None) -> Sim
     workdir = Path(tempfile.mkdtemp(prefix="pbitkit-ngspice-"))
     keep = bool(os.environ.get(KEEP_ENV))
     try:
-        (workdir / ".spiceinit").write_text(SPICEINIT)
-        for name, content in job.files.items():
-            target = workdir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, str):
-                target.write_text(content)
-            else:
-                target.write_bytes(bytes(content))
+        write_job_files(job, workdir)
         netlist = _prepare_netlist(job.netlist)
         (workdir / "circuit.cir").write_text(netlist)
         control = _has_control(netlist)

@@ -47,7 +47,6 @@ from typing import Any
 from pbitkit.circuits.ngspice import (
     KEEP_ENV,
     RAW_FILE,
-    SPICEINIT,
     SimJob,
     SimResult,
     die_with_parent,
@@ -57,6 +56,7 @@ from pbitkit.circuits.ngspice import (
     prepare_netlist,
     select_vectors,
     write_command,
+    write_job_files,
 )
 from pbitkit.circuits import shared_worker
 from pbitkit.circuits.pyspice_interop import PACKAGE, find_libngspice, pyspice_module
@@ -242,14 +242,7 @@ def run_shared(job: SimJob) -> SimResult:
     workdir = Path(tempfile.mkdtemp(prefix="pbitkit-shared-"))
     keep = bool(os.environ.get(KEEP_ENV))
     try:
-        (workdir / ".spiceinit").write_text(SPICEINIT)
-        for name, content in job.files.items():
-            target = workdir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, str):
-                target.write_text(content)
-            else:
-                target.write_bytes(bytes(content))
+        write_job_files(job, workdir)
         netlist = prepare_netlist(job.netlist)
         control = has_control(netlist)
         worker = _take()
