@@ -98,7 +98,7 @@ def generate(
             fields = input_fields(lay, sp.h, sp.j_fwd, x)
             state = (2 * rng.integers(0, 2, size=(c, lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
             state[:, lay.visible] = x
-            state = runner.sweeps(state, sp.J_edge, fields, clamp, K, rng)
+            state = runner.sweeps(runner.program(sp.J_edge, fields, clamp), state, K, rng)
             x = state[:, lay.visible].copy()
             done += 1
             if progress:

@@ -91,23 +91,30 @@ class Runner:
         self.hardware = hardware
         self.sampler = GibbsSampler(graph, mode=spec.mode, hardware=hardware)
 
-    def sweeps(self, state: np.ndarray, J_edge: np.ndarray, fields: np.ndarray, clamp_mask: np.ndarray | None,
-               n_sweeps: int, rng: np.random.Generator) -> np.ndarray:
-        """Advance ``state (C, N)`` by ``n_sweeps``; nodes in ``clamp_mask`` keep their current values."""
+    def program(self, J_edge: np.ndarray, fields: np.ndarray, clamp_mask: np.ndarray | None) -> Any:
+        """The sampler programmed once with couplings ``J_edge (E,)``, fields ``(C, N)`` and the clamp
+        pattern (validation, DAC quantization and kernel tables happen here, not per call): a
+        :class:`pbitkit.array.ProgrammedSampler` to pass to :meth:`sweeps` and :meth:`moments` as often as
+        the couplings and fields stay the same."""
+        return self.sampler.program(J_edge, fields, beta=self.spec.beta, clamp_mask=clamp_mask)
+
+    def sweeps(self, programmed: Any, state: np.ndarray, n_sweeps: int, rng: np.random.Generator) -> np.ndarray:
+        """Advance ``state (C, N)`` by ``n_sweeps`` on ``programmed`` (from :meth:`program`); clamped nodes
+        keep their current values."""
         if n_sweeps == 0:
             return state
-        s, _ = self.sampler.run(state, J_edge, fields, beta=self.spec.beta, n_sweeps=n_sweeps, rng=rng,
-                                clamp_mask=clamp_mask, clamp_values=state if clamp_mask is not None else None,
-                                moments=False)
+        clamp_values = state if programmed.clamp_mask is not None else None
+        s, _ = programmed.run(state, n_sweeps=n_sweeps, rng=rng, clamp_values=clamp_values, moments=False)
         return s
 
-    def moments(self, state: np.ndarray, J_edge: np.ndarray, fields: np.ndarray, clamp_mask: np.ndarray | None,
-                n_sweeps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Advance ``n_sweeps`` accumulating moments: returns ``(state, <s_i> per chain (C, N), <s_i s_j> (E,))``."""
-        s, mom = self.sampler.run(state, J_edge, fields, beta=self.spec.beta, n_sweeps=n_sweeps, rng=rng,
-                                  clamp_mask=clamp_mask, clamp_values=state if clamp_mask is not None else None,
-                                  moments=True)
-        assert mom is not None
+    def moments(self, programmed: Any, state: np.ndarray, n_sweeps: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Advance ``n_sweeps`` on ``programmed`` accumulating moments: returns ``(state, <s_i> per chain
+        (C, N), <s_i s_j> (E,))``."""
+        clamp_values = state if programmed.clamp_mask is not None else None
+        s, mom = programmed.run(state, n_sweeps=n_sweeps, rng=rng, clamp_values=clamp_values, moments=True)
+        if mom is None:
+            raise ConfigError(f"moments need n_sweeps >= 1, got {n_sweeps}")
         return s, mom.m1_chain, mom.m2
 
 

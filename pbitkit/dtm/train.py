@@ -192,11 +192,12 @@ def monitor_autocorrelation(
     groups = np.repeat(np.arange(x_in.shape[0]), replicas)
     fields = input_fields(layout, params.h, params.j_fwd, x_rep)
     state = _init_state(layout, x_rep, rng)
-    state = runner.sweeps(state, params.J_edge, fields, None, lag, rng)
+    prog = runner.program(params.J_edge, fields, None)  # programmed once for all the recorded sweeps
+    state = runner.sweeps(prog, state, lag, rng)
     n_t = length * lag
     rec = np.empty((n_t, state.shape[0], state.shape[1]), dtype=np.int8)
     for k in range(n_t):
-        state = runner.sweeps(state, params.J_edge, fields, None, 1, rng)
+        state = runner.sweeps(prog, state, 1, rng)
         rec[k] = state
     return lag_autocorrelation(rec, lag, groups)
 
@@ -298,12 +299,14 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             fields = input_fields(layout, h, j_fwd, nxt)
             # clamped phase: visible = x^{t-1}
             sc = _init_state(layout, prev, rng)
-            sc = runner.sweeps(sc, J, fields, vis_mask, cfg.burn_in, rng)
-            sc, m1c, m2c = runner.moments(sc, J, fields, vis_mask, cfg.measure, rng)
+            clamped = runner.program(J, fields, vis_mask)  # each phase programmed once per batch
+            sc = runner.sweeps(clamped, sc, cfg.burn_in, rng)
+            sc, m1c, m2c = runner.moments(clamped, sc, cfg.measure, rng)
             # free phase: visible start at x^t, or each example's persistent chain
             sf = _init_state(layout, nxt, rng) if persistent is None else persistent[idx]
-            sf = runner.sweeps(sf, J, fields, None, cfg.burn_in, rng)
-            sf, m1f, m2f = runner.moments(sf, J, fields, None, cfg.measure, rng)
+            free = runner.program(J, fields, None)
+            sf = runner.sweeps(free, sf, cfg.burn_in, rng)
+            sf, m1f, m2f = runner.moments(free, sf, cfg.measure, rng)
             if persistent is not None:
                 persistent[idx] = sf
             ss_c, ss_f = m2c, m2f
