@@ -51,7 +51,7 @@ def main() -> None:
         c = {"abs_m": [], "abs_m_se": [], "energy": [], "energy_se": []}
         for T in temps:
             s = sample(J, graph=g, beta=1 / T, n_chains=args.chains, n_sweeps=args.sweeps, burn_in=200,
-                       mode=mode, device=hw, init=np.ones((args.chains, g.n_nodes), np.int8), seed=int(100 * T))
+                       mode=mode, hardware=hw, init=np.ones((args.chains, g.n_nodes), np.int8), seed=int(100 * T))
             m, m_se = mc_standard_error(np.abs(magnetization(s)))
             e, e_se = mc_standard_error(energy(s, g, J) / g.n_nodes)
             for k, v in zip(c, (m, m_se, e, e_se)):

@@ -125,7 +125,7 @@ def pbitkit_case(graph: Graph, n_chains: int, mode: str = "ideal", *, seed: int 
     def f(n_sweeps: int) -> tuple[float, float]:
         calls[0] += 1
         return _timed(lambda: sample(J, h, graph=graph, beta=1.0, n_chains=n_chains, n_sweeps=1,
-                                     burn_in=n_sweeps - 1, mode=mode, device=hw, seed=seed + calls[0]))
+                                     burn_in=n_sweeps - 1, mode=mode, hardware=hw, seed=seed + calls[0]))
 
     def last_split() -> str:
         smp = GibbsSampler(graph, mode=mode, hardware=hw)

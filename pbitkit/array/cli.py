@@ -136,7 +136,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         summary["ledger"] = ledger(g, hw, n_sweeps_per_sample=args.thin).to_dict()
     log.info("sampling %s, %d chains x %d sweeps, mode %s", g.name, args.chains, args.sweeps, args.mode)
     s = sample(J, h, graph=g, beta=args.beta, n_chains=args.chains, n_sweeps=args.sweeps, burn_in=args.burn_in,
-               thin=args.thin, mode=args.mode, device=hw if args.mode != "ideal" else None, seed=rng)
+               thin=args.thin, mode=args.mode, hardware=hw if args.mode != "ideal" else None, seed=rng)
     m = magnetization(s)
     e = energy(s, g, J, h) / g.n_nodes
     a, b = g.edges.T

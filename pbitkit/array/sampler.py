@@ -716,7 +716,7 @@ def sample(
     burn_in: int = 100,
     thin: int = 1,
     mode: Literal["ideal", "device", "async"] = "ideal",
-    device: HardwareInstance | None = None,
+    hardware: HardwareInstance | None = None,
     clamp: tuple[np.ndarray, np.ndarray] | None = None,
     graph: Graph | None = None,
     init: np.ndarray | None = None,
@@ -739,7 +739,7 @@ def sample(
     burn_in : sweeps discarded first
     thin : keep every ``thin``-th sweep
     mode : ``"ideal"`` exact Gibbs, ``"device"`` chip model, ``"async"`` continuous-time dynamics
-    device : HardwareInstance for ``device`` / ``async`` (``async`` without it uses ideal cells with tau = 1)
+    hardware : HardwareInstance for ``device`` / ``async`` (``async`` without it uses ideal cells with tau = 1)
     clamp : ``(mask (N,) bool, values (N,) or (n_chains, N))`` nodes held fixed
     graph : Graph to use (default: built from the non-zeros of ``J`` and coloured)
     init : (n_chains, N) initial state (default uniformly random)
@@ -780,8 +780,8 @@ def sample(
     if mode == "async":
         return sample_async(graph, J_edge, h, beta=beta, state=state.T if init is None else state,
                             n_samples=n_out, interval_s=sample_interval_s, burn_in_intervals=burn_in, thin=thin,
-                            hardware=device, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
-    prog = GibbsSampler(graph, mode=mode, hardware=device).program(J_edge, h, beta=beta, clamp_mask=cm)
+                            hardware=hardware, clamp_mask=cm, clamp_values=cv, rng=rng, observer=observer)
+    prog = GibbsSampler(graph, mode=mode, hardware=hardware).program(J_edge, h, beta=beta, clamp_mask=cm)
     S = prog._state(state, cv, owned=init is None)
     return prog._sample(S, int(n_sweeps), int(burn_in), int(thin), rng, observer, progress)
 

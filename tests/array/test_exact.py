@@ -65,7 +65,7 @@ def test_async_matches_exact_and_wrong_beta_fails(model):
 def test_device_zero_variation_reproduces_ideal(model):
     g, J, h = model
     hw = make_hardware(g.n_nodes, DeviceStats.ideal(vs_V=0.02, v0_V=0.3, bias_vdd_V=100.0), HardwareConfig(), seed=0)
-    s = sample(J, h, graph=g, beta=BETA, n_chains=64, n_sweeps=2000, burn_in=50, mode="device", device=hw, seed=13)
+    s = sample(J, h, graph=g, beta=BETA, n_chains=64, n_sweeps=2000, burn_in=50, mode="device", hardware=hw, seed=13)
     z, zc = _z(s, g, J, h, BETA)
     assert z < zc, (z, zc)
 
@@ -123,7 +123,7 @@ def test_async_exponential_rate_law_matches_exact(model):
     g, J, h = model
     st = from_device_model(DeviceModel.ideal(vs_V=0.02, tau_corr_s=1e-7, vdd_V=50.0))  # rails far away
     hw = make_hardware(g.n_nodes, st, HardwareConfig(), seed=0)
-    s = sample(J, h, graph=g, beta=BETA, n_chains=32, n_sweeps=600, burn_in=10, mode="async", device=hw, seed=5)
+    s = sample(J, h, graph=g, beta=BETA, n_chains=32, n_sweeps=600, burn_in=10, mode="async", hardware=hw, seed=5)
     z, zc = _z(s, g, J, h, BETA)
     assert z < zc, (z, zc)
     assert _z(s, g, J, h, 1.25 * BETA)[0] > zc

@@ -67,7 +67,7 @@ def test_programmed_run_iterate_sample_give_the_same_bits_as_the_one_call_forms(
         np.testing.assert_array_equal(it[k], s)
     assert not np.array_equal(it[0], it[-1])
     # sample() == program().sample() from the same state and generator
-    out = sample(J, h, graph=g, beta=0.9, n_chains=8, n_sweeps=6, burn_in=4, thin=2, mode=mode, device=hw,
+    out = sample(J, h, graph=g, beta=0.9, n_chains=8, n_sweeps=6, burn_in=4, thin=2, mode=mode, hardware=hw,
                  init=s0, seed=7)
     out2 = GibbsSampler(g, mode, hw).program(J, h, beta=0.9).sample(s0, n_sweeps=6, burn_in=4, thin=2,
                                                                     rng=np.random.default_rng(7))
@@ -85,7 +85,7 @@ def test_iterate_and_sample_program_once(torus, monkeypatch):
     smp = GibbsSampler(g, "device", hw)
     states = list(smp.iterate(random_state(4, g.n_nodes, 0), J, h, n_samples=25, rng=np.random.default_rng(0)))
     assert len(states) == 25 and len(calls) == 2
-    sample(J, h, graph=g, n_chains=4, n_sweeps=30, burn_in=5, mode="device", device=hw, seed=1)
+    sample(J, h, graph=g, n_chains=4, n_sweeps=30, burn_in=5, mode="device", hardware=hw, seed=1)
     assert len(calls) == 4
     prog = smp.program(J, h)
     for _ in range(10):
@@ -215,7 +215,7 @@ def test_single_chain_sample_in_one_call_equals_the_per_sample_loop(torus, mode)
     per-sample loop. Same bits (one key per sample either way)."""
     g, J, h = torus
     hw = _chip(g.n_nodes) if mode == "device" else None
-    kw = dict(graph=g, beta=0.8, n_chains=1, n_sweeps=30, burn_in=7, thin=3, mode=mode, device=hw, seed=4)
+    kw = dict(graph=g, beta=0.8, n_chains=1, n_sweeps=30, burn_in=7, thin=3, mode=mode, hardware=hw, seed=4)
     a = sample(J, h, **kw)
     seen = []
     b = sample(J, h, observer=lambda k, s: seen.append(k), **kw)

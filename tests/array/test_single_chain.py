@@ -42,7 +42,7 @@ def test_single_chain_telegraph_memory_keeps_the_boltzmann_distribution():
     g, J, h = random_model(10, 0.4, seed=8)
     stats = DeviceStats.ideal(vs_V=0.02, v0_V=0.3, bias_vdd_V=100.0, tau_corr_s=1e-7)
     hw = make_hardware(g.n_nodes, stats, HardwareConfig(update_interval_s=5e-8), seed=0)
-    s = sample(J, h, graph=g, beta=1.0, n_chains=1, n_sweeps=50_000, burn_in=100, mode="device", device=hw,
+    s = sample(J, h, graph=g, beta=1.0, n_chains=1, n_sweeps=50_000, burn_in=100, mode="device", hardware=hw,
                seed=22)
     z, zc = _z(s, g, J, h, 1.0)
     assert z < zc, (z, zc)
