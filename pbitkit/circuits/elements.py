@@ -32,6 +32,7 @@ __all__ = [
     "op_vector",
     "fmt_number",
     "mismatch_seed_lines",
+    "netlist_header",
     "NoiseNames",
     "noise_injection_lines",
 ]
@@ -83,6 +84,13 @@ def mismatch_seed_lines(lib: ModelLibrary, mc_seed: int) -> list[str]:
     ``k`` is rendered as ``seed=k+1``.
     """
     return [lib.seed_line(mc_seed + 1)] if mc_seed >= 0 else []
+
+
+def netlist_header(lib: ModelLibrary, title: str, *, mc_seed: int, temp_C: float) -> list[str]:
+    """The first lines of a cell's netlist: ``* pbitkit <title> (<library>)``, the model include, the
+    mismatch seed (:func:`mismatch_seed_lines`) and ``.temp`` (degC)."""
+    return [f"* pbitkit {title} ({lib.source})", lib.include_line, *mismatch_seed_lines(lib, mc_seed),
+            f".temp {fmt_number(temp_C)}"]
 
 
 @dataclasses.dataclass(frozen=True)

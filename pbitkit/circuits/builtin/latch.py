@@ -34,7 +34,7 @@ from pbitkit.circuits.cell_base import (
     default_library,
     energy_columns,
 )
-from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines, op_vector
+from pbitkit.circuits.elements import fmt_number, mos, noise_injection_lines, op_vector, netlist_header
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
 from pbitkit.circuits.noise import Q_E, channel_noise_psd, session_noise_files
@@ -57,13 +57,8 @@ def render_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, tem
     (reference). With ``noise``, current-noise sources ``Gnq``/``Gnqb`` (gain = sigma in A per unit file
     sample, set later with ``alter``) read ``noise_q.txt``/``noise_qb.txt``.
     """
-    lines = [
-        f"* pbitkit latch p-bit cell ({lib.source})",
-        lib.include_line,
-    ]
-    lines += mismatch_seed_lines(lib, mc_seed)
+    lines = netlist_header(lib, "latch p-bit cell", mc_seed=mc_seed, temp_C=temp_C)
     lines += [
-        f".temp {_f(temp_C)}",
         f"Vdd vdd 0 {_f(vdd_V)}",
         f"Vb bias 0 {_f(bias_V)}",
         f"Vr ref 0 {_f(p['ref_V'])}",

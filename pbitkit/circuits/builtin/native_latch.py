@@ -57,7 +57,7 @@ from pbitkit.circuits.cell_base import (
     default_library,
     energy_columns,
 )
-from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, noise_injection_lines
+from pbitkit.circuits.elements import fmt_number, noise_injection_lines, netlist_header
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
 from pbitkit.circuits.noise import Q_E, channel_noise_psd, session_noise_files
@@ -120,10 +120,8 @@ def render_native_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: flo
     if not 0 < 2 * tr < te < ts:
         raise ConfigError(f"native_latch: need 0 < 2 t_edge_s < t_eval_s < sample_period_s, got "
                           f"t_edge_s={tr}, t_eval_s={te}, sample_period_s={ts}")
-    lines = [f"* pbitkit native_latch all-transistor p-bit cell ({lib.source})", lib.include_line]
-    lines += mismatch_seed_lines(lib, mc_seed)
+    lines = netlist_header(lib, "native_latch all-transistor p-bit cell", mc_seed=mc_seed, temp_C=temp_C)
     lines += [
-        f".temp {_f(temp_C)}",
         "* core: native nFET / low-Vt pFET cross-coupled latch",
         f"Vdd vdd 0 {_f(vdd_V)}",
         _mos(lib, "N1", "q", "qb", "0", "0", "nfet_nvt", p["wn_um"], p["ln_um"]),

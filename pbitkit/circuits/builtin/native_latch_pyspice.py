@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
-from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, noise_injection_lines
+from pbitkit.circuits.elements import fmt_number, netlist_header, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.pyspice_cell import CircuitContext, circuit_text
 from pbitkit.circuits.pyspice_interop import circuit_class
@@ -100,8 +100,7 @@ def render_native_latch_pyspice(lib: ModelLibrary, p: Mapping[str, float], *, vd
         raise ConfigError(f"the native_latch_pyspice cell needs the sky130 library (low-Vt and native devices); "
                           f"got {lib.source}")
     ctx = CircuitContext(lib=lib, vdd_V=vdd_V, temp_C=temp_C, bias_V=bias_V, period_s=ts)
-    head = [f"* pbitkit native_latch all-transistor p-bit cell, PySpice definition ({lib.source})",
-            lib.include_line, *mismatch_seed_lines(lib, mc_seed), f".temp {_f(temp_C)}"]
+    head = netlist_header(lib, "native_latch all-transistor p-bit cell, PySpice definition", mc_seed=mc_seed, temp_C=temp_C)
     body = circuit_text(native_latch_circuit, p, ctx, where="pbitkit.circuits.builtin.native_latch_pyspice")
     tail = [line for node in ("q", "qb") for line in noise_injection_lines(node, node=node)] if noise else []
     return "\n".join(head) + "\n" + body + "".join(line + "\n" for line in tail)

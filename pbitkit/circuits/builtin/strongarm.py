@@ -31,7 +31,7 @@ from pbitkit.circuits.cell_base import (
     default_library,
     energy_columns,
 )
-from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, mos, noise_injection_lines
+from pbitkit.circuits.elements import fmt_number, mos, noise_injection_lines, netlist_header
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
 from pbitkit.circuits.noise import resistor_voltage_psd, session_noise_files, sigma_for_psd
@@ -55,13 +55,8 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
     """
     period = 1.0 / p["f_clk_Hz"]
     tr = p["t_edge_s"]
-    lines = [
-        f"* pbitkit StrongARM comparator p-bit cell ({lib.source})",
-        lib.include_line,
-    ]
-    lines += mismatch_seed_lines(lib, mc_seed)
+    lines = netlist_header(lib, "StrongARM comparator p-bit cell", mc_seed=mc_seed, temp_C=temp_C)
     lines += [
-        f".temp {_f(temp_C)}",
         f"Vdd vdd 0 {_f(vdd_V)}",
         f"Vclk clk 0 PULSE(0 {_f(vdd_V)} {_f(period / 2)} {_f(tr)} {_f(tr)} "
         f"{_f(period / 2 - tr)} {_f(period)})",

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pbitkit.circuits.builtin.strongarm import StrongArmCell
-from pbitkit.circuits.elements import fmt_number, mismatch_seed_lines, noise_injection_lines
+from pbitkit.circuits.elements import fmt_number, netlist_header, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.pyspice_cell import CircuitContext, circuit_text
 from pbitkit.circuits.pyspice_interop import circuit_class
@@ -62,8 +62,7 @@ def render_strongarm_pyspice(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V
     """Drop-in for :func:`~pbitkit.circuits.builtin.strongarm.render_strongarm` (same signature and
     netlist structure): header (library, mismatch seed, ``.temp``), the PySpice circuit, the noise block."""
     ctx = CircuitContext(lib=lib, vdd_V=vdd_V, temp_C=temp_C, bias_V=bias_V, period_s=1.0 / p["f_clk_Hz"])
-    head = [f"* pbitkit StrongARM comparator p-bit cell, PySpice definition ({lib.source})", lib.include_line,
-            *mismatch_seed_lines(lib, mc_seed), f".temp {_f(temp_C)}"]
+    head = netlist_header(lib, "StrongARM comparator p-bit cell, PySpice definition", mc_seed=mc_seed, temp_C=temp_C)
     body = circuit_text(lambda q, cx: strongarm_circuit(q, cx, bias_pwl=bias_pwl), p, ctx,
                         where="pbitkit.circuits.builtin.strongarm_pyspice")
     tail = noise_injection_lines("in", node="nf") if noise else []
