@@ -21,7 +21,7 @@ from pbitkit.errors import DatasetError, PbitkitError
 from pbitkit.io import atomic_save_npz, atomic_write_json, read_json, sha256_file
 from pbitkit.paths import cache_dir, data_dir
 
-__all__ = ["FrozenClassifier", "train_classifier", "load_classifier", "classifier_for"]
+__all__ = ["FrozenClassifier", "train_classifier", "train_dataset_classifier", "load_classifier", "classifier_for"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,29 @@ def train_classifier(x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: in
     acc = float(clf.score(xte01, yte)) if len(yte) else float("nan")
     log.info("classifier: held-out accuracy %.3f on %d examples", acc, len(yte))
     return FrozenClassifier(clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1], clf.intercepts_[1], test_accuracy=acc)
+
+
+def train_dataset_classifier(name: str, out: str | Path, *, hidden: int = 64, max_iter: int = 200,
+                             seed: int = 0) -> FrozenClassifier:
+    """Train the frozen classifier of ``mnist`` / ``fashion_mnist`` as shipped: on all 60,000 binarized
+    training images, scored on the 10,000 test images; saves ``out`` (``.npz`` + ``.json`` with the hash,
+    held-out accuracy and how it was trained). The shipped Fashion-MNIST weights came from
+    ``train_dataset_classifier("fashion_mnist", "pbitkit/data/dtm_fashion_mnist_classifier.npz")``
+    (held-out accuracy 0.802, 23 min wall on the loaded 2-core machine)."""
+    import time
+
+    from pbitkit.dtm.datasets import load_dataset
+
+    t0 = time.perf_counter()
+    tr, te = load_dataset(name), load_dataset(name, split="test")
+    clf = train_classifier(tr.x, tr.y, hidden=hidden, seed=seed, x_test=te.x, y_test=te.y, max_iter=max_iter)
+    meta = {"dataset": name, "threshold": 128, "n_train": int(len(tr.y)), "n_test": int(len(te.y)),
+            "hidden": hidden, "seed": seed, "held_out": "t10k (the official 10,000-image test split)",
+            "trainer": f"sklearn MLPClassifier(hidden_layer_sizes=({hidden},), alpha=1e-3, max_iter={max_iter}) "
+                       f"on the {len(tr.y):,} binarized training images",
+            "train_time_s": round(time.perf_counter() - t0, 1)}
+    clf.save(out, meta)
+    return load_classifier(out)
 
 
 def load_classifier(path: str | Path) -> FrozenClassifier:

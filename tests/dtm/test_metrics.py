@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 
 import numpy as np
@@ -224,6 +225,11 @@ def test_shipped_classifier_hash_and_accuracy(tmp_path) -> None:
     (tmp_path / "c.json").write_text((data_dir() / "dtm_digits_classifier.json").read_text())
     with pytest.raises(PbitkitError, match="hash"):
         load_classifier(bad)
+    # the shipped Fashion-MNIST classifier: hash-checked, trained on the 60,000 training images, scored on t10k
+    fm = classifier_for("fashion_mnist")
+    meta = json.loads((data_dir() / "dtm_fashion_mnist_classifier.json").read_text())
+    assert fm.sha256 == meta["sha256"] and meta["n_train"] == 60000 and meta["n_test"] == 10000
+    assert 0.75 < fm.test_accuracy < 1 and fm.w1.shape == (784, 64)
 
 
 def test_real_vs_real_floor_below_independent() -> None:
