@@ -36,6 +36,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow  # ~15 s idle, ~30 s on the loaded shared machine (7 predicted-tier designs)
 def test_tiny_space_end_to_end_and_resume_from_the_log(tmp_path: Path) -> None:
     space = space_from_dict(TINY)
     out = tmp_path / "run"
@@ -92,6 +93,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow  # ~10 s idle, ~20-30 s loaded
 def test_resume_after_a_kill(tmp_path: Path) -> None:
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
