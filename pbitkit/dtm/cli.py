@@ -201,4 +201,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,no-acp,no-acp+cal,T1,T<n>")
     e.set_defaults(func=_cmd_evaluate)
 
+    from pbitkit.dtm.deep_cli import register_deep
+
+    register_deep(dsub)
+
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
