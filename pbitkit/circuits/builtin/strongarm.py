@@ -122,15 +122,16 @@ def clock_drive_energy(t_s: np.ndarray, i_into_clock_A: np.ndarray, v_clk_V: flo
 
 def _profile_lines(lib: ModelLibrary, p: Mapping[str, float], vdd_V: float) -> list[str]:
     """Control lines: a noiseless transient of two periods at the current bias, then ``t_on`` (the clock's
-    rising mid-point), ``t_int`` (until ``outp`` has fallen to 3/4 of the supply) and the means of the pair's
-    ``g_m`` and the tail's ``g_ds`` over that window."""
+    rising mid-point), ``t_int`` (until the outputs' common mode has fallen to 3/4 of the supply) and the
+    means of the pair's ``g_m`` and the tail's ``g_ds`` over that window."""
     period = 1.0 / p["f_clk_Hz"]
     dt = p["noise_dt_s"]
     gm, gds = op_vector(lib, "I1", "n", "gm"), op_vector(lib, "T", "n", "gds")
     return [f"save v(outp) v(outn) v(clk) vdd#branch vclk#branch {gm} {gds}",
             f"tran {_f(dt)} {_f(2 * period)} 0 {_f(dt)}",
             f"meas tran t_on when v(clk)={_f(vdd_V / 2)} rise=1",
-            f"meas tran t_cm when v(outp)={_f(0.75 * vdd_V)} fall=1",
+            "let out_cm = (v(outp) + v(outn)) / 2",
+            f"meas tran t_cm when out_cm={_f(0.75 * vdd_V)} fall=1",
             f"let gmp = {gm}", f"let gdst = {gds}",
             "meas tran gm_pair avg gmp from=$&t_on to=$&t_cm",
             "meas tran gds_tail avg gdst from=$&t_on to=$&t_cm",
