@@ -8,7 +8,8 @@ report can include it as is.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import concurrent.futures as cf
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +104,37 @@ def _report_text(res: ExploreResult, extra_sections: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def finish_run(res: ExploreResult, *, extra_sections: Sequence[str] = ()) -> list[Path]:
-    """Write ``front.png`` and ``explore_report.md`` (with ``extra_sections`` appended) into the run
-    directory. Returns the paths written."""
+def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, executor: cf.Executor | None = None,
+               workers: int | None = None, confirm_params: Mapping[str, float] | None = None,
+               e2e_config: Any = None, extra_sections: Sequence[str] = ()) -> list[Path]:
+    """Write ``front.png`` and ``explore_report.md`` into the run directory.
+
+    With ``confirm`` > 0 the reference and that many front designs are first confirmed with the transient
+    tier and their cards saved (:func:`pbitkit.explore.confirm.confirm_front`, ``confirm_params`` extra cell
+    overrides for it); with ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
+    (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``). ``extra_sections`` are appended to
+    the report. Returns the paths written.
+    """
     from pbitkit.explore.plots import plot_front
 
     out = res.out_dir
     feas, front = front_mask(res.space, res.designs)
     rows = table_rows(res.space, res.designs, feas, front)
     paths = [plot_front(rows, out / FRONT_PNG, title=f"{res.space.cell}: {len(rows)} designs, predicted tier")]
-    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, list(extra_sections))))
+    sections = []
+    if confirm > 0:
+        from pbitkit.explore.confirm import confirm_front, confirm_markdown
+
+        conf = confirm_front(res, k=confirm, params=confirm_params, executor=executor, workers=workers)
+        paths += conf.paths
+        sections.append(confirm_markdown(conf))
+        if end_to_end > 0:
+            from pbitkit.explore.endtoend import end_to_end as run_e2e
+            from pbitkit.explore.endtoend import end_to_end_markdown
+
+            e2e = run_e2e(conf, k=end_to_end, config=e2e_config)
+            paths += e2e.paths
+            sections.append(end_to_end_markdown(e2e))
+    sections += list(extra_sections)
+    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections)))
     return paths
