@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDR", help="run on a dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--confirm", type=int, default=0, metavar="K",
-                   help="confirm the default and the K front designs of lowest energy with the transient tier, save "
+                   help="confirm the default and K front designs (lowest energy, then lowest tau, variation, area) with the transient tier, save "
                         "their cards (cards/) and report where the tiers disagree")
     p.add_argument("--end-to-end", type=int, default=0, metavar="K", dest="end_to_end",
                    help="card -> chip -> calibration -> DTM -> FD and energy per sample for K confirmed designs "

@@ -1,6 +1,6 @@
 """Confirm front designs with the transient tier, fit their cards, and report where the two tiers disagree.
 
-For the reference (the cell's default) and the ``k`` front designs of lowest energy per independent bit,
+For the reference (the cell's default) and ``k`` front designs spread over the objectives (:func:`select_front`),
 :func:`confirm_front` runs :func:`pbitkit.circuits.characterize` with both tiers on the same bias points
 (seeded transient noise simulations and the predicted tier; cached and resumable like any
 characterization), fits a DeviceModel card to the transient rows (:func:`pbitkit.pbitmodel.fit_characterization`)
@@ -36,6 +36,7 @@ from pbitkit.explore.space import SUPPLY
 from pbitkit.io import atomic_write_text
 
 __all__ = ["TierComparison", "Confirmation", "ConfirmResult", "compare_tiers", "confirm_design", "confirm_front",
+           "select_front",
            "confirm_markdown", "P_TOL_ABS", "P_TOL_SE", "TAU_TOL_FACTOR", "ENERGY_TOL_REL", "AGREEMENT_MIN",
            "CONFIRM_CSV"]
 
@@ -208,11 +209,28 @@ def confirm_design(res: ExploreResult, d: DesignResult, out_dir: Path, *, n_bias
     return Confirmation(d, label, run_dir, comp, card_path, defined)
 
 
+def select_front(res: ExploreResult, k: int) -> list[DesignResult]:
+    """``k`` front designs spread over the objectives: the lowest in energy per independent bit, then the
+    lowest in each other objective of :data:`~pbitkit.explore.space.OBJECTIVES` (τ, σ(V0)/Vs, area), then
+    the next lowest in energy; no design twice."""
+    from pbitkit.explore.space import OBJECTIVES
+
+    front = res.front_designs  # by energy
+    order: list[DesignResult] = front[:1]
+    for m in OBJECTIVES[1:]:
+        cand = sorted(front, key=lambda d: (float(d.metrics.get(m, math.inf)),
+                                            float(d.metrics["energy_per_independent_bit_J"])))
+        if cand and cand[0] not in order:
+            order.append(cand[0])
+    order += [d for d in front if d not in order]
+    return order[:k]
+
+
 def confirm_front(res: ExploreResult, *, k: int = 3, n_bias: int = 9, params: Mapping[str, float] | None = None,
                   executor: cf.Executor | None = None, workers: int | None = None) -> ConfirmResult:
-    """Confirm the reference and the ``k`` front designs of lowest energy per independent bit; write
-    ``confirm.csv`` (one row per design and bias point) into the run directory."""
-    todo = [res.reference] + res.front_designs[:k]
+    """Confirm the reference and ``k`` front designs (:func:`select_front`); write ``confirm.csv`` (one row
+    per design and bias point) into the run directory."""
+    todo = [res.reference] + select_front(res, k)
     items = []
     for d in todo:
         log.info("confirming design %s with the transient tier", d.key[:12])
