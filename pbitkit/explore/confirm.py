@@ -8,7 +8,8 @@ and compares the tiers point by point:
 
 * P(1): ``|P_pred - P_tran| <= 3 SE + 0.03`` (SE from the transient row's n_eff-corrected Wilson interval,
   ``(p1_hi - p1_lo) / (2 * 1.96)``; the 0.03 allows the predicted tier's known bias, docs/cells.md);
-* the read bits' correlation time at the centre within a factor 2, the energy per read within 20 %;
+* the read bits' correlation time at the centre within a factor 2, the energy per read and the energy per
+  independent bit within 20 %;
 * the readout's agreement with the core's state (cells that report ``readout_agreement``) >= 0.9 — the
   predicted tier cannot see a stalled readout.
 
@@ -48,7 +49,7 @@ P_TOL_SE = 3.0
 P_TOL_ABS = 0.03
 #: correlation time of the read bits: predicted / transient within this factor
 TAU_TOL_FACTOR = 2.0
-#: energy per read: |predicted / transient - 1| within this
+#: energy per read and per independent bit: |predicted / transient - 1| within this
 ENERGY_TOL_REL = 0.2
 #: lowest acceptable readout agreement with the core's state
 AGREEMENT_MIN = 0.9
@@ -133,6 +134,9 @@ def compare_tiers(rows: Sequence[Mapping[str, Any]]) -> TierComparison:
         why.append(f"τ of the reads: predicted {tp * 1e9:.0f} ns, transient {tt * 1e9:.0f} ns")
     if not (math.isfinite(ep) and math.isfinite(et) and abs(ep / et - 1) <= ENERGY_TOL_REL):
         why.append(f"energy per read: predicted {ep * 1e15:.2f} fJ, transient {et * 1e15:.2f} fJ")
+    if not (math.isfinite(eip) and math.isfinite(eit) and abs(eip / eit - 1) <= ENERGY_TOL_REL):
+        why.append(f"energy per independent bit: predicted {eip * 1e15:.2f} fJ, transient {eit * 1e15:.2f} fJ "
+                   "(the read bits' correlation differs)")
     if math.isfinite(agreement) and agreement < AGREEMENT_MIN:
         why.append(f"readout agreement {agreement:.2f} < {AGREEMENT_MIN} (the readout does not follow the core; "
                    "the predicted tier cannot see it)")
@@ -254,7 +258,8 @@ def confirm_markdown(conf: ConfirmResult) -> str:
     """The report section: per design, the tiers side by side and every disagreement."""
     out = ["### Transient confirmation", "",
            f"Both tiers on the same bias points (`{CONFIRM_CSV}`); tolerances: |ΔP| ≤ {P_TOL_SE:g} SE + {P_TOL_ABS:g}, "
-           f"τ within ×{TAU_TOL_FACTOR:g}, energy per read within {ENERGY_TOL_REL:.0%}, readout agreement ≥ "
+           f"τ within ×{TAU_TOL_FACTOR:g}, energies per read and per independent bit within {ENERGY_TOL_REL:.0%}, "
+           "readout agreement ≥ "
            f"{AGREEMENT_MIN:g}. Cards (fit to the transient rows): `cards/`.", "",
            "| design | max ΔP | E/read pred / tran (fJ) | E/indep. bit pred / tran (fJ) | τ pred / tran (ns) | "
            "readout agreement | card | tiers |", "|---|---|---|---|---|---|---|---|"]

@@ -87,7 +87,7 @@ def plot_front(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: st
 
 def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path, *,
                            ideal_energy_J: float | None = None, gpu_energy_J: float | None = None,
-                           ideal_fd: float | None = None,
+                           ideal_fd: float | None = None, xlabel: str = "energy per generated sample (J)",
                            quality_label: str = "Fréchet distance (lower is better)", title: str = "") -> Path:
     """DTM sample quality vs energy per sample, one point per cell design.
 
@@ -112,7 +112,7 @@ def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path
         ax.axvline(gpu_energy_J, ls=":", c="C7")
         ax.text(gpu_energy_J, ax.get_ylim()[1], " GPU (A100, digital chain)", rotation=90, va="top", fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("energy per generated sample (J)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(quality_label)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="best")

@@ -47,6 +47,12 @@ def test_compare_tiers_flags_each_disagreement() -> None:
     assert not off.agree and off.n_p_fail == 1 and "P(1) at 1 of 5 points" in off.disagreements[0]
     assert not compare_tiers(_rows(p, p, tau=(150e-9, 150e-9 * (TAU_TOL_FACTOR + 0.5)))).agree
     assert not compare_tiers(_rows(p, p, e=(2.2e-15 * (1 + ENERGY_TOL_REL + 0.05), 2.2e-15))).agree
+    # energy per independent bit off while energy per read and tau are inside their own tolerances
+    rows = _rows(p, p)
+    for r in rows:
+        if r["tier"] == "transient":
+            r["energy_per_independent_bit_J"] *= 1 + ENERGY_TOL_REL + 0.1
+    assert "energy per independent bit" in compare_tiers(rows).disagreements[0]
     stalled = compare_tiers(_rows(p, p, agreement=AGREEMENT_MIN - 0.2))
     assert not stalled.agree and "readout agreement" in stalled.disagreements[0]
     with pytest.raises(ValueError, match="different biases"):
@@ -76,13 +82,13 @@ def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
         assert c is not None, it.error
         # the stated tolerances (module constants); the transient SE is from each row's n_eff interval
         assert np.all(np.abs(c.p_pred - c.p_tran) <= P_TOL_SE * c.p_se + P_TOL_ABS), (it.label, c.disagreements)
-        assert abs(c.e_pred_J / c.e_tran_J - 1) <= ENERGY_TOL_REL
+        assert abs(c.e_pred_J / c.e_tran_J - 1) <= ENERGY_TOL_REL and abs(c.ei_pred_J / c.ei_tran_J - 1) <= ENERGY_TOL_REL
         assert 1 / TAU_TOL_FACTOR <= c.tau_pred_s / c.tau_tran_s <= TAU_TOL_FACTOR
         card = DeviceModel.load(it.card_path)
         assert card.cell == "native_latch" and 0.005 < card.vs_V < 0.05
         assert (card.variation.v0_sigma_V > 0) and (it.variation_defined == math.isfinite(it.design.metrics["sigma_v0_V"]))
     assert "Transient confirmation" in confirm_markdown(conf)
-    e2e = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, K=5, n_samples=40, n_boot=5))
+    e2e = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5))
     assert len(e2e.points) == 2 and e2e.gpu_energy_J > e2e.paper_energy_J > 0
     for p in e2e.points:
         assert math.isfinite(p.fd) and p.fd_lo <= p.fd <= p.fd_hi and p.energy_per_sample_J > 0
@@ -91,5 +97,5 @@ def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
     assert len(rec["points"]) == 2 and (tmp_path / "run" / "quality_vs_energy.png").is_file()
     assert "End to end" in end_to_end_markdown(e2e)
     # a second call takes every design's result from its record (no sampling): same numbers
-    again = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, K=5, n_samples=40, n_boot=5))
+    again = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5))
     assert [p.fd for p in again.points] == [p.fd for p in e2e.points]
