@@ -185,4 +185,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,T1,T<n>")
     e.set_defaults(func=_cmd_evaluate)
 
+    from pbitkit.dtm.deep_cli import register_deep
+
+    register_deep(dsub)
+
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
