@@ -44,15 +44,54 @@ from pbitkit.pbitmodel.run import fit_run
 CELL = "native_latch"
 
 
-def card_spec(n_mc: int) -> dict:
-    return {"cell": CELL, "n_mc": n_mc, "mc_corners": ["tt"], "bias_centering": "predicted", "noise_seed": 3,
-            "bias": {"n": 9}}
+def instance_spec(mc_seed: int, params: dict[str, float]) -> dict:
+    """One device's sweep: the nominal cell (``mc_seed = -1``) or one mismatch instance with its own (trim)
+    parameters, 9 bias points over the default range around its predicted centre, 200 reads each."""
+    spec = {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": dict(params), "bias_centering": "predicted"}
+    if mc_seed >= 0:
+        spec.update(n_mc=1, mc_seed_start=mc_seed, include_nominal=False)
+    return spec
+
+
+def merge_runs(runs: list, out: Path) -> Path:
+    """One run directory (characterization.csv + .json + bits.npz) holding the rows of several characterize
+    results, row ids renumbered, so that ``pbitkit fit OUT`` fits them together."""
+    from pbitkit.circuits.bits import BITS_FILE, write_bits
+    from pbitkit.io import atomic_write_json, atomic_write_text, read_json
+    from pbitkit.pbitmodel.table import rows_to_table, table_to_csv
+
+    rows, bits, sources = [], {}, []
+    for res in runs:
+        recs = read_bits(res.bits_path) if res.bits_path else {}
+        for r in res.rows:
+            new_id = len(rows)
+            if int(r["row_id"]) in recs:
+                bits[new_id] = recs[int(r["row_id"])]
+            rows.append({**r, "row_id": new_id})
+        sources.append(read_json(res.provenance_path))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "characterization.csv", table_to_csv(rows_to_table(rows)))
+    side = {"merged_from": [str(r.out_dir) for r in runs], "models": sources[0].get("models", []),
+            "sources": sources, "counts": {"rows": len(rows)}}
+    atomic_write_json(out / "characterization.json", side)
+    write_bits(out / BITS_FILE, bits)
+    return out
 
 
 def validation_spec(replicas: int) -> dict:
     ref = get_cell(CELL).params()["ref_V"]
     biases = [round(ref + k * 0.015, 6) for k in range(-3, 4)]
     return {"cell": CELL, "noise_seed": 5, "bias": {"values_V": [b for b in biases for _ in range(replicas)]}}
+
+
+def read_trims(path: Path) -> dict[int, dict[str, float]]:
+    """``{mc_seed: params}`` from JSON lines with ``mc_seed`` and ``params`` (or ``trim``) objects."""
+    out: dict[int, dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            out[int(rec["mc_seed"])] = {k: float(v) for k, v in (rec.get("params") or rec.get("trim") or {}).items()}
+    return out
 
 
 def main() -> None:
@@ -62,21 +101,28 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clocks", type=int, default=4000, help="macro-model transient length in clock periods")
+    ap.add_argument("--trims", type=Path, default=None,
+                    help="JSON lines {mc_seed, params} with each instance's calibrated trim parameters")
     ap.add_argument("--ship", action="store_true", help="copy the card to pbitkit/data/native_latch_card.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
     t0 = time.perf_counter()
-    res = characterize(load_spec(card_spec(args.n_mc)), out / "card", workers=args.workers, plot=False)
+    trims = read_trims(args.trims) if args.trims else {}
+    runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}))), out / f"dev{seed}",
+                         workers=args.workers, plot=False)
+            for seed in [-1, *range(args.n_mc)]]
+    merged = merge_runs(runs, out / "card")
     t1 = time.perf_counter()
-    fit = fit_run(out / "card", None, FitConfig(cell=CELL), plots=True)
+    fit = fit_run(merged, None, FitConfig(cell=CELL), plots=True)
     card = fit.report.card
     val = characterize(load_spec(validation_spec(args.replicas)), out / "validation", workers=args.workers,
                        plot=False)
     t2 = time.perf_counter()
-    cpu = sum(float(r.get("cpu_time_s") or 0.0) for r in res.rows)
-    n_tr = sum(1 for r in res.rows if r.get("tier") == "transient")
-    print(f"card run: {len(res.rows)} rows, {n_tr} transient, ngspice CPU {cpu:.0f} s "
+    all_rows = [r for res in runs for r in res.rows]
+    cpu = sum(float(r.get("cpu_time_s") or 0.0) for r in all_rows)
+    n_tr = sum(1 for r in all_rows if r.get("tier") == "transient")
+    print(f"card runs: {len(all_rows)} rows, {n_tr} transient, ngspice CPU {cpu:.0f} s "
           f"({cpu / max(n_tr, 1):.2f} s per transient point), wall {t1 - t0:.0f} s; validation run wall {t2 - t1:.0f} s")
     rep = fit.report
     v = card.variation
