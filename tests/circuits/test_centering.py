@@ -13,7 +13,7 @@ from pbitkit.circuits.sweep import expand, load_spec
 from pbitkit.errors import ConfigError
 
 SPEC = {"cell": "strongarm", "corners": ["tt"], "n_mc": 1, "mc_seed_start": 1, "bias": {"n": 3},
-        "params": {"n_samples": 100, "stair_steps": 201, "stair_span_V": 0.05}}
+        "params": {"n_samples": 100, "stair_steps": 401, "stair_span_V": 0.04}}
 
 
 def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
@@ -28,8 +28,9 @@ def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
 def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> None:
     # mismatch seed 1 moves the StrongARM's centre by ~+36 mV (~70 sigmoid widths of its 0.5 mV input
     # noise): a fixed grid of +-1.1 mV sees it saturated (negative control), the centred grid sees P(1) ~ 1/2
-    # at its middle point. (3 bias points, 100 clock cycles each, a 201-step staircase over +-50 mV, 0.5 mV
-    # steps, for the centre; sessions run two at a time in threads, which only wait on the ngspice processes)
+    # at its middle point. (3 bias points, 100 clock cycles each, a 401-step staircase over +-40 mV, 0.2 mV
+    # steps = 0.45 widths, for the centre: 0.5 mV steps left P = 0.28 at the middle; sessions run two at a
+    # time in threads, which only wait on the ngspice processes)
     with ThreadPoolExecutor(2) as ex:
         fixed = characterize(load_spec({**SPEC, "include_nominal": False}), tmp_path / "fixed", ex, plot=False)
         centred = characterize(load_spec({**SPEC, "include_nominal": False, "bias_centering": "predicted"}),
