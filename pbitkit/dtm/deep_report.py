@@ -26,7 +26,8 @@ from pbitkit.dtm.deep_cost import EqualFD, energy_at_fd
 from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_path
 
-__all__ = ["PRICES", "family_curves", "equal_fd_rows", "deep_baselines_section", "plot_fd_vs_energy", "headline"]
+__all__ = ["PRICES", "family_curves", "equal_fd_rows", "deep_baselines_section", "plot_fd_vs_energy", "headline",
+           "comparable", "find_deep_results", "pipeline_section"]
 
 #: price key in a deep point -> label
 PRICES = {"gpu_ops_J": "A100, FLOPs only", "gpu_J": "A100 roofline", "cpu_J": "this CPU, measured"}
@@ -121,7 +122,7 @@ def headline(rows: Sequence[dict[str, Any]], price: str = "gpu_ops_J") -> str:
 
 def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, Any]] = (),
                            digital: Sequence[dict[str, Any]] = (), *, heading: str = "##",
-                           figure: str | None = None) -> list[str]:
+                           figure: str | None = None, caption: str | None = None) -> list[str]:
     """Markdown lines of the "energy at equal FD vs deep generative models" section.
 
     Parameters
@@ -131,6 +132,7 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
     digital : the same-chain digital rows (``results.json`` ``digital``), shown as the second comparison.
     heading : Markdown heading prefix of the section.
     figure : relative path of the :func:`plot_fd_vs_energy` PNG to embed, if any.
+    caption : a caption line put under the figure (e.g. ``"*Figure 7.* ..."``).
     """
     hw = deep["hardware"]
     cfg = deep["config"]
@@ -157,7 +159,7 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
           "| A100 roofline (XLA counts) | this CPU |", "|---|---|---|---|---|---|---|---|---|"]
     L += ["| " + " | ".join(r) + " |" for r in rows] + [""]
     if figure:
-        L += [f"![FD vs energy per sample]({figure})", ""]
+        L += [f"![FD vs energy per sample]({figure})", ""] + ([caption, ""] if caption else [])
     if dtm_points:
         eq = equal_fd_rows(dtm_points, deep)
         fams = list(family_curves(deep))
@@ -221,3 +223,62 @@ def plot_fd_vs_energy(deep: dict[str, Any], path: str | Path, dtm_points: Sequen
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)
     return p
+
+
+def _clf_key(meta: dict[str, Any]) -> str:
+    return str(meta.get("classifier", "")).split(",")[0]
+
+
+def comparable(deep: dict[str, Any], dtm_results: dict[str, Any]) -> str | None:
+    """``None`` when a deep result and a DTM evaluation measured FD the same way (same dataset split sizes,
+    same frozen classifier hash), else the reason they are not comparable."""
+    dm, rm = deep.get("meta") or {}, dtm_results.get("meta") or {}
+    if dm.get("dataset") != rm.get("dataset"):
+        return f"different data ({dm.get('dataset')!r} vs the DTM's {rm.get('dataset')!r})"
+    if not _clf_key(dm) or _clf_key(dm) != _clf_key(rm):
+        return f"different frozen classifier ({_clf_key(dm)!r} vs the DTM's {_clf_key(rm)!r})"
+    return None
+
+
+def find_deep_results(run_dir: str | Path, dataset: str) -> tuple[dict[str, Any], str] | None:
+    """The deep-baseline result for a pipeline run: ``RUN/deep_baselines/deep_baselines.json`` if the user
+    ran ``pbitkit dtm deep-baselines --out RUN/deep_baselines``, else the one shipped for ``dataset`` in
+    ``pbitkit/data/deep_baselines_<dataset>.json`` (measured once; see docs/gpu_baselines.md). Returns the
+    result and where it came from, or ``None``."""
+    from pbitkit.dtm.deep_baselines import load_deep_results
+    from pbitkit.paths import data_dir
+
+    for p in (Path(run_dir) / "deep_baselines" / "deep_baselines.json", data_dir() / f"deep_baselines_{dataset}.json"):
+        if p.exists():
+            return load_deep_results(p), str(p)
+    return None
+
+
+def pipeline_section(run_dir: str | Path, dtm_results: dict[str, Any], fig_dir: str | Path, *,
+                     heading: str = "###", figure_number: int = 1) -> list[str]:
+    """Report lines for a pipeline run: the equal-FD comparison of its ideal-mode DTM points with the deep
+    baselines found by :func:`find_deep_results` (figure ``deep_fd_vs_energy.png`` into ``fig_dir``, captioned
+    ``*Figure <figure_number>.*``), or a one-line note saying why there is none. Empty when the run has no
+    DTM evaluation points."""
+    pts = [p for p in dtm_results.get("points", []) if p.get("mode") == "ideal" and (p.get("energy") or {}).get("total_J")]
+    if not pts:
+        return []
+    name = str((dtm_results.get("meta") or {}).get("dataset", "")).split(" ")[0]
+    found = find_deep_results(run_dir, name)
+    if found is None:
+        return [f"No deep-baseline result for `{name}`: run `pbitkit dtm deep-baselines --data {name} --out "
+                f"{Path(run_dir) / 'deep_baselines'}` for the comparison at equal FD (docs/gpu_baselines.md).", ""]
+    deep, src = found
+    why = comparable(deep, dtm_results)
+    if why:
+        return [f"The deep-baseline result `{src}` is not comparable with this run's DTM: {why}. Re-run "
+                f"`pbitkit dtm deep-baselines --out {Path(run_dir) / 'deep_baselines'}` on this run's data.", ""]
+    floors = [p["fd_floor"]["value"] for p in pts if p.get("fd_floor")]
+    fig = plot_fd_vs_energy(deep, Path(fig_dir) / "deep_fd_vs_energy.png", pts,
+                            floor=sum(floors) / len(floors) if floors else None)
+    cap = (f"*Figure {figure_number}.* Fréchet distance vs energy per generated sample: each deep model family "
+           "(all widths and step counts) priced on the A100 (FLOPs only, solid; roofline, dash-dot) and on this CPU "
+           "(dashed); stars: this run's ideal DTM points with their 95 % CIs; dotted: real-vs-real floor.")
+    lines = deep_baselines_section(deep, pts, (), heading=heading, figure=f"{Path(fig_dir).name}/{fig.name}",
+                                   caption=cap)
+    return lines[:2] + [f"Deep-baseline curves from `{src}`.", ""] + lines[2:]
