@@ -180,3 +180,18 @@ def test_pipeline_section_finds_checks_and_refuses(tmp_path) -> None:
     other = {**results, "meta": {**meta, "classifier": "frozen MLP sha256 999999999999, held-out accuracy 0.9"}}
     assert "not comparable" in "\n".join(pipeline_section(tmp_path, other, fig_dir))
     assert pipeline_section(tmp_path, {"points": []}, fig_dir) == []
+
+
+def test_curve_groups_pool_within_and_take_the_envelope_across() -> None:
+    # group a: a good series; group b: dearer and worse everywhere -> ignored; within b a noisy bump is pooled
+    ea, fa = np.array([1e-9, 1e-8, 1e-7]), np.array([4.0, 2.0, 1.0])
+    eb, fb = np.array([2e-9, 3e-9, 2e-8]), np.array([6.0, 6.4, 5.0])
+    e, f = np.concatenate([ea, eb]), np.concatenate([fa, fb])
+    g = ["a"] * 3 + ["b"] * 3
+    ce, cf = quality_cost_curve(e, f, g)
+    assert list(cf) == [4.0, 2.0, 1.0] and list(ce) == list(ea)
+    assert energy_at_fd(e, f, 3.0, g).energy_J == pytest.approx(np.sqrt(1e-9 * 1e-8))
+    # negative control: pooling everything as one series lets group b drag the curve up
+    assert energy_at_fd(e, f, 3.0).energy_J != pytest.approx(np.sqrt(1e-9 * 1e-8), rel=0.05)
+    with pytest.raises(ConfigError, match="groups"):
+        quality_cost_curve(e, f, ["a"])
