@@ -272,9 +272,12 @@ def find_deep_results(run_dir: str | Path, dataset: str) -> tuple[dict[str, Any]
     from pbitkit.dtm.deep_baselines import load_deep_results
     from pbitkit.paths import data_dir
 
-    for p in (Path(run_dir) / "deep_baselines" / "deep_baselines.json", data_dir() / f"deep_baselines_{dataset}.json"):
-        if p.exists():
-            return load_deep_results(p), str(p)
+    run_file = Path(run_dir) / "deep_baselines" / "deep_baselines.json"
+    if run_file.exists():
+        return load_deep_results(run_file), str(run_file)
+    shipped = data_dir() / f"deep_baselines_{dataset}.json"
+    if shipped.exists():
+        return load_deep_results(shipped), f"pbitkit/data/{shipped.name} (shipped; docs/gpu_baselines.md)"
     return None
 
 
