@@ -481,6 +481,12 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             for k, a in (dig[0].get("assumptions") or {}).items():
                 L += [f"- `{k}`: {a}"]
             L += [""]
+        # energy at equal FD vs deep generative models (section built by pbitkit.dtm.deep_report)
+        from pbitkit.dtm.deep_report import pipeline_section
+
+        deep = pipeline_section(out, results, fig_dir, figure_number=figs.n + 1)
+        figs.n += sum(line.startswith("![") for line in deep)
+        L += deep
     # --- 4. DTM ---------------------------------------------------------------------------------------------
     L += ["## 4. Denoising thermodynamic model on the simulated array", ""]
     if ev_dir:
