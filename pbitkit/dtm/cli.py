@@ -28,10 +28,23 @@ __all__ = ["register"]
 log = logging.getLogger(__name__)
 
 
+def _section(path: str, key: str) -> tuple[dict, str]:
+    """The table a ``dtm`` command reads from ``path``: the whole file, or its ``[key]`` table when the file
+    is a ``pbitkit pipeline`` config (e.g. ``configs/fashion_mnist.toml``: ``[dtm...]`` and ``[evaluate]``)."""
+    data = load_toml(path)
+    pipeline_keys = {"dtm", "evaluate", "characterize", "fit", "array_cell"}
+    if pipeline_keys & set(data):
+        return dict(data.get(key, {})), f"{Path(path).name} [{key}]"
+    return data, Path(path).name
+
+
 def _load_cfg(path: str | None):
     from pbitkit.dtm.pipeline import DTMConfig
 
-    return DTMConfig() if path is None else from_dict(DTMConfig, load_toml(path), where=Path(path).name)
+    if path is None:
+        return DTMConfig()
+    data, where = _section(path, "dtm")
+    return from_dict(DTMConfig, data, where=where)
 
 
 def _run_cfg(run: str):
@@ -129,7 +142,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pbitkit.dtm.evaluate import EvalConfig, run_evaluation
 
     cfg = _run_cfg(args.run)
-    ecfg = EvalConfig() if not args.config else from_dict(EvalConfig, load_toml(args.config), where=Path(args.config).name)
+    ecfg = EvalConfig()
+    if args.config:
+        edata, where = _section(args.config, "evaluate")
+        ecfg = from_dict(EvalConfig, edata, where=where)
     over = {}
     if args.n_samples:
         over["n_samples"] = args.n_samples
@@ -182,7 +198,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--config", help="TOML with EvalConfig fields (n_samples, K_values, n_boot, cpu_power_W, ...)")
     e.add_argument("--n-samples", type=int, help="samples per point")
     e.add_argument("--K", help="comma-separated sweeps per step, e.g. 5,10,20,40")
-    e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,T1,T<n>")
+    e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,no-acp,no-acp+cal,T1,T<n>")
     e.set_defaults(func=_cmd_evaluate)
+
+    from pbitkit.dtm.deep_cli import register_deep
+
+    register_deep(dsub)
 
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

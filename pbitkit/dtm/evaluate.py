@@ -37,7 +37,7 @@ from pbitkit.dtm.runner import SamplerSpec, load_card
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "evaluate_baselines", "paired_comparisons", "digital_comparison",
+__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_K_values", "evaluate_baselines", "paired_comparisons", "digital_comparison",
            "run_evaluation"]
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,19 @@ class EvalConfig:
         baseline; compared with the whole held-out set (more samples than held-out images narrow the CI).
     K_values : sweeps per step to sweep.
     n_boot : bootstrap replicates of the Fréchet distance.
+    fd_ci : what the Fréchet distance's CI covers: ``"samples"`` (default) resamples the generated samples
+        against the fixed held-out set — the distance to *this* held-out set, the interval that separates
+        models compared on it (more samples narrow it); ``"both"`` also resamples the held-out set (the
+        distance to the data distribution; on the 359 held-out digits this is ±0.5 wide for every model).
+        The paired comparisons always resample the held-out set too.
     n_mixture : component counts of the Bernoulli-mixture baselines.
     unconditional : how "unconditional" samples of a model with label nodes are drawn: ``"free"`` (label
         bits start as noise and evolve with the chain like the pixels; the default) or ``"label_prior"``
         (ancestral: a class ``y`` from the training set's class frequencies, written to the label nodes and
         clamped, then the image from the DTM given ``y`` — the model is ``p(y) p(x | y)``).
+    equal_energy : evaluate the other-T machines (modes ``T<n>``) at ``K x T_main / n`` sweeps per step
+        instead of ``K``, i.e. at the same number of sweeps — the same array energy — per sample as the main
+        DTM at ``K`` (the paper's DTM-vs-monolithic comparison); paired comparisons then match equal energy.
     cpu_power_W : assumed power of the CPU cores running the software sampler (digital baseline).
     io_per_step : charge data I/O at every step instead of once per sample.
     seed : seed of sampling and bootstrap.
@@ -66,8 +74,10 @@ class EvalConfig:
     n_samples: int = 1000
     K_values: tuple[int, ...] = (5, 10, 20)
     n_boot: int = 50
+    fd_ci: Literal["samples", "both"] = "samples"
     n_mixture: tuple[int, ...] = (20, 50)
     unconditional: Literal["label_prior", "free"] = "free"
+    equal_energy: bool = False
     cpu_power_W: float = 15.0
     io_per_step: bool = False
     seed: int = 0
@@ -81,6 +91,8 @@ class EvalConfig:
             raise ConfigError(f"evaluate.n_boot must be >= 2, got {self.n_boot}")
         if self.unconditional not in ("label_prior", "free"):
             raise ConfigError(f"evaluate.unconditional must be 'label_prior' or 'free', got {self.unconditional!r}")
+        if self.fd_ci not in ("samples", "both"):
+            raise ConfigError(f"evaluate.fd_ci must be 'samples' or 'both', got {self.fd_ci!r}")
         if any(k < 1 for k in self.n_mixture):
             raise ConfigError(f"evaluate.n_mixture must hold positive component counts, got {self.n_mixture}")
 
@@ -156,6 +168,15 @@ def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Gene
     return out
 
 
+def mode_K_values(mode: str, T: int, t_main: int, cfg: EvalConfig) -> tuple[int, ...]:
+    """Sweeps per step at which mode ``mode`` (a model with ``T`` steps) is evaluated: ``cfg.K_values``, or
+    for the other-T machines (``T<n>``) under ``cfg.equal_energy`` the same sweeps per sample as the main
+    DTM (``T_main`` steps): ``round(K * T_main / T)``."""
+    if cfg.equal_energy and mode.startswith("T") and mode[1:].isdigit() and T != t_main:
+        return tuple(max(1, round(K * t_main / T)) for K in cfg.K_values)
+    return tuple(cfg.K_values)
+
+
 def unconditional_labels(model: TrainedDTM, n: int, cfg: EvalConfig, seed: np.random.SeedSequence
                          ) -> np.ndarray | None:
     """Labels to clamp for ``n`` unconditional samples: drawn from the training set's class frequencies
@@ -193,13 +214,14 @@ def evaluate_dtm(
     """
     root = seed if seed is not None else np.random.SeedSequence(cfg.seed)
     children = iter(root.spawn(len(modes) * len(cfg.K_values)))
+    t_main = tr.dtm.n_steps
     ref = tr.test.x
     n = cfg.n_samples
     io = IOCosts(io_per_step=cfg.io_per_step)
     out: list[EvalPoint] = []
     total = len(modes) * len(cfg.K_values)
     for label, (model, spec) in modes.items():
-        for K in cfg.K_values:
+        for K in mode_K_values(label, model.dtm.n_steps, t_main, cfg):
             s_gen, s_cond, s_eval, s_mix, s_floor = next(children).spawn(5)
             t0 = time.perf_counter()
             g = generate(model.dtm, n, K=K, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
@@ -208,7 +230,7 @@ def evaluate_dtm(
             floor_rng = np.random.default_rng(s_floor)
             floor_ref = tr.train.x[floor_rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
             q = evaluate_samples(g.pixels, ref, clf, np.random.default_rng(s_eval), n_boot=cfg.n_boot,
-                                 floor_reference=floor_ref)
+                                 floor_reference=floor_ref, fd_ci=cfg.fd_ci)
             acc = None
             if model.dtm.layout.n_label_bits:
                 labs = np.arange(n) % model.dtm.layout.n_classes
@@ -237,12 +259,12 @@ def evaluate_baselines(tr: TrainedDTM, clf: FrozenClassifier, cfg: EvalConfig,
     n = cfg.n_samples
     rng = np.random.default_rng(s_ind)
     samples = {"independent": fit_independent(tr.train.x).sample(n, rng)}
-    out = {"independent": evaluate_samples(samples["independent"], ref, clf, rng, n_boot=cfg.n_boot)}
+    out = {"independent": evaluate_samples(samples["independent"], ref, clf, rng, n_boot=cfg.n_boot, fd_ci=cfg.fd_ci)}
     for k, ss in zip(cfg.n_mixture, s_mix):
         rng = np.random.default_rng(ss)
         key = f"bernoulli_mixture_{k}"
         samples[key] = fit_bernoulli_mixture(tr.train.x, k, rng).sample(n, rng)
-        out[key] = evaluate_samples(samples[key], ref, clf, rng, n_boot=cfg.n_boot)
+        out[key] = evaluate_samples(samples[key], ref, clf, rng, n_boot=cfg.n_boot, fd_ci=cfg.fd_ci)
     if samples_out is not None:
         samples_out.update(samples)
     return out
@@ -259,8 +281,11 @@ def paired_comparisons(points: list[EvalPoint], baseline_samples: dict[str, np.n
     """
     fr = clf.features(tr.test.x)
     ideal = {p.K: p for p in points if p.mode == "ideal"}
-    others: list[tuple[int, str, np.ndarray]] = [(p.K, f"T1 (K={p.K})", p.pixels) for p in points
-                                                  if p.mode == "T1" and p.K in ideal]
+    t1 = [p for p in points if p.mode == "T1"]
+    # the T = 1 point of each ideal K: same K, or the same sweeps per sample under cfg.equal_energy
+    k_of = dict(zip(mode_K_values("T1", 1, tr.dtm.n_steps, cfg), cfg.K_values))
+    others: list[tuple[int, str, np.ndarray]] = [(k_of.get(p.K, p.K), f"T1 (K={p.K})", p.pixels) for p in t1
+                                                  if k_of.get(p.K, p.K) in ideal]
     others += [(K, name, pix) for K in ideal for name, pix in baseline_samples.items()]
     out = []
     for (K, name, pix), ss in zip(others, seed.spawn(len(others))):
@@ -322,7 +347,8 @@ def run_evaluation(
     (``[device]`` as configured).
 
     ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware`` (when trained),
-    ``T1`` and the other ``T<n>`` runs of ``extra_T``.
+    ``no-acp`` / ``no-acp+cal`` (the model trained without penalty, ideal / on the calibrated chip, when
+    trained), ``T1`` and the other ``T<n>`` runs of ``extra_T``.
 
     Raises
     ------
@@ -354,6 +380,9 @@ def run_evaluation(
     }
     if "hw_aware" in trained:
         avail["hw-aware"] = (trained["hw_aware"], cfg.device)
+    if "no_acp" in trained:
+        avail["no-acp"] = (trained["no_acp"], SamplerSpec())
+        avail["no-acp+cal"] = (trained["no_acp"], dataclasses.replace(cfg.device, calibrate=True))
     for name in sorted((n for n in trained if n.startswith("T")), key=lambda n: int(n[1:])):
         avail[name] = (trained[name], SamplerSpec())
     if modes is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -25,6 +26,7 @@ __all__ = [
     "marginal_error",
     "pair_correlation_error",
     "lag_autocorrelation",
+    "LagAutocorrelation",
     "bootstrap_ci",
     "paired_difference_ci",
     "CI",
@@ -188,6 +190,77 @@ def lag_autocorrelation(chain: np.ndarray, lag: int, groups: np.ndarray | None =
     return cov / var
 
 
+class LagAutocorrelation:
+    """:func:`lag_autocorrelation` of a chain fed one state at a time, without storing the chain.
+
+    Memory is ``lag`` states (a ring buffer) plus a few ``(C, N)`` accumulators instead of the whole
+    ``(n_times, C, N)`` record: at ``lag`` = 2,000 sweeps of a 4,900-node array the record would be
+    gigabytes. The result equals :func:`lag_autocorrelation` of the stacked states up to floating-point
+    rounding (same centring on group means, same sums, expanded algebraically):
+    ``sum (s_t - m)(s_{t+k} - m) = X - m (H + E) + (n - k) m^2`` with ``X = sum s_t s_{t+k}``, ``H``, ``E``
+    the sums of ``s_t`` over ``t < n - k`` and ``t >= k``.
+
+    Parameters
+    ----------
+    lag : the lag ``k`` in states (sweeps).
+    groups : ``(C,)`` group ids of the chains (see :func:`lag_autocorrelation`; ``None``: one group).
+    """
+
+    def __init__(self, lag: int, groups: np.ndarray | None = None) -> None:
+        if lag < 1:
+            raise ValueError(f"lag must be >= 1, got {lag}")
+        self.lag = int(lag)
+        self.groups = None if groups is None else np.asarray(groups)
+        self._ring: list[np.ndarray] = []
+        self._n = 0
+        self._sum: np.ndarray | None = None
+        self._sq: np.ndarray | None = None
+        self._cross: np.ndarray | None = None
+        self._first_sum: np.ndarray | float = 0.0  # sum of the first `lag` states (for the tail sum)
+
+    def add(self, state: np.ndarray) -> None:
+        """Append the chains' state at the next time, shape ``(C, N)``."""
+        raw = np.array(state)  # kept in its own dtype (int8 spins) in the ring: lag x C x N bytes
+        s = raw.astype(np.float64)
+        if self._sum is None:
+            if s.ndim != 2:
+                raise ValueError(f"state must have shape (C, N), got {s.shape}")
+            if self.groups is not None and self.groups.shape != (s.shape[0],):
+                raise ValueError(f"groups must have shape ({s.shape[0]},), got {self.groups.shape}")
+            self._sum, self._sq, self._cross = np.zeros_like(s), np.zeros_like(s), np.zeros_like(s)
+        assert self._sum is not None and self._sq is not None and self._cross is not None
+        self._sum += s
+        self._sq += s * s
+        if self._n >= self.lag:
+            self._cross += self._ring[self._n % self.lag] * s
+        if len(self._ring) < self.lag:
+            self._ring.append(raw)
+            self._first_sum = raw.astype(np.float64) + (self._first_sum if self._n else 0.0)
+        else:
+            self._ring[self._n % self.lag] = raw
+        self._n += 1
+
+    def value(self) -> float:
+        """The lag autocorrelation of the states added so far (needs more than ``lag`` states)."""
+        n, k = self._n, self.lag
+        if self._sum is None or n <= k:
+            raise ValueError(f"need more than lag={k} states, got {n}")
+        assert self._sq is not None and self._cross is not None
+        # tail E = sum_{t >= k} s_t = total - first k; head H = sum_{t < n-k} s_t = total - last k (ring)
+        tail = self._sum - self._first_sum
+        head = self._sum - np.sum(self._ring, axis=0, dtype=np.float64)
+        g = np.zeros(self._sum.shape[0], dtype=np.int64) if self.groups is None else self.groups
+        m = np.empty_like(self._sum)
+        for gid in np.unique(g):
+            sel = g == gid
+            m[sel] = self._sum[sel].sum(axis=0) / (n * int(sel.sum()))
+        var = float(np.sum(self._sq - 2.0 * m * self._sum + n * m * m)) / n
+        if var <= 1e-12 * self._sum.size:
+            return 1.0
+        cov = float(np.sum(self._cross - m * (head + tail) + (n - k) * m * m)) / (n - k)
+        return cov / var
+
+
 def bootstrap_ci(
     stat: Callable[[np.ndarray, np.ndarray], float],
     a: np.ndarray,
@@ -196,8 +269,11 @@ def bootstrap_ci(
     *,
     n_boot: int = 100,
     level: float = 0.95,
+    resample: Literal["both", "first"] = "both",
 ) -> CI:
-    """Bootstrap CI of ``stat(a, b)``, resampling rows of both sets with replacement.
+    """Bootstrap CI of ``stat(a, b)``, resampling rows of both sets with replacement (``resample="both"``)
+    or only of ``a`` (``"first"``: ``b`` is a fixed reference, e.g. the held-out set every model is compared
+    with, and the interval covers the sampling noise of ``a`` alone).
 
     Normal-approximation interval ``θ ± z_{(1+level)/2} · sd_boot`` around the point estimate ``θ``, with
     ``sd_boot`` the standard deviation of the bootstrap replicates. (Percentile intervals are misleading for
@@ -206,8 +282,11 @@ def bootstrap_ci(
     """
     from scipy.stats import norm
 
+    if resample not in ("both", "first"):
+        raise ValueError(f"resample must be 'both' or 'first', got {resample!r}")
     point = stat(a, b)
-    vals = np.array([stat(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))]) for _ in range(n_boot)])
+    vals = np.array([stat(a[rng.integers(0, len(a), len(a))],
+                          b[rng.integers(0, len(b), len(b))] if resample == "both" else b) for _ in range(n_boot)])
     half = float(norm.ppf(0.5 + level / 2) * np.std(vals, ddof=1))
     return CI(float(point), float(point) - half, float(point) + half, level)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,10 @@ class ModelConfig:
         spread the label over the grid (6 on the 16×16 digits grid: 0.88–0.93 label-clamped accuracy vs
         0.70 with 3).
     layout_seed : seed of the random placement of visible nodes.
+    placement : where the pixels sit: ``"random"`` (random colour-0 nodes, like the label bits) or
+        ``"grid"`` (topographic: pixel ``(r, c)`` of a square ``side × side`` image on node ``(o + s r,
+        o + s c)`` with stride ``s = L // side`` and the image centred, moved one column when that node is
+        not in colour class 0), so neighbouring pixels share latent neighbours; label bits stay random.
     """
 
     L: int = 16
@@ -49,6 +54,7 @@ class ModelConfig:
     periodic: bool = True
     label_repeat: int = 6
     layout_seed: int = 0
+    placement: Literal["random", "grid"] = "random"
 
     def __post_init__(self) -> None:
         if self.L < 2:
@@ -57,6 +63,8 @@ class ModelConfig:
             raise ConfigError(f"model.pattern must be one of G4, G8, G12, G16, G20, G24; got {self.pattern!r}")
         if self.label_repeat < 0:
             raise ConfigError(f"model.label_repeat must be >= 0, got {self.label_repeat}")
+        if self.placement not in ("random", "grid"):
+            raise ConfigError(f"model.placement must be 'random' or 'grid', got {self.placement!r}")
 
 
 @dataclass(frozen=True)
@@ -114,8 +122,33 @@ def build_layout(cfg: ModelConfig, n_pixels: int, n_classes: int) -> Layout:
             f"({n_pixels} pixels + {n_classes}×{cfg.label_repeat} labels); increase model.L"
         )
     rng = np.random.default_rng(cfg.layout_seed)
-    visible = rng.choice(cls0, size=n_vis, replace=False).astype(np.int64)
+    if cfg.placement == "grid":
+        pix = _grid_pixels(cfg, n_pixels, np.asarray(g.colors))
+        rest = np.setdiff1d(cls0, pix)
+        labels = rng.choice(rest, size=n_vis - n_pixels, replace=False).astype(np.int64)
+        visible = np.concatenate([pix, labels])
+    else:
+        visible = rng.choice(cls0, size=n_vis, replace=False).astype(np.int64)
     return Layout(g, visible, n_pixels, n_classes if cfg.label_repeat else 0, cfg.label_repeat)
+
+
+def _grid_pixels(cfg: ModelConfig, n_pixels: int, colors: np.ndarray) -> np.ndarray:
+    """Topographic pixel nodes (``placement = "grid"``, see :class:`ModelConfig`)."""
+    side = int(round(np.sqrt(n_pixels)))
+    if side * side != n_pixels or side > cfg.L:
+        raise ConfigError(f"model.placement = 'grid' needs a square image of side <= model.L = {cfg.L}; "
+                          f"got {n_pixels} pixels")
+    stride = cfg.L // side
+    off = (cfg.L - stride * (side - 1)) // 2
+    r, c = np.divmod(np.arange(n_pixels), side)
+    rows, cols = off + stride * r, off + stride * c
+    nodes = rows * cfg.L + cols
+    odd = colors[nodes] != 0
+    nodes[odd] = rows[odd] * cfg.L + (cols[odd] + 1) % cfg.L
+    if np.any(colors[nodes] != 0) or np.unique(nodes).size != n_pixels:
+        raise ConfigError(f"model.placement = 'grid': a {side}x{side} image does not fit colour class 0 of "
+                          f"the {cfg.L}x{cfg.L} grid; use placement = 'random' or another model.L")
+    return nodes.astype(np.int64)
 
 
 def input_fields(layout: Layout, h: np.ndarray, j_fwd: np.ndarray, x_in: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,12 +50,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class DataConfig:
     """Which data: ``name`` (digits / mnist / fashion_mnist / bars), ``path`` for local files, the number of
-    training examples (0 = all), held-out fraction and split seed."""
+    training examples (0 = all), the held-out set and the split seed.
+
+    ``holdout = "fraction"`` holds out ``test_fraction`` of the data (seeded); ``"test_split"`` uses the
+    data set's own test split (MNIST / Fashion-MNIST ``t10k``, 10,000 images) as the held-out reference,
+    capped at ``n_test`` images (0 = all) — a large reference makes the Fréchet distance's CI narrow.
+    """
 
     name: str = "digits"
     path: str | None = None
     n_train: int = 0
     test_fraction: float = 0.2
+    holdout: Literal["fraction", "test_split"] = "fraction"
+    n_test: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -63,6 +70,13 @@ class DataConfig:
             raise ConfigError(f"data.name must be digits, mnist, fashion_mnist or bars; got {self.name!r}")
         if not 0 <= self.test_fraction < 1:
             raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+        if self.holdout not in ("fraction", "test_split"):
+            raise ConfigError(f"data.holdout must be 'fraction' or 'test_split', got {self.holdout!r}")
+        if self.holdout == "test_split" and self.name not in ("mnist", "fashion_mnist"):
+            raise ConfigError(f"data.holdout = 'test_split' needs a data set with a test split (mnist, "
+                              f"fashion_mnist), not {self.name!r}")
+        if self.n_train < 0 or self.n_test < 0:
+            raise ConfigError("data.n_train and data.n_test must be >= 0 (0 = all)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,9 @@ class DTMConfig:
     used for device / calibrated generation and, when ``hardware_aware``, for a second, hardware-aware
     training run on that chip (saved in ``hw_aware/``; calibrated first when ``device.calibrate``, the
     default — calibration plus hardware-aware training recovered ideal quality on digits, docs/dtm.md). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``) and
-    ``extra_T`` further DTMs with other step counts (``T2/``, ``T8/``, ...) for the report's T sweep.
+    ``extra_T`` further DTMs with other step counts (``T2/``, ``T8/``, ...) for the report's T sweep;
+    ``acp_baseline`` the same DTM without any correlation penalty (``no_acp/``: ACP off, ``lambda = 0``), the
+    paper's ACP-vs-no-penalty comparison.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -85,6 +101,7 @@ class DTMConfig:
         default_factory=lambda: SamplerSpec(mode="device", weight_bits=8, bias_bits=8, calibrate=True)
     )
     hardware_aware: bool = False
+    acp_baseline: bool = False
     monolithic_baseline: bool = True
     extra_T: tuple[int, ...] = ()
     workers: int = 1
@@ -111,7 +128,12 @@ class TrainedDTM:
 def prepare_data(cfg: DataConfig) -> tuple[BinaryDataset, BinaryDataset]:
     """Load and split the dataset (train, test)."""
     ds = load_dataset(cfg.name, cfg.path, seed=cfg.seed)
-    train, test = ds.split(cfg.test_fraction, seed=cfg.seed) if cfg.test_fraction > 0 else (ds, ds)
+    if cfg.holdout == "test_split":
+        train, test = ds, load_dataset(cfg.name, cfg.path, split="test", seed=cfg.seed)
+    else:
+        train, test = ds.split(cfg.test_fraction, seed=cfg.seed) if cfg.test_fraction > 0 else (ds, ds)
+    if cfg.n_test:
+        test = test.subset(cfg.n_test, seed=cfg.seed + 1)
     if cfg.n_train:
         train = train.subset(cfg.n_train, seed=cfg.seed)
     return train, test
@@ -206,8 +228,14 @@ def evaluate_samples(
     *,
     n_boot: int = 50,
     floor_reference: np.ndarray | None = None,
+    fd_ci: Literal["samples", "both"] = "both",
 ) -> SampleQuality:
     """Quality of ``samples (n, P)`` vs held-out ``reference (m, P)`` (``n`` may exceed ``m``).
+
+    ``fd_ci`` picks what the Fréchet distance's bootstrap CI covers: ``"both"`` resamples the samples and
+    the reference (the distance to the data distribution the reference was drawn from: wide when the
+    reference is small), ``"samples"`` only the samples (the distance to this fixed held-out set, as FID
+    fixes its reference statistics: the interval that tells models compared on the same reference apart).
 
     Returns a :class:`~pbitkit.dtm.metrics.SampleQuality`: ``fd`` (Fréchet classifier distance with a
     bootstrap CI), ``kid``, ``marginal_err``, ``pair_err`` and, when ``floor_reference`` (real data, not the
@@ -215,11 +243,15 @@ def evaluate_samples(
     floor at that sample count.
     """
     fs, fr = clf.features(samples), clf.features(reference)
-    fd = bootstrap_ci(frechet_from_features, fs, fr, rng, n_boot=n_boot)
+    if fd_ci not in ("samples", "both"):
+        raise ConfigError(f"fd_ci must be 'samples' or 'both', got {fd_ci!r}")
+    how: Literal["both", "first"] = "first" if fd_ci == "samples" else "both"
+    fd = bootstrap_ci(frechet_from_features, fs, fr, rng, n_boot=n_boot, resample=how)
     kid = kernel_inception_distance(fs, fr, rng, n_subsets=10, subset_size=min(200, len(fs), len(fr)))
     floor = None
     if floor_reference is not None:
-        floor = bootstrap_ci(frechet_from_features, clf.features(floor_reference), fr, rng, n_boot=n_boot)
+        floor = bootstrap_ci(frechet_from_features, clf.features(floor_reference), fr, rng, n_boot=n_boot,
+                             resample=how)
     return SampleQuality(n=int(len(samples)), fd=fd, kid=kid, marginal_err=marginal_error(samples, reference),
                          pair_err=pair_correlation_error(samples, reference), fd_floor=floor)
 
@@ -237,12 +269,19 @@ def config_dict(cfg: DTMConfig) -> dict[str, Any]:
 
 def variants(cfg: DTMConfig) -> dict[str, tuple[DTMConfig, str]]:
     """The models a run trains: ``main`` (in the run directory), ``hw_aware`` (trained on the ``device``
-    chip, in ``hw_aware/``) and ``T1`` (the monolithic Boltzmann-machine baseline, in ``T1/``) as enabled."""
+    chip, in ``hw_aware/``), ``no_acp`` (no correlation penalty, in ``no_acp/``) and ``T1`` (the monolithic
+    Boltzmann-machine baseline, in ``T1/``) and ``T<n>`` as enabled, in the order they train: main, the
+    other-T machines, ``no_acp``, ``hw_aware`` (so an interrupted run has the cheap comparisons first)."""
+    from pbitkit.dtm.acp import ACPConfig
+
     out = {"main": (cfg, ".")}
-    if cfg.hardware_aware:
-        out["hw_aware"] = (dataclasses.replace(cfg, sampler=cfg.device), "hw_aware")
     extra = ([1] if cfg.monolithic_baseline else []) + list(cfg.extra_T)
     for t in dict.fromkeys(extra):
         if t != cfg.forward.n_steps:
             out[f"T{t}"] = (dataclasses.replace(cfg, forward=dataclasses.replace(cfg.forward, n_steps=t)), f"T{t}")
+    if cfg.acp_baseline:
+        no_pen = dataclasses.replace(cfg.train, acp=ACPConfig(enabled=False, lambda_init=0.0))
+        out["no_acp"] = (dataclasses.replace(cfg, train=no_pen), "no_acp")
+    if cfg.hardware_aware:
+        out["hw_aware"] = (dataclasses.replace(cfg, sampler=cfg.device), "hw_aware")
     return out

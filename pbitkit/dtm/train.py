@@ -37,7 +37,7 @@ import numpy as np
 
 from pbitkit.dtm.acp import ACPConfig, acp_update
 from pbitkit.dtm.forward import ForwardProcess
-from pbitkit.dtm.metrics import lag_autocorrelation
+from pbitkit.dtm.metrics import LagAutocorrelation
 from pbitkit.dtm.model import Layout, StepParams, input_fields
 from pbitkit.dtm.runner import Runner, SamplerSpec, make_hardware_for
 from pbitkit.errors import ConfigError, PbitkitError
@@ -194,12 +194,11 @@ def monitor_autocorrelation(
     state = _init_state(layout, x_rep, rng)
     prog = runner.program(params.J_edge, fields, None)  # programmed once for all the recorded sweeps
     state = runner.sweeps(prog, state, lag, rng)
-    n_t = length * lag
-    rec = np.empty((n_t, state.shape[0], state.shape[1]), dtype=np.int8)
-    for k in range(n_t):
+    acc = LagAutocorrelation(lag, groups)  # streamed: memory lag x chains x nodes, not the whole record
+    for _ in range(length * lag):
         state = runner.sweeps(prog, state, 1, rng)
-        rec[k] = state
-    return lag_autocorrelation(rec, lag, groups)
+        acc.add(state)
+    return acc.value()
 
 
 def _checkpoint_paths(path: str) -> tuple[Path, Path]:

@@ -89,9 +89,36 @@ def load_toml_text(text: str) -> dict:
 def test_variants_for_the_T_sweep() -> None:
     from pbitkit.dtm.pipeline import variants
 
-    v = variants(DTMConfig(hardware_aware=True, extra_T=(2, 4, 8)))  # 4 = main's T: not duplicated
-    assert list(v) == ["main", "hw_aware", "T1", "T2", "T8"]
+    v = variants(DTMConfig(hardware_aware=True, acp_baseline=True, extra_T=(2, 4, 8)))  # 4 = main's T: once
+    assert list(v) == ["main", "T1", "T2", "T8", "no_acp", "hw_aware"]  # the cheap comparisons train first
     assert v["T8"][0].forward.n_steps == 8 and v["T8"][1] == "T8"
     assert v["hw_aware"][0].sampler.mode == "device"
+    acp = v["no_acp"][0].train.acp
+    assert not acp.enabled and acp.lambda_init == 0.0 and v["main"][0].train.acp.enabled
+
+
+def test_equal_energy_K_and_pipeline_preset(tmp_path) -> None:
+    """T = 1 at the main DTM's sweeps per sample; `dtm` commands read a pipeline preset's [dtm]/[evaluate]."""
+    from pbitkit.dtm.cli import _load_cfg, _section
+    from pbitkit.dtm.evaluate import EvalConfig, mode_K_values
+    from pbitkit.paths import repo_root
+
+    e = EvalConfig(K_values=(10, 50), equal_energy=True)
+    assert mode_K_values("T1", 1, 8, e) == (80, 400)
+    assert mode_K_values("ideal", 8, 8, e) == (10, 50) and mode_K_values("no-acp", 8, 8, e) == (10, 50)
+    assert mode_K_values("T1", 1, 8, EvalConfig(K_values=(10, 50))) == (10, 50)  # negative control: flag off
+    preset = repo_root() / "configs" / "fashion_mnist.toml"
+    cfg = _load_cfg(str(preset))
+    assert (cfg.model.L, cfg.model.pattern, cfg.forward.n_steps, cfg.data.name) == (70, "G12", 8, "fashion_mnist")
+    assert cfg.data.holdout == "test_split" and cfg.acp_baseline and cfg.hardware_aware
+    ev, where = _section(str(preset), "evaluate")
+    assert 250 in ev["K_values"] and ev["equal_energy"] is True and "[evaluate]" in where
+    plain = tmp_path / "dtm.toml"
+    plain.write_text("[model]\nL = 12\n")
+    assert _load_cfg(str(plain)).model.L == 12  # a plain DTM config still works
+    with pytest.raises(ConfigError, match="test split"):
+        from pbitkit.dtm.pipeline import DataConfig
+
+        DataConfig(name="digits", holdout="test_split")
     with pytest.raises(ConfigError, match="extra_T"):
         DTMConfig(extra_T=(0,))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 
 import numpy as np
@@ -89,6 +90,33 @@ def test_lag_autocorrelation_telegraph_known_answer() -> None:
     assert lag_autocorrelation(frozen, 5) == 1.0
 
 
+def test_streamed_lag_autocorrelation_equals_recorded() -> None:
+    """LagAutocorrelation (one state at a time, ring buffer of `lag` states) = lag_autocorrelation of the
+    stacked record, with groups; a frozen chain gives 1; too few states is an error."""
+    from pbitkit.dtm.metrics import LagAutocorrelation
+
+    rng = np.random.default_rng(5)
+    s = np.where(rng.random((60, 12, 7)) < 0.5, 1, -1).astype(np.int8)
+    for t in range(1, 60):  # persistence plus per-group offsets: a non-trivial answer
+        keep = rng.random((12, 7)) < 0.8
+        s[t][keep] = s[t - 1][keep]
+    groups = np.repeat(np.arange(3), 4)
+    for lag in (1, 4, 9):
+        for g in (None, groups):
+            acc = LagAutocorrelation(lag, g)
+            for state in s:
+                acc.add(state)
+            assert acc.value() == pytest.approx(lag_autocorrelation(s, lag, g), abs=1e-12)
+    acc = LagAutocorrelation(3)
+    for state in np.ones((10, 2, 3), dtype=np.int8):
+        acc.add(state)
+    assert acc.value() == 1.0
+    with pytest.raises(ValueError, match="more than lag"):
+        short = LagAutocorrelation(5)
+        short.add(s[0])
+        short.value()
+
+
 def test_marginal_and_pair_errors() -> None:
     x = np.array([[1, 1], [-1, -1]], dtype=np.int8)
     y = np.array([[1, -1], [-1, 1]], dtype=np.int8)
@@ -112,6 +140,19 @@ def test_bootstrap_ci_covers_point() -> None:
     ci = bootstrap_ci(lambda u, v: float(np.mean(v) - np.mean(u)), a, b, rng, n_boot=200)
     assert ci.lo < ci.value < ci.hi
     assert ci.lo < 0.5 < ci.hi  # the true difference (SE ~ 0.07) is inside the 95% interval
+
+
+def test_bootstrap_ci_fixed_reference() -> None:
+    """resample="first" covers only the first set's noise: narrower than resampling both when the
+    reference is small, and centred on the same point; an unknown option is an error."""
+    rng = np.random.default_rng(8)
+    a, ref = rng.normal(size=(4000, 3)), rng.normal(size=(100, 3)) + 0.2
+    both = bootstrap_ci(frechet_from_features, a, ref, rng, n_boot=60)
+    first = bootstrap_ci(frechet_from_features, a, ref, rng, n_boot=60, resample="first")
+    assert first.value == both.value
+    assert (first.hi - first.lo) < 0.5 * (both.hi - both.lo)  # the 100-row reference dominates "both"
+    with pytest.raises(ValueError, match="resample"):
+        bootstrap_ci(frechet_from_features, a, ref, rng, n_boot=2, resample="none")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- baselines
@@ -184,6 +225,11 @@ def test_shipped_classifier_hash_and_accuracy(tmp_path) -> None:
     (tmp_path / "c.json").write_text((data_dir() / "dtm_digits_classifier.json").read_text())
     with pytest.raises(PbitkitError, match="hash"):
         load_classifier(bad)
+    # the shipped Fashion-MNIST classifier: hash-checked, trained on the 60,000 training images, scored on t10k
+    fm = classifier_for("fashion_mnist")
+    meta = json.loads((data_dir() / "dtm_fashion_mnist_classifier.json").read_text())
+    assert fm.sha256 == meta["sha256"] and meta["n_train"] == 60000 and meta["n_test"] == 10000
+    assert 0.75 < fm.test_accuracy < 1 and fm.w1.shape == (784, 64)
 
 
 def test_real_vs_real_floor_below_independent() -> None:

@@ -149,3 +149,20 @@ def test_bad_inputs_raise() -> None:
         train_step(StepJob(1, lay, fp, np.ones((4, 8), np.int8), TrainConfig()))
     with pytest.raises(ConfigError, match="model.L"):
         build_layout(ModelConfig(L=4, pattern="G4", label_repeat=0), 9, 0)
+
+
+def test_grid_placement_is_topographic() -> None:
+    """placement = "grid": image neighbours sit stride apart on colour-0 nodes, labels elsewhere; a
+    non-square image is a ConfigError; random placement (negative control) scatters the pixels."""
+    from pbitkit.errors import ConfigError
+
+    lay = build_layout(ModelConfig(L=16, pattern="G20", placement="grid"), 64, 10)
+    colors = np.asarray(lay.graph.colors)
+    assert np.all(colors[lay.visible] == 0) and np.unique(lay.visible).size == lay.visible.size
+    rows, cols = np.divmod(lay.visible[:64], 16)
+    np.testing.assert_array_equal(np.diff(cols.reshape(8, 8), axis=1), 2)  # pixel (r, c) -> node (1+2r, 1+2c)
+    np.testing.assert_array_equal(np.diff(rows.reshape(8, 8), axis=0), 2)
+    rnd = build_layout(ModelConfig(L=16, pattern="G20"), 64, 10)
+    assert not np.all(np.diff(np.divmod(rnd.visible[:64], 16)[1].reshape(8, 8), axis=1) == 2)
+    with pytest.raises(ConfigError, match="square image"):
+        build_layout(ModelConfig(L=16, placement="grid", label_repeat=0), 60, 10)

@@ -183,6 +183,10 @@ class NativeLatchCell(Cell):
     port_nodes = ("vdd", "vddb", "vddr", "vddc", "bias", "ref", "vtail", "clk")
     card = "native_latch_card.json"
     default_vdd_V = 0.125
+    #: centre search of a device (pipeline bias centering): the bias port works over ref +- ~0.4 V, and each
+    #: predicted bias value costs a DC sweep, so 161 values over +-3 default widths (-0.26...+0.46 V)
+    centering_spans = (3.0,)
+    centering_points = 161
     #: the circuit renderer (same signature as :func:`render_native_latch`; the PySpice definition in
     #: :mod:`pbitkit.circuits.builtin.native_latch_pyspice` replaces it)
     render = staticmethod(render_native_latch)

@@ -1,0 +1,121 @@
+"""Figures of an exploration (matplotlib Agg, written atomically): the Pareto front with the dominated and
+infeasible designs greyed, and DTM sample quality vs energy per sample across cell designs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbitkit.io import atomic_path
+
+__all__ = ["plot_front", "plot_quality_vs_energy"]
+
+_PANELS = (("tau_corr_s", "correlation time of the read bits τ (s)"),
+           ("sigma_v0_over_vs", "variation σ(V0)/Vs (mismatch)"),
+           ("area_um2", "area proxy Σ W·L (µm²)"))
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def _col(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    out = []
+    for r in rows:
+        try:
+            out.append(float(r.get(key, math.nan)))
+        except (TypeError, ValueError):
+            out.append(math.nan)
+    return np.array(out, dtype=float)
+
+
+def plot_front(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: str = "") -> Path:
+    """Energy per independent bit against τ, variation and area, one panel each.
+
+    ``rows``: one per design with the figures, ``feasible`` and ``on_front`` (0/1) and ``origin`` (the
+    ``"reference"`` design is drawn as a star). Infeasible designs are light grey crosses, feasible but
+    dominated ones grey dots, the front coloured. An infinite σ(V0)/Vs (fewer than two mismatch
+    instances centred in the window) is drawn at the panel's top edge with a triangle.
+    """
+    plt = _plt()
+    e = _col(rows, "energy_per_independent_bit_J") * 1e15
+    feas = _col(rows, "feasible") > 0
+    front = _col(rows, "on_front") > 0
+    ref = np.array([r.get("origin") == "reference" for r in rows], dtype=bool)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), sharey=True)
+    for ax, (key, label) in zip(axes, _PANELS, strict=True):
+        x = _col(rows, key)
+        finite = np.isfinite(x)
+        top = np.nanmax(x[finite]) * 2 if finite.any() else 1.0
+        xp = np.where(np.isinf(x), top, x)
+        inf = np.isinf(x)
+        ax.scatter(xp[~feas], e[~feas], marker="x", s=14, c="0.82", label="infeasible")
+        ax.scatter(xp[feas & ~front], e[feas & ~front], s=16, c="0.55", label="feasible, dominated")
+        sc = ax.scatter(xp[front & ~inf], e[front & ~inf], s=36, c="C3", edgecolors="k", linewidths=0.5,
+                        label="front", zorder=3)
+        ax.scatter(xp[front & inf], e[front & inf], s=40, c="C3", marker="^", edgecolors="k", linewidths=0.5,
+                   zorder=3, label="front, σ(V0)/Vs = ∞" if (front & inf).any() else None)
+        ax.scatter(xp[ref], e[ref], s=160, marker="*", c="gold", edgecolors="k", zorder=4, label="cell default")
+        del sc
+        ax.set_xscale("log")
+        ax.set_xlabel(label + (" (▲: ∞)" if key == "sigma_v0_over_vs" and inf.any() else ""))
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("energy per independent bit (fJ)")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path, *,
+                           ideal_energy_J: float | None = None, gpu_energy_J: float | None = None,
+                           ideal_fd: float | None = None, xlabel: str = "energy per generated sample (J)",
+                           quality_label: str = "Fréchet distance (lower is better)", title: str = "") -> Path:
+    """DTM sample quality vs energy per sample, one point per cell design.
+
+    ``points``: ``label``, ``energy_per_sample_J``, ``fd`` (and optionally ``fd_lo``/``fd_hi`` for an
+    interval). ``ideal_energy_J`` (the paper's idealized 2 fJ per cell per sweep at this DTM's size) and
+    ``gpu_energy_J`` (a digital GPU chain for the same samples) are drawn as vertical lines, ``ideal_fd`` (the
+    same model on the ideal array) as a horizontal one.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for k, p in enumerate(points):
+        x, y = float(p["energy_per_sample_J"]), float(p["fd"])
+        lo, hi = float(p.get("fd_lo", y)), float(p.get("fd_hi", y))
+        ax.errorbar([x], [y], yerr=[[max(y - lo, 0.0)], [max(hi - y, 0.0)]], fmt="o" if k else "*",
+                    ms=8 if k else 14, capsize=3, label=str(p["label"]))
+    if ideal_fd is not None and math.isfinite(ideal_fd):
+        ax.axhline(ideal_fd, ls="-.", c="C2", lw=1, label="same DTM on the ideal array")
+    if ideal_energy_J is not None:
+        ax.axvline(ideal_energy_J, ls="--", c="0.3")
+        ax.text(ideal_energy_J, ax.get_ylim()[1], " paper: 2 fJ/cell/sweep", rotation=90, va="top", fontsize=8)
+    if gpu_energy_J is not None:
+        ax.axvline(gpu_energy_J, ls=":", c="C7")
+        ax.text(gpu_energy_J, ax.get_ylim()[1], " GPU (A100, digital chain)", rotation=90, va="top", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(quality_label)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="best")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
