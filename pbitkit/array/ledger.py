@@ -11,8 +11,9 @@ Per cell and per update (one read of the cell)::
     E_readout = 0 for clocked cells (the cell's own decision is the read: inside E_rng), else the measured
               comparator decision + its idle power until the next read (``periphery["readout"]``), or 0
               "assumed"
-    E_clock = periphery["clock"] distribution energy per cell per cycle (ngspice clock tree), else the card's
-              ``clock_energy_J`` (assumed)
+    E_clock = periphery["clock"] distribution energy per cell per cycle (ngspice clock tree; plus the cell's
+              clock-pin energy when ``count_pins``: a tree at another voltage than the cell's own clock), else
+              the card's ``clock_energy_J`` (assumed)
     E_wire  = a_out x 1/2 (E_0 + e_1 x sum_j L_ij)    measured (ngspice: driver + wire + the neighbours' input
               gates, ``E_0 + e_1 L`` per full cycle), else a_out x 1/2 C' V^2 x sum_j L_ij (assumed C');
               L_ij = Manhattan length from the coordinates x fold factor (2 on a folded torus)
@@ -378,12 +379,14 @@ def ledger(
     # clock distribution
     ck = per.get("clock") if isinstance(per.get("clock"), dict) else None
     if ck:
-        e_clock = float(ck["energy_per_cell_J"])
+        pins = bool(ck.get("count_pins"))
+        e_clock = float(ck["energy_per_cell_J"]) + (float(ck.get("pin_energy_per_cell_J", 0.0)) if pins else 0.0)
         terms.append(EnergyTerm(
             "clock", e_clock, "cell update", "simulated",
-            f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree, leaves "
-            f"{ck.get('pitch_um')} um apart (one tree per colour class), supply energy minus the clock pins' own "
-            "C V^2 (counted by the cell)",
+            f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree at "
+            f"{ck.get('vdd_V', '?')} V, leaves {ck.get('pitch_um')} um apart (one tree per colour class), "
+            + ("supply energy incl. the cell's clock-input gates at the tree's voltage" if pins else
+               "supply energy minus the clock pins' own C V^2 (counted by the cell)"),
             ck.get("source", {})))
     else:
         e_clock = stats.clock_energy_J
