@@ -209,3 +209,25 @@ def test_merge_deep_results_checks_data_and_classifier() -> None:
     b["meta"] = {**b["meta"], "dataset": "other"}
     with pytest.raises(PbitkitError, match="different data"):
         merge_deep_results([a, b])
+
+
+@pytest.mark.parametrize("name", ["digits", "fashion_mnist"])
+def test_shipped_deep_results_match_the_shipped_classifier(name: str) -> None:
+    # the pipeline report compares shipped deep curves with a run's DTM only when the FD was measured the
+    # same way; a retrained classifier must come with re-measured deep curves (docs/gpu_baselines.md)
+    from pbitkit.dtm.classifier import load_classifier
+    from pbitkit.dtm.deep_baselines import load_deep_results
+    from pbitkit.paths import data_dir
+
+    deep = load_deep_results(data_dir() / f"deep_baselines_{name}.json")
+    clf = load_classifier(data_dir() / f"dtm_{name}_classifier.npz")
+    assert f"sha256 {clf.sha256[:12]}" in deep["meta"]["classifier"]
+    assert {p["family"] for p in deep["points"]} == {"vae", "diffusion"}
+    if name == "digits":  # and the default split (the demo's)
+        from pbitkit.dtm.pipeline import DataConfig, prepare_data
+
+        tr, te = prepare_data(DataConfig())
+        assert deep["meta"]["dataset"] == f"digits (8x8, train {len(tr.y)}, held-out {len(te.y)})"
+    for p in deep["points"]:  # every price follows from the stored counts (no hand-edited numbers)
+        assert p["gpu_ops_J"] == pytest.approx(p["cost"]["ops"] * A100_J_PER_OP)
+        assert p["fd"]["lo"] < p["fd"]["value"] < p["fd"]["hi"]
