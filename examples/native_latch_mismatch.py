@@ -65,7 +65,7 @@ def main() -> None:
     seeds = [s for s in range(a.first_seed, a.first_seed + a.seeds) if s not in done]
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with cf.ThreadPoolExecutor(a.workers) as ex:
-        before = list(ex.map(lambda s: readout_offset(mc_seed=s), seeds))
+        before = list(ex.map(lambda s: readout_offset(mc_seed=s, steps=41), seeds))
     trims = calibrate_cell([{"mc_seed": s} for s in seeds], transient_steps=a.transient_steps, workers=a.workers)
 
     def after(k: int) -> dict[str, object]:
