@@ -359,7 +359,7 @@ def calibrate_cell(instances: Sequence[Mapping[str, object]], *, core_dac: TrimD
 SUPPLY_LSB_V = 0.25e-3
 #: Readout settings tried by :func:`calibrate_die`, cheapest first: (``vddr_V``, ``ro_nwell_V``).
 READOUT_OPTIONS: tuple[tuple[float, float], ...] = tuple(
-    (v, nw) for v in (0.45, 0.5, 0.55, 0.6, 0.7) for nw in (0.0, -0.15, 0.15))
+    (v, nw) for v in (0.45, 0.55, 0.7) for nw in (0.0, -0.15, 0.15))
 
 
 @dataclass(frozen=True)
@@ -433,7 +433,7 @@ def calibrate_die(corner: str, temp_C: float, *, tau_target_s: float = 40e-9,
     while hi - lo > 1:
         mid = (lo + hi) // 2
         taus[mid] = tau(mid)
-        if math.isfinite(taus[mid]) and taus[mid] > tau_target_s:
+        if not math.isfinite(taus[mid]) or taus[mid] > tau_target_s:  # NaN: no transitions at all (frozen)
             hi = mid
         else:
             lo = mid
