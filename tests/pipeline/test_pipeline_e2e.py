@@ -142,3 +142,15 @@ def test_ledger_json_has_a_source_per_joule(small_run: tuple[Path, Path]) -> Non
     assert "Every fitted cell on the same array" in report and (out / "report" / "figures" / "ledger.png").exists()
     n_img = len(re.findall(r"^!\[", report, re.M))
     assert n_img == len(re.findall(r"^\*Figure \d+\.\*", report, re.M)) > 0
+    # figures numbered in reading order
+    nums = [int(n) for n in re.findall(r"^\*Figure (\d+)\.\*", report, re.M)]
+    assert nums == list(range(1, len(nums) + 1))
+    # the headline figures: run setting and the paper's L = 70, T = 8, K = 250, from the same ledger
+    head = json.loads((out / "report" / "headline.json").read_text())
+    cell = head["array_cell"]
+    run, paper = head["cells"][cell]["run"], head["cells"][cell]["paper"]
+    assert (paper["L"], paper["T"], paper["K"], paper["periphery_for_L"]) == (70, 8, 250, 70)
+    assert run["energy_per_cell_sweep_J"] == pytest.approx(sum(run["per_cell_sweep_J"].values()))
+    assert run["all_traced"] == led["all_traced_to_ngspice"]
+    assert "### Headline figures by cell and setting" in report and "the DTM paper's ≈ 2 fJ" in report
+    assert (out / "report" / "figures" / "quality_vs_energy_cells.png").exists()
