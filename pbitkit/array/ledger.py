@@ -11,8 +11,9 @@ Per cell and per update (one read of the cell)::
     E_readout = 0 for clocked cells (the cell's own decision is the read: inside E_rng), else the measured
               comparator decision + its idle power until the next read (``periphery["readout"]``), or 0
               "assumed"
-    E_clock = periphery["clock"] distribution energy per cell per cycle (ngspice clock tree), else the card's
-              ``clock_energy_J`` (assumed)
+    E_clock = periphery["clock"] distribution energy per cell per cycle (ngspice clock tree; plus the cell's
+              clock-pin energy when ``count_pins``: a tree at another voltage than the cell's own clock), else
+              the card's ``clock_energy_J`` (assumed)
     E_wire  = a_out x 1/2 (E_0 + e_1 x sum_j L_ij)    measured (ngspice: driver + wire + the neighbours' input
               gates, ``E_0 + e_1 L`` per full cycle), else a_out x 1/2 C' V^2 x sum_j L_ij (assumed C');
               L_ij = Manhattan length from the coordinates x fold factor (2 on a folded torus)
@@ -345,10 +346,13 @@ def ledger(
         ref = _run_ref({"testbench": bn_prov.get("source", "bias_network_point"),
                         "models": meas.get("models") or f"sky130 {bn_prov.get('corner', '?')}",
                         "netlist_sha256": meas.get("netlist_sha256"), "job_sha256": meas.get("job_sha256")})
+        how = ("update energy + measured static power x update time" if "static_power_W" in meas else
+               "charge-domain network: energy per update incl. its leakage over the update and the amortized "
+               "refresh (no static conduction)")
         bias_term = EnergyTerm(
             "bias", float(np.mean(e_bias)), "cell update", "simulated",
-            f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, update energy + measured static power "
-            f"x update time", {k: bn_prov.get(k) for k in ("fan_in", "corner", "source", "n_tau")} | {"measured": meas})
+            f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, {how}",
+            {k: bn_prov.get(k) for k in ("fan_in", "corner", "source", "n_tau")} | {"measured": meas})
         trim_term = EnergyTerm("trim", 0.0, "cell update", "included", "inside bias: the trim/field input is one "
                                "of the network's fan_in + 1 unit conductances (same ngspice run)", {})
     else:
@@ -378,12 +382,14 @@ def ledger(
     # clock distribution
     ck = per.get("clock") if isinstance(per.get("clock"), dict) else None
     if ck:
-        e_clock = float(ck["energy_per_cell_J"])
+        pins = bool(ck.get("count_pins"))
+        e_clock = float(ck["energy_per_cell_J"]) + (float(ck.get("pin_energy_per_cell_J", 0.0)) if pins else 0.0)
         terms.append(EnergyTerm(
             "clock", e_clock, "cell update", "simulated",
-            f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree, leaves "
-            f"{ck.get('pitch_um')} um apart (one tree per colour class), supply energy minus the clock pins' own "
-            "C V^2 (counted by the cell)",
+            f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree at "
+            f"{ck.get('vdd_V', '?')} V, leaves {ck.get('pitch_um')} um apart (one tree per colour class), "
+            + ("supply energy incl. the cell's clock-input gates at the tree's voltage" if pins else
+               "supply energy minus the clock pins' own C V^2 (counted by the cell)"),
             ck.get("source", {})))
     else:
         e_clock = stats.clock_energy_J

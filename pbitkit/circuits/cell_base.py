@@ -364,6 +364,12 @@ class Cell(abc.ABC):
     port_nodes: tuple[str, ...] = ()
     #: characterization card under ``pbitkit/data`` (tau, energies for ``pbitkit cells``); "" = none
     card: str = ""
+    #: predicted-tier search for a device's centre (:func:`pbitkit.circuits.centering.predict_centre`): grids of
+    #: ``centering_points`` bias values over +-span default-range widths around the range's midpoint, one
+    #: span after the other until P(1) crosses 1/2 (a cell whose bias port only works over a bounded range,
+    #: or whose predicted tier costs a DC sweep per bias value, narrows them)
+    centering_spans: tuple[float, ...] = (20.0, 200.0)
+    centering_points: int = 4001
 
     def params(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """Default parameters updated by ``overrides``, checked by :meth:`check_params`.

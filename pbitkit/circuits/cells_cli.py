@@ -24,6 +24,7 @@ EPILOG = """\
 examples:
   pbitkit cells                       one line per cell: topology, noise source, tau, energy, all-transistor
   pbitkit cells show native_latch     the cell's netlist rendered at its defaults (tt, 27 C, centre bias)
+  pbitkit cells show default          the same for the pipeline's default cell
 """
 
 
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "defaults.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", nargs="?", choices=["list", "show"], default="list",
                    help="'list' (default) or 'show NAME'")
-    p.add_argument("name", nargs="?", help="the cell to show")
+    p.add_argument("name", nargs="?", help="the cell to show ('default': the pipeline's default cell)")
     p.set_defaults(func=cmd_cells)
 
 
@@ -68,16 +69,18 @@ def _card_values(card: str) -> dict[str, Any] | None:
 
 
 def cell_summary(name: str) -> dict[str, Any]:
-    """The listing of one cell: name, topology, noise source, all-transistor, and tau / energy per bit /
-    energy per independent bit from its card (None when the cell has no card)."""
-    from pbitkit.circuits.registry import get_cell
+    """The listing of one cell: name, topology, noise source, all-transistor, whether it is the pipeline's
+    default cell, and tau / energy per bit / energy per independent bit from its card (None when the cell
+    has no card). ``name`` may be ``"default"`` (the summary then names the default cell)."""
+    from pbitkit.circuits.registry import DEFAULT_CELL, get_cell, resolve_cell_name
 
+    name = resolve_cell_name(name)
     cell = get_cell(name)
     vals = _card_values(getattr(cell, "card", ""))
     return {"name": name, "topology": getattr(cell, "topology", "") or cell.description,
             "noise_source": getattr(cell, "noise_source", "undeclared"),
             "noise_description": getattr(cell, "noise_description", ""),
-            "all_transistor": bool(getattr(cell, "all_transistor", False)),
+            "all_transistor": bool(getattr(cell, "all_transistor", False)), "default": name == DEFAULT_CELL,
             "characterized": vals is not None, **(vals or {})}
 
 
@@ -99,7 +102,8 @@ def format_summary(s: dict[str, Any]) -> str:
         nums = "not characterized (no card)"
     return (f"{s['name']:<20} all-transistor: {'yes' if s['all_transistor'] else 'no ':<3}  {nums}  |  "
             f"{s['topology']}  |  noise: {s['noise_source']}"
-            + (f" ({s['noise_description']})" if s["noise_description"] else ""))
+            + (f" ({s['noise_description']})" if s["noise_description"] else "")
+            + ("  |  the pipeline's default cell (`--cell default`)" if s.get("default") else ""))
 
 
 def cmd_cells(args: argparse.Namespace) -> int:

@@ -97,19 +97,21 @@ def predict_centre(cell: str, corner: str, mc_seed: int, temp_C: float, vdd_V: f
                    params: dict[str, float], models: str, runner: str = DEFAULT_RUNNER) -> dict[str, float]:
     """The predicted-tier sigmoid (``v0_V``, ``vs_V``, ...) of one device (one or two ngspice sessions).
 
-    The predicted P(1) is evaluated on 4001 bias values over +-20 default-range widths around the range's
-    midpoint; a device whose centre lies outside (the latch's mismatch moves it by ~100 widths) is
-    searched again over +-200 widths. A module-level function so that process pools and dask workers
+    The predicted P(1) is evaluated on the cell's ``centering_points`` bias values over +-span default-range
+    widths around the range's midpoint for each of its ``centering_spans`` in turn until it crosses 1/2
+    (default 4001 values, +-20 widths, then +-200 for a device whose centre lies outside: the latch's mismatch
+    moves it by ~100 widths). A module-level function so that process pools and dask workers
     can run it. ``runner``: how the sessions run (:mod:`pbitkit.circuits.runners`)."""
 
     def library(c: str, mismatch: bool) -> Any:
         return get_library(models, c if models != "generic" else "tt", mismatch=mismatch)
 
-    lo, hi = get_cell(cell).default_bias_range(params)
+    c = get_cell(cell)
+    lo, hi = c.default_bias_range(params)
     mid, width = 0.5 * (lo + hi), max(hi - lo, 1e-3)
     res: dict[str, float] = {}
-    for span in (20.0, 200.0):  # +-20 default widths first; a device with no crossing there gets +-200
-        grid = np.linspace(mid - span * width, mid + span * width, 4001)
+    for span in c.centering_spans:  # e.g. +-20 default widths first; a device with no crossing there gets +-200
+        grid = np.linspace(mid - span * width, mid + span * width, int(c.centering_points))
         res = predicted_sigmoid(cell, corner=corner, mc_seed=mc_seed, temp_C=temp_C, vdd_V=vdd_V, params=params,
                                 library=library, bias_grid_V=grid, runner=runner)
         if math.isfinite(res["v0_V"]):

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EPILOG = """\
 examples:
+  pbitkit characterize --cell default --quick --out runs/default-quick   (the pipeline's default cell)
   pbitkit characterize --cell strongarm --quick --out runs/sa-quick
   pbitkit characterize --cell latch --spec sweep.toml --workers 2 --out runs/latch
   pbitkit characterize --cell strongarm --scheduler tcp://10.0.0.5:8786 --out runs/sa
@@ -31,14 +32,16 @@ pbitkit.log, plots/. Re-running the same command reuses cached sessions and retr
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``characterize`` sub-command."""
-    from pbitkit.circuits.registry import list_cells
+    from pbitkit.circuits.registry import DEFAULT_CELL, DEFAULT_CELL_ALIAS, list_cells
 
     p = subparsers.add_parser(
         "characterize", help="simulate a p-bit cell in ngspice (sky130) and write a characterization table",
         description="Simulate a transistor-level p-bit cell over a sweep (bias x temperature x supply x corner "
                     "x mismatch seed) in ngspice and write the characterization table with provenance.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cell", required=True, choices=list_cells(), help="which cell to characterize")
+    p.add_argument("--cell", required=True, choices=[DEFAULT_CELL_ALIAS, *list_cells()],
+                   help=f"which cell to characterize ({DEFAULT_CELL_ALIAS!r} = {DEFAULT_CELL!r}, the pipeline's "
+                        "default cell)")
     p.add_argument("--spec", type=Path, help="TOML sweep spec (default: the cell's default sweep)")
     p.add_argument("--quick", action="store_true",
                    help="small meaningful sweep: 9 bias points spanning the sigmoid, short simulations (seconds)")
@@ -61,10 +64,12 @@ def cmd_characterize(args: argparse.Namespace) -> int:
     """Handler of ``pbitkit characterize``."""
     from pbitkit.circuits.characterize import characterize
     from pbitkit.circuits.executors import dask_executor
+    from pbitkit.circuits.registry import resolve_cell_name
     from pbitkit.circuits.sweep import default_spec, load_spec, quick_spec
     from pbitkit.cli import add_file_log
     from pbitkit.progress import tqdm_progress
 
+    args.cell = resolve_cell_name(args.cell)
     if args.spec and args.quick:
         raise ConfigError("give either --spec or --quick, not both")
     if args.workers is not None and args.workers < 1:
@@ -100,6 +105,24 @@ def cmd_characterize(args: argparse.Namespace) -> int:
     log.info("wrote %s (%d rows, %d failed; %d sessions: %d cached, %d simulated; %.1f s wall)",
              res.table_path, len(res.rows), res.n_failed, res.n_sessions, res.n_cached, res.n_simulated,
              res.wall_time_s)
+    _log_centre_energy(res)
     for r in res.failed_rows[:5]:
         log.warning("failed point bias_V=%s: %s", r.get("bias_V"), str(r.get("error")).splitlines()[0:1])
     return 0 if res.n_failed == 0 else 3
+
+
+def _log_centre_energy(res: object) -> None:
+    """Log the nominal device's pooled correlation time and energy per independent bit at P(1) ~ 1/2
+    (:func:`pbitkit.circuits.bit_energy.centre_bit_energy`), when the run kept its bits and has >= 2 rows there."""
+    from pbitkit.circuits.bit_energy import centre_bit_energy
+    from pbitkit.circuits.bits import read_bits
+
+    bits_path = getattr(res, "bits_path", None)
+    if bits_path is None:
+        return
+    try:
+        ce = centre_bit_energy(getattr(res, "rows"), read_bits(bits_path))
+    except ValueError as exc:
+        log.info("no pooled energy per independent bit at P(1) ~ 0.5: %s", exc)
+        return
+    log.info("%s", ce.summary())

@@ -31,6 +31,8 @@ __all__ = [
     "sample_waveform",
     "autocorrelation",
     "integrated_autocorr_time",
+    "PooledTauInt",
+    "pooled_integrated_autocorr_time",
     "p1_estimate",
     "wilson_interval",
     "dwell_times",
@@ -192,6 +194,92 @@ def integrated_autocorr_time(x: np.ndarray, c: float = 5.0) -> float:
     else:
         tau = float(taus[-1])
     return max(tau, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class PooledTauInt:
+    """Integrated autocorrelation time of several independent records of one process, with its error.
+
+    Attributes
+    ----------
+    tau_int : float
+        ``1 + 2 sum_{k=1}^{M} rho_k`` (samples) of the pooled autocorrelation (below); not clamped at 1.
+    se : float
+        Standard error of ``tau_int``: delete-one-record jackknife (the records are independent, so this
+        needs no model of the autocorrelation's own error).
+    window : int
+        The summation window ``M`` (Sokal: the smallest ``M >= c tau_int(M)``), also used for the jackknife.
+    n_records, n_samples : int
+        Records that vary (a constant record carries no correlation information and is left out) and their
+        samples in total.
+    """
+
+    tau_int: float
+    se: float
+    window: int
+    n_records: int
+    n_samples: int
+
+
+def _pooled_acf_sums(ys: list[np.ndarray], max_lag: int) -> np.ndarray:
+    """Per-record lagged products ``sum_t y_t y_{t+k}`` for ``k = 0..max_lag``: ``(n_records, max_lag+1)``."""
+    out = np.zeros((len(ys), max_lag + 1))
+    for i, y in enumerate(ys):
+        n = y.size
+        nfft = 1 << int(math.ceil(math.log2(2 * n)))
+        f = np.fft.rfft(y, nfft)
+        acov = np.fft.irfft(f * np.conj(f), nfft)[: min(max_lag, n - 1) + 1]
+        out[i, : acov.size] = acov
+    return out
+
+
+def _pooled_tau(lag_sums: np.ndarray, lengths: np.ndarray, window: int) -> float:
+    """``tau_int`` at ``window`` from the records' lagged products, corrected for the records' own means.
+
+    ``rho_k = [sum_r sum_t y_t y_t+k / sum_r (n_r - k)] / [sum_r sum_t y_t^2 / sum_r n_r]``; centring each
+    record on its own mean lowers every ``rho_k`` by ``~tau_int / n`` (``n`` = mean record length) relative to
+    ``1 - tau_int / n``, so ``S = sum_{k<=M} rho_k`` gives ``tau_int = (1 + 2 S) / (1 - 2 (M - S) / n)``.
+    """
+    n_tot, r = float(lengths.sum()), lengths.size
+    k = np.arange(1, window + 1)
+    pairs = np.maximum(lengths[:, None] - k[None, :], 0).sum(axis=0)
+    s = float(np.sum(lag_sums[:, 1: window + 1].sum(axis=0) / pairs) / (lag_sums[:, 0].sum() / n_tot))
+    n_mean = n_tot / r
+    return (1.0 + 2.0 * s) / (1.0 - 2.0 * (window - s) / n_mean)
+
+
+def pooled_integrated_autocorr_time(records: list[np.ndarray] | tuple[np.ndarray, ...],
+                                    c: float = 5.0) -> PooledTauInt:
+    """``tau_int`` of independent records of one stationary process, pooled, with a jackknife error.
+
+    Each record is centred on its own mean (records at slightly different P(1) pool as one process with
+    record-wise means); the pooled autocorrelation ``rho_k`` (lagged products summed over the records, per
+    pair of samples, over the pooled variance) is summed to the window of :func:`integrated_autocorr_time`
+    and corrected for the bias of the record-wise means (:func:`_pooled_tau`; without it ``tau_int`` of
+    200-read records at ``tau_int = 1.5`` comes out ~8 % low). The standard error is the delete-one-record
+    jackknife at that window. Records shorter than 2 samples or constant are left out.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 records that vary (no error can be estimated).
+    """
+    ys = [np.asarray(r, dtype=float) for r in records]
+    ys = [y - y.mean() for y in ys if y.size >= 2 and not np.all(y == y[0])]
+    if len(ys) < 2:
+        raise ValueError(f"pooled_integrated_autocorr_time: need >= 2 records that vary, got {len(ys)}")
+    lengths = np.array([y.size for y in ys], dtype=float)
+    lag_sums = _pooled_acf_sums(ys, int(lengths.max()) - 1)
+    rho = lag_sums.sum(axis=0) / lag_sums[:, 0].sum()
+    taus = 2.0 * np.cumsum(rho) - 1.0
+    ok = np.arange(taus.size) >= c * taus
+    window = max(1, int(np.argmax(ok)) if np.any(ok) else taus.size - 1)
+    tau = _pooled_tau(lag_sums, lengths, window)
+    r = len(ys)
+    keep = ~np.eye(r, dtype=bool)
+    loo = np.array([_pooled_tau(lag_sums[keep[i]], lengths[keep[i]], window) for i in range(r)])
+    se = float(math.sqrt((r - 1) / r * np.sum((loo - loo.mean()) ** 2)))
+    return PooledTauInt(tau_int=tau, se=se, window=window, n_records=r, n_samples=int(lengths.sum()))
 
 
 def wilson_interval(n_ones: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,6 +59,8 @@ __all__ = [
     "noise_files",
     "point_seed_sequence",
     "session_noise_files",
+    "NoiseWindow",
+    "windowed_noise_text",
     "welch_psd",
 ]
 
@@ -117,12 +120,56 @@ def sigma_for_psd(psd: float, dt_s: float) -> float:
     return math.sqrt(psd / (2 * dt_s))
 
 
+@dataclass(frozen=True)
+class NoiseWindow:
+    """Periodic windows in which a noise source is active: ``[t_first_s + k period_s, ... + width_s]`` for
+    ``k = 0 .. n_periods - 1`` (s). A clocked circuit whose noisy devices conduct only part of each cycle
+    (a comparator's input pair during evaluation) needs noise samples only there: the table stays small and
+    the noise is zero where the devices carry no current."""
+
+    t_first_s: float
+    width_s: float
+    period_s: float
+    n_periods: int
+
+    def __post_init__(self) -> None:
+        if not (0 < self.width_s < self.period_s and self.t_first_s >= 0 and self.n_periods >= 1):
+            raise ValueError(f"NoiseWindow needs 0 < width_s < period_s, t_first_s >= 0, n_periods >= 1; got {self}")
+
+
+def windowed_noise_text(rng: np.random.Generator, *, dt_s: float, window: NoiseWindow) -> str:
+    """A ``filesource`` table of unit-variance white noise inside ``window`` and zero outside.
+
+    Each window holds ``m + 1`` samples every ``dt_s`` (``m = round(width_s / dt_s)``), its first and last
+    set to 0 so the waveform ramps in and out (linear interpolation); the table starts with ``0 0``. The
+    samples inside are i.i.d. Normal(0, 1), drawn in window order from ``rng`` (same seed -> same text).
+    A last ``0`` at ``t_first_s + n_periods * period_s`` holds the waveform at zero after the last window
+    (past its table's end ``filesource`` would otherwise stop the transient).
+    """
+    if not (dt_s > 0 and math.isfinite(dt_s)):
+        raise ValueError(f"dt_s must be a positive finite time in s, got {dt_s!r}")
+    m = max(2, int(round(window.width_s / dt_s)))
+    starts = window.t_first_s + np.arange(window.n_periods) * window.period_s
+    t = (starts[:, None] + np.arange(m + 1)[None, :] * dt_s).ravel()
+    v = rng.standard_normal((window.n_periods, m + 1))
+    v[:, 0] = 0.0
+    v[:, -1] = 0.0
+    tv = np.empty(2 * t.size, dtype=np.float64)
+    tv[0::2], tv[1::2] = t, v.ravel()
+    head = "" if t[0] <= 0 else "0 0\n"
+    t_end = window.t_first_s + window.n_periods * window.period_s
+    return head + ("%.17g %.17g\n" * t.size) % tuple(tv.tolist()) + f"{t_end:.17g} 0\n"
+
+
 def noise_files(
-    names: Sequence[str], rng: np.random.Generator, dt_s: float, n_steps: int
+    names: Sequence[str], rng: np.random.Generator, dt_s: float, n_steps: int, window: NoiseWindow | None = None
 ) -> dict[str, str]:
     """Unit-variance white-noise ``filesource`` tables ``{"noise_<name>.txt": text}``, one per name, drawn
-    from independent streams spawned from ``rng`` (same seed -> identical files)."""
+    from independent streams spawned from ``rng`` (same seed -> identical files). With ``window`` the noise
+    is confined to it (:func:`windowed_noise_text`; ``n_steps`` is then unused)."""
     streams = rng.spawn(len(names))
+    if window is not None:
+        return {f"noise_{n}.txt": windowed_noise_text(g, dt_s=dt_s, window=window) for n, g in zip(names, streams)}
     return {
         f"noise_{n}.txt": filesource_noise_text(g, dt_s=dt_s, n_steps=n_steps, sigma=1.0)
         for n, g in zip(names, streams)
@@ -144,7 +191,8 @@ def point_seed_sequence(noise_seed: int, identity: str) -> np.random.SeedSequenc
 
 
 def session_noise_files(
-    names: Sequence[str], seeds: Sequence[np.random.SeedSequence], dt_s: float, n_steps: int
+    names: Sequence[str], seeds: Sequence[np.random.SeedSequence], dt_s: float, n_steps: int,
+    window: NoiseWindow | None = None,
 ) -> tuple[dict[str, str], list[list[str]]]:
     """Noise tables and control lines giving each point of one ngspice session its own noise.
 
@@ -156,6 +204,8 @@ def session_noise_files(
         One seed per point, in the session's order (:func:`point_seed_sequence`).
     dt_s, n_steps
         Sample spacing (s) and number of intervals of every table.
+    window
+        Confine the noise to periodic windows (:class:`NoiseWindow`, :func:`windowed_noise_text`).
 
     Returns
     -------
@@ -173,7 +223,7 @@ def session_noise_files(
         # a fresh copy: spawning advances a SeedSequence's child counter, so reusing ``seed`` would not
         # reproduce the same tables
         fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
-        tables = noise_files(names, np.random.default_rng(fresh), dt_s, n_steps)
+        tables = noise_files(names, np.random.default_rng(fresh), dt_s, n_steps, window)
         if k == 0:
             files.update(tables)
             pre.append([])

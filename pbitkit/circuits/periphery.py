@@ -63,6 +63,7 @@ from pbitkit.errors import ConfigError
 from pbitkit.io import sha256_bytes
 
 __all__ = [
+    "LOGIC_ROLES",
     "WireLayer",
     "MET1_DENSE",
     "MET1_ISOLATED",
@@ -119,14 +120,38 @@ MET1_DENSE = WireLayer(
 )
 
 
+#: Device roles (nFET, pFET) of the periphery's logic by flavour: ``"std"`` the 1.8 V devices, ``"lvt"`` the
+#: low-Vt ones (sky130 ``nfet_01v8_lvt``/``pfet_01v8_lvt``) that switch fast enough on a 0.45-0.6 V supply.
+LOGIC_ROLES: dict[str, tuple[str, str]] = {"std": ("nfet", "pfet"), "lvt": ("nfet_lvt", "pfet_lvt")}
+#: Shortest channel (µm) of a device role where it exceeds 0.15 µm (sky130's low-Vt pFET has no shorter bin).
+_MIN_L_UM = {"pfet_lvt": 0.35}
+
+
 def _f(x: float) -> str:
     return f"{x:.9g}"
 
 
-def _inv(lib: ModelLibrary, name: str, inp: str, out: str, vdd: str, k: float = 1.0, l_um: float = 0.15) -> list[str]:
-    """CMOS inverter of ``k`` × minimum size (nFET 0.42 µm, pFET 1.0 µm)."""
-    return [mos(lib, f"N{name}", out, inp, "0", "0", "n", 0.42 * k, l_um),
-            mos(lib, f"P{name}", out, inp, vdd, vdd, "p", 1.0 * k, l_um)]
+def _fet(lib: ModelLibrary, name: str, d: str, g: str, s: str, b: str, role: str, w_um: float, l_um: float) -> str:
+    """A MOSFET line of device ``role`` (``"nfet"``/``"pfet"`` through :func:`mos`, others by model name)."""
+    if role in ("nfet", "pfet"):
+        return mos(lib, name, d, g, s, b, "n" if role == "nfet" else "p", w_um, l_um)
+    if w_um <= 0 or l_um <= 0:
+        raise ConfigError(f"transistor {name}: W and L must be > 0 um, got W={w_um}, L={l_um}")
+    return f"X{name} {d} {g} {s} {b} {lib.device(role)} w={w_um:g} l={l_um:g}"
+
+
+def _roles(flavour: str) -> tuple[str, str]:
+    if flavour not in LOGIC_ROLES:
+        raise ConfigError(f"periphery: flavour must be one of {sorted(LOGIC_ROLES)}, got {flavour!r}")
+    return LOGIC_ROLES[flavour]
+
+
+def _inv(lib: ModelLibrary, name: str, inp: str, out: str, vdd: str, k: float = 1.0, l_um: float = 0.15,
+         flavour: str = "std") -> list[str]:
+    """CMOS inverter of ``k`` × minimum size (nFET 0.42 µm, pFET 1.0 µm) of the ``flavour``'s devices."""
+    rn, rp = _roles(flavour)
+    return [_fet(lib, f"N{name}", out, inp, "0", "0", rn, 0.42 * k, max(l_um, _MIN_L_UM.get(rn, 0.0))),
+            _fet(lib, f"P{name}", out, inp, vdd, vdd, rp, 1.0 * k, max(l_um, _MIN_L_UM.get(rp, 0.0)))]
 
 
 def _ladder(name: str, a: str, b: str, length_um: float, layer: WireLayer, n_seg: int) -> tuple[list[str], list[str]]:
@@ -161,9 +186,9 @@ def _check_common(vdd_V: float, period_s: float, n_periods: int) -> None:
 
 def render_wire_tb(lib: ModelLibrary, *, length_um: float, layer: WireLayer = MET1_DENSE, n_loads: int = 1,
                    vdd_V: float = 1.8, driver_k: float = 4.0, n_seg: int = 8, period_s: float = 10e-9,
-                   n_periods: int = 3, temp_C: float = 27.0) -> str:
+                   n_periods: int = 3, temp_C: float = 27.0, flavour: str = "std") -> str:
     """Cell output driver (``driver_k`` × minimum inverter) + wire + ``n_loads`` receiver gates (see the module
-    docstring). Vectors ``i(vdd)``, ``v(wend)``."""
+    docstring), all of the ``flavour``'s devices (:data:`LOGIC_ROLES`). Vectors ``i(vdd)``, ``v(wend)``."""
     _check_common(vdd_V, period_s, n_periods)
     if n_loads < 0:
         raise ConfigError(f"wire testbench: n_loads must be >= 0, got {n_loads!r}")
@@ -171,10 +196,10 @@ def render_wire_tb(lib: ModelLibrary, *, length_um: float, layer: WireLayer = ME
     lines = [f"* pbitkit wire testbench: {length_um:g} um of {layer.name}, {n_loads} loads ({lib.source})",
              lib.include_line, f".temp {_f(temp_C)}", f"Vdd vdd 0 {_f(vdd_V)}", f"Vddr vddr 0 {_f(vdd_V)}",
              _pulse("in", "in", vdd_V, period_s, period_s / 40)]
-    lines += _inv(lib, "drv", "in", "w0", "vdd", driver_k)
+    lines += _inv(lib, "drv", "in", "w0", "vdd", driver_k, flavour=flavour)
     lines += wire
     for j in range(n_loads):
-        lines += _inv(lib, f"rx{j}", "wend", f"rx{j}", "vddr")
+        lines += _inv(lib, f"rx{j}", "wend", f"rx{j}", "vddr", flavour=flavour)
     lines += [f".tran {_f(period_s / 400)} {_f(n_periods * period_s)}", ".end"]
     return "\n".join(lines) + "\n"
 
@@ -182,8 +207,10 @@ def render_wire_tb(lib: ModelLibrary, *, length_um: float, layer: WireLayer = ME
 def render_clock_tree_tb(lib: ModelLibrary, *, pitch_um: float, n_rows: int = 2, n_cols: int = 8,
                          layer: WireLayer = MET1_DENSE, vdd_V: float = 1.8, pin_wn_um: float = 2.0,
                          pin_wp_um: float = 4.0, row_buffer_k: float = 2.0, root_buffer_k: float = 4.0,
-                         period_s: float = 10e-9, n_periods: int = 3, temp_C: float = 27.0) -> str:
-    """Comb clock tree over ``n_rows × n_cols`` cells (see the module docstring).
+                         period_s: float = 10e-9, n_periods: int = 3, temp_C: float = 27.0, flavour: str = "std",
+                         pin_roles: tuple[str, str] = ("nfet", "pfet"), pin_l_um: float = 0.15) -> str:
+    """Comb clock tree over ``n_rows × n_cols`` cells (see the module docstring); buffers of the ``flavour``'s
+    devices, each cell's clock pins an nFET and a pFET gate of ``pin_roles`` (W ``pin_wn_um``/``pin_wp_um``).
 
     Vectors: ``i(vdd)`` and ``i(vpin{r}_{c})`` (current into each cell's clock pins).
     """
@@ -193,19 +220,20 @@ def render_clock_tree_tb(lib: ModelLibrary, *, pitch_um: float, n_rows: int = 2,
     lines = [f"* pbitkit clock tree: {n_rows} x {n_cols} cells, pitch {pitch_um:g} um, {layer.name} ({lib.source})",
              lib.include_line, f".temp {_f(temp_C)}", f"Vdd vdd 0 {_f(vdd_V)}", f"Vddp vddp 0 {_f(vdd_V)}",
              _pulse("clk", "clk", vdd_V, period_s, period_s / 100)]
-    lines += _inv(lib, "root1", "clk", "rootm", "vdd", 1.0)
-    lines += _inv(lib, "root2", "rootm", "s0", "vdd", root_buffer_k)
+    lines += _inv(lib, "root1", "clk", "rootm", "vdd", 1.0, flavour=flavour)
+    lines += _inv(lib, "root2", "rootm", "s0", "vdd", root_buffer_k, flavour=flavour)
     for r in range(n_rows):
         seg, _ = _ladder(f"sp{r}", f"s{r}", f"s{r + 1}", pitch_um, layer, 1)
         lines += seg
-        lines += _inv(lib, f"row{r}a", f"s{r + 1}", f"rm{r}", "vdd", 1.0)
-        lines += _inv(lib, f"row{r}b", f"rm{r}", f"r{r}_0", "vdd", row_buffer_k)
+        lines += _inv(lib, f"row{r}a", f"s{r + 1}", f"rm{r}", "vdd", 1.0, flavour=flavour)
+        lines += _inv(lib, f"row{r}b", f"rm{r}", f"r{r}_0", "vdd", row_buffer_k, flavour=flavour)
         for c in range(n_cols):
             seg, _ = _ladder(f"rw{r}_{c}", f"r{r}_{c}", f"r{r}_{c + 1}", pitch_um, layer, 1)
             lines += seg
             lines += [f"Vpin{r}_{c} r{r}_{c + 1} pin{r}_{c} 0",
-                      mos(lib, f"pn{r}_{c}", "0", f"pin{r}_{c}", "0", "0", "n", pin_wn_um, 0.15),
-                      mos(lib, f"pp{r}_{c}", "vddp", f"pin{r}_{c}", "vddp", "vddp", "p", pin_wp_um, 0.15)]
+                      _fet(lib, f"pn{r}_{c}", "0", f"pin{r}_{c}", "0", "0", pin_roles[0], pin_wn_um, pin_l_um),
+                      _fet(lib, f"pp{r}_{c}", "vddp", f"pin{r}_{c}", "vddp", "vddp", pin_roles[1], pin_wp_um,
+                           pin_l_um)]
     lines += [f".tran {_f(period_s / 1000)} {_f(n_periods * period_s)}", ".end"]
     return "\n".join(lines) + "\n"
 
@@ -284,7 +312,8 @@ def _lib(library: ModelLibrary | None) -> ModelLibrary:
 
 def measure_wire(lengths_um: Sequence[float], *, n_loads: int = 1, layer: WireLayer = MET1_DENSE,
                  vdd_V: float = 1.8, driver_k: float = 4.0, library: ModelLibrary | None = None,
-                 period_s: float = 10e-9, n_periods: int = 3, temp_C: float = 27.0) -> dict[str, Any]:
+                 period_s: float = 10e-9, n_periods: int = 3, temp_C: float = 27.0,
+                 flavour: str = "std") -> dict[str, Any]:
     """Energy per full output cycle (one rise + one fall) of the driver + wire, at each wire length.
 
     Returns ``{"lengths_um", "energy_per_cycle_J", "fixed_J" (intercept), "per_um_J" (slope, fitted),
@@ -305,7 +334,8 @@ def measure_wire(lengths_um: Sequence[float], *, n_loads: int = 1, layer: WireLa
     energies, sources = [], []
     for ell in lengths_um:
         net = render_wire_tb(lib, length_um=float(ell), layer=layer, n_loads=n_loads, vdd_V=vdd_V,
-                             driver_k=driver_k, period_s=period_s, n_periods=n_periods, temp_C=temp_C)
+                             driver_k=driver_k, period_s=period_s, n_periods=n_periods, temp_C=temp_C,
+                             flavour=flavour)
         job = SimJob(netlist=net, vectors=("i(vdd)", "v(wend)"), label=f"wire {ell:g} um")
         res = run(job)
         t, v = np.real(res.vector("time")), np.real(res.vector("v(wend)"))
@@ -318,11 +348,12 @@ def measure_wire(lengths_um: Sequence[float], *, n_loads: int = 1, layer: WireLa
         e = _supply_energy(res, vdd_V, period_s, n_periods * period_s) / (n_periods - 1)
         energies.append(e)
         sources.append(source_record("render_wire_tb", job, res, lib, length_um=float(ell), n_loads=n_loads,
-                                     vdd_V=vdd_V, driver_k=driver_k, layer=layer.name, period_s=period_s))
+                                     vdd_V=vdd_V, driver_k=driver_k, layer=layer.name, period_s=period_s,
+                                     flavour=flavour))
     slope, icpt = np.polyfit(np.asarray(lengths_um, float), np.asarray(energies), 1)
     return {"lengths_um": [float(x) for x in lengths_um], "energy_per_cycle_J": energies, "fixed_J": float(icpt),
             "per_um_J": float(slope), "hand_per_um_J": layer.c_per_um_F * vdd_V**2, "n_loads": n_loads,
-            "vdd_V": vdd_V, "layer": layer.to_dict(), "sources": sources}
+            "vdd_V": vdd_V, "flavour": flavour, "period_s": period_s, "layer": layer.to_dict(), "sources": sources}
 
 
 def measure_clock_tree(*, pitch_um: float, n_rows: int = 2, n_cols: int = 8, layer: WireLayer = MET1_DENSE,
@@ -354,8 +385,10 @@ def measure_clock_tree(*, pitch_um: float, n_rows: int = 2, n_cols: int = 8, lay
     return {"energy_per_cell_J": total - e_pins, "pin_energy_per_cell_J": e_pins, "total_per_cell_J": total,
             "wire_um_per_cell": wire_um, "hand_wire_per_cell_J": layer.c_per_um_F * wire_um * vdd_V**2,
             "n_rows": n_rows, "n_cols": n_cols, "pitch_um": pitch_um, "vdd_V": vdd_V, "layer": layer.to_dict(),
+            "period_s": period_s, **{k: v for k, v in kw.items() if isinstance(v, (int, float, str, tuple))},
             "source": source_record("render_clock_tree_tb", job, res, lib, pitch_um=pitch_um, n_rows=n_rows,
-                                    n_cols=n_cols, vdd_V=vdd_V, layer=layer.name, period_s=period_s)}
+                                    n_cols=n_cols, vdd_V=vdd_V, layer=layer.name, period_s=period_s,
+                                    **{k: v for k, v in kw.items() if isinstance(v, (int, float, str, tuple))})}
 
 
 def measure_io(mode: str, *, length_um: float, n_cells: int, wordline_um: float | None = None,

@@ -20,8 +20,8 @@ current difference ``Delta I_b = (V_b - V_ref)/R_in``. Its stationary (Fokker-Pl
 
 Comparator: probit
 ------------------
-``P(1) = Phi((V_b - V0) / sigma_n)`` with ``sigma_n`` the RMS of the injected input noise
-(:func:`amplified_noise_rms`) and ``V0`` the comparator's noiseless decision threshold, found from a
+``P(1) = Phi((V_b - V0) / sigma_n)`` with ``sigma_n`` the input-referred channel noise of the input pair
+integrated over the comparator's integration window (:func:`comparator_noise_sigma`) and ``V0`` the comparator's noiseless decision threshold, found from a
 noiseless transient in which the differential input steps through a fine staircase, one step per clock
 cycle (the comparator resets every cycle, so each decision is independent).
 
@@ -32,14 +32,13 @@ This module is pure math on arrays; the cells run the analyses (:mod:`pbitkit.ci
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 
-from pbitkit.circuits.noise import resistor_voltage_psd
+from pbitkit.constants import K_B, kelvin
 
 __all__ = [
-    "amplified_noise_rms",
+    "comparator_noise_sigma",
     "stationary_p1",
     "probit_p1",
     "threshold_from_staircase",
@@ -47,11 +46,23 @@ __all__ = [
 ]
 
 
-def amplified_noise_rms(params: Mapping[str, float], temp_C: float) -> float:
-    """RMS (V) of the StrongARM cell's input noise: ``sqrt(4 k T R A^2 * (pi/2) f_p)`` (white noise
-    through a single-pole low-pass of corner ``f_p``: noise bandwidth ``pi f_p / 2``)."""
-    s_v = resistor_voltage_psd(params["r_noise_Ohm"], temp_C) * params["noise_gain"] ** 2
-    return math.sqrt(s_v * math.pi / 2 * params["f_noise_Hz"])
+def comparator_noise_sigma(gm_S: float, t_int_s: float, temp_C: float, gamma: float = 2.0 / 3.0,
+                           scale: float = 1.0) -> float:
+    """Input-referred RMS noise (V) of a clocked comparator's input pair over its integration window.
+
+    During integration each input device's drain current charges its drain node; the differential signal
+    current is ``g_m Delta V`` and each device adds channel noise of one-sided PSD ``S = 4 k T gamma g_m``.
+    Integrated over ``t_int`` the signal charge is ``g_m Delta V t_int`` and the noise charge variance
+    ``2 S t_int / 2``, so ``sigma_n^2 = 4 k T gamma / (g_m t_int)`` (times ``scale``, the PSD multiplier).
+
+    Parameters
+    ----------
+    gm_S : the pair's mean transconductance over the window (S); t_int_s : the window (s);
+    temp_C : temperature (°C); gamma : channel-noise factor; scale : PSD multiplier.
+    """
+    if not (gm_S > 0 and t_int_s > 0):
+        raise ValueError(f"comparator_noise_sigma needs gm_S > 0 and t_int_s > 0, got {gm_S}, {t_int_s}")
+    return math.sqrt(4 * K_B * kelvin(temp_C) * gamma * scale / (gm_S * t_int_s))
 
 
 def stationary_p1(x_V: np.ndarray, delta_i_A: np.ndarray, c_diff_F: float, s_x_A2_Hz: float,

@@ -36,6 +36,7 @@ from pbitkit.circuits.builtin.latch import render_latch
 from pbitkit.circuits.builtin.native_latch import render_native_latch
 from pbitkit.circuits.builtin.strongarm import render_strongarm
 from pbitkit.circuits.cell_base import Cell
+from pbitkit.circuits.default_cell import DEFAULT_CELL, DEFAULT_CELL_ALIAS, resolve_cell_name
 from pbitkit.circuits.models import SLIM_DEVICES, ModelLibrary
 from pbitkit.circuits.netlist_cell import discover, load_netlist_cell
 from pbitkit.circuits.pyspice_cell import PySpiceFamily
@@ -44,9 +45,12 @@ from pbitkit.errors import ConfigError
 
 __all__ = [
     "CellFamily",
+    "DEFAULT_CELL",
+    "DEFAULT_CELL_ALIAS",
     "ENTRY_POINT_GROUP",
     "get_cell",
     "list_cells",
+    "resolve_cell_name",
     "cell_origins",
     "register_cell",
     "unregister_cell",
@@ -118,12 +122,15 @@ def register_cell(cell: Cell) -> None:
     Raises
     ------
     ConfigError
-        If ``cell`` is not a :class:`Cell` with a name, or the name is a built-in cell.
+        If ``cell`` is not a :class:`Cell` with a name, or the name is a built-in cell or ``"default"``.
     """
     if not isinstance(cell, Cell) or not cell.name:
         raise ConfigError(f"register_cell: expected a named Cell, got {cell!r}")
     if cell.name in _BUILTIN:
         raise ConfigError(f"register_cell: {cell.name!r} is a built-in cell")
+    if cell.name == DEFAULT_CELL_ALIAS:
+        raise ConfigError(f"register_cell: {DEFAULT_CELL_ALIAS!r} names the pipeline's default cell "
+                          f"({DEFAULT_CELL!r}); choose another name")
     _REGISTERED[cell.name] = cell
 
 
@@ -198,13 +205,15 @@ def list_cells() -> list[str]:
 
 
 def get_cell(name: str) -> Cell:
-    """The cell ``name``, from the first family that defines it (see the module docstring).
+    """The cell ``name``, from the first family that defines it (see the module docstring); ``"default"``
+    is the pipeline's default cell (:data:`DEFAULT_CELL`).
 
     Raises
     ------
     ConfigError
         For an unknown name (listing the known ones) or a cell whose files are invalid.
     """
+    name = resolve_cell_name(name)
     if name in _BUILTIN:
         return _BUILTIN[name]
     if name in _REGISTERED:
@@ -212,7 +221,8 @@ def get_cell(name: str) -> Cell:
     for fam in families():
         if name in fam.discover():
             return fam.load(name)
-    raise ConfigError(f"unknown cell {name!r}; known cells: {list_cells()}")
+    raise ConfigError(f"unknown cell {name!r}; known cells: {list_cells()} (or {DEFAULT_CELL_ALIAS!r} = "
+                      f"{DEFAULT_CELL!r}, the pipeline's default cell)")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -306,7 +306,9 @@ def run_deep_baselines(
             tick(f"diffusion hidden={h} steps={S} FD {points[-1].quality.fd.value:.3g}")
     meta = {
         "dataset": f"{data.name} ({train.shape[0]}x{train.shape[1]}, train {len(train.y)}, held-out {len(test.y)})",
+        # the same wording as the DTM evaluation's meta: pbitkit.dtm.deep_report.comparable matches on it
         "classifier": f"frozen MLP sha256 {clf.sha256[:12]}, held-out accuracy {clf.test_accuracy:.3f}",
+        "classifier_sha256": clf.sha256,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "jax": jax.__version__,
         "samples per point": n,

@@ -37,6 +37,26 @@ def _ints(text: str | None, name: str) -> tuple[int, ...] | None:
         raise ConfigError(f"{name}: expected comma-separated integers, got {text!r}") from exc
 
 
+def _data_from(path: str) -> object:
+    """The ``[data]`` table of a DTM training run (``RUN/run.json``), a DTM config TOML (``[data]``) or a
+    pipeline config TOML (``[dtm.data]``), so the deep models see exactly the DTM's split."""
+    from pbitkit.dtm.pipeline import DataConfig
+
+    p = Path(path)
+    if p.is_dir():
+        if not (p / "run.json").exists():
+            raise ConfigError(f"--data-from: {p} is a directory without run.json (give a `pbitkit dtm train` run)")
+        cfg = read_json(p / "run.json").get("config") or {}
+    elif p.exists():
+        cfg = load_toml(p)
+    else:
+        raise ConfigError(f"--data-from: {p} not found")
+    data = cfg.get("data") if "data" in cfg else (cfg.get("dtm") or {}).get("data")
+    if not isinstance(data, dict):
+        raise ConfigError(f"--data-from: {p} has no [data] or [dtm.data] table")
+    return from_dict(DataConfig, data, where=f"{p.name} data")
+
+
 def _dtm_points(path: str | None, modes: str) -> tuple[list[dict], list[dict], float | None]:
     if not path:
         return [], [], None
@@ -65,7 +85,9 @@ def _cmd(args: argparse.Namespace) -> int:
 
     pts, dig, floor = _dtm_points(args.dtm_results, args.modes)
     if args.compare:
-        deep = load_deep_results(args.compare)
+        from pbitkit.dtm.deep_report import merge_deep_results
+
+        deep = merge_deep_results([load_deep_results(c) for c in args.compare])
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     else:
@@ -77,7 +99,10 @@ def _cmd(args: argparse.Namespace) -> int:
                                   ("n_iter", args.n_iter), ("n_samples", args.n_samples)) if v is not None}
         if over:
             cfg = dataclasses.replace(cfg, **over)
-        data = DataConfig(name=args.data, path=args.data_path, n_train=args.n_train or 0)
+        if args.data_from:
+            data = _data_from(args.data_from)
+        else:
+            data = DataConfig(name=args.data, path=args.data_path, n_train=args.n_train or 0)
         rd = open_run_dir(args.out, kind="dtm-deep-baselines", config={"data": to_dict(data), "deep": to_dict(cfg)},
                           overwrite=True)
         add_file_log(str(rd / "pbitkit.log"))
@@ -102,6 +127,8 @@ def register_deep(dsub: argparse._SubParsersAction) -> None:
     d.add_argument("--data", default="digits", help="digits | mnist | fashion_mnist (the DTM's data names)")
     d.add_argument("--data-path", help="local dataset files (as `pbitkit dtm` [data] path)")
     d.add_argument("--n-train", type=int, help="use this many training examples (0/absent: all)")
+    d.add_argument("--data-from", help="take the data split from a DTM run directory or a DTM / pipeline config "
+                                       "TOML (overrides --data, --data-path, --n-train)")
     d.add_argument("--config", help="TOML with DeepBaselineConfig fields (vae_hidden, diffusion_steps, n_iter, ...)")
     d.add_argument("--vae-hidden", help="comma-separated VAE widths (empty string: no VAE)")
     d.add_argument("--diffusion-hidden", help="comma-separated denoiser widths (empty string: no diffusion)")
@@ -111,5 +138,6 @@ def register_deep(dsub: argparse._SubParsersAction) -> None:
     d.add_argument("--dtm-results", help="results.json of `pbitkit dtm evaluate` (or the pipeline's dtm_evaluate/) "
                                          "to compare at equal FD")
     d.add_argument("--modes", default="ideal", help="DTM modes to compare (comma-separated; default ideal)")
-    d.add_argument("--compare", help="skip training: re-use this deep_baselines.json")
+    d.add_argument("--compare", nargs="+", help="skip training: re-use these deep_baselines.json (several: "
+                                                "merged, e.g. the two families run in two processes)")
     d.set_defaults(func=_cmd)

@@ -18,8 +18,8 @@ Pure NumPy (no JAX needed): the report and the tests use it without the ``deep``
 from NVIDIA's A100 datasheet (:data:`A100_SXM4`).
 
 **Equal quality** (:func:`energy_at_fd`): one model family's quality-vs-cost points are fitted by a
-non-increasing curve of FD against energy (:func:`quality_cost_curve`), interpolated linearly in
-``(FD, ln E)`` at the target FD. A target outside the curve's FD range is reported as such
+non-increasing curve of FD against energy per one-knob group, the lower envelope across groups kept
+(:func:`quality_cost_curve`), and interpolated linearly in ``(FD, ln E)`` at the target FD. A target outside the curve's FD range is reported as such
 (``status``), with a bound, never extrapolated.
 """
 
@@ -187,21 +187,9 @@ class EqualFD:
                 "bracket": [list(b) for b in self.bracket]}
 
 
-def quality_cost_curve(energy_J: Sequence[float], fd: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """A family's quality-vs-cost curve: FD as a non-increasing function of energy, fitted to the points.
-
-    Points sorted by energy get the least-squares non-increasing fit of their FDs (pool-adjacent-violators:
-    a point worse than a cheaper one is pooled with it, both taking their mean), so noise in single FD
-    estimates is averaged instead of picked (a running minimum would keep every lucky low estimate). Each
-    pooled block is placed at its cheapest member's energy (the least energy that reached that quality).
-    Returns ``(energy, fd)``: energy increasing, FD strictly decreasing.
-    """
-    e = np.asarray(energy_J, dtype=np.float64)
-    f = np.asarray(fd, dtype=np.float64)
-    if e.shape != f.shape or e.ndim != 1 or e.size == 0:
-        raise ConfigError(f"energy and FD must be equal-length non-empty 1-D sequences, got {e.shape} and {f.shape}")
-    if not (np.all(np.isfinite(e)) and np.all(e > 0) and np.all(np.isfinite(f))):
-        raise ConfigError("energies must be finite and positive and FDs finite")
+def _isotonic(e: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-increasing least-squares fit of ``f`` against ``e`` (pool-adjacent-violators); each pooled block
+    at its cheapest member's energy."""
     order = np.lexsort((f, e))
     blocks: list[list[float]] = []  # [sum of FD, count, energy of the cheapest member]
     for i in order:
@@ -213,7 +201,41 @@ def quality_cost_curve(energy_J: Sequence[float], fd: Sequence[float]) -> tuple[
     return np.array([b[2] for b in blocks]), np.array([b[0] / b[1] for b in blocks])
 
 
-def energy_at_fd(energy_J: Sequence[float], fd: Sequence[float], target_fd: float) -> EqualFD:
+def quality_cost_curve(energy_J: Sequence[float], fd: Sequence[float],
+                       groups: Sequence[object] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A family's quality-vs-cost curve: the least energy at which it reaches each FD.
+
+    Within each group (one knob varied, e.g. the diffusion steps at one width; default: one group) the
+    points sorted by energy get the least-squares non-increasing fit of their FDs (pool-adjacent-violators:
+    a point worse than a cheaper one of the same group is pooled with it, both taking their mean), so noise
+    in single FD estimates is averaged instead of picked; each pooled block sits at its cheapest member's
+    energy. Across groups the lower envelope is kept (a configuration nobody would choose — dearer and
+    worse than another — does not count). Returns ``(energy, fd)``: energy increasing, FD strictly
+    decreasing.
+    """
+    e = np.asarray(energy_J, dtype=np.float64)
+    f = np.asarray(fd, dtype=np.float64)
+    if e.shape != f.shape or e.ndim != 1 or e.size == 0:
+        raise ConfigError(f"energy and FD must be equal-length non-empty 1-D sequences, got {e.shape} and {f.shape}")
+    if not (np.all(np.isfinite(e)) and np.all(e > 0) and np.all(np.isfinite(f))):
+        raise ConfigError("energies must be finite and positive and FDs finite")
+    g = np.zeros(e.size, dtype=object) if groups is None else np.asarray(groups, dtype=object)
+    if g.shape != e.shape:
+        raise ConfigError(f"groups must have one entry per point, got {g.shape} for {e.shape}")
+    fits = [_isotonic(e[g == k], f[g == k]) for k in dict.fromkeys(g.tolist())]
+    ae = np.concatenate([x[0] for x in fits])
+    af = np.concatenate([x[1] for x in fits])
+    keep_e, keep_f, best = [], [], math.inf
+    for i in np.lexsort((af, ae)):
+        if af[i] < best:
+            best = af[i]
+            keep_e.append(ae[i])
+            keep_f.append(af[i])
+    return np.array(keep_e), np.array(keep_f)
+
+
+def energy_at_fd(energy_J: Sequence[float], fd: Sequence[float], target_fd: float,
+                 groups: Sequence[object] | None = None) -> EqualFD:
     """Energy per sample at which a model family reaches ``target_fd`` (see :class:`EqualFD`).
 
     On the curve of :func:`quality_cost_curve`, between the adjacent points ``a`` (cheaper, ``FD_a >
@@ -222,7 +244,7 @@ def energy_at_fd(energy_J: Sequence[float], fd: Sequence[float], target_fd: floa
     """
     if not math.isfinite(target_fd):
         raise ConfigError(f"target FD must be finite, got {target_fd}")
-    e, f = quality_cost_curve(energy_J, fd)
+    e, f = quality_cost_curve(energy_J, fd, groups)
     if target_fd >= f[0]:
         return EqualFD("cheapest_suffices", math.nan, float(e[0]))
     if target_fd < f[-1]:

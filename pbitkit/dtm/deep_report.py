@@ -26,7 +26,8 @@ from pbitkit.dtm.deep_cost import EqualFD, energy_at_fd
 from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_path
 
-__all__ = ["PRICES", "family_curves", "equal_fd_rows", "deep_baselines_section", "plot_fd_vs_energy", "headline"]
+__all__ = ["PRICES", "family_curves", "curve_group", "equal_fd_rows", "deep_baselines_section", "plot_fd_vs_energy", "headline",
+           "comparable", "find_deep_results", "pipeline_section", "merge_deep_results"]
 
 #: price key in a deep point -> label
 PRICES = {"gpu_ops_J": "A100, FLOPs only", "gpu_J": "A100 roofline", "cpu_J": "this CPU, measured"}
@@ -42,8 +43,17 @@ def family_curves(deep: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def curve_group(p: dict[str, Any]) -> str:
+    """The one-knob group of a deep point: the diffusion steps vary within a width; a VAE family is one group
+    (its widths are the knob)."""
+    st = p.get("setting") or {}
+    return f"{p['family']} " + " ".join(f"{k}={v}" for k, v in st.items() if k not in ("steps", "hidden")) + (
+        f" hidden={st.get('hidden')}" if "steps" in st else "")
+
+
 def _at(curve: list[dict[str, Any]], price: str, fd: float) -> EqualFD:
-    return energy_at_fd([p[price] for p in curve], [p["fd"]["value"] for p in curve], fd)
+    return energy_at_fd([p[price] for p in curve], [p["fd"]["value"] for p in curve], fd,
+                        [curve_group(p) for p in curve])
 
 
 def equal_fd_rows(dtm_points: Sequence[dict[str, Any]], deep: dict[str, Any],
@@ -87,15 +97,22 @@ def _si(v: float | None, unit: str = "J") -> str:
     return f"{v:.3g} {unit}"
 
 
+def _end(a: dict[str, Any], e_dtm: float) -> str:
+    if a["status"] == "interpolated":
+        return f"{a['energy_J'] / e_dtm:.2g}×"
+    if a["status"] == "not_reached":
+        return "n.r."
+    return f"≤ {a['bound_J'] / e_dtm:.2g}×"
+
+
 def _cell(r: dict[str, Any]) -> str:
     a = r["at_fd"]
+    ci = f" ({_end(r['at_fd_hi'], r['dtm_J'])} – {_end(r['at_fd_lo'], r['dtm_J'])})"
     if a["status"] == "interpolated":
-        rr = r["ratio_range"]
-        rng = f" ({rr[0]:.2g}–{rr[1]:.2g})" if rr else " (CI end outside range)"
-        return f"{_si(a['energy_J'])}, **{r['ratio']:.3g}×**{rng}"
+        return f"{_si(a['energy_J'])}, **{r['ratio']:.3g}×**{ci}"
     if a["status"] == "not_reached":
-        return f"FD not reached (> {_si(a['bound_J'])} at its best point)"
-    return f"cheapest point already as good (≤ {_si(a['bound_J'])}, ≤ {a['bound_J'] / r['dtm_J']:.3g}×)"
+        return f"FD not reached (> {_si(a['bound_J'])} at its best point){ci}"
+    return f"cheapest point already as good (≤ {_si(a['bound_J'])}, ≤ {a['bound_J'] / r['dtm_J']:.3g}×){ci}"
 
 
 def headline(rows: Sequence[dict[str, Any]], price: str = "gpu_ops_J") -> str:
@@ -121,7 +138,7 @@ def headline(rows: Sequence[dict[str, Any]], price: str = "gpu_ops_J") -> str:
 
 def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, Any]] = (),
                            digital: Sequence[dict[str, Any]] = (), *, heading: str = "##",
-                           figure: str | None = None) -> list[str]:
+                           figure: str | None = None, caption: str | None = None) -> list[str]:
     """Markdown lines of the "energy at equal FD vs deep generative models" section.
 
     Parameters
@@ -131,17 +148,26 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
     digital : the same-chain digital rows (``results.json`` ``digital``), shown as the second comparison.
     heading : Markdown heading prefix of the section.
     figure : relative path of the :func:`plot_fd_vs_energy` PNG to embed, if any.
+    caption : a caption line put under the figure (e.g. ``"*Figure 7.* ..."``).
     """
     hw = deep["hardware"]
     cfg = deep["config"]
     L = [f"{heading} Energy per sample at equal quality: DTM vs deep generative models", ""]
-    L += [f"Deep baselines on `{deep['dataset']}` ({deep['meta'].get('dataset', '')}): a Bernoulli-decoder VAE "
-          f"(latent {cfg['vae_latent']}, {cfg['depth']} hidden layers, widths {cfg['vae_hidden']}) and a bit-flip "
-          f"diffusion model (MLP denoiser, {cfg['depth']} hidden layers, widths {cfg['diffusion_hidden']}, "
-          f"{cfg['diffusion_steps']} reverse steps), trained in JAX, {cfg['n_samples']} samples per point, FD with "
-          f"the DTM's frozen classifier against the same held-out set. Costs per generated sample counted from "
-          f"the architecture (FP32, weights amortised over a batch of {cfg['gpu_batch']}; 20 operations per "
-          f"random draw).", ""]
+    def knob(fam: str, key: str) -> str:
+        vals = sorted({p["setting"][key] for p in deep["points"] if p["family"] == fam and key in p["setting"]})
+        return "" if not vals else str(vals[0]) if len(vals) == 1 else ", ".join(map(str, vals))
+
+    models = []
+    if knob("vae", "hidden"):
+        models.append(f"a Bernoulli-decoder VAE (latent {knob('vae', 'latent')}, {knob('vae', 'depth')} hidden layers, "
+                      f"widths {knob('vae', 'hidden')})")
+    if knob("diffusion", "hidden"):
+        models.append(f"a bit-flip diffusion model (MLP denoiser, {knob('diffusion', 'depth')} hidden layers, widths "
+                      f"{knob('diffusion', 'hidden')}; {knob('diffusion', 'steps')} reverse steps)")
+    L += [f"Deep baselines on `{deep['dataset']}` ({deep['meta'].get('dataset', '')}): {' and '.join(models)}, "
+          f"trained in JAX, {cfg['n_samples']} samples per point, FD with the DTM's frozen classifier against the "
+          f"same held-out set. Costs per generated sample counted from the architecture (FP32, weights amortised "
+          f"over a batch of {cfg['gpu_batch']}; 20 operations per random draw).", ""]
     L += [f"- A100 price: {hw['source']}. *FLOPs only*: ops × {hw['power_W']:g} W / "
           f"{hw['peak_flops_per_s'] / 1e12:g} TFLOP/s (memory traffic free, as the same-chain column prices the "
           f"Gibbs chain); *roofline*: {hw['power_W']:g} W × max(ops / peak, bytes / "
@@ -157,11 +183,16 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
           "| A100 roofline (XLA counts) | this CPU |", "|---|---|---|---|---|---|---|---|---|"]
     L += ["| " + " | ".join(r) + " |" for r in rows] + [""]
     if figure:
-        L += [f"![FD vs energy per sample]({figure})", ""]
+        L += [f"![FD vs energy per sample]({figure})", ""] + ([caption, ""] if caption else [])
     if dtm_points:
         eq = equal_fd_rows(dtm_points, deep)
         fams = list(family_curves(deep))
-        L += ["Energy per sample of each deep family **at the DTM's FD** X in parentheses the ratio at the ends of the DTM's FD CI). "
+        L += ["Energy per sample of each deep family **at the DTM's FD**: the points of each one-knob series (VAE "
+              "widths; diffusion steps at one width) fitted by a non-increasing FD-vs-energy curve (a dearer point "
+              "that measured worse is pooled with the cheaper one), the lower envelope over the series taken, and "
+              "interpolated in (FD, ln E). In parentheses: the ratio at the upper and lower "
+              "end of the DTM's FD CI (n.r. = that FD is not reached by the family; ≤ = even its cheapest point is "
+              "as good). "
               "Ratio = deep model / DTM (DTM energy incl. I/O).", ""]
         head = ["DTM point", "FD [95% CI]", "DTM J / sample"] + [f"{f} on {PRICES[p]}" for f in fams for p in PRICES]
         L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -189,21 +220,24 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
 
 def plot_fd_vs_energy(deep: dict[str, Any], path: str | Path, dtm_points: Sequence[dict[str, Any]] = (),
                       *, floor: float | None = None) -> Path:
-    """FD vs energy per sample (log x): each deep family priced on the A100 (FLOPs only: solid; roofline:
-    dash-dot) and on this CPU (dashed),
+    """FD vs energy per sample (log x): each deep family's points and fitted non-increasing curve, priced on
+    the A100 (FLOPs only: circles, solid) and on this CPU (squares, dashed),
     DTM points with their FD CIs; optional real-vs-real floor line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from pbitkit.dtm.deep_cost import quality_cost_curve
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (fam, curve) in enumerate(family_curves(deep).items()):
-        for price, ls in (("gpu_ops_J", "-"), ("gpu_J", "-."), ("cpu_J", "--")):
-            pts = sorted(curve, key=lambda p: p[price])
-            e = np.array([p[price] for p in pts])
-            f = np.array([p["fd"]["value"] for p in pts])
-            ax.plot(e, f, ls, marker="o", ms=3, color=f"C{i}", label=f"{fam} ({PRICES[price]})", alpha=0.8)
+        for price, ls, mk in (("gpu_ops_J", "-", "o"), ("cpu_J", "--", "s")):
+            e = np.array([p[price] for p in curve])
+            f = np.array([p["fd"]["value"] for p in curve])
+            ax.scatter(e, f, s=9, marker=mk, color=f"C{i}", alpha=0.45)
+            ce, cf = quality_cost_curve(e, f, [curve_group(p) for p in curve])
+            ax.plot(ce, cf, ls, color=f"C{i}", label=f"{fam} ({PRICES[price]}): points and fitted curve")
     for j, d in enumerate(dtm_points):
         fd = d["fd"]
         ax.errorbar([d["energy"]["total_J"]], [fd["value"]], yerr=[[fd["value"] - fd["lo"]], [fd["hi"] - fd["value"]]],
@@ -221,3 +255,86 @@ def plot_fd_vs_energy(deep: dict[str, Any], path: str | Path, dtm_points: Sequen
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)
     return p
+
+
+def _clf_key(meta: dict[str, Any]) -> str:
+    return str(meta.get("classifier", "")).split(",")[0]
+
+
+def comparable(deep: dict[str, Any], dtm_results: dict[str, Any]) -> str | None:
+    """``None`` when a deep result and a DTM evaluation measured FD the same way (same dataset split sizes,
+    same frozen classifier hash), else the reason they are not comparable."""
+    dm, rm = deep.get("meta") or {}, dtm_results.get("meta") or {}
+    if dm.get("dataset") != rm.get("dataset"):
+        return f"different data ({dm.get('dataset')!r} vs the DTM's {rm.get('dataset')!r})"
+    if not _clf_key(dm) or _clf_key(dm) != _clf_key(rm):
+        return f"different frozen classifier ({_clf_key(dm)!r} vs the DTM's {_clf_key(rm)!r})"
+    return None
+
+
+def find_deep_results(run_dir: str | Path, dataset: str) -> tuple[dict[str, Any], str] | None:
+    """The deep-baseline result for a pipeline run: ``RUN/deep_baselines/deep_baselines.json`` if the user
+    ran ``pbitkit dtm deep-baselines --out RUN/deep_baselines``, else the one shipped for ``dataset`` in
+    ``pbitkit/data/deep_baselines_<dataset>.json`` (measured once; see docs/gpu_baselines.md). Returns the
+    result and where it came from, or ``None``."""
+    from pbitkit.dtm.deep_baselines import load_deep_results
+    from pbitkit.paths import data_dir
+
+    run_file = Path(run_dir) / "deep_baselines" / "deep_baselines.json"
+    if run_file.exists():
+        return load_deep_results(run_file), str(run_file)
+    shipped = data_dir() / f"deep_baselines_{dataset}.json"
+    if shipped.exists():
+        return load_deep_results(shipped), f"pbitkit/data/{shipped.name} (shipped; docs/gpu_baselines.md)"
+    return None
+
+
+def pipeline_section(run_dir: str | Path, dtm_results: dict[str, Any], fig_dir: str | Path, *,
+                     heading: str = "###", figure_number: int = 1) -> list[str]:
+    """Report lines for a pipeline run: the equal-FD comparison of its ideal-mode DTM points with the deep
+    baselines found by :func:`find_deep_results` (figure ``deep_fd_vs_energy.png`` into ``fig_dir``, captioned
+    ``*Figure <figure_number>.*``), or a one-line note saying why there is none. Empty when the run has no
+    DTM evaluation points."""
+    pts = [p for p in dtm_results.get("points", []) if p.get("mode") == "ideal" and (p.get("energy") or {}).get("total_J")]
+    if not pts:
+        return []
+    name = str((dtm_results.get("meta") or {}).get("dataset", "")).split(" ")[0]
+    found = find_deep_results(run_dir, name)
+    if found is None:
+        return [f"No deep-baseline result for `{name}`: run `pbitkit dtm deep-baselines --data {name} --out "
+                f"{Path(run_dir) / 'deep_baselines'}` for the comparison at equal FD (docs/gpu_baselines.md).", ""]
+    deep, src = found
+    why = comparable(deep, dtm_results)
+    if why:
+        return [f"The deep-baseline result `{src}` is not comparable with this run's DTM: {why}. Re-run "
+                f"`pbitkit dtm deep-baselines --out {Path(run_dir) / 'deep_baselines'}` on this run's data.", ""]
+    floors = [p["fd_floor"]["value"] for p in pts if p.get("fd_floor")]
+    fig = plot_fd_vs_energy(deep, Path(fig_dir) / "deep_fd_vs_energy.png", pts,
+                            floor=sum(floors) / len(floors) if floors else None)
+    cap = (f"*Figure {figure_number}.* Fréchet distance vs energy per generated sample: each deep model family "
+           "(all widths and step counts: points, and the fitted non-increasing curve the equal-FD energies are read "
+           "from) priced on the A100 at peak FP32 (FLOPs only, circles, solid) and on this CPU (squares, dashed); stars: this run's ideal DTM points with their 95 % CIs; dotted: real-vs-real floor.")
+    lines = deep_baselines_section(deep, pts, (), heading=heading, figure=f"{Path(fig_dir).name}/{fig.name}",
+                                   caption=cap)
+    return lines[:2] + [f"Deep-baseline curves from `{src}`.", ""] + lines[2:]
+
+
+def merge_deep_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One deep-baseline result from several runs on the same data with the same classifier (e.g. the VAE and
+    the diffusion family trained in two processes): points concatenated, the first run's config and hardware.
+
+    Raises
+    ------
+    PbitkitError
+        Runs on different data, with different classifiers, or priced on different hardware.
+    """
+    if not results:
+        raise PbitkitError("no deep-baseline results to merge")
+    first = results[0]
+    for r in results[1:]:
+        for key, a, b in (("data", first["meta"].get("dataset"), r["meta"].get("dataset")),
+                          ("classifier", _clf_key(first["meta"]), _clf_key(r["meta"])),
+                          ("hardware", first["hardware"], r["hardware"])):
+            if a != b:
+                raise PbitkitError(f"cannot merge deep-baseline results with different {key}: {a!r} vs {b!r}")
+    return {**first, "points": [p for r in results for p in r["points"]]}

@@ -165,7 +165,7 @@ def dtm_energy(
 
 def dtm_energy_from_ledger(
     graph: Any, device: Any, *, T: int, K: int, n_write: int, n_read: int, io: IOCosts = IOCosts(),
-    update_interval_s: float | None = None,
+    update_interval_s: float | None = None, periphery: dict[str, Any] | None = None,
 ) -> EnergyReport:
     """:func:`dtm_energy` with the per-cell parts, the sweep time and the I/O energies from
     :func:`pbitkit.array.ledger`, every part carrying its source (``terms``).
@@ -173,11 +173,12 @@ def dtm_energy_from_ledger(
     ``device`` is a DeviceModel card, ``DeviceStats`` or ``HardwareInstance`` (whatever the ledger takes);
     every cell updates once per sweep, so the ledger's mean energy per cell update is ``E_cell``. I/O: the
     ledger's simulated per-access energies unless ``io`` gives numbers; literature constants (``assumed``)
-    when neither exists.
+    when neither exists. ``periphery`` replaces the card's measured periphery (e.g. one measured for another
+    array size, :mod:`pbitkit.pipeline.headline`).
     """
     from pbitkit.array.ledger import ledger as array_ledger
 
-    led = array_ledger(graph, device, n_sweeps_per_sample=K, update_interval_s=update_interval_s)
+    led = array_ledger(graph, device, n_sweeps_per_sample=K, update_interval_s=update_interval_s, periphery=periphery)
     parts = led.parts()
     n_io = T if io.io_per_step else 1
     terms = [{**t.to_dict(), "per_sample_J": T * K * int(graph.n_nodes) * t.energy_J}

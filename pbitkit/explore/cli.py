@@ -23,7 +23,9 @@ examples:
   pbitkit explore --cell native_latch --out runs/explore-nl --budget 128     # resume, continue the search
 
 Outputs in --out: designs.jsonl (every design as it finishes), designs.csv, front.csv, front.png, run.json,
-pbitkit.log, explore_report.md. Re-running the same command resumes (and continues with a larger --budget).
+pbitkit.log, explore_report.md; with --confirm K also confirm.csv, confirm/ (characterization runs) and
+cards/ (one card per confirmed design); with --end-to-end K also endtoend.json and quality_vs_energy.png.
+Re-running the same command resumes (and continues with a larger --budget).
 """
 
 
@@ -43,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=12, help="designs per refinement round (12)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDR", help="run on a dask.distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--confirm", type=int, default=0, metavar="K",
+                   help="confirm the default and K front designs (lowest energy, then lowest tau, variation, area) with the transient tier, save "
+                        "their cards (cards/) and report where the tiers disagree")
+    p.add_argument("--end-to-end", type=int, default=0, metavar="K", dest="end_to_end",
+                   help="card -> chip -> calibration -> DTM -> FD and energy per sample for K confirmed designs "
+                        "(needs --confirm >= K)")
     p.add_argument("--no-cache", action="store_true", help="evaluate every design again (no design cache)")
     p.add_argument("--overwrite", action="store_true", help="reuse --out even if it holds another exploration")
     p.set_defaults(func=cmd_explore)
@@ -63,6 +71,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise ConfigError("--workers applies to the local pool; with --scheduler the cluster decides")
     if args.budget < 0:
         raise ConfigError(f"--budget must be >= 0, got {args.budget}")
+    if args.confirm < 0 or args.end_to_end < 0:
+        raise ConfigError("--confirm and --end-to-end take a count >= 0")
+    if args.end_to_end > args.confirm:
+        raise ConfigError(f"--end-to-end {args.end_to_end} needs at least as many confirmed designs (--confirm)")
     space = load_space(args.space or builtin_space_path(args.cell))
     if space.cell != args.cell:
         raise ConfigError(f"--space {args.space} is a space of cell {space.cell!r}, not --cell {args.cell!r}")
@@ -76,7 +88,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
             res = run(space, args.out, budget=args.budget, seed=args.seed, n_initial=args.initial, batch=args.batch,
                       executor=executor, workers=args.workers, progress=progress, use_cache=not args.no_cache,
                       overwrite=args.overwrite)
-        paths = finish_run(res)
+        paths = finish_run(res, confirm=args.confirm, end_to_end=args.end_to_end, executor=executor,
+                           workers=args.workers)
     finally:
         if executor is not None:
             executor.shutdown()

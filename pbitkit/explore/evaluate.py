@@ -8,7 +8,8 @@ run it; it uses only the cells' public API (``get_cell``, ``Cell.params``, ``Cel
    ``v0_V``, ``vs_V`` (logit-interpolated 50 % and 27/73 % crossings), ``p1_min``/``p1_max`` (does P span
    the range?); at the bias nearest P = 1/2: ``energy_per_bit_J`` (energy per read), ``tau_corr_s`` (the
    output bits' correlation time), ``tau_core_s`` (the core's own), ``energy_per_independent_bit_J`` =
-   energy per read × max(1, 2 tau_corr_s / read period), ``static_power_W``; ``bistable`` = 1 if
+   energy per read × max(1, 2 tau_corr_s / read period), ``static_power_W``, ``dynamic_energy_per_bit_J``
+   (the per-read energy that is not static power × period: the native latch's readout and clock); ``bistable`` = 1 if
    ``tau_core_s >= bistable_tau_min_s`` (a monostable latch relaxes in a few ns);
 2. optionally the **energy from a short transient** at the centre (``energy_tier = "transient"``; for
    cells whose predicted tier has no energy, e.g. the StrongARM);
@@ -71,6 +72,7 @@ def nominal_figures(rows: Sequence[Mapping[str, Any]], bistable_tau_min_s: float
     """Figures of one device from its predicted rows over a bias grid (sorted by bias here).
 
     Returns ``v0_V``, ``vs_V``, ``p1_min``, ``p1_max`` and, at the row nearest P = 1/2, ``energy_per_bit_J``,
+    ``dynamic_energy_per_bit_J``,
     ``tau_corr_s``, ``tau_core_s``, ``static_power_W``, ``sample_period_s``, ``energy_per_independent_bit_J``,
     ``bistable`` (1.0/0.0; NaN when the rows carry no ``tau_core_s``) and ``centre_bias_V``.
     """
@@ -89,6 +91,7 @@ def nominal_figures(rows: Sequence[Mapping[str, Any]], bistable_tau_min_s: float
     tau_core = num("tau_core_s")
     out = {"v0_V": v0, "vs_V": vs, "p1_min": float(np.nanmin(p)) if finite.any() else math.nan,
            "p1_max": float(np.nanmax(p)) if finite.any() else math.nan, "energy_per_bit_J": num("energy_per_bit_J"),
+           "dynamic_energy_per_bit_J": num("dynamic_energy_per_bit_J"),
            "tau_corr_s": num("tau_corr_s"), "tau_core_s": tau_core, "static_power_W": num("static_power_W"),
            "sample_period_s": num("sample_period_s"), "centre_bias_V": float(b[k]),
            "bistable": math.nan if math.isnan(tau_core) else float(tau_core >= bistable_tau_min_s)}
@@ -154,7 +157,7 @@ def evaluate_design(cell_name: str, design: Mapping[str, float], conditions: Map
         lo, hi = cell.default_bias_range(overrides)
         grid = np.linspace(lo, hi, int(cond["bias_points"]))
         nom = nominal_figures(device_rows(cond["corner"], -1, overrides, grid), float(cond["bistable_tau_min_s"]))
-        for k in ("v0_V", "vs_V", "p1_min", "p1_max", "energy_per_bit_J", "tau_corr_s", "tau_core_s",
+        for k in ("v0_V", "vs_V", "p1_min", "p1_max", "energy_per_bit_J", "dynamic_energy_per_bit_J", "tau_corr_s", "tau_core_s",
                   "static_power_W", "energy_per_independent_bit_J", "bistable"):
             out[k] = nom[k]
         out["sample_period_s"] = nom["sample_period_s"]

@@ -87,12 +87,14 @@ def plot_front(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: st
 
 def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path, *,
                            ideal_energy_J: float | None = None, gpu_energy_J: float | None = None,
+                           ideal_fd: float | None = None, xlabel: str = "energy per generated sample (J)",
                            quality_label: str = "Fréchet distance (lower is better)", title: str = "") -> Path:
     """DTM sample quality vs energy per sample, one point per cell design.
 
     ``points``: ``label``, ``energy_per_sample_J``, ``fd`` (and optionally ``fd_lo``/``fd_hi`` for an
     interval). ``ideal_energy_J`` (the paper's idealized 2 fJ per cell per sweep at this DTM's size) and
-    ``gpu_energy_J`` (a digital GPU chain for the same samples) are drawn as vertical lines.
+    ``gpu_energy_J`` (a digital GPU chain for the same samples) are drawn as vertical lines, ``ideal_fd`` (the
+    same model on the ideal array) as a horizontal one.
     """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
@@ -101,14 +103,17 @@ def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path
         lo, hi = float(p.get("fd_lo", y)), float(p.get("fd_hi", y))
         ax.errorbar([x], [y], yerr=[[max(y - lo, 0.0)], [max(hi - y, 0.0)]], fmt="o" if k else "*",
                     ms=8 if k else 14, capsize=3, label=str(p["label"]))
+    if ideal_fd is not None and math.isfinite(ideal_fd):
+        ax.axhline(ideal_fd, ls="-.", c="C2", lw=1, label="same DTM on the ideal array")
     if ideal_energy_J is not None:
-        ax.axvline(ideal_energy_J, ls="--", c="0.3")
-        ax.text(ideal_energy_J, ax.get_ylim()[1], " paper: 2 fJ/cell/sweep", rotation=90, va="top", fontsize=8)
+        ax.axvline(ideal_energy_J, ls="--", c="0.3", label="paper's idealized 2 fJ/cell/sweep")
     if gpu_energy_J is not None:
-        ax.axvline(gpu_energy_J, ls=":", c="C7")
-        ax.text(gpu_energy_J, ax.get_ylim()[1], " GPU (A100, digital chain)", rotation=90, va="top", fontsize=8)
+        ax.axvline(gpu_energy_J, ls=":", c="C7", label="GPU (A100, the same chain, digital)")
     ax.set_xscale("log")
-    ax.set_xlabel("energy per generated sample (J)")
+    fds = [float(p["fd"]) for p in points if float(p["fd"]) > 0] + ([ideal_fd] if ideal_fd and ideal_fd > 0 else [])
+    if fds and max(fds) > 10 * min(fds):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(quality_label)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="best")

@@ -8,14 +8,15 @@ report can include it as is.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import concurrent.futures as cf
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pbitkit.explore.driver import DesignResult, ExploreResult, front_mask, full_design, table_rows
 from pbitkit.io import atomic_write_text
 
-__all__ = ["best_versus_reference", "front_markdown", "finish_run", "REPORT_FILE", "FRONT_PNG"]
+__all__ = ["best_versus_reference", "energy_floor", "front_markdown", "finish_run", "REPORT_FILE", "FRONT_PNG"]
 
 #: the Markdown report section in the run directory
 REPORT_FILE = "explore_report.md"
@@ -99,18 +100,79 @@ def _report_text(res: ExploreResult, extra_sections: Sequence[str]) -> str:
                   f"(**×{bvr['ratio']:.2f}**); τ {_fmt(best.metrics['tau_corr_s'], 1e9)} vs "
                   f"{_fmt(ref.metrics['tau_corr_s'], 1e9)} ns; σ(V0)/Vs {_fmt(best.metrics['sigma_v0_over_vs'])} vs "
                   f"{_fmt(ref.metrics['sigma_v0_over_vs'])}.", ""]
+    lines += [_floor_text(res), ""]
     lines += list(extra_sections)
     return "\n".join(lines) + "\n"
 
 
-def finish_run(res: ExploreResult, *, extra_sections: Sequence[str] = ()) -> list[Path]:
-    """Write ``front.png`` and ``explore_report.md`` (with ``extra_sections`` appended) into the run
-    directory. Returns the paths written."""
+def energy_floor(res: ExploreResult) -> dict[str, Any]:
+    """Where the energy per independent bit cannot go below: the lowest energy per independent bit of any
+    feasible design, and the lowest per-read energy beyond static power × period (the native latch's readout
+    and clock: ``dynamic_energy_per_bit_J``) of any design that ran, with that design.
+
+    A design's energy per independent bit is at least its per-read energy, which is at least its dynamic
+    part; so if the lowest dynamic part of every design explored exceeds half the default's energy per
+    independent bit, no design in the space (as sampled) reaches a factor 2.
+    """
+    ok = [d for d in res.designs if d.ok]
+    feas = [d for d, f in zip(res.designs, res.feasible, strict=True) if f]
+    best = min(feas, key=lambda d: float(d.metrics["energy_per_independent_bit_J"]), default=None)
+    dyn = [d for d in ok if math.isfinite(float(d.metrics.get("dynamic_energy_per_bit_J", math.nan)))]
+    low = min(dyn, key=lambda d: float(d.metrics["dynamic_energy_per_bit_J"]), default=None)
+    return {"best_feasible": best, "lowest_dynamic": low,
+            "target_J": float(res.reference.metrics["energy_per_independent_bit_J"]) / 2}
+
+
+def _floor_text(res: ExploreResult) -> str:
+    fl = energy_floor(res)
+    best, low = fl["best_feasible"], fl["lowest_dynamic"]
+    parts = [f"Factor-2 target: {_fmt(fl['target_J'], 1e15)} fJ per independent bit."]
+    if best is not None:
+        parts.append(f"Lowest energy per independent bit of any feasible design: "
+                     f"{_fmt(best.metrics['energy_per_independent_bit_J'], 1e15)} fJ (`{best.key[:8]}`).")
+    if low is not None:
+        full = full_design(res.space, low.design)
+        shown = ", ".join(f"{n} = {_fmt(full[n], 1e9 if n.endswith('_s') else 1.0, 4)}"
+                          for n in ("vddr_V", "w_in_um", "sample_period_s") if n in full)
+        parts.append(f"Lowest per-read energy beyond static power × period (readout, clock) of any design that ran: "
+                     f"{_fmt(low.metrics['dynamic_energy_per_bit_J'], 1e15)} fJ (`{low.key[:8]}`{'; ' + shown if shown else ''})"
+                     + (" — above the target by itself, so no design of this space reaches the factor 2 while its "
+                        "readout runs at these bounds." if float(low.metrics["dynamic_energy_per_bit_J"]) > fl["target_J"]
+                        else "."))
+    return " ".join(parts)
+
+
+def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, executor: cf.Executor | None = None,
+               workers: int | None = None, confirm_params: Mapping[str, float] | None = None,
+               e2e_config: Any = None, extra_sections: Sequence[str] = ()) -> list[Path]:
+    """Write ``front.png`` and ``explore_report.md`` into the run directory.
+
+    With ``confirm`` > 0 the reference and that many front designs are first confirmed with the transient
+    tier and their cards saved (:func:`pbitkit.explore.confirm.confirm_front`, ``confirm_params`` extra cell
+    overrides for it); with ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
+    (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``). ``extra_sections`` are appended to
+    the report. Returns the paths written.
+    """
     from pbitkit.explore.plots import plot_front
 
     out = res.out_dir
     feas, front = front_mask(res.space, res.designs)
     rows = table_rows(res.space, res.designs, feas, front)
     paths = [plot_front(rows, out / FRONT_PNG, title=f"{res.space.cell}: {len(rows)} designs, predicted tier")]
-    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, list(extra_sections))))
+    sections = []
+    if confirm > 0:
+        from pbitkit.explore.confirm import confirm_front, confirm_markdown
+
+        conf = confirm_front(res, k=confirm, params=confirm_params, executor=executor, workers=workers)
+        paths += conf.paths
+        sections.append(confirm_markdown(conf))
+        if end_to_end > 0:
+            from pbitkit.explore.endtoend import end_to_end as run_e2e
+            from pbitkit.explore.endtoend import end_to_end_markdown
+
+            e2e = run_e2e(conf, k=end_to_end, config=e2e_config)
+            paths += e2e.paths
+            sections.append(end_to_end_markdown(e2e))
+    sections += list(extra_sections)
+    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections)))
     return paths

@@ -84,7 +84,7 @@ SUPPLY = "vdd_V"
 
 #: Metrics every evaluated design carries (see :mod:`pbitkit.explore.evaluate`).
 METRICS: tuple[str, ...] = (
-    "energy_per_independent_bit_J", "energy_per_bit_J", "tau_corr_s", "tau_core_s", "v0_V", "vs_V", "p1_min",
+    "energy_per_independent_bit_J", "energy_per_bit_J", "dynamic_energy_per_bit_J", "tau_corr_s", "tau_core_s", "v0_V", "vs_V", "p1_min",
     "p1_max", "sigma_v0_V", "sigma_v0_over_vs", "mc_centred_fraction", "area_um2", "static_power_W", "bistable",
 )
 #: Metrics also computed at each ``check_corners`` corner (named ``corner_<c>_<m>``).

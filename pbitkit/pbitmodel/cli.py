@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pbitkit.errors import PbitkitError
 
-__all__ = ["register"]
+__all__ = ["register", "shipped_card_path"]
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="characterization run directory (or the CSV file)")
     p.add_argument("--out", default=None, help="output directory (default: RUN_DIR)")
     p.add_argument("--link", choices=("auto", "logistic", "probit"), default="auto")
-    p.add_argument("--cell", default="", help="cell to fit when the table holds several")
+    p.add_argument("--cell", default="", help="cell to fit when the table holds several ('default': the "
+                                                "pipeline's default cell)")
     p.add_argument("--corner", default="", help="nominal corner (default tt)")
     p.add_argument("--tier", default="transient", help="table tier to fit ('any' for all rows)")
     p.add_argument("--rate-form", choices=("auto", "exp", "constant_tau"), default="auto")
@@ -37,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="export a DeviceModel card as JSON, CSV or a SPICE macro-model",
                        description="Write CARD as json (validated copy), csv (parameter table) or spice (behavioural "
                                    "subcircuit library + seeded noise tables next to it).")
-    e.add_argument("card", metavar="CARD", help="DeviceModel card (JSON)")
+    e.add_argument("card", metavar="CARD", help="DeviceModel card (JSON), or a cell name for the card shipped with "
+                                                "that cell ('default': the pipeline's default cell)")
     e.add_argument("--format", choices=("json", "csv", "spice", "pyspice"), required=True,
                    help="pyspice: a Python module with a PySpice SubCircuit + seeded noise tables next to it")
     e.add_argument("--out", default=None, help="output file (default: CARD with .json/.csv/.lib)")
@@ -68,16 +70,46 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def shipped_card_path(name: str) -> Path:
+    """The card shipped with the cell ``name`` (``pbitkit/data/<card>``; ``"default"``: the pipeline's default
+    cell).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown cell (listing the known ones).
+    PbitkitError
+        If the cell ships no card.
+    """
+    from pbitkit.circuits.registry import get_cell, resolve_cell_name
+    from pbitkit.paths import data_dir
+
+    cell = get_cell(name)
+    card = getattr(cell, "card", "")
+    if not card:
+        raise PbitkitError(f"cell {resolve_cell_name(name)!r} ships no card: characterize it, `pbitkit fit` the run "
+                           "and export its device_card.json")
+    return Path(data_dir()) / card
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from pbitkit.pbitmodel.card import DeviceModel
     from pbitkit.pbitmodel.export import export_card
 
-    card = DeviceModel.load(args.card)
     ext = {"json": ".json", "csv": ".csv", "spice": ".lib", "pyspice": ".py"}[args.format]
-    out = Path(args.out) if args.out else Path(args.card).with_suffix(ext)
+    src = Path(args.card)
+    if src.exists() or src.suffix.lower() == ".json" or len(src.parts) > 1:
+        card = DeviceModel.load(src)
+        default_out = src.with_suffix(ext)
+    else:  # a cell name: its shipped card, written next to where the command runs (never into the package)
+        from pbitkit.circuits.registry import resolve_cell_name
+
+        card = DeviceModel.load(shipped_card_path(args.card))
+        default_out = Path(f"{resolve_cell_name(args.card)}_card{ext}")
+    out = Path(args.out) if args.out else default_out
     if args.format == "pyspice" and not args.out:  # an importable module name
         out = out.with_name("".join(c if c.isalnum() else "_" for c in out.stem).lstrip("0123456789") + "_pyspice.py")
-    if args.format == "json" and out.resolve() == Path(args.card).resolve() and not args.out:
+    if args.format == "json" and out.resolve() == src.resolve() and not args.out:
         out = out.with_name(out.stem + "_export.json")
     if args.instances < 1:
         raise PbitkitError(f"--instances must be >= 1, got {args.instances}")

@@ -24,10 +24,16 @@ The noise is a seeded table played by the XSPICE ``filesource`` model with ``amp
 docs/theory.md §6.3; ``trnoise`` is not). An unclocked card with ``rate_model`` ``"exp"`` gets the *telegraph* variant instead (bias-dependent rates by
 uniformization with a two-phase latch; :func:`_telegraph_subckt`, :func:`_renewal_a`, docs/pbitmodel.md).
 
-A clocked cell (``sample_period_s > 0``) gets one event per clock period instead of Poisson events: an
-independent decision per clock, which is what the comparator cell does (its reads have ``tau_int = 1``,
-i.e. ``tau_corr_s = t_s / 2`` in the circuits stage's definition). This reproduces ``rate_model`` form
-``"constant_tau"`` exactly.
+A clocked cell (``sample_period_s > 0``) gets one event per clock period ``t_s`` instead of Poisson events.
+The card's reads have ``tau_int = 2 tau_corr_s / t_s`` (the circuits stage's definition of ``tau_corr_s``):
+``tau_int = 1`` for a comparator (an independent decision per clock), ``tau_int > 1`` for a free-running
+core read by a clocked readout, whose consecutive reads are correlated. The macro-model reproduces it with
+a *lazy* heat-bath: at each clock the decision is redrawn with probability ``1 - rho`` and kept otherwise,
+``rho = (tau_int - 1) / (tau_int + 1)`` (:func:`clocked_hold_probability`). The reads are then a two-state
+Markov chain with ``P(1) = F((V - v0)/vs)`` exactly, lag-``k`` correlation ``rho^k`` and integrated
+correlation time ``(1 + rho) / (1 - rho) = tau_int``, i.e. ``tau_corr_s`` as in the card (``rate_model``
+``"constant_tau"``); a held decision does not follow a bias change until the next redraw, which leaves the
+heat-bath's stationary distribution unchanged.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from pbitkit.io import atomic_write_text
 from pbitkit.pbitmodel.card import DeviceModel
 from pbitkit.spicetext import spice_comment
 
-__all__ = ["card_to_csv", "macromodel_noise", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
+__all__ = ["card_to_csv", "macromodel_noise", "clocked_hold_probability", "time_unit", "tran_step", "is_telegraph", "uniformization_rate", "spice_macromodel", "export_spice", "export_card",
            "EXPORT_FORMATS"]
 
 #: Formats of :func:`export_card` (and ``pbitkit export --format``).
@@ -211,11 +217,23 @@ def _telegraph_subckt(card: DeviceModel, name: str, noise_file: str) -> str:
     ])
 
 
+def clocked_hold_probability(card: DeviceModel) -> float:
+    """Probability ``rho`` that a clocked macro-model keeps its decision at a clock: ``(tau_int - 1) /
+    (tau_int + 1)`` with ``tau_int = max(1, 2 tau_corr_s / sample_period_s)`` (0 for an unclocked card)."""
+    ts = card.dynamics.sample_period_s
+    if not ts > 0:
+        return 0.0
+    tau_int = max(1.0, 2.0 * card.dynamics.tau_corr_s / ts)
+    return (tau_int - 1.0) / (tau_int + 1.0)
+
+
 def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generator) -> str:
     """The two-column ``filesource`` table (``time noise_V latch``) of one macro-model instance.
 
-    Event times: for a clocked cell (``sample_period_s > 0``) one event per clock period ``t_s`` (a fresh,
-    independent decision per clock, as the comparator cell makes); otherwise ``t_0 = 0`` and gaps
+    Event times: for a clocked cell (``sample_period_s > 0``) one event per clock period ``t_s``, of which the
+    first and then each with probability ``1 - rho`` (:func:`clocked_hold_probability`) redraws the decision
+    (the others are left out of the table: the latch stays closed and the output holds; with ``rho = 0``, a
+    comparator's independent decisions, no extra random numbers are drawn); otherwise ``t_0 = 0`` and gaps
     ``d + Exponential(m - d)`` (``d = tau/10``, ``m`` from :func:`_mean_gap`). The noise is constant between
     events, i.i.d. logistic(0, vs) (``vs ln(U/(1-U))``) or normal(0, vs); the latch column is 1 during
     ``[t_k + u/50, t_k + u/50 + u/20]`` (``u`` = :func:`time_unit`) and 0 otherwise.
@@ -227,6 +245,11 @@ def macromodel_noise(card: DeviceModel, t_stop_s: float, rng: np.random.Generato
     unit = time_unit(card)
     if card.dynamics.sample_period_s > 0:
         t = np.arange(0.0, t_stop_s + 2 * unit, unit)
+        rho = clocked_hold_probability(card)
+        if rho > 0:
+            redraw = rng.random(t.size) >= rho
+            redraw[0] = True
+            t = t[redraw]
     else:
         tau = card.dynamics.tau_corr_s
         d = _GAP * tau
@@ -267,7 +290,9 @@ def spice_macromodel(card: DeviceModel, name: str, noise_file: str, *, edge_V: f
     unit = time_unit(card)
     g_track = c_hold / (unit * _W / 10.0)
     if card.dynamics.sample_period_s > 0:
-        note = f"clocked: one independent decision per {card.dynamics.sample_period_s:.6g} s clock"
+        rho = clocked_hold_probability(card)
+        note = (f"clocked: one independent decision per {card.dynamics.sample_period_s:.6g} s clock" if rho == 0 else
+                f"clocked every {card.dynamics.sample_period_s:.6g} s, the decision kept with probability {rho:.4g}")
     elif card.dynamics.rate_model.form == "constant_tau":
         note = "exact (rate_model constant_tau)"
     else:  # unreachable: unclocked "exp" cards use the telegraph variant

@@ -34,10 +34,12 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 
+from pbitkit.circuits.default_cell import resolve_cell_name
 from pbitkit.constants import PROBIT_TO_LOGISTIC, ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError, PbitkitError
 from pbitkit.pbitmodel.card import (
@@ -102,7 +104,7 @@ class FitConfig:
     tier
         Table tier to fit (``"transient"``; ``"any"`` takes every row).
     cell, corner
-        Which cell (empty: the only one) and nominal corner (empty: ``tt`` when present, else the most common).
+        Which cell (empty: the only one; ``"default"``: the pipeline's default cell) and nominal corner (empty: ``tt`` when present, else the most common).
     temp_C, vdd_V
         Nominal temperature and supply (``None``: the value closest to 27 degC; the median supply).
     clocked
@@ -141,6 +143,7 @@ class FitConfig:
             raise ConfigError(f"clocked: {self.clocked!r} is not one of ['auto', 'yes', 'no']")
         if not self.size_unit_m > 0:
             raise ConfigError(f"size_unit_m: must be positive, got {self.size_unit_m!r}")
+        object.__setattr__(self, "cell", resolve_cell_name(self.cell))  # "default": the pipeline's default cell
 
 
 @dataclass(frozen=True)
@@ -678,13 +681,20 @@ class DynamicsFit:
     notes: tuple[str, ...] = ()
 
 
-def fit_dynamics_step(nominal: NominalFit, ctr: Centre, cfg: FitConfig) -> DynamicsFit:
+def fit_dynamics_step(nominal: NominalFit, ctr: Centre, cfg: FitConfig,
+                      bits: Mapping[int, Any] | None = None) -> DynamicsFit:
     """Rates and correlation time of the nominal rows, clocked or not, and the card's rate model.
 
     ``tau_corr_s`` is the integrated autocorrelation time (what limits sampling) when measured; the
     dwell-counted rates depend on the flip-counting threshold and are a fall-back and a cross-check. With
     a bias-dependent correlation time (``rate_form="auto"``) the card gets symmetric exponential rates
     consistent with the logistic slope and with ``tau_corr_s`` at the centre.
+
+    ``bits`` (``{row_id: BitRecord}`` of the run's ``bits.npz``, optional): for a clocked cell the centre's
+    ``tau_corr_s`` is then ``max(1, tau_int) t_s / 2`` with ``tau_int`` pooled over the nominal records with
+    0.2 <= P(1) <= 0.8 (:func:`pbitkit.circuits.measure.pooled_integrated_autocorr_time`: corrected for the
+    records' own means, which bias each short record's ``tau_corr_s`` low); the per-row fit stays as a
+    cross-check in the notes.
 
     Raises
     ------
@@ -740,6 +750,17 @@ def fit_dynamics_step(nominal: NominalFit, ctr: Centre, cfg: FitConfig) -> Dynam
         notes.append(f"dwell-counted rates give tau(v0) = {rates.tau0_s:.4g} s = {rates.tau0_s / tau0:.3g} x "
                      "tau_corr_s (from the autocorrelation); their occupancy slope is "
                      f"{rates.occupancy_slope_per_V * vs_log:.3g} x 1/vs (logistic)")
+    if clocked and bits and ts > 0:
+        pooled = _pooled_centre_tau(nom, bits)
+        if pooled is None:
+            notes.append("pooled correlation time: fewer than 2 nominal records with 0.2 <= P(1) <= 0.8 in "
+                         "bits.npz; tau_corr_s from the per-row fit")
+        else:
+            tau_p = max(1.0, pooled.tau_int) * ts / 2.0
+            notes.append(f"tau_corr_s = {tau_p:.4g} s from tau_int = {pooled.tau_int:.3f} +- {pooled.se:.3f} reads "
+                         f"pooled over {pooled.n_records} centre records ({pooled.n_samples} reads); the per-row "
+                         f"fit gave {tau0:.4g} s")
+            tau0 = tau_p
     if not (math.isfinite(tau0) and tau0 > 0):
         raise FitError("cannot determine the correlation time: no tau_corr_s, rates or sample_period_s in the table")
     if form == "exp":
@@ -752,6 +773,20 @@ def fit_dynamics_step(nominal: NominalFit, ctr: Centre, cfg: FitConfig) -> Dynam
     else:
         rm = RateModel("constant_tau")
     return DynamicsFit(rates, tau, clocked, clock_period, ts, tau0, rm, tuple(notes))
+
+
+def _pooled_centre_tau(nom: CharTable, bits: Mapping[int, Any]) -> Any:
+    """Pooled tau_int of the nominal records with 0.2 <= P(1) <= 0.8 (None if fewer than 2 vary)."""
+    from pbitkit.circuits.measure import pooled_integrated_autocorr_time
+
+    if "row_id" not in nom:
+        return None
+    p1 = nom["n_ones"] / nom["n_samples"]
+    ids = [int(i) for i, p in zip(nom["row_id"].tolist(), p1.tolist()) if 0.2 <= p <= 0.8 and int(i) in bits]
+    try:
+        return pooled_integrated_autocorr_time([bits[i].bits for i in ids])
+    except ValueError:
+        return None
 
 
 # ----------------------------------------------------------------------------------------------- step 6
@@ -859,13 +894,16 @@ def build_card(table: CharTable, sel: Selection, nominal: NominalFit, ctr: Centr
 
 # ----------------------------------------------------------------------------------------------- composed
 def fit_characterization(
-    table: CharTable, config: FitConfig | None = None, *, progress: ProgressCallback | None = None
+    table: CharTable, config: FitConfig | None = None, *, progress: ProgressCallback | None = None,
+    bits: Mapping[int, Any] | None = None,
 ) -> FitReport:
     """Fit a characterization table into a :class:`DeviceModel` card and the supporting fits.
 
     Composes :func:`select_rows` -> :func:`fit_nominal` -> :func:`fit_variation` -> :func:`centre` ->
     :func:`fit_conditions` -> :func:`fit_dynamics_step` -> :func:`fit_energy_step` -> :func:`build_card`;
-    ``progress(done, total, message)`` is called after each.
+    ``progress(done, total, message)`` is called after each. ``bits``: the run's output bit records
+    (``{row_id: BitRecord}``, :func:`pbitkit.circuits.bits.read_bits`) for the pooled correlation time of a
+    clocked cell (:func:`fit_dynamics_step`).
 
     Raises
     ------
@@ -891,7 +929,7 @@ def fit_characterization(
     ctr = centre(nominal, variation)
     conditions = fit_conditions(sel, nominal, cfg)
     tick("corners, temperature, supply")
-    dynamics = fit_dynamics_step(nominal, ctr, cfg)
+    dynamics = fit_dynamics_step(nominal, ctr, cfg, bits)
     tick("dynamics")
     energy = fit_energy_step(sel, nominal, ctr, conditions, dynamics)
     tick("energy")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pbitkit.config import to_dict
-from pbitkit.io import atomic_write_json, atomic_write_text
+from pbitkit.io import atomic_write_json, atomic_write_text, sha256_file
 from pbitkit.pbitmodel.export import card_to_csv
 from pbitkit.pbitmodel.fit import FitConfig, FitReport, fit_characterization
 from pbitkit.pbitmodel.report import render_report
@@ -77,7 +77,9 @@ def fit_run(
     progress: ProgressCallback | None = None,
 ) -> FitRunResult:
     """Fit the characterization in ``run_dir`` (directory or CSV) and write the results into ``out_dir``
-    (default: next to the table).
+    (default: next to the table). The run's ``bits.npz``, when present next to the table, gives a clocked
+    cell's pooled correlation time (:func:`~pbitkit.pbitmodel.fit.fit_dynamics_step`; its hash goes into
+    ``fit.json``).
 
     Raises
     ------
@@ -90,7 +92,13 @@ def fit_run(
     out = Path(out_dir) if out_dir is not None else (src if src.is_dir() else src.parent)
     cfg = config or FitConfig()
     table = read_characterization(src)
-    rep = fit_characterization(table, cfg, progress=progress)
+    bits_file = (src if src.is_dir() else src.parent) / "bits.npz"
+    bits = None
+    if bits_file.is_file():  # the run's output bits: pooled correlation time of a clocked cell
+        from pbitkit.circuits.bits import read_bits
+
+        bits = read_bits(bits_file)
+    rep = fit_characterization(table, cfg, progress=progress, bits=bits)
     card_path = rep.card.save(out / CARD_NAME)
     params_path = atomic_write_text(out / PARAMS_NAME, card_to_csv(rep.card))
     plot_files: list[Path] = []
@@ -102,6 +110,7 @@ def fit_run(
                                     render_report(rep, plots=[f"{PLOTS_DIR}/{p.name}" for p in plot_files]))
     res = FitRunResult(out, card_path, report_path, params_path, plot_files, rep)
     atomic_write_json(out / RECORD_NAME, {"config": to_dict(cfg), "table": table.source, "table_sha256": table.sha256,
+                                          "bits_sha256": sha256_file(bits_file) if bits is not None else None,
                                           "outputs": [CARD_NAME, PARAMS_NAME, REPORT_NAME]
                                           + [f"{PLOTS_DIR}/{p.name}" for p in plot_files],
                                           "summary": res.summary()})

@@ -27,7 +27,8 @@ from typing import Any
 
 from pbitkit.errors import ConfigError, PbitkitError
 
-__all__ = ["design_bias_network", "attach_bias_network", "attach_periphery", "periphery_for_graph"]
+__all__ = ["design_bias_network", "attach_bias_network", "attach_cap_network", "attach_periphery",
+           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network"]
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +77,89 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     return card.replace(bias_network=bn, provenance=prov), m
 
 
+def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", **design: Any) -> tuple[Any, Any]:
+    """The ``native_latch``'s charge-domain network (:mod:`pbitkit.circuits.bias_network_nl`) measured at
+    ``fan_in`` with the cell as its load and written into ``card``: ``bias_network`` (its
+    :meth:`~pbitkit.circuits.bias_network_nl.NetworkMeasurement.card_record`: energy per update, settling
+    time constant, node capacitance, no static conduction) and ``provenance.details["bias_network"]`` (the
+    ledger's source record with both sessions' hashes). The reset level is the card's ``v0_V``; ``design``
+    overrides :class:`~pbitkit.circuits.bias_network_nl.CapNetworkDesign` fields. Returns ``(card,
+    measurement)``; the measured DAC goes into the array with
+    :func:`~pbitkit.circuits.bias_network_nl.network_weight_dac`.
+
+    Raises
+    ------
+    ConfigError
+        ``card`` is not a ``native_latch`` card, or a design field is bad.
+    SimulationError
+        When ngspice fails.
+    """
+    from pbitkit.circuits.bias_network_nl import CapNetworkDesign, measure_network
+    from pbitkit.circuits.models import get_library
+
+    if card.cell != "native_latch":
+        raise ConfigError(f"attach_cap_network: the charge-domain network drives the native_latch's pair gate; "
+                          f"card is for cell {card.cell!r}")
+    d = CapNetworkDesign(**{"fan_in": fan_in, "vreset_V": float(card.v0_V), **design})
+    m = measure_network(d, cell_vdd_V=float(card.vdd_V), library=get_library("sky130", corner), temp_C=card.temp_C)
+    prov = card.provenance.with_details(bias_network=m.ledger_record(corner=corner))
+    log.info("native_latch network, fan-in %d: %.3g J per update, 1%% settling %.3g s, INL %.2f LSB, %.2f bits",
+             fan_in, m.energy_per_update_J, m.settling_s, m.inl_max_lsb, m.effective_bits)
+    return card.replace(bias_network=m.card_record(), provenance=prov), m
+
+
+def attach_cell_bias_network(card: Any, fan_in: int, *, corner: str = "tt") -> tuple[Any, dict[str, Any]]:
+    """The bias network the pipeline gives ``card``'s cell, measured at transistor level: the
+    ``native_latch``'s charge-domain network (:func:`attach_cap_network`), else the resistor network sized for
+    the cell's update interval (:func:`attach_bias_network`). Returns ``(card, summary)``, the summary with
+    ``kind``, ``energy_per_update_J``, ``settling_s`` (1 %) and ``static_power_W`` (0 for the charge-domain
+    network: its leakage is inside the energy per update)."""
+    if card.cell == "native_latch":
+        card, m = attach_cap_network(card, fan_in, corner=corner)
+        return card, {"kind": "charge-domain", "energy_per_update_J": m.energy_per_update_J,
+                      "settling_s": m.settling_s, "static_power_W": 0.0, "leakage_W": m.leakage_W}
+    card, m = attach_bias_network(card, fan_in, corner=corner)
+    return card, {"kind": "resistor", **m}
+
+
+#: The logic around each cell (its neighbour wires and its clock tree) where it differs from the default
+#: 1.8 V standard-Vt logic: supply (V), device flavour (:data:`pbitkit.circuits.periphery.LOGIC_ROLES`) and the
+#: cell's clock pins. ``native_latch``: its neighbour bits travel on the 0.6 V logic rail of its charge-domain
+#: bias network (``pbitkit.circuits.bias_network_nl``, whose input gates take 0.6 V levels), and its clock
+#: (0.45 V inside the cell) comes from a 0.6 V low-Vt tree into the gates of its clock inverter
+#: (``nfet_01v8_lvt`` and ``pfet_01v8``, 0.42/0.15 µm); at 0.45 V a low-Vt tree's nFETs are too weak for
+#: clean edges (measured: leaves reach 0.26 V of 0.45 V in a 300 ns period), at 0.6 V its leaves follow the input within 12-25 ns.
+#: ``count_pins``: the pins' energy at the tree's voltage is charged to the clock term (the cell's own
+#: characterization drove them at 0.45 V, 0.15 fJ per read: counted twice, conservatively).
+CELL_LOGIC: dict[str, dict[str, Any]] = {
+    "native_latch": {"logic_vdd_V": 0.6, "flavour": "lvt", "count_pins": True,
+                     "clock_pins": {"pin_wn_um": 0.42, "pin_wp_um": 0.42, "pin_roles": ("nfet_lvt", "pfet"),
+                                    "pin_l_um": 0.15}},
+}
+_DEFAULT_LOGIC: dict[str, Any] = {"logic_vdd_V": 1.8, "flavour": "std", "count_pins": False, "clock_pins": {}}
+
+
+def cell_logic(cell: str) -> dict[str, Any]:
+    """The periphery logic settings of ``cell`` (:data:`CELL_LOGIC`, else 1.8 V standard-Vt logic)."""
+    return {**_DEFAULT_LOGIC, **CELL_LOGIC.get(cell, {})}
+
+
 def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0, vdd_V: float = 1.8,
-                        readout: bool = False) -> dict[str, Any]:
+                        readout: bool = False, logic: dict[str, Any] | None = None,
+                        period_s: float | None = None) -> dict[str, Any]:
     """Measure the periphery of an array laid out as ``graph`` (a grid from :func:`pbitkit.array.grid_graph`).
 
     * wires: the cell's output driver into its neighbour wires with ``max degree`` receiver gates, at a
-      quarter of and at the mean total wire length per cell (folded torus: twice the Manhattan lengths);
+      quarter of and at the mean total wire length per cell (folded torus: twice the Manhattan lengths),
+      on the cell's logic supply (``logic``, :func:`cell_logic`);
     * clock: a 2 x 8 comb tree, one per colour class, so with leaves ``n_colors`` pitches apart (distribution
-      energy per cell per cycle; each cell is clocked once per sweep);
-    * I/O: writing one clamped bit / reading one output bit over a column bit line of ``rows x pitch`` with
-      ``rows`` cells on it, and a word line as long as a row;
+      energy per cell per cycle; each cell is clocked once per sweep), on the cell's logic supply, with the
+      cell's clock pins;
+    * I/O (at ``vdd_V``): writing one clamped bit / reading one output bit over a column bit line of
+      ``rows x pitch`` with ``rows`` cells on it, and a word line as long as a row;
     * with ``readout``: the comparator that reads a free-running cell once per update.
+
+    ``period_s``: the cell's update period (the wires and the clock tree run at it; default 10 ns).
 
     Returns ``{"wire", "clock", "io_write", "io_read", "geometry"}`` (+ ``"readout"``), each with its ngspice
     source record.
@@ -109,17 +182,24 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
         graph.edges[:, 1], weights=lengths, minlength=graph.n_nodes)
     mean_um = max(float(np.mean(per_cell)) * 1e6, 4 * pitch_um)
     fan_in = int(graph.degree.max())
+    lg = {**_DEFAULT_LOGIC, **(logic or {})}
+    per = max(float(period_s or 10e-9), 10e-9)
+    clock = measure_clock_tree(pitch_um=pitch_um * graph.n_colors, vdd_V=lg["logic_vdd_V"], library=lib,
+                               temp_C=temp_C, period_s=per, flavour=lg["flavour"], **lg["clock_pins"])
+    clock["count_pins"] = bool(lg["count_pins"])
     out = {
-        "wire": measure_wire([mean_um / 4, mean_um], n_loads=fan_in, vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        "wire": measure_wire([mean_um / 4, mean_um], n_loads=fan_in, vdd_V=lg["logic_vdd_V"], library=lib,
+                             temp_C=temp_C, period_s=per, flavour=lg["flavour"]),
         # one clock tree per colour class (each class updates once per sweep): its leaves are n_colors
         # pitches apart along a row (a checkerboard on a bipartite grid)
-        "clock": measure_clock_tree(pitch_um=pitch_um * graph.n_colors, vdd_V=vdd_V, library=lib, temp_C=temp_C),
+        "clock": clock,
         "io_write": measure_io("write", length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
                                vdd_V=vdd_V, library=lib, temp_C=temp_C),
         "io_read": measure_io("read", length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
                               vdd_V=vdd_V, library=lib, temp_C=temp_C),
         "geometry": {"pitch_um": pitch_um, "rows": rows, "cols": cols, "fan_in": fan_in, "fold": fold,
                      "mean_wire_um_per_cell": mean_um, "corner": corner, "vdd_V": vdd_V,
+                     "logic_vdd_V": lg["logic_vdd_V"], "flavour": lg["flavour"], "period_s": per,
                      "clock_leaf_spacing_um": pitch_um * graph.n_colors},
     }
     if readout:
@@ -130,12 +210,16 @@ def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0,
     return out
 
 
-def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source: str | None = None) -> Any:
+def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source: str | None = None,
+                     paper_graph: Any = None) -> Any:
     """``card`` with ``provenance.details["periphery"]`` (:func:`periphery_for_graph`) and ``["noise_source"]``.
 
     A free-running card (``dynamics.sample_period_s == 0``) also gets its readout comparator measured.
     ``noise_source`` defaults to what the card's cell declares (``Cell.noise_source``; ``"undeclared"`` when
-    the cell does not say), so the ledger can mark a behavioural noise source as incomplete.
+    the cell does not say), so the ledger can mark a behavioural noise source as incomplete. With
+    ``paper_graph`` (a larger grid of the same pattern and pitch), ``["periphery_paper"]`` holds the same
+    periphery with the I/O bit and word lines re-measured for that grid's side (the clock tree and the
+    wires per cell depend only on the pitch and the pattern).
     """
     if noise_source is None:
         try:
@@ -146,6 +230,22 @@ def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source:
             noise_source = "undeclared"
     # a free-running cell (no clock period) needs a comparator to be read once per update
     free_running = not card.dynamics.sample_period_s > 0
-    per = periphery_for_graph(graph, corner=corner, temp_C=card.temp_C, readout=free_running)
-    prov = card.provenance.with_details(periphery=per, noise_source=noise_source)
+    per = periphery_for_graph(graph, corner=corner, temp_C=card.temp_C, readout=free_running,
+                              logic=cell_logic(card.cell), period_s=card.dynamics.sample_period_s or None)
+    extra: dict[str, Any] = {}
+    if paper_graph is not None:
+        from pbitkit.circuits.models import get_library
+        from pbitkit.circuits.periphery import measure_io
+
+        meta = getattr(paper_graph, "meta", {}) or {}
+        try:
+            pitch_um, rows, cols = float(meta["pitch_m"]) * 1e6, int(meta["rows"]), int(meta["cols"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"periphery: the paper graph has no grid geometry (meta pitch_m, rows, cols): {exc}") from exc
+        lib = get_library("sky130", corner)
+        io = {mode: measure_io(mode, length_um=rows * pitch_um, n_cells=rows, wordline_um=cols * pitch_um,
+                               library=lib, temp_C=card.temp_C) for mode in ("write", "read")}
+        extra["periphery_paper"] = {**per, "io_write": io["write"], "io_read": io["read"],
+                                    "geometry": {**per["geometry"], "rows": rows, "cols": cols}}
+    prov = card.provenance.with_details(periphery=per, noise_source=noise_source, **extra)
     return card.replace(provenance=prov)

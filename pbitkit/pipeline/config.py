@@ -2,19 +2,19 @@
 
 Example (``pbitkit pipeline --config pipeline.toml``; every key is optional)::
 
-    array_cell = "strongarm"           # whose DeviceModel card drives the array
+    array_cell = "native_latch"        # whose DeviceModel card drives the array ("default": the default cell)
     workers = 0                        # local worker processes (0 = every core)
     scheduler = ""                     # dask.distributed scheduler address, e.g. "tcp://10.0.0.5:8786"
 
     [characterize]
-    cells = ["strongarm", "latch"]
+    cells = ["native_latch", "strongarm"]   # "default" names the pipeline's default cell (native_latch)
     corners = ["tt", "ff", "ss", "fs", "sf"]
     n_mc = 8                           # Monte-Carlo mismatch instances (plus the nominal device)
     mc_corners = ["tt"]                # ... simulated at these corners
     bias_centering = "predicted"       # sweep each device around its own predicted centre
     bias_points = 9
-    [characterize.params.latch]        # per-cell parameter overrides
-    t_stop_s = 0.05
+    [characterize.params.native_latch] # per-cell parameter overrides
+    t_stop_s = 30e-6
     [characterize.spec_files]          # or a full sweep spec (TOML) per cell, replacing the above
     # strongarm = "my_sweep.toml"
 
@@ -35,6 +35,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pbitkit.circuits.default_cell import DEFAULT_CELL, resolve_cell_name
 from pbitkit.config import check_scheduler_address, from_dict, load_toml, to_dict
 from pbitkit.errors import ConfigError
 
@@ -63,9 +64,10 @@ def _eval_config_cls() -> Any:
 class CharacterizeSection:
     """Which cells to characterize and over which grid (see :mod:`pbitkit.circuits.sweep`): every corner
     for the nominal device, ``n_mc`` Monte-Carlo mismatch instances at ``mc_corners``, each device's bias
-    points centred on its own predicted sigmoid centre."""
+    points centred on its own predicted sigmoid centre. A cell named ``"default"`` (in ``cells``, ``params``
+    or ``spec_files``) is the pipeline's default cell (:data:`~pbitkit.circuits.default_cell.DEFAULT_CELL`)."""
 
-    cells: tuple[str, ...] = ("strongarm", "latch")
+    cells: tuple[str, ...] = (DEFAULT_CELL, "strongarm")
     corners: tuple[str, ...] = ("tt", "ff", "ss", "fs", "sf")
     temps_C: tuple[float, ...] = (27.0,)
     n_mc: int = 8
@@ -80,6 +82,18 @@ class CharacterizeSection:
     def __post_init__(self) -> None:
         if not self.cells:
             raise ConfigError("characterize.cells must name at least one cell")
+        cells = tuple(resolve_cell_name(c) for c in self.cells)
+        if len(set(cells)) != len(cells):
+            raise ConfigError(f"characterize.cells names a cell twice: {list(self.cells)} (\"default\" is "
+                              f"{DEFAULT_CELL!r})")
+        object.__setattr__(self, "cells", cells)
+        for key in ("params", "spec_files"):
+            table = getattr(self, key)
+            resolved = {resolve_cell_name(k): v for k, v in table.items()}
+            if len(resolved) != len(table):
+                raise ConfigError(f"characterize.{key} names a cell twice: {sorted(table)} (\"default\" is "
+                                  f"{DEFAULT_CELL!r})")
+            object.__setattr__(self, key, resolved)
         for name in (*self.params, *self.spec_files):
             if name not in self.cells:
                 raise ConfigError(f"characterize: overrides for cell {name!r}, which is not in cells {list(self.cells)}")
@@ -91,17 +105,19 @@ class CharacterizeSection:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """The whole pipeline: characterization → fit → array → DTM → report."""
+    """The whole pipeline: characterization → fit → array → DTM → report. ``array_cell = "default"`` is
+    the pipeline's default cell."""
 
     characterize: CharacterizeSection = field(default_factory=CharacterizeSection)
     fit: Any = field(default_factory=lambda: _fit_config_cls()())
     dtm: Any = field(default_factory=lambda: _dtm_config_cls()())
     evaluate: Any = field(default_factory=lambda: _eval_config_cls()())
-    array_cell: str = "strongarm"
+    array_cell: str = DEFAULT_CELL
     workers: int = 0
     scheduler: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "array_cell", resolve_cell_name(self.array_cell))
         if self.array_cell not in self.characterize.cells:
             raise ConfigError(
                 f"array_cell {self.array_cell!r} is not among characterize.cells {list(self.characterize.cells)}"
@@ -146,16 +162,16 @@ def _build(data: dict[str, Any], where: str) -> PipelineConfig:
 
 
 def default_config() -> PipelineConfig:
-    """The default run of ``make demo``: both cells over every corner with mismatch, G12 DTM on digits in
-    every hardware mode (ideal, device, calibrated, hardware-aware)."""
+    """The default run of ``make demo``: the default cell (the array's) and the StrongARM over every corner
+    with mismatch, G12 DTM on digits in every hardware mode (ideal, device, calibrated, hardware-aware)."""
     return _build({"dtm": {"hardware_aware": True}}, "default")
 
 
 def quick_config() -> PipelineConfig:
-    """A small smoke run (``--quick``): one cell, nominal corner, 2 mismatch seeds, a tiny DTM."""
+    """A small smoke run (``--quick``): the default cell, nominal corner, 2 mismatch seeds, a tiny DTM."""
     return _build(
         {
-            "characterize": {"cells": ["strongarm"], "corners": ["tt"], "n_mc": 2, "bias_points": 9, "quick": True},
+            "characterize": {"cells": [DEFAULT_CELL], "corners": ["tt"], "n_mc": 2, "bias_points": 9, "quick": True},
             "dtm": {
                 "hardware_aware": True,
                 "forward": {"n_steps": 2},

@@ -78,7 +78,11 @@ def figure_caption(kind: str, stem: str, ctx: dict[str, Any]) -> str:
             "rates": ("Up and down flip rates against bias with the fitted rate model.",
                       "They set the cell's correlation time and how it changes with bias."),
             "energy": ("Energy per bit against bias with the fitted value.",
-                       f"The card's energy per bit is {c.get('ebit', '?')}." if c else ""),
+                       f"The card's energy per bit is {c.get('ebit', '?')}; a flat curve means the ledger's `rng` "
+                       "term does not depend on where the cell is biased." if c else ""),
+            "corners": ("Fitted centre V0 and slope Vs of the nominal device at each process corner.",
+                        "A corner that moves V0 by more than a few Vs needs its own bias centre (a per-die trim); "
+                        "a corner whose Vs differs strongly changes the array's effective temperature."),
             "variation": ("Cell-to-cell variation: offset V0 and slope Vs of each Monte-Carlo instance.",
                           f"σ(V0) = {c.get('sigma', '?')} ≈ {c.get('ratio', '?')} Vs: the offset, not the slope, is "
                           "what calibration must remove (with few instances these spreads are rough)." if c else ""),
@@ -96,7 +100,9 @@ def _dtm_captions(stem: str, ctx: dict[str, Any]) -> dict[str, tuple[str, str]]:
                               "sample on the p-bit array, one line per array mode, one point per K; dashed lines: "
                               "baselines, dotted: the real-vs-real floor.",
                               _quality_energy_conclusion(points)),
-        "samples_data": ("Held-out data digits, for comparison with the generated grids.", ""),
+        "samples_data": ("Held-out data digits, for comparison with the generated grids.",
+                         "Generated grids should show the same variety of classes and strokes; blurred, repeated "
+                         "or noise-like digits mean too few sweeps per step or a mode that lost the model."),
     }
     if stem.startswith("samples_") and stem != "samples_data":
         rest = stem.removeprefix("samples_")
@@ -110,7 +116,14 @@ def _dtm_captions(stem: str, ctx: dict[str, Any]) -> dict[str, tuple[str, str]]:
             concl = (f"The frozen classifier recognizes the clamped class in {p['cond_acc']['accuracy']:.0%} of "
                      "samples (chance 10 %).")
         elif p and p.get("fd"):
-            concl = f"FD {fmt_fd(p['fd'])}."
+            ref = next((q for q in points if q.get("mode") == "ideal" and str(q.get("K")) == k and q.get("fd")), None)
+            concl = f"FD {fmt_fd(p['fd'])}"
+            if ref is not None and mode != "ideal":
+                concl += (": within the ideal mode's interval (no significant difference)."
+                          if _overlap(p["fd"], ref["fd"]) else
+                          f": {p['fd']['value'] / ref['fd']['value']:.1f}× the ideal mode's FD, beyond its interval.")
+            else:
+                concl += " (the reference for the other modes)."
         else:
             concl = ""
         caps[stem] = (what, concl)

@@ -16,10 +16,13 @@ from pbitkit.array.ledger import provenance_sentence
 from pbitkit.io import atomic_write_json, atomic_write_text, read_json
 from pbitkit.pipeline.stages import StageRecord
 
-__all__ = ["write_pipeline_report", "format_si", "ledger_record", "plot_ledger", "LEDGER_FILE"]
+__all__ = ["write_pipeline_report", "format_si", "ledger_record", "plot_ledger", "plot_quality_energy_cells",
+           "LEDGER_FILE", "HEADLINE_FILE"]
 
 #: The ledger with a source per term, written next to ``report.md``.
 LEDGER_FILE = "ledger.json"
+#: The headline figures (:mod:`pbitkit.pipeline.headline`), written next to ``report.md``.
+HEADLINE_FILE = "headline.json"
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,118 @@ def plot_ledger(led: dict[str, Any], path: Path) -> Path:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
+
+
+def plot_quality_energy_cells(points: list[dict[str, Any]], energies: dict[str, dict[int, float]],
+                              path: Path) -> Path:
+    """FD of the ideal mode (95 % CI) against energy per generated sample on each cell's array, one line per
+    cell (``energies[cell][K]``: J per sample at that K), log energy axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pbitkit.io import atomic_path
+
+    ideal = {int(p["K"]): p["fd"] for p in points if p.get("mode") == "ideal" and p.get("fd")}
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for cell, by_k in energies.items():
+        ks = sorted(k for k in by_k if k in ideal)
+        if not ks:
+            continue
+        x = [by_k[k] for k in ks]
+        y = [ideal[k]["value"] for k in ks]
+        err = [[ideal[k]["value"] - ideal[k]["lo"] for k in ks], [ideal[k]["hi"] - ideal[k]["value"] for k in ks]]
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=cell)
+        for k, xx, yy in zip(ks, x, y, strict=True):
+            ax.annotate(f"K={k}", (xx, yy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per generated sample on the array (J)")
+    ax.set_ylabel("FD (ideal mode, lower is better)")
+    ax.legend(fontsize=8, title="array cell", title_fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def _fitted_cards(stages: dict[str, StageRecord]) -> dict[str, Any]:
+    from pbitkit.pbitmodel.card import DeviceModel
+
+    return {n.removeprefix("fit_"): DeviceModel.load(r.path / "device_card.json") for n, r in stages.items()
+            if n.startswith("fit_") and (r.path / "device_card.json").exists()}
+
+
+def _headline(cfg: Any, stages: dict[str, StageRecord], results: dict[str, Any],
+              rep_dir: Path) -> tuple[dict[str, Any] | None, dict[str, Any], list[str]]:
+    """(:func:`pbitkit.pipeline.headline.headline_record`, the fitted cards, its sentences); writes
+    ``headline.json``. ``(None, {}, [])`` without a card for the array cell."""
+    from pbitkit.pipeline.headline import headline_record, headline_sentences
+
+    cards = _fitted_cards(stages)
+    if cfg.array_cell not in cards:
+        return None, cards, []
+    rec = headline_record(cards, cfg.array_cell, cfg, results)
+    atomic_write_json(rep_dir / HEADLINE_FILE, rec)
+    return rec, cards, headline_sentences(rec)
+
+
+def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, results: dict[str, Any],
+                    figs: Any) -> list[str]:
+    """The headline table by cell and setting, and the every-cell quality-vs-energy figure with its caption."""
+    from pbitkit.dtm.energy import dtm_energy_from_ledger
+    from pbitkit.pipeline.headline import PARTS, times_text
+
+    rows = []
+    for cell, c in rec["cells"].items():
+        for key in ("run", "paper"):
+            s = c[key]
+            parts = s["per_cell_sweep_J"]
+            rows.append([f"`{cell}`" + (" (array cell)" if cell == cfg.array_cell else ""),
+                         f"L={s['L']}, T={s['T']}, K={s['K']}"]
+                        + [format_si(parts.get(k), "J") for k in PARTS]
+                        + [format_si(s["energy_per_cell_sweep_J"], "J"), times_text(s["vs_paper_E_cell"]),
+                           format_si(s["energy_per_sample_J"], "J"), format_si(s["io_per_sample_J"], "J"),
+                           format_si(s["time_per_sample_s"], "s"), format_si(s.get("gpu_J"), "J"),
+                           format_si(s.get("cpu_J"), "J"), "yes" if s["all_traced"] else "**no**"])
+    lines = ["### Headline figures by cell and setting", "",
+             "Energy per cell per sweep by ledger part (`rng` = the cell incl. its readout and clock buffer; "
+             "`bias` = the weighted-sum network; `clock` = the clock tree; `wire` = the neighbour wires), against "
+             "the DTM paper's ≈ 2 fJ; energy per generated sample (array + I/O) and time per sample; the same "
+             f"Gibbs chain on an A100 (peak FP32 at TDP) and on this CPU ({format_si(rec['cpu_updates_per_s'], '')}"
+             f"updates/s measured × {rec['cpu_power_W']:g} W assumed). The paper's setting (L = "
+             f"{rec['paper_setting']['L']}) uses the I/O bit lines measured for its side. `headline.json` holds every "
+             "source.", ""]
+    lines += _table(["cell", "setting", *PARTS, "E / cell / sweep", "vs 2 fJ", "E / sample", "of it I/O",
+                     "t / sample", "A100", "this CPU", "all simulated"], rows) + [""]
+    # quality vs energy for every cell: the ideal mode's FD at each K against each card's energy per sample
+    points = results.get("points") or []
+    e0 = next((p["energy"] for p in points if p.get("energy")), {})
+    a = e0.get("assumptions") or {}
+    ks = sorted({int(p["K"]) for p in points if p.get("mode") == "ideal" and p.get("fd")})
+    if ks and a:
+        from pbitkit.array import grid_graph
+
+        m = cfg.dtm.model
+        g = grid_graph(m.L, m.pattern, periodic=m.periodic)
+        energies = {cell: {k: dtm_energy_from_ledger(g, card, T=int(cfg.dtm.forward.n_steps), K=k,
+                                                     n_write=int(a.get("n_write", 0)),
+                                                     n_read=int(a.get("n_read", 0))).total_J for k in ks}
+                    for cell, card in cards.items()}
+        plot_quality_energy_cells(points, energies, figs.fig_dir / "quality_vs_energy_cells.png")
+        kmax = ks[-1]
+        order = sorted(energies, key=lambda c: energies[c][kmax])
+        cheap, dear = order[0], order[-1]
+        figs.n += 1
+        lines += [_img("figures/quality_vs_energy_cells.png"), "",
+                  f"*Figure {figs.n}.* Sample quality (FD of the ideal mode, 95 % CI) against energy per generated "
+                  f"sample on an array of each fitted cell, one point per K. The FD does not depend on the cell "
+                  f"(the ideal mode samples the trained model exactly); what moves the curves is the cell's ledger: "
+                  f"at K = {kmax} `{cheap}` needs {format_si(energies[cheap][kmax], 'J')} per sample"
+                  + (f", `{dear}` {energies[dear][kmax] / energies[cheap][kmax]:.0f}× more." if dear != cheap else "."),
+                  ""]
+    return lines
 
 
 def _cards_ledger_table(cfg: Any, stages: dict[str, StageRecord]) -> list[str]:
@@ -230,8 +345,9 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     from pbitkit.pipeline.narrative import headline_findings
 
     findings = headline_findings(points, results, led, k_best)
-    if findings:
-        L += [" ".join(findings), ""]
+    head_rec, head_cards, head_sentences = _headline(cfg, stages, results, rep_dir) if points else (None, {}, [])
+    if findings or head_sentences:
+        L += [" ".join(findings + head_sentences), ""]
     if points:
         rows = []
         for p in points:
@@ -352,6 +468,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
                 L += [f"Time per sweep {format_si(ledd.get('time_per_sweep_s'), 's')} (limited by "
                       f"{ledd.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]
     L += _cards_ledger_table(cfg, stages)
+    if head_rec:
+        L += _headline_lines(head_rec, head_cards, cfg, results, figs)
     if points:
         dig = results.get("digital", [])
         if dig:
@@ -363,6 +481,12 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             for k, a in (dig[0].get("assumptions") or {}).items():
                 L += [f"- `{k}`: {a}"]
             L += [""]
+        # energy at equal FD vs deep generative models (section built by pbitkit.dtm.deep_report)
+        from pbitkit.dtm.deep_report import pipeline_section
+
+        deep = pipeline_section(out, results, fig_dir, figure_number=figs.n + 1)
+        figs.n += sum(line.startswith("![") for line in deep)
+        L += deep
     # --- 4. DTM ---------------------------------------------------------------------------------------------
     L += ["## 4. Denoising thermodynamic model on the simulated array", ""]
     if ev_dir:

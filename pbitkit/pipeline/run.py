@@ -154,11 +154,13 @@ def run_pipeline(
                 from pbitkit.io import atomic_write_text
                 from pbitkit.pbitmodel.export import card_to_csv
                 from pbitkit.pbitmodel.run import PARAMS_NAME, fit_run
-                from pbitkit.pipeline.bias_network import attach_bias_network, attach_periphery
+                from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery
 
                 res = fit_run(src.path, d, fit_cfg)
-                card, meas = attach_bias_network(res.report.card, fan_in)
-                card = attach_periphery(card, _dtm_graph(cfg))
+                card, meas = attach_cell_bias_network(res.report.card, fan_in)
+                # the array cell's periphery also for the DTM paper's grid (its headline setting)
+                card = attach_periphery(card, _dtm_graph(cfg),
+                                        paper_graph=_paper_graph(cfg) if fit_cfg.cell == cfg.array_cell else None)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
                 return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,
@@ -226,6 +228,15 @@ def _dtm_graph(cfg: PipelineConfig) -> Any:
     return grid_graph(m.L, m.pattern, periodic=m.periodic)
 
 
+def _paper_graph(cfg: PipelineConfig) -> Any:
+    """The DTM paper's grid (``L = 70``) with the run's pattern: the headline's second setting."""
+    from pbitkit.array import grid_graph
+    from pbitkit.pipeline.headline import PAPER_SETTING
+
+    m = cfg.dtm.model
+    return grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
+
+
 def _graph_fan_in(cfg: PipelineConfig) -> int:
     """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
     return int(_dtm_graph(cfg).degree.max())
@@ -237,7 +248,10 @@ def _periphery_identity(cfg: PipelineConfig) -> dict[str, Any]:
     from pbitkit.io import sha256_file
 
     m = cfg.dtm.model
-    return {"L": m.L, "pattern": m.pattern, "periodic": m.periodic, "code": sha256_file(periphery.__file__)[:16]}
+    from pbitkit.pipeline.headline import PAPER_SETTING
+
+    return {"L": m.L, "pattern": m.pattern, "periodic": m.periodic, "code": sha256_file(periphery.__file__)[:16],
+            "paper_L": PAPER_SETTING["L"], "array_cell": cfg.array_cell}
 
 
 def result_config(cfg: PipelineConfig) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pbitkit.circuits.sweep import expand, load_spec
 from pbitkit.errors import ConfigError
 
 SPEC = {"cell": "strongarm", "corners": ["tt"], "n_mc": 1, "mc_seed_start": 1, "bias": {"n": 3},
-        "params": {"n_samples": 100, "stair_steps": 81}}
+        "params": {"n_samples": 100, "stair_steps": 401, "stair_span_V": 0.04}}
 
 
 def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
@@ -26,10 +26,11 @@ def test_mc_corners_limit_mismatch_seeds_to_those_corners() -> None:
 
 @pytest.mark.ngspice
 def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> None:
-    # mismatch seed 1 moves the StrongARM's centre by ~+36 mV (5 sigmoid widths): a fixed grid of
-    # +-25 mV sees it saturated (negative control), the centred grid sees P(1) ~ 1/2 at its middle point.
-    # (3 bias points, 100 clock cycles each, an 81-step staircase for the centre; sessions run two at a time
-    # in threads, which only wait on the ngspice processes)
+    # mismatch seed 1 moves the StrongARM's centre by ~+36 mV (~70 sigmoid widths of its 0.5 mV input
+    # noise): a fixed grid of +-1.1 mV sees it saturated (negative control), the centred grid sees P(1) ~ 1/2
+    # at its middle point. (3 bias points, 100 clock cycles each, a 401-step staircase over +-40 mV, 0.2 mV
+    # steps = 0.45 widths, for the centre: 0.5 mV steps left P = 0.28 at the middle; sessions run two at a
+    # time in threads, which only wait on the ngspice processes)
     with ThreadPoolExecutor(2) as ex:
         fixed = characterize(load_spec({**SPEC, "include_nominal": False}), tmp_path / "fixed", ex, plot=False)
         centred = characterize(load_spec({**SPEC, "include_nominal": False, "bias_centering": "predicted"}),
@@ -40,7 +41,7 @@ def test_centering_puts_a_mismatched_device_on_its_sigmoid(tmp_path: Path) -> No
     assert abs(mid_centred["p1"] - 0.5) < 4 * se, mid_centred["p1"]
     assert mid_fixed["p1"] < 0.5 - 4 * se, mid_fixed["p1"]  # without centering the device sits off-sigmoid
     shift = centred.rows[1]["bias_V"] - fixed.rows[1]["bias_V"]
-    assert shift > 0.02  # the predicted centre moved the grid by more than three sigmoid widths
+    assert shift > 0.02  # the predicted centre moved the grid by tens of sigmoid widths
 
 
 def test_centre_cache_key_changes_when_a_netlist_cell_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

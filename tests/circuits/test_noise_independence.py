@@ -97,9 +97,8 @@ def test_same_bias_points_get_independent_noise_and_rows_do_not_depend_on_the_se
 def test_p1_scatter_over_independent_points_is_binomial():
     """N points at one bias (replicas), n decisions each: the counts' dispersion statistic
     D = sum (k_i - n p)^2 / (n p (1 - p)) (p the pooled mean) is chi2(N - 1) for independent binomial
-    counts. The comparator's decisions are nearly independent (noise pole 50 MHz, clock 100 MHz: lag-1
-    noise correlation exp(-2 pi 50 MHz 10 ns) = 0.04, bits ~0.03, variance inflation ~1.06, well inside
-    the bounds), so D must lie between the 0.05 % and 99.95 % points of chi2(N - 1)."""
+    counts. The comparator's decisions are independent (each clock cycle's input-pair noise is drawn afresh
+    inside its evaluation window), so D must lie between the 0.05 % and 99.95 % points of chi2(N - 1)."""
     cell = get_cell("strongarm")
     n_pts, n = 25, 32
     pts = [SweepPoint("strongarm", 0.0, params={"n_samples": n}, noise_seed=7, replica=r) for r in range(n_pts)]
@@ -117,7 +116,7 @@ def test_p1_scatter_over_independent_points_is_binomial():
 
     lo, hi = stats.chi2.ppf([0.0005, 0.9995], n_pts - 1)
     p_hat = k.mean() / n
-    assert 0.3 < p_hat < 0.7, p_hat  # near the centre (V0 ~ 0.5 mV, sigma_n 11.4 mV)
+    assert 0.3 < p_hat < 0.7, p_hat  # near the centre (nominal V0 ~ 0, sigma_n ~ 0.45 mV)
     assert lo < dispersion(k) < hi, (dispersion(k), lo, hi, k)
     # negative control: the old mechanism gives every replica the same count (previous test), D = 0
     assert not lo < dispersion(np.full(n_pts, k[0])) < hi
@@ -132,12 +131,12 @@ def test_rows_cached_before_the_change_are_not_reused():
     from pbitkit.circuits.noise import noise_files
     from pbitkit.rng import as_generator
 
-    cell = get_cell("strongarm")
-    pt = SweepPoint("strongarm", 0.0, params={"n_samples": 20})
+    cell = get_cell("latch")
+    pt = SweepPoint("latch", 0.05, params={"t_stop_s": 0.002})
     job = cell.jobs([pt])[0]
-    dt = float(job.files["noise_in.txt"].splitlines()[1].split()[0])
-    n_steps = len(job.files["noise_in.txt"].splitlines()) - 1
-    old_files = noise_files(["in"], as_generator(pt.noise_seed), dt, n_steps)
+    dt = float(job.files["noise_q.txt"].splitlines()[1].split()[0])
+    n_steps = len(job.files["noise_q.txt"].splitlines()) - 1
+    old_files = noise_files(["q", "qb"], as_generator(pt.noise_seed), dt, n_steps)
     assert old_files.keys() == job.files.keys() and old_files != job.files
     old_job = dataclasses.replace(job, files=old_files)
     assert old_job.content_hash() != job.content_hash()

@@ -36,11 +36,15 @@ def test_stationary_p1_double_well_symmetry():
     assert p[0] < 0.5 < p[2]
 
 
-def test_probit_and_amplified_noise_rms():
+def test_probit_and_comparator_noise_sigma():
     assert predict.probit_p1(0.01, 0.0, 0.01) == pytest.approx(stats.norm.cdf(1.0))
-    params = {"r_noise_Ohm": 1e4, "noise_gain": 100.0, "f_noise_Hz": 50e6}
-    # sqrt(4 k T R A^2 pi f_p / 2) at 27 C: 11.41 mV
-    assert predict.amplified_noise_rms(params, 27.0) == pytest.approx(11.41e-3, rel=1e-3)
+    # sqrt(4 k T gamma / (g_m t_int)) at 27 C, gamma 2/3, 450 uS over 90 ps: 0.521 mV
+    assert predict.comparator_noise_sigma(450e-6, 90e-12, 27.0) == pytest.approx(0.5224e-3, rel=1e-3)
+    # four times the PSD doubles it; a longer window averages the noise down as 1/sqrt(t)
+    assert predict.comparator_noise_sigma(450e-6, 90e-12, 27.0, scale=4.0) == pytest.approx(1.0447e-3, rel=1e-3)
+    assert predict.comparator_noise_sigma(450e-6, 360e-12, 27.0) == pytest.approx(0.2612e-3, rel=1e-3)
+    with pytest.raises(ValueError, match="gm_S > 0"):
+        predict.comparator_noise_sigma(0.0, 90e-12, 27.0)
 
 
 def test_threshold_from_staircase():

@@ -61,8 +61,12 @@ def _same_row(a: dict, b: dict) -> bool:
 def test_strongarm_pyspice_definition_gives_the_builtin_rows_bit_for_bit() -> None:
     builtin, pyspice = StrongArmCell(), PySpiceStrongArmCell()
     pyspice.name = "strongarm"  # same point identity -> same seeded noise as the built-in cell
-    pts = [SweepPoint("strongarm", b, mc_seed=2, noise_seed=5, params={"n_samples": 30}) for b in (-0.006, 0.0, 0.006)]
-    pred = [SweepPoint("strongarm", b, mc_seed=2, tier="predicted", params={"stair_steps": 41}) for b in (-0.01, 0.01)]
+    # mismatch seed 2 puts the comparator's threshold at -12.25 mV (predicted tier, 0.5 mV staircase); its
+    # input noise is ~0.5 mV: three points across its sigmoid
+    pts = [SweepPoint("strongarm", b, mc_seed=2, noise_seed=5, params={"n_samples": 30})
+           for b in (-0.0128, -0.01225, -0.0117)]
+    pred = [SweepPoint("strongarm", b, mc_seed=2, tier="predicted", params={"stair_steps": 41, "stair_span_V": 0.02})
+            for b in (-0.013, -0.011)]
     jobs = [c.jobs(p, library=_lib)[0] for p in (pts, pred) for c in (builtin, pyspice)]
     assert jobs[0].files == jobs[1].files and jobs[0].files  # the same seeded noise tables
     assert _element_lines(jobs[0].netlist) == _element_lines(jobs[1].netlist)  # same elements, same order
@@ -77,7 +81,7 @@ def test_strongarm_pyspice_definition_gives_the_builtin_rows_bit_for_bit() -> No
     for a, b in zip(rows[2], rows[3], strict=True):
         assert _same_row(a, b) and math.isfinite(a["pred_v0_V"])
     # negative control: another noise seed gives other bits
-    other = [SweepPoint("strongarm", b, mc_seed=2, noise_seed=6, params={"n_samples": 30}) for b in (-0.006,)]
+    other = [SweepPoint("strongarm", b, mc_seed=2, noise_seed=6, params={"n_samples": 30}) for b in (-0.0128,)]
     (jo,) = pyspice.jobs(other, library=_lib)
     assert pyspice.rows(jo, run(jo))[0][BITS_KEY] != rows[1][0][BITS_KEY]
 

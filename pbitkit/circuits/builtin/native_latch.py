@@ -5,7 +5,7 @@ no explicit capacitor):
 
 * **Core** — a cross-coupled latch of two inverters, native nFETs ``nfet_03v3_nvt`` (``wn_um/ln_um``,
   0.42/0.8) and low-Vt pFETs ``pfet_01v8_lvt`` (``wp_um/lp_um``, 2/0.35), on the core supply ``Vdd``
-  (default 125 mV, just above the latch's bifurcation, where its two states are a few kT/C apart). Its
+  (default 123.5 mV, just above the latch's bifurcation, where its two states are a few kT/C apart). Its
   own channel noise makes it wander between the states with a correlation time of ~0.1 µs.
 * **Bias stage** — a ``pfet_01v8_lvt`` differential pair (``w_pair_um/l_pair_um``) on its own supply
   ``Vddb`` (0.4 V) with a subthreshold tail current source (``pfet_01v8_lvt`` ``w_tail_um/l_tail_um``, its
@@ -65,7 +65,8 @@ from pbitkit.circuits.predict import stationary_p1, stationary_rates
 from pbitkit.constants import thermal_voltage
 from pbitkit.errors import ConfigError
 
-__all__ = ["NativeLatchCell", "render_native_latch", "NATIVE_LATCH_NOISE_FETS", "NATIVE_LATCH_SUPPLIES"]
+__all__ = ["NativeLatchCell", "render_native_latch", "NATIVE_LATCH_NOISE_FETS", "NATIVE_LATCH_SUPPLIES",
+           "NATIVE_LATCH_TRIM_SOURCES"]
 
 _f = fmt_number
 
@@ -78,6 +79,9 @@ NATIVE_LATCH_NOISE_FETS: dict[str, tuple[tuple[str, str], ...]] = {
 #: The supplies whose energy is counted: ``(source name, row column prefix)``.
 NATIVE_LATCH_SUPPLIES: tuple[tuple[str, str], ...] = (
     ("vdd", "core"), ("vddb", "bias"), ("vddr", "readout"), ("vddc", "clock_buffer"))
+
+#: The n-well (body) trim sources of the core pFETs and of the readout's input/latch pFETs.
+NATIVE_LATCH_TRIM_SOURCES: tuple[str, ...] = ("vnwa", "vnwb", "vnwr1", "vnwr2")
 
 #: Readout device sizes (W, L in µm): clock buffer, comparator tail / inputs / latch / resets.
 _READOUT_SIZES = {"buf_n": (0.42, 0.15), "buf_p": (0.42, 0.15), "tail": (0.42, 0.35), "lat_p": (0.42, 0.35),
@@ -124,10 +128,12 @@ def render_native_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: flo
     lines += [
         "* core: native nFET / low-Vt pFET cross-coupled latch",
         f"Vdd vdd 0 {_f(vdd_V)}",
+        f"Vnwa nwa 0 {_f(vdd_V + p['nwell_V'] - p['trim_V'] / 2)}",
+        f"Vnwb nwb 0 {_f(vdd_V + p['nwell_V'] + p['trim_V'] / 2)}",
         _mos(lib, "N1", "q", "qb", "0", "0", "nfet_nvt", p["wn_um"], p["ln_um"]),
-        _mos(lib, "P1", "q", "qb", "vdd", "vdd", "pfet_lvt", p["wp_um"], p["lp_um"]),
+        _mos(lib, "P1", "q", "qb", "vdd", "nwa", "pfet_lvt", p["wp_um"], p["lp_um"]),
         _mos(lib, "N2", "qb", "q", "0", "0", "nfet_nvt", p["wn_um"], p["ln_um"]),
-        _mos(lib, "P2", "qb", "q", "vdd", "vdd", "pfet_lvt", p["wp_um"], p["lp_um"]),
+        _mos(lib, "P2", "qb", "q", "vdd", "nwb", "pfet_lvt", p["wp_um"], p["lp_um"]),
         "* bias stage: low-Vt pFET differential pair with a subthreshold tail current source",
         f"Vddb vddb 0 {_f(p['vddb_V'])}",
         f"Vt vtail 0 {_f(p['vtail_V'])}",
@@ -148,16 +154,21 @@ def render_native_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: flo
             _mos(lib, "CP", "clkb", "clk", "vddc", "vddc", "pfet", *s["buf_p"]),
             "* readout: pFET-input StrongARM comparator (outputs reset low while clkb is high)",
             f"Vddr vddr 0 {_f(vr)}",
+            f"Vnwr1 nwr1 0 {_f(vr + p['ro_nwell_V'] + p['ro_trim_V'] / 2)}",
+            f"Vnwr2 nwr2 0 {_f(vr + p['ro_nwell_V'] - p['ro_trim_V'] / 2)}",
             _mos(lib, "RT", "ct", "clkb", "vddr", "vddr", "pfet_lvt", *s["tail"]),
-            _mos(lib, "RI1", "x1", "q", "ct", "vddr", "pfet_lvt", p["w_in_um"], p["l_in_um"]),
-            _mos(lib, "RI2", "x2", "qb", "ct", "vddr", "pfet_lvt", p["w_in_um"], p["l_in_um"]),
-            _mos(lib, "RP1", "outn", "outp", "x1", "vddr", "pfet_lvt", *s["lat_p"]),
-            _mos(lib, "RP2", "outp", "outn", "x2", "vddr", "pfet_lvt", *s["lat_p"]),
+            _mos(lib, "RI1", "x1", "q", "ct", "nwr1", "pfet_lvt", p["w_in_um"], p["l_in_um"]),
+            _mos(lib, "RI2", "x2", "qb", "ct", "nwr2", "pfet_lvt", p["w_in_um"], p["l_in_um"]),
+            _mos(lib, "RP1", "outn", "outp", "x1", "nwr1", "pfet_lvt", *s["lat_p"]),
+            _mos(lib, "RP2", "outp", "outn", "x2", "nwr2", "pfet_lvt", *s["lat_p"]),
             _mos(lib, "RN1", "outn", "outp", "0", "0", "nfet_lvt", *s["lat_n"]),
             _mos(lib, "RN2", "outp", "outn", "0", "0", "nfet_lvt", *s["lat_n"]),
             _mos(lib, "RR1", "outn", "clkb", "0", "0", "nfet_lvt", *s["rst"]),
             _mos(lib, "RR2", "outp", "clkb", "0", "0", "nfet_lvt", *s["rst"]),
         ]
+        if p["ro_reset_x"]:
+            lines += [_mos(lib, "RR3", "x1", "clkb", "0", "0", "nfet_lvt", *s["rst"]),
+                      _mos(lib, "RR4", "x2", "clkb", "0", "0", "nfet_lvt", *s["rst"])]
     if noise:
         lines.append("* channel-noise injection (seeded filesource samples -> current into q, qb)")
         for node in ("q", "qb"):
@@ -174,26 +185,31 @@ class NativeLatchCell(Cell):
     """All-transistor p-bit: native/low-Vt subthreshold latch, pFET-pair bias, clocked StrongARM readout."""
 
     name = "native_latch"
-    description = ("all-transistor: native-nFET/low-Vt-pFET latch at 125 mV, its own channel noise, pFET-pair "
+    description = ("all-transistor: native-nFET/low-Vt-pFET latch at 123.5 mV, its own channel noise, pFET-pair "
                    "bias, 0.45 V StrongARM readout")
     topology = "native/lvt cross-coupled latch + lvt pFET-pair bias + 0.45 V StrongARM readout + clock inverter"
     noise_source = "transistor"
     noise_description = "own channel noise (2qI coth(V_DS/2U_T) of its FETs at the op point)"
     all_transistor = True
-    port_nodes = ("vdd", "vddb", "vddr", "vddc", "bias", "ref", "vtail", "clk")
+    port_nodes = ("vdd", "nwa", "nwb", "vddb", "vddr", "nwr1", "nwr2", "vddc", "bias", "ref", "vtail", "clk")
     card = "native_latch_card.json"
-    default_vdd_V = 0.125
+    default_vdd_V = 0.1235
+    #: centre search of a device (pipeline bias centering): the bias port works over ref +- ~0.4 V, and each
+    #: predicted bias value costs a DC sweep, so 161 values over +-3 default widths (-0.26...+0.46 V)
+    centering_spans = (3.0,)
+    centering_points = 161
     #: the circuit renderer (same signature as :func:`render_native_latch`; the PySpice definition in
     #: :mod:`pbitkit.circuits.builtin.native_latch_pyspice` replaces it)
     render = staticmethod(render_native_latch)
     defaults = {
         # core
-        "wn_um": 0.42, "ln_um": 0.8, "wp_um": 2.0, "lp_um": 0.35,
+        "wn_um": 0.42, "ln_um": 0.8, "wp_um": 2.0, "lp_um": 0.35, "nwell_V": 0.0, "trim_V": 0.0,
         # bias stage
         "vddb_V": 0.4, "ref_V": 0.1, "vtail_V": 0.12, "w_tail_um": 0.42, "l_tail_um": 2.0,
         "w_pair_um": 0.42, "l_pair_um": 1.0,
         # readout and clock
-        "readout": 1.0, "vddr_V": 0.45, "w_in_um": 0.42, "l_in_um": 0.35,
+        "readout": 1.0, "vddr_V": 0.45, "w_in_um": 0.42, "l_in_um": 0.35, "ro_nwell_V": 0.0, "ro_trim_V": 0.0,
+        "ro_reset_x": 1.0,
         "sample_period_s": 300e-9, "t_eval_s": 100e-9, "t_edge_s": 0.5e-9, "aperture_s": 40e-9,
         # simulation
         "noise_dt_s": 1e-9, "t_stop_s": 60e-6, "t_settle_s": 1e-6, "core_sample_s": 10e-9,
@@ -212,12 +228,15 @@ class NativeLatchCell(Cell):
             check_param(n, k, p[k], 0.0, 1e3, lo_open=True)
         for k in ("vddb_V", "vddr_V"):
             check_param(n, k, p[k], 0.0, 1.8, lo_open=True)
+        for k in ("nwell_V", "trim_V", "ro_nwell_V", "ro_trim_V"):
+            check_param(n, k, p[k], -0.5, 0.5)
         for k in ("ref_V", "vtail_V"):
             check_param(n, k, p[k], -0.5, 1.8)
         for k in ("sample_period_s", "t_eval_s", "t_edge_s", "aperture_s", "noise_dt_s", "t_stop_s", "core_sample_s"):
             check_param(n, k, p[k], 0.0, 1.0, lo_open=True)
         check_param(n, "t_settle_s", p["t_settle_s"], 0.0, 1.0)
         check_param(n, "readout", p["readout"], 0.0, 1.0, integer=True)
+        check_param(n, "ro_reset_x", p["ro_reset_x"], 0.0, 1.0, integer=True)
         check_param(n, "noise_scale", p["noise_scale"], 0.0, 1e6)
         check_param(n, "hysteresis_V", p["hysteresis_V"], 0.0, 1.0)
         check_param(n, "bias_half_span_V", p["bias_half_span_V"], 0.0, 1.0, lo_open=True)
@@ -257,7 +276,8 @@ class NativeLatchCell(Cell):
         files, pre = session_noise_files(["q", "qb"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
         ctl = [".control", _metastable_nodeset(vdd), "op", *self._noise_psd_lines(lib, p, temp, dt),
                write_command(["v(q)", "v(qb)", "s_q", "s_qb"])]
-        vecs = ["v(q)", "v(qb)"] + [f"i({src})" for src, _ in self._supplies(p)]
+        vecs = ["v(q)", "v(qb)"] + [f"i({src})" for src, _ in self._supplies(p)] + [
+            f"i({src})" for src in self._trim_sources(p)]
         if p["readout"]:
             vecs += ["v(outp)", "v(outn)", "i(vclk)"]
         for pt, cp in zip(pts, pre, strict=True):
@@ -273,9 +293,17 @@ class NativeLatchCell(Cell):
         return NATIVE_LATCH_SUPPLIES if p["readout"] else NATIVE_LATCH_SUPPLIES[:2]
 
     @staticmethod
+    def _trim_sources(p: Mapping[str, float]) -> tuple[str, ...]:
+        return NATIVE_LATCH_TRIM_SOURCES if p["readout"] else NATIVE_LATCH_TRIM_SOURCES[:2]
+
+    @staticmethod
     def _supply_voltage(meta: JobMeta, src: str) -> float:
         p = meta.params
-        return {"vdd": meta.vdd_V, "vddb": p["vddb_V"], "vddr": p["vddr_V"], "vddc": p["vddr_V"]}[src]
+        vdd, vr = meta.vdd_V, p["vddr_V"]
+        return {"vdd": vdd, "vddb": p["vddb_V"], "vddr": vr, "vddc": vr,
+                "vnwa": vdd + p["nwell_V"] - p["trim_V"] / 2, "vnwb": vdd + p["nwell_V"] + p["trim_V"] / 2,
+                "vnwr1": vr + p["ro_nwell_V"] + p["ro_trim_V"] / 2,
+                "vnwr2": vr + p["ro_nwell_V"] - p["ro_trim_V"] / 2}[src]
 
     def _transient_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         p = meta.params
@@ -320,6 +348,14 @@ class NativeLatchCell(Cell):
                 total = measure.EnergySplit(total.energy_J + es.energy_J, total.duration_s,
                                             total.static_power_W + es.static_power_W,
                                             total.dynamic_energy_J + es.dynamic_energy_J)
+            # the n-well trim sources: the net energy each delivers (junction leakage; the displacement
+            # current of the wells' junction capacitances averages out), a source that absorbs counted as 0
+            e_trim = sum(max(0.0, measure.energy_split(t_w, -np.real(tr[f"i({src})"])[w],
+                                                       self._supply_voltage(meta, src)).energy_J)
+                         for src in self._trim_sources(p))
+            row["trim_energy_per_bit_J"] = e_trim / n_bits
+            total = measure.EnergySplit(total.energy_J + e_trim, total.duration_s,
+                                        total.static_power_W + e_trim / total.duration_s, total.dynamic_energy_J)
             if p["readout"]:
                 e_clk = p["vddr_V"] * float(np.trapezoid(np.maximum(-np.real(tr["i(vclk)"])[w], 0.0), t_w))
                 row["clock_port_energy_per_bit_J"] = e_clk / n_bits

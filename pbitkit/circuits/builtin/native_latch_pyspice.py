@@ -43,11 +43,14 @@ def native_latch_circuit(p: Mapping[str, float], ctx: CircuitContext) -> Any:
     gnd = c.gnd
     # core: native nFET / low-Vt pFET cross-coupled latch
     c.V("dd", "vdd", gnd, _f(ctx.vdd_V))
+    # the core pFETs' own n-wells: common offset nwell_V, differential trim_V (V_nwb - V_nwa)
+    c.V("nwa", "nwa", gnd, _f(ctx.vdd_V + p["nwell_V"] - p["trim_V"] / 2))
+    c.V("nwb", "nwb", gnd, _f(ctx.vdd_V + p["nwell_V"] + p["trim_V"] / 2))
     for name, d, g, s, b, kind, dev, w, ln in (
             ("N1", "q", "qb", "0", "0", "n", "nfet_nvt", p["wn_um"], p["ln_um"]),
-            ("P1", "q", "qb", "vdd", "vdd", "p", "pfet_lvt", p["wp_um"], p["lp_um"]),
+            ("P1", "q", "qb", "vdd", "nwa", "p", "pfet_lvt", p["wp_um"], p["lp_um"]),
             ("N2", "qb", "q", "0", "0", "n", "nfet_nvt", p["wn_um"], p["ln_um"]),
-            ("P2", "qb", "q", "vdd", "vdd", "p", "pfet_lvt", p["wp_um"], p["lp_um"])):
+            ("P2", "qb", "q", "vdd", "nwb", "p", "pfet_lvt", p["wp_um"], p["lp_um"])):
         ctx.mos(c, name, d, g, s, b, kind, w, ln, device=dev)
     # bias stage: low-Vt pFET differential pair with a subthreshold tail current source
     c.V("ddb", "vddb", gnd, _f(p["vddb_V"]))
@@ -67,17 +70,23 @@ def native_latch_circuit(p: Mapping[str, float], ctx: CircuitContext) -> Any:
         ctx.mos(c, "CP", "clkb", "clk", "vddc", "vddc", "p", *_BUF, device="pfet")
         # readout: pFET-input StrongARM comparator (outputs reset low while clkb is high)
         c.V("ddr", "vddr", gnd, _f(vr))
+        # the input and latch pFETs of each side share an n-well: common ro_nwell_V, differential ro_trim_V
+        c.V("nwr1", "nwr1", gnd, _f(vr + p["ro_nwell_V"] + p["ro_trim_V"] / 2))
+        c.V("nwr2", "nwr2", gnd, _f(vr + p["ro_nwell_V"] - p["ro_trim_V"] / 2))
         for name, d, g, s, b, kind, dev, (w, ln) in (
                 ("RT", "ct", "clkb", "vddr", "vddr", "p", "pfet_lvt", _TAIL),
-                ("RI1", "x1", "q", "ct", "vddr", "p", "pfet_lvt", (p["w_in_um"], p["l_in_um"])),
-                ("RI2", "x2", "qb", "ct", "vddr", "p", "pfet_lvt", (p["w_in_um"], p["l_in_um"])),
-                ("RP1", "outn", "outp", "x1", "vddr", "p", "pfet_lvt", _LAT_P),
-                ("RP2", "outp", "outn", "x2", "vddr", "p", "pfet_lvt", _LAT_P),
+                ("RI1", "x1", "q", "ct", "nwr1", "p", "pfet_lvt", (p["w_in_um"], p["l_in_um"])),
+                ("RI2", "x2", "qb", "ct", "nwr2", "p", "pfet_lvt", (p["w_in_um"], p["l_in_um"])),
+                ("RP1", "outn", "outp", "x1", "nwr1", "p", "pfet_lvt", _LAT_P),
+                ("RP2", "outp", "outn", "x2", "nwr2", "p", "pfet_lvt", _LAT_P),
                 ("RN1", "outn", "outp", "0", "0", "n", "nfet_lvt", _LAT_N),
                 ("RN2", "outp", "outn", "0", "0", "n", "nfet_lvt", _LAT_N),
                 ("RR1", "outn", "clkb", "0", "0", "n", "nfet_lvt", _RST),
                 ("RR2", "outp", "clkb", "0", "0", "n", "nfet_lvt", _RST)):
             ctx.mos(c, name, d, g, s, b, kind, w, ln, device=dev)
+        if p["ro_reset_x"]:  # reset of the intermediate nodes (no memory from one read to the next)
+            for name, node in (("RR3", "x1"), ("RR4", "x2")):
+                ctx.mos(c, name, node, "clkb", "0", "0", "n", *_RST, device="nfet_lvt")
     return c
 
 

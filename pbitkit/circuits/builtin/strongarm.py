@@ -1,11 +1,24 @@
-"""The ``strongarm`` cell: a StrongARM clocked comparator sampling amplified resistor thermal noise.
+"""The ``strongarm`` cell: a StrongARM clocked comparator whose randomness is its own transistors' noise.
 
-At 1.8 V, the comparator decides once per clock period on ``bias_V`` (the differential input) plus
-amplified resistor thermal noise (``4 k T R`` of ``r_noise_Ohm`` times ``noise_gain``, single-pole low
-pass ``f_noise_Hz``) added to its + input. One output bit per clock period.
+At 1.8 V, the comparator decides once per clock period on ``bias_V`` (the differential input) plus the
+channel noise of its input pair and tail, injected by the physical model (:mod:`pbitkit.circuits.noise`)
+at the devices' drains: ``4 k T gamma g_m`` for each input device (saturated) at ``x1``/``x2``, ``4 k T
+g_ds`` for the tail (triode) at ``tail``. Nothing amplifies the noise but the comparator's own transistors,
+whose every joule is counted (supply and clock drive). One output bit per clock period.
 
-Predicted tier (:mod:`pbitkit.circuits.predict`): a noiseless transient in which the input steps through
-a staircase gives the decision threshold ``V0``; ``P(1) = Phi((V_b - V0) / sigma_n)``.
+Operating point of the noise. The devices conduct only while the clock is high, and what decides the bit
+is the *integration* phase: from the clock edge until the output common mode has fallen by a quarter of
+the supply (the latch's pFETs turn on, regeneration takes over). A noiseless transient of two periods at
+the start of each ngspice session measures that window ``t_int`` and the mean ``g_m`` of the input pair
+(and ``g_ds`` of the tail) over it; the noise sources' gains are set from them. The noise is confined to a
+window of ``noise_window_s`` after each rising clock edge (the devices carry no current during reset) and
+sampled every ``noise_dt_s``, with the transient's maximum step equal to it (docs/cells.md measures P(1)'s
+width against the step).
+
+Hand analysis (and the predicted tier, :func:`pbitkit.circuits.predict.comparator_noise_sigma`): the input-
+referred noise over the integration window is ``sigma_n = sqrt(4 k T gamma / (g_m t_int))``; a noiseless
+transient in which the input steps through a staircase gives the decision threshold ``V0``;
+``P(1) = Phi((V_b - V0) / sigma_n)``.
 """
 
 from __future__ import annotations
@@ -23,7 +36,6 @@ from pbitkit.circuits.cell_base import (
     Cell,
     JobMeta,
     SweepPoint,
-    add_clock_energy,
     base_row,
     bit_stats,
     check_param,
@@ -31,15 +43,22 @@ from pbitkit.circuits.cell_base import (
     default_library,
     energy_columns,
 )
-from pbitkit.circuits.elements import fmt_number, mos, noise_injection_lines, netlist_header
+from pbitkit.circuits.elements import fmt_number, mos, netlist_header, noise_injection_lines, op_vector
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
-from pbitkit.circuits.noise import resistor_voltage_psd, session_noise_files, sigma_for_psd
-from pbitkit.circuits.predict import amplified_noise_rms, probit_p1, threshold_from_staircase
+from pbitkit.circuits.noise import K_B, NoiseWindow, session_noise_files
+from pbitkit.circuits.predict import comparator_noise_sigma, probit_p1, threshold_from_staircase
+from pbitkit.constants import kelvin
 
-__all__ = ["StrongArmCell", "render_strongarm"]
+__all__ = ["StrongArmCell", "render_strongarm", "clock_drive_energy", "STRONGARM_NOISE_NODES"]
 
 _f = fmt_number
+
+#: Where each noisy device's channel noise is injected: ``(noise source tag / node, device instance)``.
+STRONGARM_NOISE_NODES: tuple[tuple[str, str], ...] = (("x1", "I1"), ("x2", "I2"), ("tail", "T"))
+
+#: The integration-phase scalars the session measures and writes before the noisy transients.
+_PROFILE_VECTORS = ["t_on", "t_int", "gm_pair", "gds_tail"]
 
 
 def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float, temp_C: float,
@@ -49,9 +68,10 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
     ``bias_V`` around ``vcm_V``), ``clk``, ``outp``/``outn``; ``outp > outn`` is a 1.
 
     Clock: low (reset: the four pFETs precharge ``outp``, ``outn``, ``x1``, ``x2`` to VDD) for the first
-    half period, high (evaluate) for the second. Noise: ``Gnin`` drives unit-variance file samples times
-    its gain into ``nf`` (``r_filt_Ohm || c_filt_F``, pole ``f_noise_Hz``); ``Enp`` adds ``v(nf)`` to the +
-    input. ``bias_pwl`` (``[(t_s, V), ...]``) replaces the DC bias by a piecewise-linear waveform.
+    half period, high (evaluate) for the second. Noise: current sources ``Gnx1``, ``Gnx2``, ``Gntail``
+    (gain 0, set later with ``alter``) read ``noise_x1.txt``, ``noise_x2.txt``, ``noise_tail.txt`` and inject
+    into the drains of the input devices and the tail. ``bias_pwl`` (``[(t_s, V), ...]``) replaces the DC
+    bias by a piecewise-linear waveform.
     """
     period = 1.0 / p["f_clk_Hz"]
     tr = p["t_edge_s"]
@@ -63,9 +83,8 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
         (f"Vb bias 0 PWL({' '.join(f'{_f(t)} {_f(v)}' for t, v in bias_pwl)})" if bias_pwl
          else f"Vb bias 0 {_f(bias_V)}"),
         f"Vcm cm 0 {_f(p['vcm_V'])}",
-        "Ebp bp cm bias 0 0.5",
+        "Ebp inp cm bias 0 0.5",
         "Ebn inn cm bias 0 -0.5",
-        "Enp inp bp nf 0 1",
         mos(lib, "T", "tail", "clk", "0", "0", "n", p["w_in_um"], p["l_um"]),
         mos(lib, "I1", "x1", "inp", "tail", "0", "n", p["w_in_um"], p["l_um"]),
         mos(lib, "I2", "x2", "inn", "tail", "0", "n", p["w_in_um"], p["l_um"]),
@@ -79,26 +98,57 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
         mos(lib, "R4", "x2", "clk", "vdd", "vdd", "p", p["w_reset_um"], p["l_um"]),
         f"CLp outp 0 {_f(p['c_load_F'])}",
         f"CLn outn 0 {_f(p['c_load_F'])}",
-        f"Rf nf 0 {_f(p['r_filt_Ohm'])}",
-        f"Cf nf 0 {_f(1.0 / (2 * math.pi * p['f_noise_Hz'] * p['r_filt_Ohm']))}",
     ]
     if noise:
-        lines += noise_injection_lines("in", node="nf")
+        for tag, _ in STRONGARM_NOISE_NODES:
+            lines += noise_injection_lines(tag, node=tag)
     return "\n".join(lines) + "\n"
 
 
+def clock_drive_energy(t_s: np.ndarray, i_into_clock_A: np.ndarray, v_clk_V: float, period_s: float,
+                       n_periods: int) -> float:
+    """Energy (J) a CMOS buffer would draw to drive the clock: ``V`` times the *net* charge the clock source
+    delivers from its rising edge to its falling edge (``[0.45, 0.98]`` of each period; the clock rises at
+    half period), summed over ``n_periods``.
+
+    Not the integral of the clipped current: the trapezoidal ringing of an ideal source's capacitive
+    current makes that depend on the time step (measured on the same 20 decisions: 42, 39 and 51 fJ per
+    decision at 40, 20 and 5 ps steps; the net charge gives 23.2, 23.2 and 23.5 fJ).
+    """
+    q = np.concatenate(([0.0], np.cumsum(np.diff(t_s) * (i_into_clock_A[1:] + i_into_clock_A[:-1]) / 2)))
+    k = np.arange(n_periods) * period_s
+    return v_clk_V * float(np.sum(np.interp(k + 0.98 * period_s, t_s, q) - np.interp(k + 0.45 * period_s, t_s, q)))
+
+
+def _profile_lines(lib: ModelLibrary, p: Mapping[str, float], vdd_V: float) -> list[str]:
+    """Control lines: a noiseless transient of two periods at the current bias, then ``t_on`` (the clock's
+    rising mid-point), ``t_int`` (until the outputs' common mode has fallen to 3/4 of the supply) and the
+    means of the pair's ``g_m`` and the tail's ``g_ds`` over that window."""
+    period = 1.0 / p["f_clk_Hz"]
+    dt = p["noise_dt_s"]
+    gm, gds = op_vector(lib, "I1", "n", "gm"), op_vector(lib, "T", "n", "gds")
+    return [f"save v(outp) v(outn) v(clk) vdd#branch vclk#branch {gm} {gds}",
+            f"tran {_f(dt)} {_f(2 * period)} 0 {_f(dt)}",
+            f"meas tran t_on when v(clk)={_f(vdd_V / 2)} rise=1",
+            "let out_cm = (v(outp) + v(outn)) / 2",
+            f"meas tran t_cm when out_cm={_f(0.75 * vdd_V)} fall=1",
+            f"let gmp = {gm}", f"let gdst = {gds}",
+            "meas tran gm_pair avg gmp from=$&t_on to=$&t_cm",
+            "meas tran gds_tail avg gdst from=$&t_on to=$&t_cm",
+            "let t_int = t_cm - t_on"]
 
 
 class StrongArmCell(Cell):
-    """StrongARM clocked comparator sampling amplified resistor thermal noise (see the module docstring)."""
+    """StrongARM clocked comparator whose randomness is its own input pair's channel noise (module docstring)."""
 
     name = "strongarm"
-    description = "StrongARM clocked comparator, 1.8 V, amplified 4kTR noise on the + input"
-    noise_source = "behavioural"  # ideal-gain amplifier of resistor noise; its power is not counted
+    description = "StrongARM clocked comparator, 1.8 V, its own input-pair and tail channel noise"
+    noise_source = "transistor"
     default_vdd_V = 1.8
     topology = "StrongARM clocked comparator at 1.8 V (nfet/pfet_01v8), 2 fF loads, 100 MHz port clock"
-    noise_description = "4kTR of 10 kOhm x ideal gain 100 (E sources), 50 MHz R-C low-pass"
-    all_transistor = False  # the noise amplifier is made of E sources and an R-C filter
+    noise_description = ("own channel noise: 4kT gamma g_m of the input pair and 4kT g_ds of the tail over the "
+                         "integration window")
+    all_transistor = False  # the differential input is split by two E sources (the bias port's drive)
     port_nodes = ("vdd", "clk", "bias", "cm")
     card = "default_card.json"
     #: the circuit renderer (same signature as :func:`render_strongarm`; the PySpice definition in
@@ -107,14 +157,15 @@ class StrongArmCell(Cell):
     defaults = {
         "w_in_um": 2.0, "w_latch_um": 1.0, "w_reset_um": 1.0, "l_um": 0.15, "c_load_F": 2e-15,
         "vcm_V": 0.9, "f_clk_Hz": 100e6, "t_edge_s": 50e-12,
-        "r_noise_Ohm": 1e4, "noise_gain": 100.0, "f_noise_Hz": 50e6, "r_filt_Ohm": 1e3,
-        "n_samples": 400, "read_phase": 0.95, "stair_steps": 161, "stair_span_sigma": 8.0,
+        "noise_dt_s": 20e-12, "noise_window_s": 0.5e-9, "noise_gamma": 2.0 / 3.0, "noise_scale": 1.0,
+        "n_samples": 400, "read_phase": 0.95, "bias_half_span_V": 1.1e-3,
+        "stair_steps": 161, "stair_span_V": 4e-3,
     }
 
     def default_bias_range(self, params: Mapping[str, float] | None = None) -> tuple[float, float]:
+        """``±bias_half_span_V`` (default 1.1 mV = 2.2 sigma_n of the measured 0.5 mV: P ≈ 0.02 … 0.98)."""
         p = self.params(params)
-        s = amplified_noise_rms(p, 27.0)
-        return (-2.2 * s, 2.2 * s)
+        return (-p["bias_half_span_V"], p["bias_half_span_V"])
 
     def default_netlist(self, library: ModelLibrary | None = None) -> str:
         """The comparator at its defaults (tt, 27 °C, zero differential input), no analysis."""
@@ -125,19 +176,30 @@ class StrongArmCell(Cell):
         n = self.name
         for k in ("w_in_um", "w_latch_um", "w_reset_um", "l_um"):
             check_param(n, k, p[k], 0.0, 1e4, lo_open=True)
-        for k in ("f_clk_Hz", "f_noise_Hz"):
-            check_param(n, k, p[k], 0.0, 1e12, lo_open=True)
-        check_param(n, "t_edge_s", p["t_edge_s"], 0.0, 0.25 / p["f_clk_Hz"], lo_open=True)
+        check_param(n, "f_clk_Hz", p["f_clk_Hz"], 0.0, 1e12, lo_open=True)
+        period = 1.0 / p["f_clk_Hz"]
+        check_param(n, "t_edge_s", p["t_edge_s"], 0.0, 0.25 * period, lo_open=True)
         check_param(n, "c_load_F", p["c_load_F"], 0.0, 1e-6)
-        check_param(n, "r_noise_Ohm", p["r_noise_Ohm"], 0.0, 1e15)
-        check_param(n, "r_filt_Ohm", p["r_filt_Ohm"], 0.0, 1e15, lo_open=True)
-        check_param(n, "noise_gain", p["noise_gain"], 0.0, 1e9)
+        check_param(n, "noise_window_s", p["noise_window_s"], 0.0, 0.5 * period, lo_open=True)
+        check_param(n, "noise_dt_s", p["noise_dt_s"], 0.0, p["noise_window_s"] / 4, lo_open=True)
+        check_param(n, "noise_gamma", p["noise_gamma"], 0.0, 10.0, lo_open=True)
+        check_param(n, "noise_scale", p["noise_scale"], 0.0, 1e6)
         check_param(n, "n_samples", p["n_samples"], 2, 1e6, integer=True)
         check_param(n, "read_phase", p["read_phase"], 0.5, 0.99, lo_open=True)  # in the evaluate half
+        check_param(n, "bias_half_span_V", p["bias_half_span_V"], 0.0, 1.0, lo_open=True)
         check_param(n, "stair_steps", p["stair_steps"], 3, 1e5, integer=True)
-        check_param(n, "stair_span_sigma", p["stair_span_sigma"], 0.0, 1e3, lo_open=True)
-        check_time_steps(n, "n_samples / f_clk_Hz and f_noise_Hz", p["n_samples"] / p["f_clk_Hz"],
-                         1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6)
+        check_param(n, "stair_span_V", p["stair_span_V"], 0.0, 1.0, lo_open=True)
+        check_time_steps(n, "n_samples / f_clk_Hz and noise_dt_s", p["n_samples"] / p["f_clk_Hz"], p["noise_dt_s"])
+
+    def _noise_gain_lines(self, p: Mapping[str, float], temp_C: float) -> list[str]:
+        """Control lines setting the sources' gains ``sqrt(S / (2 dt))`` from the measured window:
+        ``S = 4 k T gamma g_m`` (each input device), ``4 k T g_ds`` (tail), times ``noise_scale``."""
+        four_kt = 4 * K_B * kelvin(temp_C) * p["noise_scale"]
+        two_dt = 2 * p["noise_dt_s"]
+        return [f"let sig_pair = sqrt({four_kt * p['noise_gamma']:.9e}*gm_pair/{two_dt:.9e})",
+                f"let sig_tail = sqrt({four_kt:.9e}*gds_tail/{two_dt:.9e})",
+                "alter @gnx1[gain] = $&sig_pair", "alter @gnx2[gain] = $&sig_pair",
+                "alter @gntail[gain] = $&sig_tail"]
 
     def _job(self, pts: list[SweepPoint], lib: ModelLibrary, timeout_s: float) -> SimJob:
         p = self.params(pts[0].params)
@@ -145,29 +207,41 @@ class StrongArmCell(Cell):
         temp = pts[0].temp_C
         circuit = self.render(lib, p, vdd_V=vdd, temp_C=temp, bias_V=0.0, mc_seed=pts[0].mc_seed)
         period = 1.0 / p["f_clk_Hz"]
-        t_stop = int(p["n_samples"]) * period
-        dt = 1.0 / (2 * math.pi * p["f_noise_Hz"]) / 6  # <= tau/5 of the noise filter
-        n_steps = int(math.ceil(t_stop / dt))
-        files, pre = session_noise_files(["in"], [pt.noise_seed_sequence() for pt in pts], dt, n_steps)
-        # S_v = 4 k T R A^2 at the filter node -> current PSD S_v / R_f^2 into R_f || C_f
-        s_i = resistor_voltage_psd(p["r_noise_Ohm"], temp) * p["noise_gain"] ** 2 / p["r_filt_Ohm"] ** 2
-        sig = sigma_for_psd(s_i, dt)
-        ctl = [".control", f"alter @gnin[gain] = {sig:.6e}"]
+        n = int(p["n_samples"])
+        t_stop = n * period
+        dt = p["noise_dt_s"]
+        window = NoiseWindow(t_first_s=period / 2, width_s=p["noise_window_s"], period_s=period, n_periods=n)
+        files, pre = session_noise_files([tag for tag, _ in STRONGARM_NOISE_NODES],
+                                         [pt.noise_seed_sequence() for pt in pts], dt, 1, window)
+        ctl = [".control", *_profile_lines(lib, p, vdd), *self._noise_gain_lines(p, temp),
+               write_command(_PROFILE_VECTORS)]
         for pt, cp in zip(pts, pre, strict=True):
-            ctl += [*cp, f"alter vb dc={_f(pt.bias_V)}",
-                    f"tran {_f(dt)} {_f(t_stop)} 0 {_f(dt)}",
-                    write_command(["v(outp)", "v(outn)", "i(vdd)", "v(nf)", "i(vclk)"])]
+            ctl += [*cp, f"alter vb dc={_f(pt.bias_V)}", f"tran {_f(dt)} {_f(t_stop)} 0 {_f(dt)}",
+                    write_command(["v(outp)", "v(outn)", "i(vdd)", "i(vclk)"])]
         ctl += [".endc", ".end"]
         meta = JobMeta.from_points(pts, vdd, p)
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", files=files, timeout_s=timeout_s,
                       label=meta.label, meta=meta)
 
+    @staticmethod
+    def _profile(meta: JobMeta, plot: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """The integration window's scalars and the hand-analysis sigma_n from the session's first plot."""
+        p = meta.params
+        out = {k: float(np.real(plot[k][0])) for k in _PROFILE_VECTORS}
+        sigma = comparator_noise_sigma(out["gm_pair"], out["t_int"], meta.temp_C, p["noise_gamma"],
+                                       p["noise_scale"]) if out["gm_pair"] > 0 and out["t_int"] > 0 else math.nan
+        return {"pair_gm_S": out["gm_pair"], "tail_gds_S": out["gds_tail"], "t_int_s": out["t_int"],
+                "noise_sigma_hand_V": sigma,
+                "noise_psd_pair_A2_Hz": 4 * K_B * kelvin(meta.temp_C) * p["noise_gamma"] * p["noise_scale"]
+                * out["gm_pair"]}
+
     def _transient_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         p = meta.params
         period = 1.0 / p["f_clk_Hz"]
+        prof = self._profile(meta, result.plots[0])
         rows = []
         for k, bias in enumerate(meta.bias_V):
-            tr = result.plots[k]
+            tr = result.plots[1 + k]
             row = base_row(meta, bias)
             t = np.real(tr["time"])
             diff = np.real(tr["v(outp)"] - tr["v(outn)"])
@@ -178,12 +252,17 @@ class StrongArmCell(Cell):
             row[BITS_KEY] = encode_bits(bits, period)
             es = measure.energy_split(t, -np.real(tr["i(vdd)"]), meta.vdd_V)
             n_bits = row["n_samples"]
-            es = add_clock_energy(row, es, t, tr["i(vclk)"], meta.vdd_V, n_bits)
+            e_clk = clock_drive_energy(t, -np.real(tr["i(vclk)"]), meta.vdd_V, period, n)
+            row["supply_energy_per_bit_J"] = es.energy_J / n_bits
+            row["clock_energy_per_bit_J"] = e_clk / n_bits
+            es = measure.EnergySplit(es.energy_J + e_clk, es.duration_s, es.static_power_W,
+                                     es.dynamic_energy_J + e_clk)
             row.update(energy_columns(es, n_bits, row.get(N_FLIPS_KEY, 0)))
             row.pop(N_FLIPS_KEY, None)
+            # noise_rms_V: the input-referred RMS of the injected noise (hand analysis), read by the card fit
             row.update(sample_period_s=period, sim_time_s=float(t[-1]),
                        cpu_time_s=result.cpu_time_s / len(meta.bias_V),
-                       noise_rms_V=float(np.std(np.real(tr["v(nf)"]))))
+                       noise_rms_V=prof["noise_sigma_hand_V"], **prof)
             rows.append(row)
         return rows
 
@@ -191,40 +270,43 @@ class StrongArmCell(Cell):
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
         period = 1.0 / p["f_clk_Hz"]
-        sigma = amplified_noise_rms(p, pts[0].temp_C)
-        span = p["stair_span_sigma"] * sigma
+        span = p["stair_span_V"]
         steps = np.linspace(-span, span, int(p["stair_steps"]))
-        # one bias value per clock cycle, changed early in the reset phase (clock low)
-        pwl: list[tuple[float, float]] = [(0.0, float(steps[0]))]
+        # zero input for two periods (the session's noiseless profile run measures the integration window
+        # there), then one bias value per clock cycle, changed early in the reset phase (clock low)
+        pwl: list[tuple[float, float]] = [(0.0, 0.0), (2.05 * period, 0.0), (2.1 * period, float(steps[0]))]
         for k in range(1, steps.size):
-            pwl += [(k * period + 0.05 * period, float(steps[k - 1])), (k * period + 0.1 * period, float(steps[k]))]
+            pwl += [((k + 2.05) * period, float(steps[k - 1])), ((k + 2.1) * period, float(steps[k]))]
         circuit = self.render(lib, p, vdd_V=vdd, temp_C=pts[0].temp_C, bias_V=0.0, mc_seed=pts[0].mc_seed,
-                                   noise=False, bias_pwl=pwl)
-        t_stop = steps.size * period
-        ctl = [".control", f"tran {_f(period / 200)} {_f(t_stop)}", write_command(["v(outp)", "v(outn)"]),
-               ".endc", ".end"]
-        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist(), sigma_V=sigma)
+                              noise=False, bias_pwl=pwl)
+        t_stop = (steps.size + 2) * period
+        ctl = [".control", *_profile_lines(lib, p, vdd), write_command(_PROFILE_VECTORS),
+               f"tran {_f(period / 200)} {_f(t_stop)}", write_command(["v(outp)", "v(outn)"]), ".endc", ".end"]
+        meta = JobMeta.from_points(pts, vdd, p, stair=steps.tolist())
         return SimJob(netlist=circuit + "\n".join(ctl) + "\n", timeout_s=timeout_s, label=meta.label, meta=meta)
 
     def _predicted_rows(self, meta: JobMeta, result: SimResult) -> list[dict[str, Any]]:
         p = meta.params
         period = 1.0 / p["f_clk_Hz"]
-        tr = result.plots[0]
+        prof = self._profile(meta, result.plots[0])
+        tr = result.plots[1]
         t = np.real(tr["time"])
         diff = np.real(tr["v(outp)"] - tr["v(outn)"])
         steps = np.asarray(meta.extra["stair"])
-        tk = (np.arange(steps.size) + p["read_phase"]) * period
+        tk = (np.arange(steps.size) + 2 + p["read_phase"]) * period
         bits = (np.interp(tk, t, diff) > 0).astype(np.uint8)
         v0 = threshold_from_staircase(steps, bits)
-        sigma = float(meta.extra["sigma_V"])
+        sigma = prof["noise_sigma_hand_V"]
         biases = np.asarray(meta.bias_V, dtype=float)
         rows = []
         for b in biases:
             row = base_row(meta, float(b))
-            row.update(p1=float(probit_p1(b, v0, sigma)) if math.isfinite(v0) else math.nan,
+            ok = math.isfinite(v0) and math.isfinite(sigma)
+            row.update(p1=float(probit_p1(b, v0, sigma)) if ok else math.nan,
                        sample_period_s=period, cpu_time_s=result.cpu_time_s / len(biases), sim_time_s=0.0,
-                       pred_v0_V=v0, pred_sigma_V=sigma, tau_corr_s=period / 2)
-            if not math.isfinite(v0):
-                row.update(status="failed", error="decision threshold outside the predicted-tier staircase")
+                       pred_v0_V=v0, pred_sigma_V=sigma, tau_corr_s=period / 2, **prof)
+            if not ok:
+                row.update(status="failed", error="decision threshold outside the predicted-tier staircase"
+                           if not math.isfinite(v0) else "no integration window in the noiseless profile run")
             rows.append(row)
         return rows

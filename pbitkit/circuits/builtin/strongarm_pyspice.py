@@ -10,11 +10,10 @@ same seeded points. It is also the worked example of a PySpice cell function (``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pbitkit.circuits.builtin.strongarm import StrongArmCell
+from pbitkit.circuits.builtin.strongarm import STRONGARM_NOISE_NODES, StrongArmCell
 from pbitkit.circuits.elements import fmt_number, netlist_header, noise_injection_lines
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.pyspice_cell import CircuitContext, circuit_text
@@ -28,7 +27,7 @@ _f = fmt_number
 def strongarm_circuit(p: Mapping[str, float], ctx: CircuitContext, *,
                       bias_pwl: Sequence[tuple[float, float]] | None = None) -> Any:
     """The StrongARM comparator and its sources as a PySpice ``Circuit`` (nodes ``inp``/``inn``, ``clk``,
-    ``outp``/``outn``, noise node ``nf``; see :func:`~pbitkit.circuits.builtin.strongarm.render_strongarm`).
+    ``outp``/``outn``, ``x1``/``x2``, ``tail``; see :func:`~pbitkit.circuits.builtin.strongarm.render_strongarm`).
     ``bias_pwl`` (``[(t_s, V), ...]``) replaces the DC bias by a piecewise-linear waveform."""
     c = circuit_class()("pbitkit StrongARM comparator p-bit cell (PySpice)")
     gnd = c.gnd
@@ -37,9 +36,8 @@ def strongarm_circuit(p: Mapping[str, float], ctx: CircuitContext, *,
     c.V("clk", "clk", gnd, f"PULSE(0 {_f(vdd)} {_f(period / 2)} {_f(tr)} {_f(tr)} {_f(period / 2 - tr)} {_f(period)})")
     c.V("b", "bias", gnd, f"PWL({' '.join(f'{_f(t)} {_f(v)}' for t, v in bias_pwl)})" if bias_pwl else _f(ctx.bias_V))
     c.V("cm", "cm", gnd, _f(p["vcm_V"]))
-    c.VCVS("bp", "bp", "cm", "bias", gnd, "0.5")
+    c.VCVS("bp", "inp", "cm", "bias", gnd, "0.5")
     c.VCVS("bn", "inn", "cm", "bias", gnd, "-0.5")
-    c.VCVS("np", "inp", "bp", "nf", gnd, "1")
     w_in, w_l, w_r, l = p["w_in_um"], p["w_latch_um"], p["w_reset_um"], p["l_um"]
     for name, d, g, s, b, kind, w in (
             ("T", "tail", "clk", "0", "0", "n", w_in),
@@ -51,8 +49,6 @@ def strongarm_circuit(p: Mapping[str, float], ctx: CircuitContext, *,
         ctx.mos(c, name, d, g, s, b, kind, w, l)
     c.C("Lp", "outp", gnd, _f(p["c_load_F"]))
     c.C("Ln", "outn", gnd, _f(p["c_load_F"]))
-    c.R("f", "nf", gnd, _f(p["r_filt_Ohm"]))
-    c.C("f", "nf", gnd, _f(1.0 / (2 * math.pi * p["f_noise_Hz"] * p["r_filt_Ohm"])))
     return c
 
 
@@ -65,7 +61,7 @@ def render_strongarm_pyspice(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V
     head = netlist_header(lib, "StrongARM comparator p-bit cell, PySpice definition", mc_seed=mc_seed, temp_C=temp_C)
     body = circuit_text(lambda q, cx: strongarm_circuit(q, cx, bias_pwl=bias_pwl), p, ctx,
                         where="pbitkit.circuits.builtin.strongarm_pyspice")
-    tail = noise_injection_lines("in", node="nf") if noise else []
+    tail = [line for tag, _ in STRONGARM_NOISE_NODES for line in noise_injection_lines(tag, node=tag)] if noise else []
     return "\n".join(head) + "\n" + body + "".join(line + "\n" for line in tail)
 
 

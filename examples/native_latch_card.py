@@ -1,0 +1,188 @@
+"""The default cell's card and its macro-model validation, end to end (what produced
+``pbitkit/data/native_latch_card.json`` and the tables in docs/cells.md, "Card and macro-model").
+
+    python examples/native_latch_card.py [--out runs/nl-card] [--n-mc 16] [--replicas 8] [--workers 2]
+                                         [--ship]   # copy the card to pbitkit/data/native_latch_card.json
+
+1. **Card**: ``pbitkit characterize`` of the nominal cell and ``--n-mc`` mismatch instances (tt, 27 degC,
+   9 bias points over the default range, each instance centred on its own predicted V0, 60 us = 200 reads
+   per point), then ``pbitkit fit`` (transient tier; ``variation`` from the instances that have a
+   transition; the correlation time pooled from the run's bits).
+2. **Validation data**, independent of the fit (another noise seed): the nominal cell at 7 biases
+   (ref +- 1, 2, 3 x 15 mV) with ``--replicas`` independent records each.
+3. **Macro-model**: ``pbitkit export CARD --format spice`` simulated in ngspice at the same biases
+   (4000 clocks each), and the ``--format pyspice`` module checked read for read against it.
+4. **Agreement table**: P(1) of cell and macro-model with standard errors (cell: pooled over the replicas,
+   with the pooled tau_int), dP; tau_corr of the reads (pooled tau_int, jackknife SE) and their ratio; the
+   pooled energy per independent bit at the centre.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pbitkit.circuits.bit_energy import centre_bit_energy
+from pbitkit.circuits.bits import read_bits
+from pbitkit.circuits.characterize import characterize
+from pbitkit.circuits.measure import pooled_integrated_autocorr_time
+from pbitkit.circuits.registry import get_cell
+from pbitkit.circuits.sweep import load_spec
+from pbitkit.paths import data_dir
+from pbitkit.pbitmodel.card import DeviceModel
+from pbitkit.pbitmodel.fit import FitConfig
+from pbitkit.pbitmodel.macromodel import simulate_macromodel_sweep
+from pbitkit.pbitmodel.run import fit_run
+
+CELL = "native_latch"
+
+
+def instance_spec(mc_seed: int, params: dict[str, float]) -> dict:
+    """One device's sweep: the nominal cell (``mc_seed = -1``) or one mismatch instance with its own (trim)
+    parameters, 9 bias points over the default range around its predicted centre, 200 reads each."""
+    spec = {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": dict(params), "bias_centering": "predicted"}
+    if mc_seed >= 0:
+        spec.update(n_mc=1, mc_seed_start=mc_seed, include_nominal=False)
+    return spec
+
+
+def merge_runs(runs: list, out: Path) -> Path:
+    """One run directory (characterization.csv + .json + bits.npz) holding the rows of several characterize
+    results, row ids renumbered, so that ``pbitkit fit OUT`` fits them together."""
+    from pbitkit.circuits.bits import BITS_FILE, write_bits
+    from pbitkit.io import atomic_write_json, atomic_write_text, read_json
+    from pbitkit.pbitmodel.table import rows_to_table, table_to_csv
+
+    rows, bits, sources = [], {}, []
+    for res in runs:
+        recs = read_bits(res.bits_path) if res.bits_path else {}
+        for r in res.rows:
+            new_id = len(rows)
+            if int(r["row_id"]) in recs:
+                bits[new_id] = recs[int(r["row_id"])]
+            rows.append({**r, "row_id": new_id})
+        sources.append(read_json(res.provenance_path))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "characterization.csv", table_to_csv(rows_to_table(rows)))
+    side = {"merged_from": [str(r.out_dir) for r in runs], "models": sources[0].get("models", []),
+            "sources": sources, "counts": {"rows": len(rows)}}
+    atomic_write_json(out / "characterization.json", side)
+    write_bits(out / BITS_FILE, bits)
+    return out
+
+
+def validation_spec(replicas: int) -> dict:
+    ref = get_cell(CELL).params()["ref_V"]
+    biases = [round(ref + k * 0.015, 6) for k in range(-3, 4)]
+    return {"cell": CELL, "noise_seed": 5, "bias": {"values_V": [b for b in biases for _ in range(replicas)]}}
+
+
+def read_trims(path: Path) -> dict[int, dict[str, float]]:
+    """``{mc_seed: params}`` from JSON lines with ``mc_seed`` and ``params`` (or ``trim``) objects."""
+    out: dict[int, dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            out[int(rec["mc_seed"])] = {k: float(v) for k, v in (rec.get("params") or rec.get("trim") or {}).items()}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="runs/nl-card")
+    ap.add_argument("--n-mc", type=int, default=16)
+    ap.add_argument("--replicas", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--clocks", type=int, default=4000, help="macro-model transient length in clock periods")
+    ap.add_argument("--trims", type=Path, default=None,
+                    help="JSON lines {mc_seed, params} with each instance's calibrated trim parameters")
+    ap.add_argument("--ship", action="store_true", help="copy the card to pbitkit/data/native_latch_card.json")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    trims = read_trims(args.trims) if args.trims else {}
+    runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}))), out / f"dev{seed}",
+                         workers=args.workers, plot=False)
+            for seed in [-1, *range(args.n_mc)]]
+    merged = merge_runs(runs, out / "card")
+    t1 = time.perf_counter()
+    fit = fit_run(merged, None, FitConfig(cell=CELL), plots=True)
+    card = fit.report.card
+    val = characterize(load_spec(validation_spec(args.replicas)), out / "validation", workers=args.workers,
+                       plot=False)
+    t2 = time.perf_counter()
+    all_rows = [r for res in runs for r in res.rows]
+    cpu = sum(float(r.get("cpu_time_s") or 0.0) for r in all_rows)
+    n_tr = sum(1 for r in all_rows if r.get("tier") == "transient")
+    print(f"card runs: {len(all_rows)} rows, {n_tr} transient, ngspice CPU {cpu:.0f} s "
+          f"({cpu / max(n_tr, 1):.2f} s per transient point), wall {t1 - t0:.0f} s; validation run wall {t2 - t1:.0f} s")
+    rep = fit.report
+    v = card.variation
+    print(f"card: {card.link} v0 = {card.v0_V * 1e3:.2f} +- {card.v0_se_V * 1e3:.2f} mV, vs = {card.vs_V * 1e3:.2f} +- "
+          f"{card.vs_se_V * 1e3:.2f} mV, tau_corr = {card.dynamics.tau_corr_s * 1e9:.1f} ns, t_s = "
+          f"{card.dynamics.sample_period_s * 1e9:.0f} ns, energy per read {card.energy.energy_per_bit_J * 1e15:.3f} fJ")
+    n_ok = rep.variation.n if rep.variation else 0
+    print(f"variation: {n_ok} of {args.n_mc} instances fitted; sigma(v0) = {v.v0_sigma_V * 1e3:.2f} mV "
+          f"(= {v.v0_sigma_V / card.vs_V:.2f} vs), sigma(vs)/vs = {v.vs_sigma_rel:.3f}, corr = {v.v0_vs_corr:.2f}")
+    for seed, f in sorted(rep.instances.items()):
+        print(f"  mc_seed {seed}: v0 = {f.v0_V * 1e3:.2f} +- {f.v0_se_V * 1e3:.2f} mV, vs = {f.vs_V * 1e3:.2f} mV")
+    for note in rep.notes:
+        print(f"  note: {note}")
+
+    # validation: pool the replicas per bias
+    recs = read_bits(val.bits_path)
+    rows = [r for r in val.rows if r["status"] == "ok"]
+    biases = sorted({float(r["bias_V"]) for r in rows})
+    lib = out / "macro" / "native_latch.lib"
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    ts = card.dynamics.sample_period_s
+    sw = simulate_macromodel_sweep(card, np.array(biases), t_stop_s=args.clocks * ts, seed=7)
+    table = []
+    print("\n| bias (mV) | P(1) cell | P(1) macro-model | ΔP | tau_corr cell (ns) | tau_corr macro (ns) | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for i, b in enumerate(biases):
+        bits = [recs[int(r["row_id"])].bits for r in rows if float(r["bias_V"]) == b]
+        allb = np.concatenate(bits)
+        p_c = float(allb.mean())
+        try:
+            tc = pooled_integrated_autocorr_time(bits)
+            tau_c, tau_c_se = max(1.0, tc.tau_int), tc.se
+        except ValueError:
+            tau_c, tau_c_se = math.nan, math.nan
+        se_c = math.sqrt(max(p_c * (1 - p_c), 1e-4) * (tau_c if math.isfinite(tau_c) else 1.0) / allb.size)
+        mb = sw.bits[i]
+        p_m = float(mb.mean())
+        tm = pooled_integrated_autocorr_time(list(mb.reshape(8, -1)))
+        se_m = math.sqrt(max(p_m * (1 - p_m), 1e-4) * max(1.0, tm.tau_int) / mb.size)
+        tau_cn, tau_mn = tau_c * ts / 2 * 1e9, max(1.0, tm.tau_int) * ts / 2 * 1e9
+        ratio = tau_mn / tau_cn
+        table.append({"bias_V": b, "p_cell": p_c, "p_cell_se": se_c, "p_macro": p_m, "p_macro_se": se_m,
+                      "tau_cell_ns": tau_cn, "tau_cell_se_ns": tau_c_se * ts / 2 * 1e9, "tau_macro_ns": tau_mn,
+                      "tau_macro_se_ns": tm.se * ts / 2 * 1e9, "n_reads_cell": int(allb.size)})
+        print(f"| {b * 1e3:.0f} | {p_c:.3f} ± {se_c:.3f} | {p_m:.3f} ± {se_m:.3f} | {p_m - p_c:+.3f} | "
+              f"{tau_cn:.0f} ± {tau_c_se * ts / 2 * 1e9:.0f} | {tau_mn:.0f} ± {tm.se * ts / 2 * 1e9:.0f} | {ratio:.2f} |")
+    dps = [abs(t["p_macro"] - t["p_cell"]) for t in table]
+    print(f"max |dP| = {max(dps):.3f}; chi2 = "
+          f"{sum((t['p_macro'] - t['p_cell']) ** 2 / (t['p_cell_se'] ** 2 + t['p_macro_se'] ** 2) for t in table):.2f} "
+          f"on {len(table)} points")
+    ce = centre_bit_energy(rows, recs)
+    print(ce.summary())
+    (out / "validation.json").write_text(json.dumps({"table": table, "centre": ce.__dict__,
+                                                     "card": card.to_dict()}, indent=1, default=float))
+    if args.ship:
+        dst = Path(data_dir()) / "native_latch_card.json"
+        shutil.copyfile(fit.card_path, dst)
+        print(f"shipped {dst}")
+    DeviceModel.load(fit.card_path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Issue 11 §2, strictly: the default cell's energy per independent bit at P(1) ~ 1/2 (tt, 27 degC, nominal
+devices, every supply counted) is below 3.5 fJ by more than two standard errors.
+
+Energy per independent bit = mean energy per read x max(1, tau_int), tau_int pooled over independent
+records at the centre with a delete-one-record jackknife error (:mod:`pbitkit.circuits.bit_energy`). The
+negative control runs the same measurement with the core supply a few mV further from the latch's
+bifurcation (deeper wells: slower, correlated reads), where the cell must miss the target by more than two
+standard errors. Both go through :func:`pbitkit.circuits.characterize` (real ngspice sessions, cached)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pbitkit.circuits.bit_energy import CentreBitEnergy, centre_bit_energy
+from pbitkit.circuits.bits import read_bits
+from pbitkit.circuits.characterize import characterize
+from pbitkit.circuits.default_cell import DEFAULT_CELL
+from pbitkit.circuits.registry import get_cell
+from pbitkit.circuits.sweep import load_spec
+
+pytestmark = [pytest.mark.ngspice, pytest.mark.slow]
+
+TARGET_J = 3.5e-15
+N_CENTRE = 24  # records of the cell's default length (60 us = 200 reads) at the centre: 4800 reads
+N_CONTROL = 8
+# core supply above the default: measured (8 records, 60 us) tau_corr 242 / 593 / 1100 / ~7000 ns at +2 / +4 / +5 /
+# +6 mV (168 ns at the default); at +4 mV 8.8 +- 1.1 fJ per independent bit
+CONTROL_DVDD_V = 0.004
+
+
+def measure_centre(out: Path, n_records: int, dvdd_V: float = 0.0, noise_seed: int = 11) -> CentreBitEnergy:
+    """``n_records`` independent records of the default cell at bias = ref (P ~ 1/2) with its default
+    parameters, at the default core supply + ``dvdd_V``; pooled energy per independent bit."""
+    cell = get_cell(DEFAULT_CELL)
+    ref = cell.params()["ref_V"]
+    spec = load_spec({"cell": "default", "bias": {"values_V": [ref] * n_records}, "noise_seed": noise_seed,
+                      "vdds_V": [cell.default_vdd_V + dvdd_V]})
+    res = characterize(spec, out, workers=2, plot=False)
+    assert res.n_failed == 0
+    return centre_bit_energy(res.rows, read_bits(res.bits_path), p1_range=(0.0, 1.0))
+
+
+def test_default_cell_energy_per_independent_bit_is_below_target_by_two_se(tmp_path: Path) -> None:
+    # measured: 24 records, 4728 reads, P(1) 0.51, tau_int 1.12 +- 0.07 reads (tau_corr 168 +- 11 ns),
+    # 2.174 fJ per read -> 2.43 +- 0.16 fJ per independent bit (upper 2-SE bound 2.75 fJ)
+    ce = measure_centre(tmp_path / "centre", N_CENTRE)
+    assert ce.cell == "native_latch" and ce.n_records == N_CENTRE
+    assert abs(ce.p1 - 0.5) < 0.1  # at P ~ 1/2 (the records' mean; each record's own P scatters by ~0.04)
+    assert ce.tau_corr_s + 2 * ce.tau_corr_se_s <= 1e-6
+    # the strict demonstration: the upper 2-SE bound below the target, and the error small enough to mean it
+    assert ce.upper_J(2.0) < TARGET_J, ce.summary()
+    assert ce.energy_per_independent_bit_se_J < 0.1 * ce.energy_per_independent_bit_J, ce.summary()
+
+
+def test_negative_control_further_from_the_bifurcation_misses_the_target(tmp_path: Path) -> None:
+    ce = measure_centre(tmp_path / "control", N_CONTROL, dvdd_V=CONTROL_DVDD_V)
+    assert ce.energy_per_independent_bit_J - 2 * ce.energy_per_independent_bit_se_J > TARGET_J, ce.summary()

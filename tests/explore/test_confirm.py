@@ -1,0 +1,101 @@
+"""Transient confirmation (predicted vs transient tier within stated tolerances) and the end-to-end step."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pbitkit.explore.confirm import (
+    AGREEMENT_MIN,
+    ENERGY_TOL_REL,
+    P_TOL_ABS,
+    P_TOL_SE,
+    TAU_TOL_FACTOR,
+    compare_tiers,
+    confirm_front,
+    confirm_markdown,
+)
+from pbitkit.explore.driver import run
+from pbitkit.explore.endtoend import E2EConfig, end_to_end, end_to_end_markdown
+from pbitkit.explore.space import space_from_dict
+from pbitkit.pbitmodel import DeviceModel
+
+
+def _rows(p_pred, p_tran, *, tau=(150e-9, 158e-9), e=(2.2e-15, 2.17e-15), agreement=0.97, n_eff=200.0):
+    b = np.linspace(0.04, 0.16, len(p_pred))
+    rows = []
+    for x, pp, pt in zip(b, p_pred, p_tran, strict=True):
+        half = 1.96 * math.sqrt(max(pt * (1 - pt), 1e-4) / n_eff)
+        rows.append({"tier": "predicted", "status": "ok", "bias_V": x, "p1": pp, "tau_corr_s": tau[0],
+                     "energy_per_bit_J": e[0], "energy_per_independent_bit_J": e[0]})
+        rows.append({"tier": "transient", "status": "ok", "bias_V": x, "p1": pt, "p1_lo": pt - half, "p1_hi": pt + half,
+                     "tau_corr_s": tau[1], "energy_per_bit_J": e[1], "energy_per_independent_bit_J": e[1],
+                     "readout_agreement": agreement})
+    return rows
+
+
+def test_compare_tiers_flags_each_disagreement() -> None:
+    p = np.array([0.02, 0.2, 0.5, 0.8, 0.98])
+    ok = compare_tiers(_rows(p + 0.01, p))
+    assert ok.agree and ok.max_dp == pytest.approx(0.01) and ok.n_p_fail == 0
+    # negative controls, one figure at a time beyond its tolerance
+    off = compare_tiers(_rows(p + np.array([0, 0, 0.2, 0, 0]), p))
+    assert not off.agree and off.n_p_fail == 1 and "P(1) at 1 of 5 points" in off.disagreements[0]
+    assert not compare_tiers(_rows(p, p, tau=(150e-9, 150e-9 * (TAU_TOL_FACTOR + 0.5)))).agree
+    assert not compare_tiers(_rows(p, p, e=(2.2e-15 * (1 + ENERGY_TOL_REL + 0.05), 2.2e-15))).agree
+    # energy per independent bit off while energy per read and tau are inside their own tolerances
+    rows = _rows(p, p)
+    for r in rows:
+        if r["tier"] == "transient":
+            r["energy_per_independent_bit_J"] *= 1 + ENERGY_TOL_REL + 0.1
+    assert "energy per independent bit" in compare_tiers(rows).disagreements[0]
+    stalled = compare_tiers(_rows(p, p, agreement=AGREEMENT_MIN - 0.2))
+    assert not stalled.agree and "readout agreement" in stalled.disagreements[0]
+    with pytest.raises(ValueError, match="different biases"):
+        compare_tiers(_rows(p, p)[:-1])
+
+
+#: the default design and one near it (a slightly higher core supply, a stronger tail)
+NEAR_DEFAULT = {
+    "cell": "native_latch",
+    "conditions": {"mc_instances": 2, "bias_points": 7, "mc_bias_points": 9, "mc_params": {"readout": 0}},
+    "parameter": [{"name": "vdd_V", "kind": "levels", "levels": [0.126]},
+                  {"name": "vtail_V", "kind": "levels", "levels": [0.1]}],
+    "constraint": [{"metric": "p1_min", "max": 0.1}, {"metric": "p1_max", "min": 0.9}],
+    "area": {"fixed_um2": 0.819, "terms": [{"w": "wn_um", "l": "ln_um", "count": 2}]},
+}
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow  # two designs x 5 bias points x both tiers (30 us transients), a tiny DTM trained and sampled
+def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
+    res = run(space_from_dict(NEAR_DEFAULT), tmp_path / "run", budget=1, n_initial=1, workers=1)
+    assert len(res.designs) == 2 and res.front.any()
+    conf = confirm_front(res, k=1, n_bias=5, params={"t_stop_s": 30e-6}, workers=2)
+    assert [it.design.origin for it in conf.items][0] == "reference" and len(conf.items) == 2
+    for it in conf.items:
+        c = it.comparison
+        assert c is not None, it.error
+        # the stated tolerances (module constants); the transient SE is from each row's n_eff interval
+        assert np.all(np.abs(c.p_pred - c.p_tran) <= P_TOL_SE * c.p_se + P_TOL_ABS), (it.label, c.disagreements)
+        assert abs(c.e_pred_J / c.e_tran_J - 1) <= ENERGY_TOL_REL and abs(c.ei_pred_J / c.ei_tran_J - 1) <= ENERGY_TOL_REL
+        assert 1 / TAU_TOL_FACTOR <= c.tau_pred_s / c.tau_tran_s <= TAU_TOL_FACTOR
+        card = DeviceModel.load(it.card_path)
+        assert card.cell == "native_latch" and 0.005 < card.vs_V < 0.05
+        assert (card.variation.v0_sigma_V > 0) and (it.variation_defined == math.isfinite(it.design.metrics["sigma_v0_V"]))
+    assert "Transient confirmation" in confirm_markdown(conf)
+    e2e = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5))
+    assert len(e2e.points) == 2 and e2e.gpu_energy_J > e2e.paper_energy_J > 0
+    for p in e2e.points:
+        assert math.isfinite(p.fd) and p.fd_lo <= p.fd <= p.fd_hi and p.energy_per_sample_J > 0
+    assert math.isfinite(e2e.ideal_fd)
+    rec = json.loads((tmp_path / "run" / "endtoend.json").read_text())
+    assert len(rec["points"]) == 2 and (tmp_path / "run" / "quality_vs_energy.png").is_file()
+    assert "End to end" in end_to_end_markdown(e2e)
+    # a second call takes every design's result from its record (no sampling): same numbers
+    again = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5))
+    assert [p.fd for p in again.points] == [p.fd for p in e2e.points]

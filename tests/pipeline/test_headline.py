@@ -1,0 +1,43 @@
+"""The headline figures are computed from the ledger: parts add up, the paper's setting scales as the
+model says, the sentences quote the numbers and change with them (negative control)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pbitkit.pipeline.config import default_config
+from pbitkit.pipeline.headline import PAPER_SETTING, headline_record, headline_sentences
+from tests.array.test_ledger_provenance import PERIPHERY, _card
+
+RESULTS = {"points": [{"mode": "ideal", "K": 20, "energy": {"n_cells": 256, "assumptions": {"n_write": 30,
+                                                                                              "n_read": 64}}}],
+           "digital": [{"T": 4, "K": 20, "this CPU (pbitkit.array ideal sampler, measured)": 4 * 20 * 256 * 15.0 / 2e8}]}
+
+
+def test_headline_record_parts_settings_and_sentences() -> None:
+    cfg = default_config()
+    paper_per = dict(PERIPHERY, io_write=dict(PERIPHERY["io_write"], energy_per_access_J=400e-15))
+    card = _card()
+    card = card.replace(provenance=card.provenance.with_details(periphery_paper=paper_per))
+    rec = headline_record({"a": card, "b": _card()}, "a", cfg, RESULTS)
+    assert rec["cpu_updates_per_s"] == pytest.approx(2e8)  # recovered from the CPU row
+    run, pap = rec["cells"]["a"]["run"], rec["cells"]["a"]["paper"]
+    assert (run["T"], run["K"], run["n_cells"]) == (int(cfg.dtm.forward.n_steps), 20, 256)
+    assert (pap["T"], pap["K"], pap["n_cells"]) == (PAPER_SETTING["T"], PAPER_SETTING["K"], 4900)
+    assert run["energy_per_cell_sweep_J"] == pytest.approx(sum(run["per_cell_sweep_J"].values()))
+    assert run["vs_paper_E_cell"] == pytest.approx(run["energy_per_cell_sweep_J"] / 2e-15)
+    # per sample = T K N E_cell + I/O, the paper's I/O from its own bit lines (the 400 fJ write)
+    assert pap["energy_per_sample_J"] == pytest.approx(8 * 250 * 4900 * pap["energy_per_cell_sweep_J"]
+                                                       + 30 * 400e-15 + 64 * 150e-15)
+    assert pap["periphery_for_L"] == 70 and rec["cells"]["b"]["paper"]["periphery_for_L"] == cfg.dtm.model.L
+    assert pap["cpu_J"] == pytest.approx(8 * 250 * 4900 / 2e8 * 15.0)
+    text = " ".join(headline_sentences(rec))
+    assert f"{run['vs_paper_E_cell']:,.0f}× the DTM paper's ≈ 2 fJ" in text and "L = 70, T = 8, K = 250" in text
+    assert "less than an A100's best case" in text and "not every part" not in text
+    # negative control: a behavioural noise source is named in the sentence
+    det = dict(card.provenance.details, noise_source="behavioural")
+    bad = card.replace(provenance=dataclasses.replace(card.provenance, details=det))
+    assert "not every part is fully simulated" in " ".join(headline_sentences(headline_record({"a": bad}, "a", cfg,
+                                                                                              RESULTS)))
