@@ -152,16 +152,38 @@ class DacSpec:
     Levels are ``k * step``, ``step = full_scale / (2**(bits-1) - 1)``, ``|k| <= 2**(bits-1) - 1``; values
     beyond full scale saturate. ``bits=None`` is an ideal (infinite-resolution, unbounded) DAC.
     ``full_scale=None`` takes the largest magnitude of what is being programmed (auto-ranging).
+
+    A measured DAC (e.g. the ``native_latch``'s capacitive bias network,
+    :func:`pbitkit.circuits.bias_network_nl.network_weight_dac`) adds its static errors: the code is chosen
+    for the ideal levels (nearest ``k``) and the hardware realizes
+    ``sign(k) (|k| + inl_lsb[|k|]) step (1 + gain_error_rel)`` — ``inl_lsb`` the integral nonlinearity of
+    each magnitude code in LSB (``2**(bits-1)`` entries; ``inl_lsb[0]`` is not applied: a zero weight stays 0), against the
+    straight line whose slope defines ``step``; ``gain_error_rel`` the relative error of that slope
+    (a per-chip gain error; per-cell mismatch is ``DeviceStats.bias_gain_sigma_rel``).
     """
 
     bits: int | None = None
     full_scale: float | None = None
+    gain_error_rel: float = 0.0
+    inl_lsb: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.bits is not None and (not isinstance(self.bits, int) or self.bits < 2 or self.bits > 32):
             raise ConfigError(f"DacSpec.bits must be an integer in [2, 32] or None, got {self.bits!r}")
         if self.full_scale is not None:
             _pos("DacSpec.full_scale", self.full_scale)
+        if not (isinstance(self.gain_error_rel, (int, float)) and math.isfinite(self.gain_error_rel)
+                and -0.5 < self.gain_error_rel < 0.5):
+            raise ConfigError(f"DacSpec.gain_error_rel must be finite and in (-0.5, 0.5), got {self.gain_error_rel!r}")
+        if self.inl_lsb is not None:
+            if self.bits is None or self.bits > 16:
+                raise ConfigError("DacSpec.inl_lsb needs bits <= 16 (one entry per magnitude code)")
+            inl = tuple(float(v) for v in self.inl_lsb)
+            if len(inl) != 2 ** (self.bits - 1) or not all(math.isfinite(v) and abs(v) < 2 ** (self.bits - 1)
+                                                             for v in inl):
+                raise ConfigError(f"DacSpec.inl_lsb must hold 2**(bits-1) = {2 ** (self.bits - 1)} finite values "
+                                  f"(LSB), got {len(inl)}")
+            object.__setattr__(self, "inl_lsb", inl)
 
     def step(self, x: np.ndarray | None = None) -> float:
         """The LSB size (0 for an ideal DAC)."""
@@ -175,7 +197,8 @@ class DacSpec:
     def quantize(self, x: np.ndarray) -> np.ndarray:
         """Nearest DAC level of each value (float64 array of the same shape).
 
-        ``q = step * clip(round(x / step), -kmax, kmax)``, ``kmax = 2**(bits-1) - 1``.
+        ``q = step * clip(round(x / step), -kmax, kmax)``, ``kmax = 2**(bits-1) - 1``; with ``inl_lsb`` /
+        ``gain_error_rel`` the level the hardware realizes for that code (see the class docstring).
         """
         x = np.asarray(x, dtype=np.float64)
         if self.bits is None:
@@ -184,7 +207,13 @@ class DacSpec:
         if step == 0.0:
             return np.zeros_like(x)
         kmax = 2 ** (self.bits - 1) - 1
-        return step * np.clip(np.round(x / step), -kmax, kmax)
+        k = np.clip(np.round(x / step), -kmax, kmax)
+        if self.inl_lsb is None and self.gain_error_rel == 0.0:
+            return step * k
+        level = k
+        if self.inl_lsb is not None:
+            level = k + np.sign(k) * np.asarray(self.inl_lsb)[np.abs(k).astype(np.int64)]
+        return step * (1.0 + self.gain_error_rel) * level
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 * :func:`mos`: one MOSFET instance for a model library (sky130 subcircuit ``X...`` in µm, generic
   ``M...`` with ``u`` suffixes);
+* :func:`mos_device`: one sky130 MOSFET of a named device role (low-Vt, native, ...);
 * :func:`op_vector`: the ngspice vector name of an operating-point quantity of such a MOSFET;
 * :func:`fmt_number`: how numbers are written into netlists (``%.9g``);
 * :func:`mismatch_seed_lines`: the ``.options seed`` line of a Monte-Carlo mismatch instance;
@@ -29,6 +30,7 @@ from pbitkit.errors import ConfigError
 
 __all__ = [
     "mos",
+    "mos_device",
     "op_vector",
     "fmt_number",
     "mismatch_seed_lines",
@@ -66,6 +68,24 @@ def mos(lib: ModelLibrary, name: str, d: str, g: str, s: str, b: str, kind: Lite
     if lib.instance_prefix == "X":
         return f"X{name} {d} {g} {s} {b} {model} w={w_um:g} l={l_um:g}"
     return f"M{name} {d} {g} {s} {b} {model} W={w_um:g}u L={l_um:g}u"
+
+
+def mos_device(lib: ModelLibrary, name: str, d: str, g: str, s: str, b: str, role: str, w_um: float,
+               l_um: float) -> str:
+    """One sky130 MOSFET instance of the device ``role`` (``"nfet"``, ``"pfet"``, ``"nfet_lvt"``,
+    ``"pfet_lvt"``, ``"nfet_nvt"``: :meth:`ModelLibrary.device`), W and L in µm.
+
+    Raises
+    ------
+    ConfigError
+        If ``w_um`` or ``l_um`` is not positive, the library is not sky130 (subcircuit devices) or lacks
+        the device.
+    """
+    if w_um <= 0 or l_um <= 0:
+        raise ConfigError(f"transistor {name}: W and L must be > 0 um, got W={w_um}, L={l_um}")
+    if lib.instance_prefix != "X":
+        raise ConfigError(f"transistor {name}: device {role!r} needs the sky130 library, got {lib.source}")
+    return f"X{name} {d} {g} {s} {b} {lib.device(role)} w={w_um:g} l={l_um:g}"
 
 
 def op_vector(lib: ModelLibrary, name: str, kind: Literal["n", "p"], quantity: str) -> str:

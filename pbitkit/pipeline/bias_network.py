@@ -27,8 +27,8 @@ from typing import Any
 
 from pbitkit.errors import ConfigError, PbitkitError
 
-__all__ = ["design_bias_network", "attach_bias_network", "attach_periphery", "periphery_for_graph", "CELL_LOGIC",
-           "cell_logic"]
+__all__ = ["design_bias_network", "attach_bias_network", "attach_cap_network", "attach_periphery",
+           "periphery_for_graph", "CELL_LOGIC", "cell_logic"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,37 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
              "update energy %.3g J", card.cell, fan_in, d["g_unit_S"], m["settling_s"], d["update_interval_s"] / 2,
              m["static_power_W"], m["energy_per_update_J"])
     return card.replace(bias_network=bn, provenance=prov), m
+
+
+def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", **design: Any) -> tuple[Any, Any]:
+    """The ``native_latch``'s charge-domain network (:mod:`pbitkit.circuits.bias_network_nl`) measured at
+    ``fan_in`` with the cell as its load and written into ``card``: ``bias_network`` (its
+    :meth:`~pbitkit.circuits.bias_network_nl.NetworkMeasurement.card_record`: energy per update, settling
+    time constant, node capacitance, no static conduction) and ``provenance.details["bias_network"]`` (the
+    ledger's source record with both sessions' hashes). The reset level is the card's ``v0_V``; ``design``
+    overrides :class:`~pbitkit.circuits.bias_network_nl.CapNetworkDesign` fields. Returns ``(card,
+    measurement)``; the measured DAC goes into the array with
+    :func:`~pbitkit.circuits.bias_network_nl.network_weight_dac`.
+
+    Raises
+    ------
+    ConfigError
+        ``card`` is not a ``native_latch`` card, or a design field is bad.
+    SimulationError
+        When ngspice fails.
+    """
+    from pbitkit.circuits.bias_network_nl import CapNetworkDesign, measure_network
+    from pbitkit.circuits.models import get_library
+
+    if card.cell != "native_latch":
+        raise ConfigError(f"attach_cap_network: the charge-domain network drives the native_latch's pair gate; "
+                          f"card is for cell {card.cell!r}")
+    d = CapNetworkDesign(**{"fan_in": fan_in, "vreset_V": float(card.v0_V), **design})
+    m = measure_network(d, cell_vdd_V=float(card.vdd_V), library=get_library("sky130", corner), temp_C=card.temp_C)
+    prov = card.provenance.with_details(bias_network=m.ledger_record(corner=corner))
+    log.info("native_latch network, fan-in %d: %.3g J per update, 1%% settling %.3g s, INL %.2f LSB, %.2f bits",
+             fan_in, m.energy_per_update_J, m.settling_s, m.inl_max_lsb, m.effective_bits)
+    return card.replace(bias_network=m.card_record(), provenance=prov), m
 
 
 #: The logic around each cell (its neighbour wires and its clock tree) where it differs from the default

@@ -1,0 +1,69 @@
+"""Two transistor-level native_latch cells coupled through their charge-domain bias networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pbitkit.circuits.audit import audit_all_transistor
+from pbitkit.circuits.bias_network_nl import CapNetworkDesign
+from pbitkit.circuits.coupled_pair_nl import (
+    PairResult,
+    pair_boltzmann,
+    pair_chi2,
+    render_coupled_pair,
+)
+from pbitkit.circuits.models import get_library
+from pbitkit.circuits.registry import get_cell
+from pbitkit.errors import ConfigError
+
+
+def test_pair_boltzmann_conditionals_are_the_cells_sigmoids():
+    J, h1, h2 = 0.6, 0.2, -0.3
+    P = pair_boltzmann(J, h1, h2)
+    assert P.sum() == pytest.approx(1.0)
+    for s2 in (0, 1):   # P(s1 = 1 | s2) = sigmoid(2 (J s2 + h1))
+        cond = P[1, s2] / P[:, s2].sum()
+        assert cond == pytest.approx(1 / (1 + np.exp(-2 * (J * (2 * s2 - 1) + h1))))
+
+
+def _result(counts, n_eff=None):
+    c = np.asarray(counts, dtype=float)
+    n = int(c.sum())
+    return PairResult(np.zeros((n, 2), dtype=int), c, n, float(n if n_eff is None else n_eff), np.zeros((2, 2)),
+                      (1, 1), (0, 0), 1e-6, 0.0, "", "", 0)
+
+
+def test_chi2_accepts_the_law_that_made_the_counts_and_rejects_another():
+    rng = np.random.default_rng(4)
+    P = pair_boltzmann(0.6, 0.1, -0.2)
+    counts = rng.multinomial(4000, P.ravel()).reshape(2, 2)
+    assert pair_chi2(_result(counts), P).p_value > 1e-3
+    assert pair_chi2(_result(counts), pair_boltzmann(0.3, 0.1, -0.2)).p_value < 1e-6
+    # an autocorrelated record counts less: the same counts with n_eff = n / 4 give a 4x smaller statistic
+    assert pair_chi2(_result(counts, 1000), pair_boltzmann(0.3, 0.1, -0.2)).chi2 == pytest.approx(
+        pair_chi2(_result(counts), pair_boltzmann(0.3, 0.1, -0.2)).chi2 / 4)
+    with pytest.raises(ConfigError, match="distribution"):
+        pair_chi2(_result(counts), np.ones((2, 2)))
+
+
+def test_pair_netlist_couples_through_transistors_only():
+    lib = get_library("sky130", "tt")
+    cell = get_cell("native_latch")
+    p = cell.params({"sample_period_s": 1.5e-6})
+    net = render_coupled_pair(lib, CapNetworkDesign(), p, code_J=(96, 96), code_h=(32, -16), vdd_V=0.125,
+                              noise_sigmas_A=(1e-9, 1e-9))
+    # flatten the two cell subcircuits (their own port sources and noise blocks) and audit everything
+    body = [ln for ln in net.splitlines() if not ln.lower().startswith((".subckt", ".ends"))]
+    insts = [ln for ln in body if ln.startswith("X") and "nlcell" in ln]
+    assert len(insts) == 2
+    rest = "\n".join(ln for ln in body if ln not in insts) + "\n"
+    ports = [n for n in cell.port_nodes if n != "bias"] + ["vnet", "vreset", "rst", "rstb", "rsth"]
+    models = [lib.device(r) for r in ("nfet", "pfet", "nfet_lvt", "pfet_lvt", "nfet_nvt")]
+    assert audit_all_transistor(rest, ports, models) == []
+    # cell 1 reads half a period after cell 0 (two clock phases)
+    clk = [ln for ln in body if ln.lower().startswith("vclk ")]
+    d0, d1 = (float(c.split("PULSE(")[1].split()[2]) for c in clk)
+    assert d1 - d0 == pytest.approx(0.75e-6)
+    # each cell's bias node is driven by a network whose input 0 is the other cell's latch
+    assert any(" l1 " in ln and "n0i0S" in ln for ln in body) and any(" l0 " in ln and "n1i0S" in ln for ln in body)
