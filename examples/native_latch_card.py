@@ -170,7 +170,7 @@ def main() -> None:
     print(f"card: {card.link} v0 = {card.v0_V * 1e3:.2f} +- {card.v0_se_V * 1e3:.2f} mV, vs = {card.vs_V * 1e3:.2f} +- "
           f"{card.vs_se_V * 1e3:.2f} mV, tau_corr = {card.dynamics.tau_corr_s * 1e9:.1f} ns, t_s = "
           f"{card.dynamics.sample_period_s * 1e9:.0f} ns, energy per read {card.energy.energy_per_bit_J * 1e15:.3f} fJ")
-    n_ok = rep.variation.n if rep.variation else 0
+    n_ok = len(rep.instances)
     print(f"variation: {n_ok} of {args.n_mc} instances fitted; sigma(v0) = {v.v0_sigma_V * 1e3:.2f} mV "
           f"(= {v.v0_sigma_V / card.vs_V:.2f} vs), sigma(vs)/vs = {v.vs_sigma_rel:.3f}, corr = {v.v0_vs_corr:.2f}")
     for seed, f in sorted(rep.instances.items()):
