@@ -480,7 +480,8 @@ class NetworkMeasurement:
     energy_toggle_hand_J : hand analysis of ``energy_per_toggle_fs_J - energy_per_toggle_zero_J``:
         ``C_bottom vnet^2 / 2`` per toggle (a rising bottom plate draws ``C vnet^2``, a falling one nothing),
         ``C_bottom`` = ``kmax c_unit`` plus the junctions on the bottom plates (transmission-gate drains and
-        clamps, ``cdd`` of the unit devices from an ``op``).
+        clamps, ``cdd`` of the unit devices from an ``op``) plus half the enabled transmission gates' gate
+        capacitance (their channel charge follows the line while they conduct, about half the swing each).
     leakage_W : static power of the whole network (every gate, all inputs programmed at full scale).
     droop_V_per_s : drift of the summing node between refreshes.
     refresh_energy_J : one refresh (logic lines, switch line at ``v_refresh_V``, network supply; with
@@ -755,8 +756,11 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
     # hand analysis of a full-scale toggle's extra energy over code 0: every capacitor half and the junctions
     # on its bottom plate (transmission-gate drains, clamp) swing by vnet on a rising edge (C vnet^2 from the
     # supply), nothing on a falling one
+    # ... and the enabled transmission gates' channels, whose charge follows the line: each device conducts
+    # over about half the swing, so half its gate capacitance (cgg from the op)
     c_bottom = sum(2 ** b * d.c_unit_F + 2 * (d.driver_scale(b) * (dev["c_dn"] + dev["c_dp"])
-                                             + (dev["c_dn"] + dev["c_dp"]) / 2) for b in range(nb))
+                                             + (dev["c_dn"] + dev["c_dp"]) / 2
+                                             + d.driver_scale(b) * (dev["c_n"] + dev["c_p"]) / 2) for b in range(nb))
     e_hand = c_bottom * vn**2 / 2
     mac = kmax / 2 if mean_abs_code is None else float(mean_abs_code)
     kt = 1.380649e-23 * (temp_C + 273.15)
