@@ -85,7 +85,9 @@ def _cmd(args: argparse.Namespace) -> int:
 
     pts, dig, floor = _dtm_points(args.dtm_results, args.modes)
     if args.compare:
-        deep = load_deep_results(args.compare)
+        from pbitkit.dtm.deep_report import merge_deep_results
+
+        deep = merge_deep_results([load_deep_results(c) for c in args.compare])
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     else:
@@ -136,5 +138,6 @@ def register_deep(dsub: argparse._SubParsersAction) -> None:
     d.add_argument("--dtm-results", help="results.json of `pbitkit dtm evaluate` (or the pipeline's dtm_evaluate/) "
                                          "to compare at equal FD")
     d.add_argument("--modes", default="ideal", help="DTM modes to compare (comma-separated; default ideal)")
-    d.add_argument("--compare", help="skip training: re-use this deep_baselines.json")
+    d.add_argument("--compare", nargs="+", help="skip training: re-use these deep_baselines.json (several: "
+                                                "merged, e.g. the two families run in two processes)")
     d.set_defaults(func=_cmd)

@@ -27,7 +27,7 @@ from pbitkit.errors import PbitkitError
 from pbitkit.io import atomic_path
 
 __all__ = ["PRICES", "family_curves", "curve_group", "equal_fd_rows", "deep_baselines_section", "plot_fd_vs_energy", "headline",
-           "comparable", "find_deep_results", "pipeline_section"]
+           "comparable", "find_deep_results", "pipeline_section", "merge_deep_results"]
 
 #: price key in a deep point -> label
 PRICES = {"gpu_ops_J": "A100, FLOPs only", "gpu_J": "A100 roofline", "cpu_J": "this CPU, measured"}
@@ -153,13 +153,21 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
     hw = deep["hardware"]
     cfg = deep["config"]
     L = [f"{heading} Energy per sample at equal quality: DTM vs deep generative models", ""]
-    L += [f"Deep baselines on `{deep['dataset']}` ({deep['meta'].get('dataset', '')}): a Bernoulli-decoder VAE "
-          f"(latent {cfg['vae_latent']}, {cfg['depth']} hidden layers, widths {cfg['vae_hidden']}) and a bit-flip "
-          f"diffusion model (MLP denoiser, {cfg['depth']} hidden layers, widths {cfg['diffusion_hidden']}, "
-          f"{cfg['diffusion_steps']} reverse steps), trained in JAX, {cfg['n_samples']} samples per point, FD with "
-          f"the DTM's frozen classifier against the same held-out set. Costs per generated sample counted from "
-          f"the architecture (FP32, weights amortised over a batch of {cfg['gpu_batch']}; 20 operations per "
-          f"random draw).", ""]
+    def knob(fam: str, key: str) -> str:
+        vals = sorted({p["setting"][key] for p in deep["points"] if p["family"] == fam and key in p["setting"]})
+        return "" if not vals else str(vals[0]) if len(vals) == 1 else ", ".join(map(str, vals))
+
+    models = []
+    if knob("vae", "hidden"):
+        models.append(f"a Bernoulli-decoder VAE (latent {knob('vae', 'latent')}, {knob('vae', 'depth')} hidden layers, "
+                      f"widths {knob('vae', 'hidden')})")
+    if knob("diffusion", "hidden"):
+        models.append(f"a bit-flip diffusion model (MLP denoiser, {knob('diffusion', 'depth')} hidden layers, widths "
+                      f"{knob('diffusion', 'hidden')}; {knob('diffusion', 'steps')} reverse steps)")
+    L += [f"Deep baselines on `{deep['dataset']}` ({deep['meta'].get('dataset', '')}): {' and '.join(models)}, "
+          f"trained in JAX, {cfg['n_samples']} samples per point, FD with the DTM's frozen classifier against the "
+          f"same held-out set. Costs per generated sample counted from the architecture (FP32, weights amortised "
+          f"over a batch of {cfg['gpu_batch']}; 20 operations per random draw).", ""]
     L += [f"- A100 price: {hw['source']}. *FLOPs only*: ops × {hw['power_W']:g} W / "
           f"{hw['peak_flops_per_s'] / 1e12:g} TFLOP/s (memory traffic free, as the same-chain column prices the "
           f"Gibbs chain); *roofline*: {hw['power_W']:g} W × max(ops / peak, bytes / "
@@ -309,3 +317,24 @@ def pipeline_section(run_dir: str | Path, dtm_results: dict[str, Any], fig_dir: 
     lines = deep_baselines_section(deep, pts, (), heading=heading, figure=f"{Path(fig_dir).name}/{fig.name}",
                                    caption=cap)
     return lines[:2] + [f"Deep-baseline curves from `{src}`.", ""] + lines[2:]
+
+
+def merge_deep_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One deep-baseline result from several runs on the same data with the same classifier (e.g. the VAE and
+    the diffusion family trained in two processes): points concatenated, the first run's config and hardware.
+
+    Raises
+    ------
+    PbitkitError
+        Runs on different data, with different classifiers, or priced on different hardware.
+    """
+    if not results:
+        raise PbitkitError("no deep-baseline results to merge")
+    first = results[0]
+    for r in results[1:]:
+        for key, a, b in (("data", first["meta"].get("dataset"), r["meta"].get("dataset")),
+                          ("classifier", _clf_key(first["meta"]), _clf_key(r["meta"])),
+                          ("hardware", first["hardware"], r["hardware"])):
+            if a != b:
+                raise PbitkitError(f"cannot merge deep-baseline results with different {key}: {a!r} vs {b!r}")
+    return {**first, "points": [p for r in results for p in r["points"]]}

@@ -218,7 +218,7 @@ def end_to_end_markdown(e2e: E2EResult) -> str:
     c = e2e.config
     lines = ["### End to end: DTM sample quality vs energy per sample across designs", "",
              f"One DTM (digits 8×8, {c.L}×{c.L} {c.pattern} = {e2e.n_cells} cells, T = {c.n_steps}, {c.epochs} epochs "
-             f"on {c.n_train} images) trained once on the ideal array, generated ({c.n_samples} samples, K = {c.K}) on "
+             f"on {c.n_train or 'all the training'} images) trained once on the ideal array, generated ({c.n_samples} samples, K = {c.K}) on "
              f"a calibrated chip drawn from each design's card ({c.weight_bits}-bit DACs, chip seed {c.chip_seed}). "
              f"Ideal array: FD {e2e.ideal_fd:.2f} [{e2e.ideal_fd_lo:.2f}, {e2e.ideal_fd_hi:.2f}]. "
              f"Paper's idealized 2 fJ/cell/sweep: {e2e.paper_energy_J:.3g} J per sample (no I/O); GPU (A100 at peak "

@@ -108,7 +108,8 @@ def _deep(fds: np.ndarray, family: str = "diffusion") -> dict:
     pts = []
     for i, f in enumerate(fds):
         e = float(_curve(np.array([f]))[0])
-        pts.append({"family": family, "label": f"{family} steps={i}", "setting": {"steps": i},
+        setting = {"hidden": 32, "steps": i + 1, "depth": 2} if family == "diffusion" else {"hidden": 8 << i, "latent": 8}
+        pts.append({"family": family, "label": f"{family} {i}", "setting": setting,
                     "fd": {"value": float(f), "lo": f - 0.5, "hi": f + 0.5}, "gpu_J": 3 * e, "gpu_ops_J": e,
                     "gpu_xla_J": 4 * e, "gpu_bound": "compute", "cpu_J": 100 * e,
                     "cost": {"ops": 1.0, "bytes": 1.0}, "xla": {"flops": 1.0, "transcendentals": 0.0}})
@@ -195,3 +196,38 @@ def test_curve_groups_pool_within_and_take_the_envelope_across() -> None:
     assert energy_at_fd(e, f, 3.0).energy_J != pytest.approx(np.sqrt(1e-9 * 1e-8), rel=0.05)
     with pytest.raises(ConfigError, match="groups"):
         quality_cost_curve(e, f, ["a"])
+
+
+def test_merge_deep_results_checks_data_and_classifier() -> None:
+    from pbitkit.dtm.deep_report import merge_deep_results
+    from pbitkit.errors import PbitkitError
+
+    a, b = _deep(np.array([5.0, 3.0]), "vae"), _deep(np.array([4.0, 2.0]), "diffusion")
+    m = merge_deep_results([a, b])
+    assert [p["family"] for p in m["points"]] == ["vae", "vae", "diffusion", "diffusion"]
+    assert "widths" in "\n".join(deep_baselines_section(m))
+    b["meta"] = {**b["meta"], "dataset": "other"}
+    with pytest.raises(PbitkitError, match="different data"):
+        merge_deep_results([a, b])
+
+
+@pytest.mark.parametrize("name", ["digits", "fashion_mnist"])
+def test_shipped_deep_results_match_the_shipped_classifier(name: str) -> None:
+    # the pipeline report compares shipped deep curves with a run's DTM only when the FD was measured the
+    # same way; a retrained classifier must come with re-measured deep curves (docs/gpu_baselines.md)
+    from pbitkit.dtm.classifier import load_classifier
+    from pbitkit.dtm.deep_baselines import load_deep_results
+    from pbitkit.paths import data_dir
+
+    deep = load_deep_results(data_dir() / f"deep_baselines_{name}.json")
+    clf = load_classifier(data_dir() / f"dtm_{name}_classifier.npz")
+    assert f"sha256 {clf.sha256[:12]}" in deep["meta"]["classifier"]
+    assert {p["family"] for p in deep["points"]} == {"vae", "diffusion"}
+    if name == "digits":  # and the default split (the demo's)
+        from pbitkit.dtm.pipeline import DataConfig, prepare_data
+
+        tr, te = prepare_data(DataConfig())
+        assert deep["meta"]["dataset"] == f"digits (8x8, train {len(tr.y)}, held-out {len(te.y)})"
+    for p in deep["points"]:  # every price follows from the stored counts (no hand-edited numbers)
+        assert p["gpu_ops_J"] == pytest.approx(p["cost"]["ops"] * A100_J_PER_OP)
+        assert p["fd"]["lo"] < p["fd"]["value"] < p["fd"]["hi"]

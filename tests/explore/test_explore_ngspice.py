@@ -78,6 +78,14 @@ def test_screen_skips_the_mismatch_runs() -> None:
                         screen=[{"metric": "tau_corr_s", "max": 1e-9, "min": None}])
     assert m["status"] == "ok" and m["screened"] == 1 and m["n_sessions"] == 1
     assert math.isnan(m["sigma_v0_over_vs"]) and "tau_corr_s <= 1e-09" in m["error"]
+    # a check corner: the nominal step again at ff, its metrics named corner_ff_*; constraints may use them
+    cond_ff = space_from_dict({**TINY, "conditions": {**TINY["conditions"], "check_corners": ["ff"]},
+                               "constraint": [{"metric": "corner_ff_bistable", "min": 1}]}).conditions.to_dict()
+    mf = evaluate_design("native_latch", {"vdd_V": 0.125}, cond_ff, area,
+                         screen=[{"metric": "tau_corr_s", "max": 1e-9, "min": None}])
+    assert mf["n_sessions"] == 2 and math.isfinite(mf["corner_ff_tau_core_s"]) and mf["corner_ff_bistable"] in (0.0, 1.0)
+    # the ff corner's critical supply is ~96 mV (docs/cells.md): 125 mV is far above it, the core freezes
+    assert mf["corner_ff_tau_core_s"] > mf["tau_core_s"]
     # a design the cell rejects is a failed design with the cell's message, not an exception
     bad = evaluate_design("native_latch", {"wp_um": -1.0}, cond, area)
     assert bad["status"] == "failed" and "wp_um" in bad["error"]
