@@ -346,10 +346,13 @@ def ledger(
         ref = _run_ref({"testbench": bn_prov.get("source", "bias_network_point"),
                         "models": meas.get("models") or f"sky130 {bn_prov.get('corner', '?')}",
                         "netlist_sha256": meas.get("netlist_sha256"), "job_sha256": meas.get("job_sha256")})
+        how = ("update energy + measured static power x update time" if "static_power_W" in meas else
+               "charge-domain network: energy per update incl. its leakage over the update and the amortized "
+               "refresh (no static conduction)")
         bias_term = EnergyTerm(
             "bias", float(np.mean(e_bias)), "cell update", "simulated",
-            f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, update energy + measured static power "
-            f"x update time", {k: bn_prov.get(k) for k in ("fan_in", "corner", "source", "n_tau")} | {"measured": meas})
+            f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, {how}",
+            {k: bn_prov.get(k) for k in ("fan_in", "corner", "source", "n_tau")} | {"measured": meas})
         trim_term = EnergyTerm("trim", 0.0, "cell update", "included", "inside bias: the trim/field input is one "
                                "of the network's fan_in + 1 unit conductances (same ngspice run)", {})
     else:

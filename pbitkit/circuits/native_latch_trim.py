@@ -8,7 +8,7 @@ comparator has an input-referred offset of tens of mV (many instances decide the
 n-wells ``nwa``/``nwb`` (``trim_V`` = ``V_nwb - V_nwa``; positive makes a 1 more likely), the readout
 latch pFETs ``RP1``/``RP2`` in ``nwr1``/``nwr2`` (``ro_trim_V`` = ``V_nwr1 - V_nwr2``; positive makes a 1
 more likely). The trim voltages are cell parameters quantized by :class:`TrimDac` (8 bits over ±0.45 V
-by default: 3.5 mV steps).
+for the core, 3.5 mV steps; over ±0.8 V for the readout, 6.3 mV steps ≈ 2 mV at its input).
 
 Calibration (:func:`calibrate_cell`), using only what a chip observes (the cell's bits):
 
@@ -40,8 +40,8 @@ from pbitkit.circuits.elements import fmt_number
 from pbitkit.circuits.ngspice import SimJob, SimResult, run, write_command
 from pbitkit.errors import ConfigError, SimulationError
 
-__all__ = ["TrimDac", "CellTrim", "readout_null", "readout_offset", "balance_core", "calibrate_cell",
-           "CORE_TRIM_DAC", "READOUT_TRIM_DAC"]
+__all__ = ["TrimDac", "CellTrim", "DieTrim", "readout_null", "readout_offset", "balance_core", "calibrate_cell",
+           "calibrate_die", "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "SUPPLY_LSB_V", "READOUT_OPTIONS"]
 
 _f = fmt_number
 
@@ -62,8 +62,8 @@ class TrimDac:
     def __post_init__(self) -> None:
         if not isinstance(self.bits, int) or isinstance(self.bits, bool) or not 1 <= self.bits <= 16:
             raise ConfigError(f"TrimDac.bits must be an int in 1..16, got {self.bits!r}")
-        if not 0 < self.full_scale_V <= 0.5:
-            raise ConfigError(f"TrimDac.full_scale_V must be in (0, 0.5] V, got {self.full_scale_V!r}")
+        if not 0 < self.full_scale_V <= 1.0:
+            raise ConfigError(f"TrimDac.full_scale_V must be in (0, 1] V, got {self.full_scale_V!r}")
 
     @property
     def n_codes(self) -> int:
@@ -93,7 +93,7 @@ class TrimDac:
 
 #: The core's differential n-well trim (``trim_V``) and the readout's (``ro_trim_V``).
 CORE_TRIM_DAC = TrimDac(8, 0.45)
-READOUT_TRIM_DAC = TrimDac(8, 0.45)
+READOUT_TRIM_DAC = TrimDac(8, 0.8)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ class CellTrim:
     ----------
     core_code, readout_code : DAC codes of ``trim_V`` / ``ro_trim_V``.
     params : the cell parameters to simulate the trimmed instance with (``trim_V``, ``ro_trim_V``).
-    readout_flips_V : the readout's flip points (up, down sweep) in ``ro_trim_V`` volts at auto-zero.
+    readout_flips_V : the readout's flip points (up, down sweep) in ``ro_trim_V`` volts at auto-zero (NaN:
+        no flip within the readout DAC's range; the code is then the DAC's middle).
     balance_p1 : P(1) at ``bias = ref`` measured at each balancing step (predicted, then transient).
     reachable : False if the core cannot be balanced within the DAC's range (P stays at 0 or 1).
     """
@@ -334,8 +335,14 @@ def calibrate_cell(instances: Sequence[Mapping[str, object]], *, core_dac: TrimD
         return readout_null(corner=str(inst.get("corner", "tt")), temp_C=float(inst.get("temp_C", 27.0)),  # type: ignore[arg-type]
                             mc_seed=int(inst.get("mc_seed", -1)), params=inst.get("params"),  # type: ignore[arg-type]
                             dac=readout_dac, library=library)
+    def null_or_none(inst: Mapping[str, object]) -> tuple[int, tuple[float, float]]:
+        try:
+            return null(inst)
+        except SimulationError:  # the comparator's offset is beyond the readout DAC's range
+            return readout_dac.code(0.0), (math.nan, math.nan)
+
     with cf.ThreadPoolExecutor(max(1, workers)) as ex:
-        nulls = list(ex.map(null, instances))
+        nulls = list(ex.map(null_or_none, instances))
     with_ro = [{**inst, "params": {**dict(inst.get("params") or {}),  # type: ignore[arg-type]
                                    "ro_trim_V": readout_dac.volts(code)}} for inst, (code, _) in zip(instances, nulls)]
     bal = balance_core(with_ro, dac=core_dac, transient_steps=transient_steps, library=library, workers=workers)
@@ -345,3 +352,112 @@ def calibrate_cell(instances: Sequence[Mapping[str, object]], *, core_dac: TrimD
         out.append(CellTrim(core_code=ccode, readout_code=rcode, params=prm, readout_flips_V=flips,
                             balance_p1=hist, reachable=ok))
     return out
+
+
+# -- per-die trim across corners and temperature ----------------------------------------------------------
+#: The per-die core-supply DAC: 10 bits, 0.25 mV steps from 0 (``vdd_V = code * SUPPLY_LSB_V``).
+SUPPLY_LSB_V = 0.25e-3
+#: Readout settings tried by :func:`calibrate_die`, cheapest first: (``vddr_V``, ``ro_nwell_V``).
+READOUT_OPTIONS: tuple[tuple[float, float], ...] = tuple(
+    (v, nw) for v in (0.45, 0.55, 0.7) for nw in (0.0, -0.15, 0.15))
+
+
+@dataclass(frozen=True)
+class DieTrim:
+    """Per-die settings of the ``native_latch`` cell at one corner and temperature.
+
+    Attributes
+    ----------
+    corner, temp_C : the die's process corner and temperature.
+    vdd_code : core-supply DAC code (``vdd_V = vdd_code * SUPPLY_LSB_V``).
+    vddr_V, ro_nwell_V : the readout's supply and common n-well offset (one of :data:`READOUT_OPTIONS`).
+    readout_code : the readout trim code from the auto-zero at those settings.
+    pred_tau_core_s : the predicted-tier core correlation time at ``vdd_V`` (the calibration's target).
+    readout_ok : whether any readout setting flipped cleanly at auto-zero (else the last one tried).
+    tried : the readout settings tried, with their flip points in ``ro_trim_V`` volts.
+    """
+
+    corner: str
+    temp_C: float
+    vdd_code: int
+    vddr_V: float
+    ro_nwell_V: float
+    readout_code: int
+    pred_tau_core_s: float
+    readout_ok: bool
+    tried: tuple[tuple[float, float, float, float], ...] = ()
+
+    @property
+    def vdd_V(self) -> float:
+        return self.vdd_code * SUPPLY_LSB_V
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Cell parameters of the trimmed die (pass ``vdd_V`` separately, as ``SweepPoint.vdd_V``)."""
+        return {"vddr_V": self.vddr_V, "ro_nwell_V": self.ro_nwell_V,
+                "ro_trim_V": READOUT_TRIM_DAC.volts(self.readout_code)}
+
+
+def calibrate_die(corner: str, temp_C: float, *, tau_target_s: float = 40e-9,
+                  vdd_range_V: tuple[float, float] = (0.06, 0.26), library: LibraryFactory | None = None,
+                  options: Sequence[tuple[float, float]] = READOUT_OPTIONS) -> DieTrim:
+    """Per-die calibration of a ``native_latch`` die (nominal devices) at ``corner`` / ``temp_C``.
+
+    1. **Core supply**: bisection on the supply code for the predicted-tier core correlation time
+       ``tau_target_s`` at ``bias = ref`` (40 ns predicted is the nominal design's 123.5 mV at tt / 27 °C,
+       where the transient tier measures 60–85 ns); the latch's correlation time rises steeply with the
+       supply, from monostable (a few ns) to frozen.
+    2. **Readout**: the first of ``options`` (``vddr_V``, ``ro_nwell_V``; cheapest first) at which the
+       auto-zero scan (:func:`readout_null`) flips cleanly (both flips found, at most 4 codes apart).
+
+    Raises
+    ------
+    ConfigError
+        For a supply range outside 0…0.5 V.
+    """
+    lo_v, hi_v = vdd_range_V
+    if not 0 < lo_v < hi_v <= 0.5:
+        raise ConfigError(f"calibrate_die: vdd_range_V must satisfy 0 < lo < hi <= 0.5 V, got {vdd_range_V}")
+    cell = NativeLatchCell()
+    ref = cell.params()["ref_V"]
+    lo, hi = int(math.ceil(lo_v / SUPPLY_LSB_V)), int(hi_v / SUPPLY_LSB_V)
+
+    def tau(code: int) -> float:
+        pt = SweepPoint("native_latch", ref, corner=corner, temp_C=temp_C, vdd_V=code * SUPPLY_LSB_V,
+                        tier="predicted")
+        (job,) = cell.jobs([pt], library=library)
+        (row,) = cell.rows(job, run(job))
+        return float(row.get("tau_core_s", math.nan))
+
+    taus = {}
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        taus[mid] = tau(mid)
+        if not math.isfinite(taus[mid]) or taus[mid] > tau_target_s:  # NaN: no transitions at all (frozen)
+            hi = mid
+        else:
+            lo = mid
+    for c in (lo, hi):
+        if c not in taus:
+            taus[c] = tau(c)
+    code = min((lo, hi), key=lambda c: abs(math.log(max(taus[c], 1e-15) / tau_target_s))
+               if math.isfinite(taus[c]) else math.inf)
+    tried = []
+    choice = None
+    for vddr, nw in options:
+        prm = {"vddr_V": vddr, "ro_nwell_V": nw}
+        try:
+            rcode, (up, down) = readout_null(corner=corner, temp_C=temp_C, params=prm, library=library)
+        except SimulationError:
+            tried.append((vddr, nw, math.nan, math.nan))
+            continue
+        tried.append((vddr, nw, up, down))
+        if math.isfinite(up) and math.isfinite(down) and abs(up - down) <= 4 * READOUT_TRIM_DAC.lsb_V:
+            choice = (vddr, nw, rcode)
+            break
+    ok = choice is not None
+    if choice is None:
+        choice = (options[-1][0], options[-1][1], READOUT_TRIM_DAC.code(0.0))
+    return DieTrim(corner=corner, temp_C=float(temp_C), vdd_code=code, vddr_V=choice[0], ro_nwell_V=choice[1],
+                   readout_code=choice[2], pred_tau_core_s=taus.get(code, math.nan), readout_ok=ok,
+                   tried=tuple(tried))

