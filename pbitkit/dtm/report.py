@@ -25,6 +25,40 @@ def _fmt(x: Any, spec: str = ".3g") -> str:
         return str(x)
 
 
+def _verdict(pts: list[dict[str, Any]], bases: dict[str, dict[str, Any]]) -> list[str]:
+    """Plain-language verdict: the ideal DTM at each K against the other-T machines at the same energy per
+    sample and the best baseline, by the 95% CIs of the Fréchet distance (disjoint = a difference)."""
+    ideal = [p for p in pts if p["mode"] == "ideal"]
+    if not ideal:
+        return []
+
+    def cmp(a: dict[str, Any], b: dict[str, Any]) -> str:
+        if a["hi"] < b["lo"]:
+            return "better (CIs disjoint)"
+        if a["lo"] > b["hi"]:
+            return "worse (CIs disjoint)"
+        return "not distinguishable (CIs overlap)"
+
+    out = ["", "## Verdict: does the DTM beat the baselines?", "",
+           "Ideal DTM against the other-T machines (at the same energy per sample when evaluated so, else at the "
+           "same K) and against the best baseline (lowest FD), by their 95% CIs.", "", "| DTM point | versus | FD DTM | FD other | DTM is |", "|---|---|---|---|---|"]
+    best = min(bases.items(), key=lambda kv: kv[1]["fd"]["value"]) if bases else None
+    for p in ideal:
+        e = (p.get("energy") or {}).get("total_J")
+        others = [q for q in pts if q["mode"].startswith("T") and q["mode"][1:].isdigit() and q["T"] != p["T"]]
+        for name in dict.fromkeys(q["mode"] for q in others):
+            same_e = [q for q in others if q["mode"] == name and e and (q.get("energy") or {}).get("total_J")
+                      and abs(q["energy"]["total_J"] - e) <= 1e-6 * e]
+            same_k = [q for q in others if q["mode"] == name and q["K"] == p["K"]]
+            for q, how in [(q, "same energy") for q in same_e[:1]] or [(q, "same K") for q in same_k[:1]]:
+                out.append(f"| T={p['T']}, K={p['K']} | {q['mode']} (K={q['K']}, {how}) | {_fmt(p['fd']['value'])} "
+                           f"| {_fmt(q['fd']['value'])} | {cmp(p['fd'], q['fd'])} |")
+        if best:
+            out.append(f"| T={p['T']}, K={p['K']} | {best[0]} | {_fmt(p['fd']['value'])} | {_fmt(best[1]['fd']['value'])} "
+                       f"| {cmp(p['fd'], best[1]['fd'])} |")
+    return out
+
+
 def write_report(
     out: str | Path,
     *,
@@ -84,6 +118,7 @@ def write_report(
     for name, b in bases.items():
         lines.append(f"| {name} | {_fmt(b['fd']['value'])} [{_fmt(b['fd']['lo'])}, {_fmt(b['fd']['hi'])}] | {_fmt(b['kid'])} | "
                      f"{_fmt(b['marginal_err'])} | {_fmt(b['pair_err'])} |")
+    lines += _verdict(pts, bases)
     if comparisons:
         lines += ["", "## Paired comparisons: is the DTM closer to the held-out data?", "",
                   "ΔFD = FD(DTM) − FD(other), both against the same bootstrap resample of the held-out set in "

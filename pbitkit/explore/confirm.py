@@ -177,7 +177,8 @@ def confirm_design(res: ExploreResult, d: DesignResult, out_dir: Path, *, n_bias
                    workers: int | None = None) -> Confirmation:
     """Characterize one design with both tiers into ``out_dir / "confirm" / label``, fit its card into
     ``out_dir / "cards" / label.json`` and compare the tiers (module docstring). ``params``: extra cell
-    parameter overrides for the confirmation (e.g. a longer ``t_stop_s``)."""
+    parameter overrides for the confirmation (e.g. a longer ``t_stop_s``). When every session comes from the
+    row cache and the card exists, the card is kept as it is."""
     from pbitkit.circuits.characterize import characterize
     from pbitkit.circuits.sweep import BiasSpec, SweepSpec
     from pbitkit.errors import PbitkitError
@@ -198,6 +199,11 @@ def confirm_design(res: ExploreResult, d: DesignResult, out_dir: Path, *, n_bias
         return Confirmation(d, label, run_dir, None, None, False, str(exc))
     sigma = float(d.metrics.get("sigma_v0_V", math.nan))
     defined = math.isfinite(sigma)
+    card_path = out_dir / "cards" / f"{label}.json"
+    if cres.n_simulated == 0 and card_path.is_file():
+        # every session came from the row cache: the card fitted to these rows is still valid (refitting would
+        # only change its creation time, and with it the key of the end-to-end results)
+        return Confirmation(d, label, run_dir, comp, card_path, defined)
     try:
         card = fit_characterization(read_characterization(run_dir), FitConfig(tier="transient")).card
     except PbitkitError as exc:
@@ -209,7 +215,7 @@ def confirm_design(res: ExploreResult, d: DesignResult, out_dir: Path, *, n_bias
                             "window): v0_sigma_V is that half-span, a lower bound")
     card = card.replace(variation={"v0_sigma_V": sigma if defined else sp.conditions.v0_search_half_span_V},
                         provenance={"notes": [*card.provenance.notes, note]})
-    card_path = card.save(out_dir / "cards" / f"{label}.json")
+    card.save(card_path)
     return Confirmation(d, label, run_dir, comp, card_path, defined)
 
 

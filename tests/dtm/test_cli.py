@@ -122,3 +122,33 @@ def test_equal_energy_K_and_pipeline_preset(tmp_path) -> None:
         DataConfig(name="digits", holdout="test_split")
     with pytest.raises(ConfigError, match="extra_T"):
         DTMConfig(extra_T=(0,))
+
+
+@pytest.mark.slow
+def test_fashion_mnist_preset_shrunk(tmp_path) -> None:
+    """configs/fashion_mnist.toml end to end, shrunk (L 42, T 2, 200 training images, 1 epoch) on the real
+    Fashion-MNIST (fetched once): every variant trains, T = 1 runs at the DTM's sweeps per sample, the
+    no-penalty and chip modes are evaluated against the t10k reference, and the report states a verdict."""
+    import tomllib
+
+    from pbitkit.config import dump_toml
+    from pbitkit.paths import repo_root
+
+    raw = tomllib.loads((repo_root() / "configs" / "fashion_mnist.toml").read_text())
+    raw["dtm"]["model"]["L"] = 42
+    raw["dtm"]["forward"]["n_steps"] = 2
+    raw["dtm"]["data"].update(n_train=200, n_test=500)
+    raw["dtm"]["train"].update(epochs=1, k_sample=3, monitor_chains=8)
+    raw["evaluate"].update(n_samples=30, K_values=[2], n_mixture=[2], n_boot=5)
+    cfg = tmp_path / "fm.toml"
+    cfg.write_text(dump_toml(raw))
+    run = tmp_path / "run"
+    assert main(["dtm", "train", "--config", str(cfg), "--out", str(run)]) == 0
+    for sub in ("T1", "no_acp", "hw_aware"):
+        assert (run / sub / "model.npz").exists()
+    assert main(["dtm", "evaluate", "--run", str(run), "--config", str(cfg)]) == 0
+    rep = (run / "evaluate" / "report.md").read_text()
+    assert "held-out 500" in rep and "| T1 | 1 | 4 |" in rep  # T = 1 at K x T = 4 sweeps: same energy
+    for mode in ("| ideal | 2 | 2 |", "| no-acp | 2 | 2 |", "| no-acp+cal | 2 | 2 |", "| hw-aware | 2 | 2 |"):
+        assert mode in rep
+    assert "T1 (K=4, same energy)" in rep and "## Verdict" in rep
