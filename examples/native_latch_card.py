@@ -1,18 +1,22 @@
 """The default cell's card and its macro-model validation, end to end (what produced
 ``pbitkit/data/native_latch_card.json`` and the tables in docs/cells.md, "Card and macro-model").
 
-    python examples/native_latch_card.py [--out runs/nl-card] [--n-mc 16] [--replicas 8] [--workers 2]
-                                         [--ship]   # copy the card to pbitkit/data/native_latch_card.json
+    nice -n 10 python examples/native_latch_card.py [--out runs/nl-card] [--n-mc 16] [--replicas 8]
+                                                    [--trims FILE] [--workers 2] [--ship]
 
-1. **Card**: ``pbitkit characterize`` of the nominal cell and ``--n-mc`` mismatch instances (tt, 27 degC,
-   9 bias points over the default range, each instance centred on its own predicted V0, 60 us = 200 reads
-   per point), then ``pbitkit fit`` (transient tier; ``variation`` from the instances that have a
-   transition; the correlation time pooled from the run's bits).
-2. **Validation data**, independent of the fit (another noise seed): the nominal cell at 7 biases
+1. **Trims**: each mismatch instance (``mc_seed`` 0 … n-1, tt, 27 degC) is calibrated by the cell's own
+   procedure (:func:`pbitkit.circuits.native_latch_trim.calibrate_cell`: readout auto-zero, core balance at
+   bias = ref), or its trims are read from ``--trims`` (JSON lines ``{"mc_seed": s, "params": {...}}``);
+   written to ``OUT/trims.jsonl``.
+2. **Card**: ``characterize`` the nominal cell and each trimmed instance (9 bias points over the default
+   range, 60 us = 200 reads per point), merged into ``OUT/card`` and fitted as ``pbitkit fit OUT/card``
+   would (transient tier; ``variation`` = the spread of the trimmed instances; the correlation time pooled
+   from the run's bits). ``--ship`` copies the card to ``pbitkit/data/native_latch_card.json``.
+3. **Validation data**, independent of the fit (another noise seed): the nominal cell at 7 biases
    (ref +- 1, 2, 3 x 15 mV) with ``--replicas`` independent records each.
-3. **Macro-model**: ``pbitkit export CARD --format spice`` simulated in ngspice at the same biases
-   (4000 clocks each), and the ``--format pyspice`` module checked read for read against it.
-4. **Agreement table**: P(1) of cell and macro-model with standard errors (cell: pooled over the replicas,
+4. **Macro-model**: the card's SPICE macro-model (what ``pbitkit export CARD --format spice`` writes)
+   simulated in ngspice at the same biases (``--clocks`` clock periods each).
+5. **Agreement table**: P(1) of cell and macro-model with standard errors (cell: pooled over the replicas,
    with the pooled tau_int), dP; tau_corr of the reads (pooled tau_int, jackknife SE) and their ratio; the
    pooled energy per independent bit at the centre.
 """
@@ -44,10 +48,12 @@ from pbitkit.pbitmodel.run import fit_run
 CELL = "native_latch"
 
 
-def instance_spec(mc_seed: int, params: dict[str, float]) -> dict:
-    """One device's sweep: the nominal cell (``mc_seed = -1``) or one mismatch instance with its own (trim)
-    parameters, 9 bias points over the default range around its predicted centre, 200 reads each."""
-    spec = {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": dict(params), "bias_centering": "predicted"}
+def instance_spec(mc_seed: int, params: dict[str, float], t_stop_s: float | None = None) -> dict:
+    """One device's sweep: the nominal cell (``mc_seed = -1``) or one mismatch instance with its own trim
+    parameters (balanced at bias = ref by its calibration), 9 bias points over the default range, 200 reads
+    each."""
+    prm = {**params, **({"t_stop_s": t_stop_s} if t_stop_s else {})}
+    spec = {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": prm}
     if mc_seed >= 0:
         spec.update(n_mc=1, mc_seed_start=mc_seed, include_nominal=False)
     return spec
@@ -78,20 +84,53 @@ def merge_runs(runs: list, out: Path) -> Path:
     return out
 
 
-def validation_spec(replicas: int) -> dict:
+def validation_spec(replicas: int, t_stop_s: float | None = None) -> dict:
     ref = get_cell(CELL).params()["ref_V"]
     biases = [round(ref + k * 0.015, 6) for k in range(-3, 4)]
-    return {"cell": CELL, "noise_seed": 5, "bias": {"values_V": [b for b in biases for _ in range(replicas)]}}
+    return {"cell": CELL, "noise_seed": 5, "bias": {"values_V": [b for b in biases for _ in range(replicas)]},
+            "params": {"t_stop_s": t_stop_s} if t_stop_s else {}}
 
 
 def read_trims(path: Path) -> dict[int, dict[str, float]]:
-    """``{mc_seed: params}`` from JSON lines with ``mc_seed`` and ``params`` (or ``trim``) objects."""
+    """``{mc_seed: params}`` of the trimmable instances in JSON lines with ``mc_seed`` and ``params``."""
     out: dict[int, dict[str, float]] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             rec = json.loads(line)
-            out[int(rec["mc_seed"])] = {k: float(v) for k, v in (rec.get("params") or rec.get("trim") or {}).items()}
+            if rec.get("trimmable", True) and rec.get("params"):
+                out[int(rec["mc_seed"])] = {k: float(v) for k, v in rec["params"].items()}
     return out
+
+
+def calibrate(n_mc: int, workers: int, path: Path) -> dict[int, dict[str, float]]:
+    """Each mismatch instance's trims by the cell's own calibration procedure
+    (:mod:`pbitkit.circuits.native_latch_trim`: readout auto-zero, then the core's balance at bias = ref).
+    An instance whose readout or core cannot be trimmed within the DACs' ranges is left out (recorded with
+    ``"trimmable": false``). Written to ``path`` as JSON lines (reusable with ``--trims``)."""
+    import concurrent.futures as cf
+
+    from pbitkit.circuits.native_latch_trim import CORE_TRIM_DAC, READOUT_TRIM_DAC, balance_core, readout_null
+    from pbitkit.errors import SimulationError
+
+    def null(seed: int) -> tuple[int, int | None, str]:
+        try:
+            return seed, readout_null(mc_seed=seed)[0], ""
+        except SimulationError as exc:
+            return seed, None, str(exc).splitlines()[0]
+
+    with cf.ThreadPoolExecutor(max(1, workers)) as ex:
+        nulls = list(ex.map(null, range(n_mc)))
+    ok = [(s, c) for s, c, _ in nulls if c is not None]
+    inst = [{"mc_seed": s, "params": {"ro_trim_V": READOUT_TRIM_DAC.volts(c)}} for s, c in ok]
+    bal = balance_core(inst, workers=workers) if inst else []
+    recs = {s: {"mc_seed": s, "trimmable": False, "reason": why} for s, c, why in nulls if c is None}
+    for (s, rcode), i, (ccode, _hist, reach) in zip(ok, inst, bal, strict=True):
+        prm = {**i["params"], "trim_V": CORE_TRIM_DAC.volts(ccode)}
+        recs[s] = {"mc_seed": s, "trimmable": bool(reach), "params": prm, "core_code": ccode, "readout_code": rcode,
+                   **({} if reach else {"reason": "core balance out of the trim DAC's range"})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(recs[s]) + "\n" for s in sorted(recs)))
+    return {s: r["params"] for s, r in recs.items() if r["trimmable"]}
 
 
 def main() -> None:
@@ -103,20 +142,22 @@ def main() -> None:
     ap.add_argument("--clocks", type=int, default=4000, help="macro-model transient length in clock periods")
     ap.add_argument("--trims", type=Path, default=None,
                     help="JSON lines {mc_seed, params} with each instance's calibrated trim parameters")
+    ap.add_argument("--t-stop", type=float, default=None, help="simulated time per point (default: the cell's)")
     ap.add_argument("--ship", action="store_true", help="copy the card to pbitkit/data/native_latch_card.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
     t0 = time.perf_counter()
-    trims = read_trims(args.trims) if args.trims else {}
-    runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}))), out / f"dev{seed}",
+    trims = read_trims(args.trims) if args.trims else calibrate(args.n_mc, args.workers, out / "trims.jsonl")
+    runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}), args.t_stop)), out / f"dev{seed}",
                          workers=args.workers, plot=False)
-            for seed in [-1, *range(args.n_mc)]]
+            for seed in [-1, *sorted(trims)]]
+    print(f"trimmed instances: {len(trims)} of {args.n_mc} ({sorted(trims)})")
     merged = merge_runs(runs, out / "card")
     t1 = time.perf_counter()
     fit = fit_run(merged, None, FitConfig(cell=CELL), plots=True)
     card = fit.report.card
-    val = characterize(load_spec(validation_spec(args.replicas)), out / "validation", workers=args.workers,
+    val = characterize(load_spec(validation_spec(args.replicas, args.t_stop)), out / "validation", workers=args.workers,
                        plot=False)
     t2 = time.perf_counter()
     all_rows = [r for res in runs for r in res.rows]
@@ -129,7 +170,7 @@ def main() -> None:
     print(f"card: {card.link} v0 = {card.v0_V * 1e3:.2f} +- {card.v0_se_V * 1e3:.2f} mV, vs = {card.vs_V * 1e3:.2f} +- "
           f"{card.vs_se_V * 1e3:.2f} mV, tau_corr = {card.dynamics.tau_corr_s * 1e9:.1f} ns, t_s = "
           f"{card.dynamics.sample_period_s * 1e9:.0f} ns, energy per read {card.energy.energy_per_bit_J * 1e15:.3f} fJ")
-    n_ok = rep.variation.n if rep.variation else 0
+    n_ok = len(rep.instances)
     print(f"variation: {n_ok} of {args.n_mc} instances fitted; sigma(v0) = {v.v0_sigma_V * 1e3:.2f} mV "
           f"(= {v.v0_sigma_V / card.vs_V:.2f} vs), sigma(vs)/vs = {v.vs_sigma_rel:.3f}, corr = {v.v0_vs_corr:.2f}")
     for seed, f in sorted(rep.instances.items()):
@@ -160,7 +201,7 @@ def main() -> None:
         se_c = math.sqrt(max(p_c * (1 - p_c), 1e-4) * (tau_c if math.isfinite(tau_c) else 1.0) / allb.size)
         mb = sw.bits[i]
         p_m = float(mb.mean())
-        tm = pooled_integrated_autocorr_time(list(mb.reshape(8, -1)))
+        tm = pooled_integrated_autocorr_time(list(mb[: mb.size // 8 * 8].reshape(8, -1)))  # 8 blocks: jackknife
         se_m = math.sqrt(max(p_m * (1 - p_m), 1e-4) * max(1.0, tm.tau_int) / mb.size)
         tau_cn, tau_mn = tau_c * ts / 2 * 1e9, max(1.0, tm.tau_int) * ts / 2 * 1e9
         ratio = tau_mn / tau_cn

@@ -28,7 +28,7 @@ def _pngs(d: Path) -> list[Path]:
 def test_every_example_is_covered() -> None:
     covered = {"array_ising_phase.py", "array_variation_calibration.py", "dtm_digits.py", "dtm_digits_experiments.py",
                "dtm_fashion_mnist.py",
-               "dtm_hardware_ablation.py", "explore_native_latch.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
+               "dtm_hardware_ablation.py", "explore_native_latch.py", "native_latch_card.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
                "pbitmodel_validate.py", "pyspice_cell.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} <= covered, "a new example needs a test here"
 
@@ -76,6 +76,10 @@ def test_pbitmodel_examples(tmp_path: Path) -> None:
           "--install-dir", str(inst)], tmp_path)
     card = json.loads((inst / "default_card.json").read_text())
     assert card["cell"] == "strongarm" and card["bias_network"]["g_unit_S"] > 0
+    out = _run([str(EXAMPLES / "native_latch_card.py"), "--out", str(tmp_path / "nl"), "--n-mc", "2", "--replicas", "2",
+                "--clocks", "300", "--t-stop", "2e-5"], tmp_path)
+    assert "| bias (mV) | P(1) cell |" in out and "energy_per_independent_bit_J" in out
+    assert json.loads((tmp_path / "nl" / "card" / "device_card.json").read_text())["cell"] == "native_latch"
 
 
 @pytest.mark.slow

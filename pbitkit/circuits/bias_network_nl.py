@@ -469,7 +469,8 @@ class NetworkMeasurement:
     offset_V : mid level at code 0 minus ``vreset_V`` (refresh switch charge injection and feedthrough).
     sign_symmetry_rel : ``|Delta V(-kmax)| / Delta V(kmax) - 1`` (negative weights through the sign select).
     settling_s : 1 % settling of the summing node after one input at full scale toggles (from its bit's
-        edge, incl. the logic); ``settling_multi_s`` the same for three inputs at once.
+        edge, incl. the logic); ``settling_multi_s`` the same for the rendered ones of inputs 2, 4, 6 rising
+        together.
     settling_hand_s : hand analysis ``C dV / I`` of the three stages' pFET pull-ups (``I_on`` of the logic
         pFET at ``|V_GS| = |V_DS| = vnet`` from an ``op``, halved for two in series): the sign select and the
         NAND/NOR to 50 % into their gate loads, plus the line inverter's full swing into all its capacitor
@@ -479,10 +480,12 @@ class NetworkMeasurement:
     energy_toggle_hand_J : hand analysis of ``energy_per_toggle_fs_J - energy_per_toggle_zero_J``:
         ``C_bottom vnet^2 / 2`` per toggle (a rising bottom plate draws ``C vnet^2``, a falling one nothing),
         ``C_bottom`` = ``kmax c_unit`` plus the junctions on the bottom plates (transmission-gate drains and
-        clamps, ``cdd`` of the unit devices from an ``op``).
+        clamps, ``cdd`` of the unit devices from an ``op``) plus half the enabled transmission gates' gate
+        capacitance (their channel charge follows the line while they conduct, about half the swing each).
     leakage_W : static power of the whole network (every gate, all inputs programmed at full scale).
     droop_V_per_s : drift of the summing node between refreshes.
-    refresh_energy_J : one refresh (logic lines, switch line at ``v_refresh_V``, network supply).
+    refresh_energy_J : one refresh (logic lines, switch line at ``v_refresh_V``, network supply; with
+        ``step_inputs < fan_in`` scaled like the leakage, which over-counts the one switch line).
     energy_per_update_J : per cell per sweep, see :meth:`energy_per_update`, at ``activity`` and
         ``mean_abs_code`` below; ``update_interval_s`` the cell's read period (leakage integrated over it).
     ktc_noise_V : ``sqrt(kT / C_tot)``, the refresh's sampled noise.
@@ -597,8 +600,9 @@ def _port_energy(t: np.ndarray, i: np.ndarray, v: float, w: np.ndarray) -> float
 
 def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapping[str, float] | None = None,
                     cell_vdd_V: float | None = None, codes: Sequence[int] | None = None, t_hold_s: float = 150e-9,
-                    activity: float = 0.5, mean_abs_code: float | None = None, temp_C: float = 27.0,
-                    library: ModelLibrary | None = None, timeout_s: float = 7200.0) -> NetworkMeasurement:
+                    activity: float = 0.5, mean_abs_code: float | None = None, step_inputs: int | None = None,
+                    temp_C: float = 27.0, library: ModelLibrary | None = None,
+                    timeout_s: float = 7200.0) -> NetworkMeasurement:
     """Simulate the network at fan-in ``design.fan_in`` with the ``native_latch`` as its load and measure it.
 
     Two ngspice sessions:
@@ -610,6 +614,12 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
     * **transfer** (the other inputs at code 0, their static halves as capacitors to their rails): input 0
       takes each code of ``codes`` (default every magnitude code and ``-kmax``) for ``2 t_hold_s``, its bit 1
       then 0; ``V_out`` averaged over the last 10 % of each hold.
+
+    ``step_inputs`` (default: all ``fan_in``) neighbour inputs are rendered with their gates in the step
+    session, the others (and the field input) at code 0 as their capacitors to the rails — the same summing
+    node; the toggle energy is per toggling input, the leakage is scaled to ``fan_in + 1`` inputs
+    (``P_leak (fan_in + 1) / (step_inputs + 1)``). A fully rendered fan-in-12 step session has ~800
+    transistors and takes tens of CPU minutes.
 
     ``cell_params`` override the cell's defaults; ``vreset_V`` should be the cell's centre (``V0``).
     ``mean_abs_code`` (default ``kmax / 2``) and ``activity`` set the headline ``energy_per_update_J``;
@@ -632,9 +642,15 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
         raise ConfigError(f"measure_network: t_hold_s must be in (0, 10 us), got {t_hold_s}")
 
     # -- step session
+    ns = n if step_inputs is None else int(step_inputs)
+    if not 1 <= ns <= n:
+        raise ConfigError(f"measure_network: step_inputs must be in 1 .. fan_in = {n}, got {step_inputs!r}")
     edges = [0.0, 300e-9, 600e-9, 900e-9, 1200e-9]
     bits = []
     for j in range(n):
+        if j >= ns:
+            bits.append([0] * len(edges))
+            continue
         b0 = j % 2
         b = [b0, 1 - b0, b0, b0, b0]
         if j == 0:
@@ -643,12 +659,13 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
             b[4] = 1
         bits.append(b)
     t_ref, t_stop = 2000e-9, 2300e-9
-    step_net = render_network_tb(lib, d, p, codes=None, bit_edges_s=edges, bits=bits, refresh_s=[t_ref],
-                                 cell_vdd_V=vdd, temp_C=temp_C)
+    step_codes = None if ns == n else [None] * ns + [0] * (n + 1 - ns)
+    step_net = render_network_tb(lib, d, p, codes=step_codes, bit_edges_s=edges, bits=bits, refresh_s=[t_ref],
+                                 cell_vdd_V=vdd, temp_C=temp_C, prune_static=ns < n)
     vecs = ["v(out)", "i(vnet)", "i(vrst)", "i(vrstb)", "i(vrsth)"]
     ctl = [".control", f"save {' '.join(vecs)}"]
     for code in (kmax, 0):
-        for j in range(n):
+        for j in range(ns):
             for b in range(nb):
                 on = (code >> b) & 1
                 ctl += [f"alter vm{j}_{b} dc={_f(vn * on)}", f"alter vmb{j}_{b} dc={_f(vn * (1 - on))}"]
@@ -721,9 +738,10 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
                 e += _port_energy(ts, np.real(res_s.vector(src, pl)), vv, w)
             return e - p_leak * (tb - ta)
 
-        out[f"tog_{tag}"] = (e_supply(300e-9, 600e-9) + e_supply(600e-9, 900e-9)) / (2 * n)
+        out[f"tog_{tag}"] = (e_supply(300e-9, 600e-9) + e_supply(600e-9, 900e-9)) / (2 * ns)
         if tag == "fs":
-            out.update(leak=p_leak, droop=slope, refresh=e_supply(t_ref - 3e-9, t_stop))
+            scale = (n + 1) / (ns + 1) if ns < n else 1.0
+            out.update(leak=p_leak * scale, droop=slope, refresh=e_supply(t_ref - 3e-9, t_stop) * scale)
             w1 = (ts >= 900e-9) & (ts < 1200e-9)
             w2 = (ts >= 1200e-9) & (ts < 1500e-9)
             out["settle"] = measure.settling_time(ts[w1], vo[w1], 900e-9, 0.01)
@@ -738,8 +756,11 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
     # hand analysis of a full-scale toggle's extra energy over code 0: every capacitor half and the junctions
     # on its bottom plate (transmission-gate drains, clamp) swing by vnet on a rising edge (C vnet^2 from the
     # supply), nothing on a falling one
+    # ... and the enabled transmission gates' channels, whose charge follows the line: each device conducts
+    # over about half the swing, so half its gate capacitance (cgg from the op)
     c_bottom = sum(2 ** b * d.c_unit_F + 2 * (d.driver_scale(b) * (dev["c_dn"] + dev["c_dp"])
-                                             + (dev["c_dn"] + dev["c_dp"]) / 2) for b in range(nb))
+                                             + (dev["c_dn"] + dev["c_dp"]) / 2
+                                             + d.driver_scale(b) * (dev["c_n"] + dev["c_p"]) / 2) for b in range(nb))
     e_hand = c_bottom * vn**2 / 2
     mac = kmax / 2 if mean_abs_code is None else float(mean_abs_code)
     kt = 1.380649e-23 * (temp_C + 273.15)
