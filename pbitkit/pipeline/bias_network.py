@@ -77,13 +77,17 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     return card.replace(bias_network=bn, provenance=prov), m
 
 
-def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", **design: Any) -> tuple[Any, Any]:
+def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", step_inputs: int | None = 4,
+                       **design: Any) -> tuple[Any, Any]:
     """The ``native_latch``'s charge-domain network (:mod:`pbitkit.circuits.bias_network_nl`) measured at
     ``fan_in`` with the cell as its load and written into ``card``: ``bias_network`` (its
     :meth:`~pbitkit.circuits.bias_network_nl.NetworkMeasurement.card_record`: energy per update, settling
     time constant, node capacitance, no static conduction) and ``provenance.details["bias_network"]`` (the
     ledger's source record with both sessions' hashes). The reset level is the card's ``v0_V``; ``design``
-    overrides :class:`~pbitkit.circuits.bias_network_nl.CapNetworkDesign` fields. Returns ``(card,
+    overrides :class:`~pbitkit.circuits.bias_network_nl.CapNetworkDesign` fields. ``step_inputs`` (default 4,
+    ``None``: all ``fan_in``) neighbour inputs are rendered with their gates in the step session, the others as
+    their capacitors on the same node (a fully rendered fan-in-12 step session takes tens of CPU minutes;
+    the toggle energy is per toggling input and scales to ``fan_in``). Returns ``(card,
     measurement)``; the measured DAC goes into the array with
     :func:`~pbitkit.circuits.bias_network_nl.network_weight_dac`.
 
@@ -101,7 +105,9 @@ def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", **des
         raise ConfigError(f"attach_cap_network: the charge-domain network drives the native_latch's pair gate; "
                           f"card is for cell {card.cell!r}")
     d = CapNetworkDesign(**{"fan_in": fan_in, "vreset_V": float(card.v0_V), **design})
-    m = measure_network(d, cell_vdd_V=float(card.vdd_V), library=get_library("sky130", corner), temp_C=card.temp_C)
+    n_step = None if step_inputs is None else min(int(step_inputs), int(fan_in))
+    m = measure_network(d, cell_vdd_V=float(card.vdd_V), library=get_library("sky130", corner), temp_C=card.temp_C,
+                        step_inputs=n_step)
     prov = card.provenance.with_details(bias_network=m.ledger_record(corner=corner))
     log.info("native_latch network, fan-in %d: %.3g J per update, 1%% settling %.3g s, INL %.2f LSB, %.2f bits",
              fan_in, m.energy_per_update_J, m.settling_s, m.inl_max_lsb, m.effective_bits)
