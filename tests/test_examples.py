@@ -28,7 +28,8 @@ def _pngs(d: Path) -> list[Path]:
 def test_every_example_is_covered() -> None:
     covered = {"array_ising_phase.py", "array_variation_calibration.py", "dtm_digits.py", "dtm_digits_experiments.py",
                "dtm_fashion_mnist.py",
-               "dtm_hardware_ablation.py", "explore_native_latch.py", "native_latch_card.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
+               "dtm_hardware_ablation.py", "explore_native_latch.py", "native_latch_card.py",
+               "native_latch_corners.py", "native_latch_mismatch.py", "strongarm_noise_step.py", "pbitmodel_coupled_pair.py", "pbitmodel_default_card.py",
                "pbitmodel_validate.py", "pyspice_cell.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} <= covered, "a new example needs a test here"
 
@@ -100,3 +101,19 @@ def test_explore_example(tmp_path: Path) -> None:
     out = _run([str(EXAMPLES / "explore_native_latch.py"), "--budget", "2", "--initial", "2", "--workers", "1",
                 "--out", str(tmp_path / "ex")], tmp_path)
     assert "| default |" in out and (tmp_path / "ex" / "front.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.ngspice
+def test_cell_study_examples(tmp_path: Path) -> None:
+    """The corner, mismatch and StrongARM noise-step studies of docs/cells.md, each on one small point."""
+    out = _run([str(EXAMPLES / "strongarm_noise_step.py"), "--steps", "80e-12", "--n", "60"], tmp_path)
+    assert "80 ps" in out
+    _run([str(EXAMPLES / "native_latch_mismatch.py"), "--part", "readout", "--seeds", "1",
+          "--out", str(tmp_path / "ro.jsonl")], tmp_path)
+    rec = json.loads((tmp_path / "ro.jsonl").read_text().splitlines()[0])
+    assert rec["mc_seed"] == 0 and "after" in rec
+    _run([str(EXAMPLES / "native_latch_corners.py"), "--corners", "tt", "--temps", "27", "--t-stop", "8e-6",
+          "--out", str(tmp_path / "c.jsonl")], tmp_path)
+    rec = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[0])
+    assert rec["corner"] == "tt" and rec["temp_C"] == 27
