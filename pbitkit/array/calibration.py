@@ -31,7 +31,7 @@ from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["CalibrationResult", "calibrate", "measure_marginals", "fit_logistic_cells"]
+__all__ = ["CalibrationResult", "bounded_offsets", "calibrate", "measure_marginals", "fit_logistic_cells"]
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,23 @@ def fit_logistic_cells(fields: np.ndarray, ones: np.ndarray, n: int, n_iter: int
     return a, b
 
 
+def bounded_offsets(a: np.ndarray, b: np.ndarray, ones: np.ndarray, n: int, f_max: float) -> np.ndarray:
+    """Each cell's offset ``h* = -b / a`` (field units) from :func:`fit_logistic_cells`, kept within
+    ``+-2 f_max`` (``f_max`` the largest calibration field).
+
+    A cell whose centre lies far outside the field sweep reads all +1 (or all -1) at every field: its fitted
+    slope is ~0 and ``-b / a`` meaningless (it can reach 1e17). Such a cell — and any cell whose estimate
+    falls beyond ``2 f_max`` or whose slope is not positive — is moved by ``2 f_max`` towards its centre
+    (the sign of its mean read), so the next calibration round sees it inside or nearer the sweep.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -b / a
+    mean_read = np.asarray(ones, dtype=np.float64).sum(0) / (n * np.shape(ones)[0])
+    direction = np.where(mean_read >= 0.5, -1.0, 1.0)
+    bad = ~np.isfinite(h) | (a <= 0) | (np.abs(h) > 2.0 * f_max)
+    return np.where(bad, direction * 2.0 * f_max, h)
+
+
 def calibrate(
     graph: Graph,
     hardware: HardwareInstance,
@@ -197,7 +214,7 @@ def calibrate(
             if progress:
                 progress(done, total, f"round {rnd + 1} field {hk:+.3f}")
         a, b = fit_logistic_cells(f_q, ones, n_reads)
-        h_star = -b / a
+        h_star = bounded_offsets(a, b, ones, n_reads, float(np.max(np.abs(f_q))))
         if first_offset is None:
             first_offset = h_star.copy()
         hw = hw.with_trim(hw.trim_V + 2.0 * beta * vs_nom * h_star)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pbitkit.array import DacSpec, DeviceStats, HardwareConfig, grid_graph, make_hardware, square_lattice
-from pbitkit.array.calibration import calibrate, fit_logistic_cells
+from pbitkit.array.calibration import bounded_offsets, calibrate, fit_logistic_cells
 from pbitkit.array.diagnostics import autocorr, effective_sample_size, integrated_autocorr_time
 from pbitkit.array.ledger import ledger
 from pbitkit.cli import main
@@ -103,3 +103,22 @@ def test_cli_sample_and_bench(tmp_path, capsys):
     assert res["results"][0]["updates_per_s"] > 0 and res["machine"]["n_cpus"] >= 1
     # a bad option value is a clean error, not a traceback
     assert main(["-q", "array", "sample", "--couplings", str(tmp_path / "nope.npz"), "--out", str(tmp_path / "r2")]) == 1
+
+
+def test_calibration_of_cells_far_outside_the_field_sweep():
+    """sigma(V0) = 8 Vs: many cells read all +1 or all -1 over the whole +-3 field sweep (their fitted slope
+    ~0, -b/a meaningless). The bounded estimate moves them towards their centres, so the residual offset
+    falls over the rounds instead of jumping to the trim DAC's rails."""
+    g = grid_graph(12, "G12")
+    st = DeviceStats(vs_V=0.015, v0_sigma_V=0.12, vs_sigma_rel=0.1, tau_corr_s=1e-7)
+    hw = make_hardware(g.n_nodes, st, HardwareConfig(trim_dac=DacSpec(bits=8), update_interval_s=1e-7), seed=2)
+    res = calibrate(g, hw, rounds=4, n_sweeps=100, n_chains=8, seed=0)
+    rms0 = np.sqrt(np.mean(res.residual_V_before**2))
+    rms1 = np.sqrt(np.mean(res.residual_V_after**2))
+    assert np.isfinite(res.offset_est_field).all()
+    assert np.max(np.abs(res.offset_est_field)) <= 2 * 3.0 + 1e-9
+    assert rms1 < rms0 / 4, (rms0, rms1)
+    # negative control: the raw -b/a of the saturated cells is far outside any field the sweep can resolve
+    ones = np.zeros((13, 1)) + 100 * 8
+    a, b = fit_logistic_cells(np.linspace(-3, 3, 13), ones, 100 * 8)
+    assert abs(b[0] / a[0]) > 100 and abs(bounded_offsets(a, b, ones, 800, 3.0)[0]) == 6.0
