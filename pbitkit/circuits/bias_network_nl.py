@@ -65,6 +65,7 @@ from pbitkit.circuits import measure
 from pbitkit.circuits.elements import fmt_number, mos_device
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, run, write_command
+from pbitkit.constants import K_B, ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError
 from pbitkit.io import canonical_json, sha256_bytes
 
@@ -763,7 +764,7 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
                                              + d.driver_scale(b) * (dev["c_n"] + dev["c_p"]) / 2) for b in range(nb))
     e_hand = c_bottom * vn**2 / 2
     mac = kmax / 2 if mean_abs_code is None else float(mean_abs_code)
-    kt = 1.380649e-23 * (temp_C + 273.15)
+    kt = K_B * (temp_C + ZERO_CELSIUS_K)
     m = NetworkMeasurement(
         design=d.to_dict(), cell={"name": "native_latch", "vdd_V": vdd, "params": dict(p)},
         codes=tuple(codes), dv_V=tuple(float(x) for x in dv), mid_V=tuple(float(x) for x in mid),

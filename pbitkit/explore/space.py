@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from pbitkit.config import load_toml
+from pbitkit.constants import ZERO_CELSIUS_K
 from pbitkit.errors import ConfigError
 from pbitkit.paths import data_dir
 
@@ -370,8 +371,8 @@ def _conditions(d: Any, where: str, known: set[str]) -> Conditions:
             kw[k] = _number(v, w)
             if k != "temp_C" and kw[k] <= 0:
                 raise ConfigError(f"{w} must be > 0, got {kw[k]:g}")
-            if k == "temp_C" and not -273.15 < kw[k] < 200:
-                raise ConfigError(f"{w} must be in (-273.15, 200) degC, got {kw[k]:g}")
+            if k == "temp_C" and not -ZERO_CELSIUS_K < kw[k] < 200:
+                raise ConfigError(f"{w} must be in (-{ZERO_CELSIUS_K}, 200) degC, got {kw[k]:g}")
         elif k in ("mc_params", "energy_params"):
             t = _table(v, w)
             for n, x in t.items():
