@@ -41,7 +41,8 @@ def in_band(rows: list[dict[str, float]], band: Band) -> bool:
     tau_int = max(1.0, 2 * mid["tau_corr_s"] / CELL.params()["sample_period_s"]) if math.isfinite(mid["tau_corr_s"]) \
         else math.inf
     return lo["p1"] <= band.p_lo and hi["p1"] >= band.p_hi and math.isfinite(tau_int) and \
-        mid["tau_corr_s"] <= 10e-6 and mid["n_flips"] >= band.min_flips
+        mid["tau_corr_s"] <= 10e-6 and mid["n_flips"] >= band.min_flips and \
+        not mid["tau_core_s"] < band.tau_core_min_s
 
 
 def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, workers: int,

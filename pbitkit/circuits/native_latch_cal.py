@@ -9,7 +9,9 @@ chooses the die's codes, using only what a chip observes: the read bits of a cel
 **Band** (:class:`Band`): a die works when, at ``bias = ref ∓ half_span_V``, P(1) of the reads is at most
 ``p_lo`` and at least ``p_hi`` (the sigmoid spans ``p_lo … p_hi`` over the bias range), and at
 ``bias = ref`` the reads flip at least ``min_flips`` times in ``t_check_s`` (a telegraph of correlation time
-τ flips ≈ T / 2τ times: with the defaults τ ≲ 10 µs). The calibration aims inside the band with a margin
+τ flips ≈ T / 2τ times: with the defaults τ ≲ 10 µs), and the core is bistable: its own correlation time at
+``ref`` (counted on a replica read every 10 ns) is at least ``tau_core_min_s`` (30 ns; a monostable core
+relaxes in ~7 ns). The calibration aims inside the band with a margin
 (``p_lo_cal``, ``p_hi_cal``) so an independent measurement still lands in it.
 
 **Procedure** (:func:`calibrate_die_supply`), for each readout setting (``vddr_V``, ``ro_nwell_V``; cheapest
@@ -20,9 +22,10 @@ body bias of ``V_core`` on the core pFETs, which the sf corner needs):
 1. bisection on the supply code for the **highest** code at which the reads at ``ref`` still flip
    (``min_flips_read`` in one record): the flip rate falls monotonically as the supply moves the core from
    monostable to frozen;
-2. P(1) at ``ref ∓ half_span_V`` at that code: if the sigmoid does not span even there (the most bistable
-   admissible core), no code of this combination does;
-3. bisection on the supply code below it for the **lowest** code whose sigmoid spans (the core's power
+2. P(1) at ``ref ∓ half_span_V`` and τ_core at ``ref`` at that code: if the sigmoid does not span or the
+   core is not bistable even there (the most bistable admissible core), no code of this combination does;
+3. bisection on the supply code below it for the **lowest** code whose sigmoid spans and whose core is
+   bistable (the core's power
    rises steeply with its supply, so that is the cheapest setting in the band), then a ``t_check_s``
    record at ``ref`` confirms the flips (``min_flips``).
 
@@ -74,6 +77,11 @@ class Band:
         ``t_check_s / (2 min_flips)``; defaults: 3 flips in 61 µs, τ ≲ 10 µs).
     min_flips_read : the search's flip criterion on one ``t_read_s`` record (2 in 21–31 µs: τ ≲ 5–8 µs, inside
         the band).
+    tau_core_min_s : bistability: the core's own correlation time at ``ref`` (the sign of ``q - qb`` sampled
+        every 10 ns, what a replica cell with a fast-clocked readout counts) must reach it (s). A core
+        below its bifurcation relaxes in ~7 ns, and its sigmoid can still span when the ~1 nA bias pair
+        dominates a weak core at a low supply (measured at ff / 27 °C: 62 mV, τ_core 7 ns): that is a
+        monostable noise comparator, not a bistable latch.
     t_read_s : the record length of one P(1) measurement (s; 31 µs ≈ 100 reads).
     """
 
@@ -84,6 +92,7 @@ class Band:
     half_span_V: float = 0.06
     min_flips: int = 3
     min_flips_read: int = 2
+    tau_core_min_s: float = 30e-9
     t_check_s: float = 61e-6
     t_read_s: float = 31e-6
 
@@ -96,6 +105,8 @@ class Band:
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"Band.{k} must be an int >= 1, got {v!r}")
+        if not 0 <= self.tau_core_min_s < 1e-6:
+            raise ConfigError(f"Band.tau_core_min_s must be in [0, 1 us), got {self.tau_core_min_s!r}")
         for k in ("t_check_s", "t_read_s"):
             if not 10e-6 <= getattr(self, k) <= 1e-3:
                 raise ConfigError(f"Band.{k} must be in 10 us .. 1 ms, got {getattr(self, k)!r}")
@@ -286,14 +297,15 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
         if log is not None:
             log(msg)
 
-    def span(code: int, well: int | None, ro: Mapping[str, float], step: int) -> tuple[float, float]:
+    def span(code: int, well: int | None, ro: Mapping[str, float], step: int) -> tuple[float, float, float]:
         pt = lv.point(code, well)
-        rows = measure_reads(pt, ro, [ref - band.half_span_V, ref + band.half_span_V], corner=corner,
+        rows = measure_reads(pt, ro, [ref - band.half_span_V, ref, ref + band.half_span_V], corner=corner,
                              temp_C=temp_C, t_stop_s=band.t_read_s, noise_seed=noise_seed, replica=step,
                              workers=workers, library=library)
-        count[0] += 2
-        p = (float(rows[0]["p1"]), float(rows[1]["p1"]))
-        say(f"code {code} (V_core {pt.v_core_V * 1e3:.2f} mV, well {well}): P(1) {p[0]:.3f} / {p[1]:.3f}")
+        count[0] += 3
+        p = (float(rows[0]["p1"]), float(rows[2]["p1"]), float(rows[1]["tau_core_s"]))
+        say(f"code {code} (V_core {pt.v_core_V * 1e3:.2f} mV, well {well}): P(1) {p[0]:.3f} / {p[1]:.3f}, "
+            f"tau_core at ref {p[2] * 1e9:.0f} ns")
         return p
 
     def flips(code: int, well: int | None, ro: Mapping[str, float], step: int) -> float:
@@ -305,8 +317,9 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             f"in {band.t_read_s * 1e6:.0f} us")
         return float(row["n_flips"])
 
-    def ok(p: tuple[float, float]) -> bool:
-        return p[0] <= band.p_lo_cal and p[1] >= band.p_hi_cal
+    def ok(p: tuple[float, float, float]) -> bool:
+        # a NaN tau_core: no sign changes at all in the record (frozen: bistable; the flips decide)
+        return p[0] <= band.p_lo_cal and p[1] >= band.p_hi_cal and not p[2] < band.tau_core_min_s
 
     tried = []
     nulls: dict[tuple[float, float], tuple[int, tuple[float, float]] | str] = {}
@@ -352,8 +365,9 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             p_top = span(c_max, well, ro, step)
             if not ok(p_top):
                 tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: the reads flip up to code {c_max} "
-                             f"(V_core {lv.point(c_max, well).v_core_V * 1e3:.1f} mV) but the sigmoid does not span "
-                             f"there: P(1) {p_top[0]:.3f} / {p_top[1]:.3f}")
+                             f"(V_core {lv.point(c_max, well).v_core_V * 1e3:.1f} mV) but there the sigmoid does not "
+                             f"span or the core is not bistable: P(1) {p_top[0]:.3f} / {p_top[1]:.3f}, tau_core "
+                             f"{p_top[2] * 1e9:.0f} ns")
                 continue
             # 3. the lowest code in lo_c..c_max whose sigmoid spans (the cheapest: power rises with the supply);
             #    the band is a few tens of mV wide, so the bisection starts ``window`` codes below c_max
@@ -387,9 +401,10 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                              f"{band.t_check_s * 1e6:.0f} us (< {band.min_flips})")
                 continue
             return DieCal(corner=corner, temp_C=float(temp_C), n_cells=n_cells, code=hi, well_code=well, point=pt,
-                          readout=ro, p1_span=p_hi, flips_at_ref=n_check, log=tuple(lines), n_measurements=count[0],
+                          readout=ro, p1_span=(p_hi[0], p_hi[1]), flips_at_ref=n_check, log=tuple(lines), n_measurements=count[0],
                           extra={"interp_error_V": interp.v_core_V - pt.v_core_V, "p1_ref": float(row["p1"]),
-                                 "tau_corr_s": float(row["tau_corr_s"])})
+                                 "tau_corr_s": float(row["tau_corr_s"]), "tau_core_s": p_hi[2]})
     raise CalibrationError(f"native_latch die at {corner} / {temp_C} C: no generator code in the band "
-                           f"(P(1) <= {band.p_lo_cal} / >= {band.p_hi_cal} at ref -/+ {band.half_span_V * 1e3:.0f} mV, "
+                           f"(P(1) <= {band.p_lo_cal} / >= {band.p_hi_cal} at ref -/+ {band.half_span_V * 1e3:.0f} mV, tau_core >= "
+                           f"{band.tau_core_min_s * 1e9:.0f} ns, "
                            f">= {band.min_flips} flips in {band.t_check_s * 1e6:.0f} us):\n  " + "\n  ".join(tried))

@@ -14,10 +14,11 @@ from pbitkit.circuits.supply_gen import (
     GenPoint,
     SupplyGenSpec,
     amortized_energy,
+    generator_energy_per_cell,
     render_supply_gen,
     supply_gen_ports,
 )
-from pbitkit.errors import ConfigError
+from pbitkit.errors import ConfigError, PbitkitError
 
 
 def test_spec_and_render_validate_their_input() -> None:
@@ -64,3 +65,20 @@ def test_amortized_energy_splits_dropout_and_quiescent() -> None:
     assert e["total_J"] == pytest.approx(e["dropout_J"] + e["quiescent_J"])
     with pytest.raises(ConfigError, match="n_cells"):
         amortized_energy(pt, 0)
+
+
+def test_generator_energy_from_the_stored_corner_table(tmp_path) -> None:
+    """The ledger's supply-tracking term: the stored tt / 27 °C record's drop-out per cell plus its string
+    power shared by the array; a larger array pays less string, the same drop-out; unknown points raise."""
+    e16 = generator_energy_per_cell(256, corner="tt", temp_C=27.0)
+    e70 = generator_energy_per_cell(4900, corner="tt", temp_C=27.0)
+    assert e16.dropout_J == pytest.approx(e70.dropout_J) and e16.quiescent_J == pytest.approx(e70.quiescent_J * 4900 / 256)
+    assert e16.energy_J == pytest.approx(e16.dropout_J + e16.quiescent_J)
+    assert 0.5e-15 < e16.energy_J < 10e-15 and 0.08 < e16.v_core_V < 0.2
+    assert "native_latch_corners" in e16.source
+    with pytest.raises(ConfigError, match="no calibrated record"):
+        generator_energy_per_cell(256, corner="tt", temp_C=33.0)
+    bad = tmp_path / "t.jsonl"
+    bad.write_text("{not json\n")
+    with pytest.raises(PbitkitError, match="cannot read"):
+        generator_energy_per_cell(256, table=str(bad))
