@@ -113,6 +113,11 @@ def test_equal_energy_K_and_pipeline_preset(tmp_path) -> None:
     assert cfg.data.holdout == "test_split" and cfg.acp_baseline and cfg.hardware_aware
     ev, where = _section(str(preset), "evaluate")
     assert 250 in ev["K_values"] and ev["equal_energy"] is True and "[evaluate]" in where
+    from pbitkit.pipeline.config import load_pipeline_config
+
+    pc = load_pipeline_config(preset)  # the one-command run: only the array cell is characterized (tt + mismatch)
+    assert pc.array_cell == "native_latch" and pc.characterize.cells == ("native_latch",)
+    assert pc.characterize.corners == ("tt",) and pc.characterize.n_mc >= 8 and pc.dtm == cfg
     plain = tmp_path / "dtm.toml"
     plain.write_text("[model]\nL = 12\n")
     assert _load_cfg(str(plain)).model.L == 12  # a plain DTM config still works
