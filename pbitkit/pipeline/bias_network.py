@@ -28,7 +28,7 @@ from typing import Any
 from pbitkit.errors import ConfigError, PbitkitError
 
 __all__ = ["design_bias_network", "attach_bias_network", "attach_cap_network", "attach_periphery",
-           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network"]
+           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network", "attach_supply"]
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +135,40 @@ def attach_cell_bias_network(card: Any, fan_in: int, *, corner: str = "tt") -> t
 #: (0.45 V inside the cell) comes from a 0.6 V low-Vt tree into the gates of its clock inverter
 #: (``nfet_01v8_lvt`` and ``pfet_01v8``, 0.42/0.15 µm); at 0.45 V a low-Vt tree's nFETs are too weak for
 #: clean edges (measured: leaves reach 0.26 V of 0.45 V in a 300 ns period), at 0.6 V its leaves follow the input within 12-25 ns.
-#: ``count_pins``: the pins' energy at the tree's voltage is charged to the clock term (the cell's own
-#: characterization drove them at 0.45 V, 0.15 fJ per read: counted twice, conservatively).
+#: ``count_pins``: the pins' energy at the tree's voltage is charged to the clock term, and the ledger takes
+#: the cell's own clock-port drive (its characterization's 0.45 V clock source into the same pins,
+#: ``energy_parts["clock_port"]`` of the card) out of the cell's term, so the pins are counted once.
+#: ``generated_supply``: the cell's supplies (the native_latch's 0.12 V core, its n-well and bias levels) come
+#: from a per-die generator whose energy per cell per read is a ledger term of its own (:func:`attach_supply`).
 CELL_LOGIC: dict[str, dict[str, Any]] = {
-    "native_latch": {"logic_vdd_V": 0.6, "flavour": "lvt", "count_pins": True,
+    "native_latch": {"logic_vdd_V": 0.6, "flavour": "lvt", "count_pins": True, "generated_supply": True,
                      "clock_pins": {"pin_wn_um": 0.42, "pin_wp_um": 0.42, "pin_roles": ("nfet_lvt", "pfet"),
                                     "pin_l_um": 0.15}},
 }
-_DEFAULT_LOGIC: dict[str, Any] = {"logic_vdd_V": 1.8, "flavour": "std", "count_pins": False, "clock_pins": {}}
+_DEFAULT_LOGIC: dict[str, Any] = {"logic_vdd_V": 1.8, "flavour": "std", "count_pins": False, "clock_pins": {},
+                                  "generated_supply": False}
 
 
 def cell_logic(cell: str) -> dict[str, Any]:
     """The periphery logic settings of ``cell`` (:data:`CELL_LOGIC`, else 1.8 V standard-Vt logic)."""
     return {**_DEFAULT_LOGIC, **CELL_LOGIC.get(cell, {})}
+
+
+def attach_supply(card: Any) -> Any:
+    """``card`` with ``provenance.details["supply"]``, the ledger's ``supply`` term, for a cell whose supplies
+    are generated per die (:data:`CELL_LOGIC` ``generated_supply``); other cards are returned unchanged (they
+    run from the chip's rails, outside the ledger's boundary).
+
+    No transistor-level supply generator is simulated yet: the record says so (``energy_per_update_J`` None,
+    the ``reason``) and the ledger reports the term as ``missing`` — not counted, and named in the report's
+    opening sentence — instead of a silent 0 J.
+    """
+    if not cell_logic(card.cell)["generated_supply"]:
+        return card
+    rec = {"energy_per_update_J": None, "what": "per-die core-supply / n-well generator and its trim",
+           "reason": f"the {card.cell}'s per-die core-supply / n-well generator is not simulated at transistor "
+                     "level in this version; its energy per cell per read is not in the total"}
+    return card.replace(provenance=card.provenance.with_details(supply=rec))
 
 
 def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0, vdd_V: float = 1.8,

@@ -1,6 +1,7 @@
-"""The default pipeline's energy ledger: every term traced to an ngspice run (none assumed or partial), the
-parts adding up, and the headline figures (run setting and the DTM paper's L = 70, T = 8, K = 250) built
-from them. Runs the fit stage's periphery work for the default config's array cell on its shipped card."""
+"""The default pipeline's energy ledger: every term traced to an ngspice run (none assumed or partial; the
+supply generator either simulated or named ``missing``), the parts adding up, and the headline figures (run
+setting and the DTM paper's L = 70, T = 8, K = 250) built from them. Runs the fit stage's periphery work for
+the default config's array cell on its shipped card."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pbitkit.circuits import get_cell
 from pbitkit.dtm.energy import dtm_energy_from_ledger
 from pbitkit.paths import data_dir
 from pbitkit.pbitmodel import DeviceModel
-from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery
+from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery, attach_supply
 from pbitkit.pipeline.config import default_config
 from pbitkit.pipeline.headline import PAPER_SETTING, headline_record, headline_sentences
 
@@ -31,12 +32,16 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     # the pipeline measures the bias network at the graph's fan-in (20 for G20: minutes of ngspice for the
     # native_latch's charge-domain network); statuses and sources do not depend on it, so 4 inputs here
     card, _ = attach_cell_bias_network(card, 4)
-    card = attach_periphery(card, graph, paper_graph=paper)
+    card = attach_supply(attach_periphery(card, graph, paper_graph=paper))
     led = ledger(graph, card, n_sweeps_per_sample=20)
-    bad = [(t.name, t.status, t.source) for t in led.terms if t.status not in ("simulated", "included")]
+    bad = [(t.name, t.status, t.source) for t in led.terms if t.status not in ("simulated", "included")
+           and not (t.name == "supply" and t.status == "missing")]
     assert not bad, bad
+    # the native_latch's supplies are generated per die: the ledger has the term, simulated or named missing
+    supply = next(t for t in led.terms if t.name == "supply")
+    assert supply.status == "simulated" or "not simulated" in supply.source
     for t in led.terms:
-        assert t.source and ("ngspice" in t.source or t.status == "included"), t
+        assert t.source and ("ngspice" in t.source or t.status in ("included", "missing")), t
     assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)
     # per sample: the terms' per-sample energies add up to the total, I/O included
     rep = dtm_energy_from_ledger(graph, card, T=4, K=20, n_write=30, n_read=64)
@@ -50,11 +55,11 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
                                                                 "assumptions": {"n_write": 30, "n_read": 64}}}]}
     rec = headline_record({cell: card}, cell, cfg, results)
     run, pap = rec["cells"][cell]["run"], rec["cells"][cell]["paper"]
-    assert run["all_traced"] and pap["all_traced"] and pap["periphery_for_L"] == 70
+    assert run["all_traced"] == pap["all_traced"] == (supply.status == "simulated") and pap["periphery_for_L"] == 70
     assert (pap["T"], pap["K"], pap["n_cells"]) == (8, 250, 4900)
     assert run["energy_per_cell_sweep_J"] == pytest.approx(sum(run["per_cell_sweep_J"].values()))
     assert pap["gpu_J"] > pap["energy_per_sample_J"]
-    assert "not every part" not in " ".join(headline_sentences(rec))
+    assert ("not every part" in " ".join(headline_sentences(rec))) == (supply.status != "simulated")
     # negative control: the same card declared with a behavioural noise source is flagged, not traced
     det = dict(card.provenance.details, noise_source="behavioural")
     flagged = card.replace(provenance=dataclasses.replace(card.provenance, details=det))
