@@ -401,6 +401,11 @@ def ledger(
         how = ("update energy + measured static power x update time" if "static_power_W" in meas else
                "charge-domain network: energy per update incl. its leakage over the update and the amortized "
                "refresh (no static conduction)")
+        n_gated, n_fan = meas.get("step_inputs"), bn_prov.get("fan_in")
+        if n_gated and n_fan and int(n_gated) < int(n_fan):
+            how += (f"; {int(n_gated)} of its {int(n_fan)} inputs rendered with their gates, the others as their "
+                    "capacitors on the same node (toggle energy per input x fan-in; full fan-in checked in "
+                    "docs/energy.md)")
         bias_term = EnergyTerm(
             "bias", float(np.mean(e_bias)), "cell update", "simulated",
             f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, {how}",

@@ -491,6 +491,8 @@ class NetworkMeasurement:
         ``mean_abs_code`` below; ``update_interval_s`` the cell's read period (leakage integrated over it).
     ktc_noise_V : ``sqrt(kT / C_tot)``, the refresh's sampled noise.
     netlist_sha256, job_sha256, models, cpu_time_s : provenance of the two ngspice sessions (step, transfer).
+    step_inputs : neighbour inputs rendered with their gates in the step session (the others as their
+        capacitors on the same node; toggle energy per input, scaled to ``fan_in``).
     """
 
     design: dict[str, Any]
@@ -529,6 +531,7 @@ class NetworkMeasurement:
     job_sha256: dict[str, str]
     models: str
     cpu_time_s: float
+    step_inputs: int = 0
 
     def energy_per_update(self, *, activity: float | None = None, mean_abs_code: float | None = None,
                           fan_in: int | None = None, update_interval_s: float | None = None) -> float:
@@ -560,7 +563,8 @@ class NetworkMeasurement:
         meas = {k: getattr(self, k) for k in (
             "energy_per_update_J", "activity", "mean_abs_code", "update_interval_s", "energy_per_toggle_fs_J",
             "energy_per_toggle_zero_J", "leakage_W", "refresh_energy_J", "settling_s", "lsb_V", "c_tot_F",
-            "inl_max_lsb", "dnl_max_lsb", "effective_bits", "gain_error_rel", "offset_V", "models", "cpu_time_s")}
+            "inl_max_lsb", "dnl_max_lsb", "effective_bits", "gain_error_rel", "offset_V", "models", "cpu_time_s",
+            "step_inputs")}
         meas.update(netlist_sha256=both["netlist"], job_sha256=both["job"],
                     sessions={"netlist_sha256": dict(self.netlist_sha256), "job_sha256": dict(self.job_sha256)})
         return {"fan_in": int(self.design["fan_in"]), "source": "pbitkit.circuits.bias_network_nl.measure_network",
@@ -849,7 +853,7 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
         mean_abs_code=mac, energy_per_update_J=0.0, ktc_noise_V=math.sqrt(kt / c_tot),
         netlist_sha256={"step": sha256_bytes(step_net.encode()), "transfer": sha256_bytes(tr_net.encode())},
         job_sha256={"step": step_job.content_hash(), "transfer": tr_job.content_hash()}, models=lib.source,
-        cpu_time_s=res_s.cpu_time_s + res_t.cpu_time_s)
+        cpu_time_s=res_s.cpu_time_s + res_t.cpu_time_s, step_inputs=ns)
     return dataclasses.replace(m, energy_per_update_J=m.energy_per_update())
 
 

@@ -123,6 +123,12 @@ def test_charge_domain_network_is_charged_its_energy_per_update_only() -> None:
     assert "charge-domain" in t.source and "netlist sha256 efefefefefef" in t.source
     res = next(t for t in ledger(G, _card()).terms if t.name == "bias")
     assert res.energy_J > 10 * t.energy_J and "static power" in res.source
+    # the step session's approximation is stated in the source; a fully rendered network says nothing
+    for n_gated, said in ((4, True), (12, False)):
+        rec = dict(cap, measured=dict(cap["measured"], step_inputs=n_gated))
+        src = next(t for t in ledger(G, card.replace(provenance=card.provenance.with_details(bias_network=rec))).terms
+                   if t.name == "bias").source
+        assert ("4 of its 12 inputs rendered with their gates" in src) == said
 
 
 # The native_latch's measured parts of one read (J, the shipped card's table at its centre: core, bias stage,
