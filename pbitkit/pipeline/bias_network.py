@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
 from typing import Any
 
 from pbitkit.errors import ConfigError, PbitkitError
@@ -138,8 +139,8 @@ def attach_cell_bias_network(card: Any, fan_in: int, *, corner: str = "tt") -> t
 #: ``count_pins``: the pins' energy at the tree's voltage is charged to the clock term, and the ledger takes
 #: the cell's own clock-port drive (its characterization's 0.45 V clock source into the same pins,
 #: ``energy_parts["clock_port"]`` of the card) out of the cell's term, so the pins are counted once.
-#: ``generated_supply``: the cell's supplies (the native_latch's 0.12 V core, its n-well and bias levels) come
-#: from a per-die generator whose energy per cell per read is a ledger term of its own (:func:`attach_supply`).
+#: ``generated_supply``: the cell's core supply (the native_latch's 0.12 V) comes from a per-die generator whose
+#: energy per cell per read is a ledger term of its own (:func:`attach_supply`).
 CELL_LOGIC: dict[str, dict[str, Any]] = {
     "native_latch": {"logic_vdd_V": 0.6, "flavour": "lvt", "count_pins": True, "generated_supply": True,
                      "clock_pins": {"pin_wn_um": 0.42, "pin_wp_um": 0.42, "pin_roles": ("nfet_lvt", "pfet"),
@@ -154,20 +155,52 @@ def cell_logic(cell: str) -> dict[str, Any]:
     return {**_DEFAULT_LOGIC, **CELL_LOGIC.get(cell, {})}
 
 
-def attach_supply(card: Any) -> Any:
+def attach_supply(card: Any, n_cells: int, *, corner: str = "tt") -> Any:
     """``card`` with ``provenance.details["supply"]``, the ledger's ``supply`` term, for a cell whose supplies
     are generated per die (:data:`CELL_LOGIC` ``generated_supply``); other cards are returned unchanged (they
     run from the chip's rails, outside the ledger's boundary).
 
-    No transistor-level supply generator is simulated yet: the record says so (``energy_per_update_J`` None,
-    the ``reason``) and the ledger reports the term as ``missing`` — not counted, and named in the report's
-    opening sentence — instead of a silent 0 J.
+    The ``native_latch``'s per-die core-supply generator (:mod:`pbitkit.circuits.supply_gen`: string DAC, tap
+    tree, native source follower, with ``n_cells`` replica cells as its load) is simulated at the card's
+    corner and temperature; the code is the one whose core supply is closest to the card's ``vdd_V`` (a coarse
+    sweep of every 16th code, then every code within ±16 of the best, two ngspice sessions), and its energy
+    per cell per read is :func:`~pbitkit.circuits.supply_gen.amortized_energy` (the follower's drop-out per
+    cell and the string's quiescent power over the array) at the card's read period.
     """
     if not cell_logic(card.cell)["generated_supply"]:
         return card
-    rec = {"energy_per_update_J": None, "what": "per-die core-supply / n-well generator and its trim",
-           "reason": f"the {card.cell}'s per-die core-supply / n-well generator is not simulated at transistor "
-                     "level in this version; its energy per cell per read is not in the total"}
+    from pbitkit.circuits.models import get_library
+    from pbitkit.circuits.ngspice import run
+    from pbitkit.circuits.supply_gen import SupplyGenSpec, amortized_energy, gen_levels
+    from pbitkit.io import sha256_bytes
+
+    t_read = float(card.dynamics.sample_period_s)
+    spec = SupplyGenSpec(sample_period_s=t_read)
+    jobs: list[Any] = []
+
+    def runner(job: Any) -> Any:
+        jobs.append(job)
+        return run(job)
+
+    target = float(card.vdd_V)
+    coarse = gen_levels(list(range(0, spec.n_codes, 16)), corner=corner, temp_C=card.temp_C, n_cells=n_cells,
+                        spec=spec, runner=runner)
+    best = min(coarse, key=lambda p: abs(p.v_core_V - target)).code
+    fine = gen_levels(list(range(max(0, best - 16), min(spec.n_codes, best + 17))), corner=corner,
+                      temp_C=card.temp_C, n_cells=n_cells, spec=spec, runner=runner)
+    pt = min(fine, key=lambda p: abs(p.v_core_V - target))
+    e = amortized_energy(pt, n_cells, t_read)
+    job = jobs[-1]
+    lib = get_library("sky130", corner)
+    rec = {"energy_per_update_J": float(e["total_J"]),
+           "what": (f"per-die core-supply generator (string DAC code {pt.code} of {spec.n_codes}: V_core "
+                    f"{pt.v_core_V * 1e3:.1f} mV for the card's {target * 1e3:.1f} mV; follower drop-out "
+                    f"{e['dropout_J']:.3g} J + string/logic {e['quiescent_J']:.3g} J over {n_cells} cells)"),
+           "source": {"testbench": "pbitkit.circuits.supply_gen.gen_levels", "models": lib.source,
+                      "netlist_sha256": sha256_bytes(job.netlist.encode()), "job_sha256": job.content_hash()},
+           "measured": {**{k: float(v) for k, v in e.items()}, "code": pt.code, "v_core_V": pt.v_core_V,
+                        "i_load_A": pt.i_load_A, "p_gen_W": pt.p_gen_W, "p_quiescent_W": pt.p_quiescent_W,
+                        "n_cells": n_cells, "corner": corner, "temp_C": card.temp_C, "spec": asdict(spec)}}
     return card.replace(provenance=card.provenance.with_details(supply=rec))
 
 

@@ -161,7 +161,7 @@ def run_pipeline(
                 # the array cell's periphery also for the DTM paper's grid (its headline setting)
                 card = attach_periphery(card, _dtm_graph(cfg),
                                         paper_graph=_paper_graph(cfg) if fit_cfg.cell == cfg.array_cell else None)
-                card = attach_supply(card)
+                card = attach_supply(card, _dtm_graph(cfg).n_nodes)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
                 return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,
