@@ -339,7 +339,7 @@ def calibrate_cell(instances: Sequence[Mapping[str, object]], *, core_dac: TrimD
     def null(inst: Mapping[str, object]) -> tuple[int, tuple[float, float]]:
         return readout_null(corner=str(inst.get("corner", "tt")), temp_C=float(inst.get("temp_C", 27.0)),  # type: ignore[arg-type]
                             mc_seed=int(inst.get("mc_seed", -1)), params=inst.get("params"),  # type: ignore[arg-type]
-                            dac=readout_dac, library=library)
+                            dac=readout_dac, library=library, vdd_V=inst.get("vdd_V"))  # type: ignore[arg-type]
     def null_or_none(inst: Mapping[str, object]) -> tuple[int, tuple[float, float]]:
         try:
             return null(inst)
@@ -452,7 +452,8 @@ def calibrate_die(corner: str, temp_C: float, *, tau_target_s: float = 40e-9,
     for vddr, nw in options:
         prm = {"vddr_V": vddr, "ro_nwell_V": nw}
         try:
-            rcode, (up, down) = readout_null(corner=corner, temp_C=temp_C, params=prm, library=library)
+            rcode, (up, down) = readout_null(corner=corner, temp_C=temp_C, params=prm, library=library,
+                                              vdd_V=code * SUPPLY_LSB_V)
         except SimulationError:
             tried.append((vddr, nw, math.nan, math.nan))
             continue

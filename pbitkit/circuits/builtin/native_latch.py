@@ -13,9 +13,14 @@ no explicit capacitor):
   ``ref`` side drives ``q``, the ``bias`` side ``qb``, so raising ``bias_V`` above ``ref_V`` steers the tail
   current into ``q`` and makes a 1 (``V_q > V_qb``) more likely.
 * **Readout** — a pFET-input StrongARM clocked comparator on ``Vddr`` (0.45 V): tail, input pair and
-  latch pFETs ``pfet_01v8_lvt`` 0.42/0.35, latch and output-reset nFETs ``nfet_01v8_lvt`` 0.42/0.15 (the
-  intermediate nodes are not reset). Its inputs are ``q``/``qb``; it resets (outputs low) while the clock
-  is low and decides during the last ``t_eval_s`` of every ``sample_period_s``; ``outp > outn`` is a 1.
+  latch pFETs ``pfet_01v8_lvt`` 0.42/0.35, latch and reset nFETs ``nfet_01v8_lvt`` 0.42/0.15 (outputs and,
+  with ``ro_reset_x``, the intermediate nodes ``x1``/``x2`` reset to ground). Its inputs are ``q``/``qb``; it
+  resets while the clock is low and decides during the last ``t_eval_s`` of every ``sample_period_s``;
+  ``outp > outn`` is a 1. Its offset (tens of mV under mismatch) is trimmed by the n-wells of its input and
+  latch pFETs (``ro_trim_V``).
+* **Auto-zero switch** — an ``nfet_01v8_lvt`` 0.42/0.15 between ``q`` and ``qb`` with its gate at the port
+  ``az`` (``az_V``: 0 V in use, off); the readout's calibration turns it on to null the comparator at
+  ``x = 0`` at the core's own common mode (:func:`pbitkit.circuits.native_latch_trim.readout_null`).
 * **Clock buffer** — an inverter (``nfet_01v8_lvt`` 0.42/0.15, ``pfet_01v8_lvt`` 0.42/0.35) on its own
   supply ``Vddc`` (= ``Vddr``) turns the port clock ``clk`` (a 0 -> ``Vddr`` pulse) into the comparator's
   active-low ``clkb``. Its pull-up is a low-Vt pFET: a standard-Vt pFET (|V_GS| = 0.45 V, at its
@@ -116,9 +121,10 @@ def render_native_latch(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: flo
     """The cell's circuit (no analysis); see the module docstring for the schematic.
 
     Nodes: core ``q``/``qb``, ``vdd``; bias ``vddb``, ``tail``, ports ``bias``, ``ref``, ``vtail``; readout
-    ``vddr``, ``ct``, ``x1``/``x2``, ``outp``/``outn``; clock ``vddc``, port ``clk``, buffered ``clkb``.
-    Port sources: ``Vdd``, ``Vddb``, ``Vddr``, ``Vddc`` (supplies), ``Vb``, ``Vr``, ``Vt`` (bias ports),
-    ``Vclk`` (clock). With ``p["readout"] == 0`` the readout and clock are left out. With ``noise``,
+    ``vddr``, ``ct``, ``x1``/``x2``, ``outp``/``outn``; clock ``vddc``, port ``clk``, buffered ``clkb``;
+    auto-zero gate ``az``. Port sources: ``Vdd``, ``Vddb``, ``Vddr``, ``Vddc`` (supplies), ``Vb``, ``Vr``,
+    ``Vt`` (bias ports), ``Vclk`` (clock), ``Vaz`` (auto-zero switch), the n-well trims. With ``p["readout"] == 0`` the readout and clock
+    are left out. With ``noise``,
     current-noise sources ``Gnq``/``Gnqb`` (gain set later with ``alter``) read
     ``noise_q.txt``/``noise_qb.txt``.
     """
