@@ -692,10 +692,10 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
     session, the others (and the field input) at code 0 as their capacitors to the rails — the same summing
     node; the toggle energy is per toggling input, the leakage and the refresh are scaled from the
     ``step_inputs`` rendered inputs to all ``fan_in + 1`` (``P_leak (fan_in + 1) / step_inputs``; measured at
-    fan-in 12 with 1, 2 and 4 rendered inputs: 0.056 nW of leakage and 7.3 fJ of refresh per input plus
-    1.5 fJ of refresh for the switch; with 4 rendered the scaled values are within 0.3 % / +3.5 % of that
-    linear model). A fully rendered fan-in-12 step session has ~800 transistors and did not finish in 7.6 CPU
-    minutes (one toggle of all 12 gated inputs at once is far slower to integrate than 4).
+    fan-in 12 with 1, 2, 4 and 8 rendered inputs: 0.058 nW of leakage and 7.4 fJ of refresh per input plus
+    1.3 fJ of refresh for the switch; with 4 rendered the scaled values are within -2 % / +2.7 % of that
+    linear model, the energy per update within 0.1 % of 8 rendered). A fully rendered fan-in-12 step session
+    has ~800 transistors and did not finish in 7.6 CPU minutes (the CPU grows as ~ step_inputs^1.8).
 
     ``cell_params`` override the cell's defaults; ``vreset_V`` should be the cell's centre (``V0``).
     ``mean_abs_code`` (default ``kmax / 2``) and ``activity`` set the headline ``energy_per_update_J``;
