@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -34,6 +35,8 @@ __all__ = [
     "sha256_file",
     "sha256_json",
     "canonical_json",
+    "to_json_safe",
+    "from_json_safe",
 ]
 
 
@@ -90,6 +93,39 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"object of type {type(obj).__name__} is not JSON serializable")
+
+
+def to_json_safe(value: Any) -> Any:
+    """A strict-JSON copy of ``value``: NaN -> None, +-inf -> "inf"/"-inf", NumPy scalars -> Python, recursively.
+
+    Dict keys become strings, tuples become lists. :func:`from_json_safe` inverts it.
+    """
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json_safe(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_safe(x) for x in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        return to_json_safe(value.item())
+    return value
+
+
+def from_json_safe(value: Any) -> Any:
+    """Undo :func:`to_json_safe`: None -> NaN, "inf"/"-inf" -> +-inf, recursively through dicts and lists."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        return {"inf": math.inf, "-inf": -math.inf}.get(value, value)
+    if isinstance(value, dict):
+        return {k: from_json_safe(x) for k, x in value.items()}
+    if isinstance(value, list):
+        return [from_json_safe(x) for x in value]
+    return value
 
 
 def canonical_json(obj: Any) -> str:

@@ -16,7 +16,7 @@ import pytest
 from pbitkit.cli import COMMANDS, STAGE_CLI_MODULES, build_parser, main
 from pbitkit.config import dump_toml, from_dict, load_toml
 from pbitkit.errors import ConfigError, PbitkitError, ProvenanceMismatchError
-from pbitkit.io import atomic_path, atomic_write_json, read_json, sha256_json
+from pbitkit.io import atomic_path, atomic_write_json, from_json_safe, read_json, sha256_json, to_json_safe
 from pbitkit.rng import as_generator
 from pbitkit.rundir import open_run_dir
 
@@ -106,6 +106,19 @@ def test_write_error_names_path(tmp_path: Path) -> None:
 def test_sha256_json_is_key_order_independent() -> None:
     assert sha256_json({"a": 1, "b": [1, 2]}) == sha256_json({"b": [1, 2], "a": 1})
     assert sha256_json({"a": 1}) != sha256_json({"a": 2})
+
+
+def test_json_safe_round_trip_is_strict_json() -> None:
+    import json
+    import math
+    value = {"a": float("nan"), 2: [np.float64(np.inf), (-math.inf, np.int64(3))], "s": "x", "n": None}
+    safe = to_json_safe(value)
+    text = json.dumps(safe, allow_nan=False)          # strict JSON: raises on a NaN left behind
+    back = from_json_safe(json.loads(text))
+    assert math.isnan(back["a"]) and back["2"][0] == math.inf and back["2"][1] == [-math.inf, 3]
+    assert back["s"] == "x" and math.isnan(back["n"])  # None encodes NaN, so a None comes back as NaN
+    with pytest.raises(ValueError):                    # negative control: the raw value is not strict JSON
+        json.dumps(value, allow_nan=False)
 
 
 def test_run_dir_refuses_to_mix_configs(tmp_path: Path) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import re
 import sys
@@ -30,7 +29,7 @@ from typing import Any
 
 from pbitkit.circuits.ngspice import SPICEINIT, SimJob
 from pbitkit.errors import PbitkitError
-from pbitkit.io import atomic_write_json, read_json, sha256_file, sha256_json
+from pbitkit.io import atomic_write_json, from_json_safe, read_json, sha256_file, sha256_json, to_json_safe
 from pbitkit.paths import cache_dir
 
 __all__ = ["RowCache", "job_key", "module_hash", "CACHE_FORMAT"]
@@ -80,24 +79,6 @@ def job_key(job: SimJob, *, ngspice_version: str, code_modules: tuple[str, ...] 
     })
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
-        return _clean(v.item())
-    return v
-
-
-def _restore(v: Any) -> Any:
-    if v is None:
-        return math.nan
-    if v == "inf":
-        return math.inf
-    if v == "-inf":
-        return -math.inf
-    return v
-
-
 @dataclass(frozen=True)
 class RowCache:
     """A directory of cached rows. ``RowCache.default()`` uses ``cache_dir()/circuits/rows``."""
@@ -139,12 +120,12 @@ class RowCache:
         if problem:
             log.warning("ignoring corrupt cache entry %s: %s; simulating the session again", p, problem)
             return None
-        return [{k: _restore(v) for k, v in row.items()} for row in rows]
+        return [{k: from_json_safe(v) for k, v in row.items()} for row in rows]
 
     def put(self, key: str, rows: list[dict[str, Any]], **meta: Any) -> Path:
         """Store ``rows`` (NaN/inf are encoded so the file is strict JSON) atomically, with their count
         and SHA-256."""
-        clean = [{k: _clean(v) for k, v in row.items()} for row in rows]
+        clean = [{k: to_json_safe(v) for k, v in row.items()} for row in rows]
         entry = {"format": CACHE_FORMAT, "key": key, "meta": meta, "n_rows": len(clean),
                  "rows_sha256": sha256_json(clean), "rows": clean}
         return atomic_write_json(self._path(key), entry)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,11 +166,15 @@ class Confirmation:
 @dataclass(frozen=True)
 class ConfirmResult:
     """What :func:`confirm_front` did: the exploration, one :class:`Confirmation` per design (the reference
-    first) and the files written."""
+    first), the files written, the budget per design (``n_bias`` bias points per tier, ``params`` the cell
+    overrides, e.g. ``t_stop_s``) and the wall time."""
 
     explore: ExploreResult
     items: list[Confirmation]
     paths: list[Path] = field(default_factory=list)
+    n_bias: int = 9
+    params: Mapping[str, float] = field(default_factory=dict)
+    wall_time_s: float = math.nan
 
 
 def confirm_design(res: ExploreResult, d: DesignResult, out_dir: Path, *, n_bias: int = 9,
@@ -240,6 +245,7 @@ def confirm_front(res: ExploreResult, *, k: int = 3, n_bias: int = 9, params: Ma
                   executor: cf.Executor | None = None, workers: int | None = None) -> ConfirmResult:
     """Confirm the reference and ``k`` front designs (:func:`select_front`); write ``confirm.csv`` (one row
     per design and bias point) into the run directory."""
+    t0 = time.perf_counter()
     todo = [res.reference] + select_front(res, k)
     items = []
     for d in todo:
@@ -257,12 +263,25 @@ def confirm_front(res: ExploreResult, *, k: int = 3, n_bias: int = 9, params: Ma
                 it.label, c.bias_V[j], c.p_pred[j], c.p_tran[j], c.p_se[j], c.tau_pred_s, c.tau_tran_s, c.e_pred_J,
                 c.e_tran_J, c.ei_pred_J, c.ei_tran_J, c.agreement)) + f",{int(c.agree)}")
     path = atomic_write_text(res.out_dir / CONFIRM_CSV, "\n".join(lines) + "\n")
-    return ConfirmResult(res, items, [path] + [it.card_path for it in items if it.card_path is not None])
+    return ConfirmResult(res, items, [path] + [it.card_path for it in items if it.card_path is not None], n_bias,
+                         dict(params or {}), time.perf_counter() - t0)
 
 
 def confirm_markdown(conf: ConfirmResult) -> str:
     """The report section: per design, the tiers side by side and every disagreement."""
+    from pbitkit.circuits.registry import get_cell
+
+    res = conf.explore
+    n_front = int(res.front.sum())
+    n_conf = sum(1 for it in conf.items if it.design.origin != "reference")
+    t_stop = float(conf.params.get("t_stop_s", get_cell(res.space.cell).params().get("t_stop_s", math.nan)))
     out = ["### Transient confirmation", "",
+           f"**{n_conf} of the {n_front} front designs** confirmed (and the default): "
+           + ("the whole front" if n_conf >= n_front else "the lowest in energy, τ, variation and area first, then by energy")
+           + f"; budget per design {conf.n_bias} bias points × {t_stop * 1e6:.0f} µs of transient noise per point, "
+           f"both tiers ({conf.wall_time_s / 60:.1f} min of wall in this call; a design confirmed before comes from the "
+           "cache). The front table's `card` column marks "
+           "which designs have a card.", "",
            f"Both tiers on the same bias points (`{CONFIRM_CSV}`); tolerances: |ΔP| ≤ {P_TOL_SE:g} SE + {P_TOL_ABS:g}, "
            f"τ within ×{TAU_TOL_FACTOR:g}, energies per read and per independent bit within {ENERGY_TOL_REL:.0%}, "
            "readout agreement ≥ "

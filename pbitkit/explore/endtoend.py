@@ -20,16 +20,19 @@ see :mod:`pbitkit.explore.confirm`) is labelled so; its quality is what that low
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbitkit.errors import ConfigError
 from pbitkit.explore.confirm import ConfirmResult
 from pbitkit.io import atomic_write_json, read_json, sha256_file, sha256_json
 
-__all__ = ["E2EConfig", "E2EPoint", "E2EResult", "end_to_end", "end_to_end_markdown", "QUALITY_PNG", "E2E_JSON"]
+__all__ = ["E2EConfig", "E2EPoint", "E2EResult", "end_to_end", "end_to_end_markdown", "QUALITY_PNG", "E2E_JSON",
+           "HW_AWARE_MODES"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 QUALITY_PNG = "quality_vs_energy.png"
 #: the end-to-end results in the run directory
 E2E_JSON = "endtoend.json"
+#: when a design gets a hardware-aware model (:class:`E2EConfig`)
+HW_AWARE_MODES = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ class E2EConfig:
     n_samples, n_boot : samples per design and bootstrap replicates of the Fréchet distance.
     weight_bits, bias_bits : DAC resolutions of the chip.
     chip_seed, seed : which chip is drawn from each card; seed of training and sampling.
+    hardware_aware : ``"auto"`` — for a design whose calibrated chip is worse than the ideal array (its FD's
+        95 % interval lies above the ideal's), train the same DTM again on that chip (calibrated,
+        hardware-aware: the chip's sampler in the training loop) and generate with it; ``"always"`` for every
+        design; ``"never"``.
     """
 
     L: int = 16
@@ -69,10 +78,19 @@ class E2EConfig:
     bias_bits: int = 8
     chip_seed: int = 0
     seed: int = 0
+    hardware_aware: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.hardware_aware not in HW_AWARE_MODES:
+            raise ConfigError(f"E2EConfig.hardware_aware must be one of {HW_AWARE_MODES}, got {self.hardware_aware!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (the cache key of the trained model and of each design's result)."""
+        """Plain data (the cache key of each design's result)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def model_dict(self) -> dict[str, Any]:
+        """What the ideal-array model depends on (its cache key): everything but the hardware-aware choice."""
+        return {k: v for k, v in self.to_dict().items() if k != "hardware_aware"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,15 @@ class E2EPoint:
     time_per_sample_s: float
     e_cell_sweep_J: float
     cond_acc: float
+    fd_hw: float = math.nan
+    fd_hw_lo: float = math.nan
+    fd_hw_hi: float = math.nan
+    cond_acc_hw: float = math.nan
+
+    @property
+    def hardware_aware(self) -> bool:
+        """A hardware-aware model was trained on this design's chip (``fd_hw`` holds its quality)."""
+        return math.isfinite(self.fd_hw)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -143,7 +170,7 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
     out = conf.explore.out_dir
     root = out / "endtoend"
     dcfg = _dtm_config(c)
-    model_dir = root / f"dtm-{sha256_json(c.to_dict())[:12]}"
+    model_dir = root / f"dtm-{sha256_json(c.model_dict())[:12]}"
     if (model_dir / "model.npz").is_file():
         tr = load_dtm(dcfg, model_dir)
     else:
@@ -161,7 +188,7 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
     for n_it, it in enumerate(items):
         spec = SamplerSpec(mode="device", card=str(it.card_path), chip_seed=c.chip_seed, weight_bits=c.weight_bits,
                            bias_bits=c.bias_bits, calibrate=True)
-        key = sha256_json({"card": sha256_file(it.card_path), "config": c.to_dict()})[:16]
+        key = sha256_json({"card": sha256_file(it.card_path), "config": c.model_dict()})[:16]
         rec_path = root / f"{it.label}-{key}.json"
         rec = read_json(rec_path) if rec_path.is_file() else None
         if rec is None:
@@ -182,12 +209,26 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
             atomic_write_json(rec_path, rec)
         if n_it == 0:
             ideal_fd = tuple(rec["ideal_fd"])
+        want_hw = c.hardware_aware == "always" or (c.hardware_aware == "auto" and rec["fd_lo"] > ideal_fd[2])
+        if want_hw and "fd_hw" not in rec:
+            hw_dir = root / f"hw-{it.label}-{key}"
+            hcfg = dataclasses.replace(dcfg, sampler=spec)
+            if (hw_dir / "model.npz").is_file():
+                tr_hw = load_dtm(hcfg, hw_dir)
+            else:
+                log.info("end to end: training the DTM hardware-aware on the chip of %s (%s)", it.label, hw_dir)
+                tr_hw = train_dtm(hcfg, hw_dir)
+            q = evaluate_dtm(tr, clf, modes={"hw-aware": (tr_hw, spec)}, cfg=ecfg, device=spec)[-1]
+            rec.update(fd_hw=q.quality.fd.value, fd_hw_lo=q.quality.fd.lo, fd_hw_hi=q.quality.fd.hi,
+                       cond_acc_hw=q.cond_acc.accuracy if q.cond_acc else math.nan)
+            atomic_write_json(rec_path, rec)
+        hw = {k: rec[k] for k in ("fd_hw", "fd_hw_lo", "fd_hw_hi", "cond_acc_hw") if want_hw and k in rec}
         points.append(E2EPoint(label=it.label + ("" if it.variation_defined else " (σ(V0) lower bound)"),
                                card=str(it.card_path), variation_defined=it.variation_defined, fd=rec["fd"],
                                fd_lo=rec["fd_lo"], fd_hi=rec["fd_hi"], energy_per_sample_J=rec["energy_per_sample_J"],
                                array_energy_per_sample_J=rec["array_energy_per_sample_J"],
                                time_per_sample_s=rec["time_per_sample_s"], e_cell_sweep_J=rec["e_cell_sweep_J"],
-                               cond_acc=rec["cond_acc"]))
+                               cond_acc=rec["cond_acc"], **hw))
     g = tr.dtm.layout.graph
     n_cells = int(g.n_nodes)
     sweeps = c.n_steps * c.K * n_cells
@@ -198,9 +239,11 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
         "gpu_energy_per_sample_J": gpu, "points": [p.as_dict() for p in points]})
     png = plot_quality_vs_energy(
         [{"label": p.label, "energy_per_sample_J": p.array_energy_per_sample_J, "fd": p.fd, "fd_lo": p.fd_lo,
-          "fd_hi": p.fd_hi} for p in points], out / QUALITY_PNG, ideal_energy_J=paper, gpu_energy_J=gpu,
+          "fd_hi": p.fd_hi, "fd_hw": p.fd_hw, "fd_hw_lo": p.fd_hw_lo, "fd_hw_hi": p.fd_hw_hi} for p in points],
+        out / QUALITY_PNG, ideal_energy_J=paper, gpu_energy_J=gpu,
         ideal_fd=ideal_fd[0], xlabel="array energy per generated sample, T·K·N·E_cell (J; I/O not included)",
-        title=f"DTM (digits, {c.L}×{c.L} {c.pattern}, T={c.n_steps}, K={c.K}) on calibrated chips of each design")
+        title=f"DTM (digits, {c.L}×{c.L} {c.pattern}, T={c.n_steps}, K={c.K}) on calibrated chips of each design"
+              + (" (open: hardware-aware)" if any(p.hardware_aware for p in points) else ""))
     return E2EResult(points, float(ideal_fd[0]), float(ideal_fd[1]), float(ideal_fd[2]), paper, gpu, n_cells, c,
                      [jpath, png])
 
@@ -222,13 +265,22 @@ def end_to_end_markdown(e2e: E2EResult) -> str:
              f"a calibrated chip drawn from each design's card ({c.weight_bits}-bit DACs, chip seed {c.chip_seed}). "
              f"Ideal array: FD {e2e.ideal_fd:.2f} [{e2e.ideal_fd_lo:.2f}, {e2e.ideal_fd_hi:.2f}]. "
              f"Paper's idealized 2 fJ/cell/sweep: {e2e.paper_energy_J:.3g} J per sample (no I/O); GPU (A100 at peak "
-             f"FP32 and TDP, the same chain): {e2e.gpu_energy_J:.3g} J.", "", f"![quality vs energy]({QUALITY_PNG})", "",
-             "| design | FD [95 % CI] | array energy per sample (J) | with I/O (J) | per cell per sweep (fJ) | "
-             "time per sample (µs) | label-clamped accuracy |", "|---|---|---|---|---|---|---|"]
+             f"FP32 and TDP, the same chain): {e2e.gpu_energy_J:.3g} J.", "", f"![DTM sample quality (FD) vs the array's energy per sample across cell designs, with the paper's "
+             f"idealized 2 fJ/cell/sweep point, the GPU and the ideal array's FD marked]({QUALITY_PNG})", "",
+             "| design | FD [95 % CI] | label-clamped accuracy | hardware-aware FD [95 % CI] | accuracy | "
+             "array energy per sample (J) | with I/O (J) | per cell per sweep (fJ) | time per sample (µs) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for p in e2e.points:
-        lines.append(f"| {p.label} | {p.fd:.2f} [{p.fd_lo:.2f}, {p.fd_hi:.2f}] | {p.array_energy_per_sample_J:.3g} | "
-                     f"{p.energy_per_sample_J:.3g} | {p.e_cell_sweep_J * 1e15:.2f} | {p.time_per_sample_s * 1e6:.1f} | "
-                     f"{p.cond_acc:.2f} |")
+        hw = (f"{p.fd_hw:.2f} [{p.fd_hw_lo:.2f}, {p.fd_hw_hi:.2f}] | {p.cond_acc_hw:.2f}" if p.hardware_aware
+              else "— (within the ideal's interval)" + " | —" if c.hardware_aware == "auto" else "— | —")
+        lines.append(f"| {p.label} | {p.fd:.2f} [{p.fd_lo:.2f}, {p.fd_hi:.2f}] | {p.cond_acc:.2f} | {hw} | "
+                     f"{p.array_energy_per_sample_J:.3g} | {p.energy_per_sample_J:.3g} | {p.e_cell_sweep_J * 1e15:.2f} | "
+                     f"{p.time_per_sample_s * 1e6:.1f} |")
+    if c.hardware_aware != "never":
+        lines += ["", "Hardware-aware: the same DTM trained again with the design's calibrated chip in the training loop "
+                  + ("(for every design)." if c.hardware_aware == "always" else
+                     "for the designs whose chip is worse than the ideal array (FD interval above the ideal's); the "
+                     "others already sample at the ideal's quality.")]
     lines += ["", "The figure's energy axis is the array's (T·K·N·E_cell from the ledger with each card), comparable "
               "with the paper's 2 fJ/cell/sweep and the GPU's compute; the I/O of a sample (writing the clamped "
               "label bits, reading the pixels, priced by the ledger) is the same for every design and dominates the "

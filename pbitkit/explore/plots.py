@@ -12,7 +12,7 @@ import numpy as np
 
 from pbitkit.io import atomic_path
 
-__all__ = ["plot_front", "plot_quality_vs_energy"]
+__all__ = ["plot_front", "plot_quality_vs_energy", "plot_breakdown"]
 
 _PANELS = (("tau_corr_s", "correlation time of the read bits τ (s)"),
            ("sigma_v0_over_vs", "variation σ(V0)/Vs (mismatch)"),
@@ -92,7 +92,8 @@ def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path
     """DTM sample quality vs energy per sample, one point per cell design.
 
     ``points``: ``label``, ``energy_per_sample_J``, ``fd`` (and optionally ``fd_lo``/``fd_hi`` for an
-    interval). ``ideal_energy_J`` (the paper's idealized 2 fJ per cell per sweep at this DTM's size) and
+    interval; ``fd_hw`` with ``fd_hw_lo``/``fd_hw_hi``: a hardware-aware model on the same chip, drawn open with
+    an arrow from the first). ``ideal_energy_J`` (the paper's idealized 2 fJ per cell per sweep at this DTM's size) and
     ``gpu_energy_J`` (a digital GPU chain for the same samples) are drawn as vertical lines, ``ideal_fd`` (the
     same model on the ideal array) as a horizontal one.
     """
@@ -101,8 +102,15 @@ def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path
     for k, p in enumerate(points):
         x, y = float(p["energy_per_sample_J"]), float(p["fd"])
         lo, hi = float(p.get("fd_lo", y)), float(p.get("fd_hi", y))
-        ax.errorbar([x], [y], yerr=[[max(y - lo, 0.0)], [max(hi - y, 0.0)]], fmt="o" if k else "*",
-                    ms=8 if k else 14, capsize=3, label=str(p["label"]))
+        eb = ax.errorbar([x], [y], yerr=[[max(y - lo, 0.0)], [max(hi - y, 0.0)]], fmt="o" if k else "*",
+                         ms=8 if k else 14, capsize=3, label=str(p["label"]))
+        yh = float(p.get("fd_hw", math.nan))
+        if math.isfinite(yh):  # the hardware-aware model on the same chip: open marker, arrow from the first
+            col = eb[0].get_color()
+            hlo, hhi = float(p.get("fd_hw_lo", yh)), float(p.get("fd_hw_hi", yh))
+            ax.errorbar([x * 1.04], [yh], yerr=[[max(yh - hlo, 0.0)], [max(hhi - yh, 0.0)]], fmt="o", mfc="none",
+                        mec=col, ecolor=col, ms=9, capsize=3)
+            ax.annotate("", xy=(x * 1.04, yh), xytext=(x, y), arrowprops={"arrowstyle": "->", "color": col, "lw": 0.8})
     if ideal_fd is not None and math.isfinite(ideal_fd):
         ax.axhline(ideal_fd, ls="-.", c="C2", lw=1, label="same DTM on the ideal array")
     if ideal_energy_J is not None:
@@ -119,4 +127,33 @@ def plot_quality_vs_energy(points: Sequence[Mapping[str, Any]], path: str | Path
     ax.legend(fontsize=7, loc="best")
     if title:
         ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_breakdown(bars: Sequence[Mapping[str, Any]], path: str | Path, *, parts: Sequence[str],
+                   target_J: float | None = None, floor_J: float | None = None, title: str = "") -> Path:
+    """Stacked bars, one per design: its energy per independent bit split into ``parts``.
+
+    ``bars``: ``label`` and one value (J) per part; ``target_J`` (half the default's energy) and ``floor_J``
+    (the lowest readout/clock part in the space) are drawn as horizontal lines.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(bars) + 2), 4.4))
+    x = np.arange(len(bars))
+    bottom = np.zeros(len(bars))
+    for k, part in enumerate(parts):
+        v = np.nan_to_num(_col(bars, part) * 1e15, nan=0.0)
+        v = np.maximum(v, 0.0)
+        ax.bar(x, v, bottom=bottom, color=f"C{k}", label=part.replace("_", " + "), width=0.8)
+        bottom += v
+    if target_J is not None and math.isfinite(target_J):
+        ax.axhline(target_J * 1e15, ls="--", c="k", lw=1, label="factor-2 target (½ default)")
+    if floor_J is not None and math.isfinite(floor_J):
+        ax.axhline(floor_J * 1e15, ls=":", c="C3", lw=1.2, label="lowest readout + clock part in the space")
+    ax.set_xticks(x, [str(b["label"]) for b in bars], rotation=90, fontsize=7)
+    ax.set_ylabel("energy per independent bit (fJ)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
     return _save(fig, path)

@@ -16,12 +16,22 @@ from typing import Any
 from pbitkit.explore.driver import DesignResult, ExploreResult, front_mask, full_design, table_rows
 from pbitkit.io import atomic_write_text
 
-__all__ = ["best_versus_reference", "energy_floor", "front_markdown", "finish_run", "REPORT_FILE", "FRONT_PNG"]
+__all__ = ["best_versus_reference", "energy_floor", "front_markdown", "card_label", "finish_run", "measure_floor",
+           "pipeline_section", "REPORT_FILE", "FRONT_PNG", "BREAKDOWN_CSV", "BREAKDOWN_PNG", "FLOOR_JSON",
+           "PIPELINE_DIR"]
 
 #: the Markdown report section in the run directory
 REPORT_FILE = "explore_report.md"
 #: the front figure in the run directory
 FRONT_PNG = "front.png"
+#: every design's energy split into its parts (pbitkit.explore.floor)
+BREAKDOWN_CSV = "breakdown.csv"
+#: the parts of the reference's and the front designs' energy, stacked
+BREAKDOWN_PNG = "breakdown.png"
+#: the floor analysis and the corner design's measurement
+FLOOR_JSON = "floor.json"
+#: where a pipeline run keeps an exploration (``pbitkit explore --out RUN/explore``): its report includes it
+PIPELINE_DIR = "explore"
 
 
 def _fmt(v: Any, scale: float = 1.0, digits: int = 3) -> str:
@@ -61,23 +71,32 @@ _TABLE_COLS = (("energy_per_independent_bit_J", "E/indep. bit (fJ)", 1e15), ("en
                ("vs_V", "Vs (mV)", 1e3), ("area_um2", "area (µm²)", 1.0))
 
 
+def card_label(d: DesignResult) -> str:
+    """A design's label in the run directory (``cards/<label>.json``, ``confirm/<label>/``): ``default`` for the
+    reference, else the first 12 hex digits of its key."""
+    return "default" if d.origin == "reference" else d.key[:12]
+
+
 def front_markdown(res: ExploreResult, designs: Sequence[DesignResult] | None = None) -> str:
-    """A Markdown table: the reference, then ``designs`` (default the front, by energy), with their
-    parameters and figures."""
-    rows = [res.reference] + list(res.front_designs if designs is None else designs)
+    """A Markdown table: the reference (once, first; marked on the front by the report's text), then ``designs``
+    (default the front, by energy), with their
+    parameters and figures; the ``card`` column says which designs were confirmed with the transient tier and
+    have a card in ``cards/`` (``transient``) and which have predicted figures only (``—``)."""
+    rows = [res.reference] + [d for d in (res.front_designs if designs is None else designs) if d.origin != "reference"]
     names = list(dict.fromkeys(n for p in res.space.parameters for n in p.names))
-    head = ["design"] + [c[1] for c in _TABLE_COLS] + names
+    head = ["design", "card"] + [c[1] for c in _TABLE_COLS] + names
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for d in rows:
         label = "default" if d.origin == "reference" else d.key[:8]
-        cells = [label] + [_fmt(d.metrics.get(k), s) for k, _, s in _TABLE_COLS]
+        card = "transient" if (res.out_dir / "cards" / f"{card_label(d)}.json").is_file() else "—"
+        cells = [label, card] + [_fmt(d.metrics.get(k), s) for k, _, s in _TABLE_COLS]
         full = full_design(res.space, d.design)
         cells += [_fmt(full.get(n, math.nan), 1e9 if n.endswith("_s") else 1.0, 4) for n in names]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 
-def _report_text(res: ExploreResult, extra_sections: Sequence[str]) -> str:
+def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_section: str = "") -> str:
     sp = res.space
     bvr = best_versus_reference(res)
     ref, best = bvr["reference"], bvr["best"]
@@ -88,7 +107,8 @@ def _report_text(res: ExploreResult, extra_sections: Sequence[str]) -> str:
              f"{len(res.designs)} designs evaluated on the predicted tier ({n_ok} ran, {int(res.feasible.sum())} "
              f"feasible, {int(res.front.sum())} on the front). Constraints: "
              + "; ".join(c.describe() for c in sp.constraints) + ".", "",
-             f"![Pareto front]({FRONT_PNG})", "",
+             f"![The Pareto front: energy per independent bit against τ, σ(V0)/Vs and area; infeasible designs light "
+             f"grey crosses, dominated ones grey, the front red, the cell's default a star]({FRONT_PNG})", "",
              "Front (predicted tier; energies per read and per independent bit, τ of the read bits; "
              "times in the parameter columns in ns):", "", front_markdown(res)]
     if best is None:
@@ -100,7 +120,7 @@ def _report_text(res: ExploreResult, extra_sections: Sequence[str]) -> str:
                   f"(**×{bvr['ratio']:.2f}**); τ {_fmt(best.metrics['tau_corr_s'], 1e9)} vs "
                   f"{_fmt(ref.metrics['tau_corr_s'], 1e9)} ns; σ(V0)/Vs {_fmt(best.metrics['sigma_v0_over_vs'])} vs "
                   f"{_fmt(ref.metrics['sigma_v0_over_vs'])}.", ""]
-    lines += [_floor_text(res), ""]
+    lines += [floor_section or _floor_text(res), ""]
     lines += list(extra_sections)
     return "\n".join(lines) + "\n"
 
@@ -142,16 +162,77 @@ def _floor_text(res: ExploreResult) -> str:
     return " ".join(parts)
 
 
+def measure_floor(res: ExploreResult, *, corner: bool = True, runner: str | None = None) -> tuple[Any, list[Path]]:
+    """The energy breakdown and floor of ``res`` (:func:`pbitkit.explore.floor.floor_analysis`); with
+    ``corner`` the design of :func:`~pbitkit.explore.floor.floor_corner` (the space's fixed values, the cell's
+    defaults, every parameter the readout/clock part depends on at its lowering bound) is evaluated once on the
+    nominal predicted tier (one session, no mismatch runs; kept in the design cache). Writes ``breakdown.csv``,
+    ``breakdown.png`` and ``floor.json``; returns ``(FloorAnalysis, paths)``."""
+    from pbitkit.circuits.ngspice import ngspice_version
+    from pbitkit.circuits.registry import get_cell
+    from pbitkit.circuits.runners import DEFAULT_RUNNER
+    from pbitkit.explore.evaluate import EVAL_CODE_MODULES, evaluate_design
+    from pbitkit.explore.floor import PARTS, breakdown_rows, floor_analysis, floor_corner
+    from pbitkit.explore.plots import plot_breakdown
+    from pbitkit.explore.space import SUPPLY
+    from pbitkit.explore.store import DesignCache, design_key, make_record, restore_metrics
+    from pbitkit.io import atomic_write_json
+
+    out = res.out_dir
+    fa = floor_analysis(res)
+    if corner and floor_corner(fa):
+        sp = res.space
+        cell = get_cell(sp.cell)
+        design = {SUPPLY: float(cell.default_vdd_V), **dict(sp.fixed), **floor_corner(fa)}
+        cond = {**sp.conditions.to_dict(), "mc_instances": 0, "check_corners": []}
+        area = {"fixed_um2": sp.area_fixed_um2, "terms": [(t.w, t.l, t.count) for t in sp.area_terms]}
+        key = design_key(sp.cell, design, conditions=cond, area=area, screen=[], ngspice_version=ngspice_version(),
+                         code_modules=(*EVAL_CODE_MODULES, type(cell).__module__))
+        cache = DesignCache.default()
+        hit = cache.get(key)
+        if hit is None:
+            m = evaluate_design(sp.cell, design, cond, area, (), runner or DEFAULT_RUNNER)
+            cache.put(make_record(key, design, m, origin="floor_corner"))
+        else:
+            m = restore_metrics(hit)
+        fa = floor_analysis(res, corner_metrics=m, corner_design=floor_corner(fa))
+    rows = breakdown_rows(res)
+    cols = list(rows[0]) if rows else []
+    csv_text = ",".join(cols) + "\n" + "".join(",".join(str(r[c]) for c in cols) + "\n" for r in rows)
+    paths = [atomic_write_text(out / BREAKDOWN_CSV, csv_text)]
+    front = [res.reference] + [d for d in res.front_designs if d.origin != "reference"]
+    from pbitkit.explore.floor import energy_parts
+
+    bars = [{"label": "default" if d.origin == "reference" else d.key[:8], **energy_parts(d.metrics)} for d in front]
+    paths.append(plot_breakdown(bars, out / BREAKDOWN_PNG, parts=PARTS, target_J=fa.target_J, floor_J=fa.floor_J,
+                                title=f"{res.space.cell}: energy per independent bit by part (default and front)"))
+    paths.append(atomic_write_json(out / FLOOR_JSON, {
+        "target_J": fa.target_J, "reference_J": fa.reference_J, "bound_J": fa.bound_J,
+        "bound_design": fa.bound_design.key if fa.bound_design else None, "corner_J": fa.corner_J,
+        "corner_design": fa.corner_design, "floor_J": fa.floor_J, "factor2_excluded": fa.factor2_excluded,
+        "best_ratio_possible": fa.best_ratio_possible, "dominant": fa.dominant, "fit_r2": fa.fit_r2,
+        "stats": fa.stats, "n_ran": fa.n_ran, "n_feasible": fa.n_feasible,
+        "coverage": [{"name": c.name, "lo": c.lo, "hi": c.hi, "explored_lo": c.explored_lo,
+                      "explored_hi": c.explored_hi, "rho": c.rho, "effect": c.effect, "depends": c.depends,
+                      "floor_value": c.floor_value} for c in fa.coverage]}))
+    return fa, paths
+
+
 def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, executor: cf.Executor | None = None,
                workers: int | None = None, confirm_params: Mapping[str, float] | None = None,
-               e2e_config: Any = None, extra_sections: Sequence[str] = ()) -> list[Path]:
-    """Write ``front.png`` and ``explore_report.md`` into the run directory.
+               e2e_config: Any = None, extra_sections: Sequence[str] = (), floor: bool = True,
+               command: str = "", confirm_biases: int = 9) -> list[Path]:
+    """Write ``front.png``, the energy breakdown and floor (:func:`measure_floor`, with ``floor``) and
+    ``explore_report.md`` into the run directory.
 
-    With ``confirm`` > 0 the reference and that many front designs are first confirmed with the transient
-    tier and their cards saved (:func:`pbitkit.explore.confirm.confirm_front`, ``confirm_params`` extra cell
-    overrides for it); with ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
+    With ``confirm`` > 0 the reference and that many front designs (every front design when ``confirm`` is at
+    least the front's size) are first confirmed with the transient tier and their cards saved
+    (:func:`pbitkit.explore.confirm.confirm_front` on ``confirm_biases`` bias points, ``confirm_params`` extra
+    cell overrides for it, e.g. a shorter ``t_stop_s``); with
+    ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
     (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``). ``extra_sections`` are appended to
-    the report. Returns the paths written.
+    the report; ``command`` (the command line that produced the run) is quoted in it. Returns the paths
+    written.
     """
     from pbitkit.explore.plots import plot_front
 
@@ -159,11 +240,20 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
     feas, front = front_mask(res.space, res.designs)
     rows = table_rows(res.space, res.designs, feas, front)
     paths = [plot_front(rows, out / FRONT_PNG, title=f"{res.space.cell}: {len(rows)} designs, predicted tier")]
+    floor_section = ""
+    if floor:
+        from pbitkit.explore.floor import floor_markdown
+
+        fa, fpaths = measure_floor(res)
+        paths += fpaths
+        floor_section = floor_markdown(fa, command=command) + ("\n![Energy per independent bit of the default and of every front design, by part, with the "
+                                                            f"factor-2 target and the floor]({BREAKDOWN_PNG})\n")
     sections = []
     if confirm > 0:
         from pbitkit.explore.confirm import confirm_front, confirm_markdown
 
-        conf = confirm_front(res, k=confirm, params=confirm_params, executor=executor, workers=workers)
+        conf = confirm_front(res, k=confirm, n_bias=confirm_biases, params=confirm_params, executor=executor,
+                             workers=workers)
         paths += conf.paths
         sections.append(confirm_markdown(conf))
         if end_to_end > 0:
@@ -174,5 +264,37 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
             paths += e2e.paths
             sections.append(end_to_end_markdown(e2e))
     sections += list(extra_sections)
-    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections)))
+    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section)))
     return paths
+
+
+def pipeline_section(run_dir: str | Path, fig_dir: str | Path, *, figure_number: int = 1) -> list[str]:
+    """Report lines for a pipeline run that holds an exploration in ``run_dir / PIPELINE_DIR`` (written by
+    ``pbitkit explore --out RUN/explore``): its ``explore_report.md`` with every figure copied into ``fig_dir``
+    (prefixed ``explore_``) and captioned ``*Figure <n>.*`` from ``figure_number`` on. Empty when the run holds
+    no exploration."""
+    import re
+    import shutil
+
+    src = Path(run_dir) / PIPELINE_DIR
+    md = src / REPORT_FILE
+    if not md.is_file():
+        return []
+    fig_dir = Path(fig_dir)
+    lines = ["## Design-space exploration of the cell (`pbitkit explore`)", "",
+             f"From the exploration in `{PIPELINE_DIR}/` (its full report: `{PIPELINE_DIR}/{REPORT_FILE}`).", ""]
+    n = figure_number
+    for line in md.read_text(encoding="utf-8").splitlines():
+        m = re.fullmatch(r"!\[(.*)\]\(([^)/]+\.png)\)", line.strip())
+        if m:
+            png = src / m.group(2)
+            if not png.is_file():
+                continue
+            dest = fig_dir / f"explore_{png.name}"
+            shutil.copyfile(png, dest)
+            lines += [f"![{m.group(1)}]({fig_dir.name}/{dest.name})", "", f"*Figure {n}.* {m.group(1)}."]
+            n += 1
+            continue
+        # the exploration's own headings one level down (its title becomes a sub-section of this one)
+        lines.append("#" + line if line.startswith("## ") or line.startswith("### ") else line)
+    return lines + [""]

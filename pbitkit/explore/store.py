@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from pbitkit.circuits.cache import module_hash
 from pbitkit.errors import PbitkitError
-from pbitkit.io import atomic_write_json, read_json, sha256_json
+from pbitkit.io import atomic_write_json, from_json_safe, read_json, sha256_json, to_json_safe
 from pbitkit.paths import cache_dir
 
 __all__ = ["design_key", "make_record", "check_record", "DesignCache", "append_record", "read_records",
@@ -35,52 +34,21 @@ log = logging.getLogger(__name__)
 RECORD_FORMAT = 1
 
 
-def _clean(v: Any) -> Any:
-    """JSON-safe copy: NaN -> None, +-inf -> "inf"/"-inf" (strict JSON), recursively."""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return v
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, str):
-        return _clean(v.item())
-    return v
-
-
-def _restore(v: Any) -> Any:
-    if v is None:
-        return math.nan
-    if v == "inf":
-        return math.inf
-    if v == "-inf":
-        return -math.inf
-    if isinstance(v, dict):
-        return {k: _restore(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_restore(x) for x in v]
-    return v
-
-
 def design_key(cell: str, design: Mapping[str, float], *, conditions: Mapping[str, Any], area: Mapping[str, Any],
                screen: Sequence[Mapping[str, Any]], ngspice_version: str, code_modules: Sequence[str]) -> str:
     """Hex SHA-256 of everything that determines a design's figures (see the module docstring)."""
     return sha256_json({"format": RECORD_FORMAT, "cell": cell,
                         "design": {k: repr(float(v)) for k, v in sorted(design.items())},
-                        "conditions": _clean(dict(conditions)), "area": _clean(dict(area)),
-                        "screen": _clean(list(screen)), "ngspice": ngspice_version,
+                        "conditions": to_json_safe(dict(conditions)), "area": to_json_safe(dict(area)),
+                        "screen": to_json_safe(list(screen)), "ngspice": ngspice_version,
                         "code": {m: module_hash(m) for m in code_modules}})
 
 
 def make_record(key: str, design: Mapping[str, float], metrics: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """A stored record: key, design, metrics (JSON-safe), ``extra`` (round, origin, unit coordinates...) and
     the SHA-256 of all of it."""
-    body = {"format": RECORD_FORMAT, "key": key, "design": _clean(dict(design)), "metrics": _clean(dict(metrics)),
-            **{k: _clean(v) for k, v in extra.items()}}
+    body = {"format": RECORD_FORMAT, "key": key, "design": to_json_safe(dict(design)), "metrics": to_json_safe(dict(metrics)),
+            **{k: to_json_safe(v) for k, v in extra.items()}}
     return {**body, "sha256": sha256_json(body)}
 
 
@@ -100,7 +68,7 @@ def check_record(rec: Any) -> str:
 
 def restore_metrics(rec: Mapping[str, Any]) -> dict[str, Any]:
     """A record's metrics with NaN/inf restored."""
-    return _restore(dict(rec["metrics"]))
+    return from_json_safe(dict(rec["metrics"]))
 
 
 class DesignCache:

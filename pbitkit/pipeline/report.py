@@ -493,6 +493,12 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
         L += [f"Full DTM report: `{ev_dir.name}/report.md`.", ""]
         L += figs.section(ev_dir, "dtm_", "dtm", {"points": points, "k_best": k_best,
                                                    "baselines": results.get("baselines") or {}})
+    # --- design-space exploration, when the run holds one (section built by pbitkit.explore.report) -------------
+    from pbitkit.explore.report import pipeline_section as explore_section
+
+    ex = explore_section(out, fig_dir, figure_number=figs.n + 1)
+    figs.n += sum(line.startswith("![") for line in ex)
+    L += ex
     # --- 5. provenance -------------------------------------------------------------------------------------------
     L += ["## 5. Provenance", ""]
     rows = [["pbitkit", f"{prov.get('pbitkit_version')} (git {prov.get('git_commit')})"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -22,6 +23,7 @@ from pbitkit.explore.confirm import (
 from pbitkit.explore.driver import run
 from pbitkit.explore.endtoend import E2EConfig, end_to_end, end_to_end_markdown
 from pbitkit.explore.space import space_from_dict
+from pbitkit.errors import ConfigError
 from pbitkit.pbitmodel import DeviceModel
 
 
@@ -88,14 +90,22 @@ def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
         assert card.cell == "native_latch" and 0.005 < card.vs_V < 0.05
         assert (card.variation.v0_sigma_V > 0) and (it.variation_defined == math.isfinite(it.design.metrics["sigma_v0_V"]))
     assert "Transient confirmation" in confirm_markdown(conf)
-    e2e = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5))
+    tiny = E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5, hardware_aware="always")
+    e2e = end_to_end(conf, k=1, config=tiny)
     assert len(e2e.points) == 2 and e2e.gpu_energy_J > e2e.paper_energy_J > 0
     for p in e2e.points:
         assert math.isfinite(p.fd) and p.fd_lo <= p.fd <= p.fd_hi and p.energy_per_sample_J > 0
+        # a hardware-aware model trained on each design's calibrated chip, sampled on that chip
+        assert p.hardware_aware and p.fd_hw_lo <= p.fd_hw <= p.fd_hw_hi and 0 <= p.cond_acc_hw <= 1
     assert math.isfinite(e2e.ideal_fd)
     rec = json.loads((tmp_path / "run" / "endtoend.json").read_text())
     assert len(rec["points"]) == 2 and (tmp_path / "run" / "quality_vs_energy.png").is_file()
-    assert "End to end" in end_to_end_markdown(e2e)
-    # a second call takes every design's result from its record (no sampling): same numbers
-    again = end_to_end(conf, k=1, config=E2EConfig(n_steps=1, epochs=1, n_train=100, label_repeat=3, K=5, n_samples=40, n_boot=5))
-    assert [p.fd for p in again.points] == [p.fd for p in e2e.points]
+    assert "End to end" in end_to_end_markdown(e2e) and "Hardware-aware" in end_to_end_markdown(e2e)
+    # a second call takes every design's result from its record (no sampling, no training): same numbers; with
+    # "never" the same records serve and no hardware-aware figure is reported
+    again = end_to_end(conf, k=1, config=tiny)
+    assert [(p.fd, p.fd_hw) for p in again.points] == [(p.fd, p.fd_hw) for p in e2e.points]
+    never = end_to_end(conf, k=1, config=dataclasses.replace(tiny, hardware_aware="never"))
+    assert [p.fd for p in never.points] == [p.fd for p in e2e.points] and not any(p.hardware_aware for p in never.points)
+    with pytest.raises(ConfigError, match="hardware_aware"):
+        E2EConfig(hardware_aware="sometimes")

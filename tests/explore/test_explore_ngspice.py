@@ -39,7 +39,7 @@ TINY = {
 @pytest.mark.slow  # ~15 s idle, ~30 s on the loaded shared machine (7 predicted-tier designs)
 def test_tiny_space_end_to_end_and_resume_from_the_log(tmp_path: Path) -> None:
     space = space_from_dict(TINY)
-    out = tmp_path / "run"
+    out = tmp_path / "explore"  # inside a pipeline run directory (tmp_path): the pipeline's report includes it
     res = run(space, out, budget=3, n_initial=3, batch=2, workers=1)
     assert len(res.designs) == 4 and res.reference.origin == "reference"
     ref = res.reference.metrics
@@ -57,9 +57,25 @@ def test_tiny_space_end_to_end_and_resume_from_the_log(tmp_path: Path) -> None:
     assert res.front.any()
     for name in ("designs.csv", "front.csv", DESIGNS_LOG):
         assert (out / name).stat().st_size > 0
-    paths = finish_run(res)
-    assert (out / REPORT_FILE).read_text().count("| default |") == 1
-    assert (out / "front.png").read_bytes()[:4] == b"\x89PNG" and len(paths) == 2
+    paths = finish_run(res, command="pbitkit explore --cell native_latch --out X")
+    report = (out / REPORT_FILE).read_text()
+    assert report.count("| default |") == 1 and "Energy breakdown and floor" in report
+    assert (out / "front.png").read_bytes()[:4] == b"\x89PNG" and (out / "breakdown.png").read_bytes()[:4] == b"\x89PNG"
+    assert {p.name for p in paths} >= {"front.png", "breakdown.csv", "breakdown.png", "floor.json", REPORT_FILE}
+    # the floor: the parts of every design that ran, the bound below every design's energy, the corner measured
+    floor = json.loads((out / "floor.json").read_text())
+    assert floor["n_ran"] == sum(d.ok for d in res.designs)
+    assert floor["bound_J"] <= min(d.metrics["energy_per_independent_bit_J"] for d in res.designs if d.ok)
+    assert floor["bound_J"] == min(d.metrics["dynamic_energy_per_bit_J"] for d in res.designs if d.ok)
+    assert len((out / "breakdown.csv").read_text().splitlines()) == 1 + floor["n_ran"]
+    # the pipeline report's section: the exploration's report with its figures copied and captioned
+    from pbitkit.explore.report import pipeline_section
+
+    (tmp_path / "figs").mkdir()
+    sec = pipeline_section(tmp_path, tmp_path / "figs", figure_number=3)
+    assert sec[0].startswith("## Design-space exploration") and "*Figure 3.*" in "\n".join(sec)
+    assert (tmp_path / "figs" / "explore_front.png").is_file() and (tmp_path / "figs" / "explore_breakdown.png").is_file()
+    assert pipeline_section(tmp_path / "explore", tmp_path / "figs") == []  # no exploration there
     bvr = best_versus_reference(res)
     assert bvr["best"] is None or bvr["ratio"] > 0
     # the same call again: every design from the run log, nothing evaluated
