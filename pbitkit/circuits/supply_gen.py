@@ -9,14 +9,18 @@ n-well of the core pFETs) with a code chosen by the calibration in
 Schematic (sky130; W/L in µm; every element a transistor or an explicit capacitor; the rails and the code
 bits are port sources):
 
-* **String DAC** — ``2**bits`` identical ``nfet_01v8`` units (``ladder_w_um/ladder_l_um``, gates at the
-  logic rail ``vhi`` = 1.8 V, so each is a triode MOS resistor) in series from ground to the reference rail
-  ``vref`` (0.45 V); tap ``k`` sits at ≈ ``k/2**bits · vref`` (a string DAC is monotonic by construction;
-  the units' on-resistance grows towards the top, where their V_GS is lower, which bends the transfer a
-  few per cent — see :func:`ladder_hand_V`).
-* **Tap selection** — a binary tree of ``nfet_01v8`` pass switches (``switch_w_um/switch_l_um``), one level
-  per code bit, its gates driven to ``vhi`` or 0 by the code register (ports ``b<i>``/``bn<i>``). It carries
-  no DC current (it drives a gate), so the tap voltage reaches the follower's gate ``g`` undisturbed.
+* **String DAC** — ``2**bits`` (128) identical native ``nfet_03v3_nvt`` units (``ladder_w_um/ladder_l_um``,
+  gates at the logic rail ``vhi`` = 1.8 V, so each is a triode MOS resistor) in series from ground to the
+  reference rail ``vref`` (0.45 V); tap ``k`` sits at ≈ ``k/2**bits · vref`` (a string DAC is monotonic by
+  construction; the units' on-resistance grows towards the top, where their V_GS is lower, which bends the
+  transfer a few per cent — see :func:`ladder_hand_V`).
+* **Tap selection** — a binary tree of low-Vt ``pfet_01v8_lvt`` pass switches (``switch_w_um/switch_l_um``,
+  n-wells at ``vref``), one level per code bit, on with their gate at 0 and off with it at ``vhi`` (ports
+  ``b<i>``/``bn<i>``: the code register's outputs). Native nFET switches do not turn off with 0 V on their
+  gates (at ff their leakage made the taps non-monotonic). The tree carries no DC current (it drives a
+  gate), so the tap voltage reaches the follower's gate ``g`` undisturbed. Only native and low-Vt pFET
+  devices are used: ngspice copies a sky130 device's every model bin per instance, and the standard
+  ``nfet_01v8`` has 180 bins (a 9-bit version with it took 7.8 GB), the native 9 and the low-Vt pFET 48.
 * **Follower** — native ``nfet_03v3_nvt`` source follower (``follower_w_um/follower_l_um``, one unit per
   cell, ``m = n_cells``) from the rail ``vin`` (0.4 V, the cells' bias rail) to the core supply ``vcore``,
   with an explicit decoupling capacitor of ``c_out_per_cell_F`` per cell. In subthreshold the follower's
@@ -38,9 +42,11 @@ turns it into joules per cell per read.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -50,10 +56,12 @@ from pbitkit.circuits.elements import fmt_number, mos_device, netlist_header
 from pbitkit.circuits.models import ModelLibrary
 from pbitkit.circuits.ngspice import SimJob, SimResult, run, write_command
 from pbitkit.constants import thermal_voltage
-from pbitkit.errors import ConfigError, SimulationError
+from pbitkit.errors import ConfigError, PbitkitError, SimulationError
+from pbitkit.paths import data_dir
 
-__all__ = ["SupplyGenSpec", "GenPoint", "GenReport", "render_supply_gen", "supply_gen_ports", "ladder_hand_V",
-           "gen_levels", "gen_report", "amortized_energy", "SUPPLY_GEN_MODELS"]
+__all__ = ["SupplyGenSpec", "GenPoint", "GenReport", "GeneratorEnergy", "render_supply_gen", "supply_gen_ports",
+           "ladder_hand_V", "gen_levels", "gen_report", "amortized_energy", "generator_energy_per_cell",
+           "SUPPLY_GEN_MODELS", "CORNERS_TABLE"]
 
 _f = fmt_number
 
@@ -70,21 +78,21 @@ class SupplyGenSpec:
     bits : code bits of the string DAC (``2**bits`` units and taps; 4…10).
     v_ref_V : the string's top rail. v_in_V : the follower's drain rail. v_hi_V : the logic rail (the
         units' and switches' gate drive). v_ddb_V, v_tail_V, ref_V : the load replicas' bias stage.
-    ladder_w_um, ladder_l_um : string unit (``nfet_01v8``). switch_w_um, switch_l_um : tap switch
-        (``nfet_01v8``). follower_w_um, follower_l_um : one follower unit (``nfet_03v3_nvt``) per cell.
+    ladder_w_um, ladder_l_um : string unit (``nfet_03v3_nvt``: its model bins allow L 0.5/0.6/0.8 µm).
+        switch_w_um, switch_l_um : tap switch (``pfet_01v8_lvt``). follower_w_um, follower_l_um : one follower unit (``nfet_03v3_nvt``) per cell.
     c_out_per_cell_F : decoupling capacitance on the core supply per cell. c_well_F : the well line's
         hold capacitor.
     sample_period_s : the cells' read period (for the energy per read).
     """
 
-    bits: int = 8
+    bits: int = 7
     v_ref_V: float = 0.45
     v_in_V: float = 0.4
     v_hi_V: float = 1.8
     ladder_w_um: float = 0.42
     ladder_l_um: float = 0.8
     switch_w_um: float = 0.42
-    switch_l_um: float = 0.8
+    switch_l_um: float = 0.35
     follower_w_um: float = 0.42
     follower_l_um: float = 0.8
     c_out_per_cell_F: float = 20e-15
@@ -153,10 +161,11 @@ def _tree(lib: ModelLibrary, spec: SupplyGenSpec, prefix: str, out: str) -> list
     for i in range(spec.bits):
         nxt = [out] if i == spec.bits - 1 else [f"{prefix}s{i}_{j}" for j in range(len(prev) // 2)]
         for j, node in enumerate(nxt):
-            lines += [mos_device(lib, f"{prefix.upper()}S{i}_{j}a", prev[2 * j], f"{prefix}n{i}", node, "0", "nfet_nvt",
+            # pFET pass switches: on with the gate at 0 (the bit line low), off with it at V_hi; n-well at V_ref
+            lines += [mos_device(lib, f"{prefix.upper()}S{i}_{j}a", prev[2 * j], f"{prefix}{i}", node, "vref", "pfet_lvt",
                                  spec.switch_w_um, spec.switch_l_um),
-                      mos_device(lib, f"{prefix.upper()}S{i}_{j}b", prev[2 * j + 1], f"{prefix}{i}", node, "0", "nfet_nvt",
-                                 spec.switch_w_um, spec.switch_l_um)]
+                      mos_device(lib, f"{prefix.upper()}S{i}_{j}b", prev[2 * j + 1], f"{prefix}n{i}", node, "vref",
+                                 "pfet_lvt", spec.switch_w_um, spec.switch_l_um)]
         prev = nxt
     return lines
 
@@ -208,7 +217,7 @@ def render_supply_gen(lib: ModelLibrary, spec: SupplyGenSpec, *, code: int, n_ce
         hi = "vref" if k + 1 == k_top else _tap(k + 1)
         lines.append(mos_device(lib, f"L{k}", hi, "vhi", _tap(k), "0", "nfet_nvt", spec.ladder_w_um,
                                 spec.ladder_l_um))
-    lines += ["* tap selection: binary tree of pass switches to the follower's gate g", *_tree(lib, spec, "b", "g"),
+    lines += ["* tap selection: binary tree of low-Vt pFET pass switches to the follower's gate g", *_tree(lib, spec, "b", "g"),
               "* native source follower, one unit per cell, and the decoupling capacitor",
               mos_device(lib, "F", "vin", "g", "vcore", "0", "nfet_nvt", spec.follower_w_um, spec.follower_l_um)
               + f" m={n}",
@@ -369,12 +378,14 @@ class GenReport:
 
 def gen_report(code: int, *, corner: str = "tt", temp_C: float = 27.0, n_cells: int = 256,
                well_code: int | None = None, spec: SupplyGenSpec | None = None, step_frac: float = 0.1,
-               library: LibraryFactory | None = None, runner: Callable[[SimJob], SimResult] = run) -> GenReport:
+               i_load_A: float | None = None, library: LibraryFactory | None = None,
+               runner: Callable[[SimJob], SimResult] = run) -> GenReport:
     """Operating point, load regulation, output noise and load-step response at ``code`` (one session).
 
     The load steps are a testbench current source ``Istep`` on ``vcore`` (``±step_frac`` of the cells'
-    current for the regulation, then a ``step_frac`` step for the transient), added to the rendered
-    generator with its ``n_cells`` replica cells.
+    current ``i_load_A`` for the regulation, then a ``step_frac`` step for the transient), added to the
+    rendered generator with its ``n_cells`` replica cells. ``i_load_A`` (A; e.g. from :func:`gen_levels`)
+    sizes the steps; None runs :func:`gen_levels` first to measure it.
     """
     spec = spec or SupplyGenSpec()
     code = _check_code(spec, "code", code)
@@ -382,21 +393,23 @@ def gen_report(code: int, *, corner: str = "tt", temp_C: float = 27.0, n_cells: 
         raise ConfigError(f"gen_report: step_frac must be in (0, 1], got {step_frac!r}")
     lib = (library or default_library)(corner, False)
     net = render_supply_gen(lib, spec, code=code, n_cells=n_cells, temp_C=temp_C, well_code=well_code)
-    # first session: the operating point, which sizes the load steps of the second
-    (pt,) = gen_levels([code], corner=corner, temp_C=temp_C, n_cells=n_cells, well_code=well_code, spec=spec,
-                       library=library, runner=runner)
-    di = step_frac * pt.i_load_A
+    if i_load_A is None:
+        (first,) = gen_levels([code], corner=corner, temp_C=temp_C, n_cells=n_cells, well_code=well_code, spec=spec,
+                              library=library, runner=runner)
+        i_load_A = first.i_load_A
+    if not (isinstance(i_load_A, (int, float)) and 0 < i_load_A < 1):
+        raise ConfigError(f"gen_report: i_load_A must be in (0, 1) A, got {i_load_A!r}")
+    di = step_frac * i_load_A
     dvg = 2e-3
     vecs = list(_OP_VECS) + (["v(nw)"] if well_code is not None else [])
-    tau_est = n_cells * spec.c_out_per_cell_F * 0.035 / max(pt.i_load_A, 1e-12)
+    tau_est = n_cells * spec.c_out_per_cell_F * 0.035 / i_load_A
     t_step = 20 * tau_est
-    ctl = [_nodeset(spec, code)]
+    ctl = [_nodeset(spec, code), "op", write_command(vecs)]
     for s in (-1.0, 1.0):
         ctl += [f"alter istep dc={_f(s * di)}", "op", write_command(vecs)]
     ctl += ["alter istep dc=0"]
     # the follower's subthreshold slope: the gate moved by a source in series (tap -> g through Vdg)
-    ctl += ["op", write_command(["v(vcore)", "i(vin)"]),
-            f"alter vdg dc={_f(dvg)}", "op", write_command(["v(vcore)", "i(vin)"]), "alter vdg dc=0",
+    ctl += [f"alter vdg dc={_f(dvg)}", "op", write_command(["v(vcore)", "i(vin)"]), "alter vdg dc=0",
             "noise v(vcore) vref dec 10 1 1e9", write_command(["onoise_total"]),
             f"tran {_f(t_step / 400)} {_f(2 * t_step)}", write_command(["v(vcore)"])]
     tb = net.replace(" g vcore 0 ", " gf vcore 0 ")  # follower gate behind the testbench source Vdg
@@ -408,10 +421,11 @@ def gen_report(code: int, *, corner: str = "tt", temp_C: float = 27.0, n_cells: 
     res = runner(_job(tb, ctl, f"supply generator report {corner} {temp_C} C n={n_cells} code={code}"))
     if len(res.plots) != 6:
         raise SimulationError(f"supply generator report at {corner} / {temp_C} C: {len(res.plots)} plots, expected 6")
-    lo, hi = (float(np.real(res.plots[k]["v(vcore)"][0])) for k in (0, 1))
+    pt = _point(spec, res.plots[0], code, well_code)
+    lo, hi = (float(np.real(res.plots[k]["v(vcore)"][0])) for k in (1, 2))
     r_out = (lo - hi) / (2 * di)
-    v0, v1 = (float(np.real(res.plots[k]["v(vcore)"][0])) for k in (2, 3))
-    i0, i1 = (float(-np.real(res.plots[k]["i(vin)"][0])) for k in (2, 3))
+    v0, v1 = pt.v_core_V, float(np.real(res.plots[3]["v(vcore)"][0]))
+    i0, i1 = pt.i_load_A, float(-np.real(res.plots[3]["i(vin)"][0]))
     # with the load fixed by the cells, the follower's slope: I ~ exp((V_GS)/n U_T) -> n from dI / dV_GS
     ut = thermal_voltage(temp_C)
     dvgs = dvg - (v1 - v0)
@@ -448,3 +462,70 @@ def amortized_energy(point: GenPoint, n_cells: int, sample_period_s: float = 300
     ts = sample_period_s
     return {"total_J": point.p_gen_W * ts / n, "dropout_J": (point.p_gen_W - point.p_quiescent_W) * ts / n,
             "quiescent_J": point.p_quiescent_W * ts / n, "core_J": point.v_core_V * point.i_load_A * ts / n}
+
+
+#: The stored corner x temperature table (written by ``examples/native_latch_corners.py``).
+CORNERS_TABLE = "native_latch_corners.jsonl"
+
+
+@dataclass(frozen=True)
+class GeneratorEnergy:
+    """The supply generator's energy per cell per read at one corner / temperature and array size.
+
+    Attributes
+    ----------
+    energy_J : ``dropout_J + quiescent_J`` (J per cell per read).
+    dropout_J : the follower's ``(V_in - V_core) I`` per cell (measured; does not depend on the array size).
+    quiescent_J : the string's and logic rail's power x read period / ``n_cells`` (measured power, amortized).
+    n_cells, corner, temp_C : what it is for. code, v_core_V : the calibrated code and core supply.
+    n_cells_measured : the array size of the ngspice run the numbers come from.
+    source : one line naming the stored record and how it was produced.
+    """
+
+    energy_J: float
+    dropout_J: float
+    quiescent_J: float
+    n_cells: int
+    corner: str
+    temp_C: float
+    code: int
+    v_core_V: float
+    n_cells_measured: int
+    source: str
+
+
+def generator_energy_per_cell(n_cells: int, *, corner: str = "tt", temp_C: float = 27.0,
+                              table: str | None = None) -> GeneratorEnergy:
+    """The generator's energy per cell per read for an array of ``n_cells`` (the ledger's supply-tracking /
+    trim term), from the stored corner table (``pbitkit/data/native_latch_corners.jsonl``, produced by
+    ``examples/native_latch_corners.py``): the measured drop-out per cell plus the measured quiescent power
+    amortized over ``n_cells``, at the die's calibrated code.
+
+    Raises
+    ------
+    ConfigError
+        For a bad ``n_cells``, or a corner / temperature the table has no calibrated record of.
+    PbitkitError
+        If the table is missing or unreadable.
+    """
+    n = _check_cells(n_cells)
+    path = data_dir() / CORNERS_TABLE if table is None else Path(table)
+    try:
+        recs = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
+    except (OSError, ValueError) as e:
+        raise PbitkitError(f"supply generator table {path}: cannot read ({e})") from e
+    for r in recs:
+        if r.get("corner") == corner and float(r.get("temp_C", math.nan)) == float(temp_C) and r.get("ok"):
+            gen = r["gen"]
+            pt = gen["point"]
+            n_meas = int(gen["n_cells"])
+            ts = SupplyGenSpec().sample_period_s
+            drop = (float(pt["p_gen_W"]) - float(pt["p_quiescent_W"])) * ts / n_meas
+            quiet = float(pt["p_quiescent_W"]) * ts / n
+            return GeneratorEnergy(energy_J=drop + quiet, dropout_J=drop, quiescent_J=quiet, n_cells=n, corner=corner,
+                                   temp_C=float(temp_C), code=int(pt["code"]), v_core_V=float(pt["v_core_V"]),
+                                   n_cells_measured=n_meas,
+                                   source=f"{path.name}: ngspice run of the generator at {corner} / {temp_C:g} C, code "
+                                          f"{pt['code']}, {n_meas} replica cells (examples/native_latch_corners.py)")
+    raise ConfigError(f"supply generator table {path.name} has no calibrated record for corner {corner!r} at "
+                      f"{temp_C} C")

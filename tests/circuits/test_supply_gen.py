@@ -1,9 +1,8 @@
 """The per-die core-supply generator of a ``native_latch`` array (string DAC + native follower): its
-rendering (validated, all-transistor), and a real ngspice run of its levels against hand analysis."""
+rendering (validated, all-transistor) and its energy bookkeeping. Its ngspice levels against hand analysis
+are checked in ``test_native_latch_cal.py``, on the same run the calibration uses."""
 
 from __future__ import annotations
-
-import math
 
 import pytest
 
@@ -15,12 +14,11 @@ from pbitkit.circuits.supply_gen import (
     GenPoint,
     SupplyGenSpec,
     amortized_energy,
-    gen_levels,
-    ladder_hand_V,
+    generator_energy_per_cell,
     render_supply_gen,
     supply_gen_ports,
 )
-from pbitkit.errors import ConfigError
+from pbitkit.errors import ConfigError, PbitkitError
 
 
 def test_spec_and_render_validate_their_input() -> None:
@@ -69,35 +67,18 @@ def test_amortized_energy_splits_dropout_and_quiescent() -> None:
         amortized_energy(pt, 0)
 
 
-@pytest.mark.ngspice
-def test_generator_levels_follow_hand_analysis() -> None:
-    """tt, 27 °C, 16 cells: the string's taps (the follower's gate) follow the triode-string hand analysis;
-    the core supply rises monotonically with the code and sits below the gate by the follower's V_GS; the
-    cells' current per cell at ~123 mV is the cell's ~22 nA; the string's quiescent current is
-    ``V_ref / (2**bits R_on)`` with the hand R_on of a native unit at V_GS ≈ 1.6 V."""
-    spec = SupplyGenSpec()
-    codes = [32, 64, 96, 128, 192, 255]
-    pts = gen_levels(codes, corner="tt", temp_C=27.0, n_cells=16, spec=spec)
-    gates = [p.v_gate_V for p in pts]
-    cores = [p.v_core_V for p in pts]
-    assert all(b > a for a, b in zip(cores, cores[1:])), cores
-    # hand: triode string with V_th = 0.1 V (native, no body effect); measured 4–10 % below it (the units'
-    # body effect adds to the bend) -> 15 %
-    for c, g in zip(codes, gates):
-        hand = ladder_hand_V(spec, c, 0.1)
-        assert g == pytest.approx(hand, rel=0.15), (c, g, hand)
-        assert g < hand * 1.01  # the body effect only bends it further down
-    # negative control: a linear divider k/2**bits V_ref is off by more than the hand model at mid-scale
-    assert abs(gates[1] - 64 / 256 * spec.v_ref_V) > abs(gates[1] - ladder_hand_V(spec, 64, 0.1))
-    # the follower: V_GS = V_gate - V_core small at the cells' current (native device, one unit per cell)
-    assert all(-0.05 < g - c < 0.2 for g, c in zip(gates, cores))
-    mid = pts[2]
-    assert 0.11 < mid.v_core_V < 0.14
-    assert 10e-9 < mid.i_load_A / 16 < 40e-9
-    # quiescent: the string current ~ V_ref / (256 R_on); R_on of the 0.42/0.8 native unit measured by the
-    # current (P_q / V_ref) must give a unit conductance of 10–200 uS (k' W/L (V_GS - V_th) ~ 60 uS)
-    g_unit = (mid.p_quiescent_W / spec.v_ref_V) * spec.n_codes / spec.v_ref_V
-    assert 10e-6 < g_unit < 200e-6, g_unit
-    e = amortized_energy(mid, 16)
-    assert e["dropout_J"] > 0 and e["quiescent_J"] > 0
-    assert not math.isnan(e["total_J"])
+def test_generator_energy_from_the_stored_corner_table(tmp_path) -> None:
+    """The ledger's supply-tracking term: the stored tt / 27 °C record's drop-out per cell plus its string
+    power shared by the array; a larger array pays less string, the same drop-out; unknown points raise."""
+    e16 = generator_energy_per_cell(256, corner="tt", temp_C=27.0)
+    e70 = generator_energy_per_cell(4900, corner="tt", temp_C=27.0)
+    assert e16.dropout_J == pytest.approx(e70.dropout_J) and e16.quiescent_J == pytest.approx(e70.quiescent_J * 4900 / 256)
+    assert e16.energy_J == pytest.approx(e16.dropout_J + e16.quiescent_J)
+    assert 0.5e-15 < e16.energy_J < 10e-15 and 0.08 < e16.v_core_V < 0.2
+    assert "native_latch_corners" in e16.source
+    with pytest.raises(ConfigError, match="no calibrated record"):
+        generator_energy_per_cell(256, corner="tt", temp_C=33.0)
+    bad = tmp_path / "t.jsonl"
+    bad.write_text("{not json\n")
+    with pytest.raises(PbitkitError, match="cannot read"):
+        generator_energy_per_cell(256, table=str(bad))
