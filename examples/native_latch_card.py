@@ -173,8 +173,19 @@ def main() -> None:
     n_ok = len(rep.instances)
     print(f"variation: {n_ok} of {args.n_mc} instances fitted; sigma(v0) = {v.v0_sigma_V * 1e3:.2f} mV "
           f"(= {v.v0_sigma_V / card.vs_V:.2f} vs), sigma(vs)/vs = {v.vs_sigma_rel:.3f}, corr = {v.v0_vs_corr:.2f}")
-    for seed, f in sorted(rep.instances.items()):
-        print(f"  mc_seed {seed}: v0 = {f.v0_V * 1e3:.2f} +- {f.v0_se_V * 1e3:.2f} mV, vs = {f.vs_V * 1e3:.2f} mV")
+    print("\n| mc_seed | trim_V (V) | ro_trim_V (V) | V0 (mV) | Vs (mV) | P(1) at ref | tau_corr at ref (ns) | "
+          "energy per read (fJ) | readout agreement at ref |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for res in runs:
+        rows = [r for r in res.rows if r.get("status") == "ok"]
+        seed = int(rows[0]["mc_seed"])
+        ref = min(rows, key=lambda r: abs(float(r["bias_V"]) - float(r["param_ref_V"])))
+        f = rep.instances.get(seed) if seed >= 0 else None
+        v0, vs = (f.v0_V, f.vs_V) if f is not None else (card.v0_V, card.vs_V)
+        e = np.mean([float(r["energy_per_bit_J"]) for r in rows])
+        print(f"| {seed} | {float(ref['param_trim_V']):+.3f} | {float(ref['param_ro_trim_V']):+.3f} | {v0 * 1e3:.1f} | "
+              f"{vs * 1e3:.1f} | {float(ref['p1']):.2f} | {float(ref['tau_corr_s']) * 1e9:.0f} | {e * 1e15:.2f} | "
+              f"{float(ref['readout_agreement']):.2f} |")
     for note in rep.notes:
         print(f"  note: {note}")
 
