@@ -221,7 +221,7 @@ def measure_floor(res: ExploreResult, *, corner: bool = True, runner: str | None
 def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, executor: cf.Executor | None = None,
                workers: int | None = None, confirm_params: Mapping[str, float] | None = None,
                e2e_config: Any = None, extra_sections: Sequence[str] = (), floor: bool = True,
-               command: str = "", confirm_biases: int = 9) -> list[Path]:
+               command: str = "", confirm_biases: int = 9, trim: int = 0) -> list[Path]:
     """Write ``front.png``, the energy breakdown and floor (:func:`measure_floor`, with ``floor``) and
     ``explore_report.md`` into the run directory.
 
@@ -231,8 +231,9 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
     cell overrides for it, e.g. a shorter ``t_stop_s``); with
     ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
     (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``). ``extra_sections`` are appended to
-    the report; ``command`` (the command line that produced the run) is quoted in it. Returns the paths
-    written.
+    the report; ``command`` (the command line that produced the run) is quoted in it. With ``trim`` > 0 the
+    reference and that many front designs (in :func:`~pbitkit.explore.confirm.select_front`'s order) get their
+    variation after per-cell trim (:func:`pbitkit.explore.trim.trim_front`). Returns the paths written.
     """
     from pbitkit.explore.plots import plot_front
 
@@ -263,6 +264,13 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
             e2e = run_e2e(conf, k=end_to_end, config=e2e_config)
             paths += e2e.paths
             sections.append(end_to_end_markdown(e2e))
+    if trim > 0:
+        from pbitkit.explore.confirm import select_front
+        from pbitkit.explore.trim import trim_front, trim_markdown
+
+        tr = trim_front(res, select_front(res, trim), workers=workers or 1)
+        paths += [out / "trim" / f"{t.label}.json" for t in tr]
+        sections.append(trim_markdown(tr))
     sections += list(extra_sections)
     paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section)))
     return paths
