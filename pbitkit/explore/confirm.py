@@ -246,7 +246,7 @@ def confirm_front(res: ExploreResult, *, k: int = 3, n_bias: int = 9, params: Ma
     """Confirm the reference and ``k`` front designs (:func:`select_front`); write ``confirm.csv`` (one row
     per design and bias point) into the run directory."""
     t0 = time.perf_counter()
-    todo = [res.reference] + select_front(res, k)
+    todo = [res.reference] + [d for d in select_front(res, k) if d.origin != "reference"]
     items = []
     for d in todo:
         log.info("confirming design %s with the transient tier", d.key[:12])
@@ -272,11 +272,13 @@ def confirm_markdown(conf: ConfirmResult) -> str:
     from pbitkit.circuits.registry import get_cell
 
     res = conf.explore
-    n_front = int(res.front.sum())
-    n_conf = sum(1 for it in conf.items if it.design.origin != "reference")
+    front_keys = {d.key for d in res.front_designs}
+    n_front = len(front_keys)
+    n_conf = len({it.design.key for it in conf.items if it.design.key in front_keys})
     t_stop = float(conf.params.get("t_stop_s", get_cell(res.space.cell).params().get("t_stop_s", math.nan)))
     out = ["### Transient confirmation", "",
-           f"**{n_conf} of the {n_front} front designs** confirmed (and the default): "
+           f"**{n_conf} of the {n_front} front designs** confirmed"
+           + ("" if res.reference.key in front_keys else " (and the default, not on the front)") + ": "
            + ("the whole front" if n_conf >= n_front else "the lowest in energy, τ, variation and area first, then by energy")
            + f"; budget per design {conf.n_bias} bias points × {t_stop * 1e6:.0f} µs of transient noise per point, "
            f"both tiers ({conf.wall_time_s / 60:.1f} min of wall in this call; a design confirmed before comes from the "

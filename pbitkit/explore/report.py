@@ -230,7 +230,8 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
     (:func:`pbitkit.explore.confirm.confirm_front` on ``confirm_biases`` bias points, ``confirm_params`` extra
     cell overrides for it, e.g. a shorter ``t_stop_s``); with
     ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
-    (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``). ``extra_sections`` are appended to
+    (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``; with ``trim`` also each trimmed
+    design's chip). ``extra_sections`` are appended to
     the report; ``command`` (the command line that produced the run) is quoted in it. With ``trim`` > 0 the
     reference and that many front designs (in :func:`~pbitkit.explore.confirm.select_front`'s order) get their
     variation after per-cell trim (:func:`pbitkit.explore.trim.trim_front`). Returns the paths written.
@@ -250,6 +251,15 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
         floor_section = floor_markdown(fa, command=command) + ("\n![Energy per independent bit of the default and of every front design, by part, with the "
                                                             f"factor-2 target and the floor]({BREAKDOWN_PNG})\n")
     sections = []
+    trims: dict[str, Any] = {}
+    if trim > 0:
+        from pbitkit.explore.confirm import select_front
+        from pbitkit.explore.trim import trim_front, trim_markdown
+
+        tr = trim_front(res, select_front(res, trim), workers=workers or 1)
+        paths += [out / "trim" / f"{t.label}.json" for t in tr]
+        trims = {t.label: t for t in tr}
+        trim_section = trim_markdown(tr)
     if confirm > 0:
         from pbitkit.explore.confirm import confirm_front, confirm_markdown
 
@@ -261,16 +271,11 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
             from pbitkit.explore.endtoend import end_to_end as run_e2e
             from pbitkit.explore.endtoend import end_to_end_markdown
 
-            e2e = run_e2e(conf, k=end_to_end, config=e2e_config)
+            e2e = run_e2e(conf, k=end_to_end, config=e2e_config, trims=trims)
             paths += e2e.paths
             sections.append(end_to_end_markdown(e2e))
-    if trim > 0:
-        from pbitkit.explore.confirm import select_front
-        from pbitkit.explore.trim import trim_front, trim_markdown
-
-        tr = trim_front(res, select_front(res, trim), workers=workers or 1)
-        paths += [out / "trim" / f"{t.label}.json" for t in tr]
-        sections.append(trim_markdown(tr))
+    if trims:
+        sections.append(trim_section)
     sections += list(extra_sections)
     paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section)))
     return paths

@@ -73,7 +73,7 @@ NEAR_DEFAULT = {
 
 
 @pytest.mark.ngspice
-@pytest.mark.slow  # two designs x 5 bias points x both tiers (30 us transients), a tiny DTM trained and sampled
+@pytest.mark.slow  # two designs x 5 bias points x both tiers (30 us transients), a tiny DTM trained and sampled, trim
 def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
     res = run(space_from_dict(NEAR_DEFAULT), tmp_path / "run", budget=1, n_initial=1, workers=1)
     assert len(res.designs) == 2 and res.front.any()
@@ -109,3 +109,12 @@ def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
     assert [p.fd for p in never.points] == [p.fd for p in e2e.points] and not any(p.hardware_aware for p in never.points)
     with pytest.raises(ConfigError, match="hardware_aware"):
         E2EConfig(hardware_aware="sometimes")
+    # the default's chip after per-cell trim: its card's spread replaced by the trimmed instances' residual
+    from pbitkit.explore.trim import trim_design
+
+    t = trim_design(res, res.reference, workers=2)
+    trimmed = end_to_end(conf, k=0, config=dataclasses.replace(tiny, hardware_aware="never"), trims={"default": t})
+    assert len(trimmed.points) == 2 and trimmed.points[0].label.startswith("default")
+    assert trimmed.points[1].label == "default-trimmed" and trimmed.points[1].variation_defined
+    card = DeviceModel.load(tmp_path / "run" / "cards" / "default-trimmed.json")
+    assert card.variation.v0_sigma_V == pytest.approx(t.rms_after_V) and math.isfinite(trimmed.points[1].fd)
