@@ -1,66 +1,168 @@
-"""Corner x temperature study of the ``native_latch`` cell with its per-die trim.
+"""Corner x temperature table of the ``native_latch`` cell on its calibrated, transistor-level supply generator.
 
-For each (corner, temperature) this script calibrates the die
-(:func:`pbitkit.circuits.native_latch_trim.calibrate_die`: core supply code from the predicted tier, readout
-supply / n-well from the auto-zero scan), then records ``--t-stop`` transients at ``ref_V - 45 mV``, ``ref_V``
-and ``ref_V + 45 mV`` (nominal devices) and writes one JSON record per (corner, temperature) to ``--out`` as
-soon as it is done (a rerun skips the done ones, so the table can be run in pieces):
+For each (corner, temperature) this script
 
-    nice -n 10 python examples/native_latch_corners.py --corners tt,ff --temps 0,27,85 --out runs/nl_corners.jsonl
+1. calibrates the die (:func:`pbitkit.circuits.native_latch_cal.calibrate_die_supply`: generator code and well
+   setting, readout supply / n-well / auto-zero, from the read bits of the cell only), for an array of
+   ``--cells`` cells on the generator;
+2. measures the calibrated cell independently (another noise seed, ``--t-stop`` records) at ``ref - 60 mV``,
+   ``ref`` and ``ref + 60 mV``;
+3. simulates the generator at that code (:func:`pbitkit.circuits.supply_gen.gen_report`: load regulation, output
+   noise, load step) and at ``--cells-large`` cells, and adds its energy per cell per read;
+4. negative control: the same cell on the fixed nominal supply (123.5 mV, wells at the supply, 0.45 V readout
+   auto-zeroed at this die), same records.
+
+One JSON record per point is appended to ``--out`` as soon as it is done (a rerun skips the done ones):
+
+    nice -n 10 python examples/native_latch_corners.py --out pbitkit/data/native_latch_corners.jsonl
+    python examples/native_latch_corners.py --out pbitkit/data/native_latch_corners.jsonl --table
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import math
+import time
 from pathlib import Path
 
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
-from pbitkit.circuits.cell_base import SweepPoint
-from pbitkit.circuits.native_latch_trim import calibrate_die
-from pbitkit.circuits.ngspice import run
+from pbitkit.circuits.native_latch_cal import Band, CalibrationError, GeneratorLevels, calibrate_die_supply, measure_reads
+from pbitkit.circuits.supply_gen import GenPoint, amortized_energy, gen_levels, gen_report
 
 CELL = NativeLatchCell()
-KEYS = ("p1", "p1_core", "tau_corr_s", "tau_core_s", "energy_per_bit_J", "readout_agreement", "readout_swing_V",
-        "core_energy_per_bit_J", "readout_energy_per_bit_J", "clock_buffer_energy_per_bit_J")
+KEYS = ("p1", "p1_core", "tau_corr_s", "tau_core_s", "energy_per_bit_J", "readout_agreement", "n_flips",
+        "core_energy_per_bit_J", "bias_energy_per_bit_J", "readout_energy_per_bit_J", "clock_buffer_energy_per_bit_J",
+        "trim_energy_per_bit_J", "clock_port_energy_per_bit_J")
 
 
-def record(corner: str, temp: float, t_stop: float, workers: int) -> dict[str, object]:
-    die = calibrate_die(corner, temp)
+def in_band(rows: list[dict[str, float]], band: Band) -> bool:
+    lo, mid, hi = rows
+    tau_int = max(1.0, 2 * mid["tau_corr_s"] / CELL.params()["sample_period_s"]) if math.isfinite(mid["tau_corr_s"]) \
+        else math.inf
+    return lo["p1"] <= band.p_lo and hi["p1"] >= band.p_hi and math.isfinite(tau_int) and \
+        mid["tau_corr_s"] <= 10e-6 and mid["n_flips"] >= band.min_flips and \
+        not mid["tau_core_s"] < band.tau_core_min_s
+
+
+def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, workers: int,
+           large_run: bool = False) -> dict[str, object]:
+    band = Band(t_read_s=21e-6)
     ref = CELL.params()["ref_V"]
-    pts = [SweepPoint("native_latch", ref + d, corner=corner, temp_C=temp, vdd_V=die.vdd_V,
-                      params={**die.params, "t_stop_s": t_stop}, noise_seed=31) for d in (-0.045, 0.0, 0.045)]
-    jobs = [CELL.jobs([pt])[0] for pt in pts]
-    with cf.ThreadPoolExecutor(workers) as ex:
-        results = list(ex.map(run, jobs))
-    rows = [CELL.rows(j, r)[0] for j, r in zip(jobs, results, strict=True)]
-    return {"corner": corner, "temp_C": temp, "vdd_V": die.vdd_V, "vddr_V": die.vddr_V, "ro_nwell_V": die.ro_nwell_V,
-            "readout_code": die.readout_code, "readout_ok": die.readout_ok, "pred_tau_core_s": die.pred_tau_core_s,
-            "tried": die.tried, "rows": [{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows]}
+    biases = [ref - band.half_span_V, ref, ref + band.half_span_V]
+    t0 = time.time()
+    out: dict[str, object] = {"corner": corner, "temp_C": temp, "n_cells": n_cells}
+    # negative control: the fixed nominal design (ideal 123.5 mV core source, wells at it, 0.45 V readout, no
+    # readout trim: the nominal devices are symmetric), the same three records
+    fixed = GenPoint(code=-1, well_code=None, v_core_V=CELL.default_vdd_V, v_gate_V=math.nan,
+                     v_well_V=CELL.default_vdd_V, i_load_A=math.nan, p_gen_W=math.nan, p_quiescent_W=math.nan)
+    rows = measure_reads(fixed, {"vddr_V": 0.45, "ro_nwell_V": 0.0, "ro_trim_V": 0.0}, biases, corner=corner,
+                         temp_C=temp, t_stop_s=t_stop, noise_seed=31, workers=workers)
+    out["fixed"] = {"rows": [{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows],
+                    "in_band": in_band(rows, band)}
+    levels = GeneratorLevels(corner, temp, n_cells)
+    try:
+        cal = calibrate_die_supply(corner, temp, n_cells=n_cells, band=band, levels=levels, workers=workers,
+                                   log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
+    except CalibrationError as e:
+        out.update(ok=False, error=str(e), wall_s=time.time() - t0)
+        return out
+    rows = measure_reads(cal.point, cal.readout, biases, corner=corner, temp_C=temp, t_stop_s=t_stop, noise_seed=31,
+                         workers=workers)
+    rep = gen_report(cal.code, corner=corner, temp_C=temp, n_cells=n_cells, well_code=cal.well_code,
+                     i_load_A=cal.point.i_load_A)
+    e_small = amortized_energy(rep.point, n_cells)
+    if large_run:
+        (big,) = gen_levels([cal.code], corner=corner, temp_C=temp, n_cells=n_large, well_code=cal.well_code)
+    else:
+        # the follower has one unit per cell and the string carries no load current: with n_large cells the
+        # per-cell current, V_core and drop-out are those of the n_cells run, the string's power is shared
+        # by n_large cells (checked at tt / 27 C with --large-run: see docs/cells.md)
+        big = rep.point
+    e_large = {**amortized_energy(big, n_large if large_run else n_cells),
+               "quiescent_J": big.p_quiescent_W * CELL.params()["sample_period_s"] / n_large}
+    if not large_run:
+        e_large["total_J"] = e_large["dropout_J"] + e_large["quiescent_J"]
+    mid = rows[1]
+    ts = CELL.params()["sample_period_s"]
+    tau_int = max(1.0, 2 * mid["tau_corr_s"] / ts) if math.isfinite(mid["tau_corr_s"]) else math.nan
+    out.update(ok=True, code=cal.code, well_code=cal.well_code, v_core_V=cal.vdd_V, v_well_V=cal.point.v_well_V,
+               params=cal.params, cal_span=cal.p1_span, cal_flips=cal.flips_at_ref, cal_measurements=cal.n_measurements,
+               cal_log=list(cal.log), cal_extra=cal.extra,
+               rows=[{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows], in_band=in_band(rows, band),
+               tau_int=tau_int, gen=rep.to_dict(), gen_energy=e_small,
+               gen_large={"n_cells": n_large, "v_core_V": big.v_core_V, "energy": e_large, "simulated": large_run},
+               energy_per_read_J=float(mid["energy_per_bit_J"]),
+               gen_grid=[[g.code, g.v_gate_V, g.v_core_V, g.i_load_A, g.p_gen_W, g.p_quiescent_W]
+                         for g in levels.grid(cal.well_code)],
+               energy_per_independent_bit_J=(float(mid["energy_per_bit_J"]) + e_small["total_J"]) * tau_int,
+               energy_per_independent_bit_large_J=(float(mid["energy_per_bit_J"]) + e_large["total_J"]) * tau_int,
+               wall_s=time.time() - t0)
+    return out
+
+
+def fmt(x: float, scale: float = 1.0, nd: int = 2) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x * scale:.{nd}f}"
+
+
+def table(path: Path) -> str:
+    recs = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
+    order = {c: i for i, c in enumerate(("tt", "ff", "ss", "fs", "sf"))}
+    recs.sort(key=lambda r: (order.get(r["corner"], 9), r["temp_C"]))
+    head = ("| corner / °C | code → V_core (mV) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
+            "τ_core (ns) | flips at ref | energy per read (fJ) | generator per cell per read, 16×16 / 70×70 (fJ) | "
+            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | fixed 123.5 mV: P(1) −60 / +60, in band |")
+    lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+    for r in recs:
+        fx = r.get("fixed", {})
+        fxs = (f"{fmt(fx['rows'][0]['p1'])} / {fmt(fx['rows'][2]['p1'])}, {'yes' if fx['in_band'] else 'no'}"
+               if "rows" in fx else "auto-zero fails, no")
+        if not r.get("ok"):
+            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | | | | | | | | | | no | {fxs} |")
+            continue
+        rows = r["rows"]
+        p = r["params"]
+        well = "at V_core" if r["well_code"] is None else f"tap {r['well_code']} ({r['v_well_V'] * 1e3:.0f} mV)"
+        lines.append(
+            f"| {r['corner']} / {r['temp_C']:g} | {r['code']} → {r['v_core_V'] * 1e3:.1f} | {well} | "
+            f"{p['vddr_V']:.2f} / {p['ro_nwell_V']:+.2f} | "
+            f"{' / '.join(fmt(x['p1']) for x in rows)} | {fmt(rows[1]['tau_corr_s'], 1e9, 0)} | "
+            f"{fmt(rows[1]['tau_core_s'], 1e9, 0)} | {rows[1]['n_flips']:.0f} | {fmt(r['energy_per_read_J'], 1e15)} | "
+            f"{fmt(r['gen_energy']['total_J'], 1e15)} / {fmt(r['gen_large']['energy']['total_J'], 1e15)} | "
+            f"{fmt(r['energy_per_independent_bit_J'], 1e15)} / {fmt(r['energy_per_independent_bit_large_J'], 1e15)} | "
+            f"{'yes' if r['in_band'] else 'no'} | {fxs} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corners", default="tt,ff,ss,fs,sf")
     ap.add_argument("--temps", default="0,27,85")
-    ap.add_argument("--t-stop", type=float, default=31e-6)
+    ap.add_argument("--points", default="", help="explicit order, e.g. sf/27,ss/0 (overrides --corners/--temps)")
+    ap.add_argument("--large-run", action="store_true", help="simulate the generator with --cells-large cells too")
+    ap.add_argument("--cells", type=int, default=256, help="array size the generator feeds (16x16)")
+    ap.add_argument("--cells-large", type=int, default=4900, help="the larger array (70x70) for the energy")
+    ap.add_argument("--t-stop", type=float, default=41e-6)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     a = ap.parse_args()
+    if a.table:
+        print(table(a.out))
+        return
     done = set()
     if a.out.is_file():
         done = {(r["corner"], r["temp_C"]) for r in map(json.loads, a.out.read_text().splitlines()) if r}
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    for corner in a.corners.split(","):
-        for temp in (float(t) for t in a.temps.split(",")):
-            if (corner, temp) in done:
-                continue
-            rec = record(corner, temp, a.t_stop, a.workers)
-            with a.out.open("a") as fh:
-                fh.write(json.dumps(rec) + "\n")
-            print(json.dumps(rec), flush=True)
+    points = ([(c, float(t)) for c, t in (p.split("/") for p in a.points.split(","))] if a.points else
+              [(c, float(t)) for c in a.corners.split(",") for t in a.temps.split(",")])
+    for corner, temp in points:
+        if (corner, temp) in done:
+            continue
+        rec = record(corner, temp, a.cells, a.cells_large, a.t_stop, a.workers, a.large_run)
+        with a.out.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        print(json.dumps({k: v for k, v in rec.items() if k not in ("cal_log", "rows", "gen", "gen_grid")}), flush=True)
 
 
 if __name__ == "__main__":

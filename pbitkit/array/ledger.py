@@ -3,8 +3,15 @@ with the source of every term.
 
 Per cell and per update (one read of the cell)::
 
-    E_cell = E_rng + E_bias + E_readout + E_clock + E_wire      (+ E_trim, counted inside E_bias)
+    E_cell = E_rng + E_bias + E_trim + E_supply + E_readout + E_clock + E_wire
     E_rng   = energy_per_bit_J                        (or static_power_W x t_update when that is 0)
+              - E_trim,cell - E_clock_port          (parts the card's ``energy_parts`` name and that another
+                                                    term counts: no joule is counted twice)
+    E_trim  = the cell's own trim (its n-well trim sources, ``energy_parts["trim"]``: moved out of E_rng to
+              show it); the bias network's trim/field input is inside E_bias
+    E_supply = the per-die supply/well generator amortized per cell per read (``provenance["supply"]``,
+              ngspice), or 0 with status ``missing`` when the cell needs a generated supply that was not
+              simulated; no term for a cell that runs from the chip's rails
     E_bias  = bias_energy_per_update_J                (or a_out c_node_F V_dd^2 when that is 0)
               + static conduction of the resistor network, G_sum V_dd^2 / 4 x t_update,
                 G_sum = (degree + 1) g_unit_S (worst case: half the inputs high)
@@ -12,8 +19,9 @@ Per cell and per update (one read of the cell)::
               comparator decision + its idle power until the next read (``periphery["readout"]``), or 0
               "assumed"
     E_clock = periphery["clock"] distribution energy per cell per cycle (ngspice clock tree; plus the cell's
-              clock-pin energy when ``count_pins``: a tree at another voltage than the cell's own clock), else
-              the card's ``clock_energy_J`` (assumed)
+              clock-pin energy at the tree's voltage when ``count_pins`` and the card names the cell's own
+              clock-port drive in ``energy_parts``, which then leaves E_rng), else the card's
+              ``clock_energy_J`` (assumed)
     E_wire  = a_out x 1/2 (E_0 + e_1 x sum_j L_ij)    measured (ngspice: driver + wire + the neighbours' input
               gates, ``E_0 + e_1 L`` per full cycle), else a_out x 1/2 C' V^2 x sum_j L_ij (assumed C');
               L_ij = Manhattan length from the coordinates x fold factor (2 on a folded torus)
@@ -33,9 +41,11 @@ Provenance: every term is an :class:`EnergyTerm` with a ``status`` — ``"simula
 measured it: testbench, netlist and job hashes in ``detail``), ``"included"`` (its joules are inside another
 simulated term, e.g. the trim input inside the bias network), ``"partial"`` (simulated, but part of the
 circuit is behavioural and its power is not counted) or ``"assumed"`` (a typed-in or literature number, with
-its reference). Where the numbers come from: a DeviceModel card's ``provenance`` (``table_sha256`` and
-``characterization.sessions`` for the cell, ``bias_network`` for the network, ``periphery`` for the clock
-tree, wires and I/O written by :func:`pbitkit.pipeline.bias_network.attach_periphery`, ``noise_source``).
+its reference); ``"missing"`` marks a part of the circuit that exists but was not simulated and is not counted
+(0 J, with the reason). Where the numbers come from: a DeviceModel card's ``provenance`` (``table_sha256``,
+``characterization.sessions`` and ``energy_parts`` for the cell, ``bias_network`` for the network,
+``periphery`` for the clock tree, wires and I/O written by :func:`pbitkit.pipeline.bias_network.attach_periphery`,
+``supply`` for the supply generator, ``noise_source``).
 :func:`provenance_sentence` turns the terms into the report's opening sentence.
 """
 
@@ -53,8 +63,9 @@ from pbitkit.errors import ConfigError
 
 __all__ = ["Ledger", "ledger", "EnergyTerm", "provenance_sentence", "TERM_STATUSES"]
 
-#: Allowed :attr:`EnergyTerm.status` values; the first two mean "traced to an ngspice run".
-TERM_STATUSES = ("simulated", "included", "partial", "assumed")
+#: Allowed :attr:`EnergyTerm.status` values; the first two mean "traced to an ngspice run"; ``missing`` is a
+#: part of the circuit that was not simulated and is not counted (0 J, the source says why).
+TERM_STATUSES = ("simulated", "included", "partial", "assumed", "missing")
 
 
 @dataclass(frozen=True)
@@ -64,8 +75,8 @@ class EnergyTerm:
     Attributes
     ----------
     name : str
-        ``rng``, ``bias``, ``trim``, ``readout``, ``clock``, ``wire`` (per cell update) or ``io_write``,
-        ``io_read`` (per access).
+        ``rng``, ``bias``, ``trim``, ``supply``, ``readout``, ``clock``, ``wire`` (per cell update) or
+        ``io_write``, ``io_read`` (per access).
     energy_J : float
         Mean energy per cell update (array terms) or per access (I/O terms), J.
     per : str
@@ -133,8 +144,9 @@ class Ledger:
 
     Attributes
     ----------
-    rng_J, bias_J, readout_J, clock_J, wire_J : float
-        Mean energy per cell update of each component.
+    rng_J, bias_J, readout_J, clock_J, wire_J, trim_J, supply_J : float
+        Mean energy per cell update of each component (``rng_J`` without the parts that ``trim_J`` and
+        ``clock_J`` count).
     wire_J_per_cell : (N,) float
         Wire energy of each cell per update (cells with long jumps cost more).
     energy_per_update_J : float
@@ -170,6 +182,8 @@ class Ledger:
     limited_by: str
     assumptions: dict[str, Any] = field(default_factory=dict)
     readout_J: float = 0.0
+    trim_J: float = 0.0
+    supply_J: float = 0.0
     io_write_J: float | None = None
     io_read_J: float | None = None
     terms: tuple[EnergyTerm, ...] = ()
@@ -233,7 +247,8 @@ def _run_ref(src: dict[str, Any]) -> str:
     return f"ngspice `{tb}` ({'; '.join(b for b in bits if b)})"
 
 
-def _cell_term(prov: dict[str, Any], cell: str, stats: DeviceStats, e_rng: float) -> EnergyTerm:
+def _cell_term(prov: dict[str, Any], cell: str, stats: DeviceStats, e_rng: float, moved: str = "") -> EnergyTerm:
+    """The ``rng`` term; ``moved`` says which of the cell's measured parts other terms count instead."""
     if "table_sha256" not in prov:
         return EnergyTerm("rng", e_rng, "cell update", "assumed", f"assumed: {stats.source} (no characterization "
                           "provenance)", {})
@@ -243,9 +258,10 @@ def _cell_term(prov: dict[str, Any], cell: str, stats: DeviceStats, e_rng: float
     detail = {"table_sha256": prov["table_sha256"], "n_sessions": len(sessions),
               "job_sha256": [s.get("job_sha256") for s in sessions if isinstance(s, dict)],
               "ngspice_version": ch.get("ngspice_version"), "models": models,
-              "noise_source": prov.get("noise_source", "undeclared")}
+              "noise_source": prov.get("noise_source", "undeclared"),
+              "energy_parts": dict(prov.get("energy_parts") or {})}
     src = (f"ngspice characterization of `{cell}` ({len(sessions)} sessions, {models or '?'}; table sha256 "
-           f"{str(prov['table_sha256'])[:12]}); E/bit incl. its clock drive")
+           f"{str(prov['table_sha256'])[:12]}); E/bit every supply" + (moved or " incl. its clock drive"))
     ns = prov.get("noise_source", "undeclared")
     if ns == "behavioural":
         return EnergyTerm("rng", e_rng, "cell update", "partial", src + "; noise source behavioural: the noise "
@@ -255,6 +271,26 @@ def _cell_term(prov: dict[str, Any], cell: str, stats: DeviceStats, e_rng: float
                           "transistor-level", detail)
     return EnergyTerm("rng", e_rng, "cell update", "simulated", src + "; noise from the FETs' own physical "
                       "noise model", detail)
+
+
+def _supply_term(sup: dict[str, Any]) -> EnergyTerm:
+    """The ``supply`` term from ``provenance["supply"]``: ``{"energy_per_update_J", "source": {testbench,
+    models, netlist_sha256, job_sha256}, "what"}`` when a generator was simulated, or ``{"energy_per_update_J":
+    None, "reason"}`` for a generated supply that was not (status ``missing``, 0 J, the reason as its source)."""
+    e = sup.get("energy_per_update_J")
+    if e is None:
+        reason = str(sup.get("reason") or "no supply-generator simulation for this card")
+        return EnergyTerm("supply", 0.0, "cell update", "missing", f"missing: not simulated, not counted — {reason}",
+                          {k: v for k, v in sup.items() if k != "energy_per_update_J"})
+    e = float(e)
+    if not (math.isfinite(e) and e >= 0):
+        raise ConfigError(f"ledger: provenance supply.energy_per_update_J must be >= 0 and finite, got {e!r}")
+    src = sup.get("source") if isinstance(sup.get("source"), dict) else {}
+    if not src.get("job_sha256"):
+        raise ConfigError("ledger: provenance supply has an energy but its source has no job_sha256 (ngspice run)")
+    return EnergyTerm("supply", e, "cell update", "simulated",
+                      f"{_run_ref(src)}: {sup.get('what') or 'per-die supply/well generator'}, amortized per cell "
+                      "per read", dict(sup))
 
 
 def ledger(
@@ -324,9 +360,25 @@ def ledger(
     activity = 2.0 * p_one * (1.0 - p_one) * (1.0 - lam)
     terms: list[EnergyTerm] = []
 
-    # cell (RNG)
+    # cell (RNG): its measured energy per read, minus the parts of it that another term counts — its own trim
+    # (shown as the trim term) and, when the clock tree drives the cell's clock pins at its own voltage, the
+    # cell's clock-port drive (the characterization's ideal clock source into the same pins)
+    eparts = prov.get("energy_parts") if isinstance(prov.get("energy_parts"), dict) else {}
+    ck = per.get("clock") if isinstance(per.get("clock"), dict) else None
+    from_parts = stats.energy_per_bit_J > 0 and bool(eparts)
+    port_key = "clock_port" if "clock_port" in eparts else "clock"
+    pins = bool(ck and ck.get("count_pins") and from_parts and port_key in eparts)
+    e_port = float(eparts[port_key]) if pins else 0.0
+    e_trim_cell = float(eparts["trim"]) if from_parts and "trim" in eparts else None
     e_rng = stats.energy_per_bit_J if stats.energy_per_bit_J > 0 else stats.static_power_W * t_half
-    terms.append(_cell_term(prov, cell, stats, e_rng))
+    moved = []
+    if e_trim_cell is not None:
+        moved.append(f"its n-well trim sources ({e_trim_cell:.3g} J, the trim row)")
+    if pins:
+        moved.append(f"its clock-port drive ({e_port:.3g} J from the characterization's clock source; the clock row "
+                     "counts the same pins driven by the tree)")
+    e_rng = e_rng - (e_trim_cell or 0.0) - e_port
+    terms.append(_cell_term(prov, cell, stats, e_rng, (" minus " + " and ".join(moved)) if moved else ""))
 
     # bias network (+ trim input inside it)
     bn_prov = prov.get("bias_network") if isinstance(prov.get("bias_network"), dict) else {}
@@ -349,18 +401,36 @@ def ledger(
         how = ("update energy + measured static power x update time" if "static_power_W" in meas else
                "charge-domain network: energy per update incl. its leakage over the update and the amortized "
                "refresh (no static conduction)")
+        n_gated, n_fan = meas.get("step_inputs"), bn_prov.get("fan_in")
+        if n_gated and n_fan and int(n_gated) < int(n_fan):
+            how += (f"; {int(n_gated)} of its {int(n_fan)} inputs rendered with their gates, the others as their "
+                    "capacitors on the same node (toggle energy per input x fan-in; full fan-in checked in "
+                    "docs/energy.md)")
         bias_term = EnergyTerm(
             "bias", float(np.mean(e_bias)), "cell update", "simulated",
             f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, {how}",
             {k: bn_prov.get(k) for k in ("fan_in", "corner", "source", "n_tau")} | {"measured": meas})
         trim_term = EnergyTerm("trim", 0.0, "cell update", "included", "inside bias: the trim/field input is one "
-                               "of the network's fan_in + 1 unit conductances (same ngspice run)", {})
+                               "of the network's fan_in + 1 inputs (same ngspice run)", {})
     else:
         bias_term = EnergyTerm("bias", float(np.mean(e_bias)), "cell update", "assumed",
                                f"assumed: network parameters of {stats.source}, energy from C V^2 and G_sum V^2/4 "
                                "(no transistor-level run)", {})
         trim_term = EnergyTerm("trim", 0.0, "cell update", "assumed", "assumed: 0 J (no trim circuit)", {})
+    if e_trim_cell is not None and trim_term.status != "assumed":
+        ch = prov.get("characterization") or {}
+        trim_term = EnergyTerm(
+            "trim", e_trim_cell, "cell update", "simulated",
+            f"ngspice characterization of `{cell}` (table sha256 {str(prov.get('table_sha256', '?'))[:12]}): the "
+            "cell's per-cell trim, the net energy its n-well trim sources deliver per read (junction leakage; the "
+            "trim DAC's codes are static); the network's trim/field input is inside bias",
+            {"table_sha256": prov.get("table_sha256"), "n_sessions": len(ch.get("sessions") or [])})
     terms += [bias_term, trim_term]
+
+    # the per-die supply / well generator, amortized per cell per read
+    sup = prov.get("supply") if isinstance(prov.get("supply"), dict) else None
+    if sup:
+        terms.append(_supply_term(sup))
 
     # readout
     ro = per.get("readout") if isinstance(per.get("readout"), dict) else None
@@ -380,16 +450,15 @@ def ledger(
                                 "needs a comparator to be read once per update; not simulated", {}))
 
     # clock distribution
-    ck = per.get("clock") if isinstance(per.get("clock"), dict) else None
     if ck:
-        pins = bool(ck.get("count_pins"))
         e_clock = float(ck["energy_per_cell_J"]) + (float(ck.get("pin_energy_per_cell_J", 0.0)) if pins else 0.0)
         terms.append(EnergyTerm(
             "clock", e_clock, "cell update", "simulated",
             f"{_run_ref(ck.get('source', {}))}: {ck.get('n_rows')}x{ck.get('n_cols')} comb tree at "
             f"{ck.get('vdd_V', '?')} V, leaves {ck.get('pitch_um')} um apart (one tree per colour class), "
-            + ("supply energy incl. the cell's clock-input gates at the tree's voltage" if pins else
-               "supply energy minus the clock pins' own C V^2 (counted by the cell)"),
+            + ("supply energy incl. the cell's clock-input gates at the tree's voltage (their drive at the cell's "
+               "own clock level is taken out of rng)" if pins else
+               "supply energy minus the clock pins' own charge x V (counted by the cell's characterization)"),
             ck.get("source", {})))
     else:
         e_clock = stats.clock_energy_J
@@ -432,7 +501,8 @@ def ledger(
                 "bit toggling at every access (worst case)", m.get("source", {})))
 
     per_update = [t for t in terms if t.per == "cell update"]
-    e_cell = e_rng + e_bias + e_clock + wire + sum(t.energy_J for t in per_update if t.name == "readout")
+    # every per-update term once: bias and wire per cell (arrays), the others scalars
+    e_cell = e_bias + wire + sum(t.energy_J for t in per_update if t.name not in ("bias", "wire"))
     mean_cell = float(np.mean(e_cell))
     t_sweep = graph.n_colors * t_half
     return Ledger(
@@ -448,5 +518,7 @@ def ledger(
                      "bias_settling_s": settle, "settle_n_tau": settle_n_tau, "update_interval_s": t_upd,
                      "bias_static_included": include_bias_static, "source": stats.source},
         readout_J=float(sum(t.energy_J for t in per_update if t.name == "readout")),
+        trim_J=float(sum(t.energy_J for t in per_update if t.name == "trim")),
+        supply_J=float(sum(t.energy_J for t in per_update if t.name == "supply")),
         io_write_J=io["io_write"], io_read_J=io["io_read"], terms=tuple(terms),
     )

@@ -65,7 +65,7 @@ from pbitkit.circuits import measure
 from pbitkit.circuits.elements import fmt_number, mos_device
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SimJob, run, write_command
-from pbitkit.constants import K_B, ZERO_CELSIUS_K
+from pbitkit.constants import K_B, ZERO_CELSIUS_K, thermal_voltage
 from pbitkit.errors import ConfigError
 from pbitkit.io import canonical_json, sha256_bytes
 
@@ -77,6 +77,7 @@ __all__ = [
     "render_network_tb",
     "measure_network",
     "network_weight_dac",
+    "settling_hand_analysis",
     "cell_load_lines",
     "native_latch_subckt",
     "gate_lines",
@@ -472,10 +473,9 @@ class NetworkMeasurement:
     settling_s : 1 % settling of the summing node after one input at full scale toggles (from its bit's
         edge, incl. the logic); ``settling_multi_s`` the same for the rendered ones of inputs 2, 4, 6 rising
         together.
-    settling_hand_s : hand analysis ``C dV / I`` of the three stages' pFET pull-ups (``I_on`` of the logic
-        pFET at ``|V_GS| = |V_DS| = vnet`` from an ``op``, halved for two in series): the sign select and the
-        NAND/NOR to 50 % into their gate loads, plus the line inverter's full swing into all its capacitor
-        halves and transmission-gate junctions.
+    settling_hand_s : hand analysis (:func:`settling_hand_analysis`): the three stages' subthreshold pFET
+        pull-ups, ``integral C dV / I(V_DS)`` — the sign select and the NAND/NOR to 50 %, the line inverter
+        to 1 % into the capacitor halves plus the transmission gates' channels and junctions.
     energy_per_toggle_fs_J, energy_per_toggle_zero_J : energy from every supply per neighbour-bit toggle
         at full-scale code and at code 0 (mean of rising and falling, leakage removed).
     energy_toggle_hand_J : hand analysis of ``energy_per_toggle_fs_J - energy_per_toggle_zero_J``:
@@ -491,6 +491,8 @@ class NetworkMeasurement:
         ``mean_abs_code`` below; ``update_interval_s`` the cell's read period (leakage integrated over it).
     ktc_noise_V : ``sqrt(kT / C_tot)``, the refresh's sampled noise.
     netlist_sha256, job_sha256, models, cpu_time_s : provenance of the two ngspice sessions (step, transfer).
+    step_inputs : neighbour inputs rendered with their gates in the step session (the others as their
+        capacitors on the same node; toggle energy per input, scaled to ``fan_in``).
     """
 
     design: dict[str, Any]
@@ -529,6 +531,7 @@ class NetworkMeasurement:
     job_sha256: dict[str, str]
     models: str
     cpu_time_s: float
+    step_inputs: int = 0
 
     def energy_per_update(self, *, activity: float | None = None, mean_abs_code: float | None = None,
                           fan_in: int | None = None, update_interval_s: float | None = None) -> float:
@@ -560,7 +563,8 @@ class NetworkMeasurement:
         meas = {k: getattr(self, k) for k in (
             "energy_per_update_J", "activity", "mean_abs_code", "update_interval_s", "energy_per_toggle_fs_J",
             "energy_per_toggle_zero_J", "leakage_W", "refresh_energy_J", "settling_s", "lsb_V", "c_tot_F",
-            "inl_max_lsb", "dnl_max_lsb", "effective_bits", "gain_error_rel", "offset_V", "models", "cpu_time_s")}
+            "inl_max_lsb", "dnl_max_lsb", "effective_bits", "gain_error_rel", "offset_V", "models", "cpu_time_s",
+            "step_inputs")}
         meas.update(netlist_sha256=both["netlist"], job_sha256=both["job"],
                     sessions={"netlist_sha256": dict(self.netlist_sha256), "job_sha256": dict(self.job_sha256)})
         return {"fan_in": int(self.design["fan_in"]), "source": "pbitkit.circuits.bias_network_nl.measure_network",
@@ -573,25 +577,93 @@ class NetworkMeasurement:
                 "energy_per_update_J": self.energy_per_update_J, "vdd_V": self.design["vnet_V"]}
 
 
-def _device_currents(lib: ModelLibrary, d: CapNetworkDesign, temp_C: float) -> dict[str, float]:
-    """On-current of a unit logic nFET / pFET at ``|V_GS| = |V_DS| = vnet``, their gate and drain capacitances (op)."""
+#: ``|V_DS|`` of the unit pFET's pull-up current curve, as fractions of ``vnet`` (the settling hand analysis).
+_VDS_FRACTIONS = (1.0, 0.5, 0.25, 0.125, 0.0625)
+
+
+def _device_currents(lib: ModelLibrary, d: CapNetworkDesign, temp_C: float) -> dict[str, Any]:
+    """On-current of a unit logic nFET / pFET at ``|V_GS| = |V_DS| = vnet``, their gate and drain capacitances,
+    and the pFET's current at ``|V_GS| = vnet`` against ``|V_DS|`` (``i_p_vds``: ``(V_DS, I)`` pairs at
+    :data:`_VDS_FRACTIONS` of ``vnet``: at 0.6 V the pFET is below threshold and drain-induced barrier lowering
+    makes its current fall with ``|V_DS|``; one op)."""
     vn = d.vnet_V
+    pm, nm = lib.device("pfet"), lib.device("nfet_lvt")
+    curve = [mos_device(lib, f"P{k}", f"dp{k}", "0", "vd", "vd", "pfet", d.w_p_um, d.l_um) for k in
+             range(len(_VDS_FRACTIONS))]
+    curve += [f"Vdp{k} dp{k} 0 {_f(vn * (1 - fr))}" for k, fr in enumerate(_VDS_FRACTIONS)]
     net = "\n".join([f"* pbitkit bias network device currents ({lib.source})", lib.include_line, f".temp {_f(temp_C)}",
                      f"Vd vd 0 {_f(vn)}", f"Vg vg 0 {_f(vn)}",
                      mos_device(lib, "N", "vd", "vg", "0", "0", "nfet_lvt", d.w_n_um, d.l_um),
-                     mos_device(lib, "P", "0", "0", "vd", "vd", "pfet", d.w_p_um, d.l_um),
+                     mos_device(lib, "P", "0", "0", "vd", "vd", "pfet", d.w_p_um, d.l_um), *curve,
                      ".control", "op",
-                     write_command(["i(vd)", f"@m.xn.m{lib.device('nfet_lvt')}[id]",
-                                    f"@m.xn.m{lib.device('nfet_lvt')}[cgg]", f"@m.xn.m{lib.device('nfet_lvt')}[cdd]",
-                                    f"@m.xp.m{lib.device('pfet')}[id]",
-                                    f"@m.xp.m{lib.device('pfet')}[cgg]", f"@m.xp.m{lib.device('pfet')}[cdd]"]),
+                     write_command(["i(vd)", f"@m.xn.m{nm}[id]", f"@m.xn.m{nm}[cgg]", f"@m.xn.m{nm}[cdd]",
+                                    f"@m.xp.m{pm}[id]", f"@m.xp.m{pm}[cgg]", f"@m.xp.m{pm}[cdd]"]
+                                   + [f"@m.xp{k}.m{pm}[id]" for k in range(len(_VDS_FRACTIONS))]),
                      ".endc", ".end"]) + "\n"
     res = run(SimJob(netlist=net, timeout_s=300, label="bias network device currents"))
     op = {k.lower(): abs(float(np.real(v[0]))) for k, v in res.plots[0].items()}
-    pick = {q: next(v for k, v in op.items() if k.startswith(f"@m.x{dev}") and k.endswith(f"[{q2}]"))
-            for q, dev, q2 in (("i_n", "n", "id"), ("c_n", "n", "cgg"), ("c_dn", "n", "cdd"), ("i_p", "p", "id"),
-                               ("c_p", "p", "cgg"), ("c_dp", "p", "cdd"))}
+    pick: dict[str, Any] = {q: next(v for k, v in op.items() if k.startswith(f"@m.x{dev}.") and k.endswith(f"[{q2}]"))
+                            for q, dev, q2 in (("i_n", "n", "id"), ("c_n", "n", "cgg"), ("c_dn", "n", "cdd"),
+                                               ("i_p", "p", "id"), ("c_p", "p", "cgg"), ("c_dp", "p", "cdd"))}
+    pick["i_p_vds"] = tuple((vn * fr, next(v for k, v in op.items() if k.startswith(f"@m.xp{i}.") and k.endswith("[id]")))
+                            for i, fr in enumerate(_VDS_FRACTIONS))
     return pick
+
+
+def _pull_up_time(c_F: float, scale: float, curve: Sequence[tuple[float, float]], vds_from: float, vds_to: float,
+                  temp_C: float) -> float:
+    """``integral C dV / (scale I(V_DS))`` for a node pulled up by pFETs from ``|V_DS| = vds_from`` down to
+    ``vds_to`` (s). ``I(V_DS)``: the op curve ``(V_DS, I)`` interpolated in log(I); below its smallest ``V_DS``
+    the subthreshold triode law ``I_s (1 - exp(-V_DS / U_T))``."""
+    vds = np.array([v for v, _ in curve])
+    cur = np.array([i for _, i in curve])
+    o = np.argsort(vds)
+    vds, cur = vds[o], cur[o]
+    ut = thermal_voltage(temp_C)
+    v = np.geomspace(vds_to, vds_from, 400)
+    i = np.exp(np.interp(v, vds, np.log(cur)))
+    low = v < vds[0]
+    i[low] = cur[0] * (1 - np.exp(-v[low] / ut)) / (1 - math.exp(-vds[0] / ut))
+    return float(c_F * np.trapezoid(1.0 / (scale * i), v))
+
+
+def _settling_hand(d: CapNetworkDesign, dev: Mapping[str, Any], temp_C: float) -> dict[str, float]:
+    vn, nb = d.vnet_V, d.bits - 1
+    c_gate = dev["c_n"] + dev["c_p"]
+    curve = dev["i_p_vds"]
+    c_line = sum(2 ** b * d.c_unit_F / 2 + d.driver_scale(b) * (dev["c_n"] + dev["c_p"] + dev["c_dn"] + dev["c_dp"])
+                 for b in range(nb))
+    out = {"select_s": _pull_up_time(2 * c_gate, 0.5, curve, vn, vn / 2, temp_C),
+           "nand_nor_s": _pull_up_time(d.line_scale * c_gate, 1.0, curve, vn, vn / 2, temp_C),
+           "line_s": _pull_up_time(c_line, d.line_scale, curve, vn, 0.01 * vn, temp_C), "c_line_F": c_line,
+           "c_dac_line_F": d.max_code * d.c_unit_F / 2}
+    out["total_s"] = out["select_s"] + out["nand_nor_s"] + out["line_s"]
+    return out
+
+
+def settling_hand_analysis(design: CapNetworkDesign | None = None, *, temp_C: float = 27.0,
+                           library: ModelLibrary | None = None) -> dict[str, float]:
+    """Hand analysis of the network's 1 % settling after one input's bit toggles (s; one ngspice op).
+
+    At ``vnet`` = 0.6 V every stage is a pull-up by standard-Vt pFETs *below threshold* (``|V_th|`` ≈ 0.64-0.74
+    V), whose current falls with ``|V_DS|`` (barrier lowering, then the triode law ``1 - exp(-V_DS/U_T)``).
+    Each stage takes ``integral C dV / (k I(V_DS))`` with the op's ``I(V_DS)`` of a unit pFET at ``|V_GS| =
+    vnet``:
+
+    * ``select_s``: the sign select (two pFETs in series: ``k = 1/2``) into the NAND and NOR inputs, to 50 %;
+    * ``nand_nor_s``: the NAND/NOR into the line inverter (``line_scale`` gates), to 50 %;
+    * ``line_s``: the line inverter (``k = line_scale``) to 1 % of its swing into everything whose charge
+      follows the line: the capacitor halves (``c_dac_line_F`` = ``kmax c_unit / 2``) and the transmission
+      gates' channels and junctions (``driver_scale(b)`` times the unit devices' ``cgg + cdd``) — ``c_line_F``,
+      2.4x the capacitors alone at the default sizes.
+
+    The summing node follows the lines through the (open) transmission gates; the transmission gates' own
+    on-resistance is not the limit (wider gates settle *slower*: they add channel charge to the line).
+    Returns the three stage times, ``total_s``, ``c_line_F`` and ``c_dac_line_F``.
+    """
+    d = design or CapNetworkDesign()
+    lib = library or get_library("sky130", "tt")
+    return _settling_hand(d, _device_currents(lib, d, temp_C), temp_C)
 
 
 def _port_energy(t: np.ndarray, i: np.ndarray, v: float, w: np.ndarray) -> float:
@@ -747,13 +819,14 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
             w2 = (ts >= 1200e-9) & (ts < 1500e-9)
             out["settle"] = measure.settling_time(ts[w1], vo[w1], 900e-9, 0.01)
             out["settle3"] = measure.settling_time(ts[w2], vo[w2], 1200e-9, 0.01)
-    # hand analysis of the settling (C dV / I per stage at the slower pull-ups, two pFETs in series in the
-    # AOI22 and the NOR): the sign select and the NAND/NOR to 50 % into their gate loads, then the line
-    # inverter's full swing into every capacitor half on its line and the transmission gates' junctions
-    c_gate = dev["c_n"] + dev["c_p"]
-    t_sel = 2 * c_gate * (vn / 2) / (dev["i_p"] / 2) + d.line_scale * c_gate * (vn / 2) / (dev["i_p"] / 2)
-    c_line = sum(2 ** b * d.c_unit_F / 2 + d.driver_scale(b) * (dev["c_dn"] + dev["c_dp"]) for b in range(nb))
-    t_line = c_line * vn / (d.line_scale * dev["i_p"])
+    # hand analysis of the settling: every stage is a pull-up by standard-Vt pFETs below threshold at vnet
+    # (|V_th| ~ 0.64-0.74 V at 0.6 V), whose current falls with |V_DS| (barrier lowering, then the triode law):
+    # t = integral C dV / I(V_DS) with the op's I(V_DS) curve. The sign select (two pFETs in series: half the
+    # current) into the NAND/NOR gates and the NAND/NOR into the line inverter, each to 50 %; then the line
+    # to 1 % of its swing into everything whose charge follows it: the capacitor halves, the transmission
+    # gates' channels (their full gate capacitance: the line is their source) and junctions
+    hand = _settling_hand(d, dev, temp_C)
+    t_sel, t_line = hand["select_s"] + hand["nand_nor_s"], hand["line_s"]
     # hand analysis of a full-scale toggle's extra energy over code 0: every capacitor half and the junctions
     # on its bottom plate (transmission-gate drains, clamp) swing by vnet on a rising edge (C vnet^2 from the
     # supply), nothing on a falling one
@@ -780,7 +853,7 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
         mean_abs_code=mac, energy_per_update_J=0.0, ktc_noise_V=math.sqrt(kt / c_tot),
         netlist_sha256={"step": sha256_bytes(step_net.encode()), "transfer": sha256_bytes(tr_net.encode())},
         job_sha256={"step": step_job.content_hash(), "transfer": tr_job.content_hash()}, models=lib.source,
-        cpu_time_s=res_s.cpu_time_s + res_t.cpu_time_s)
+        cpu_time_s=res_s.cpu_time_s + res_t.cpu_time_s, step_inputs=ns)
     return dataclasses.replace(m, energy_per_update_J=m.energy_per_update())
 
 

@@ -40,8 +40,8 @@ from pbitkit.circuits.elements import fmt_number
 from pbitkit.circuits.ngspice import SimJob, SimResult, run, write_command
 from pbitkit.errors import ConfigError, SimulationError
 
-__all__ = ["TrimDac", "CellTrim", "DieTrim", "readout_null", "readout_offset", "balance_core", "calibrate_cell",
-           "calibrate_die", "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "SUPPLY_LSB_V", "READOUT_OPTIONS"]
+__all__ = ["TrimDac", "CellTrim", "readout_null", "readout_offset", "balance_core", "calibrate_cell",
+           "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "READOUT_OPTIONS"]
 
 _f = fmt_number
 
@@ -354,110 +354,8 @@ def calibrate_cell(instances: Sequence[Mapping[str, object]], *, core_dac: TrimD
     return out
 
 
-# -- per-die trim across corners and temperature ----------------------------------------------------------
-#: The per-die core-supply DAC: 10 bits, 0.25 mV steps from 0 (``vdd_V = code * SUPPLY_LSB_V``).
-SUPPLY_LSB_V = 0.25e-3
-#: Readout settings tried by :func:`calibrate_die`, cheapest first: (``vddr_V``, ``ro_nwell_V``).
+# -- readout settings a die may need ---------------------------------------------------------------------
+#: Readout settings a per-die calibration tries, cheapest first: (``vddr_V``, ``ro_nwell_V``)
+#: (:func:`pbitkit.circuits.native_latch_cal.calibrate_die_supply`).
 READOUT_OPTIONS: tuple[tuple[float, float], ...] = tuple(
     (v, nw) for v in (0.45, 0.55, 0.7) for nw in (0.0, -0.15, 0.15))
-
-
-@dataclass(frozen=True)
-class DieTrim:
-    """Per-die settings of the ``native_latch`` cell at one corner and temperature.
-
-    Attributes
-    ----------
-    corner, temp_C : the die's process corner and temperature.
-    vdd_code : core-supply DAC code (``vdd_V = vdd_code * SUPPLY_LSB_V``).
-    vddr_V, ro_nwell_V : the readout's supply and common n-well offset (one of :data:`READOUT_OPTIONS`).
-    readout_code : the readout trim code from the auto-zero at those settings.
-    pred_tau_core_s : the predicted-tier core correlation time at ``vdd_V`` (the calibration's target).
-    readout_ok : whether any readout setting flipped cleanly at auto-zero (else the last one tried).
-    tried : the readout settings tried, with their flip points in ``ro_trim_V`` volts.
-    """
-
-    corner: str
-    temp_C: float
-    vdd_code: int
-    vddr_V: float
-    ro_nwell_V: float
-    readout_code: int
-    pred_tau_core_s: float
-    readout_ok: bool
-    tried: tuple[tuple[float, float, float, float], ...] = ()
-
-    @property
-    def vdd_V(self) -> float:
-        return self.vdd_code * SUPPLY_LSB_V
-
-    @property
-    def params(self) -> dict[str, float]:
-        """Cell parameters of the trimmed die (pass ``vdd_V`` separately, as ``SweepPoint.vdd_V``)."""
-        return {"vddr_V": self.vddr_V, "ro_nwell_V": self.ro_nwell_V,
-                "ro_trim_V": READOUT_TRIM_DAC.volts(self.readout_code)}
-
-
-def calibrate_die(corner: str, temp_C: float, *, tau_target_s: float = 40e-9,
-                  vdd_range_V: tuple[float, float] = (0.06, 0.26), library: LibraryFactory | None = None,
-                  options: Sequence[tuple[float, float]] = READOUT_OPTIONS) -> DieTrim:
-    """Per-die calibration of a ``native_latch`` die (nominal devices) at ``corner`` / ``temp_C``.
-
-    1. **Core supply**: bisection on the supply code for the predicted-tier core correlation time
-       ``tau_target_s`` at ``bias = ref`` (40 ns predicted is the nominal design's 123.5 mV at tt / 27 °C,
-       where the transient tier measures 60–85 ns); the latch's correlation time rises steeply with the
-       supply, from monostable (a few ns) to frozen.
-    2. **Readout**: the first of ``options`` (``vddr_V``, ``ro_nwell_V``; cheapest first) at which the
-       auto-zero scan (:func:`readout_null`) flips cleanly (both flips found, at most 4 codes apart).
-
-    Raises
-    ------
-    ConfigError
-        For a supply range outside 0…0.5 V.
-    """
-    lo_v, hi_v = vdd_range_V
-    if not 0 < lo_v < hi_v <= 0.5:
-        raise ConfigError(f"calibrate_die: vdd_range_V must satisfy 0 < lo < hi <= 0.5 V, got {vdd_range_V}")
-    cell = NativeLatchCell()
-    ref = cell.params()["ref_V"]
-    lo, hi = int(math.ceil(lo_v / SUPPLY_LSB_V)), int(hi_v / SUPPLY_LSB_V)
-
-    def tau(code: int) -> float:
-        pt = SweepPoint("native_latch", ref, corner=corner, temp_C=temp_C, vdd_V=code * SUPPLY_LSB_V,
-                        tier="predicted")
-        (job,) = cell.jobs([pt], library=library)
-        (row,) = cell.rows(job, run(job))
-        return float(row.get("tau_core_s", math.nan))
-
-    taus = {}
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        taus[mid] = tau(mid)
-        if not math.isfinite(taus[mid]) or taus[mid] > tau_target_s:  # NaN: no transitions at all (frozen)
-            hi = mid
-        else:
-            lo = mid
-    for c in (lo, hi):
-        if c not in taus:
-            taus[c] = tau(c)
-    code = min((lo, hi), key=lambda c: abs(math.log(max(taus[c], 1e-15) / tau_target_s))
-               if math.isfinite(taus[c]) else math.inf)
-    tried = []
-    choice = None
-    for vddr, nw in options:
-        prm = {"vddr_V": vddr, "ro_nwell_V": nw}
-        try:
-            rcode, (up, down) = readout_null(corner=corner, temp_C=temp_C, params=prm, library=library)
-        except SimulationError:
-            tried.append((vddr, nw, math.nan, math.nan))
-            continue
-        tried.append((vddr, nw, up, down))
-        if math.isfinite(up) and math.isfinite(down) and abs(up - down) <= 4 * READOUT_TRIM_DAC.lsb_V:
-            choice = (vddr, nw, rcode)
-            break
-    ok = choice is not None
-    if choice is None:
-        choice = (options[-1][0], options[-1][1], READOUT_TRIM_DAC.code(0.0))
-    return DieTrim(corner=corner, temp_C=float(temp_C), vdd_code=code, vddr_V=choice[0], ro_nwell_V=choice[1],
-                   readout_code=choice[2], pred_tau_core_s=taus.get(code, math.nan), readout_ok=ok,
-                   tried=tuple(tried))

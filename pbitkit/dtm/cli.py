@@ -198,7 +198,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--config", help="TOML with EvalConfig fields (n_samples, K_values, n_boot, cpu_power_W, ...)")
     e.add_argument("--n-samples", type=int, help="samples per point")
     e.add_argument("--K", help="comma-separated sweeps per step, e.g. 5,10,20,40")
-    e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,no-acp,no-acp+cal,T1,T<n>")
+    e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,no-acp,no-acp+cal,T1,T<n>,T1+cal,T<n>+cal")
     e.set_defaults(func=_cmd_evaluate)
 
     from pbitkit.dtm.deep_cli import register_deep

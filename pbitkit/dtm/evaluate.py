@@ -172,9 +172,10 @@ def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Gene
 
 def mode_K_values(mode: str, T: int, t_main: int, cfg: EvalConfig) -> tuple[int, ...]:
     """Sweeps per step at which mode ``mode`` (a model with ``T`` steps) is evaluated: ``cfg.K_values``, or
-    for the other-T machines (``T<n>``) under ``cfg.equal_energy`` the same sweeps per sample as the main
+    for the other-T machines (``T<n>``, also on the calibrated chip: ``T<n>+cal``) under ``cfg.equal_energy`` the same sweeps per sample as the main
     DTM (``T_main`` steps): ``round(K * T_main / T)``."""
-    if cfg.equal_energy and mode.startswith("T") and mode[1:].isdigit() and T != t_main:
+    base = mode.removesuffix("+cal")  # the other-T machine on the calibrated chip: same sweeps as ideal
+    if cfg.equal_energy and base.startswith("T") and base[1:].isdigit() and T != t_main:
         return tuple(max(1, round(K * t_main / T)) for K in cfg.K_values)
     return tuple(cfg.K_values)
 
@@ -350,7 +351,8 @@ def run_evaluation(
 
     ``modes`` (default: all available): ``ideal``, ``device``, ``device+cal``, ``hw-aware`` (when trained),
     ``no-acp`` / ``no-acp+cal`` (the model trained without penalty, ideal / on the calibrated chip, when
-    trained), ``T1`` and the other ``T<n>`` runs of ``extra_T``.
+    trained), ``T1`` and the other ``T<n>`` runs of ``extra_T``, and ``T<n>+cal``: those machines on the calibrated
+    chip (the chip-side DTM-vs-monolithic comparison).
 
     Raises
     ------
@@ -387,6 +389,8 @@ def run_evaluation(
         avail["no-acp+cal"] = (trained["no_acp"], dataclasses.replace(cfg.device, calibrate=True))
     for name in sorted((n for n in trained if n.startswith("T")), key=lambda n: int(n[1:])):
         avail[name] = (trained[name], SamplerSpec())
+    for name in [n for n in avail if n.startswith("T")]:  # the same machines on the calibrated chip
+        avail[f"{name}+cal"] = (trained[name], dataclasses.replace(cfg.device, calibrate=True))
     if modes is not None:
         unknown = [m for m in modes if m not in avail]
         if unknown:

@@ -255,7 +255,6 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     E, N = int(graph.n_edges), layout.n_nodes  # type: ignore[attr-defined]
     edges = np.asarray(graph.edges)  # type: ignore[attr-defined]
     j_fwd = fp.coupling(step)
-    hardware = make_hardware_for(graph, job.sampler) if job.sampler.mode == "device" else None
     vis_mask = layout.visible_mask
 
     init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, step, 2**31 - 1]))
@@ -282,6 +281,8 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             log.info("step %d: resuming from %s at epoch %d", step, job.checkpoint, start_epoch)
             if start_epoch >= cfg.epochs:  # finished (a larger cfg.epochs continues training)
                 return StepResult(step, StepParams(J, h, j_fwd), curves)
+    # the chip (drawn and calibrated from its own seed) only when there is training left to do
+    hardware = make_hardware_for(graph, job.sampler) if job.sampler.mode == "device" else None
 
     bs = min(cfg.batch_size, n)
     n_batches = max(1, n // bs)

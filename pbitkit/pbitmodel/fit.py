@@ -81,6 +81,7 @@ __all__ = [
     "fit_dynamics_step",
     "EnergyStep",
     "fit_energy_step",
+    "energy_parts",
     "build_card",
 ]
 
@@ -838,6 +839,33 @@ def fit_energy_step(sel: Selection, nominal: NominalFit, ctr: Centre, conditions
     return EnergyStep(en, evdd, slope_v, tuple(notes))
 
 
+#: Energy columns of a characterization row that are not parts of ``energy_per_bit_J``: the total itself,
+#: its dynamic share and the energy per independent bit.
+_NOT_ENERGY_PARTS = ("energy_per_bit_J", "dynamic_energy_per_bit_J", "energy_per_independent_bit_J")
+
+
+def energy_parts(rows: CharTable, *, v0_V: float, vs_V: float) -> dict[str, float]:
+    """The cell's energy per read by part at the sigmoid centre (J), from the rows' ``<part>_energy_per_bit_J``
+    columns (e.g. ``core``, ``bias``, ``readout``, ``clock_buffer``, ``trim``, ``clock_port`` of the
+    ``native_latch``; ``supply``, ``clock`` of clock-driven cells), each fitted like ``energy_per_bit_J``
+    (:func:`pbitkit.pbitmodel.energy.fit_quadratic_at_centre`, linear in the data: on the same rows the parts
+    add up to the fitted total). Columns without a finite value are left out; ``{}`` when there are none.
+    """
+    out: dict[str, float] = {}
+    for name in sorted(rows.columns):
+        if not name.endswith("_energy_per_bit_J") or name in _NOT_ENERGY_PARTS:
+            continue
+        y = np.asarray(rows.get(name), dtype=float)
+        if not np.isfinite(y).any():
+            continue
+        try:
+            out[name.removesuffix("_energy_per_bit_J")] = float(
+                fit_quadratic_at_centre(rows["bias_V"], y, v0_V=v0_V, vs_V=vs_V).value)
+        except FitError:
+            continue
+    return out
+
+
 # ----------------------------------------------------------------------------------------------- step 7
 def build_card(table: CharTable, sel: Selection, nominal: NominalFit, ctr: Centre, variation: VariationFit,
                conditions: ConditionsFit, dynamics: DynamicsFit, energy: EnergyStep, cfg: FitConfig,
@@ -876,6 +904,9 @@ def build_card(table: CharTable, sel: Selection, nominal: NominalFit, ctr: Centr
         fit_config={k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
         n_rows_used=int(sel.table.n_rows),
     )
+    parts = energy_parts(nominal.rows, v0_V=ctr.v0_V, vs_V=ctr.vs_V) if en else {}
+    if parts:
+        details["energy_parts"] = parts
     return DeviceModel(
         cell=sel.cell, process=process.strip(), temp_C=sel.nominal["temp_C"],
         vdd_V=fin(sel.nominal["vdd_V"], 1.0), link=nominal.link, v0_V=ctr.v0_V, vs_V=ctr.vs_V,

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
 from typing import Any
 
 from pbitkit.errors import ConfigError, PbitkitError
 
 __all__ = ["design_bias_network", "attach_bias_network", "attach_cap_network", "attach_periphery",
-           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network"]
+           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network", "attach_supply"]
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +136,72 @@ def attach_cell_bias_network(card: Any, fan_in: int, *, corner: str = "tt") -> t
 #: (0.45 V inside the cell) comes from a 0.6 V low-Vt tree into the gates of its clock inverter
 #: (``nfet_01v8_lvt`` and ``pfet_01v8``, 0.42/0.15 µm); at 0.45 V a low-Vt tree's nFETs are too weak for
 #: clean edges (measured: leaves reach 0.26 V of 0.45 V in a 300 ns period), at 0.6 V its leaves follow the input within 12-25 ns.
-#: ``count_pins``: the pins' energy at the tree's voltage is charged to the clock term (the cell's own
-#: characterization drove them at 0.45 V, 0.15 fJ per read: counted twice, conservatively).
+#: ``count_pins``: the pins' energy at the tree's voltage is charged to the clock term, and the ledger takes
+#: the cell's own clock-port drive (its characterization's 0.45 V clock source into the same pins,
+#: ``energy_parts["clock_port"]`` of the card) out of the cell's term, so the pins are counted once.
+#: ``generated_supply``: the cell's core supply (the native_latch's 0.12 V) comes from a per-die generator whose
+#: energy per cell per read is a ledger term of its own (:func:`attach_supply`).
 CELL_LOGIC: dict[str, dict[str, Any]] = {
-    "native_latch": {"logic_vdd_V": 0.6, "flavour": "lvt", "count_pins": True,
+    "native_latch": {"logic_vdd_V": 0.6, "flavour": "lvt", "count_pins": True, "generated_supply": True,
                      "clock_pins": {"pin_wn_um": 0.42, "pin_wp_um": 0.42, "pin_roles": ("nfet_lvt", "pfet"),
                                     "pin_l_um": 0.15}},
 }
-_DEFAULT_LOGIC: dict[str, Any] = {"logic_vdd_V": 1.8, "flavour": "std", "count_pins": False, "clock_pins": {}}
+_DEFAULT_LOGIC: dict[str, Any] = {"logic_vdd_V": 1.8, "flavour": "std", "count_pins": False, "clock_pins": {},
+                                  "generated_supply": False}
 
 
 def cell_logic(cell: str) -> dict[str, Any]:
     """The periphery logic settings of ``cell`` (:data:`CELL_LOGIC`, else 1.8 V standard-Vt logic)."""
     return {**_DEFAULT_LOGIC, **CELL_LOGIC.get(cell, {})}
+
+
+def attach_supply(card: Any, n_cells: int, *, corner: str = "tt") -> Any:
+    """``card`` with ``provenance.details["supply"]``, the ledger's ``supply`` term, for a cell whose supplies
+    are generated per die (:data:`CELL_LOGIC` ``generated_supply``); other cards are returned unchanged (they
+    run from the chip's rails, outside the ledger's boundary).
+
+    The ``native_latch``'s per-die core-supply generator (:mod:`pbitkit.circuits.supply_gen`: string DAC, tap
+    tree, native source follower, with ``n_cells`` replica cells as its load) is simulated at the card's
+    corner and temperature; the code is the one whose core supply is closest to the card's ``vdd_V`` (a coarse
+    sweep of every 16th code, then every code within ±16 of the best, two ngspice sessions), and its energy
+    per cell per read is :func:`~pbitkit.circuits.supply_gen.amortized_energy` (the follower's drop-out per
+    cell and the string's quiescent power over the array) at the card's read period.
+    """
+    if not cell_logic(card.cell)["generated_supply"]:
+        return card
+    from pbitkit.circuits.models import get_library
+    from pbitkit.circuits.ngspice import run
+    from pbitkit.circuits.supply_gen import SupplyGenSpec, amortized_energy, gen_levels
+    from pbitkit.io import sha256_bytes
+
+    t_read = float(card.dynamics.sample_period_s)
+    spec = SupplyGenSpec(sample_period_s=t_read)
+    jobs: list[Any] = []
+
+    def runner(job: Any) -> Any:
+        jobs.append(job)
+        return run(job)
+
+    target = float(card.vdd_V)
+    coarse = gen_levels(list(range(0, spec.n_codes, 16)), corner=corner, temp_C=card.temp_C, n_cells=n_cells,
+                        spec=spec, runner=runner)
+    best = min(coarse, key=lambda p: abs(p.v_core_V - target)).code
+    fine = gen_levels(list(range(max(0, best - 16), min(spec.n_codes, best + 17))), corner=corner,
+                      temp_C=card.temp_C, n_cells=n_cells, spec=spec, runner=runner)
+    pt = min(fine, key=lambda p: abs(p.v_core_V - target))
+    e = amortized_energy(pt, n_cells, t_read)
+    job = jobs[-1]
+    lib = get_library("sky130", corner)
+    rec = {"energy_per_update_J": float(e["total_J"]),
+           "what": (f"per-die core-supply generator (string DAC code {pt.code} of {spec.n_codes}: V_core "
+                    f"{pt.v_core_V * 1e3:.1f} mV for the card's {target * 1e3:.1f} mV; follower drop-out "
+                    f"{e['dropout_J']:.3g} J + string/logic {e['quiescent_J']:.3g} J over {n_cells} cells)"),
+           "source": {"testbench": "pbitkit.circuits.supply_gen.gen_levels", "models": lib.source,
+                      "netlist_sha256": sha256_bytes(job.netlist.encode()), "job_sha256": job.content_hash()},
+           "measured": {**{k: float(v) for k, v in e.items()}, "code": pt.code, "v_core_V": pt.v_core_V,
+                        "i_load_A": pt.i_load_A, "p_gen_W": pt.p_gen_W, "p_quiescent_W": pt.p_quiescent_W,
+                        "n_cells": n_cells, "corner": corner, "temp_C": card.temp_C, "spec": asdict(spec)}}
+    return card.replace(provenance=card.provenance.with_details(supply=rec))
 
 
 def periphery_for_graph(graph: Any, *, corner: str = "tt", temp_C: float = 27.0, vdd_V: float = 1.8,

@@ -5,7 +5,8 @@ at the run's own setting (its grid, ``T`` denoising steps, ``K`` sweeps per step
 (``L = 70``, ``T = 8``, ``K = 250``):
 
 * the energy per cell per sweep by ledger part (the cell's RNG incl. its readout and clock buffer, the bias
-  network, the clock tree, the wires, the trim), each with its status and source (:mod:`pbitkit.array.ledger`);
+  network, the cell's trim, the supply generator, the clock tree, the wires), each with its status and source
+  (:mod:`pbitkit.array.ledger`);
 * the energy and time per generated sample (array + I/O writes and reads, :func:`pbitkit.dtm.energy.
   dtm_energy_from_ledger`);
 * the same chain on an NVIDIA A100 (peak FP32 at TDP) and on this CPU (the sampler's throughput measured by
@@ -29,7 +30,7 @@ __all__ = ["PAPER_SETTING", "PARTS", "headline_record", "headline_sentences", "t
 PAPER_SETTING = {"L": 70, "T": 8, "K": 250}
 
 #: Per-cell-update ledger parts in the order the tables show them.
-PARTS = ("rng", "bias", "trim", "readout", "clock", "wire")
+PARTS = ("rng", "bias", "trim", "supply", "readout", "clock", "wire")
 
 
 def _cpu_updates_per_s(results: dict[str, Any], cpu_power_W: float) -> float | None:
@@ -136,7 +137,9 @@ def headline_sentences(rec: dict[str, Any]) -> list[str]:
     out = [f"Per cell and sweep the `{cell}` array spends {format_si(run['energy_per_cell_sweep_J'], 'J')}, "
            f"{times_text(run['vs_paper_E_cell'])} the DTM paper's ≈ 2 fJ; `{top}` is "
            f"{100 * parts[top] / run['energy_per_cell_sweep_J']:.0f} % of it"
-           + ("" if run["all_traced"] else " (not every part is fully simulated: section 3)") + "."]
+           + ("" if run["all_traced"] else " (not every part is fully simulated: " + ", ".join(
+               f"`{k}` {st}" for k, st in run["status"].items() if st not in ("simulated", "included"))
+              + "; section 3)") + "."]
     line = (f"At the paper's setting (L = {paper['L']}, T = {paper['T']}, K = {paper['K']}) a sample costs "
             f"{format_si(paper['energy_per_sample_J'], 'J')} in {format_si(paper['time_per_sample_s'], 's')}")
     if paper.get("gpu_J"):

@@ -60,7 +60,8 @@ def _img(rel: str) -> str:
     return f"![{title}]({rel})"
 
 
-_STATUS_COLOURS = {"simulated": "#2b7bba", "included": "#9ecae1", "partial": "#f0a030", "assumed": "#d7301f"}
+_STATUS_COLOURS = {"simulated": "#2b7bba", "included": "#9ecae1", "partial": "#f0a030", "assumed": "#d7301f",
+                   "missing": "#888888"}
 
 
 def plot_ledger(led: dict[str, Any], path: Path) -> Path:
@@ -162,14 +163,16 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
             parts = s["per_cell_sweep_J"]
             rows.append([f"`{cell}`" + (" (array cell)" if cell == cfg.array_cell else ""),
                          f"L={s['L']}, T={s['T']}, K={s['K']}"]
-                        + [format_si(parts.get(k), "J") for k in PARTS]
+                        + [_amount(parts.get(k), s["status"].get(k)) for k in PARTS]
                         + [format_si(s["energy_per_cell_sweep_J"], "J"), times_text(s["vs_paper_E_cell"]),
                            format_si(s["energy_per_sample_J"], "J"), format_si(s["io_per_sample_J"], "J"),
                            format_si(s["time_per_sample_s"], "s"), format_si(s.get("gpu_J"), "J"),
                            format_si(s.get("cpu_J"), "J"), "yes" if s["all_traced"] else "**no**"])
     lines = ["### Headline figures by cell and setting", "",
              "Energy per cell per sweep by ledger part (`rng` = the cell incl. its readout and clock buffer; "
-             "`bias` = the weighted-sum network; `clock` = the clock tree; `wire` = the neighbour wires), against "
+             "`bias` = the weighted-sum network; `trim` = the cell's own trim; `supply` = the per-die supply "
+             "generator per cell; `clock` = the clock tree incl. the cells' clock pins where it drives them; "
+             "`wire` = the neighbour wires), against "
              "the DTM paper's ≈ 2 fJ; energy per generated sample (array + I/O) and time per sample; the same "
              f"Gibbs chain on an A100 (peak FP32 at TDP) and on this CPU ({format_si(rec['cpu_updates_per_s'], '')}"
              f"updates/s measured × {rec['cpu_power_W']:g} W assumed). The paper's setting (L = "
@@ -218,13 +221,14 @@ def _cards_ledger_table(cfg: Any, stages: dict[str, StageRecord]) -> list[str]:
         return []
     m = cfg.dtm.model
     g = grid_graph(m.L, m.pattern, periodic=m.periodic)
-    names = ["rng", "bias", "readout", "clock", "wire"]
+    names = ["rng", "bias", "trim", "supply", "readout", "clock", "wire"]
     rows = []
     for cell, path in cards:
         led = ledger(g, DeviceModel.load(path))
         parts = led.parts()
+        status = {t.name: t.status for t in led.terms}
         missing = [f"{t.name} ({t.status})" for t in led.terms if not t.traced]
-        rows.append([f"`{cell}`"] + [format_si(parts.get(k, 0.0), "J") for k in names]
+        rows.append([f"`{cell}`"] + [_amount(parts.get(k), status.get(k)) for k in names]
                     + [format_si(led.energy_per_update_J, "J"), format_si(led.time_per_sweep_s, "s"), led.limited_by,
                        ", ".join(missing) or "none"])
     return (["Every fitted cell on the same array (the DTM's grid, per cell per sweep; I/O is the same for all "
@@ -263,6 +267,14 @@ class _Figures:
             lines += [_img(f"figures/{dest.name}"), "",
                       f"*Figure {self.n}.* {figure_caption(kind, png.stem, ctx)}", ""]
         return lines
+
+
+def _amount(energy_J: Any, status: Any) -> str:
+    """An energy for the tables: ``"–"`` for a term the ledger does not have, ``"not counted"`` for a
+    ``missing`` one (never a silent 0 J)."""
+    if status is None:
+        return "–"
+    return "not counted" if status == "missing" else format_si(energy_J, "J")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -441,7 +453,7 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             rows = []
             for t in (led or {}).get("terms", []):
                 if t.get("per") == "cell update":
-                    amount = format_si(t["energy_J"], "J") + " / cell / sweep"
+                    amount = _amount(t["energy_J"], t.get("status")) + " / cell / sweep"
                     share = f"{100 * t['energy_J'] / tot_cell:.0f} % of E_cell"
                 else:
                     amount = f"{format_si(t['energy_J'], 'J')} / access × {t.get('n_per_sample', '?')}"
@@ -463,7 +475,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
                       "energy is not (fully) simulated.", ""]
             L += ["Status: `simulated` = measured by the ngspice run named; `included` = its joules are inside "
                   "another simulated term; `partial` = simulated, but part of the circuit is behavioural and its "
-                  "power is missing; `assumed` = not simulated (the reference is given).", ""]
+                  "power is missing; `assumed` = not simulated (the reference is given); `missing` = a part of the "
+                  "circuit that was not simulated and is not counted (the source says why).", ""]
             if ledd:
                 L += [f"Time per sweep {format_si(ledd.get('time_per_sweep_s'), 's')} (limited by "
                       f"{ledd.get('limited_by', '?')}), per sample {format_si(e.get('time_s'), 's')}.", ""]

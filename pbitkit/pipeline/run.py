@@ -154,13 +154,14 @@ def run_pipeline(
                 from pbitkit.io import atomic_write_text
                 from pbitkit.pbitmodel.export import card_to_csv
                 from pbitkit.pbitmodel.run import PARAMS_NAME, fit_run
-                from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery
+                from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery, attach_supply
 
                 res = fit_run(src.path, d, fit_cfg)
                 card, meas = attach_cell_bias_network(res.report.card, fan_in)
                 # the array cell's periphery also for the DTM paper's grid (its headline setting)
                 card = attach_periphery(card, _dtm_graph(cfg),
                                         paper_graph=_paper_graph(cfg) if fit_cfg.cell == cfg.array_cell else None)
+                card = attach_supply(card, _dtm_graph(cfg).n_nodes)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
                 return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,

@@ -123,3 +123,68 @@ def test_charge_domain_network_is_charged_its_energy_per_update_only() -> None:
     assert "charge-domain" in t.source and "netlist sha256 efefefefefef" in t.source
     res = next(t for t in ledger(G, _card()).terms if t.name == "bias")
     assert res.energy_J > 10 * t.energy_J and "static power" in res.source
+    # the step session's approximation is stated in the source; a fully rendered network says nothing
+    for n_gated, said in ((4, True), (12, False)):
+        rec = dict(cap, measured=dict(cap["measured"], step_inputs=n_gated))
+        src = next(t for t in ledger(G, card.replace(provenance=card.provenance.with_details(bias_network=rec))).terms
+                   if t.name == "bias").source
+        assert ("4 of its 12 inputs rendered with their gates" in src) == said
+
+
+# The native_latch's measured parts of one read (J, the shipped card's table at its centre: core, bias stage,
+# readout, clock buffer, n-well trims, clock port), adding up to its energy per read.
+PARTS = {"core": 0.60e-15, "bias": 0.35e-15, "readout": 1.00e-15, "clock_buffer": 0.28e-15, "trim": 3e-19,
+         "clock_port": 0.15e-15}
+CLOCK_PINS = dict(PERIPHERY["clock"], vdd_V=0.6, count_pins=True, pin_energy_per_cell_J=0.24e-15,
+                  energy_per_cell_J=1.28e-15)
+
+
+def _parts_card(parts: dict | None = PARTS) -> DeviceModel:
+    card = _card(periphery=dict(PERIPHERY, clock=CLOCK_PINS))
+    card = card.replace(energy={"energy_per_bit_J": sum(PARTS.values())})
+    return card if parts is None else card.replace(provenance=card.provenance.with_details(energy_parts=parts))
+
+
+def test_clock_pins_and_trim_are_counted_once() -> None:
+    """The tree drives the cell's clock pins at its own voltage (``count_pins``): the clock term counts them
+    (1.28 + 0.24 fJ) and the cell's characterized clock-port drive (0.15 fJ) leaves the cell term; the cell's
+    n-well trim is shown as the trim term. Every joule once: the parts add up to E/bit + tree + pins."""
+    led = ledger(G, _parts_card())
+    t = {x.name: x for x in led.terms}
+    e_bit = sum(PARTS.values())
+    assert t["rng"].energy_J == pytest.approx(e_bit - PARTS["clock_port"] - PARTS["trim"], rel=1e-12)
+    assert t["trim"].energy_J == PARTS["trim"] and t["trim"].status == "simulated" and "n-well" in t["trim"].source
+    assert t["clock"].energy_J == pytest.approx(1.28e-15 + 0.24e-15, rel=1e-12)
+    assert "clock-port drive" in t["rng"].source
+    assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)
+    # the cell-side total: what the cell and its clock cost together, the pins once (at the tree's 0.6 V)
+    cell_and_clock = t["rng"].energy_J + t["trim"].energy_J + t["clock"].energy_J
+    assert cell_and_clock == pytest.approx(e_bit - 0.15e-15 + 1.28e-15 + 0.24e-15, rel=1e-12)
+    # negative control: a card without its parts cannot take the port drive out of rng, so the clock term
+    # leaves the pins to the cell (counted once, at the cell's own clock level) instead of adding them
+    bare = {x.name: x for x in ledger(G, _parts_card(parts=None)).terms}
+    assert bare["rng"].energy_J == pytest.approx(e_bit, rel=1e-12)
+    assert bare["clock"].energy_J == pytest.approx(1.28e-15, rel=1e-12) and bare["trim"].energy_J == 0.0
+    assert "counted by the cell" in bare["clock"].source
+
+
+def test_supply_term_is_simulated_or_named_missing() -> None:
+    """A generated supply is a term of its own: simulated with its run's hash, or ``missing`` (0 J, named in
+    the opening sentence, never a silent 0); a record with an energy but no ngspice run is refused."""
+    run = {"energy_per_update_J": 0.4e-15, "what": "core-supply generator",
+           "source": dict(SRC, testbench="pbitkit.circuits.supply_gen.x")}
+    card = _parts_card()
+    led = ledger(G, card.replace(provenance=card.provenance.with_details(supply=run)))
+    t = {x.name: x for x in led.terms}
+    assert t["supply"].status == "simulated" and t["supply"].energy_J == 0.4e-15 and "run cdcdcdcdcdcd" in t["supply"].source
+    assert led.supply_J == 0.4e-15
+    assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)
+    assert provenance_sentence(led.terms).startswith("Every energy figure")
+    miss = {"energy_per_update_J": None, "reason": "generator not simulated"}
+    terms = ledger(G, card.replace(provenance=card.provenance.with_details(supply=miss))).terms
+    sup = next(x for x in terms if x.name == "supply")
+    assert sup.status == "missing" and sup.energy_J == 0.0 and not sup.traced
+    assert "supply (missing: not simulated" in provenance_sentence(terms)
+    with pytest.raises(ConfigError, match="job_sha256"):
+        ledger(G, card.replace(provenance=card.provenance.with_details(supply={"energy_per_update_J": 1e-15})))
+    assert "supply" not in {x.name for x in ledger(G, _card()).terms}

@@ -16,7 +16,6 @@ from pbitkit.circuits.native_latch_trim import (
     READOUT_TRIM_DAC,
     TrimDac,
     balance_core,
-    calibrate_die,
     readout_null,
     readout_offset,
 )
@@ -87,21 +86,3 @@ def test_readout_auto_zero_nulls_the_comparator_offset() -> None:
     up, down = readout_offset(mc_seed=seed, params={"ro_trim_V": READOUT_TRIM_DAC.volts(code)}, x_max_V=0.03, steps=31)
     # nulled at x = 0 with q = qb at ground; at the core's common mode (vdd/6) a residual of a few mV remains
     assert np.isfinite([up, down]).all() and max(abs(up), abs(down)) <= 0.016, (code, up, down)
-
-
-@pytest.mark.ngspice
-@pytest.mark.slow
-def test_die_calibration_retunes_the_core_supply_at_a_fast_corner() -> None:
-    # negative control: at ff / 27 C the nominal 123.5 mV supply leaves the core frozen (predicted tau_core
-    # astronomically long; the trim study measured the critical supply ~96 mV at ff)
-    pt = SweepPoint("native_latch", CELL.params()["ref_V"], corner="ff", tier="predicted")
-    (job,) = CELL.jobs([pt])
-    (row,) = CELL.rows(job, run(job))
-    assert row["tau_core_s"] > 1e-3
-    die = calibrate_die("ff", 27.0)
-    # the calibrated supply is lower and puts the predicted core time within a factor 2 of the 40 ns target
-    assert 0.06 < die.vdd_V < CELL.default_vdd_V - 0.01
-    assert 20e-9 < die.pred_tau_core_s < 80e-9, die
-    assert die.readout_ok and die.tried[-1][:2] == (die.vddr_V, die.ro_nwell_V)
-    with pytest.raises(ConfigError, match="vdd_range_V"):
-        calibrate_die("ff", 27.0, vdd_range_V=(0.2, 0.1))

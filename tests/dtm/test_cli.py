@@ -106,6 +106,8 @@ def test_equal_energy_K_and_pipeline_preset(tmp_path) -> None:
     e = EvalConfig(K_values=(10, 50), equal_energy=True)
     assert mode_K_values("T1", 1, 8, e) == (80, 400)
     assert mode_K_values("ideal", 8, 8, e) == (10, 50) and mode_K_values("no-acp", 8, 8, e) == (10, 50)
+    assert mode_K_values("T1+cal", 1, 8, e) == (80, 400)  # the monolithic machine on the calibrated chip too
+    assert mode_K_values("no-acp+cal", 8, 8, e) == (10, 50)
     assert mode_K_values("T1", 1, 8, EvalConfig(K_values=(10, 50))) == (10, 50)  # negative control: flag off
     preset = repo_root() / "configs" / "fashion_mnist.toml"
     cfg = _load_cfg(str(preset))
@@ -113,6 +115,11 @@ def test_equal_energy_K_and_pipeline_preset(tmp_path) -> None:
     assert cfg.data.holdout == "test_split" and cfg.acp_baseline and cfg.hardware_aware
     ev, where = _section(str(preset), "evaluate")
     assert 250 in ev["K_values"] and ev["equal_energy"] is True and "[evaluate]" in where
+    from pbitkit.pipeline.config import load_pipeline_config
+
+    pc = load_pipeline_config(preset)  # the one-command run: only the array cell is characterized (tt + mismatch)
+    assert pc.array_cell == "native_latch" and pc.characterize.cells == ("native_latch",)
+    assert pc.characterize.corners == ("tt",) and pc.characterize.n_mc >= 8 and pc.dtm == cfg
     plain = tmp_path / "dtm.toml"
     plain.write_text("[model]\nL = 12\n")
     assert _load_cfg(str(plain)).model.L == 12  # a plain DTM config still works
@@ -149,6 +156,7 @@ def test_fashion_mnist_preset_shrunk(tmp_path) -> None:
     assert main(["dtm", "evaluate", "--run", str(run), "--config", str(cfg)]) == 0
     rep = (run / "evaluate" / "report.md").read_text()
     assert "held-out 500" in rep and "| T1 | 1 | 4 |" in rep  # T = 1 at K x T = 4 sweeps: same energy
-    for mode in ("| ideal | 2 | 2 |", "| no-acp | 2 | 2 |", "| no-acp+cal | 2 | 2 |", "| hw-aware | 2 | 2 |"):
+    for mode in ("| ideal | 2 | 2 |", "| no-acp | 2 | 2 |", "| no-acp+cal | 2 | 2 |", "| hw-aware | 2 | 2 |",
+                 "| T1+cal | 1 | 4 |"):
         assert mode in rep
     assert "T1 (K=4, same energy)" in rep and "## Verdict" in rep

@@ -102,6 +102,37 @@ def test_checkpoint_resume_is_bit_exact(tmp_path) -> None:
     np.testing.assert_array_equal(again.params.J_edge, full.params.J_edge)
 
 
+def test_resuming_a_finished_chip_step_does_not_calibrate_again(tmp_path, caplog) -> None:
+    """A finished hardware-aware step returns its checkpoint without drawing and calibrating the chip (on the
+    L = 70 Fashion-MNIST chip that cost ~20 s per step just to resume); an unfinished one calibrates and
+    continues bit-exactly."""
+    import logging
+
+    from pbitkit.dtm.runner import SamplerSpec
+    from pbitkit.pbitmodel import DeviceModel
+
+    card = tmp_path / "card.json"
+    DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9).replace(variation={"v0_sigma_V": 0.01, "vs_sigma_rel": 0.1}).save(card)
+    chip = SamplerSpec(mode="device", card=str(card), chip_seed=3, calibrate=True)
+    ds = synthetic_patterns(128, np.random.default_rng(4), side=3)
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=1, schedule="log"), 9, 0)
+    tc1 = TrainConfig(epochs=1, batch_size=64, k_sample=3, seed=2, lr_schedule="constant")
+    tc2 = TrainConfig(epochs=2, batch_size=64, k_sample=3, seed=2, lr_schedule="constant")
+    ck = str(tmp_path / "step_1")
+    full = train_step(StepJob(1, lay, fp, ds.x, tc2, sampler=chip))
+    with caplog.at_level(logging.INFO, logger="pbitkit.dtm.runner"):
+        train_step(StepJob(1, lay, fp, ds.x, tc1, sampler=chip, checkpoint=ck))
+        assert sum("calibrated chip" in r.message for r in caplog.records) == 1  # control: training calibrates
+        caplog.clear()
+        again = train_step(StepJob(1, lay, fp, ds.x, tc1, sampler=chip, checkpoint=ck))  # finished: no chip
+        assert not any("calibrated chip" in r.message for r in caplog.records)
+        resumed = train_step(StepJob(1, lay, fp, ds.x, tc2, sampler=chip, checkpoint=ck))  # one epoch left
+        assert sum("calibrated chip" in r.message for r in caplog.records) == 1
+    np.testing.assert_array_equal(resumed.params.J_edge, full.params.J_edge)
+    assert not np.array_equal(again.params.J_edge, full.params.J_edge)  # after 1 of 2 epochs
+
+
 class _Stop(Exception):
     pass
 

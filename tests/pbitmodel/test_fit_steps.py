@@ -152,3 +152,24 @@ def test_cli_fit_rejects_an_infinite_bias(tmp_path, caplog):
     err = caplog.text
     assert "row 0, line 2, column 'bias_V': inf is not a finite bias" in err and "Traceback" not in err
     assert not (path.parent / "device_card.json").exists()
+
+
+def test_energy_parts_add_up_to_the_fitted_energy_per_bit():
+    """A table whose per-part energy columns add up to ``energy_per_bit_J`` row by row gives a card whose
+    ``energy_parts`` add up to its fitted ``energy_per_bit_J`` (the centre fit is linear in the data); columns
+    that are not parts (per independent bit, dynamic share) stay out; a table without parts has none."""
+    from pbitkit.pbitmodel.table import CharTable
+
+    table, cfg = cases()["clocked_probit"]
+    cols = dict(table.columns)
+    e = np.asarray(cols["energy_per_bit_J"], dtype=float)
+    u = np.linspace(0.0, 1.0, e.size)
+    cols.update(core_energy_per_bit_J=0.6 * e * (1 + 0.1 * u), trim_energy_per_bit_J=np.full(e.size, 3e-19),
+                energy_per_independent_bit_J=3 * e)
+    cols["clock_port_energy_per_bit_J"] = e - cols["core_energy_per_bit_J"] - cols["trim_energy_per_bit_J"]
+    card = fit_characterization(CharTable(cols, table.sidecar), cfg).card
+    parts = card.provenance.details["energy_parts"]
+    assert set(parts) == {"core", "trim", "clock_port"}
+    assert sum(parts.values()) == pytest.approx(card.energy.energy_per_bit_J, rel=1e-9)
+    assert parts["trim"] == pytest.approx(3e-19, rel=1e-9)
+    assert "energy_parts" not in fit_characterization(table, cfg).card.provenance.details

@@ -1,6 +1,7 @@
-"""The default pipeline's energy ledger: every term traced to an ngspice run (none assumed or partial), the
-parts adding up, and the headline figures (run setting and the DTM paper's L = 70, T = 8, K = 250) built
-from them. Runs the fit stage's periphery work for the default config's array cell on its shipped card."""
+"""The default pipeline's energy ledger: every term traced to an ngspice run (none assumed, partial or
+missing; the per-die supply generator included), the parts adding up, and the headline figures (run setting
+and the DTM paper's L = 70, T = 8, K = 250) built from them. Runs the fit stage's network, periphery and
+supply work for the default config's array cell on its shipped card."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pbitkit.circuits import get_cell
 from pbitkit.dtm.energy import dtm_energy_from_ledger
 from pbitkit.paths import data_dir
 from pbitkit.pbitmodel import DeviceModel
-from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery
+from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery, attach_supply
 from pbitkit.pipeline.config import default_config
 from pbitkit.pipeline.headline import PAPER_SETTING, headline_record, headline_sentences
 
@@ -28,13 +29,26 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     graph = grid_graph(m.L, m.pattern, periodic=m.periodic)
     paper = grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
     card = DeviceModel.load(data_dir() / get_cell(cell).card)
-    # the pipeline measures the bias network at the graph's fan-in (20 for G20: minutes of ngspice for the
-    # native_latch's charge-domain network); statuses and sources do not depend on it, so 4 inputs here
-    card, _ = attach_cell_bias_network(card, 4)
-    card = attach_periphery(card, graph, paper_graph=paper)
+    # the pipeline measures the bias network at the graph's fan-in (20 for G20) with 4 inputs rendered with
+    # their gates; statuses and sources do not depend on the fan-in, so 12 here (the same 4 gated inputs: a
+    # fully gated small network costs more ngspice time than this)
+    card, _ = attach_cell_bias_network(card, 12)
+    card = attach_supply(attach_periphery(card, graph, paper_graph=paper), graph.n_nodes)
     led = ledger(graph, card, n_sweeps_per_sample=20)
     bad = [(t.name, t.status, t.source) for t in led.terms if t.status not in ("simulated", "included")]
     assert not bad, bad
+    # the native_latch's supplies are generated per die: the generator's run, at the code whose core supply
+    # is the card's (one code step of the 0.45 V / 256 string, through the follower), its drop-out per cell
+    # (V_in - V_core) I_cell t_read against the cells' own core energy V_core I_cell t_read
+    supply = next(t for t in led.terms if t.name == "supply")
+    meas = card.provenance.details["supply"]["measured"]
+    assert supply.status == "simulated" and "run " in supply.source and supply.energy_J == meas["total_J"] > 0
+    assert abs(meas["v_core_V"] - card.vdd_V) < 0.45 / 256
+    v_in = meas["spec"]["v_in_V"]
+    assert meas["dropout_J"] / meas["core_J"] == pytest.approx((v_in - meas["v_core_V"]) / meas["v_core_V"], rel=0.01)
+    assert 0 < meas["quiescent_J"] < meas["dropout_J"]
+    bias = next(t for t in led.terms if t.name == "bias")
+    assert "4 of its 12 inputs rendered with their gates" in bias.source
     for t in led.terms:
         assert t.source and ("ngspice" in t.source or t.status == "included"), t
     assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)
@@ -60,3 +74,6 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     flagged = card.replace(provenance=dataclasses.replace(card.provenance, details=det))
     rng = next(t for t in ledger(graph, flagged).terms if t.name == "rng")
     assert rng.status == "partial" and "behavioural" in rng.source
+    # a cell on the chip's rails has no generated supply (no term, nothing simulated)
+    sa = DeviceModel.load(data_dir() / get_cell("strongarm").card)
+    assert attach_supply(sa, graph.n_nodes) is sa

@@ -1,0 +1,87 @@
+"""Per-die calibration of the ``native_latch`` core supply through its transistor-level generator, at an
+off-nominal corner (ff, 27 °C), from the cell's read bits only; negative controls: the fixed nominal supply
+misses the band there, and a code range below the band raises a clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+from pbitkit.circuits.builtin.native_latch import NativeLatchCell
+from pbitkit.circuits.native_latch_cal import (
+    Band,
+    CalibrationError,
+    GeneratorLevels,
+    calibrate_die_supply,
+    measure_reads,
+)
+from pbitkit.circuits.native_latch_trim import READOUT_TRIM_DAC
+from pbitkit.circuits.supply_gen import GenPoint, SupplyGenSpec, ladder_hand_V
+from pbitkit.errors import ConfigError
+
+CELL = NativeLatchCell()
+
+
+def test_band_validates() -> None:
+    for bad in (dict(p_lo=0.6), dict(p_lo_cal=0.2), dict(half_span_V=0.0), dict(min_flips=0), dict(t_read_s=1.0)):
+        with pytest.raises(ConfigError, match="Band"):
+            Band(**bad)  # type: ignore[arg-type]
+    assert Band().tau_max_s == pytest.approx(61e-6 / 6)
+    with pytest.raises(ConfigError, match="grid_step"):
+        GeneratorLevels("tt", 27.0, 16, grid_step=0)
+    with pytest.raises(ConfigError, match="grid_codes"):
+        GeneratorLevels("tt", 27.0, 16, grid_codes=[5, 200])
+    with pytest.raises(ConfigError, match="code_range"):
+        calibrate_die_supply("ff", 27.0, code_range=(40, 20))
+    with pytest.raises(ConfigError, match="code_range"):
+        calibrate_die_supply("ff", 27.0, code_range=(8, 128))
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_calibration_puts_a_fast_die_in_the_band_and_the_fixed_supply_does_not() -> None:
+    """ff / 27 °C, 16 cells on the generator. The generator's levels against hand analysis; the calibration searches a narrowed code window (to keep the
+    test short; the corner study searches codes 16-255) and must return a code whose independently measured
+    reads span the sigmoid and flip at ``ref``. Negative controls: the fixed nominal 123.5 mV core supply at
+    this corner is frozen (too few flips at ``ref``), and a window of codes below the band raises."""
+    band = Band(t_read_s=21e-6)
+    spec = SupplyGenSpec()
+    levels = GeneratorLevels("ff", 27.0, 16, spec, grid_codes=range(8, 47))
+    ref = CELL.params()["ref_V"]
+    # the generator (one ngspice session, the levels the calibration then uses): monotonic taps and core
+    # supply (native nFET pass switches leaked enough at ff to make the taps non-monotonic; the tree's
+    # low-Vt pFETs are off with 1.8 V on their gates); above ~0.1 V the taps follow the triode-string hand
+    # analysis (V_th 0.1 V, no body effect; measured 4-10 % below at tt, +2 % at 0.1 V, where the pFET
+    # switches' n-well leakage lifts the tree's output: 59.8 vs 49.5 mV at code 16, tt)
+    grid = levels.grid(None)
+    gates, cores = [p.v_gate_V for p in grid], [p.v_core_V for p in grid]
+    assert all(b > a for a, b in zip(gates, gates[1:])), gates
+    assert all(b > a for a, b in zip(cores, cores[1:])), cores
+    for p in grid:
+        if p.code >= 32:
+            assert p.v_gate_V == pytest.approx(ladder_hand_V(spec, p.code, 0.1), rel=0.15), p
+        assert -0.05 < p.v_gate_V - p.v_core_V < 0.2  # the follower's V_GS at the cells' current
+    # negative control for the hand model: a linear divider is further off at a quarter scale
+    q = grid[[p.code for p in grid].index(32)]
+    assert abs(q.v_gate_V - 32 / 128 * spec.v_ref_V) > abs(q.v_gate_V - ladder_hand_V(spec, 32, 0.1))
+    # the string's quiescent current: a native 0.42/0.8 unit in triode at V_GS ~ 1.6 V is 10-200 uS
+    g_unit = grid[0].p_quiescent_W / spec.v_ref_V ** 2 * spec.n_codes
+    assert 10e-6 < g_unit < 200e-6, g_unit
+    cal = calibrate_die_supply("ff", 27.0, n_cells=16, band=band, levels=levels, code_range=(30, 46),
+                               well_options=(None,), readout_options=((0.45, 0.0),))
+    assert cal.p1_span[0] <= band.p_lo_cal and cal.p1_span[1] >= band.p_hi_cal
+    assert cal.flips_at_ref >= band.min_flips
+    assert 0.08 < cal.vdd_V < 0.115, cal.vdd_V  # the ff critical supply is ~96 mV (tt: ~123 mV)
+    rows = measure_reads(cal.point, cal.readout, [ref - 0.06, ref + 0.06], corner="ff", temp_C=27.0,
+                         t_stop_s=21e-6, noise_seed=7)
+    assert rows[0]["p1"] <= band.p_lo and rows[1]["p1"] >= band.p_hi, [r["p1"] for r in rows]
+    # negative control: the nominal fixed supply (ideal 123.5 mV) at ff freezes the core
+    fixed = GenPoint(code=-1, well_code=None, v_core_V=CELL.default_vdd_V, v_gate_V=0.0, v_well_V=CELL.default_vdd_V,
+                     i_load_A=0.0, p_gen_W=0.0, p_quiescent_W=0.0)
+    (row,) = measure_reads(fixed, cal.readout, [ref], corner="ff", temp_C=27.0, t_stop_s=band.t_check_s,
+                           noise_seed=7)
+    assert row["n_flips"] < band.min_flips, row["n_flips"]
+    # negative control: codes far below the band (V_core ~ 60-70 mV) -> a clear error naming the die
+    with pytest.raises(CalibrationError, match="ff / 27.0 C: no generator code in the band"):
+        calibrate_die_supply("ff", 27.0, n_cells=16, band=band, levels=levels, code_range=(8, 12),
+                             well_options=(None,), readout_options=((0.45, 0.0),))
+    assert READOUT_TRIM_DAC.lsb_V > 0
