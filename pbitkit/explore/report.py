@@ -96,7 +96,8 @@ def front_markdown(res: ExploreResult, designs: Sequence[DesignResult] | None = 
     return "\n".join(out) + "\n"
 
 
-def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_section: str = "") -> str:
+def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_section: str = "",
+                 confirmed: bool = False) -> str:
     sp = res.space
     bvr = best_versus_reference(res)
     ref, best = bvr["reference"], bvr["best"]
@@ -119,7 +120,8 @@ def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_sectio
                   f"per independent bit vs {_fmt(ref.metrics['energy_per_independent_bit_J'], 1e15)} fJ for the default "
                   f"(**×{bvr['ratio']:.2f}**); τ {_fmt(best.metrics['tau_corr_s'], 1e9)} vs "
                   f"{_fmt(ref.metrics['tau_corr_s'], 1e9)} ns; σ(V0)/Vs {_fmt(best.metrics['sigma_v0_over_vs'])} vs "
-                  f"{_fmt(ref.metrics['sigma_v0_over_vs'])}.", ""]
+                  f"{_fmt(ref.metrics['sigma_v0_over_vs'])} (predicted tier"
+                  + ("; whether the transient tier confirms it: the confirmation below" if confirmed else "") + ").", ""]
     lines += [floor_section or _floor_text(res), ""]
     lines += list(extra_sections)
     return "\n".join(lines) + "\n"
@@ -256,7 +258,7 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
         from pbitkit.explore.confirm import select_front
         from pbitkit.explore.trim import trim_front, trim_markdown
 
-        tr = trim_front(res, select_front(res, trim), workers=workers or 1)
+        tr = trim_front(res, select_front(res, trim, exclude_reference=True), workers=workers or 1)
         paths += [out / "trim" / f"{t.label}.json" for t in tr]
         trims = {t.label: t for t in tr}
         trim_section = trim_markdown(tr)
@@ -277,7 +279,7 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
     if trims:
         sections.append(trim_section)
     sections += list(extra_sections)
-    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section)))
+    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section, confirm > 0)))
     return paths
 
 
