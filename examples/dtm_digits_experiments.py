@@ -2,7 +2,8 @@
 
     python examples/dtm_digits_experiments.py --name g20 --set model.pattern=G20 --set model.label_repeat=6 \\
         --set forward.schedule=linear --set train.lr_schedule=cosine [--K 20,40] [--n-samples 10000] \\
-        [--unconditional free,label_prior] [--fd-ci samples|both] [--baselines]
+        [--unconditional free,label_prior] [--fd-ci samples|both] [--baselines] [--gen-seeds 11,21,22,23] \\
+        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose]
 
 Each ``--set section.key=value`` overrides one field of the default ``DTMConfig`` (values in TOML syntax;
 the settings a row names are always set explicitly, so rows stay reproducible when defaults change). Only
@@ -12,12 +13,19 @@ samples against the whole held-out split in the frozen classifier's features (Fr
 held-out set, ``both`` also the held-out set), and as many label-clamped samples (classes cycled) for the
 accuracy. ``--unconditional label_prior`` draws the unconditional samples ancestrally (a class from the
 training set's class frequencies, clamped; see ``EvalConfig.unconditional``). ``--baselines`` also prints
-independent pixels and Bernoulli mixtures (20, 50 components; EM seeds 0 and 1) on the same footing.
+independent pixels and Bernoulli mixtures (20, 50 components; ``--em-seeds``, default 0 and 1) on the same
+footing. ``--gen-seeds`` repeats the unconditional generation with each seed and prints the mean: one run's
+bootstrap interval understates the spread between independent generation runs, so models are compared on
+the mean over several seeds. ``--base RUN --steps 1`` trains only the listed steps and takes the others
+from ``RUN/model.npz`` (a run of this script with the same model and forward settings). ``--diagnose``
+starts the chain at real digits noised to ``x^s`` (10,000 training digits drawn with replacement) and runs
+steps ``s .. 1``: the Fréchet distance per start step shows which denoising step limits quality.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import time
 import tomllib
@@ -28,7 +36,11 @@ import numpy as np
 from pbitkit.config import from_dict, to_dict
 from pbitkit.dtm import DTMConfig, classifier_for, evaluate_samples, generate, train_dtm
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
-from pbitkit.dtm.pipeline import conditional_report
+from pbitkit.dtm.metrics import frechet_from_features
+from pbitkit.dtm.model import DTM, input_fields
+from pbitkit.dtm.pipeline import conditional_report, load_dtm, visible_data
+from pbitkit.dtm.runner import SamplerSpec, make_runner
+from pbitkit.dtm.train import StepJob, train_step
 
 
 def _override(cfg: dict, assignment: str) -> None:
@@ -54,8 +66,15 @@ def main() -> None:
     ap.add_argument("--unconditional", default="free", help="free, label_prior or both (comma-separated)")
     ap.add_argument("--fd-ci", choices=("samples", "both"), default="both")
     ap.add_argument("--baselines", action="store_true")
+    ap.add_argument("--gen-seeds", default="11", help="comma-separated generation seeds (mean printed if several)")
+    ap.add_argument("--em-seeds", default="0,1", help="comma-separated EM seeds of the mixture baselines")
+    ap.add_argument("--base", default=None, help="run directory whose steps are reused (with --steps)")
+    ap.add_argument("--steps", default=None, help="comma-separated steps to train (others from --base)")
+    ap.add_argument("--diagnose", action="store_true", help="FD of chains started at real noised digits")
     ap.add_argument("--out", default="runs/dtm-experiments")
     args = ap.parse_args()
+    if (args.base is None) != (args.steps is None):
+        raise SystemExit("--base and --steps go together")
     logging.basicConfig(level=logging.WARNING)
     raw = to_dict(DTMConfig())
     raw["monolithic_baseline"] = False
@@ -63,7 +82,10 @@ def main() -> None:
         _override(raw, a)
     cfg = from_dict(DTMConfig, raw, where="--set")
     t0 = time.perf_counter()
-    tr = train_dtm(cfg, Path(args.out) / args.name)
+    if args.base is None:
+        tr = train_dtm(cfg, Path(args.out) / args.name)
+    else:
+        tr = _retrain_steps(cfg, Path(args.base), [int(t) for t in args.steps.split(",")], Path(args.out) / args.name)
     t_train = time.perf_counter() - t0
     clf = classifier_for("digits")
     rng = np.random.default_rng(123)
@@ -72,15 +94,23 @@ def main() -> None:
     modes = [m.strip() for m in args.unconditional.split(",")]
     if not set(modes) <= {"free", "label_prior"}:
         raise SystemExit(f"--unconditional takes free and/or label_prior, got {args.unconditional!r}")
+    prior = np.bincount(tr.train.y, minlength=lay.n_classes) / len(tr.train.y) if lay.n_label_bits else None
+    gen_seeds = [int(s) for s in args.gen_seeds.split(",")]
     for K in (int(k) for k in args.K.split(",")):
         for mode in modes:
             uncond = None
             if mode == "label_prior" and lay.n_label_bits:
-                prior = np.bincount(tr.train.y, minlength=lay.n_classes) / len(tr.train.y)
                 uncond = np.random.default_rng(13).choice(lay.n_classes, size=n, p=prior)
-            q = evaluate_samples(generate(tr.dtm, n, K=K, labels=uncond, seed=11).pixels, tr.test.x, clf, rng,
-                                 n_boot=100, fd_ci=args.fd_ci)
-            print(f"{args.name} K={K}: FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}] ({mode})", flush=True)
+            fds = []
+            for gs in gen_seeds:
+                g = generate(tr.dtm, n, K=K, labels=uncond, seed=gs, class_prior=prior)
+                q = evaluate_samples(g.pixels, tr.test.x, clf, rng, n_boot=100, fd_ci=args.fd_ci)
+                fds.append(q.fd.value)
+                print(f"{args.name} K={K}: FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}] ({mode}, generation "
+                      f"seed {gs})", flush=True)
+            if len(fds) > 1:
+                print(f"{args.name} K={K}: FD mean over generation seeds {np.mean(fds):.3f} (range {min(fds):.3f}-"
+                      f"{max(fds):.3f}, {mode})", flush=True)
         labels = np.arange(n) % lay.n_classes
         acc = conditional_report(clf, generate(tr.dtm, n, K=K, labels=labels, seed=12).pixels, labels)
         print(f"{args.name} K={K}: label-clamped accuracy {acc.accuracy:.3f} ± {acc.se:.3f} "
@@ -90,13 +120,48 @@ def main() -> None:
                              fd_ci=args.fd_ci)
         print(f"independent pixels: FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}]")
         for k in (20, 50):
-            for seed in (0, 1):
+            for seed in (int(e) for e in args.em_seeds.split(",")):
                 mrng = np.random.default_rng(seed)
                 x = fit_bernoulli_mixture(tr.train.x, k, mrng).sample(n, mrng)
                 q = evaluate_samples(x, tr.test.x, clf, rng, n_boot=100, fd_ci=args.fd_ci)
                 print(f"Bernoulli mixture {k} (EM seed {seed}): FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}]")
         q = evaluate_samples(tr.train.x, tr.test.x, clf, rng, n_boot=100, fd_ci=args.fd_ci)
         print(f"real-vs-real floor ({len(tr.train.x)} training digits): FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}]")
+    if args.diagnose:
+        _diagnose(tr, clf, max(int(k) for k in args.K.split(",")))
+
+
+def _retrain_steps(cfg: DTMConfig, base: Path, steps: list[int], out: Path):
+    """Train ``steps`` of ``cfg`` afresh, the other steps from ``base/model.npz``; saved to ``out/model.npz``."""
+    tr = load_dtm(cfg, base)
+    lay, fp = tr.dtm.layout, tr.dtm.forward
+    data = visible_data(lay, tr.train)
+    new = {t: train_step(StepJob(t, lay, fp, data, cfg.train, cfg.sampler, None)).params for t in steps}
+    dtm = DTM(lay, fp, tuple(new.get(t, sp) for t, sp in enumerate(tr.dtm.steps, start=1)), cfg.model)
+    out.mkdir(parents=True, exist_ok=True)
+    dtm.save(out / "model.npz")
+    return dataclasses.replace(tr, dtm=dtm)
+
+
+def _diagnose(tr, clf, K: int, n: int = 10000) -> None:
+    """Print the FD of chains started at real training digits noised to ``x^s``, run through steps s..1."""
+    dtm, rng = tr.dtm, np.random.default_rng(5)
+    lay, fp = dtm.layout, dtm.forward
+    runner = make_runner(lay.graph, SamplerSpec())
+    fr = clf.features(tr.test.x)
+    x0 = visible_data(lay, tr.train)[rng.integers(0, len(tr.train.x), n)]
+    print(f"diagnose: the {n} real training digits themselves: FD "
+          f"{frechet_from_features(clf.features(x0[:, :lay.n_pixels]), fr):.3f}")
+    for s in range(1, dtm.n_steps + 1):
+        x = fp.sample_marginal(x0, s, rng)
+        for t in range(s, 0, -1):
+            sp = dtm.steps[t - 1]
+            state = (2 * rng.integers(0, 2, size=(n, lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
+            state[:, lay.visible] = x
+            state = runner.sweeps(runner.program(sp.J_edge, input_fields(lay, sp.h, sp.j_fwd, x), None), state, K, rng)
+            x = state[:, lay.visible].copy()
+        print(f"diagnose: chain started at real x^{s}, steps {s}..1 (K={K}): FD "
+              f"{frechet_from_features(clf.features(x[:, :lay.n_pixels]), fr):.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,17 @@
 ``pbitkit/data/native_latch_card.json`` and the tables in docs/cells.md, "Card and macro-model").
 
     nice -n 10 python examples/native_latch_card.py [--out runs/nl-card] [--n-mc 16] [--replicas 8]
-                                                    [--trims FILE] [--workers 2] [--ship]
+                                                    [--t-stop T] [--nominal-t-stop T] [--trims FILE]
+                                                    [--workers 2] [--ship]
 
 1. **Trims**: each mismatch instance (``mc_seed`` 0 … n-1, tt, 27 degC) is calibrated by the cell's own
    procedure (:func:`pbitkit.circuits.native_latch_trim.calibrate_cell`: readout auto-zero, core balance at
    bias = ref), or its trims are read from ``--trims`` (JSON lines ``{"mc_seed": s, "params": {...}}``);
    written to ``OUT/trims.jsonl``.
-2. **Card**: ``characterize`` the nominal cell and each trimmed instance (9 bias points over the default
-   range, 60 us = 200 reads per point), merged into ``OUT/card`` and fitted as ``pbitkit fit OUT/card``
-   would (transient tier; ``variation`` = the spread of the trimmed instances; the correlation time pooled
+2. **Card**: ``characterize`` the nominal cell (13 bias points over the default range, ``--nominal-t-stop``
+   per point) and each trimmed instance (9 bias points, ``--t-stop`` per point), merged into ``OUT/card``
+   and fitted as ``pbitkit fit OUT/card`` would (transient tier; ``variation`` = the spread of the trimmed
+   instances; the correlation time pooled
    from the run's bits). ``--ship`` copies the card to ``pbitkit/data/native_latch_card.json``.
 3. **Validation data**, independent of the fit (another noise seed): the nominal cell at 7 biases
    (ref +- 1, 2, 3 x 15 mV) with ``--replicas`` independent records each.
@@ -49,14 +51,15 @@ CELL = "native_latch"
 
 
 def instance_spec(mc_seed: int, params: dict[str, float], t_stop_s: float | None = None) -> dict:
-    """One device's sweep: the nominal cell (``mc_seed = -1``) or one mismatch instance with its own trim
-    parameters (balanced at bias = ref by its calibration), 9 bias points over the default range, 200 reads
-    each."""
+    """One device's sweep: the nominal cell (``mc_seed = -1``: 13 bias points over the default range; its
+    records near the centre give the card's correlation time) or one mismatch instance with its own trim
+    parameters (balanced at bias = ref by its calibration), 9 bias points; ``t_stop_s`` per point (default:
+    the cell's 60 us = 200 reads)."""
     prm = {**params, **({"t_stop_s": t_stop_s} if t_stop_s else {})}
-    spec = {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": prm}
-    if mc_seed >= 0:
-        spec.update(n_mc=1, mc_seed_start=mc_seed, include_nominal=False)
-    return spec
+    if mc_seed < 0:
+        return {"cell": CELL, "noise_seed": 3, "bias": {"n": 13}, "params": prm}
+    return {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": prm, "n_mc": 1, "mc_seed_start": mc_seed,
+            "include_nominal": False}
 
 
 def merge_runs(runs: list, out: Path) -> Path:
@@ -143,14 +146,18 @@ def main() -> None:
     ap.add_argument("--trims", type=Path, default=None,
                     help="JSON lines {mc_seed, params} with each instance's calibrated trim parameters")
     ap.add_argument("--t-stop", type=float, default=None, help="simulated time per point (default: the cell's)")
+    ap.add_argument("--nominal-t-stop", type=float, default=None,
+                    help="simulated time per point of the nominal device (default: --t-stop)")
     ap.add_argument("--ship", action="store_true", help="copy the card to pbitkit/data/native_latch_card.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
     t0 = time.perf_counter()
     trims = read_trims(args.trims) if args.trims else calibrate(args.n_mc, args.workers, out / "trims.jsonl")
-    runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}), args.t_stop)), out / f"dev{seed}",
-                         workers=args.workers, plot=False)
+    nominal_t_stop = args.nominal_t_stop if args.nominal_t_stop is not None else args.t_stop
+    runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}),
+                                                 nominal_t_stop if seed < 0 else args.t_stop)),
+                         out / f"dev{seed}", workers=args.workers, plot=False)
             for seed in [-1, *sorted(trims)]]
     print(f"trimmed instances: {len(trims)} of {args.n_mc} ({sorted(trims)})")
     merged = merge_runs(runs, out / "card")
@@ -173,8 +180,19 @@ def main() -> None:
     n_ok = len(rep.instances)
     print(f"variation: {n_ok} of {args.n_mc} instances fitted; sigma(v0) = {v.v0_sigma_V * 1e3:.2f} mV "
           f"(= {v.v0_sigma_V / card.vs_V:.2f} vs), sigma(vs)/vs = {v.vs_sigma_rel:.3f}, corr = {v.v0_vs_corr:.2f}")
-    for seed, f in sorted(rep.instances.items()):
-        print(f"  mc_seed {seed}: v0 = {f.v0_V * 1e3:.2f} +- {f.v0_se_V * 1e3:.2f} mV, vs = {f.vs_V * 1e3:.2f} mV")
+    print("\n| mc_seed | trim_V (V) | ro_trim_V (V) | V0 (mV) | Vs (mV) | P(1) at ref | tau_corr at ref (ns) | "
+          "energy per read (fJ) | readout agreement at ref |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for res in runs:
+        rows = [r for r in res.rows if r.get("status") == "ok"]
+        seed = int(rows[0]["mc_seed"])
+        ref = min(rows, key=lambda r: abs(float(r["bias_V"]) - float(r["param_ref_V"])))
+        f = rep.instances.get(seed) if seed >= 0 else None
+        v0, vs = (f.v0_V, f.vs_V) if f is not None else (card.v0_V, card.vs_V)
+        e = np.mean([float(r["energy_per_bit_J"]) for r in rows])
+        print(f"| {seed} | {float(ref['param_trim_V']):+.3f} | {float(ref['param_ro_trim_V']):+.3f} | {v0 * 1e3:.1f} | "
+              f"{vs * 1e3:.1f} | {float(ref['p1']):.2f} | {float(ref['tau_corr_s']) * 1e9:.0f} | {e * 1e15:.2f} | "
+              f"{float(ref['readout_agreement']):.2f} |")
     for note in rep.notes:
         print(f"  note: {note}")
 

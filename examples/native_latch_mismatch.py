@@ -5,19 +5,21 @@
 predicted sigmoid over ``ref_V ± 60 mV`` before and after the trim, and one 61 µs transient record (200
 reads of the core's sign) at ``bias = ref`` with the trim: P(1), the core's correlation time, energy.
 
-``--part readout``: the readout comparator's input-referred offset (``x`` forced over ±100 mV, up and
-down), its auto-zero (:func:`~pbitkit.circuits.native_latch_trim.readout_null`) and the offset left after it
-(±30 mV scan at the core's common mode).
+``--part readout``: the readout comparator's input-referred offset (``x`` forced over ±150 mV in 10 mV
+steps, up and down), its auto-zero (:func:`~pbitkit.circuits.native_latch_trim.readout_null`: ``q`` and
+``qb`` shorted by the cell's switch with the core running) and the offset left after it (±20 mV in 1 mV
+steps at the core's common mode).
 
 One JSON record per instance is appended to ``--out`` as soon as it is done:
 
     nice -n 10 python examples/native_latch_mismatch.py --part core --out runs/nl_mm_core.jsonl
-    nice -n 10 python examples/native_latch_mismatch.py --part readout --out runs/nl_mm_readout.jsonl
+    nice -n 10 python examples/native_latch_mismatch.py --part readout --workers 2 --out runs/nl_mm_readout.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import json
 import math
 from pathlib import Path
@@ -58,16 +60,20 @@ def core_part(seeds: list[int], out: Path, workers: int) -> None:
         _append(out, rec)
 
 
-def readout_part(seeds: list[int], out: Path) -> None:
-    for s in seeds:
-        before = readout_offset(mc_seed=s, steps=41)
+def readout_part(seeds: list[int], out: Path, workers: int) -> None:
+    def one(s: int) -> dict:
+        before = readout_offset(mc_seed=s, x_max_V=0.15, steps=31)
         try:
             code, flips = readout_null(mc_seed=s)
-            after = readout_offset(mc_seed=s, params={"ro_trim_V": READOUT_TRIM_DAC.volts(code)}, x_max_V=0.03,
-                                   steps=31)
+            after = readout_offset(mc_seed=s, params={"ro_trim_V": READOUT_TRIM_DAC.volts(code)}, x_max_V=0.02,
+                                   steps=41)
         except SimulationError:
             code, flips, after = None, (math.nan, math.nan), (math.nan, math.nan)
-        _append(out, {"mc_seed": s, "before": before, "code": code, "flips": flips, "after": after})
+        return {"mc_seed": s, "before": before, "code": code, "flips": flips, "after": after}
+
+    with cf.ThreadPoolExecutor(max(1, workers)) as ex:
+        for rec in ex.map(one, seeds):
+            _append(out, rec)
 
 
 def _append(out: Path, rec: dict) -> None:
@@ -88,7 +94,7 @@ def main() -> None:
     if a.part == "core":
         core_part(seeds, a.out, a.workers)
     else:
-        readout_part(seeds, a.out)
+        readout_part(seeds, a.out, a.workers)
 
 
 if __name__ == "__main__":

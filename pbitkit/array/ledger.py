@@ -417,13 +417,13 @@ def ledger(
                                f"assumed: network parameters of {stats.source}, energy from C V^2 and G_sum V^2/4 "
                                "(no transistor-level run)", {})
         trim_term = EnergyTerm("trim", 0.0, "cell update", "assumed", "assumed: 0 J (no trim circuit)", {})
-    if e_trim_cell is not None and trim_term.status != "assumed":
+    if e_trim_cell is not None:  # taken out of rng above: always shown here, whatever the network's status
         ch = prov.get("characterization") or {}
         trim_term = EnergyTerm(
             "trim", e_trim_cell, "cell update", "simulated",
             f"ngspice characterization of `{cell}` (table sha256 {str(prov.get('table_sha256', '?'))[:12]}): the "
-            "cell's per-cell trim, the net energy its n-well trim sources deliver per read (junction leakage; the "
-            "trim DAC's codes are static); the network's trim/field input is inside bias",
+            "cell's own trim, the net energy its trim sources deliver per read (native_latch: its n-well trims, "
+            "junction leakage; the trim DAC's codes are static); the network's trim/field input is inside bias",
             {"table_sha256": prov.get("table_sha256"), "n_sessions": len(ch.get("sessions") or [])})
     terms += [bias_term, trim_term]
 

@@ -36,6 +36,7 @@ from pbitkit.circuits.bits import BITS_FILE, BITS_KEY, BitRecord, decode_bits, w
 from pbitkit.circuits.cache import RowCache, job_key
 from pbitkit.circuits.cell_base import TABLE_COLUMNS, SweepPoint
 from pbitkit.circuits.centering import centre_points
+from pbitkit.circuits.device_trim import trim_points
 from pbitkit.circuits.executors import TaskOutcome, default_workers, run_tasks
 from pbitkit.circuits.models import ModelLibrary, get_library
 from pbitkit.circuits.ngspice import SPICEINIT, SimJob, ngspice_version
@@ -201,6 +202,12 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         return libraries[key]
 
     points = expand(spec)
+    trims: list[dict[str, Any]] = []
+    if spec.trim == "calibrate":
+        points, trims = trim_points(points, models=spec.models, ngspice_version=version, workers=n_workers,
+                                    use_cache=use_cache and cache is not None)
+        log.info("characterize %s: trimmed %d mismatch device(s) by the cell's calibration (%d from cache)",
+                 spec.cell, len(trims), sum(t["cached"] for t in trims))
     centres: list[dict[str, Any]] = []
     if spec.bias_centering == "predicted":
         points, centres = centre_points(points, models=spec.models, ngspice_version=version, executor=executor,
@@ -314,6 +321,7 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
         models=[lib.provenance() for lib in libraries.values()],
         seeds={"mc_seeds": list(spec.mc_seeds), "noise_seed": spec.noise_seed},
         bias_centres=centres,
+        device_trims=trims,
         sessions=session_log,
         counts={"points": len(points), "rows": len(rows), "sessions": len(jobs), "cached": n_cached,
                 "simulated": n_simulated, "failed_rows": n_failed},

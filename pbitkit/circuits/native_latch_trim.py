@@ -12,10 +12,9 @@ for the core, 3.5 mV steps; over ±0.8 V for the readout, 6.3 mV steps ≈ 2 mV 
 
 Calibration (:func:`calibrate_cell`), using only what a chip observes (the cell's bits):
 
-1. **readout auto-zero** (:func:`readout_null`): core supply at 0 V and the bias tail off, so ``q`` and
-   ``qb`` are both held at ground by the native nFETs (x = 0); the readout's trim code is stepped up and
-   then down, one read per code, and the code halfway between the two flips (the comparator has a few
-   mV of memory) is kept;
+1. **readout auto-zero** (:func:`readout_null`): the cell's auto-zero switch shorts ``q`` and ``qb`` with
+   the core running (x = 0 at the core's own common mode); the readout's trim code is stepped up and then
+   down, one read per code, and the code halfway between the two flips is kept;
 2. **core balance** (:func:`balance_core`): with ``bias = ref``, bisection on the core's trim code for
    P(1) = 0.5 — in the ``predicted`` tier (deterministic, from the 1-D stationary density) and then, in
    the ``transient`` tier, a few refining steps on the read bits' P(1) (stochastic, as on a chip).
@@ -41,7 +40,7 @@ from pbitkit.circuits.ngspice import SimJob, SimResult, run, write_command
 from pbitkit.errors import ConfigError, SimulationError
 
 __all__ = ["TrimDac", "CellTrim", "readout_null", "readout_offset", "balance_core", "calibrate_cell",
-           "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "READOUT_OPTIONS"]
+           "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "READOUT_OPTIONS", "AUTO_ZERO_ON_V"]
 
 _f = fmt_number
 
@@ -90,6 +89,9 @@ class TrimDac:
         """The nearest code to ``volts`` (clipped to the range)."""
         return int(np.clip(round((volts + self.full_scale_V) / self.lsb_V), 0, self.n_codes - 1))
 
+
+#: The auto-zero switch's gate voltage while calibrating (V; the die's 1.8 V rail; 0 V in use).
+AUTO_ZERO_ON_V = 1.8
 
 #: The core's differential n-well trim (``trim_V``) and the readout's (``ro_trim_V``).
 CORE_TRIM_DAC = TrimDac(8, 0.45)
@@ -174,13 +176,15 @@ def _flips(values: np.ndarray, bits: np.ndarray) -> tuple[float, float]:
 
 def readout_null(*, corner: str = "tt", temp_C: float = 27.0, mc_seed: int = -1,
                  params: Mapping[str, float] | None = None, dac: TrimDac = READOUT_TRIM_DAC,
-                 library: LibraryFactory | None = None, steps: int = 33,
+                 library: LibraryFactory | None = None, steps: int = 33, vdd_V: float | None = None,
                  runner: Callable[[SimJob], SimResult] = run) -> tuple[int, tuple[float, float]]:
     """Auto-zero the readout: its trim code at which the comparator flips with ``x = 0``.
 
-    The core's supply is 0 V and the bias tail off (``vtail = vddb``), so ``q`` and ``qb`` sit at ground;
-    ``ro_trim_V`` steps over the DAC's range, up then down, one read per step (a coarse scan of ``steps``
-    codes, then a fine scan of every code around the coarse flips).
+    The cell's auto-zero switch (port ``az`` at :data:`AUTO_ZERO_ON_V`) shorts ``q`` and ``qb`` while the
+    core runs at its supply ``vdd_V`` (None: the cell's default) with ``bias = ref``, so the comparator sees
+    ``x = 0`` at the core's own common mode; ``ro_trim_V`` steps over the DAC's range, up then down, one
+    read per step (a coarse scan of ``steps`` codes, then a fine scan of every code around the coarse
+    flips).
 
     Returns
     -------
@@ -196,14 +200,15 @@ def readout_null(*, corner: str = "tt", temp_C: float = 27.0, mc_seed: int = -1,
     lib = library or default_library
     ts, tr = p["sample_period_s"], p["t_edge_s"]
     vr, vnw = p["vddr_V"], p["ro_nwell_V"]
-    off = {"Vt": _f(p["vddb_V"])}
+    vdd = cell.default_vdd_V if vdd_V is None else vdd_V
+    off = {"Vaz": _f(AUTO_ZERO_ON_V)}
 
     def scan(codes: np.ndarray) -> tuple[float, float]:
         v = np.array([dac.volts(int(c)) for c in codes])
         sweep = np.concatenate([v, v[::-1]])
         src = {**off, "Vnwr1": _staircase([vr + vnw + s / 2 for s in sweep], ts, 2 * tr),
                "Vnwr2": _staircase([vr + vnw - s / 2 for s in sweep], ts, 2 * tr)}
-        job = _scan_job(cell, p, lib, corner, temp_C, mc_seed, 0.0, src, sweep.size)
+        job = _scan_job(cell, p, lib, corner, temp_C, mc_seed, vdd, src, sweep.size)
         return _flips(sweep, _read_bits(runner(job), sweep.size, ts, tr))
 
     coarse = np.unique(np.linspace(0, dac.n_codes - 1, steps).round().astype(int))
@@ -334,7 +339,7 @@ def calibrate_cell(instances: Sequence[Mapping[str, object]], *, core_dac: TrimD
     def null(inst: Mapping[str, object]) -> tuple[int, tuple[float, float]]:
         return readout_null(corner=str(inst.get("corner", "tt")), temp_C=float(inst.get("temp_C", 27.0)),  # type: ignore[arg-type]
                             mc_seed=int(inst.get("mc_seed", -1)), params=inst.get("params"),  # type: ignore[arg-type]
-                            dac=readout_dac, library=library)
+                            dac=readout_dac, library=library, vdd_V=inst.get("vdd_V"))  # type: ignore[arg-type]
     def null_or_none(inst: Mapping[str, object]) -> tuple[int, tuple[float, float]]:
         try:
             return null(inst)

@@ -10,6 +10,7 @@ Example (``pbitkit characterize --spec sweep.toml``)::
     n_mc = 4                   # mismatch seeds mc_seed_start .. mc_seed_start + n_mc - 1
     mc_corners = ["tt"]        # mismatch seeds only at these corners (empty: every corner)
     bias_centering = "predicted"   # bias values are offsets from each device's own centre (see below)
+    trim = "none"              # "calibrate": each mismatch device trimmed by its cell's calibration first
     include_nominal = true     # also the nominal device (mc_seed = -1)
     noise_seed = 0
     tiers = ["transient"]
@@ -32,6 +33,9 @@ StrongARM, ~100 for the latch), so a fixed bias grid misses most mismatched devi
 centre ``V0`` from the cheap predicted tier (:func:`pbitkit.circuits.centering.predicted_sigmoid`, one short
 ngspice session, cached), and its bias points are placed at ``V0 + (b - mid)``, where ``b`` runs over the
 spec's bias values and ``mid`` is the midpoint of the cell's default range. Rows record the absolute bias.
+A cell with per-cell trims (``native_latch``) is only meaningful trimmed: with ``trim = "calibrate"`` each
+mismatch device is first calibrated by the cell's own procedure (:mod:`pbitkit.circuits.device_trim`,
+cached) and simulated with its trim parameters (the rows' ``param_*`` columns), then centred.
 
 Points that differ only in ``bias_V`` form a group; a group runs as one or a few ngspice sessions (control
 loops with ``alter``: models and mismatch draws parsed once per session). Groups are cut into chunks of at
@@ -48,6 +52,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pbitkit.circuits.cell_base import SweepPoint
+from pbitkit.circuits.device_trim import CELL_CALIBRATIONS, has_calibration
 from pbitkit.circuits.models import CORNERS
 from pbitkit.circuits.registry import get_cell, resolve_cell_name
 from pbitkit.config import from_dict, load_toml, to_dict
@@ -127,6 +132,7 @@ class SweepSpec:
     models: Literal["sky130", "sky130-full", "generic"] = "sky130"
     mc_corners: tuple[str, ...] = ()
     bias_centering: Literal["none", "predicted"] = "none"
+    trim: Literal["none", "calibrate"] = "none"
     runner: Literal["batch", "shared", "auto"] = "batch"
 
     def __post_init__(self) -> None:
@@ -163,6 +169,11 @@ class SweepSpec:
         for c in self.mc_corners:
             if c not in self.corners:
                 raise ConfigError(f"mc_corners: {c!r} is not among corners {list(self.corners)}")
+        if self.trim == "calibrate" and not has_calibration(self.cell):
+            raise ConfigError(f"trim = 'calibrate': cell {self.cell!r} has no per-device calibration "
+                              f"(cells with one: {sorted(CELL_CALIBRATIONS)})")
+        if self.trim == "calibrate" and self.models == "generic":
+            raise ConfigError("trim = 'calibrate' needs the sky130 models (models = 'generic' has no mismatch)")
         if self.models == "generic" and (self.n_mc or self.corners != ("tt",)):
             raise ConfigError("models = 'generic' has no corners or mismatch; use models = 'sky130'")
         n_bias = len(self.bias.values_V) or self.bias.n

@@ -37,7 +37,7 @@ from pbitkit.dtm.runner import SamplerSpec, load_card
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_K_values", "evaluate_baselines", "paired_comparisons", "digital_comparison",
+__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_K_values", "class_prior", "evaluate_baselines", "paired_comparisons", "digital_comparison",
            "run_evaluation"]
 
 log = logging.getLogger(__name__)
@@ -187,8 +187,16 @@ def unconditional_labels(model: TrainedDTM, n: int, cfg: EvalConfig, seed: np.ra
     lay = model.dtm.layout
     if cfg.unconditional != "label_prior" or not lay.n_label_bits:
         return None
-    prior = np.bincount(model.train.y, minlength=lay.n_classes) / len(model.train.y)
-    return np.random.default_rng(seed.spawn(1)[0]).choice(lay.n_classes, size=n, p=prior)
+    return np.random.default_rng(seed.spawn(1)[0]).choice(lay.n_classes, size=n, p=class_prior(model))
+
+
+def class_prior(model: TrainedDTM) -> np.ndarray | None:
+    """The training set's class frequencies ``(n_classes,)`` (``None`` for a model without label nodes):
+    the class prior of the forward process's end point that unconditional generation starts from."""
+    lay = model.dtm.layout
+    if not lay.n_label_bits:
+        return None
+    return np.bincount(model.train.y, minlength=lay.n_classes) / len(model.train.y)
 
 
 def evaluate_dtm(
@@ -228,7 +236,7 @@ def evaluate_dtm(
             s_gen, s_cond, s_eval, s_mix, s_floor = next(children).spawn(5)
             t0 = time.perf_counter()
             g = generate(model.dtm, n, K=K, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
-                         seed=s_gen)
+                         seed=s_gen, class_prior=class_prior(model))
             dt = time.perf_counter() - t0
             floor_rng = np.random.default_rng(s_floor)
             floor_ref = tr.train.x[floor_rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
@@ -407,7 +415,8 @@ def run_evaluation(
     grids: dict[str, tuple[np.ndarray, tuple[int, int]]] = {"data": (main.test.x[:50], main.train.shape)}
     for (m, (tr, spec)), ss in zip(chosen.items(), s_grids.spawn(len(chosen))):
         s_unc, s_lab = ss.spawn(2)
-        g = generate(tr.dtm, 50, K=kmax, labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc)
+        g = generate(tr.dtm, 50, K=kmax, labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc,
+                     class_prior=class_prior(tr))
         grids[f"{m}_K{kmax}"] = (g.pixels, tr.train.shape)
         if tr.dtm.layout.n_label_bits:
             labs = np.repeat(np.arange(tr.dtm.layout.n_classes), 5)

@@ -171,6 +171,11 @@ class ForwardProcess:
         """Per-bit forward coupling ``J_fwd`` of step ``step``, shape ``(D,)`` (0 for the pure-noise step)."""
         return forward_coupling(self._gamma_dt(step - 1, step))
 
+    def cumulative_gamma_dt(self, t: int) -> np.ndarray:
+        """Per-bit ``gamma * t_t`` from the data to step ``t``'s output time, shape ``(D,)`` (``inf`` for
+        the log schedule's last step)."""
+        return self._gamma_dt(0, t)
+
     def sample_marginal(self, x0: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
         """Draw ``x^t`` given ``x^0`` directly (cumulative time ``t_t``), shape like ``x0``."""
         if t == 0:

@@ -1,9 +1,14 @@
-"""Generation: chain the T trained steps from uniform noise, on the array sampler.
+"""Generation: chain the T trained steps from the forward process's end point, on the array sampler.
 
-``x^T`` is uniform random bits; for ``t = T .. 1`` the chains of step ``t`` start with visible nodes at
-``x^t`` (latents random), run ``K`` sweeps with the per-chain input field ``J_fwd * x^t`` and the step's
-output ``x^{t-1}`` is read from the visible nodes. Label-clamped generation fixes the label nodes to the
-requested class's one-hot code (and sets the same bits in every input) at every step.
+``x^T`` is drawn from the forward process's marginal at ``t_T``: image bits uniform random (the image rate
+and the schedule leave them within about 1 % of uniform), label bits the one-hot code of a class drawn from
+``class_prior`` (default uniform) noised to ``t_T``. The label rate is lower, so at ``t_T`` the label bits
+still carry their class (keep probability 0.68 on the default digits schedule); uniform label bits would
+feed step ``T`` inputs it never saw in training (codes with several classes on). For ``t = T .. 1`` the
+chains of step ``t`` start with visible nodes at ``x^t`` (latents random), run ``K`` sweeps with the
+per-chain input field ``J_fwd * x^t`` and the step's output ``x^{t-1}`` is read from the visible nodes.
+Label-clamped generation fixes the label nodes to the requested class's one-hot code (and sets the same
+bits in every input) at every step.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pbitkit.dtm.datasets import one_hot_spins
+from pbitkit.dtm.forward import keep_probability, noise_spins
 from pbitkit.dtm.model import DTM, input_fields
 from pbitkit.dtm.runner import SamplerSpec, make_runner
 from pbitkit.errors import ConfigError
@@ -53,6 +59,7 @@ def generate(
     sampler: SamplerSpec | None = None,
     seed: SeedLike = 0,
     batch: int = 256,
+    class_prior: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
 ) -> GenerationResult:
     """Draw ``n`` samples from a DTM with ``K`` sweeps per step.
@@ -62,6 +69,8 @@ def generate(
     labels : (n,) class labels to clamp, or ``None`` for unconditional samples.
     sampler : array mode and hardware (default ideal).
     batch : chains per array call.
+    class_prior : (n_classes,) class probabilities of the unconditional start ``x^T`` (label bits = a drawn
+        class's code noised to ``t_T``); default uniform. Ignored for label-clamped samples.
 
     Returns
     -------
@@ -76,6 +85,14 @@ def generate(
             raise ConfigError(f"labels must have shape ({n},), got {labels.shape}")
         if lay.n_label_bits == 0:
             raise ConfigError("this DTM has no label nodes (model.label_repeat = 0): cannot clamp labels")
+    prior = None
+    if labels is None and lay.n_label_bits:
+        prior = (np.full(lay.n_classes, 1.0 / lay.n_classes) if class_prior is None
+                 else np.asarray(class_prior, dtype=np.float64))
+        if prior.shape != (lay.n_classes,) or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+            raise ConfigError(f"class_prior must be {lay.n_classes} non-negative probabilities summing to 1, "
+                              f"got {class_prior!r}")
+    keep_T = keep_probability(dtm.forward.cumulative_gamma_dt(dtm.n_steps))[lay.n_pixels:]  # type: ignore[attr-defined]
     rng = as_generator(seed)
     runner = make_runner(lay.graph, sampler or SamplerSpec())
     T = dtm.n_steps
@@ -93,6 +110,9 @@ def generate(
             x[:, lay.n_pixels:] = code
             clamp = np.zeros(lay.n_nodes, dtype=bool)
             clamp[lab_nodes] = True
+        elif prior is not None:  # unconditional: the label bits of x^T from the forward process
+            y = rng.choice(lay.n_classes, size=c, p=prior)
+            x[:, lay.n_pixels:] = noise_spins(one_hot_spins(y, lay.n_classes, lay.label_repeat), keep_T, rng)
         for t in range(T, 0, -1):
             sp = dtm.steps[t - 1]
             fields = input_fields(lay, sp.h, sp.j_fwd, x)

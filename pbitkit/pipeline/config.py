@@ -12,6 +12,7 @@ Example (``pbitkit pipeline --config pipeline.toml``; every key is optional)::
     n_mc = 8                           # Monte-Carlo mismatch instances (plus the nominal device)
     mc_corners = ["tt"]                # ... simulated at these corners
     bias_centering = "predicted"       # sweep each device around its own predicted centre
+    trim = "calibrate"                 # mismatch instances of cells with per-cell trims are calibrated first
     bias_points = 9
     [characterize.params.native_latch] # per-cell parameter overrides
     t_stop_s = 30e-6
@@ -64,7 +65,9 @@ def _eval_config_cls() -> Any:
 class CharacterizeSection:
     """Which cells to characterize and over which grid (see :mod:`pbitkit.circuits.sweep`): every corner
     for the nominal device, ``n_mc`` Monte-Carlo mismatch instances at ``mc_corners``, each device's bias
-    points centred on its own predicted sigmoid centre. A cell named ``"default"`` (in ``cells``, ``params``
+    points centred on its own predicted sigmoid centre. With ``trim = "calibrate"`` the mismatch instances
+    of cells that have per-cell trims (:mod:`pbitkit.circuits.device_trim`) are calibrated before that, as
+    a chip's would be (other cells are unaffected). A cell named ``"default"`` (in ``cells``, ``params``
     or ``spec_files``) is the pipeline's default cell (:data:`~pbitkit.circuits.default_cell.DEFAULT_CELL`)."""
 
     cells: tuple[str, ...] = (DEFAULT_CELL, "strongarm")
@@ -73,6 +76,7 @@ class CharacterizeSection:
     n_mc: int = 8
     mc_corners: tuple[str, ...] = ("tt",)
     bias_centering: Literal["none", "predicted"] = "predicted"
+    trim: Literal["none", "calibrate"] = "calibrate"
     bias_points: int = 9
     noise_seed: int = 0
     quick: bool = False

@@ -59,6 +59,7 @@ class PipelineResult:
 
 def sweep_spec_for(cfg: PipelineConfig, cell: str) -> Any:
     """The characterization :class:`~pbitkit.circuits.sweep.SweepSpec` of ``cell`` under ``cfg``."""
+    from pbitkit.circuits.device_trim import has_calibration
     from pbitkit.circuits.sweep import QUICK_PARAMS, load_spec
 
     c = cfg.characterize
@@ -74,6 +75,7 @@ def sweep_spec_for(cfg: PipelineConfig, cell: str) -> Any:
             "n_mc": c.n_mc,
             "mc_corners": [m for m in c.mc_corners if m in c.corners],
             "bias_centering": c.bias_centering,
+            "trim": c.trim if has_calibration(cell) and c.n_mc > 0 else "none",
             "noise_seed": c.noise_seed,
             "bias": {"n": c.bias_points},
             "params": params,

@@ -166,6 +166,11 @@ def test_clock_pins_and_trim_are_counted_once() -> None:
     assert bare["rng"].energy_J == pytest.approx(e_bit, rel=1e-12)
     assert bare["clock"].energy_J == pytest.approx(1.28e-15, rel=1e-12) and bare["trim"].energy_J == 0.0
     assert "counted by the cell" in bare["clock"].source
+    # without a measured network the trim taken out of rng is still counted (as the trim term)
+    nobias = _parts_card().replace(provenance=_parts_card().provenance.with_details(bias_network={}))
+    led = ledger(G, nobias)
+    assert {x.name: x for x in led.terms}["trim"].energy_J == PARTS["trim"]
+    assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)
 
 
 def test_supply_term_is_simulated_or_named_missing() -> None:

@@ -33,19 +33,19 @@ def _audit(name: str) -> list[str]:
 def test_native_latch_netlist_passes_the_all_transistor_audit() -> None:
     net = CELL.default_netlist(sky130_library("tt"))
     assert _audit("native_latch") == []
-    # what the audit saw: 4 core + 3 bias + 2 clock-buffer + 11 comparator transistors, 12 port sources
-    # (4 supplies, 4 n-well trims, bias, ref, tail gate, clock), and two noise blocks (filesource,
-    # 1 GOhm sample load, VCCS) -- nothing else
+    # what the audit saw: 4 core + 3 bias + 2 clock-buffer + 11 comparator transistors + the auto-zero
+    # switch, 13 port sources (4 supplies, 4 n-well trims, bias, ref, tail gate, clock, auto-zero gate), and
+    # two noise blocks (filesource, 1 GOhm sample load, VCCS) -- nothing else
     body = [ln for ln in net.splitlines()[1:] if ln and ln[0] not in "*.+"]
     letters = sorted(ln[0] for ln in body)
-    assert letters.count("X") == 20 and letters.count("V") == 12
+    assert letters.count("X") == 21 and letters.count("V") == 13
     assert letters.count("A") == letters.count("R") == letters.count("G") == 2
     assert set(letters) == {"X", "V", "A", "R", "G"}
     # the bias enters through transistors: the bias and ref ports only drive gates of the pFET pair
     assert [ln.split()[:5] for ln in body if " bias " in f" {ln} " and ln[0] == "X"] == [
         ["XBA", "qb", "bias", "tail", "vddb"]]
     assert {ln.split()[5] for ln in body if ln[0] == "X"} == {
-        SLIM_DEVICES[r] for r in ("nfet_nvt", "pfet_lvt", "nfet_lvt", "pfet")}
+        SLIM_DEVICES[r] for r in ("nfet_nvt", "pfet_lvt", "nfet_lvt")}
 
 
 def test_audit_negative_controls_fail() -> None:

@@ -38,12 +38,12 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     bad = [(t.name, t.status, t.source) for t in led.terms if t.status not in ("simulated", "included")]
     assert not bad, bad
     # the native_latch's supplies are generated per die: the generator's run, at the code whose core supply
-    # is the card's (one code step of the 0.45 V / 256 string, through the follower), its drop-out per cell
+    # is the card's (within one code step of the string, through the follower), its drop-out per cell
     # (V_in - V_core) I_cell t_read against the cells' own core energy V_core I_cell t_read
     supply = next(t for t in led.terms if t.name == "supply")
     meas = card.provenance.details["supply"]["measured"]
     assert supply.status == "simulated" and "run " in supply.source and supply.energy_J == meas["total_J"] > 0
-    assert abs(meas["v_core_V"] - card.vdd_V) < 0.45 / 256
+    assert abs(meas["v_core_V"] - card.vdd_V) < meas["spec"]["v_ref_V"] / 2 ** meas["spec"]["bits"]
     v_in = meas["spec"]["v_in_V"]
     assert meas["dropout_J"] / meas["core_J"] == pytest.approx((v_in - meas["v_core_V"]) / meas["v_core_V"], rel=0.01)
     assert 0 < meas["quiescent_J"] < meas["dropout_J"]

@@ -26,7 +26,10 @@ __all__ = ["PySpiceNativeLatchCell", "native_latch_circuit", "render_native_latc
 _f = fmt_number
 
 #: Readout device sizes (W, L in µm), as in the built-in renderer: clock buffer, comparator parts.
-_BUF, _TAIL, _LAT_P, _LAT_N, _RST = (0.42, 0.15), (0.42, 0.35), (0.42, 0.35), (0.42, 0.15), (0.42, 0.15)
+_BUF_N, _BUF_P, _TAIL, _LAT_P = (0.42, 0.15), (0.42, 0.35), (0.42, 0.35), (0.42, 0.35)
+_LAT_N, _RST = (0.42, 0.15), (0.42, 0.15)
+#: The auto-zero switch between q and qb (W, L in µm).
+_AZ = (0.42, 0.15)
 
 
 def native_latch_circuit(p: Mapping[str, float], ctx: CircuitContext) -> Any:
@@ -66,8 +69,8 @@ def native_latch_circuit(p: Mapping[str, float], ctx: CircuitContext) -> Any:
         # clock: port pulse (high = evaluate during the last t_eval_s of each period), buffered by an inverter
         c.V("ddc", "vddc", gnd, _f(vr))
         c.V("clk", "clk", gnd, f"PULSE(0 {_f(vr)} {_f(ts - te - tr)} {_f(tr)} {_f(tr)} {_f(te - tr)} {_f(ts)})")
-        ctx.mos(c, "CN", "clkb", "clk", "0", "0", "n", *_BUF, device="nfet_lvt")
-        ctx.mos(c, "CP", "clkb", "clk", "vddc", "vddc", "p", *_BUF, device="pfet")
+        ctx.mos(c, "CN", "clkb", "clk", "0", "0", "n", *_BUF_N, device="nfet_lvt")
+        ctx.mos(c, "CP", "clkb", "clk", "vddc", "vddc", "p", *_BUF_P, device="pfet_lvt")
         # readout: pFET-input StrongARM comparator (outputs reset low while clkb is high)
         c.V("ddr", "vddr", gnd, _f(vr))
         # the input and latch pFETs of each side share an n-well: common ro_nwell_V, differential ro_trim_V
@@ -87,6 +90,9 @@ def native_latch_circuit(p: Mapping[str, float], ctx: CircuitContext) -> Any:
         if p["ro_reset_x"]:  # reset of the intermediate nodes (no memory from one read to the next)
             for name, node in (("RR3", "x1"), ("RR4", "x2")):
                 ctx.mos(c, name, node, "clkb", "0", "0", "n", *_RST, device="nfet_lvt")
+    # auto-zero switch: shorts q and qb while the port az is high (calibration only; az = 0 V in use)
+    c.V("az", "az", gnd, _f(p["az_V"]))
+    ctx.mos(c, "SZ", "q", "az", "qb", "0", "n", *_AZ, device="nfet_lvt")
     return c
 
 
