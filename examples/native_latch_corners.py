@@ -117,7 +117,7 @@ def table(path: Path) -> str:
     recs.sort(key=lambda r: (order.get(r["corner"], 9), r["temp_C"]))
     head = ("| corner / °C | code → V_core (mV) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
             "τ_core (ns) | flips at ref | readout agreement at ref | energy per read (fJ) | generator per cell per read, 16×16 / 70×70 (fJ) | "
-            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | fixed 123.5 mV: P(1) −60 / +60, in band |")
+            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell | fixed 123.5 mV: P(1) −60 / +60, in band |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     band = Band()
     for r in recs:
@@ -129,7 +129,8 @@ def table(path: Path) -> str:
         fxs = (f"{fmt(fx['rows'][0]['p1'])} / {fmt(fx['rows'][2]['p1'])}, {'yes' if fx['in_band'] else 'no'}"
                if "rows" in fx else "auto-zero fails, no")
         if not r.get("ok"):
-            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | | | | | | | | | | | no | {fxs} |")
+            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | | | | | | | | | | | no | "
+                         f"{r.get('cell_design', '—')} | {fxs} |")
             continue
         rows = r["rows"]
         p = r["params"]
@@ -142,7 +143,7 @@ def table(path: Path) -> str:
             f"{fmt(r['energy_per_read_J'], 1e15)} | "
             f"{fmt(r['gen_energy']['total_J'], 1e15)} / {fmt(r['gen_large']['energy']['total_J'], 1e15)} | "
             f"{fmt(r['energy_per_independent_bit_J'], 1e15)} / {fmt(r['energy_per_independent_bit_large_J'], 1e15)} | "
-            f"{'yes' if r['in_band'] else 'no'} | {fxs} |")
+            f"{'yes' if r['in_band'] else 'no'} | {r.get('cell_design', '—')} | {fxs} |")
     return "\n".join(lines)
 
 
