@@ -42,7 +42,7 @@ CARD_NAME = "device_card.json"
 #: The parts of pbitkit each stage runs (their source hash is part of the stage's identity, see
 #: :func:`pbitkit.pipeline.stages.code_version`).
 CODE: dict[str, tuple[str, ...]] = {
-    "characterize": ("circuits", "netlists"),
+    "characterize": ("circuits", "netlists", "data"),
     "fit": ("circuits", "pbitmodel", "pipeline", "netlists"),
     "dtm": ("array", "dtm", "pbitmodel", "data"),
 }
