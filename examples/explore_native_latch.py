@@ -6,8 +6,9 @@
    nFET bin, pFET size, tail bias, pair width, readout supply and input width, read period);
 2. ``run`` searches it on the predicted tier (a Latin hypercube, then refinement around the front), each
    design stored as it finishes (re-run to resume);
-3. ``finish_run`` writes the front figure and the Markdown report; the best design at the default's tau and
-   variation is printed with its energy ratio.
+3. ``finish_run`` writes the front figure, the energy breakdown and floor (``floor.json``) and the Markdown
+   report; the best design at the default's tau and variation is printed with its energy ratio, and the floor
+   says whether any design of the space could reach a factor 2 at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import argparse
 import logging
 
 from pbitkit.explore import builtin_space_path, load_space, run
-from pbitkit.explore.report import best_versus_reference, finish_run, front_markdown
+from pbitkit.explore.report import FLOOR_JSON, best_versus_reference, finish_run, front_markdown
+from pbitkit.io import read_json
 
 
 def main() -> None:
@@ -38,6 +40,10 @@ def main() -> None:
     else:
         print(f"best at the default's tau and variation: {bvr['best'].key[:8]}, energy ratio default/best "
               f"{bvr['ratio']:.2f}")
+    floor = read_json(res.out_dir / FLOOR_JSON)
+    print(f"floor: readout + clock energy per read >= {floor['floor_J'] * 1e15:.2f} fJ in the space, factor-2 target "
+          f"{floor['target_J'] * 1e15:.2f} fJ: " + ("no design can reach it" if floor["factor2_excluded"] else
+                                                    "not excluded by the floor"))
     print("wrote", ", ".join(str(p) for p in paths))
 
 

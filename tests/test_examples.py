@@ -100,7 +100,7 @@ def test_pyspice_cell_example(tmp_path: Path) -> None:
 def test_explore_example(tmp_path: Path) -> None:
     out = _run([str(EXAMPLES / "explore_native_latch.py"), "--budget", "2", "--initial", "2", "--workers", "1",
                 "--out", str(tmp_path / "ex")], tmp_path)
-    assert "| default |" in out and (tmp_path / "ex" / "front.png").is_file()
+    assert "| default |" in out and (tmp_path / "ex" / "front.png").is_file() and "floor: readout + clock" in out
 
 
 @pytest.mark.slow

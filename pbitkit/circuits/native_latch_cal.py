@@ -19,7 +19,10 @@ first, each auto-zeroed with :func:`pbitkit.circuits.native_latch_trim.readout_n
 (wells at the core supply first: no body bias; then the well line at the string's tap 0, ground — forward
 body bias of ``V_core`` on the core pFETs, which the sf corner needs):
 
-1. bisection on the supply code for the **highest** code at which the reads at ``ref`` still flip
+0. one record at ``ref`` at the lowest code: if the reads do not flip there (the most monostable core), the
+   readout is stuck and the next readout setting is tried (a forward-biased well only makes the core more
+   bistable);
+1. a search on the supply code for the **highest** code at which the reads at ``ref`` still flip
    (``min_flips_read`` in one record): the flip rate falls monotonically as the supply moves the core from
    monostable to frozen;
 2. P(1) at ``ref ∓ half_span_V`` and τ_core at ``ref`` at that code: if the sigmoid does not span or the
@@ -58,6 +61,10 @@ __all__ = ["Band", "DieCal", "CalibrationError", "GeneratorLevels", "measure_rea
 #: Well settings tried, in order: None (core pFET wells at the core supply) and 0 (the well line at the
 #: string's tap 0, ground: forward body bias of ``V_core`` on the core pFETs).
 WELL_OPTIONS: tuple[int | None, ...] = (None, 0)
+
+
+#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``); the readout DAC spans +-0.8 V.
+_RO_TRIM_MAX_V = 0.5
 
 
 class CalibrationError(SimulationError):
@@ -318,8 +325,9 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
         return float(row["n_flips"])
 
     def ok(p: tuple[float, float, float]) -> bool:
-        # a NaN tau_core: no sign changes at all in the record (frozen: bistable; the flips decide)
-        return p[0] <= band.p_lo_cal and p[1] >= band.p_hi_cal and not p[2] < band.tau_core_min_s
+        # a NaN tau_core: the core's sign never changed in the record (frozen): whatever flips the reads show
+        # then come from the readout (measured at fs / 27 C: 76 read flips in 61 us over a frozen core)
+        return p[0] <= band.p_lo_cal and p[1] >= band.p_hi_cal and p[2] >= band.tau_core_min_s
 
     tried = []
     nulls: dict[tuple[float, float], tuple[int, tuple[float, float]] | str] = {}
@@ -341,11 +349,23 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                     f"{rcode} (0 V)")
             else:
                 rcode, (up, down) = null
+                if abs(READOUT_TRIM_DAC.volts(rcode)) > _RO_TRIM_MAX_V:
+                    say(f"well {well}, readout {vddr} V / {ro_nw:+} V: auto-zero at the DAC's end (code {rcode}, "
+                        f"beyond the cell's +-{_RO_TRIM_MAX_V} V n-well trim range); trim code "
+                        f"{READOUT_TRIM_DAC.code(0.0)} (0 V)")
+                    rcode = READOUT_TRIM_DAC.code(0.0)
             ro = {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode)}
             say(f"well {well}, readout {vddr} V / {ro_nw:+} V: auto-zero code {rcode}")
+            if flips(lo_c, well, ro, 0) < band.min_flips_read:
+                # no flips at the lowest supply, the most monostable core: the reads are stuck (the readout),
+                # and a forward-biased well only makes the core more bistable -> next readout setting
+                tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: the reads do not flip at the lowest "
+                             f"code {lo_c} ({lv.point(lo_c, well).v_core_V * 1e3:.1f} mV): readout stuck")
+                say(tried[-1])
+                break
             # 1. the highest code at which the reads still flip (flips fall monotonically with the supply):
             #    a (workers + 1)-ary search, ``workers`` codes per round in parallel
-            lo, hi = lo_c, hi_c + 1  # invariant: flips at lo (assumed at the lowest code), none at hi
+            lo, hi = lo_c, hi_c + 1  # invariant: flips at lo (measured above), none at hi
             step = 0
             while hi - lo > 1:
                 k = max(1, min(workers, hi - lo - 1))

@@ -27,7 +27,8 @@ examples:
 Outputs in --out: designs.jsonl (every design as it finishes), designs.csv, front.csv, front.png, run.json,
 pbitkit.log, breakdown.csv + breakdown.png + floor.json (every design's energy by part and the floor that
 follows), explore_report.md; with --confirm K|all also confirm.csv, confirm/ (characterization runs) and
-cards/ (one card per confirmed design); with --end-to-end K also endtoend.json and quality_vs_energy.png.
+cards/ (one card per confirmed design); with --end-to-end K also endtoend.json and quality_vs_energy.png;
+with --trim K|all also trim/ (each design's mismatch instances after per-cell trim).
 Inside a pipeline run directory (--out RUN/explore) the pipeline's report includes the exploration.
 Re-running the same command resumes (and continues with a larger --budget).
 """
@@ -61,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--end-to-end", type=int, default=0, metavar="K", dest="end_to_end",
                    help="card -> chip -> calibration -> DTM -> FD and energy per sample for K confirmed designs "
                         "(needs --confirm >= K)")
+    p.add_argument("--trim", type=_count_or_all, default=0, metavar="K|all",
+                   help="variation after per-cell trim (native_latch: the core's n-well trim DAC) for the default and K "
+                        "front designs (same order as --confirm; 'all': the whole front)")
     p.add_argument("--hardware-aware", choices=("auto", "always", "never"), default="auto", dest="hardware_aware",
                    help="end to end: also train the DTM hardware-aware on a design's chip when that chip is worse than "
                         "the ideal array (auto), for every design, or never")
@@ -99,6 +103,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise ConfigError(f"--confirm-biases must be >= 3 to fit a card, got {args.confirm_biases}")
     if args.confirm_t_stop is not None and not args.confirm_t_stop > 0:
         raise ConfigError(f"--confirm-t-stop must be > 0 s, got {args.confirm_t_stop}")
+    if args.trim < -1:
+        raise ConfigError(f"--trim takes a count >= 0 or 'all', got {args.trim}")
     if args.confirm < -1 or args.end_to_end < 0:
         raise ConfigError("--confirm takes a count >= 0 or 'all', --end-to-end a count >= 0")
     if args.confirm != -1 and args.end_to_end > args.confirm:
@@ -117,8 +123,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
                       executor=executor, workers=args.workers, progress=progress, use_cache=not args.no_cache,
                       overwrite=args.overwrite)
         confirm = int(res.front.sum()) if args.confirm == -1 else args.confirm
+        trim = int(res.front.sum()) if args.trim == -1 else args.trim
         paths = finish_run(res, confirm=confirm, end_to_end=args.end_to_end, executor=executor,
-                           workers=args.workers, confirm_biases=args.confirm_biases,
+                           workers=args.workers, confirm_biases=args.confirm_biases, trim=trim,
                            confirm_params={"t_stop_s": args.confirm_t_stop} if args.confirm_t_stop else None, e2e_config=E2EConfig(hardware_aware=args.hardware_aware),
                            command=" ".join(["pbitkit", *map(shlex.quote, sys.argv[1:])]))
     finally:

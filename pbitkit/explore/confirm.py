@@ -224,13 +224,14 @@ def confirm_design(res: ExploreResult, d: DesignResult, out_dir: Path, *, n_bias
     return Confirmation(d, label, run_dir, comp, card_path, defined)
 
 
-def select_front(res: ExploreResult, k: int) -> list[DesignResult]:
+def select_front(res: ExploreResult, k: int, *, exclude_reference: bool = False) -> list[DesignResult]:
     """``k`` front designs spread over the objectives: the lowest in energy per independent bit, then the
     lowest in each other objective of :data:`~pbitkit.explore.space.OBJECTIVES` (τ, σ(V0)/Vs, area), then
-    the next lowest in energy; no design twice."""
+    the next lowest in energy; no design twice (with ``exclude_reference``, not the cell's default either,
+    when it is on the front)."""
     from pbitkit.explore.space import OBJECTIVES
 
-    front = res.front_designs  # by energy
+    front = [d for d in res.front_designs if not (exclude_reference and d.origin == "reference")]  # by energy
     order: list[DesignResult] = front[:1]
     for m in OBJECTIVES[1:]:
         cand = sorted(front, key=lambda d: (float(d.metrics.get(m, math.inf)),
@@ -246,7 +247,7 @@ def confirm_front(res: ExploreResult, *, k: int = 3, n_bias: int = 9, params: Ma
     """Confirm the reference and ``k`` front designs (:func:`select_front`); write ``confirm.csv`` (one row
     per design and bias point) into the run directory."""
     t0 = time.perf_counter()
-    todo = [res.reference] + select_front(res, k)
+    todo = [res.reference] + select_front(res, k, exclude_reference=True)
     items = []
     for d in todo:
         log.info("confirming design %s with the transient tier", d.key[:12])
@@ -272,11 +273,13 @@ def confirm_markdown(conf: ConfirmResult) -> str:
     from pbitkit.circuits.registry import get_cell
 
     res = conf.explore
-    n_front = int(res.front.sum())
-    n_conf = sum(1 for it in conf.items if it.design.origin != "reference")
+    front_keys = {d.key for d in res.front_designs}
+    n_front = len(front_keys)
+    n_conf = len({it.design.key for it in conf.items if it.design.key in front_keys})
     t_stop = float(conf.params.get("t_stop_s", get_cell(res.space.cell).params().get("t_stop_s", math.nan)))
     out = ["### Transient confirmation", "",
-           f"**{n_conf} of the {n_front} front designs** confirmed (and the default): "
+           f"**{n_conf} of the {n_front} front designs** confirmed"
+           + ("" if res.reference.key in front_keys else " (and the default, not on the front)") + ": "
            + ("the whole front" if n_conf >= n_front else "the lowest in energy, τ, variation and area first, then by energy")
            + f"; budget per design {conf.n_bias} bias points × {t_stop * 1e6:.0f} µs of transient noise per point, "
            f"both tiers ({conf.wall_time_s / 60:.1f} min of wall in this call; a design confirmed before comes from the "

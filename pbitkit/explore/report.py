@@ -96,7 +96,8 @@ def front_markdown(res: ExploreResult, designs: Sequence[DesignResult] | None = 
     return "\n".join(out) + "\n"
 
 
-def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_section: str = "") -> str:
+def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_section: str = "",
+                 confirmed: bool = False) -> str:
     sp = res.space
     bvr = best_versus_reference(res)
     ref, best = bvr["reference"], bvr["best"]
@@ -119,7 +120,8 @@ def _report_text(res: ExploreResult, extra_sections: Sequence[str], floor_sectio
                   f"per independent bit vs {_fmt(ref.metrics['energy_per_independent_bit_J'], 1e15)} fJ for the default "
                   f"(**×{bvr['ratio']:.2f}**); τ {_fmt(best.metrics['tau_corr_s'], 1e9)} vs "
                   f"{_fmt(ref.metrics['tau_corr_s'], 1e9)} ns; σ(V0)/Vs {_fmt(best.metrics['sigma_v0_over_vs'])} vs "
-                  f"{_fmt(ref.metrics['sigma_v0_over_vs'])}.", ""]
+                  f"{_fmt(ref.metrics['sigma_v0_over_vs'])} (predicted tier"
+                  + ("; whether the transient tier confirms it: the confirmation below" if confirmed else "") + ").", ""]
     lines += [floor_section or _floor_text(res), ""]
     lines += list(extra_sections)
     return "\n".join(lines) + "\n"
@@ -221,7 +223,7 @@ def measure_floor(res: ExploreResult, *, corner: bool = True, runner: str | None
 def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, executor: cf.Executor | None = None,
                workers: int | None = None, confirm_params: Mapping[str, float] | None = None,
                e2e_config: Any = None, extra_sections: Sequence[str] = (), floor: bool = True,
-               command: str = "", confirm_biases: int = 9) -> list[Path]:
+               command: str = "", confirm_biases: int = 9, trim: int = 0) -> list[Path]:
     """Write ``front.png``, the energy breakdown and floor (:func:`measure_floor`, with ``floor``) and
     ``explore_report.md`` into the run directory.
 
@@ -230,9 +232,11 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
     (:func:`pbitkit.explore.confirm.confirm_front` on ``confirm_biases`` bias points, ``confirm_params`` extra
     cell overrides for it, e.g. a shorter ``t_stop_s``); with
     ``end_to_end`` > 0 that many confirmed cards go through chip → calibration → DTM
-    (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``). ``extra_sections`` are appended to
-    the report; ``command`` (the command line that produced the run) is quoted in it. Returns the paths
-    written.
+    (:func:`pbitkit.explore.endtoend.end_to_end`, settings ``e2e_config``; with ``trim`` also each trimmed
+    design's chip). ``extra_sections`` are appended to
+    the report; ``command`` (the command line that produced the run) is quoted in it. With ``trim`` > 0 the
+    reference and that many front designs (in :func:`~pbitkit.explore.confirm.select_front`'s order) get their
+    variation after per-cell trim (:func:`pbitkit.explore.trim.trim_front`). Returns the paths written.
     """
     from pbitkit.explore.plots import plot_front
 
@@ -249,6 +253,15 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
         floor_section = floor_markdown(fa, command=command) + ("\n![Energy per independent bit of the default and of every front design, by part, with the "
                                                             f"factor-2 target and the floor]({BREAKDOWN_PNG})\n")
     sections = []
+    trims: dict[str, Any] = {}
+    if trim > 0:
+        from pbitkit.explore.confirm import select_front
+        from pbitkit.explore.trim import trim_front, trim_markdown
+
+        tr = trim_front(res, select_front(res, trim, exclude_reference=True), workers=workers or 1)
+        paths += [out / "trim" / f"{t.label}.json" for t in tr]
+        trims = {t.label: t for t in tr}
+        trim_section = trim_markdown(tr)
     if confirm > 0:
         from pbitkit.explore.confirm import confirm_front, confirm_markdown
 
@@ -260,11 +273,13 @@ def finish_run(res: ExploreResult, *, confirm: int = 0, end_to_end: int = 0, exe
             from pbitkit.explore.endtoend import end_to_end as run_e2e
             from pbitkit.explore.endtoend import end_to_end_markdown
 
-            e2e = run_e2e(conf, k=end_to_end, config=e2e_config)
+            e2e = run_e2e(conf, k=end_to_end, config=e2e_config, trims=trims)
             paths += e2e.paths
             sections.append(end_to_end_markdown(e2e))
+    if trims:
+        sections.append(trim_section)
     sections += list(extra_sections)
-    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section)))
+    paths.append(atomic_write_text(out / REPORT_FILE, _report_text(res, sections, floor_section, confirm > 0)))
     return paths
 
 

@@ -85,3 +85,26 @@ def test_a_cheap_readout_does_not_exclude_the_factor_2() -> None:
     fa = floor_analysis(_designs(scale_rc=0.2))
     assert not fa.factor2_excluded and fa.floor_J < fa.target_J
     assert "does not exclude the factor 2" in floor_markdown(fa)
+
+
+def test_pipeline_report_includes_an_exploration(tmp_path: Path) -> None:
+    """A pipeline run directory holding ``explore/`` gets the exploration as a report section, its figure copied
+    and numbered; without it the report has no such section (negative control)."""
+    from pbitkit.explore.plots import plot_breakdown
+    from pbitkit.explore.report import PIPELINE_DIR, REPORT_FILE
+    from pbitkit.pipeline.config import default_config
+    from pbitkit.pipeline.report import write_pipeline_report
+
+    bare = write_pipeline_report(tmp_path, default_config(), {}, {}).read_text()
+    assert "Design-space exploration" not in bare
+    ex = tmp_path / PIPELINE_DIR
+    ex.mkdir()
+    plot_breakdown([{"label": "default", "static": 1e-15, "readout_clock": 1.4e-15, "correlation": 0.0}],
+                   ex / "breakdown.png", parts=PARTS, target_J=1.2e-15, floor_J=1.4e-15)
+    (ex / REPORT_FILE).write_text("## Design-space exploration: `native_latch`\n\n### Energy breakdown and floor\n\n"
+                                  "![Energy by part (J)](breakdown.png)\n\nNo design reaches the factor 2.\n")
+    text = write_pipeline_report(tmp_path, default_config(), {}, {}).read_text()
+    assert "## Design-space exploration of the cell" in text and "#### Energy breakdown and floor" in text
+    assert "![Energy by part (J)](figures/explore_breakdown.png)" in text and "Energy by part (J)." in text
+    assert (tmp_path / "report" / "figures" / "explore_breakdown.png").is_file()
+    assert text.index("Design-space exploration") < text.index("Provenance")

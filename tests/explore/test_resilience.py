@@ -101,3 +101,27 @@ def test_resume_after_damage_to_the_log_and_the_cache(tmp_path: Path, caplog: py
     # the re-evaluated records repaired the cache: a third directory takes both from it
     assert run(space, tmp_path / "run3", budget=1, n_initial=1, cache=cache).n_cached == 2
     assert len(read_records(tmp_path / "run3" / DESIGNS_LOG)) == 2
+
+
+@pytest.mark.slow  # 2 designs x 2 mismatch instances balanced (~10 predicted sessions each) and gridded (~20 s idle)
+def test_variation_after_per_cell_trim(tmp_path: Path) -> None:
+    """The default's mismatch instances trimmed with the core's n-well DAC land next to ``ref`` (within a few
+    Vs: one DAC step); a DAC of ±10 mV cannot reach an instance that needs more (negative control)."""
+    import dataclasses as dc
+
+    from pbitkit.circuits.native_latch_trim import CORE_TRIM_DAC, TrimDac
+    from pbitkit.explore.trim import trim_front, trim_markdown
+
+    res = run(space_from_dict(SMALL), tmp_path / "run", budget=0, n_initial=1, cache=DesignCache(tmp_path / "c"))
+    (t,) = trim_front(res, [], workers=2)
+    ref = 0.1  # the cell's ref_V
+    assert t.label == "default" and len(t.codes) == 2 and all(0 <= c < CORE_TRIM_DAC.n_codes for c in t.codes)
+    assert all(t.reachable) and t.censored == (0, 0)
+    assert all(abs(v - ref) < 3 * t.vs_V for v in t.v0_after_V), (t.v0_after_V, t.vs_V)
+    assert math.isfinite(t.rms_after_over_vs) and "Variation after per-cell trim" in trim_markdown([t])
+    # cached: the same call reads trim/default.json
+    assert trim_front(res, [])[0] == t and (tmp_path / "run" / "trim" / "default.json").is_file()
+    # negative control: a +-10 mV trim range; the instances need codes far from the middle of the +-0.45 V DAC
+    assert any(abs(CORE_TRIM_DAC.volts(c)) > 0.02 for c in t.codes)
+    small = trim_front(dc.replace(res, out_dir=tmp_path / "small"), [], dac=TrimDac(8, 0.01), workers=2)[0]
+    assert not all(small.reachable) and small.reach_fraction < 1
