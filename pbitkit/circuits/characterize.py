@@ -206,8 +206,10 @@ def characterize(spec: SweepSpec, out_dir: str | PathLike[str], executor: cf.Exe
     if spec.trim == "calibrate":
         points, trims = trim_points(points, models=spec.models, ngspice_version=version, workers=n_workers,
                                     use_cache=use_cache and cache is not None)
-        log.info("characterize %s: trimmed %d mismatch device(s) by the cell's calibration (%d from cache)",
-                 spec.cell, len(trims), sum(t["cached"] for t in trims))
+        dev = [t for t in trims if not t.get("die_setup")]
+        log.info("characterize %s: %d corner / temperature die setup(s) applied; trimmed %d mismatch device(s) by "
+                 "the cell's calibration (%d from cache)", spec.cell, len(trims) - len(dev), len(dev),
+                 sum(bool(t.get("cached")) for t in dev))
     centres: list[dict[str, Any]] = []
     if spec.bias_centering == "predicted":
         points, centres = centre_points(points, models=spec.models, ngspice_version=version, executor=executor,

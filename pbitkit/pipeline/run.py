@@ -33,7 +33,7 @@ from pbitkit.pipeline.stages import StageRecord, run_stage
 from pbitkit.progress import ProgressCallback
 from pbitkit.rundir import open_run_dir
 
-__all__ = ["PipelineResult", "run_pipeline", "sweep_spec_for", "result_config"]
+__all__ = ["PipelineResult", "run_pipeline", "sweep_spec_for", "result_config", "PIPELINE_PARAMS"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ CARD_NAME = "device_card.json"
 #: The parts of pbitkit each stage runs (their source hash is part of the stage's identity, see
 #: :func:`pbitkit.pipeline.stages.code_version`).
 CODE: dict[str, tuple[str, ...]] = {
-    "characterize": ("circuits", "netlists"),
+    "characterize": ("circuits", "netlists", "data"),
     "fit": ("circuits", "pbitmodel", "pipeline", "netlists"),
     "dtm": ("array", "dtm", "pbitmodel", "data"),
 }
@@ -57,6 +57,13 @@ class PipelineResult:
     report: Path
 
 
+#: Cell parameters of the pipeline's (non-quick) characterization where they differ from the cell's own
+#: defaults; ``[characterize.params.<cell>]`` overrides them. The StrongARM's reads are independent (one
+#: decision per clock), so 200 per bias point (P(1) standard error <= 0.035) fit its sigmoid; its 400-read
+#: default with a 20 ps noise step costs ~7 s of ngspice CPU per point, half of ``make demo``'s time.
+PIPELINE_PARAMS: dict[str, dict[str, float]] = {"strongarm": {"n_samples": 200}}
+
+
 def sweep_spec_for(cfg: PipelineConfig, cell: str) -> Any:
     """The characterization :class:`~pbitkit.circuits.sweep.SweepSpec` of ``cell`` under ``cfg``."""
     from pbitkit.circuits.device_trim import has_calibration
@@ -65,7 +72,7 @@ def sweep_spec_for(cfg: PipelineConfig, cell: str) -> Any:
     c = cfg.characterize
     if cell in c.spec_files:
         return load_spec(c.spec_files[cell])
-    params = dict(QUICK_PARAMS.get(cell, {})) if c.quick else {}
+    params = dict(QUICK_PARAMS.get(cell, {}) if c.quick else PIPELINE_PARAMS.get(cell, {}))
     params.update(c.params.get(cell, {}))
     return load_spec(
         {
