@@ -375,7 +375,11 @@ def select_rows(table: CharTable, cfg: FitConfig) -> Selection:
         t = CharTable({**t.columns, "corner": corners}, t.sidecar, t.source, t.sha256)
     corner = cfg.corner or ("tt" if "tt" in set(corners.tolist()) else _most_common(corners))
     temp = _pick(t.get("temp_C", 27.0), 27.0 if cfg.temp_C is None else cfg.temp_C)
-    vdd = _pick(t.get("vdd_V"), cfg.vdd_V)
+    vdd_col = t.get("vdd_V")
+    if vdd_col is not None:  # the supply of the nominal corner's rows (other corners may run at their own)
+        here = (t["corner"] == corner) & _eq(t.get("temp_C", 27.0), temp)
+        vdd_col = vdd_col[here] if here.any() else vdd_col
+    vdd = _pick(vdd_col, cfg.vdd_V)
     if "mc_seed" not in t:
         t = CharTable({**t.columns, "mc_seed": t.get("mc_seed", -1.0)}, t.sidecar, t.source, t.sha256)
     at_nom = (t["corner"] == corner) & _eq(t.get("temp_C", 27.0), temp) & _eq(t.get("vdd_V"), vdd)

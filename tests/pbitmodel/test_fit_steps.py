@@ -173,3 +173,19 @@ def test_energy_parts_add_up_to_the_fitted_energy_per_bit():
     assert sum(parts.values()) == pytest.approx(card.energy.energy_per_bit_J, rel=1e-9)
     assert parts["trim"] == pytest.approx(3e-19, rel=1e-9)
     assert "energy_parts" not in fit_characterization(table, cfg).card.provenance.details
+
+
+def test_nominal_supply_is_the_nominal_corners_when_other_corners_run_at_their_own():
+    """Corners characterized at their per-die supply (the native_latch's ff at 90 mV, fs at 112 mV, tt at
+    123.5 mV): the nominal rows are tt's at tt's supply, not at the median supply of the whole table (fs's)."""
+    from pbitkit.pbitmodel.table import CharTable
+
+    bias = np.linspace(-3, 3, 7) * TRUE.vs_V
+    v = TRUE.vdd_V
+    parts = [synthetic_table(TRUE, bias, n_samples=400, corners=[c], vdds_V=[vc], seed=k)
+             for k, (c, vc) in enumerate((("tt", v), ("ff", 0.9 * v), ("fs", 0.95 * v)))]
+    cols = {k: np.concatenate([p.columns[k] for p in parts]) for k in parts[0].columns}
+    table = CharTable(cols, parts[0].sidecar, parts[0].source, parts[0].sha256)
+    sel = select_rows(table, FitConfig(profile=False))
+    assert sel.nominal["corner"] == "tt" and sel.nominal["vdd_V"] == pytest.approx(v)
+    assert int(sel.at_nominal.sum()) == len(bias)
