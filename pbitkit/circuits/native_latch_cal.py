@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
 from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint
-from pbitkit.circuits.native_latch_trim import READOUT_OPTIONS, READOUT_TRIM_DAC, readout_null
+from pbitkit.circuits.native_latch_trim import READOUT_OPTIONS, READOUT_TRIM_DAC, readout_null, transient_rows
 from pbitkit.circuits.ngspice import SimJob, SimResult, run
 from pbitkit.circuits.supply_gen import GenPoint, SupplyGenSpec, gen_levels
 from pbitkit.errors import ConfigError, SimulationError
@@ -208,20 +208,12 @@ def measure_reads(pt: GenPoint, readout: Mapping[str, float], biases_V: Sequence
     """Transient records of the cell on the generator's output ``pt`` (its core supply and well) with the
     readout settings ``readout`` (``vddr_V``, ``ro_nwell_V``, ``ro_trim_V``): one row per bias (P(1) of the
     reads, flip count, τ_corr, energies)."""
-    cell = NativeLatchCell()
     prm = {**_cell_params(pt, readout), "t_stop_s": t_stop_s}
     pts = [SweepPoint("native_latch", float(b), corner=corner, temp_C=temp_C, vdd_V=pt.v_core_V, params=prm,
                       noise_seed=noise_seed, replica=replica) for b in biases_V]
-    jobs = [cell.jobs([p], library=library)[0] for p in pts]
-    with cf.ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as ex:
-        results = list(ex.map(runner, jobs))
-    rows = []
-    for job, res in zip(jobs, results, strict=True):
-        (row,) = cell.rows(job, res)
-        if row.get("status", "ok") != "ok":
-            raise SimulationError(f"native_latch calibration run failed: {job.label}: {row.get('error', '')}")
+    rows = transient_rows(pts, library=library, workers=workers, runner=runner, purpose="calibration")
+    for row in rows:
         row["n_flips"] = float(row["flip_rate_Hz"]) * float(row["n_samples"]) * float(row["sample_period_s"])
-        rows.append(row)
     return rows
 
 

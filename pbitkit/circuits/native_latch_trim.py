@@ -30,6 +30,7 @@ import concurrent.futures as cf
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ from pbitkit.circuits.ngspice import SimJob, SimResult, run, write_command
 from pbitkit.errors import ConfigError, SimulationError
 
 __all__ = ["TrimDac", "CellTrim", "readout_null", "readout_offset", "balance_core", "calibrate_cell",
-           "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "READOUT_OPTIONS", "AUTO_ZERO_ON_V"]
+           "CORE_TRIM_DAC", "READOUT_TRIM_DAC", "READOUT_OPTIONS", "AUTO_ZERO_ON_V", "transient_rows"]
 
 _f = fmt_number
 
@@ -248,18 +249,25 @@ def readout_offset(*, corner: str = "tt", temp_C: float = 27.0, mc_seed: int = -
     return _flips(sweep, _read_bits(runner(job), sweep.size, p["sample_period_s"], p["t_edge_s"]))
 
 
-def _p1(points: Sequence[SweepPoint], library: LibraryFactory | None, workers: int) -> list[float]:
+def transient_rows(points: Sequence[SweepPoint], *, library: LibraryFactory | None, workers: int,
+                   runner: Callable[[SimJob], SimResult] = run, purpose: str = "balancing") -> list[dict[str, Any]]:
+    """Transient-tier rows of ``native_latch`` points, one ngspice session per point on up to ``workers``
+    threads, in order. Raises :class:`SimulationError` naming the run (and ``purpose``) if any row failed."""
     cell = NativeLatchCell()
     jobs = [cell.jobs([pt], library=library)[0] for pt in points]
-    with cf.ThreadPoolExecutor(max(1, workers)) as ex:
-        results = list(ex.map(run, jobs))
-    out = []
+    with cf.ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as ex:
+        results = list(ex.map(runner, jobs))
+    rows = []
     for job, res in zip(jobs, results, strict=True):
         (row,) = cell.rows(job, res)
         if row.get("status", "ok") != "ok":
-            raise SimulationError(f"native_latch balancing run failed: {job.label}: {row.get('error', '')}")
-        out.append(float(row["p1"]))
-    return out
+            raise SimulationError(f"native_latch {purpose} run failed: {job.label}: {row.get('error', '')}")
+        rows.append(row)
+    return rows
+
+
+def _p1(points: Sequence[SweepPoint], library: LibraryFactory | None, workers: int) -> list[float]:
+    return [float(row["p1"]) for row in transient_rows(points, library=library, workers=workers)]
 
 
 def balance_core(instances: Sequence[Mapping[str, object]], *, dac: TrimDac = CORE_TRIM_DAC,
