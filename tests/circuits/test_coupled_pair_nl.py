@@ -96,7 +96,7 @@ def test_coupled_pair_samples_the_two_spin_boltzmann_law():
     assert 0 < r.bits[:, 0].sum() < r.n_reads and 0 < r.bits[:, 1].sum() < r.n_reads
     J, h1, h2 = insitu_couplings(r, v0_V=card.v0_V, vs_V=card.vs_V)
     # measured (seed 3): counts [[39, 2], [11, 28]], n_eff 40, J 0.66, p 0.58 at the in-situ law, 2.9e-4 at
-    # J = 0 (at n_eff ~ 40 the uncoupled law's expected chi^2 is ~16: p < 1e-3 is the median outcome, p < 1e-4
-    # would need ~2x the reads; the 300-pair record in docs/cells.md rejects it far more strongly)
+    # J = 0 (at n_eff ~ 40 the uncoupled law's expected chi^2 is ~16, p ~ 1e-3: rejecting it at 1e-4 with
+    # good power would need ~2x the reads)
     assert pair_chi2(r, pair_boltzmann(J, h1, h2)).p_value > 1e-3
     assert pair_chi2(r, pair_boltzmann(0.0, h1, h2)).p_value < 1e-3

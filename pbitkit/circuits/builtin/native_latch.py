@@ -243,7 +243,7 @@ def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None =
     Raises
     ------
     ConfigError
-        Fewer than one state, or a negative load.
+        An empty or non-finite ``x_V``, or a negative load.
     """
     x = np.asarray(x_V, dtype=float)
     if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
@@ -427,14 +427,16 @@ class NativeLatchCell(Cell):
             x_aperture = np.interp(grid, t, x).mean(axis=1)
             core_bits = (x_start > 0).astype(np.uint8)
             if p["readout"]:
-                d = np.interp(j * ts - p["t_edge_s"] - 1e-9, t, np.real(tr["v(outp)"] - tr["v(outn)"]))
+                t_read = j * ts - p["t_edge_s"] - 1e-9
+                v_p = np.interp(t_read, t, np.real(tr["v(outp)"]))
+                v_n = np.interp(t_read, t, np.real(tr["v(outn)"]))
+                d = v_p - v_n
                 bits = (d > 0).astype(np.uint8)
                 row["readout_agreement"] = float(np.mean(bits == (x_aperture > 0)))
                 row["readout_agreement_instant"] = float(np.mean(bits == core_bits))
                 row["readout_swing_V"] = float(np.median(np.abs(d)))
-                hi = np.interp(j * ts - p["t_edge_s"] - 1e-9, t, np.maximum(np.real(tr["v(outp)"]),
-                                                                          np.real(tr["v(outn)"])))
-                row["readout_rail_fraction"] = float(np.mean(rail_to_rail(hi, hi - np.abs(d), p["vddr_V"])))
+                row["readout_rail_fraction"] = float(np.mean(rail_to_rail(np.maximum(v_p, v_n), np.minimum(v_p, v_n),
+                                                                          p["vddr_V"])))
             else:
                 bits = core_bits
             row.update(bit_stats(bits, ts))
