@@ -159,7 +159,7 @@ def table(path: Path) -> str:
     recs = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
     order = {c: i for i, c in enumerate(("tt", "ff", "ss", "fs", "sf"))}
     recs.sort(key=lambda r: (order.get(r["corner"], 9), r["temp_C"]))
-    head = ("| corner / °C | code → V_core (mV) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
+    head = ("| corner / °C | code → V_core (mV) | follower rail (V) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
             "τ_core (ns) | flips at ref | readout agreement at ref | energy per read (fJ) | generator per cell per read, 16×16 / 70×70 (fJ) | "
             "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell | fixed 123.5 mV: P(1) −60 / +60, in band |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
@@ -173,14 +173,14 @@ def table(path: Path) -> str:
         fxs = (f"{fmt(fx['rows'][0]['p1'])} / {fmt(fx['rows'][2]['p1'])}, {'yes' if fx['in_band'] else 'no'}"
                if "rows" in fx else "auto-zero fails, no")
         if not r.get("ok"):
-            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | | | | | | | | | | | no | "
+            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | {r.get('v_in_V', 0.4):g} | | | | | | | | | | | no | "
                          f"{r.get('cell_design', '—')} | {fxs} |")
             continue
         rows = r["rows"]
         p = r["params"]
         well = "at V_core" if r["well_code"] is None else f"tap {r['well_code']} ({r['v_well_V'] * 1e3:.0f} mV)"
         lines.append(
-            f"| {r['corner']} / {r['temp_C']:g} | {r['code']} → {r['v_core_V'] * 1e3:.1f} | {well} | "
+            f"| {r['corner']} / {r['temp_C']:g} | {r['code']} → {r['v_core_V'] * 1e3:.1f} | {r.get('v_in_V', 0.4):g} | {well} | "
             f"{p['vddr_V']:.2f} / {p['ro_nwell_V']:+.2f} | "
             f"{' / '.join(fmt(x['p1']) for x in rows)} | {fmt(rows[1]['tau_corr_s'], 1e9, 0)} | "
             f"{fmt(rows[1]['tau_core_s'], 1e9, 0)} | {rows[1]['n_flips']:.0f} | {fmt(rows[1]['readout_agreement'])} | "
