@@ -9,7 +9,7 @@ For each (corner, temperature) this script
    ``ref`` and ``ref + 60 mV``;
 3. simulates the generator at that code (:func:`pbitkit.circuits.supply_gen.gen_report`: load regulation, output
    noise, load step) and at ``--cells-large`` cells, and adds its energy per cell per read. The follower's
-   drain rail is the lowest of ``--rails`` with 3 U_T of headroom over the die's supply
+   drain rail is the lowest of ``--rails`` with 2.5 U_T of headroom over the die's supply
    (:func:`pbitkit.circuits.supply_gen.follower_rail`): the die is calibrated on the first rail, and if its
    supply needs a higher one the generator's code is re-found there for the same supply
    (:func:`pbitkit.circuits.supply_gen.retarget`) before step 2;

@@ -27,7 +27,7 @@ bits are port sources):
   generator's main cost (its drop-out ``(V_in - V_core) I`` per cell): it only needs to stay a few ``U_T``
   above the core supply for the follower to stay saturated (``I ∝ 1 - exp(-V_DS / U_T)``), so the
   default is the lowest rail of :data:`FOLLOWER_RAILS` with :data:`FOLLOWER_HEADROOM_UT` thermal voltages
-  over the tt / 27 °C core supply (121 mV); :func:`follower_rail` picks the rail for another die's supply. In subthreshold the follower's
+  over the tt / 27 °C core supply (120-124 mV); :func:`follower_rail` picks the rail for another die's supply. In subthreshold the follower's
   V_GS shifts by ``n U_T ln(I2/I1)`` with the load (load regulation ``n U_T / I_load``), and its own V_GS
   moves with the corner and the temperature: the per-die calibration absorbs both, since it chooses the
   code with the cells in place.
@@ -78,10 +78,11 @@ SUPPLY_GEN_MODELS: tuple[str, ...] = ("nfet_nvt", "pfet_lvt")
 #: The follower drain rails a die may use (V), lowest first; 0.4 V is the cells' bias rail.
 FOLLOWER_RAILS: tuple[float, ...] = (0.2, 0.25, 0.3, 0.4)
 
-#: The follower's minimum drain-source headroom, in thermal voltages (at 3 U_T a subthreshold device
-#: carries 95 % of its saturated current; measured at tt / 27 °C: the core supply moves 0.07 V per V of
-#: the rail at 79 mV of headroom, 0.033 V/V at 180-280 mV, 0.14 V/V at 63 mV).
-FOLLOWER_HEADROOM_UT = 3.0
+#: The follower's minimum drain-source headroom, in thermal voltages (a subthreshold device carries
+#: ``1 - exp(-V_DS / U_T)`` of its saturated current: 92 % at 2.5 U_T). Measured at tt / 27 °C (256 cells):
+#: the core supply moves 0.035-0.04 V per V of the rail with >= 150 mV of headroom (the follower's DIBL),
+#: 0.05 V/V at 95 mV, 0.07-0.08 V/V at 72-75 mV, 0.14 V/V at 52 mV (2 U_T).
+FOLLOWER_HEADROOM_UT = 2.5
 
 
 @dataclass(frozen=True)
