@@ -13,8 +13,8 @@ chooses the die's codes, using only what a chip observes: the read bits of a cel
 ``ref`` (counted on a replica read every 10 ns) is at least ``tau_core_min_s`` (30 ns; a monostable core
 relaxes in ~7 ns). The calibration aims inside the band with a margin
 (``p_lo_cal``, ``p_hi_cal``) so an independent measurement still lands in it; a short record inside the
-band but outside the aim is extended (``extend_factor`` times longer) and passes when the pooled P(1) is
-inside the band by ``z_margin`` standard errors.
+band by ``z_margin`` standard errors but outside the aim is extended (``extend_factor`` times longer) and
+passes when the pooled P(1) is inside the band by ``z_margin`` standard errors.
 
 **Procedure** (:func:`calibrate_die_supply`), for each readout setting (``vddr_V``, ``ro_nwell_V``; cheapest
 first, each auto-zeroed with :func:`pbitkit.circuits.native_latch_trim.readout_null` at the die's own core
@@ -75,6 +75,12 @@ class CalibrationError(SimulationError):
     """No generator / readout setting puts the die in the band (the message lists what each gave)."""
 
 
+def _se(p: float, n: float) -> float:
+    """Binomial standard error of a fraction ``p`` of ``n`` reads, floored at one read's worth."""
+    q = min(max(p, 1.0 / n), 1.0 - 1.0 / n)
+    return math.sqrt(q * (1.0 - q) / n)
+
+
 @dataclass(frozen=True)
 class Band:
     """The working band of a ``native_latch`` die and the calibration's aim inside it.
@@ -94,12 +100,13 @@ class Band:
         dominates a weak core at a low supply (measured at ff / 27 °C: 62 mV, τ_core 7 ns): that is a
         monostable noise comparator, not a bistable latch.
     t_read_s : the record length of one P(1) measurement (s; 31 µs ≈ 100 reads).
-    extend_factor, z_margin : a span record inside the band (``p_lo`` / ``p_hi``) but outside the aim
-        (``p_lo_cal`` / ``p_hi_cal``) is extended by a record ``extend_factor`` times as long at each end,
-        and passes when the pooled P(1) lies inside the band by ``z_margin`` binomial standard errors (a
+    extend_factor, z_margin : a span record outside the aim (``p_lo_cal`` / ``p_hi_cal``) but not outside the
+        band (``p_lo`` / ``p_hi``) by ``z_margin`` binomial standard errors is extended by a record
+        ``extend_factor`` times as long at each end, and passes when the pooled P(1) lies inside the band
+        by ``z_margin`` standard errors (a
         slow core's sigmoid is narrowest right below the supply where its reads stop flipping; there the
         aim's fixed margin fails on one read of a ~70-read record: measured at ss / 27 °C, P(1) 0.060 /
-        0.985). ``extend_factor = 0`` turns the extension off.
+        0.985; on the current cell 0.104 / 0.970). ``extend_factor = 0`` turns the extension off.
     """
 
     p_lo: float = 0.1
@@ -138,10 +145,12 @@ class Band:
     def inside(self, p_lo: float, n_lo: float, p_hi: float, n_hi: float) -> bool:
         """Whether P(1) ``p_lo`` / ``p_hi`` measured on ``n_lo`` / ``n_hi`` reads lie inside the band by
         ``z_margin`` binomial standard errors (the standard error floored at one read's worth)."""
-        def se(p: float, n: float) -> float:
-            q = min(max(p, 1.0 / n), 1.0 - 1.0 / n)
-            return math.sqrt(q * (1.0 - q) / n)
-        return p_lo + self.z_margin * se(p_lo, n_lo) <= self.p_lo and p_hi - self.z_margin * se(p_hi, n_hi) >= self.p_hi
+        return p_lo + self.z_margin * _se(p_lo, n_lo) <= self.p_lo and p_hi - self.z_margin * _se(p_hi, n_hi) >= self.p_hi
+
+    def undecided(self, p_lo: float, n_lo: float, p_hi: float, n_hi: float) -> bool:
+        """Whether P(1) ``p_lo`` / ``p_hi`` on ``n_lo`` / ``n_hi`` reads may still be inside the band: not
+        outside it by ``z_margin`` standard errors (a longer record decides)."""
+        return p_lo - self.z_margin * _se(p_lo, n_lo) <= self.p_lo and p_hi + self.z_margin * _se(p_hi, n_hi) >= self.p_hi
 
     @property
     def tau_max_s(self) -> float:
@@ -337,7 +346,8 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
         # then come from the readout (measured at fs / 27 C: 76 read flips in 61 us over a frozen core)
         bistable = tau >= band.tau_core_min_s
         passed = bistable and p_lo <= band.p_lo_cal and p_hi >= band.p_hi_cal
-        if bistable and not passed and band.extend_factor and p_lo <= band.p_lo and p_hi >= band.p_hi:
+        n_lo, n_hi = float(rows[0]["n_samples"]), float(rows[2]["n_samples"])
+        if bistable and not passed and band.extend_factor and band.undecided(p_lo, n_lo, p_hi, n_hi):
             longer = measure_reads(pt, ro, ends, corner=corner, temp_C=temp_C,
                                    t_stop_s=band.extend_factor * band.t_read_s, noise_seed=noise_seed + 2,
                                    replica=step, workers=workers, library=library)
@@ -347,7 +357,7 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             p_lo = (p_lo * float(rows[0]["n_samples"]) + float(longer[0]["p1"]) * float(longer[0]["n_samples"])) / n[0]
             p_hi = (p_hi * float(rows[2]["n_samples"]) + float(longer[1]["p1"]) * float(longer[1]["n_samples"])) / n[1]
             passed = band.inside(p_lo, n[0], p_hi, n[1])
-            msg += (f"; inside the band, not the aim: extended {band.extend_factor}x, pooled P(1) {p_lo:.3f} / "
+            msg += (f"; not decided on this record: extended {band.extend_factor}x, pooled P(1) {p_lo:.3f} / "
                     f"{p_hi:.3f} on {n[0]:.0f} / {n[1]:.0f} reads: {'inside' if passed else 'not inside'} the band "
                     f"by {band.z_margin:g} SE")
         say(msg)

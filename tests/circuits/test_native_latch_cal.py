@@ -31,6 +31,9 @@ def test_band_validates() -> None:
     # reads, not on the ~70 of one record); P(1) = 0 still carries one read's worth of error
     assert Band().inside(0.06, 268, 0.985, 268) and not Band().inside(0.06, 67, 0.985, 67)
     assert not Band().inside(0.0, 268, 0.925, 268) and not Band().inside(0.0, 10, 1.0, 10)
+    # a short record decides only when it is outside the band by 2 SE: 0.104 of 67 reads may still be inside
+    assert Band().undecided(0.104, 67, 0.97, 67) and not Band().undecided(0.3, 67, 0.97, 67)
+    assert not Band().undecided(0.0, 268, 0.8, 268)
     with pytest.raises(ConfigError, match="grid_step"):
         GeneratorLevels("tt", 27.0, 16, grid_step=0)
     with pytest.raises(ConfigError, match="grid_codes"):
