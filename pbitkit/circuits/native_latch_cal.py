@@ -75,6 +75,17 @@ class CalibrationError(SimulationError):
     """No generator / readout setting puts the die in the band (the message lists what each gave)."""
 
 
+def _n_eff(row: Mapping[str, float]) -> float:
+    """The effective number of independent reads of a record: ``n_samples / tau_int`` with ``tau_int =
+    max(1, 2 tau_corr / t_s)`` (a record without a finite τ_corr — no flips — counts all its reads)."""
+    n = float(row["n_samples"])
+    tau = float(row.get("tau_corr_s", math.nan))
+    ts = float(row.get("sample_period_s", math.nan))
+    if not (math.isfinite(tau) and math.isfinite(ts) and ts > 0):
+        return n
+    return n / max(1.0, 2.0 * tau / ts)
+
+
 def _se(p: float, n: float) -> float:
     """Binomial standard error of a fraction ``p`` of ``n`` reads, floored at one read's worth."""
     q = min(max(p, 1.0 / n), 1.0 - 1.0 / n)
@@ -101,7 +112,8 @@ class Band:
         monostable noise comparator, not a bistable latch.
     t_read_s : the record length of one P(1) measurement (s; 31 µs ≈ 100 reads).
     extend_factor, z_margin : a span record outside the aim (``p_lo_cal`` / ``p_hi_cal``) but not outside the
-        band (``p_lo`` / ``p_hi``) by ``z_margin`` binomial standard errors is extended by a record
+        band (``p_lo`` / ``p_hi``) by ``z_margin`` binomial standard errors (on the effective number of reads,
+        ``n / max(1, 2 τ_corr / t_s)``: a slow core's reads are correlated) is extended by a record
         ``extend_factor`` times as long at each end, and passes when the pooled P(1) lies inside the band
         by ``z_margin`` standard errors (a
         slow core's sigmoid is narrowest right below the supply where its reads stop flipping; there the
@@ -346,7 +358,7 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
         # then come from the readout (measured at fs / 27 C: 76 read flips in 61 us over a frozen core)
         bistable = tau >= band.tau_core_min_s
         passed = bistable and p_lo <= band.p_lo_cal and p_hi >= band.p_hi_cal
-        n_lo, n_hi = float(rows[0]["n_samples"]), float(rows[2]["n_samples"])
+        n_lo, n_hi = _n_eff(rows[0]), _n_eff(rows[2])
         if bistable and not passed and band.extend_factor and band.undecided(p_lo, n_lo, p_hi, n_hi):
             longer = measure_reads(pt, ro, ends, corner=corner, temp_C=temp_C,
                                    t_stop_s=band.extend_factor * band.t_read_s, noise_seed=noise_seed + 2,
@@ -356,10 +368,12 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                  float(rows[2]["n_samples"]) + float(longer[1]["n_samples"])]
             p_lo = (p_lo * float(rows[0]["n_samples"]) + float(longer[0]["p1"]) * float(longer[0]["n_samples"])) / n[0]
             p_hi = (p_hi * float(rows[2]["n_samples"]) + float(longer[1]["p1"]) * float(longer[1]["n_samples"])) / n[1]
-            passed = band.inside(p_lo, n[0], p_hi, n[1])
+            # correlated reads count as fewer: the effective number of each record adds up
+            n_eff = [n_lo + _n_eff(longer[0]), n_hi + _n_eff(longer[1])]
+            passed = band.inside(p_lo, n_eff[0], p_hi, n_eff[1])
             msg += (f"; not decided on this record: extended {band.extend_factor}x, pooled P(1) {p_lo:.3f} / "
-                    f"{p_hi:.3f} on {n[0]:.0f} / {n[1]:.0f} reads: {'inside' if passed else 'not inside'} the band "
-                    f"by {band.z_margin:g} SE")
+                    f"{p_hi:.3f} on {n[0]:.0f} / {n[1]:.0f} reads ({n_eff[0]:.0f} / {n_eff[1]:.0f} effective): "
+                    f"{'inside' if passed else 'not inside'} the band by {band.z_margin:g} SE")
         say(msg)
         return p_lo, p_hi, tau, passed
 

@@ -76,7 +76,8 @@ def test_calibration_puts_a_fast_die_in_the_band_and_the_fixed_supply_does_not()
     assert 10e-6 < g_unit < 200e-6, g_unit
     cal = calibrate_die_supply("ff", 27.0, n_cells=16, band=band, levels=levels, code_range=(30, 46),
                                well_options=(None,), readout_options=((0.45, 0.0),))
-    assert cal.p1_span[0] <= band.p_lo_cal and cal.p1_span[1] >= band.p_hi_cal
+    # inside the aim on one record, or inside the band by 2 SE on an extended one (pooled P(1))
+    assert cal.p1_span[0] <= band.p_lo and cal.p1_span[1] >= band.p_hi
     assert cal.flips_at_ref >= band.min_flips
     assert 0.08 < cal.vdd_V < 0.115, cal.vdd_V  # the ff critical supply is ~96 mV (tt: ~123 mV)
     # the readout was auto-zeroed at the die's own core supply (not the cell's default 123.5 mV)
