@@ -133,6 +133,11 @@ def main() -> None:
                   flush=True)
         print(f"{args.name} step K={ks}: FD mean over generation seeds {np.mean(fds):.3f} (range {min(fds):.3f}-"
               f"{max(fds):.3f})", flush=True)
+        if lay.n_label_bits:
+            labels = np.arange(n) % lay.n_classes
+            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(12), labels)
+            acc = conditional_report(clf, pix, labels)
+            print(f"{args.name} step K={ks}: label-clamped accuracy {acc.accuracy:.3f} ± {acc.se:.3f}", flush=True)
     if args.baselines:
         q = evaluate_samples(fit_independent(tr.train.x).sample(n, rng), tr.test.x, clf, rng, n_boot=100,
                              fd_ci=args.fd_ci)
@@ -161,28 +166,37 @@ def _retrain_steps(cfg: DTMConfig, base: Path, steps: list[int], out: Path):
     return dataclasses.replace(tr, dtm=dtm)
 
 
-def _run_steps(dtm: DTM, runner, x: np.ndarray, ks: list[int], start: int, rng: np.random.Generator) -> np.ndarray:
-    """Visible bits after running steps ``start .. 1`` from ``x = x^start``, step t with ``ks[t - 1]`` sweeps."""
+def _run_steps(dtm: DTM, runner, x: np.ndarray, ks: list[int], start: int, rng: np.random.Generator,
+               clamp: np.ndarray | None = None) -> np.ndarray:
+    """Visible bits after running steps ``start .. 1`` from ``x = x^start``, step t with ``ks[t - 1]`` sweeps
+    (nodes in the mask ``clamp`` keep their values, e.g. the label nodes of label-clamped samples)."""
     lay = dtm.layout
     for t in range(start, 0, -1):
         sp = dtm.steps[t - 1]
         state = (2 * rng.integers(0, 2, size=(len(x), lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
         state[:, lay.visible] = x
-        state = runner.sweeps(runner.program(sp.J_edge, input_fields(lay, sp.h, sp.j_fwd, x), None), state,
+        state = runner.sweeps(runner.program(sp.J_edge, input_fields(lay, sp.h, sp.j_fwd, x), clamp), state,
                               ks[t - 1], rng)
         x = state[:, lay.visible].copy()
     return x
 
 
-def _generate_per_step(dtm: DTM, n: int, ks: list[int], prior, rng: np.random.Generator) -> np.ndarray:
-    """Unconditional pixels with per-step sweeps ``ks`` (step 1 first), from ``generate``'s start ``x^T``."""
+def _generate_per_step(dtm: DTM, n: int, ks: list[int], prior, rng: np.random.Generator,
+                       labels: np.ndarray | None = None) -> np.ndarray:
+    """Pixels with per-step sweeps ``ks`` (step 1 first) from ``generate``'s start ``x^T``: unconditional, or
+    with the label nodes clamped to ``labels``' codes."""
     lay = dtm.layout
     x = (2 * rng.integers(0, 2, size=(n, lay.n_visible), dtype=np.int8) - 1).astype(np.int8)
-    if lay.n_label_bits:
+    clamp = None
+    if labels is not None:
+        x[:, lay.n_pixels:] = one_hot_spins(labels, lay.n_classes, lay.label_repeat)
+        clamp = np.zeros(lay.n_nodes, dtype=bool)
+        clamp[lay.visible[lay.n_pixels:]] = True
+    elif lay.n_label_bits:
         keep = keep_probability(dtm.forward.cumulative_gamma_dt(dtm.n_steps))[lay.n_pixels:]
         y = rng.choice(lay.n_classes, size=n, p=prior)
         x[:, lay.n_pixels:] = noise_spins(one_hot_spins(y, lay.n_classes, lay.label_repeat), keep, rng)
-    return _run_steps(dtm, make_runner(lay.graph, SamplerSpec()), x, ks, dtm.n_steps, rng)[:, :lay.n_pixels]
+    return _run_steps(dtm, make_runner(lay.graph, SamplerSpec()), x, ks, dtm.n_steps, rng, clamp)[:, :lay.n_pixels]
 
 
 def _fd_terms(f: np.ndarray, fr: np.ndarray) -> str:
