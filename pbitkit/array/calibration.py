@@ -16,9 +16,9 @@ Procedure (only what a chip can observe is used to compute the trim):
    row and field multiplied by ``input_gain_i = 2 beta / a_i`` (mean slope over the rounds) makes the cell's
    effective input the ideal one. It corrects the cell's slope spread ``Vs_i / Vs_nom`` and the bias
    network's gain error ``1 + eps_i`` together. The effective coupling matrix is symmetric again even though
-   the programmed one is not. Limits: each DAC's range and resolution (scaled values that exceed the full
-   scale saturate, :func:`pbitkit.array.device.program_rows`). It is a reprogramming of the existing DACs:
-   no extra hardware, energy or ledger entry. A cell whose crossing lies outside the sweep (slope not
+   the programmed one is not. Limits: each DAC's range and resolution (a fixed full scale saturates the
+   scaled values beyond it, an auto-ranging DAC coarsens its LSB; :func:`pbitkit.array.device.program_rows`).
+   It is a reprogramming of the existing DACs: no extra hardware, energy or ledger entry. A cell whose crossing lies outside the sweep (slope not
    measurable) keeps gain 1.
 
 Reported: the estimated offsets, the true residual offset ``V0_i(T) - V0_nom - trim_i`` (known to the

@@ -23,8 +23,8 @@ Model of one cell ``i`` of a chip (docs/theory.md §1–§2):
 * each cell's input network has its own weight and field DACs (row ``i`` of ``J`` and ``h_i``), so the
   programming may scale a cell's whole input by an ``input_gain_i`` (set by the calibration to
   ``Vs_i / (Vs_nom (1 + eps_i))`` as measured, which makes that cell's effective input the ideal one): the
-  scaled values go through the same DACs with the full scale the unscaled values would use, so they clip
-  and quantize like any programmed value (:func:`program_rows`). It is a reprogramming, no extra hardware.
+  scaled values go through the same DACs, so they saturate and quantize like any programmed value
+  (:func:`program_rows`). It is a reprogramming, no extra hardware.
 """
 
 from __future__ import annotations
@@ -369,10 +369,11 @@ def program_rows(dac: DacSpec, rows: np.ndarray, input_gain: np.ndarray | None) 
 
     Returns
     -------
-    levels : array like ``rows``, ``dac.quantize(input_gain[i] * rows[i])`` with the DAC's full scale fixed
-        to what the unscaled values use (an auto-ranging DAC is ranged on ``rows``, not on the scaled
-        values: a scaled value beyond it saturates, it does not coarsen every other cell's LSB)
-    n_clipped : number of nonzero scaled values beyond full scale (saturated; 0 for an ideal DAC)
+    levels : array like ``rows``, ``dac.quantize(input_gain[i] * rows[i])``: a DAC with a fixed
+        ``full_scale`` saturates the scaled values beyond it; an auto-ranging DAC (``full_scale=None``) is
+        ranged on the scaled values (the largest of them), so its LSB grows with the largest gain and no
+        value saturates
+    n_clipped : number of scaled values beyond full scale (saturated; 0 for an ideal or auto-ranging DAC)
     """
     x = np.asarray(rows, dtype=np.float64)
     if input_gain is None:
@@ -380,11 +381,11 @@ def program_rows(dac: DacSpec, rows: np.ndarray, input_gain: np.ndarray | None) 
     g = np.asarray(input_gain, dtype=np.float64).reshape((-1,) + (1,) * (x.ndim - 1))
     if dac.bits is None:
         return x * g, 0
-    fs = dac.full_scale if dac.full_scale is not None else (float(np.max(np.abs(x))) if x.size else 0.0)
+    y = x * g
+    fs = dac.full_scale if dac.full_scale is not None else (float(np.max(np.abs(y))) if y.size else 0.0)
     if fs == 0.0:
         return np.zeros_like(x), 0
     fixed = dataclasses.replace(dac, full_scale=fs)
-    y = x * g
     kmax = 2 ** (dac.bits - 1) - 1
     n_clip = int(np.count_nonzero(np.abs(y) > fs * (1.0 + 0.5 / kmax)))
     return fixed.quantize(y), n_clip

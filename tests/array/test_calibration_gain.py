@@ -27,20 +27,20 @@ def test_gain_compensation_matches_exact_and_offset_only_fails(chip_and_model):
     (every marginal and edge correlation within the Bonferroni z bound of the standard error); the same chip
     calibrated for offsets only does not (negative control), and the slope estimates (from the calibration's
     own field sweep, not from the hidden cell values) match the true ``Vs_i / Vs_nom`` within a few
-    percent (binomial SE of a fitted slope here ~1 %)."""
+    percent (binomial SE of a fitted slope here ~1 %: 3,200 reads x 13 fields x 2 rounds)."""
     g, J, h, hw = chip_and_model
     true_ratio = hw.vs_at_temp_V() / (hw.stats.vs_V * hw.gain_rel)
     assert np.std(np.log(true_ratio)) > 0.2  # the chip really has a slope spread
-    cal = calibrate(g, hw, n_sweeps=400, n_chains=32, seed=0)
+    cal = calibrate(g, hw, n_sweeps=200, n_chains=16, seed=0)
     assert cal.input_gain is not None
     assert np.max(np.abs(cal.input_gain / true_ratio - 1.0)) < 0.05, cal.input_gain / true_ratio
     m1, m2 = exact_moments(g, J, h, 1.0)
-    s = sample(J, h, graph=g, mode="device", hardware=cal.hardware, n_chains=32, n_sweeps=1500, burn_in=50, seed=7)
+    s = sample(J, h, graph=g, mode="device", hardware=cal.hardware, n_chains=32, n_sweeps=600, burn_in=50, seed=7)
     z, zc = max_z(s, g, m1, m2)
     assert z < zc, f"gain-compensated chip disagrees with exact enumeration: max|z| = {z:.2f} >= {zc:.2f}"
-    cal0 = calibrate(g, hw, n_sweeps=400, n_chains=32, gain=False, seed=0)
+    cal0 = calibrate(g, hw, n_sweeps=200, n_chains=16, gain=False, seed=0)
     assert cal0.input_gain is None and cal0.hardware.input_gain is None
-    s0 = sample(J, h, graph=g, mode="device", hardware=cal0.hardware, n_chains=32, n_sweeps=1500, burn_in=50, seed=7)
+    s0 = sample(J, h, graph=g, mode="device", hardware=cal0.hardware, n_chains=32, n_sweeps=600, burn_in=50, seed=7)
     z0, _ = max_z(s0, g, m1, m2)
     assert z0 > zc, f"offset-only calibration passed (max|z| = {z0:.2f}): the test has no power"
     # the compensated chip is also closer to exact in mean absolute error of all moments
@@ -54,18 +54,22 @@ def test_gain_compensation_matches_exact_and_offset_only_fails(chip_and_model):
 
 
 def test_program_rows_clips_and_counts_honestly():
-    """Scaled rows go through the DAC with the unscaled full scale: a row scaled beyond it saturates and is
-    counted; an unscaled programming is the plain DAC; an ideal DAC only scales."""
-    dac = DacSpec(bits=4)  # auto-ranging: full scale = largest unscaled |value| = 1.0, step 1/7
+    """Scaled rows go through the DAC: a fixed full scale saturates (and counts) the scaled values beyond
+    it; an auto-ranging DAC is ranged on the scaled values (coarser LSB, nothing saturates); no gain is
+    the plain DAC; an ideal DAC only scales."""
     rows = np.array([[1.0, -0.5, 0.0], [0.25, 1.0, -1.0]])
-    q, n = program_rows(dac, rows, None)
-    assert n == 0 and np.array_equal(q, dac.quantize(rows))
-    q, n = program_rows(dac, rows, np.array([0.5, 2.0]))
-    assert n == 2  # 2.0 and -2.0 in row 1 saturate; 0.5 in row 1 does not
-    np.testing.assert_allclose(q[1], [4 / 7, 1.0, -1.0])
-    np.testing.assert_allclose(q[0], [4 / 7, -2 / 7, 0.0])  # 0.5 -> round(3.5) = 4 LSB; -0.25 -> -2 LSB
-    q, n = program_rows(DacSpec(), rows, np.array([0.5, 2.0]))
-    assert n == 0 and np.allclose(q, rows * np.array([[0.5], [2.0]]))
+    gain = np.array([0.5, 2.0])
+    fixed = DacSpec(bits=4, full_scale=1.0)  # step 1/7
+    q, n = program_rows(fixed, rows, None)
+    assert n == 0 and np.array_equal(q, fixed.quantize(rows))
+    q, n = program_rows(fixed, rows, gain)
+    assert n == 2  # 2.0 and -2.0 in row 1 saturate; 0.5 does not
+    np.testing.assert_allclose(q, [[4 / 7, -2 / 7, 0.0], [4 / 7, 1.0, -1.0]])
+    q, n = program_rows(DacSpec(bits=4), rows, gain)  # auto-range: full scale 2.0, step 2/7
+    assert n == 0
+    np.testing.assert_allclose(q, [[4 / 7, -2 / 7, 0.0], [4 / 7, 2.0, -2.0]])
+    q, n = program_rows(DacSpec(), rows, gain)
+    assert n == 0 and np.allclose(q, rows * gain[:, None])
 
 
 def test_input_gain_is_validated(chip_and_model):
