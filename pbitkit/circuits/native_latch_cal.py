@@ -119,6 +119,10 @@ class Band:
         slow core's sigmoid is narrowest right below the supply where its reads stop flipping; there the
         aim's fixed margin fails on one read of a ~70-read record: measured at ss / 27 °C, P(1) 0.060 /
         0.985; on the current cell 0.104 / 0.970). ``extend_factor = 0`` turns the extension off.
+    frozen_backoff : if the core is frozen at the highest flipping code (its sign never changes in the span
+        record at ``ref``: the flip search's record there was near the cliff), step 2 moves down one code
+        at a time, at most this many times (measured at tt / 0 °C: 5 read flips at 140.3 mV, then a frozen
+        core in the span record).
     """
 
     p_lo: float = 0.1
@@ -133,6 +137,7 @@ class Band:
     t_read_s: float = 31e-6
     extend_factor: int = 3
     z_margin: float = 2.0
+    frozen_backoff: int = 2
 
     def __post_init__(self) -> None:
         if not 0 < self.p_lo_cal <= self.p_lo < 0.5 < self.p_hi <= self.p_hi_cal < 1:
@@ -146,6 +151,9 @@ class Band:
         if not isinstance(self.extend_factor, int) or isinstance(self.extend_factor, bool) or \
                 not 0 <= self.extend_factor <= 20:
             raise ConfigError(f"Band.extend_factor must be an int in 0..20, got {self.extend_factor!r}")
+        if not isinstance(self.frozen_backoff, int) or isinstance(self.frozen_backoff, bool) or \
+                not 0 <= self.frozen_backoff <= 16:
+            raise ConfigError(f"Band.frozen_backoff must be an int in 0..16, got {self.frozen_backoff!r}")
         if not 0 <= self.z_margin <= 5:
             raise ConfigError(f"Band.z_margin must be in [0, 5], got {self.z_margin!r}")
         if not 0 <= self.tau_core_min_s < 1e-6:
@@ -444,6 +452,14 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             # 2. the sigmoid must span at c_max (the slowest admissible core), else no code does
             step += 1
             p_top = span(c_max, well, ro, step)
+            for _ in range(band.frozen_backoff):
+                if p_top[3] or math.isfinite(p_top[2]) or c_max <= lo_c:
+                    break
+                # the core never changed sign at ref in this record (frozen): the flip search's record at
+                # c_max was near the cliff; the next code down is the most bistable admissible core
+                c_max -= 1
+                step += 1
+                p_top = span(c_max, well, ro, step)
             if not p_top[3]:
                 tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: the reads flip up to code {c_max} "
                              f"(V_core {lv.point(c_max, well).v_core_V * 1e3:.1f} mV) but there the sigmoid does not "

@@ -23,7 +23,7 @@ CELL = NativeLatchCell()
 
 def test_band_validates() -> None:
     for bad in (dict(p_lo=0.6), dict(p_lo_cal=0.2), dict(half_span_V=0.0), dict(min_flips=0), dict(t_read_s=1.0),
-                dict(extend_factor=-1), dict(z_margin=9.0)):
+                dict(extend_factor=-1), dict(z_margin=9.0), dict(frozen_backoff=-1)):
         with pytest.raises(ConfigError, match="Band"):
             Band(**bad)  # type: ignore[arg-type]
     assert Band().tau_max_s == pytest.approx(61e-6 / 6)
