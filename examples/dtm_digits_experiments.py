@@ -3,7 +3,7 @@
     python examples/dtm_digits_experiments.py --name g20 --set model.pattern=G20 --set model.label_repeat=6 \\
         --set forward.schedule=linear --set train.lr_schedule=cosine [--K 20,40] [--n-samples 10000] \\
         [--unconditional free,label_prior] [--fd-ci samples|both] [--baselines] [--gen-seeds 11,21,22,23] \\
-        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose]
+        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose] [--step-K 20,5,5,5]
 
 Each ``--set section.key=value`` overrides one field of the default ``DTMConfig`` (values in TOML syntax;
 the settings a row names are always set explicitly, so rows stay reproducible when defaults change). Only
@@ -19,7 +19,9 @@ bootstrap interval understates the spread between independent generation runs, s
 the mean over several seeds. ``--base RUN --steps 1`` trains only the listed steps and takes the others
 from ``RUN/model.npz`` (a run of this script with the same model and forward settings). ``--diagnose``
 starts the chain at real digits noised to ``x^s`` (10,000 training digits drawn with replacement) and runs
-steps ``s .. 1``: the Fréchet distance per start step shows which denoising step limits quality.
+steps ``s .. 1``: the Fréchet distance per start step shows which denoising step limits quality (with its
+mean and covariance terms). ``--step-K K_1,...,K_T`` also generates the unconditional samples (each
+``--gen-seeds``) with per-step sweeps, step 1 first (e.g. ``20,5,5,5``: 35 sweeps per sample instead of 80).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ import numpy as np
 from pbitkit.config import from_dict, to_dict
 from pbitkit.dtm import DTMConfig, classifier_for, evaluate_samples, generate, train_dtm
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
+from pbitkit.dtm.datasets import one_hot_spins
+from pbitkit.dtm.forward import keep_probability, noise_spins
 from pbitkit.dtm.metrics import frechet_from_features
 from pbitkit.dtm.model import DTM, input_fields
 from pbitkit.dtm.pipeline import conditional_report, load_dtm, visible_data
@@ -71,6 +75,7 @@ def main() -> None:
     ap.add_argument("--base", default=None, help="run directory whose steps are reused (with --steps)")
     ap.add_argument("--steps", default=None, help="comma-separated steps to train (others from --base)")
     ap.add_argument("--diagnose", action="store_true", help="FD of chains started at real noised digits")
+    ap.add_argument("--step-K", default=None, help="comma-separated sweeps of steps 1..T (unconditional samples)")
     ap.add_argument("--out", default="runs/dtm-experiments")
     args = ap.parse_args()
     if (args.base is None) != (args.steps is None):
@@ -115,6 +120,24 @@ def main() -> None:
         acc = conditional_report(clf, generate(tr.dtm, n, K=K, labels=labels, seed=12).pixels, labels)
         print(f"{args.name} K={K}: label-clamped accuracy {acc.accuracy:.3f} ± {acc.se:.3f} "
               f"(training {t_train:.0f} s)", flush=True)
+    if args.step_K:
+        ks = [int(k) for k in args.step_K.split(",")]
+        if len(ks) != tr.dtm.n_steps or min(ks) < 1:
+            raise SystemExit(f"--step-K needs {tr.dtm.n_steps} positive sweep counts, got {args.step_K!r}")
+        fds = []
+        for gs in gen_seeds:
+            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(gs))
+            q = evaluate_samples(pix, tr.test.x, clf, rng, n_boot=100, fd_ci=args.fd_ci)
+            fds.append(q.fd.value)
+            print(f"{args.name} step K={ks}: FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}] (generation seed {gs})",
+                  flush=True)
+        print(f"{args.name} step K={ks}: FD mean over generation seeds {np.mean(fds):.3f} (range {min(fds):.3f}-"
+              f"{max(fds):.3f})", flush=True)
+        if lay.n_label_bits:
+            labels = np.arange(n) % lay.n_classes
+            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(12), labels)
+            acc = conditional_report(clf, pix, labels)
+            print(f"{args.name} step K={ks}: label-clamped accuracy {acc.accuracy:.3f} ± {acc.se:.3f}", flush=True)
     if args.baselines:
         q = evaluate_samples(fit_independent(tr.train.x).sample(n, rng), tr.test.x, clf, rng, n_boot=100,
                              fd_ci=args.fd_ci)
@@ -143,25 +166,58 @@ def _retrain_steps(cfg: DTMConfig, base: Path, steps: list[int], out: Path):
     return dataclasses.replace(tr, dtm=dtm)
 
 
+def _run_steps(dtm: DTM, runner, x: np.ndarray, ks: list[int], start: int, rng: np.random.Generator,
+               clamp: np.ndarray | None = None) -> np.ndarray:
+    """Visible bits after running steps ``start .. 1`` from ``x = x^start``, step t with ``ks[t - 1]`` sweeps
+    (nodes in the mask ``clamp`` keep their values, e.g. the label nodes of label-clamped samples)."""
+    lay = dtm.layout
+    for t in range(start, 0, -1):
+        sp = dtm.steps[t - 1]
+        state = (2 * rng.integers(0, 2, size=(len(x), lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
+        state[:, lay.visible] = x
+        state = runner.sweeps(runner.program(sp.J_edge, input_fields(lay, sp.h, sp.j_fwd, x), clamp), state,
+                              ks[t - 1], rng)
+        x = state[:, lay.visible].copy()
+    return x
+
+
+def _generate_per_step(dtm: DTM, n: int, ks: list[int], prior, rng: np.random.Generator,
+                       labels: np.ndarray | None = None) -> np.ndarray:
+    """Pixels with per-step sweeps ``ks`` (step 1 first) from ``generate``'s start ``x^T``: unconditional, or
+    with the label nodes clamped to ``labels``' codes."""
+    lay = dtm.layout
+    x = (2 * rng.integers(0, 2, size=(n, lay.n_visible), dtype=np.int8) - 1).astype(np.int8)
+    clamp = None
+    if labels is not None:
+        x[:, lay.n_pixels:] = one_hot_spins(labels, lay.n_classes, lay.label_repeat)
+        clamp = np.zeros(lay.n_nodes, dtype=bool)
+        clamp[lay.visible[lay.n_pixels:]] = True
+    elif lay.n_label_bits:
+        keep = keep_probability(dtm.forward.cumulative_gamma_dt(dtm.n_steps))[lay.n_pixels:]
+        y = rng.choice(lay.n_classes, size=n, p=prior)
+        x[:, lay.n_pixels:] = noise_spins(one_hot_spins(y, lay.n_classes, lay.label_repeat), keep, rng)
+    return _run_steps(dtm, make_runner(lay.graph, SamplerSpec()), x, ks, dtm.n_steps, rng, clamp)[:, :lay.n_pixels]
+
+
+def _fd_terms(f: np.ndarray, fr: np.ndarray) -> str:
+    """Fréchet distance of features ``f`` to ``fr`` with its mean and covariance terms."""
+    mean = float(np.sum((f.mean(0) - fr.mean(0)) ** 2))
+    fd = frechet_from_features(f, fr)
+    return f"FD {fd:.3f} (mean term {mean:.3f}, covariance term {fd - mean:.3f})"
+
+
 def _diagnose(tr, clf, K: int, n: int = 10000) -> None:
     """Print the FD of chains started at real training digits noised to ``x^s``, run through steps s..1."""
     dtm, rng = tr.dtm, np.random.default_rng(5)
     lay, fp = dtm.layout, dtm.forward
-    runner = make_runner(lay.graph, SamplerSpec())
+    runner = make_runner(lay.graph, SamplerSpec())  # one sampler for every start (its streams follow the calls)
     fr = clf.features(tr.test.x)
     x0 = visible_data(lay, tr.train)[rng.integers(0, len(tr.train.x), n)]
-    print(f"diagnose: the {n} real training digits themselves: FD "
-          f"{frechet_from_features(clf.features(x0[:, :lay.n_pixels]), fr):.3f}")
+    print(f"diagnose: the {n} real training digits themselves: {_fd_terms(clf.features(x0[:, :lay.n_pixels]), fr)}")
     for s in range(1, dtm.n_steps + 1):
-        x = fp.sample_marginal(x0, s, rng)
-        for t in range(s, 0, -1):
-            sp = dtm.steps[t - 1]
-            state = (2 * rng.integers(0, 2, size=(n, lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
-            state[:, lay.visible] = x
-            state = runner.sweeps(runner.program(sp.J_edge, input_fields(lay, sp.h, sp.j_fwd, x), None), state, K, rng)
-            x = state[:, lay.visible].copy()
-        print(f"diagnose: chain started at real x^{s}, steps {s}..1 (K={K}): FD "
-              f"{frechet_from_features(clf.features(x[:, :lay.n_pixels]), fr):.3f}", flush=True)
+        x = _run_steps(dtm, runner, fp.sample_marginal(x0, s, rng), [K] * dtm.n_steps, s, rng)
+        print(f"diagnose: chain started at real x^{s}, steps {s}..1 (K={K}): "
+              f"{_fd_terms(clf.features(x[:, :lay.n_pixels]), fr)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@ For each (corner, temperature) this script
 2. measures the calibrated cell independently (another noise seed, ``--t-stop`` records) at ``ref - 60 mV``,
    ``ref`` and ``ref + 60 mV``;
 3. simulates the generator at that code (:func:`pbitkit.circuits.supply_gen.gen_report`: load regulation, output
-   noise, load step) and at ``--cells-large`` cells, and adds its energy per cell per read;
+   noise, load step) and at ``--cells-large`` cells, and adds its energy per cell per read. The follower's
+   drain rail is the lowest of ``--rails`` with 2.5 U_T of headroom over the die's supply
+   (:func:`pbitkit.circuits.supply_gen.follower_rail`): the die is calibrated on the lowest rail (again on
+   the next one up if the reads still flip at the top code there: a follower in triode tops out below its
+   rail), and if its supply needs a higher rail the generator's code is re-found there for the same supply
+   (:func:`pbitkit.circuits.supply_gen.retarget`) before step 2;
 4. negative control: the same cell on the fixed nominal supply (123.5 mV, wells at the supply, 0.45 V readout
    auto-zeroed at this die), same records.
 
@@ -23,12 +28,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
 from pbitkit.circuits.native_latch_cal import Band, CalibrationError, GeneratorLevels, calibrate_die_supply, measure_reads
-from pbitkit.circuits.supply_gen import GenPoint, amortized_energy, gen_levels, gen_report
+from pbitkit.circuits.cache import module_hash
+from pbitkit.circuits.supply_gen import (
+    FOLLOWER_RAILS,
+    GenPoint,
+    SupplyGenSpec,
+    amortized_energy,
+    follower_rail,
+    gen_levels,
+    gen_report,
+    retarget,
+)
 
 CELL = NativeLatchCell()
 #: the reads must agree with the core's state at ``ref`` at least this often for a point to count as in the band
@@ -51,8 +68,20 @@ def in_band(rows: list[dict[str, float]], band: Band) -> bool:
         mid["tau_core_s"] >= band.tau_core_min_s and mid["readout_agreement"] >= MIN_AGREEMENT
 
 
+def cell_design() -> str:
+    """The cell design the records are measured on: the last commit of ``native_latch.py`` and its source hash."""
+    path = Path(__file__).resolve().parents[1] / "pbitkit" / "circuits" / "builtin" / "native_latch.py"
+    try:
+        commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], capture_output=True, text=True,
+                                cwd=path.parent, check=True, timeout=30).stdout.strip() or "uncommitted"
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", str(path)], cwd=path.parent, timeout=30).returncode
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "no git", 0
+    return f"native_latch.py {commit}{' + local edits' if dirty else ''}, source {module_hash('pbitkit.circuits.builtin.native_latch')[:10]}"
+
+
 def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, workers: int,
-           large_run: bool = False) -> dict[str, object]:
+           large_run: bool = False, rails: tuple[float, ...] = FOLLOWER_RAILS) -> dict[str, object]:
     band = Band(t_read_s=21e-6)
     ref = CELL.params()["ref_V"]
     biases = [ref - band.half_span_V, ref, ref + band.half_span_V]
@@ -66,20 +95,45 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
                          temp_C=temp, t_stop_s=t_stop, noise_seed=31, workers=workers)
     out["fixed"] = {"rows": [{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows],
                     "in_band": in_band(rows, band)}
-    levels = GeneratorLevels(corner, temp, n_cells)
-    try:
-        cal = calibrate_die_supply(corner, temp, n_cells=n_cells, band=band, levels=levels, workers=workers,
-                                   log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
-    except CalibrationError as e:
-        out.update(ok=False, error=str(e), wall_s=time.time() - t0)
+    out["cell_design"] = cell_design()
+    errors: list[str] = []
+    cal = None
+    for rail_cal in sorted(rails):
+        spec = replace(SupplyGenSpec(), v_in_V=rail_cal)
+        levels = GeneratorLevels(corner, temp, n_cells, spec)
+        try:
+            cal = calibrate_die_supply(corner, temp, n_cells=n_cells, band=band, spec=spec, levels=levels,
+                                       workers=workers, log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
+            break
+        except CalibrationError as e:
+            errors.append(f"on the {rail_cal:g} V rail: {e}")
+            # the reads still flip at the top code: the band may lie above the supply this rail reaches (the
+            # follower in triode tops out below the rail) -> calibrate again on the next rail up
+            if f"flip up to code {spec.n_codes - 1} " not in str(e):
+                break
+    if cal is None:
+        out.update(ok=False, error="\n".join(errors), v_in_V=spec.v_in_V, wall_s=time.time() - t0)
         return out
-    rows = measure_reads(cal.point, cal.readout, biases, corner=corner, temp_C=temp, t_stop_s=t_stop, noise_seed=31,
+    out["calibration_errors_on_lower_rails"] = errors
+    point, code = cal.point, cal.code
+    rail = follower_rail(cal.vdd_V, temp, rails)
+    out["calibrated_on"] = {"v_in_V": spec.v_in_V, "code": cal.code, "v_core_V": cal.vdd_V}
+    if rail != spec.v_in_V:
+        # the die's supply leaves the follower too little headroom on this rail: the same supply from the next
+        # rail up (the cell sees only V_core; the code is re-found there)
+        spec = replace(spec, v_in_V=rail)
+        point = retarget(cal.vdd_V, cal.code, corner=corner, temp_C=temp, n_cells=n_cells, well_code=cal.well_code,
+                         spec=spec)
+        code = point.code
+        print(f"  [{corner}/{temp:g}] rail {rail} V: code {code}, V_core {point.v_core_V * 1e3:.2f} mV "
+              f"(calibrated {cal.vdd_V * 1e3:.2f} mV on {out['calibrated_on']['v_in_V']} V)", flush=True)
+    rows = measure_reads(point, cal.readout, biases, corner=corner, temp_C=temp, t_stop_s=t_stop, noise_seed=31,
                          workers=workers)
-    rep = gen_report(cal.code, corner=corner, temp_C=temp, n_cells=n_cells, well_code=cal.well_code,
-                     i_load_A=cal.point.i_load_A)
+    rep = gen_report(code, corner=corner, temp_C=temp, n_cells=n_cells, well_code=cal.well_code, spec=spec,
+                     i_load_A=point.i_load_A)
     e_small = amortized_energy(rep.point, n_cells)
     if large_run:
-        (big,) = gen_levels([cal.code], corner=corner, temp_C=temp, n_cells=n_large, well_code=cal.well_code)
+        (big,) = gen_levels([code], corner=corner, temp_C=temp, n_cells=n_large, well_code=cal.well_code, spec=spec)
     else:
         # the follower has one unit per cell and the string carries no load current: with n_large cells the
         # per-cell current, V_core and drop-out are those of the n_cells run, the string's power is shared
@@ -92,15 +146,17 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
     mid = rows[1]
     ts = CELL.params()["sample_period_s"]
     tau_int = max(1.0, 2 * mid["tau_corr_s"] / ts) if math.isfinite(mid["tau_corr_s"]) else math.nan
-    out.update(ok=True, code=cal.code, well_code=cal.well_code, v_core_V=cal.vdd_V, v_well_V=cal.point.v_well_V,
-               params=cal.params, cal_span=cal.p1_span, cal_flips=cal.flips_at_ref, cal_measurements=cal.n_measurements,
+    out.update(ok=True, code=code, well_code=cal.well_code, v_core_V=point.v_core_V, v_well_V=point.v_well_V,
+               v_in_V=spec.v_in_V, follower_headroom_V=spec.v_in_V - point.v_core_V,
+               params={**cal.readout, "nwell_V": 0.0 if cal.well_code is None else point.v_well_V - point.v_core_V},
+               cal_span=cal.p1_span, cal_flips=cal.flips_at_ref, cal_measurements=cal.n_measurements,
                cal_log=list(cal.log), cal_extra=cal.extra,
                rows=[{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows], in_band=in_band(rows, band),
                tau_int=tau_int, gen=rep.to_dict(), gen_energy=e_small,
                gen_large={"n_cells": n_large, "v_core_V": big.v_core_V, "energy": e_large, "simulated": large_run},
                energy_per_read_J=float(mid["energy_per_bit_J"]),
                gen_grid=[[g.code, g.v_gate_V, g.v_core_V, g.i_load_A, g.p_gen_W, g.p_quiescent_W]
-                         for g in levels.grid(cal.well_code)],
+                         for g in levels.grid(cal.well_code)] if spec.v_in_V == levels.spec.v_in_V else [],
                energy_per_independent_bit_J=(float(mid["energy_per_bit_J"]) + e_small["total_J"]) * tau_int,
                energy_per_independent_bit_large_J=(float(mid["energy_per_bit_J"]) + e_large["total_J"]) * tau_int,
                wall_s=time.time() - t0)
@@ -115,7 +171,7 @@ def table(path: Path) -> str:
     recs = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
     order = {c: i for i, c in enumerate(("tt", "ff", "ss", "fs", "sf"))}
     recs.sort(key=lambda r: (order.get(r["corner"], 9), r["temp_C"]))
-    head = ("| corner / °C | code → V_core (mV) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
+    head = ("| corner / °C | code → V_core (mV) | follower rail (V) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
             "τ_core (ns) | flips at ref | readout agreement at ref | energy per read (fJ) | generator per cell per read, 16×16 / 70×70 (fJ) | "
             "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell | fixed 123.5 mV: P(1) −60 / +60, in band |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
@@ -129,14 +185,14 @@ def table(path: Path) -> str:
         fxs = (f"{fmt(fx['rows'][0]['p1'])} / {fmt(fx['rows'][2]['p1'])}, {'yes' if fx['in_band'] else 'no'}"
                if "rows" in fx else "auto-zero fails, no")
         if not r.get("ok"):
-            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | | | | | | | | | | | no | "
+            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | {r.get('v_in_V', 0.4):g} | | | | | | | | | | | no | "
                          f"{r.get('cell_design', '—')} | {fxs} |")
             continue
         rows = r["rows"]
         p = r["params"]
         well = "at V_core" if r["well_code"] is None else f"tap {r['well_code']} ({r['v_well_V'] * 1e3:.0f} mV)"
         lines.append(
-            f"| {r['corner']} / {r['temp_C']:g} | {r['code']} → {r['v_core_V'] * 1e3:.1f} | {well} | "
+            f"| {r['corner']} / {r['temp_C']:g} | {r['code']} → {r['v_core_V'] * 1e3:.1f} | {r.get('v_in_V', 0.4):g} | {well} | "
             f"{p['vddr_V']:.2f} / {p['ro_nwell_V']:+.2f} | "
             f"{' / '.join(fmt(x['p1']) for x in rows)} | {fmt(rows[1]['tau_corr_s'], 1e9, 0)} | "
             f"{fmt(rows[1]['tau_core_s'], 1e9, 0)} | {rows[1]['n_flips']:.0f} | {fmt(rows[1]['readout_agreement'])} | "
@@ -157,6 +213,8 @@ def main() -> None:
     ap.add_argument("--cells-large", type=int, default=4900, help="the larger array (70x70) for the energy")
     ap.add_argument("--t-stop", type=float, default=41e-6)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rails", default=",".join(f"{r:g}" for r in FOLLOWER_RAILS),
+                    help="the follower's drain rails (V), lowest first")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     a = ap.parse_args()
@@ -172,7 +230,8 @@ def main() -> None:
     for corner, temp in points:
         if (corner, temp) in done:
             continue
-        rec = record(corner, temp, a.cells, a.cells_large, a.t_stop, a.workers, a.large_run)
+        rec = record(corner, temp, a.cells, a.cells_large, a.t_stop, a.workers, a.large_run,
+                     tuple(float(r) for r in a.rails.split(",")))
         with a.out.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
         print(json.dumps({k: v for k, v in rec.items() if k not in ("cal_log", "rows", "gen", "gen_grid")}), flush=True)

@@ -12,10 +12,14 @@ chooses the die's codes, using only what a chip observes: the read bits of a cel
 τ flips ≈ T / 2τ times: with the defaults τ ≲ 10 µs), and the core is bistable: its own correlation time at
 ``ref`` (counted on a replica read every 10 ns) is at least ``tau_core_min_s`` (30 ns; a monostable core
 relaxes in ~7 ns). The calibration aims inside the band with a margin
-(``p_lo_cal``, ``p_hi_cal``) so an independent measurement still lands in it.
+(``p_lo_cal``, ``p_hi_cal``) so an independent measurement still lands in it; a short record inside the
+band by ``z_margin`` standard errors but outside the aim is extended (``extend_factor`` times longer) and
+passes when the pooled P(1) is inside the band by ``z_margin`` standard errors.
 
 **Procedure** (:func:`calibrate_die_supply`), for each readout setting (``vddr_V``, ``ro_nwell_V``; cheapest
-first, each auto-zeroed with :func:`pbitkit.circuits.native_latch_trim.readout_null`) and each well setting
+first, each auto-zeroed with :func:`pbitkit.circuits.native_latch_trim.readout_null` at the die's own core
+supply: the lowest code's for the search, again at the chosen code's before the final checks) and each
+well setting
 (wells at the core supply first: no body bias; then the well line at the string's tap 0, ground — forward
 body bias of ``V_core`` on the core pFETs, which the sf corner needs):
 
@@ -71,6 +75,23 @@ class CalibrationError(SimulationError):
     """No generator / readout setting puts the die in the band (the message lists what each gave)."""
 
 
+def _n_eff(row: Mapping[str, float]) -> float:
+    """The effective number of independent reads of a record: ``n_samples / tau_int`` with ``tau_int =
+    max(1, 2 tau_corr / t_s)`` (a record without a finite τ_corr — no flips — counts all its reads)."""
+    n = float(row["n_samples"])
+    tau = float(row.get("tau_corr_s", math.nan))
+    ts = float(row.get("sample_period_s", math.nan))
+    if not (math.isfinite(tau) and math.isfinite(ts) and ts > 0):
+        return n
+    return n / max(1.0, 2.0 * tau / ts)
+
+
+def _se(p: float, n: float) -> float:
+    """Binomial standard error of a fraction ``p`` of ``n`` reads, floored at one read's worth."""
+    q = min(max(p, 1.0 / n), 1.0 - 1.0 / n)
+    return math.sqrt(q * (1.0 - q) / n)
+
+
 @dataclass(frozen=True)
 class Band:
     """The working band of a ``native_latch`` die and the calibration's aim inside it.
@@ -90,6 +111,18 @@ class Band:
         dominates a weak core at a low supply (measured at ff / 27 °C: 62 mV, τ_core 7 ns): that is a
         monostable noise comparator, not a bistable latch.
     t_read_s : the record length of one P(1) measurement (s; 31 µs ≈ 100 reads).
+    extend_factor, z_margin : a span record outside the aim (``p_lo_cal`` / ``p_hi_cal``) but not outside the
+        band (``p_lo`` / ``p_hi``) by ``z_margin`` binomial standard errors (on the effective number of reads,
+        ``n / max(1, 2 τ_corr / t_s)``: a slow core's reads are correlated) is extended by a record
+        ``extend_factor`` times as long at each end, and passes when the pooled P(1) lies inside the band
+        by ``z_margin`` standard errors (a
+        slow core's sigmoid is narrowest right below the supply where its reads stop flipping; there the
+        aim's fixed margin fails on one read of a ~70-read record: measured at ss / 27 °C, P(1) 0.060 /
+        0.985; on the current cell 0.104 / 0.970). ``extend_factor = 0`` turns the extension off.
+    frozen_backoff : if the core is frozen at the highest flipping code (its sign never changes in the span
+        record at ``ref``: the flip search's record there was near the cliff), step 2 moves down one code
+        at a time, at most this many times (measured at tt / 0 °C: 5 read flips at 140.3 mV, then a frozen
+        core in the span record).
     """
 
     p_lo: float = 0.1
@@ -102,6 +135,9 @@ class Band:
     tau_core_min_s: float = 30e-9
     t_check_s: float = 61e-6
     t_read_s: float = 31e-6
+    extend_factor: int = 3
+    z_margin: float = 2.0
+    frozen_backoff: int = 2
 
     def __post_init__(self) -> None:
         if not 0 < self.p_lo_cal <= self.p_lo < 0.5 < self.p_hi <= self.p_hi_cal < 1:
@@ -112,11 +148,29 @@ class Band:
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"Band.{k} must be an int >= 1, got {v!r}")
+        if not isinstance(self.extend_factor, int) or isinstance(self.extend_factor, bool) or \
+                not 0 <= self.extend_factor <= 20:
+            raise ConfigError(f"Band.extend_factor must be an int in 0..20, got {self.extend_factor!r}")
+        if not isinstance(self.frozen_backoff, int) or isinstance(self.frozen_backoff, bool) or \
+                not 0 <= self.frozen_backoff <= 16:
+            raise ConfigError(f"Band.frozen_backoff must be an int in 0..16, got {self.frozen_backoff!r}")
+        if not 0 <= self.z_margin <= 5:
+            raise ConfigError(f"Band.z_margin must be in [0, 5], got {self.z_margin!r}")
         if not 0 <= self.tau_core_min_s < 1e-6:
             raise ConfigError(f"Band.tau_core_min_s must be in [0, 1 us), got {self.tau_core_min_s!r}")
         for k in ("t_check_s", "t_read_s"):
             if not 10e-6 <= getattr(self, k) <= 1e-3:
                 raise ConfigError(f"Band.{k} must be in 10 us .. 1 ms, got {getattr(self, k)!r}")
+
+    def inside(self, p_lo: float, n_lo: float, p_hi: float, n_hi: float) -> bool:
+        """Whether P(1) ``p_lo`` / ``p_hi`` measured on ``n_lo`` / ``n_hi`` reads lie inside the band by
+        ``z_margin`` binomial standard errors (the standard error floored at one read's worth)."""
+        return p_lo + self.z_margin * _se(p_lo, n_lo) <= self.p_lo and p_hi - self.z_margin * _se(p_hi, n_hi) >= self.p_hi
+
+    def undecided(self, p_lo: float, n_lo: float, p_hi: float, n_hi: float) -> bool:
+        """Whether P(1) ``p_lo`` / ``p_hi`` on ``n_lo`` / ``n_hi`` reads may still be inside the band: not
+        outside it by ``z_margin`` standard errors (a longer record decides)."""
+        return p_lo - self.z_margin * _se(p_lo, n_lo) <= self.p_lo and p_hi + self.z_margin * _se(p_hi, n_hi) >= self.p_hi
 
     @property
     def tau_max_s(self) -> float:
@@ -296,16 +350,61 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
         if log is not None:
             log(msg)
 
-    def span(code: int, well: int | None, ro: Mapping[str, float], step: int) -> tuple[float, float, float]:
+    def span(code: int, well: int | None, ro: Mapping[str, float], step: int) -> tuple[float, float, float, bool]:
+        """P(1) at ref -/+ half_span, tau_core at ref, and whether the code passes (aim, or band on an extended
+        record)."""
         pt = lv.point(code, well)
-        rows = measure_reads(pt, ro, [ref - band.half_span_V, ref, ref + band.half_span_V], corner=corner,
+        ends = [ref - band.half_span_V, ref + band.half_span_V]
+        rows = measure_reads(pt, ro, [ends[0], ref, ends[1]], corner=corner,
                              temp_C=temp_C, t_stop_s=band.t_read_s, noise_seed=noise_seed, replica=step,
                              workers=workers, library=library)
         count[0] += 3
-        p = (float(rows[0]["p1"]), float(rows[2]["p1"]), float(rows[1]["tau_core_s"]))
-        say(f"code {code} (V_core {pt.v_core_V * 1e3:.2f} mV, well {well}): P(1) {p[0]:.3f} / {p[1]:.3f}, "
-            f"tau_core at ref {p[2] * 1e9:.0f} ns")
-        return p
+        p_lo, p_hi, tau = float(rows[0]["p1"]), float(rows[2]["p1"]), float(rows[1]["tau_core_s"])
+        msg = (f"code {code} (V_core {pt.v_core_V * 1e3:.2f} mV, well {well}): P(1) {p_lo:.3f} / {p_hi:.3f}, "
+               f"tau_core at ref {tau * 1e9:.0f} ns")
+        # a NaN tau_core: the core's sign never changed in the record (frozen): whatever flips the reads show
+        # then come from the readout (measured at fs / 27 C: 76 read flips in 61 us over a frozen core)
+        bistable = tau >= band.tau_core_min_s
+        passed = bistable and p_lo <= band.p_lo_cal and p_hi >= band.p_hi_cal
+        n_lo, n_hi = _n_eff(rows[0]), _n_eff(rows[2])
+        if bistable and not passed and band.extend_factor and band.undecided(p_lo, n_lo, p_hi, n_hi):
+            longer = measure_reads(pt, ro, ends, corner=corner, temp_C=temp_C,
+                                   t_stop_s=band.extend_factor * band.t_read_s, noise_seed=noise_seed + 2,
+                                   replica=step, workers=workers, library=library)
+            count[0] += 2
+            n = [float(rows[0]["n_samples"]) + float(longer[0]["n_samples"]),
+                 float(rows[2]["n_samples"]) + float(longer[1]["n_samples"])]
+            p_lo = (p_lo * float(rows[0]["n_samples"]) + float(longer[0]["p1"]) * float(longer[0]["n_samples"])) / n[0]
+            p_hi = (p_hi * float(rows[2]["n_samples"]) + float(longer[1]["p1"]) * float(longer[1]["n_samples"])) / n[1]
+            # correlated reads count as fewer: the effective number of each record adds up
+            n_eff = [n_lo + _n_eff(longer[0]), n_hi + _n_eff(longer[1])]
+            passed = band.inside(p_lo, n_eff[0], p_hi, n_eff[1])
+            msg += (f"; not decided on this record: extended {band.extend_factor}x, pooled P(1) {p_lo:.3f} / "
+                    f"{p_hi:.3f} on {n[0]:.0f} / {n[1]:.0f} reads ({n_eff[0]:.0f} / {n_eff[1]:.0f} effective): "
+                    f"{'inside' if passed else 'not inside'} the band by {band.z_margin:g} SE")
+        say(msg)
+        return p_lo, p_hi, tau, passed
+
+    def null_code(prm: Mapping[str, float], vdd: float) -> tuple[int, str]:
+        """The readout's auto-zero code at the core supply ``vdd`` (the die's), and a log line."""
+        key = (prm["vddr_V"], prm["ro_nwell_V"], round(vdd, 5))
+        if key not in nulls:
+            try:
+                nulls[key] = readout_null(corner=corner, temp_C=temp_C, params=prm, vdd_V=vdd, library=library)
+            except SimulationError as e:
+                nulls[key] = str(e)
+            count[0] += 1
+        null = nulls[key]
+        mid = READOUT_TRIM_DAC.code(0.0)
+        at = f"readout {prm['vddr_V']} V / {prm['ro_nwell_V']:+} V, auto-zero at V_core {vdd * 1e3:.2f} mV"
+        if isinstance(null, str):
+            # no flip with q = qb (the auto-zero's condition): start from the DAC's middle (no trim); the
+            # reads decide whether this readout setting works
+            return mid, f"{at}: does not flip ({null}); trim code {mid} (0 V)"
+        if abs(READOUT_TRIM_DAC.volts(null[0])) > _RO_TRIM_MAX_V:
+            return mid, (f"{at}: code {null[0]}, beyond the cell's +-{_RO_TRIM_MAX_V} V n-well trim range; trim "
+                         f"code {mid} (0 V)")
+        return null[0], f"{at}: code {null[0]}"
 
     def flips(code: int, well: int | None, ro: Mapping[str, float], step: int) -> float:
         pt = lv.point(code, well)
@@ -316,38 +415,16 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             f"in {band.t_read_s * 1e6:.0f} us")
         return float(row["n_flips"])
 
-    def ok(p: tuple[float, float, float]) -> bool:
-        # a NaN tau_core: the core's sign never changed in the record (frozen): whatever flips the reads show
-        # then come from the readout (measured at fs / 27 C: 76 read flips in 61 us over a frozen core)
-        return p[0] <= band.p_lo_cal and p[1] >= band.p_hi_cal and p[2] >= band.tau_core_min_s
-
     tried = []
-    nulls: dict[tuple[float, float], tuple[int, tuple[float, float]] | str] = {}
+    nulls: dict[tuple[float, float, float], tuple[int, tuple[float, float]] | str] = {}
     for vddr, ro_nw in readout_options:
         for well in well_options:
             prm = {"vddr_V": vddr, "ro_nwell_V": ro_nw}
-            if (vddr, ro_nw) not in nulls:
-                try:
-                    nulls[(vddr, ro_nw)] = readout_null(corner=corner, temp_C=temp_C, params=prm, library=library)
-                except SimulationError as e:
-                    nulls[(vddr, ro_nw)] = str(e)
-                count[0] += 1
-            null = nulls[(vddr, ro_nw)]
-            if isinstance(null, str):
-                # no flip with q = qb = 0 V (the auto-zero's condition, not the core's common mode): start from
-                # the DAC's middle (no trim); the reads below decide whether this readout setting works
-                rcode, (up, down) = READOUT_TRIM_DAC.code(0.0), (math.nan, math.nan)
-                say(f"well {well}, readout {vddr} V / {ro_nw:+} V: auto-zero does not flip ({null}); trim code "
-                    f"{rcode} (0 V)")
-            else:
-                rcode, (up, down) = null
-                if abs(READOUT_TRIM_DAC.volts(rcode)) > _RO_TRIM_MAX_V:
-                    say(f"well {well}, readout {vddr} V / {ro_nw:+} V: auto-zero at the DAC's end (code {rcode}, "
-                        f"beyond the cell's +-{_RO_TRIM_MAX_V} V n-well trim range); trim code "
-                        f"{READOUT_TRIM_DAC.code(0.0)} (0 V)")
-                    rcode = READOUT_TRIM_DAC.code(0.0)
+            # auto-zero at the die's own core supply: the lowest code's, where step 0 reads (re-done at the
+            # chosen code's supply below)
+            rcode, msg = null_code(prm, lv.point(lo_c, well).v_core_V)
+            say(f"well {well}, {msg}")
             ro = {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode)}
-            say(f"well {well}, readout {vddr} V / {ro_nw:+} V: auto-zero code {rcode}")
             if flips(lo_c, well, ro, 0) < band.min_flips_read:
                 # no flips at the lowest supply, the most monostable core: the reads are stuck (the readout),
                 # and a forward-biased well only makes the core more bistable -> next readout setting
@@ -375,7 +452,15 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             # 2. the sigmoid must span at c_max (the slowest admissible core), else no code does
             step += 1
             p_top = span(c_max, well, ro, step)
-            if not ok(p_top):
+            for _ in range(band.frozen_backoff):
+                if p_top[3] or math.isfinite(p_top[2]) or c_max <= lo_c:
+                    break
+                # the core never changed sign at ref in this record (frozen): the flip search's record at
+                # c_max was near the cliff; the next code down is the most bistable admissible core
+                c_max -= 1
+                step += 1
+                p_top = span(c_max, well, ro, step)
+            if not p_top[3]:
                 tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: the reads flip up to code {c_max} "
                              f"(V_core {lv.point(c_max, well).v_core_V * 1e3:.1f} mV) but there the sigmoid does not "
                              f"span or the core is not bistable: P(1) {p_top[0]:.3f} / {p_top[1]:.3f}, tau_core "
@@ -387,13 +472,13 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             if lo < hi:
                 step += 1
                 p = span(lo, well, ro, step)
-                if ok(p):
+                if p[3]:
                     hi, p_hi, lo = lo, p, lo_c
             while hi - lo > 1:
                 step += 1
                 mid = (lo + hi) // 2
                 p = span(mid, well, ro, step)
-                if ok(p):
+                if p[3]:
                     hi, p_hi = mid, p
                 else:
                     lo = mid
@@ -402,6 +487,18 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             pt = lv.exact(hi, well)
             say(f"code {hi}: exact V_core {pt.v_core_V * 1e3:.2f} mV (grid interpolation "
                 f"{interp.v_core_V * 1e3:.2f} mV)")
+            # the readout auto-zeroed at the chosen core supply; a changed trim code is checked on the sigmoid
+            rcode_die, msg = null_code(prm, pt.v_core_V)
+            say(f"well {well}, {msg}")
+            if rcode_die != rcode:
+                rcode, ro = rcode_die, {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode_die)}
+                p_hi = span(hi, well, ro, step)
+                step += 1
+                if not p_hi[3]:
+                    tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: code {hi} (V_core "
+                                 f"{pt.v_core_V * 1e3:.1f} mV) leaves the band with the readout auto-zeroed there: "
+                                 f"P(1) {p_hi[0]:.3f} / {p_hi[1]:.3f}")
+                    continue
             (row,) = measure_reads(pt, ro, [ref], corner=corner, temp_C=temp_C, t_stop_s=band.t_check_s,
                                    noise_seed=noise_seed, replica=step, workers=1, library=library)
             count[0] += 1
@@ -415,8 +512,10 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             return DieCal(corner=corner, temp_C=float(temp_C), n_cells=n_cells, code=hi, well_code=well, point=pt,
                           readout=ro, p1_span=(p_hi[0], p_hi[1]), flips_at_ref=n_check, log=tuple(lines), n_measurements=count[0],
                           extra={"interp_error_V": interp.v_core_V - pt.v_core_V, "p1_ref": float(row["p1"]),
+                                 "readout_null_vdd_V": pt.v_core_V, "readout_code": float(rcode),
                                  "tau_corr_s": float(row["tau_corr_s"]), "tau_core_s": p_hi[2]})
     raise CalibrationError(f"native_latch die at {corner} / {temp_C} C: no generator code in the band "
-                           f"(P(1) <= {band.p_lo_cal} / >= {band.p_hi_cal} at ref -/+ {band.half_span_V * 1e3:.0f} mV, tau_core >= "
+                           f"(P(1) <= {band.p_lo_cal} / >= {band.p_hi_cal} at ref -/+ {band.half_span_V * 1e3:.0f} mV, or "
+                           f"inside {band.p_lo} / {band.p_hi} by {band.z_margin:g} SE on an extended record, tau_core >= "
                            f"{band.tau_core_min_s * 1e9:.0f} ns, "
                            f">= {band.min_flips} flips in {band.t_check_s * 1e6:.0f} us):\n  " + "\n  ".join(tried))

@@ -22,8 +22,12 @@ bits are port sources):
   devices are used: ngspice copies a sky130 device's every model bin per instance, and the standard
   ``nfet_01v8`` has 180 bins (a 9-bit version with it took 7.8 GB), the native 9 and the low-Vt pFET 48.
 * **Follower** — native ``nfet_03v3_nvt`` source follower (``follower_w_um/follower_l_um``, one unit per
-  cell, ``m = n_cells``) from the rail ``vin`` (0.4 V, the cells' bias rail) to the core supply ``vcore``,
-  with an explicit decoupling capacitor of ``c_out_per_cell_F`` per cell. In subthreshold the follower's
+  cell, ``m = n_cells``) from its drain rail ``vin`` (``v_in_V``, default 0.2 V) to the core supply
+  ``vcore``, with an explicit decoupling capacitor of ``c_out_per_cell_F`` per cell. The drain rail is the
+  generator's main cost (its drop-out ``(V_in - V_core) I`` per cell): it only needs to stay a few ``U_T``
+  above the core supply for the follower to stay saturated (``I ∝ 1 - exp(-V_DS / U_T)``), so the
+  default is the lowest rail of :data:`FOLLOWER_RAILS` with :data:`FOLLOWER_HEADROOM_UT` thermal voltages
+  over the tt / 27 °C core supply (120-124 mV); :func:`follower_rail` picks the rail for another die's supply. In subthreshold the follower's
   V_GS shifts by ``n U_T ln(I2/I1)`` with the load (load regulation ``n U_T / I_load``), and its own V_GS
   moves with the corner and the temperature: the per-die calibration absorbs both, since it chooses the
   code with the cells in place.
@@ -34,7 +38,9 @@ bits are port sources):
   ``native_latch`` sizes, ``m = n_cells``) at their metastable operating point, on ``vcore`` and ``nw``;
   the bias stage has its own rail ``vddb``.
 
-Energy: the generator's power is everything its rails deliver minus what reaches the cells,
+Energy: the generator's power is everything its rails deliver minus what reaches the cells (as for every
+rail of the cell, what counts is the energy the rail delivers; the rails' own generation — here the
+follower's drain rail, like the cells' 0.4 V bias rail and 0.45 V readout rail — is not simulated or counted),
 ``P_gen = (V_in - V_core) I_in + V_ref I_ref + V_hi I_hi``: the follower's drop-out (per cell: it scales with
 the cells' current) and the string's quiescent current (amortized over the array). :func:`amortized_energy`
 turns it into joules per cell per read.
@@ -61,12 +67,22 @@ from pbitkit.paths import data_dir
 
 __all__ = ["SupplyGenSpec", "GenPoint", "GenReport", "GeneratorEnergy", "render_supply_gen", "supply_gen_ports",
            "ladder_hand_V", "gen_levels", "gen_report", "amortized_energy", "generator_energy_per_cell",
-           "SUPPLY_GEN_MODELS", "CORNERS_TABLE"]
+           "follower_rail", "follower_headroom_V", "retarget", "SUPPLY_GEN_MODELS", "CORNERS_TABLE", "FOLLOWER_RAILS",
+           "FOLLOWER_HEADROOM_UT"]
 
 _f = fmt_number
 
 #: The device roles the generator uses (for the all-transistor audit).
 SUPPLY_GEN_MODELS: tuple[str, ...] = ("nfet_nvt", "pfet_lvt")
+
+#: The follower drain rails a die may use (V), lowest first; 0.4 V is the cells' bias rail.
+FOLLOWER_RAILS: tuple[float, ...] = (0.2, 0.25, 0.3, 0.4)
+
+#: The follower's minimum drain-source headroom, in thermal voltages (a subthreshold device carries
+#: ``1 - exp(-V_DS / U_T)`` of its saturated current: 92 % at 2.5 U_T). Measured at tt / 27 °C (256 cells):
+#: the core supply moves 0.035-0.04 V per V of the rail with >= 150 mV of headroom (the follower's DIBL),
+#: 0.05 V/V at 95 mV, 0.07-0.08 V/V at 72-75 mV, 0.14 V/V at 52 mV (2 U_T).
+FOLLOWER_HEADROOM_UT = 2.5
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,9 @@ class SupplyGenSpec:
     Attributes
     ----------
     bits : code bits of the string DAC (``2**bits`` units and taps; 4…10).
-    v_ref_V : the string's top rail. v_in_V : the follower's drain rail. v_hi_V : the logic rail (the
+    v_ref_V : the string's top rail. v_in_V : the follower's drain rail (0.2 V: the lowest of
+        :data:`FOLLOWER_RAILS` that keeps the follower saturated at the tt / 27 °C core supply; see
+        :func:`follower_rail`). v_hi_V : the logic rail (the
         units' and switches' gate drive). v_ddb_V, v_tail_V, ref_V : the load replicas' bias stage.
     ladder_w_um, ladder_l_um : string unit (``nfet_03v3_nvt``: its model bins allow L 0.5/0.6/0.8 µm).
         switch_w_um, switch_l_um : tap switch (``pfet_01v8_lvt``). follower_w_um, follower_l_um : one follower unit (``nfet_03v3_nvt``) per cell.
@@ -87,7 +105,7 @@ class SupplyGenSpec:
 
     bits: int = 7
     v_ref_V: float = 0.45
-    v_in_V: float = 0.4
+    v_in_V: float = 0.2
     v_hi_V: float = 1.8
     ladder_w_um: float = 0.42
     ladder_l_um: float = 0.8
@@ -462,6 +480,52 @@ def amortized_energy(point: GenPoint, n_cells: int, sample_period_s: float = 300
     ts = sample_period_s
     return {"total_J": point.p_gen_W * ts / n, "dropout_J": (point.p_gen_W - point.p_quiescent_W) * ts / n,
             "quiescent_J": point.p_quiescent_W * ts / n, "core_J": point.v_core_V * point.i_load_A * ts / n}
+
+
+def follower_headroom_V(point: GenPoint, spec: SupplyGenSpec) -> float:
+    """The follower's drain-source voltage ``V_in - V_core`` at ``point`` (V)."""
+    return spec.v_in_V - point.v_core_V
+
+
+def follower_rail(v_core_V: float, temp_C: float, rails: Sequence[float] = FOLLOWER_RAILS,
+                  headroom_ut: float = FOLLOWER_HEADROOM_UT) -> float:
+    """The lowest of ``rails`` (V) at least ``headroom_ut`` thermal voltages above the core supply ``v_core_V``
+    (the follower saturated, its drop-out smallest); the highest rail if none is.
+
+    Raises
+    ------
+    ConfigError
+        For an empty ``rails`` or a non-finite supply.
+    """
+    if not rails or not all(isinstance(r, (int, float)) and 0 < r <= 1.8 for r in rails):
+        raise ConfigError(f"follower_rail: rails must be voltages in (0, 1.8] V, got {rails!r}")
+    if not (isinstance(v_core_V, (int, float)) and math.isfinite(v_core_V)):
+        raise ConfigError(f"follower_rail: v_core_V must be a finite voltage, got {v_core_V!r}")
+    need = v_core_V + headroom_ut * thermal_voltage(temp_C)
+    ok = sorted(r for r in rails if r >= need)
+    return float(ok[0] if ok else max(rails))
+
+
+def retarget(v_core_V: float, around_code: int, *, corner: str, temp_C: float, n_cells: int,
+             well_code: int | None, spec: SupplyGenSpec, window: int = 10,
+             library: LibraryFactory | None = None,
+             runner: Callable[[SimJob], SimResult] = run) -> GenPoint:
+    """The code of generator ``spec`` whose core supply is nearest ``v_core_V`` (e.g. a die calibrated on
+    another follower rail): the levels of codes ``around_code - window … around_code + window`` (one ngspice
+    session), the nearest returned.
+
+    Raises
+    ------
+    ConfigError
+        For a bad code or window. SimulationError: as :func:`gen_levels`.
+    """
+    if not isinstance(window, int) or window < 1:
+        raise ConfigError(f"retarget: window must be an int >= 1, got {window!r}")
+    c0 = _check_code(spec, "around_code", around_code)
+    codes = list(range(max(0, c0 - window), min(spec.n_codes - 1, c0 + window) + 1))
+    pts = gen_levels(codes, corner=corner, temp_C=temp_C, n_cells=n_cells, well_code=well_code, spec=spec,
+                     library=library, runner=runner)
+    return min(pts, key=lambda p: abs(p.v_core_V - v_core_V))
 
 
 #: The stored corner x temperature table (written by ``examples/native_latch_corners.py``).

@@ -22,10 +22,18 @@ CELL = NativeLatchCell()
 
 
 def test_band_validates() -> None:
-    for bad in (dict(p_lo=0.6), dict(p_lo_cal=0.2), dict(half_span_V=0.0), dict(min_flips=0), dict(t_read_s=1.0)):
+    for bad in (dict(p_lo=0.6), dict(p_lo_cal=0.2), dict(half_span_V=0.0), dict(min_flips=0), dict(t_read_s=1.0),
+                dict(extend_factor=-1), dict(z_margin=9.0), dict(frozen_backoff=-1)):
         with pytest.raises(ConfigError, match="Band"):
             Band(**bad)  # type: ignore[arg-type]
     assert Band().tau_max_s == pytest.approx(61e-6 / 6)
+    # the extended record's test: inside the band by 2 binomial SE (ss / 27 C's 0.060 / 0.985 passes on ~270
+    # reads, not on the ~70 of one record); P(1) = 0 still carries one read's worth of error
+    assert Band().inside(0.06, 268, 0.985, 268) and not Band().inside(0.06, 67, 0.985, 67)
+    assert not Band().inside(0.0, 268, 0.925, 268) and not Band().inside(0.0, 10, 1.0, 10)
+    # a short record decides only when it is outside the band by 2 SE: 0.104 of 67 reads may still be inside
+    assert Band().undecided(0.104, 67, 0.97, 67) and not Band().undecided(0.3, 67, 0.97, 67)
+    assert not Band().undecided(0.0, 268, 0.8, 268)
     with pytest.raises(ConfigError, match="grid_step"):
         GeneratorLevels("tt", 27.0, 16, grid_step=0)
     with pytest.raises(ConfigError, match="grid_codes"):
@@ -68,9 +76,13 @@ def test_calibration_puts_a_fast_die_in_the_band_and_the_fixed_supply_does_not()
     assert 10e-6 < g_unit < 200e-6, g_unit
     cal = calibrate_die_supply("ff", 27.0, n_cells=16, band=band, levels=levels, code_range=(30, 46),
                                well_options=(None,), readout_options=((0.45, 0.0),))
-    assert cal.p1_span[0] <= band.p_lo_cal and cal.p1_span[1] >= band.p_hi_cal
+    # inside the aim on one record, or inside the band by 2 SE on an extended one (pooled P(1))
+    assert cal.p1_span[0] <= band.p_lo and cal.p1_span[1] >= band.p_hi
     assert cal.flips_at_ref >= band.min_flips
     assert 0.08 < cal.vdd_V < 0.115, cal.vdd_V  # the ff critical supply is ~96 mV (tt: ~123 mV)
+    # the readout was auto-zeroed at the die's own core supply (not the cell's default 123.5 mV)
+    assert cal.extra["readout_null_vdd_V"] == pytest.approx(cal.vdd_V)
+    assert any(f"auto-zero at V_core {cal.vdd_V * 1e3:.2f} mV" in line for line in cal.log), cal.log
     rows = measure_reads(cal.point, cal.readout, [ref - 0.06, ref + 0.06], corner="ff", temp_C=27.0,
                          t_stop_s=21e-6, noise_seed=7)
     assert rows[0]["p1"] <= band.p_lo and rows[1]["p1"] >= band.p_hi, [r["p1"] for r in rows]

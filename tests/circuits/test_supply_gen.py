@@ -13,7 +13,9 @@ from pbitkit.circuits.supply_gen import (
     SUPPLY_GEN_MODELS,
     GenPoint,
     SupplyGenSpec,
+    FOLLOWER_RAILS,
     amortized_energy,
+    follower_rail,
     generator_energy_per_cell,
     render_supply_gen,
     supply_gen_ports,
@@ -82,3 +84,17 @@ def test_generator_energy_from_the_stored_corner_table(tmp_path) -> None:
     bad.write_text("{not json\n")
     with pytest.raises(PbitkitError, match="cannot read"):
         generator_energy_per_cell(256, table=str(bad))
+
+
+def test_follower_rail_is_the_lowest_with_headroom() -> None:
+    """The follower's drain rail: the lowest rail 2.5 U_T above the core supply (tt / 27 °C, 121 mV: 0.2 V; a slow
+    die's 170 mV: 0.25 V; 85 °C raises U_T); none high enough -> the highest; bad input raises."""
+    assert SupplyGenSpec().v_in_V == min(FOLLOWER_RAILS) == follower_rail(0.121, 27.0)
+    assert follower_rail(0.17, 27.0) == 0.25 and follower_rail(0.125, 27.0) == 0.2 and follower_rail(0.125, 85.0) == 0.25
+    assert follower_rail(0.5, 27.0) == max(FOLLOWER_RAILS)
+    # negative control: without the headroom rule the tt / 27 supply would get a rail it cannot saturate on
+    assert follower_rail(0.121, 27.0, rails=(0.15, 0.4), headroom_ut=0.0) == 0.15
+    assert follower_rail(0.121, 27.0, rails=(0.15, 0.4)) == 0.4
+    for bad in (dict(rails=()), dict(v_core_V=float("nan"))):
+        with pytest.raises(ConfigError, match="follower_rail"):
+            follower_rail(**{"v_core_V": 0.1, "temp_C": 27.0, **bad})  # type: ignore[arg-type]

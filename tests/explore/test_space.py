@@ -1,4 +1,5 @@
-"""Design spaces as data: the shipped spaces load; every bad field is named; decode/encode round trip."""
+"""Design spaces as data: the shipped spaces load (the native latch's matches its cell's netlist); every bad
+field is named; decode/encode round trip."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def test_shipped_spaces_load(cell: str) -> None:
     # every corner of the box passed the cell's check_params; a mid design decodes inside the ranges
     d = s.decode([0.5] * s.dim)
     assert set(d) >= set(s.names)
+    if cell == "native_latch":
+        _check_native_latch_space(s)
 
 
 def test_decode_encode_round_trip() -> None:
@@ -88,3 +91,37 @@ def test_space_file_errors_name_the_file(tmp_path) -> None:
     # the shipped file is data: loading it twice gives equal spaces (nothing executes, no state)
     raw = load_toml(builtin_space_path("native_latch"))
     assert space_from_dict(raw) == space_from_dict(raw)
+
+
+def _netlist_area_um2(netlist: str, drop: str = "") -> float:
+    """Σ W·L (µm²) over the MOSFET instance lines (``X<name> ... w=<W> l=<L>``) of a netlist."""
+    import re
+
+    total = 0.0
+    for line in netlist.splitlines():
+        m = re.match(r"^(X\S+)\s.*\sw=([0-9.eE+-]+)\s+l=([0-9.eE+-]+)\s*$", line)
+        if m and m.group(1) != drop:
+            total += float(m.group(2)) * float(m.group(3))
+    return total
+
+
+def _check_native_latch_space(s) -> None:
+    """The shipped space describes the shipped cell: its default design lies inside the box, and the area proxy
+    (fixed part + sized terms) equals Σ W·L over every transistor of the cell's rendered netlist, for the
+    default and for designs across the box. Negative control: a netlist without its smallest device (the
+    auto-zero switch, 0.063 µm²) is told apart."""
+    from pbitkit.circuits import get_cell
+    from pbitkit.circuits.cell_base import default_library
+
+    cell = get_cell("native_latch")
+    p0 = cell.params()
+    assert s.encode({"vdd_V": cell.default_vdd_V, **{k: p0[k] for k in s.names if k != "vdd_V"}}) is not None
+    lib = default_library("tt", False)
+    for u in ([0.5] * s.dim, [0.1] * s.dim, [0.9] * s.dim):
+        d = s.decode(u)
+        p = cell.params({k: v for k, v in d.items() if k != "vdd_V"})
+        net = cell.render(lib, p, vdd_V=d["vdd_V"], temp_C=27.0, bias_V=p["ref_V"])
+        assert s.area_um2(p) == pytest.approx(_netlist_area_um2(net), abs=1e-4)  # the netlist prints W, L rounded
+    net0 = cell.default_netlist()
+    assert s.area_um2(p0) == pytest.approx(_netlist_area_um2(net0), abs=1e-9)
+    assert abs(s.area_um2(p0) - _netlist_area_um2(net0, drop="XSZ")) == pytest.approx(0.42 * 0.15)
