@@ -8,7 +8,8 @@ variation, calibration — one at a time, on the same trained model and the same
 
 - ``dac8`` / ``dac4``: 8- or 4-bit weight and field DACs, no variation, no telegraph memory;
 - ``tau``: cells read every tau/2 (telegraph memory exp(-1/2) = 0.61 per read), ideal DACs, no variation;
-- ``variation``: the card's offset/slope variation, no calibration; ``variation+cal``: the same chip trimmed;
+- ``variation``: the card's offset/slope variation, no calibration; ``variation+cal``: the same chip
+  calibrated (offsets trimmed, slopes compensated by per-cell input scaling: ``calibrate``'s default);
 - ``card``: the full card as configured (DACs, variation, clocked reads) uncalibrated and calibrated.
 """
 

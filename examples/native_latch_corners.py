@@ -10,8 +10,9 @@ For each (corner, temperature) this script
 3. simulates the generator at that code (:func:`pbitkit.circuits.supply_gen.gen_report`: load regulation, output
    noise, load step) and at ``--cells-large`` cells, and adds its energy per cell per read. The follower's
    drain rail is the lowest of ``--rails`` with 2.5 U_T of headroom over the die's supply
-   (:func:`pbitkit.circuits.supply_gen.follower_rail`): the die is calibrated on the first rail, and if its
-   supply needs a higher one the generator's code is re-found there for the same supply
+   (:func:`pbitkit.circuits.supply_gen.follower_rail`): the die is calibrated on the lowest rail (again on
+   the next one up if the reads still flip at the top code there: a follower in triode tops out below its
+   rail), and if its supply needs a higher rail the generator's code is re-found there for the same supply
    (:func:`pbitkit.circuits.supply_gen.retarget`) before step 2;
 4. negative control: the same cell on the fixed nominal supply (123.5 mV, wells at the supply, 0.45 V readout
    auto-zeroed at this die), same records.
@@ -95,14 +96,25 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
     out["fixed"] = {"rows": [{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows],
                     "in_band": in_band(rows, band)}
     out["cell_design"] = cell_design()
-    spec = replace(SupplyGenSpec(), v_in_V=min(rails))
-    levels = GeneratorLevels(corner, temp, n_cells, spec)
-    try:
-        cal = calibrate_die_supply(corner, temp, n_cells=n_cells, band=band, spec=spec, levels=levels, workers=workers,
-                                   log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
-    except CalibrationError as e:
-        out.update(ok=False, error=str(e), v_in_V=spec.v_in_V, wall_s=time.time() - t0)
+    errors: list[str] = []
+    cal = None
+    for rail_cal in sorted(rails):
+        spec = replace(SupplyGenSpec(), v_in_V=rail_cal)
+        levels = GeneratorLevels(corner, temp, n_cells, spec)
+        try:
+            cal = calibrate_die_supply(corner, temp, n_cells=n_cells, band=band, spec=spec, levels=levels,
+                                       workers=workers, log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
+            break
+        except CalibrationError as e:
+            errors.append(f"on the {rail_cal:g} V rail: {e}")
+            # the reads still flip at the top code: the band may lie above the supply this rail reaches (the
+            # follower in triode tops out below the rail) -> calibrate again on the next rail up
+            if f"flip up to code {spec.n_codes - 1} " not in str(e):
+                break
+    if cal is None:
+        out.update(ok=False, error="\n".join(errors), v_in_V=spec.v_in_V, wall_s=time.time() - t0)
         return out
+    out["calibration_errors_on_lower_rails"] = errors
     point, code = cal.point, cal.code
     rail = follower_rail(cal.vdd_V, temp, rails)
     out["calibrated_on"] = {"v_in_V": spec.v_in_V, "code": cal.code, "v_core_V": cal.vdd_V}

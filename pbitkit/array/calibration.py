@@ -9,7 +9,17 @@ Procedure (only what a chip can observe is used to compute the trim):
 3. the cell's zero crossing ``h*_i = -b_i / a_i`` is its offset in field units; the bias network maps a
    field ``h`` to ``2 beta Vs_nom h`` volts, so the trim voltage that cancels it is
    ``trim_i += 2 beta Vs_nom h*_i``, quantized by the trim DAC (finite resolution and range);
-4. optionally repeat (``rounds``) to remove the error of the nominal-gain assumption.
+4. optionally repeat (``rounds``) to remove the error of the nominal-gain assumption;
+5. gain compensation (``gain=True``): the same fits give each cell's slope ``a_i`` (logit per unit field);
+   the nominal cell has ``a = 2 beta``, so the cell's input is ``a_i / (2 beta)`` times too strong. Each cell
+   has its own input network (weight DACs of row ``i`` of ``J``, field DAC of ``h_i``), so programming that
+   row and field multiplied by ``input_gain_i = 2 beta / a_i`` (mean slope over the rounds) makes the cell's
+   effective input the ideal one. It corrects the cell's slope spread ``Vs_i / Vs_nom`` and the bias
+   network's gain error ``1 + eps_i`` together. The effective coupling matrix is symmetric again even though
+   the programmed one is not. Limits: each DAC's range and resolution (a fixed full scale saturates the
+   scaled values beyond it, an auto-ranging DAC coarsens its LSB; :func:`pbitkit.array.device.program_rows`).
+   It is a reprogramming of the existing DACs: no extra hardware, energy or ledger entry. A cell whose crossing lies outside the sweep (slope not
+   measurable) keeps gain 1.
 
 Reported: the estimated offsets, the true residual offset ``V0_i(T) - V0_nom - trim_i`` (known to the
 simulator, not to the chip), and the marginals ``<s_i>`` of the unbiased array (J = 0, h = 0) before and
@@ -47,7 +57,9 @@ class CalibrationResult:
     fields : (K,) float
         Field sweep actually applied (after the bias DAC).
     slope_est : (N,) float
-        Fitted ``a_i`` (logit per unit field) in the last round.
+        Fitted ``a_i`` (logit per unit field), mean over the rounds (NaN where not measurable).
+    input_gain : (N,) float or None
+        Programmed per-cell input scale ``2 beta / a_i`` (``gain=True``), else None.
     offset_est_field : (N,) float
         Fitted zero crossing ``h*_i`` in field units in the first round (the measured offset).
     trim_V : (N,) float
@@ -65,6 +77,7 @@ class CalibrationResult:
     hardware: HardwareInstance
     fields: np.ndarray
     slope_est: np.ndarray
+    input_gain: np.ndarray | None
     offset_est_field: np.ndarray
     trim_V: np.ndarray
     residual_V_before: np.ndarray
@@ -81,8 +94,11 @@ class CalibrationResult:
         return float(self.spread_before / max(self.spread_after, 1e-300))
 
     def summary(self) -> dict[str, float]:
-        """Scalar summary (JSON-ready)."""
+        """Scalar summary (JSON-ready); ``input_gain_log_sd`` is the spread (SD of ``ln``) of the programmed
+        gain compensation (0 without it)."""
+        ig = self.input_gain
         return {
+            "input_gain_log_sd": float(np.std(np.log(ig))) if ig is not None else 0.0,
             "residual_rms_before_V": float(np.sqrt(np.mean(self.residual_V_before**2))),
             "residual_rms_after_V": float(np.sqrt(np.mean(self.residual_V_after**2))),
             "marginal_spread_before": float(self.spread_before),
@@ -169,6 +185,7 @@ def calibrate(
     n_sweeps: int = 200,
     n_chains: int = 16,
     rounds: int = 2,
+    gain: bool = True,
     seed: SeedLike = 0,
     progress: ProgressCallback | None = None,
 ) -> CalibrationResult:
@@ -181,6 +198,7 @@ def calibrate(
     fields : (K,) field sweep (default ``linspace(-3, 3, 13) / beta``: +-6 in logit units)
     n_sweeps, n_chains : reads per field point = ``n_sweeps x n_chains``
     rounds : measure-and-trim iterations
+    gain : also compensate each cell's slope by scaling its programmed input (module docstring, step 5)
     seed : int or Generator
 
     Returns
@@ -197,14 +215,16 @@ def calibrate(
         raise ConfigError("the bias DAC maps the calibration fields to fewer than 2 distinct values")
     n_reads = n_sweeps * n_chains
     vs_nom = hardware.stats.vs_V
-    hw0 = hardware
+    hw0 = hardware.with_input_gain(None)  # measure with unscaled programming: the raw slopes
     total = rounds * f_q.size + 2
     done = 0
     m_before = measure_marginals(graph, hw0, 0.0, beta=beta, n_sweeps=n_sweeps, n_chains=n_chains, rng=rng)
     done += 1
     hw = hw0
     first_offset = None
-    a = np.full(graph.n_nodes, np.nan)
+    a_sum = np.zeros(graph.n_nodes)
+    a_cnt = np.zeros(graph.n_nodes)
+    f_max = float(np.max(np.abs(f_q)))
     for rnd in range(rounds):
         ones = np.empty((f_q.size, graph.n_nodes))
         for k, hk in enumerate(f_q):
@@ -214,18 +234,26 @@ def calibrate(
             if progress:
                 progress(done, total, f"round {rnd + 1} field {hk:+.3f}")
         a, b = fit_logistic_cells(f_q, ones, n_reads)
-        h_star = bounded_offsets(a, b, ones, n_reads, float(np.max(np.abs(f_q))))
+        h_star = bounded_offsets(a, b, ones, n_reads, f_max)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok = np.isfinite(a) & (a > 0) & (np.abs(-b / a) <= f_max)  # crossing inside the sweep
+        a_sum += np.where(ok, a, 0.0)
+        a_cnt += ok
         if first_offset is None:
             first_offset = h_star.copy()
         hw = hw.with_trim(hw.trim_V + 2.0 * beta * vs_nom * h_star)
         log.info("calibration round %d: median |offset| %.3g (field units)", rnd + 1, float(np.median(np.abs(h_star))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(a_cnt > 0, a_sum / np.maximum(a_cnt, 1), np.nan)
+    input_gain = np.where(np.isfinite(a), 2.0 * beta / a, 1.0) if gain else None
+    hw = hw.with_input_gain(input_gain)
     m_after = measure_marginals(graph, hw, 0.0, beta=beta, n_sweeps=n_sweeps, n_chains=n_chains, rng=rng)
     if progress:
         progress(total, total, "done")
     res0 = hw0.v0_at_temp_V() - hw0.stats.v0_V - hw0.trim_V
     res1 = hw.v0_at_temp_V() - hw.stats.v0_V - hw.trim_V
     return CalibrationResult(
-        hardware=hw, fields=f_q, slope_est=a, offset_est_field=first_offset, trim_V=hw.trim_V.copy(),
+        hardware=hw, fields=f_q, slope_est=a, input_gain=input_gain, offset_est_field=first_offset, trim_V=hw.trim_V.copy(),
         residual_V_before=res0, residual_V_after=res1, marginals_before=m_before, marginals_after=m_after,
         spread_before=float(np.std(m_before)), spread_after=float(np.std(m_after)), n_reads_per_point=n_reads,
     )

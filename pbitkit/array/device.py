@@ -19,7 +19,12 @@ Model of one cell ``i`` of a chip (docs/theory.md §1–§2):
   a conductance network designed for the nominal cell, with a per-cell gain error ``eps_i`` (conductance
   mismatch) and rails set by its supply;
 * the output is read every ``update_interval_s``; with correlation time ``tau_i`` the read is a two-state
-  telegraph transition with memory ``lam_i = exp(-update_interval_s / tau_i)`` (bias held over the interval).
+  telegraph transition with memory ``lam_i = exp(-update_interval_s / tau_i)`` (bias held over the interval);
+* each cell's input network has its own weight and field DACs (row ``i`` of ``J`` and ``h_i``), so the
+  programming may scale a cell's whole input by an ``input_gain_i`` (set by the calibration to
+  ``Vs_i / (Vs_nom (1 + eps_i))`` as measured, which makes that cell's effective input the ideal one): the
+  scaled values go through the same DACs, so they saturate and quantize like any programmed value
+  (:func:`program_rows`). It is a reprogramming, no extra hardware.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from pbitkit.constants import PROBIT_TO_LOGISTIC, ZERO_CELSIUS_K, kelvin
 from pbitkit.errors import ConfigError, ModelCardError
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["DeviceStats", "DacSpec", "HardwareConfig", "HardwareInstance", "make_hardware", "from_device_model"]
+__all__ = ["DeviceStats", "DacSpec", "HardwareConfig", "HardwareInstance", "make_hardware", "from_device_model",
+           "program_rows"]
 
 if TYPE_CHECKING:
     from pbitkit.pbitmodel.card import DeviceModel
@@ -256,6 +262,10 @@ class HardwareInstance:
     tau_s : (N,) per-cell correlation time.
     gain_rel : (N,) bias-network gain factor ``1 + eps_i``.
     trim_V : (N,) programmed offset trim (already DAC-quantized); zeros until calibrated.
+    input_gain : (N,) or None
+        Programmed per-cell input scale (dimensionless): row ``i`` of the couplings and the field ``h_i`` are
+        programmed multiplied by it (:func:`program_rows`); ``None`` (the default) programs them as given.
+        Set by :func:`pbitkit.array.calibration.calibrate` (gain compensation).
     """
 
     stats: DeviceStats
@@ -266,10 +276,15 @@ class HardwareInstance:
     tau_s: np.ndarray
     gain_rel: np.ndarray
     trim_V: np.ndarray
+    input_gain: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.v0_V.shape[0]
-        for name in ("vs_V", "tau_s", "gain_rel", "trim_V"):
+        if self.input_gain is not None:
+            ig = np.asarray(self.input_gain, dtype=np.float64)
+            if ig.shape != (n,) or not np.all(np.isfinite(ig) & (ig > 0)):
+                raise ConfigError(f"HardwareInstance.input_gain must be ({n},) positive finite values")
+        for name in ("vs_V", "tau_s", "gain_rel", "trim_V") + (("input_gain",) if self.input_gain is not None else ()):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
             if arr.shape != (n,):
                 raise ConfigError(f"HardwareInstance.{name} must have shape ({n},), got {arr.shape}")
@@ -311,6 +326,11 @@ class HardwareInstance:
             raise ConfigError(f"trim_V must have shape ({self.n_nodes},), got {t.shape}")
         return dataclasses.replace(self, trim_V=self.trim_dac().quantize(t))
 
+    def with_input_gain(self, input_gain: np.ndarray | None) -> HardwareInstance:
+        """A copy that programs row ``i`` of the couplings and field ``h_i`` scaled by ``input_gain[i]``
+        (``None``: unscaled)."""
+        return dataclasses.replace(self, input_gain=None if input_gain is None else np.array(input_gain, dtype=np.float64))
+
     def trim_dac(self) -> DacSpec:
         d = self.config.trim_dac
         if d.bits is not None and d.full_scale is None:
@@ -336,6 +356,39 @@ class HardwareInstance:
     def offsets_field(self, beta: float = 1.0) -> np.ndarray:
         """Each cell's offset expressed as an equivalent field error ``(V0_i - V0_nom - trim_i)/(2 beta Vs_nom)``."""
         return (self.v0_V - self.stats.v0_V - self.trim_V) / (2.0 * beta * self.stats.vs_V)
+
+
+def program_rows(dac: DacSpec, rows: np.ndarray, input_gain: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """What a DAC realizes for per-cell rows of values, each row scaled by its cell's input gain.
+
+    Parameters
+    ----------
+    dac : the DAC (weights or fields; dimensionless values before ``2 beta``)
+    rows : (N, ...) values, row ``i`` feeding cell ``i`` (the slot-weight table ``(N, D)`` or fields ``(N, C)``)
+    input_gain : (N,) per-cell scale, or None (no scaling: plain ``dac.quantize``)
+
+    Returns
+    -------
+    levels : array like ``rows``, ``dac.quantize(input_gain[i] * rows[i])``: a DAC with a fixed
+        ``full_scale`` saturates the scaled values beyond it; an auto-ranging DAC (``full_scale=None``) is
+        ranged on the scaled values (the largest of them), so its LSB grows with the largest gain and no
+        value saturates
+    n_clipped : number of scaled values beyond full scale (saturated; 0 for an ideal or auto-ranging DAC)
+    """
+    x = np.asarray(rows, dtype=np.float64)
+    if input_gain is None:
+        return dac.quantize(x), 0
+    g = np.asarray(input_gain, dtype=np.float64).reshape((-1,) + (1,) * (x.ndim - 1))
+    if dac.bits is None:
+        return x * g, 0
+    y = x * g
+    fs = dac.full_scale if dac.full_scale is not None else (float(np.max(np.abs(y))) if y.size else 0.0)
+    if fs == 0.0:
+        return np.zeros_like(x), 0
+    fixed = dataclasses.replace(dac, full_scale=fs)
+    kmax = 2 ** (dac.bits - 1) - 1
+    n_clip = int(np.count_nonzero(np.abs(y) > fs * (1.0 + 0.5 / kmax)))
+    return fixed.quantize(y), n_clip
 
 
 def make_hardware(

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pbitkit.array import kernels
-from pbitkit.array.device import HardwareInstance
+from pbitkit.array.device import HardwareInstance, program_rows
 from pbitkit.array.graphs import Graph, from_sparse
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
@@ -186,6 +186,10 @@ class GibbsSampler:
         self._nbr_u32 = self.tables.nbr.view(np.uint32)
         self._step = 0  # global (sweep x colour) counter: successive calls continue one random stream
         self._clamp_cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
+        #: Weights / fields of the last programming that saturated their DAC because of the hardware's
+        #: per-cell ``input_gain`` (0 without it; see :func:`pbitkit.array.device.program_rows`).
+        self.n_clipped_weights = 0
+        self.n_clipped_fields = 0
 
     # ----------------------------------------------------------------------------------------- helpers
     def _free_classes(self, clamp_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -238,6 +242,10 @@ class GibbsSampler:
     def _slot_table(self, J: np.ndarray) -> np.ndarray:
         if self.mode == "device":
             assert self.hardware is not None
+            if self.hardware.input_gain is not None:  # row i = cell i's own weight DACs, scaled by its gain
+                W, self.n_clipped_weights = program_rows(self.hardware.config.weight_dac,
+                                                         self.tables.slot_weights(J), self.hardware.input_gain)
+                return W
             J = self.hardware.config.weight_dac.quantize(J)
         return self.tables.slot_weights(J)
 
@@ -245,7 +253,7 @@ class GibbsSampler:
         H = h2.T
         if self.mode == "device":
             assert self.hardware is not None
-            H = self.hardware.config.bias_dac.quantize(H)
+            H, self.n_clipped_fields = program_rows(self.hardware.config.bias_dac, H, self.hardware.input_gain)
         return np.ascontiguousarray(H, dtype=np.float64)
 
     def program(self, J_edge: Any, h: Any = None, *, beta: float = 1.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -97,12 +98,16 @@ def test_cli_sample_and_bench(tmp_path, capsys):
     assert summ["n_samples"] == 200 and "ledger" in summ
     assert (out / "run.json").exists() and (out / "moments.npz").exists()
     rc = main(["-q", "array", "bench", "--graphs", "ising_32x32_torus", "--chains", "4", "--modes", "ideal",
-               "--no-thrml", "--min-time", "0.05", "--out", str(tmp_path / "b.json")])
+               "--no-thrml", "--min-time", "0.01", "--out", str(tmp_path / "b.json")])
     assert rc == 0
     res = json.loads((tmp_path / "b.json").read_text())
     assert res["results"][0]["updates_per_s"] > 0 and res["machine"]["n_cpus"] >= 1
     # a bad option value is a clean error, not a traceback
     assert main(["-q", "array", "sample", "--couplings", str(tmp_path / "nope.npz"), "--out", str(tmp_path / "r2")]) == 1
+    # each run directory's log ends with its command (main() in-process, also after an error)
+    logging.getLogger("pbitkit").warning("a message logged after the commands")
+    for log_file in (out / "pbitkit.log", tmp_path / "r2" / "pbitkit.log"):
+        assert "after the commands" not in log_file.read_text(), log_file
 
 
 def test_calibration_of_cells_far_outside_the_field_sweep():
