@@ -33,7 +33,7 @@ demo: setup
 	$(VENV)/bin/pbitkit pipeline --out runs/demo
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: setup
 	-$(PIP) install --quiet -e '.[bench]'

@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure_logging(args.verbose, args.quiet)
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
     try:
         return int(args.func(args) or 0)
     except PbitkitError as exc:
@@ -141,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted; finished results are kept (re-run the same command to resume)")
         return 130
+    finally:  # a run directory's log file ends with its command, also when main() runs in-process
+        for handler in [h for h in root.handlers if h not in handlers_before]:
+            root.removeHandler(handler)
+            handler.close()
 
 
 if __name__ == "__main__":

@@ -51,5 +51,11 @@ def _fp_errors(request: pytest.FixtureRequest):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test session gets its own pbitkit cache so tests never read a developer's cached results."""
-    monkeypatch.setenv("PBITKIT_CACHE", str(tmp_path_factory.getbasetemp() / "pbitkit-cache"))
+    """Each test session gets its own pbitkit cache so tests never read a developer's cached results.
+
+    Under pytest-xdist (``make test`` runs two workers) the workers of one session share it: the cache writes
+    atomically and verifies every entry it reads, and a simulation one test file ran is reused by another."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's directory, above the worker's own popen-gwN
+    monkeypatch.setenv("PBITKIT_CACHE", str(base / "pbitkit-cache"))

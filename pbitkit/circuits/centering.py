@@ -84,8 +84,9 @@ def predicted_sigmoid(cell: str, *, corner: str = "tt", mc_seed: int = -1, temp_
         return float(np.interp(q, [p[k - 1], p[k]], [grid[k - 1], grid[k]]))
 
     v27, v0, v73 = level(0.2689), level(0.5), level(0.7311)
-    return {"v0_V": v0, "vs_V": (v73 - v27) / 2, "p_min": float(np.nanmin(p)), "p_max": float(np.nanmax(p)),
-            "cpu_time_s": res.cpu_time_s}
+    finite = p[np.isfinite(p)]  # every row failed (no threshold in the predicted tier): no range, no warning
+    return {"v0_V": v0, "vs_V": (v73 - v27) / 2, "p_min": float(finite.min()) if finite.size else math.nan,
+            "p_max": float(finite.max()) if finite.size else math.nan, "cpu_time_s": res.cpu_time_s}
 
 
 def device_key(pt: SweepPoint) -> tuple:

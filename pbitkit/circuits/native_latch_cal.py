@@ -12,9 +12,10 @@ chooses the die's codes, using only what a chip observes: the read bits of a cel
 τ flips ≈ T / 2τ times: with the defaults τ ≲ 10 µs), and the core is bistable: its own correlation time at
 ``ref`` (counted on a replica read every 10 ns) is at least ``tau_core_min_s`` (30 ns; a monostable core
 relaxes in ~7 ns). The calibration aims inside the band with a margin
-(``p_lo_cal``, ``p_hi_cal``) so an independent measurement still lands in it; a short record inside the
-band by ``z_margin`` standard errors but outside the aim is extended (``extend_factor`` times longer) and
-passes when the pooled P(1) is inside the band by ``z_margin`` standard errors.
+(``p_lo_cal``, ``p_hi_cal``) so an independent measurement still lands in it; a short record outside the aim
+but not outside the band by ``z_margin`` standard errors is extended (``extend_factor`` times longer) and
+passes when the pooled P(1) is inside the band by ``z_margin`` standard errors (of the effective number
+of reads).
 
 **Procedure** (:func:`calibrate_die_supply`), for each readout setting (``vddr_V``, ``ro_nwell_V``; cheapest
 first, each auto-zeroed with :func:`pbitkit.circuits.native_latch_trim.readout_null` at the die's own core
@@ -29,7 +30,8 @@ body bias of ``V_core`` on the core pFETs, which the sf corner needs):
 1. a search on the supply code for the **highest** code at which the reads at ``ref`` still flip
    (``min_flips_read`` in one record): the flip rate falls monotonically as the supply moves the core from
    monostable to frozen;
-2. P(1) at ``ref ∓ half_span_V`` and τ_core at ``ref`` at that code: if the sigmoid does not span or the
+2. P(1) at ``ref ∓ half_span_V`` and τ_core at ``ref`` at that code (if the core is frozen there, up to
+   ``frozen_backoff`` codes lower): if the sigmoid does not span or the
    core is not bistable even there (the most bistable admissible core), no code of this combination does;
 3. bisection on the supply code below it for the **lowest** code whose sigmoid spans and whose core is
    bistable (the core's power

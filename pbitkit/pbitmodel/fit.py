@@ -527,6 +527,13 @@ def fit_variation(sel: Selection, nominal: NominalFit, cfg: FitConfig) -> Variat
             continue
         instances[s] = fit_s
     var = None
+    n_inst = len({int(x) for x in mc[inst_mask].tolist()})
+    if n_inst and len(instances) < 2:
+        msg = (f"no variation statistics: {len(instances)} of {n_inst} Monte-Carlo instance(s) fitted (need >= 2); "
+               "the card carries no variation (sigma(v0) = 0) — centre each instance's sweep (bias_centering) "
+               "or widen it")
+        notes.append(msg)
+        log.warning("fit: %s", msg)
     if len(instances) >= 2:
         fits = list(instances.values())
         var = variation_stats([f.v0_V for f in fits], [f.vs_V for f in fits],

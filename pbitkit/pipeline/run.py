@@ -59,9 +59,10 @@ class PipelineResult:
 
 #: Cell parameters of the pipeline's (non-quick) characterization where they differ from the cell's own
 #: defaults; ``[characterize.params.<cell>]`` overrides them. The StrongARM's reads are independent (one
-#: decision per clock), so 200 per bias point (P(1) standard error <= 0.035) fit its sigmoid; its 400-read
-#: default with a 20 ps noise step costs ~7 s of ngspice CPU per point, half of ``make demo``'s time.
-PIPELINE_PARAMS: dict[str, dict[str, float]] = {"strongarm": {"n_samples": 200}}
+#: decision per clock), so 100 per bias point (P(1) standard error <= 0.05, as the native_latch's 100 reads
+#: in its 30 us records) fit its sigmoid over 9 points; its 400-read default with a 20 ps noise step costs
+#: ~7 s of ngspice CPU per point, which made the StrongARM's characterization the largest part of ``make demo``.
+PIPELINE_PARAMS: dict[str, dict[str, float]] = {"strongarm": {"n_samples": 100}}
 
 
 def sweep_spec_for(cfg: PipelineConfig, cell: str) -> Any:

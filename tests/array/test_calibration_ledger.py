@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -103,6 +104,10 @@ def test_cli_sample_and_bench(tmp_path, capsys):
     assert res["results"][0]["updates_per_s"] > 0 and res["machine"]["n_cpus"] >= 1
     # a bad option value is a clean error, not a traceback
     assert main(["-q", "array", "sample", "--couplings", str(tmp_path / "nope.npz"), "--out", str(tmp_path / "r2")]) == 1
+    # each run directory's log ends with its command (main() in-process, also after an error)
+    logging.getLogger("pbitkit").warning("a message logged after the commands")
+    for log_file in (out / "pbitkit.log", tmp_path / "r2" / "pbitkit.log"):
+        assert "after the commands" not in log_file.read_text(), log_file
 
 
 def test_calibration_of_cells_far_outside_the_field_sweep():

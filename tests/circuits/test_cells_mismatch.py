@@ -44,6 +44,23 @@ def test_strongarm_offset_spread_follows_pelgrom():
 
 
 @pytest.mark.ngspice
+def test_strongarm_predicted_staircase_reaches_a_mismatched_centre():
+    """The predicted tier's staircase covers the requested biases: a mismatched device (seed 0, offset
+    -12.5 mV against the default +-4 mV staircase) gets its threshold when it is asked beyond +-4 mV (as the
+    bias centering asks), and none from the default staircase alone (the negative control)."""
+    c = get_cell("strongarm")
+    jobs = [c.jobs([SweepPoint("strongarm", b, tier="predicted", mc_seed=0) for b in biases])[0]
+            for biases in ([0.0], [-0.03, 0.03])]
+    with ThreadPoolExecutor(2) as pool:
+        (narrow,), wide = pool.map(lambda j: c.rows(j, run(j)), jobs)
+    assert narrow["status"] == "failed" and np.isnan(narrow["pred_v0_V"])
+    assert len(jobs[1].meta.extra["stair"]) == 401  # the 0.05 mV default step capped: 0.15 mV over +-30 mV
+    v0 = wide[0]["pred_v0_V"]
+    assert all(r["status"] == "ok" for r in wide) and -0.030 < v0 < -0.004, v0
+    assert wide[0]["p1"] < 1e-6 and wide[1]["p1"] > 1 - 1e-6  # +-30 mV is far outside the 0.5 mV noise
+
+
+@pytest.mark.ngspice
 def test_latch_centre_spread_dwarfs_its_width():
     c = get_cell("latch")
     bias = np.linspace(-4.0, 4.0, 801)  # 10 mV steps: fine against a > 0.1 V criterion

@@ -159,3 +159,19 @@ def test_instances_swept_off_their_transition_are_left_out_of_the_variation() ->
     assert all(bias.min() <= x <= bias.max() for x in v.v0)
     # the kept instances' spread is a truncated sample of N(0, 20 mV): nonzero and below the true sigma
     assert 0.005 < v.v0_sigma_V < card.variation.v0_sigma_V * 1.2
+
+
+def test_no_fitted_instance_is_said_not_silently_a_zero_variation(caplog) -> None:
+    # every instance's transition far outside its +-50 mV sweep (sigma(v0) = 2 V): none can be fitted
+    card = TRUE.replace(variation={"v0_sigma_V": 2.0, "vs_sigma_rel": 0.0})
+    t = synthetic_table(card, np.linspace(-0.05, 0.05, 11), mc_seeds=(-1, 0, 1, 2), n_samples=500, seed=3)
+    with caplog.at_level("WARNING", logger="pbitkit.pbitmodel.fit"):
+        rep = fit_characterization(t, FitConfig(link="logistic", use_n_eff=False, rate_form="constant_tau"))
+    said = [n for n in rep.notes if n.startswith("no variation statistics: 0 of 3")]
+    assert said and said[0] in caplog.text
+    assert rep.card.variation.v0_sigma_V == 0.0 and said[0] in rep.card.provenance.notes
+    # negative control: the same instances at sigma(v0) = 5 mV are fitted and nothing is said
+    ok = synthetic_table(TRUE.replace(variation={"v0_sigma_V": 0.005, "vs_sigma_rel": 0.0}),
+                         np.linspace(-0.05, 0.05, 11), mc_seeds=(-1, 0, 1, 2), n_samples=500, seed=3)
+    rep_ok = fit_characterization(ok, FitConfig(link="logistic", use_n_eff=False, rate_form="constant_tau"))
+    assert not [n for n in rep_ok.notes if n.startswith("no variation statistics")]

@@ -27,7 +27,7 @@ def test_quick_is_smaller_than_default() -> None:
     assert q.array_cell == d.array_cell == "native_latch" == spec.cell  # the default cell (issue 11)
     assert spec.corners == ("tt",) and spec.bias.n >= 9
     assert spec.params == {"t_stop_s": 30e-6}  # the cell's quick parameters
-    assert sweep_spec_for(d, "strongarm").params == {"n_samples": 200}  # the pipeline's own StrongARM reads
+    assert sweep_spec_for(d, "strongarm").params == {"n_samples": 100}  # the pipeline's own StrongARM reads
 
 
 def test_toml_overrides_merge_key_by_key(tmp_path: Path) -> None:

@@ -105,6 +105,27 @@ def render_strongarm(lib: ModelLibrary, p: Mapping[str, float], *, vdd_V: float,
     return "\n".join(lines) + "\n"
 
 
+#: the predicted tier's staircase never has more steps than this (one clock period each; 401 steps over the
+#: centering's ±44 mV search resolve a centre to 0.22 mV, under half the comparator's ~0.5 mV noise)
+MAX_STAIR_STEPS = 401
+
+
+def stair_steps_V(span_V: float, n_steps: int, biases_V: Sequence[float]) -> np.ndarray:
+    """The predicted tier's noiseless input staircase (V, increasing): ``n_steps`` values over ``±span_V``, or,
+    when the requested biases reach beyond it (a mismatched device's centre, searched over tens of sigmoid
+    widths), over their range at the same step size (at most :data:`MAX_STAIR_STEPS` steps, coarser beyond).
+
+    The threshold is read off where the decisions change, so it must lie inside the staircase: with the fixed
+    ``±span_V`` a device whose offset exceeds it (mismatch moves the StrongARM's centre by σ ≈ 17 mV against a
+    4 mV span) had no threshold and its P(1) was NaN at every bias."""
+    lo, hi = float(min(biases_V)), float(max(biases_V))
+    if -span_V <= lo and hi <= span_V:
+        return np.linspace(-span_V, span_V, n_steps)
+    step = 2 * span_V / (n_steps - 1)
+    n = int(min(max(n_steps, math.ceil((hi - lo) / step) + 1), MAX_STAIR_STEPS))
+    return np.linspace(lo, hi, n)
+
+
 def clock_drive_energy(t_s: np.ndarray, i_into_clock_A: np.ndarray, v_clk_V: float, period_s: float,
                        n_periods: int) -> float:
     """Energy (J) a CMOS buffer would draw to drive the clock: ``V`` times the *net* charge the clock source
@@ -270,8 +291,7 @@ class StrongArmCell(Cell):
         p = self.params(pts[0].params)
         vdd = self.supply(pts)
         period = 1.0 / p["f_clk_Hz"]
-        span = p["stair_span_V"]
-        steps = np.linspace(-span, span, int(p["stair_steps"]))
+        steps = stair_steps_V(p["stair_span_V"], int(p["stair_steps"]), [pt.bias_V for pt in pts])
         # zero input for two periods (the session's noiseless profile run measures the integration window
         # there), then one bias value per clock cycle, changed early in the reset phase (clock low)
         pwl: list[tuple[float, float]] = [(0.0, 0.0), (2.05 * period, 0.0), (2.1 * period, float(steps[0]))]
