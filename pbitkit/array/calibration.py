@@ -186,6 +186,7 @@ def calibrate(
     n_chains: int = 16,
     rounds: int = 2,
     gain: bool = True,
+    gain_max: float | None = None,
     seed: SeedLike = 0,
     progress: ProgressCallback | None = None,
 ) -> CalibrationResult:
@@ -199,6 +200,9 @@ def calibrate(
     n_sweeps, n_chains : reads per field point = ``n_sweeps x n_chains``
     rounds : measure-and-trim iterations
     gain : also compensate each cell's slope by scaling its programmed input (module docstring, step 5)
+    gain_max : largest input gain programmed (None: no limit). A cell that needs more (a slow, wide cell)
+        keeps part of its slope error; in exchange an auto-ranging DAC loses at most ``log2(gain_max)`` bits
+        to the range (measured on the DTM in docs/array.md, "Calibration"; no limit by default)
     seed : int or Generator
 
     Returns
@@ -207,6 +211,8 @@ def calibrate(
     """
     if rounds < 1:
         raise ConfigError(f"rounds must be >= 1, got {rounds}")
+    if gain_max is not None and not (isinstance(gain_max, (int, float)) and np.isfinite(gain_max) and gain_max >= 1.0):
+        raise ConfigError(f"gain_max must be a finite number >= 1 or None, got {gain_max!r}")
     rng = as_generator(seed)
     if fields is None:
         fields = np.linspace(-3.0, 3.0, 13) / beta
@@ -246,6 +252,8 @@ def calibrate(
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(a_cnt > 0, a_sum / np.maximum(a_cnt, 1), np.nan)
     input_gain = np.where(np.isfinite(a), 2.0 * beta / a, 1.0) if gain else None
+    if input_gain is not None and gain_max is not None:
+        input_gain = np.minimum(input_gain, gain_max)
     hw = hw.with_input_gain(input_gain)
     m_after = measure_marginals(graph, hw, 0.0, beta=beta, n_sweeps=n_sweeps, n_chains=n_chains, rng=rng)
     if progress:

@@ -53,6 +53,10 @@ __all__ = ["PairResult", "Chi2Result", "pair_boltzmann", "pair_chi2", "predicted
 
 _f = fmt_number
 
+#: The SR latch's pull-down (``nfet_01v8_lvt``) and pull-up (``pfet_01v8``) sizes (W, L in µm).
+SR_LATCH_N = (0.42, 0.15)
+SR_LATCH_P = (0.42, 0.15)
+
 
 def pair_boltzmann(J: float, h1: float, h2: float) -> np.ndarray:
     """``P(s1, s2) ∝ exp(J s1 s2 + h1 s1 + h2 s2)``, a ``(2, 2)`` array indexed by ``(s + 1) / 2``."""
@@ -93,16 +97,19 @@ def sr_latch_lines(lib: ModelLibrary, name: str, q: str, qb: str, *, set_node: s
                    vnet: str = "vnet") -> list[str]:
     """A NOR SR latch on ``vnet`` holding a comparator's decision (``q`` high after ``set_node`` rose, low
     after ``reset_node`` rose; both inputs low = hold). Its inputs come from the 0.45 V readout, so it is
-    also the level shifter to ``vnet``: wide ``nfet_01v8_lvt`` pull-downs (1.68/0.15: a 0.45 V input must
-    flip it within the comparator's ~100 ns output pulse) and ``pfet_01v8`` pull-ups (0.84/0.15; the one
-    gated by a 0.45 V input sees ``|V_GS| = vnet - 0.45 V`` and stays nearly off)."""
+    also the level shifter to ``vnet``: ``nfet_01v8_lvt`` pull-downs and ``pfet_01v8`` pull-ups (the one
+    gated by a 0.45 V input sees ``|V_GS| = vnet - 0.45 V`` and stays nearly off), all minimum size
+    (0.42/0.15). Minimum size on purpose: the latch's input gates load the comparator's outputs, and at
+    0.45 V the comparator's cross-coupled ``nfet_01v8_lvt`` pair (``V_th`` ≈ 0.6 V) regenerates with
+    ``tau = C_out / g_m`` ≈ 18 ns unloaded; the 1.68/0.15 + 0.84/0.15 inputs used before added several fF,
+    so the outputs did not regenerate within the decision window and the latch never set."""
     out = []
     for o, a, b in ((q, reset_node, qb), (qb, set_node, q)):
         tag = f"{name}{'q' if o == q else 'b'}"
-        out += [mos_device(lib, f"{tag}na", o, a, "0", "0", "nfet_lvt", 1.68, 0.15),
-                mos_device(lib, f"{tag}nb", o, b, "0", "0", "nfet_lvt", 1.68, 0.15),
-                mos_device(lib, f"{tag}pa", f"{tag}_m", a, vnet, vnet, "pfet", 0.84, 0.15),
-                mos_device(lib, f"{tag}pb", o, b, f"{tag}_m", vnet, "pfet", 0.84, 0.15)]
+        out += [mos_device(lib, f"{tag}na", o, a, "0", "0", "nfet_lvt", *SR_LATCH_N),
+                mos_device(lib, f"{tag}nb", o, b, "0", "0", "nfet_lvt", *SR_LATCH_N),
+                mos_device(lib, f"{tag}pa", f"{tag}_m", a, vnet, vnet, "pfet", *SR_LATCH_P),
+                mos_device(lib, f"{tag}pb", o, b, f"{tag}_m", vnet, "pfet", *SR_LATCH_P)]
     return out
 
 

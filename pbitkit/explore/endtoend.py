@@ -170,8 +170,9 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
     as ``<label>-trimmed``, its card's ``v0_sigma_V`` replaced by the RMS of its trimmed offsets about ``ref``
     (``cards/<label>-trimmed.json``): the chip after per-cell trim.
 
-    Each design's result is stored under ``OUT/endtoend/`` keyed by its card's SHA-256 and the config, so a
-    re-run takes it from there.
+    Each design's result is stored under ``OUT/endtoend/`` keyed by its card's SHA-256, the config and the
+    version of the array / DTM code (:func:`pbitkit.provenance.code_version`), so a re-run takes it from there
+    and a run after a code change computes it again.
     """
     from pbitkit.dtm.classifier import classifier_for
     from pbitkit.dtm.energy import PAPER_FIGURES, digital_energy
@@ -179,12 +180,16 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
     from pbitkit.dtm.pipeline import load_dtm, train_dtm
     from pbitkit.dtm.runner import SamplerSpec
     from pbitkit.explore.plots import plot_quality_vs_energy
+    from pbitkit.provenance import code_version
 
     c = config or E2EConfig()
     out = conf.explore.out_dir
     root = out / "endtoend"
     dcfg = _dtm_config(c)
-    model_dir = root / f"dtm-{sha256_json(c.model_dict())[:12]}"
+    # results made by other array / DTM code (e.g. another calibration) are never reused: the code's version
+    # is part of every key
+    code = code_version(("array", "dtm"))["source_sha256"]
+    model_dir = root / f"dtm-{sha256_json({**c.model_dict(), 'code': code})[:12]}"
     if (model_dir / "model.npz").is_file():
         tr = load_dtm(dcfg, model_dir)
     else:
@@ -217,7 +222,7 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
     for n_it, it in enumerate(runs):
         spec = SamplerSpec(mode="device", card=str(it.card_path), chip_seed=c.chip_seed, weight_bits=c.weight_bits,
                            bias_bits=c.bias_bits, calibrate=True)
-        key = sha256_json({"card": sha256_file(it.card_path), "config": c.model_dict()})[:16]
+        key = sha256_json({"card": sha256_file(it.card_path), "config": c.model_dict(), "code": code})[:16]
         rec_path = root / f"{it.label}-{key}.json"
         rec = read_json(rec_path) if rec_path.is_file() else None
         if rec is None:

@@ -20,8 +20,6 @@ Hashing the source the stage executes is exact, works everywhere and costs a few
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pbitkit
 from pbitkit.errors import PbitkitError, ProvenanceMismatchError
 from pbitkit.io import atomic_write_json, read_json, sha256_file, sha256_json
+from pbitkit.provenance import code_version, source_sha256
 
 __all__ = ["StageRecord", "run_stage", "stage_record", "code_version", "source_sha256", "verify_outputs",
            "StageOutputError"]
@@ -46,55 +44,6 @@ _NOT_OUTPUTS = {STAGE_FILE, "pbitkit.log"}
 
 class StageOutputError(PbitkitError):
     """A finished stage's output file is missing or differs from what the stage recorded when it wrote it."""
-
-
-def _tree_digest(h: Any, root: Path, patterns: Sequence[str]) -> None:
-    for pattern in patterns:
-        for f in sorted(root.rglob(pattern)):
-            if f.is_file() and "__pycache__" not in f.parts:
-                h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-
-
-def source_sha256(package_dir: Path, netlists: Path | None, parts: Sequence[str]) -> str:
-    """SHA-256 over the top-level modules of ``package_dir`` and the listed ``parts`` (see
-    :func:`code_version`): relative file names and bytes, never absolute paths."""
-    h = hashlib.sha256()
-    for f in sorted(package_dir.glob("*.py")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    for part in sorted(set(parts)):
-        h.update(b"[" + part.encode() + b"]")
-        if part == "netlists":
-            if netlists is None:
-                raise ValueError("code_version: 'netlists' needs the netlist directory")
-            _tree_digest(h, netlists, ("*",))
-        elif part == "data":
-            _tree_digest(h, package_dir / "data", ("*",))
-        elif (package_dir / part).is_dir():
-            _tree_digest(h, package_dir / part, ("*.py",))
-        else:
-            raise ValueError(f"code_version: unknown part {part!r}")
-    return h.hexdigest()
-
-
-@functools.lru_cache(maxsize=None)
-def code_version(parts: tuple[str, ...] = ()) -> dict[str, str]:
-    """The version of the code a stage runs: ``{"pbitkit": version, "source_sha256": hex}``.
-
-    Parameters
-    ----------
-    parts
-        Sub-packages of :mod:`pbitkit` the stage executes (``"circuits"``, ``"dtm"``, ...); ``"netlists"``
-        and ``"data"`` add the shipped netlist tree and data files. The package's top-level modules
-        (``io``, ``config``, ``constants``, ...) are always included.
-
-    The digest covers file names (relative) and bytes, never absolute paths: the same code installed
-    anywhere gives the same version.
-    """
-    from pbitkit.paths import netlists_dir
-
-    pkg = Path(pbitkit.__file__).resolve().parent
-    netlists = netlists_dir() if "netlists" in parts else None
-    return {"pbitkit": pbitkit.__version__, "source_sha256": source_sha256(pkg, netlists, parts)}
 
 
 def _csv_rows(path: Path) -> int:

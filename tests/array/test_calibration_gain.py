@@ -43,6 +43,10 @@ def test_gain_compensation_matches_exact_and_offset_only_fails(chip_and_model):
     s0 = sample(J, h, graph=g, mode="device", hardware=cal0.hardware, n_chains=32, n_sweeps=600, burn_in=50, seed=7)
     z0, _ = max_z(s0, g, m1, m2)
     assert z0 > zc, f"offset-only calibration passed (max|z| = {z0:.2f}): the test has no power"
+    capped = calibrate(g, hw, n_sweeps=50, n_chains=8, rounds=1, gain_max=1.1, seed=0).input_gain
+    assert np.max(capped) == 1.1 and np.max(cal.input_gain) > 1.1  # the cap binds
+    with pytest.raises(ConfigError, match="gain_max"):
+        calibrate(g, hw, gain_max=0.5)
     # the compensated chip is also closer to exact in mean absolute error of all moments
     a, b = g.edges[:, 0], g.edges[:, 1]
 

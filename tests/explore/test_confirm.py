@@ -125,6 +125,18 @@ def test_confirmation_and_end_to_end(tmp_path: Path) -> None:
     assert [p.fd for p in never.points] == [p.fd for p in e2e.points] and not any(p.hardware_aware for p in never.points)
     with pytest.raises(ConfigError, match="hardware_aware"):
         E2EConfig(hardware_aware="sometimes")
+    # other array / DTM code (e.g. another calibration): nothing is reused, the model and every record are new
+    import pbitkit.provenance
+
+    before = {p.name for p in (tmp_path / "run" / "endtoend").iterdir()}
+    real_version = pbitkit.provenance.code_version
+    try:
+        pbitkit.provenance.code_version = lambda parts: {"pbitkit": "0", "source_sha256": "other code"}
+        end_to_end(conf, k=1, config=dataclasses.replace(tiny, hardware_aware="never"))
+    finally:
+        pbitkit.provenance.code_version = real_version
+    new = {p.name for p in (tmp_path / "run" / "endtoend").iterdir()} - before
+    assert len([n for n in new if n.startswith("dtm-")]) == 1 and len([n for n in new if n.endswith(".json")]) == 2, new
     # the default's chip after per-cell trim: its card's spread replaced by the trimmed instances' residual
     from pbitkit.explore.trim import trim_design
 

@@ -15,9 +15,14 @@ no explicit capacitor):
 * **Readout** — a pFET-input StrongARM clocked comparator on ``Vddr`` (0.45 V): tail, input pair and
   latch pFETs ``pfet_01v8_lvt`` 0.42/0.35, latch and reset nFETs ``nfet_01v8_lvt`` 0.42/0.15 (outputs and,
   with ``ro_reset_x``, the intermediate nodes ``x1``/``x2`` reset to ground). Its inputs are ``q``/``qb``; it
-  resets while the clock is low and decides during the last ``t_eval_s`` of every ``sample_period_s``;
-  ``outp > outn`` is a 1. Its offset (tens of mV under mismatch) is trimmed by the n-wells of its input and
-  latch pFETs (``ro_trim_V``).
+  resets while the clock is low and decides during the last ``t_eval_s`` (170 ns) of every
+  ``sample_period_s``; ``outp > outn`` is a 1. At 0.45 V its ``nfet_01v8_lvt`` devices sit ~150 mV below
+  their threshold (``V_th`` ≈ 0.6 V): the clock buffer's pull-down takes ~90 ns to bring ``clkb`` down (the
+  decision starts 30–40 ns after the clock edge) and the cross-coupled nFETs regenerate with
+  ``C_out / g_m`` ≈ 18 ns, so the window is 170 ns long for the outputs to reach the rails
+  (:func:`rail_to_rail`; 100 ns left the loser 100–300 mV above ground for ``|x|`` of a few mV) and the reset
+  130 ns, enough for no memory of the last decision. Its offset (tens of mV under mismatch) is trimmed by
+  the n-wells of its input and latch pFETs (``ro_trim_V``).
 * **Auto-zero switch** — an ``nfet_01v8_lvt`` 0.42/0.15 between ``q`` and ``qb`` with its gate at the port
   ``az`` (``az_V``: 0 V in use, off); the readout's calibration turns it on to null the comparator at
   ``x = 0`` at the core's own common mode (:func:`pbitkit.circuits.native_latch_trim.readout_null`).
@@ -45,7 +50,7 @@ rates (:mod:`pbitkit.circuits.predict`); a short noiseless transient gives the r
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,6 +61,7 @@ from pbitkit.circuits.cell_base import (
     N_FLIPS_KEY,
     Cell,
     JobMeta,
+    LibraryFactory,
     SweepPoint,
     base_row,
     bit_stats,
@@ -66,14 +72,14 @@ from pbitkit.circuits.cell_base import (
 )
 from pbitkit.circuits.elements import fmt_number, noise_injection_lines, netlist_header
 from pbitkit.circuits.models import ModelLibrary
-from pbitkit.circuits.ngspice import SimJob, SimResult, write_command
+from pbitkit.circuits.ngspice import SimJob, SimResult, run, write_command
 from pbitkit.circuits.noise import Q_E, channel_noise_psd, session_noise_files
 from pbitkit.circuits.predict import stationary_p1, stationary_rates
 from pbitkit.constants import thermal_voltage
 from pbitkit.errors import ConfigError
 
 __all__ = ["NativeLatchCell", "render_native_latch", "NATIVE_LATCH_NOISE_FETS", "NATIVE_LATCH_SUPPLIES",
-           "NATIVE_LATCH_TRIM_SOURCES", "clock_port_energy"]
+           "NATIVE_LATCH_TRIM_SOURCES", "RAIL_MARGIN", "clock_port_energy", "rail_to_rail", "readout_levels"]
 
 _f = fmt_number
 
@@ -202,6 +208,75 @@ def clock_port_energy(t_s: np.ndarray, i_into_clock_A: np.ndarray, p: Mapping[st
     return p["vddr_V"] * float(np.sum(np.interp(end - tr, t_s, q) - np.interp(end - te - tr, t_s, q)))
 
 
+#: A read is rail-to-rail when the comparator's higher output is within this fraction of ``vddr_V`` of the
+#: rail and the lower one within it of ground (:func:`rail_to_rail`).
+RAIL_MARGIN = 0.1
+
+
+def rail_to_rail(hi_V: np.ndarray | float, lo_V: np.ndarray | float, vddr_V: float,
+                 margin: float = RAIL_MARGIN) -> np.ndarray:
+    """Whether a comparator decision has regenerated to the rails: the higher output ``hi_V`` at least
+    ``(1 - margin) vddr_V`` and the lower one ``lo_V`` at most ``margin vddr_V`` (boolean array)."""
+    return (np.asarray(hi_V) >= (1 - margin) * vddr_V) & (np.asarray(lo_V) <= margin * vddr_V)
+
+
+def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None = None, corner: str = "tt",
+                   temp_C: float = 27.0, mc_seed: int = -1, vdd_V: float | None = None,
+                   load_F: float = 0.0, library: LibraryFactory | None = None,
+                   runner: Callable[[SimJob], SimResult] = run) -> np.ndarray:
+    """The readout's outputs at each read instant for a forced core state: ``x = V_q - V_qb`` held at
+    ``x_V[k]`` during period ``k`` (two sources at the core's metastable common mode ``vdd / 6 ± x / 2``; the
+    core's devices stay in place), one noiseless ngspice session.
+
+    Parameters
+    ----------
+    x_V : the core states, one per read period (V).
+    params : cell parameters over the defaults (``readout`` is forced on).
+    load_F : an explicit load capacitor on each of ``outp`` and ``outn`` (F), e.g. the input of the logic that
+        holds the bit.
+
+    Returns
+    -------
+    (n, 2) array of ``(V_outp, V_outn)`` (V) at each read instant (``t_edge_s`` + 1 ns before the period
+    ends, as the transient tier reads the bit).
+
+    Raises
+    ------
+    ConfigError
+        An empty or non-finite ``x_V``, or a negative load.
+    """
+    x = np.asarray(x_V, dtype=float)
+    if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
+        raise ConfigError("readout_levels: x_V must be a non-empty sequence of finite voltages")
+    if not load_F >= 0:
+        raise ConfigError(f"readout_levels: load_F must be >= 0 F, got {load_F}")
+    cell = NativeLatchCell()
+    p = cell.params({**(params or {}), "readout": 1.0})
+    vdd = cell.default_vdd_V if vdd_V is None else float(vdd_V)
+    lib = (library or default_library)(corner, mc_seed >= 0)
+    ts, tr = p["sample_period_s"], p["t_edge_s"]
+    net = cell.render(lib, p, vdd_V=vdd, temp_C=temp_C, bias_V=p["ref_V"], mc_seed=mc_seed, noise=False)
+
+    def staircase(values: np.ndarray) -> str:
+        pts = [f"0 {_f(values[0])}"] + [f"{_f(k * ts + 2 * tr)} {_f(v)} {_f((k + 1) * ts)} {_f(v)}"
+                                        for k, v in enumerate(values)]
+        return "PWL(" + " ".join(pts) + ")"
+
+    cm = vdd / 6
+    net += f"Vxq q 0 {staircase(cm + x / 2)}\nVxqb qb 0 {staircase(cm - x / 2)}\n"
+    if load_F > 0:
+        net += f"Cloadp outp 0 {_f(load_F)}\nCloadn outn 0 {_f(load_F)}\n"
+    ctl = [".control", f"tran {_f(ts / 300)} {_f(x.size * ts)}", write_command(["v(outp)", "v(outn)"]), ".endc",
+           ".end"]
+    res = runner(SimJob(netlist=net + "\n".join(ctl) + "\n", timeout_s=600.0,
+                        label=f"native_latch readout levels {corner} {temp_C} C mc_seed={mc_seed}"))
+    tr_plot = res.plots[0]
+    t = np.real(tr_plot["time"])
+    t_read = (np.arange(x.size) + 1) * ts - tr - 1e-9
+    return np.stack([np.interp(t_read, t, np.real(tr_plot["v(outp)"])),
+                     np.interp(t_read, t, np.real(tr_plot["v(outn)"]))], axis=1)
+
+
 def _metastable_nodeset(vdd_V: float) -> str:
     # the symmetric (metastable) operating point sits at ~V_dd / 6 for the default sizes
     return f"nodeset v(q)={_f(vdd_V / 6)} v(qb)={_f(vdd_V / 6)}"
@@ -237,7 +312,7 @@ class NativeLatchCell(Cell):
         "readout": 1.0, "vddr_V": 0.45, "w_in_um": 0.42, "l_in_um": 0.35, "ro_nwell_V": 0.0, "ro_trim_V": 0.0,
         "ro_reset_x": 1.0,
         "az_V": 0.0,
-        "sample_period_s": 300e-9, "t_eval_s": 100e-9, "t_edge_s": 0.5e-9, "aperture_s": 40e-9,
+        "sample_period_s": 300e-9, "t_eval_s": 170e-9, "t_edge_s": 0.5e-9, "aperture_s": 40e-9,
         # simulation
         "noise_dt_s": 1e-9, "t_stop_s": 60e-6, "t_settle_s": 1e-6, "core_sample_s": 10e-9,
         "noise_scale": 1.0, "hysteresis_V": 0.004, "bias_half_span_V": 0.06,
@@ -352,11 +427,16 @@ class NativeLatchCell(Cell):
             x_aperture = np.interp(grid, t, x).mean(axis=1)
             core_bits = (x_start > 0).astype(np.uint8)
             if p["readout"]:
-                d = np.interp(j * ts - p["t_edge_s"] - 1e-9, t, np.real(tr["v(outp)"] - tr["v(outn)"]))
+                t_read = j * ts - p["t_edge_s"] - 1e-9
+                v_p = np.interp(t_read, t, np.real(tr["v(outp)"]))
+                v_n = np.interp(t_read, t, np.real(tr["v(outn)"]))
+                d = v_p - v_n
                 bits = (d > 0).astype(np.uint8)
                 row["readout_agreement"] = float(np.mean(bits == (x_aperture > 0)))
                 row["readout_agreement_instant"] = float(np.mean(bits == core_bits))
                 row["readout_swing_V"] = float(np.median(np.abs(d)))
+                row["readout_rail_fraction"] = float(np.mean(rail_to_rail(np.maximum(v_p, v_n), np.minimum(v_p, v_n),
+                                                                          p["vddr_V"])))
             else:
                 bits = core_bits
             row.update(bit_stats(bits, ts))
