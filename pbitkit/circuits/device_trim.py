@@ -91,6 +91,8 @@ def _native_latch_die_setup(corner: str, temp_C: float) -> dict[str, Any] | None
         if not (isinstance(rec, dict) and rec.get("corner") == corner and rec.get("ok") is True
                 and float(rec.get("temp_C", math.nan)) == float(temp_C)):
             continue
+        if rec.get("in_band") is False:  # calibrated, but the independent check after it failed: not working
+            continue
         prm, v_core = rec.get("params"), rec.get("v_core_V")
         good = (isinstance(prm, dict) and all(isinstance(k, str) and isinstance(v, (int, float))
                                               and not isinstance(v, bool) and math.isfinite(v) for k, v in prm.items())

@@ -74,7 +74,9 @@ def test_off_nominal_corners_run_at_their_stored_die_setup(tmp_path: Path, monke
     good = {"corner": "ff", "temp_C": 27.0, "ok": True, "code": 36, "well_code": None, "v_core_V": 0.0905,
             "params": {"ro_trim_V": 0.003, "nwell_V": 0.0}}
     failed = {"corner": "sf", "temp_C": 27.0, "ok": False, "v_core_V": 0.2, "params": {}}
-    table.write_text(json.dumps(good) + "\n" + json.dumps(failed) + "\n")
+    # calibrated, but out of the band in the independent record that follows the calibration
+    unchecked = {"corner": "fs", "temp_C": 27.0, "ok": True, "in_band": False, "v_core_V": 0.17, "params": {}}
+    table.write_text(json.dumps(good) + "\n" + json.dumps(failed) + "\n" + json.dumps(unchecked) + "\n")
     monkeypatch.setattr(pbitkit.paths, "data_dir", lambda: tmp_path)
     pts = [SweepPoint("native_latch", b, corner=c, temp_C=27.0) for c in ("tt", "ff", "sf") for b in (0.09, 0.11)]
     with caplog.at_level("WARNING"):
@@ -84,6 +86,7 @@ def test_off_nominal_corners_run_at_their_stored_die_setup(tmp_path: Path, monke
     assert by[("ff", 0.11)].vdd_V == 0.0905 and by[("ff", 0.11)].params["ro_trim_V"] == 0.003
     assert by[("sf", 0.09)].vdd_V is None                                # failed record: not used
     assert "sf at 27" in caplog.text or "sf / 27" in caplog.text
+    assert die_setup("native_latch", "fs", 27.0) is None                  # failed its independent check
     assert [r["corner"] for r in recs] == ["ff"] and recs[0]["die_setup"] and "line 1" in recs[0]["source"]
     assert die_setup("native_latch", "tt", 27.0) is None and die_setup("strongarm", "ff", 27.0) is None
     table.write_text(json.dumps({**good, "v_core_V": "0.09"}) + "\n")    # corrupt: a string supply
