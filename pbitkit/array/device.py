@@ -284,7 +284,8 @@ class HardwareInstance:
             ig = np.asarray(self.input_gain, dtype=np.float64)
             if ig.shape != (n,) or not np.all(np.isfinite(ig) & (ig > 0)):
                 raise ConfigError(f"HardwareInstance.input_gain must be ({n},) positive finite values")
-        for name in ("vs_V", "tau_s", "gain_rel", "trim_V") + (("input_gain",) if self.input_gain is not None else ()):
+            object.__setattr__(self, "input_gain", ig)
+        for name in ("vs_V", "tau_s", "gain_rel", "trim_V"):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
             if arr.shape != (n,):
                 raise ConfigError(f"HardwareInstance.{name} must have shape ({n},), got {arr.shape}")

@@ -55,7 +55,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
-from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint
+from pbitkit.circuits.cell_base import LibraryFactory, SweepPoint, independent_bit_energy
 from pbitkit.circuits.native_latch_trim import READOUT_OPTIONS, READOUT_TRIM_DAC, readout_null, transient_rows
 from pbitkit.circuits.ngspice import SimJob, SimResult, run
 from pbitkit.circuits.supply_gen import GenPoint, SupplyGenSpec, gen_levels
@@ -78,14 +78,13 @@ class CalibrationError(SimulationError):
 
 
 def _n_eff(row: Mapping[str, float]) -> float:
-    """The effective number of independent reads of a record: ``n_samples / tau_int`` with ``tau_int =
-    max(1, 2 tau_corr / t_s)`` (a record without a finite τ_corr — no flips — counts all its reads)."""
+    """The effective number of independent reads of a record: ``n_samples`` over the reads each independent
+    bit costs (:func:`pbitkit.circuits.cell_base.independent_bit_energy` of one unit per read, ``max(1,
+    tau_int)``); a record without a finite τ_corr — no flips — counts all its reads."""
     n = float(row["n_samples"])
-    tau = float(row.get("tau_corr_s", math.nan))
-    ts = float(row.get("sample_period_s", math.nan))
-    if not (math.isfinite(tau) and math.isfinite(ts) and ts > 0):
-        return n
-    return n / max(1.0, 2.0 * tau / ts)
+    reads_per_bit = independent_bit_energy(1.0, float(row.get("tau_corr_s", math.nan)),
+                                           float(row.get("sample_period_s", math.nan)))
+    return n / reads_per_bit if math.isfinite(reads_per_bit) else n
 
 
 def _se(p: float, n: float) -> float:
