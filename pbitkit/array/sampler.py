@@ -240,14 +240,11 @@ class GibbsSampler:
         return h
 
     def _slot_table(self, J: np.ndarray) -> np.ndarray:
-        if self.mode == "device":
+        W = self.tables.slot_weights(J)
+        if self.mode == "device":  # row i = cell i's own weight DACs (scaled by its input gain, if any)
             assert self.hardware is not None
-            if self.hardware.input_gain is not None:  # row i = cell i's own weight DACs, scaled by its gain
-                W, self.n_clipped_weights = program_rows(self.hardware.config.weight_dac,
-                                                         self.tables.slot_weights(J), self.hardware.input_gain)
-                return W
-            J = self.hardware.config.weight_dac.quantize(J)
-        return self.tables.slot_weights(J)
+            W, self.n_clipped_weights = program_rows(self.hardware.config.weight_dac, W, self.hardware.input_gain)
+        return W
 
     def _field_table(self, h2: np.ndarray) -> np.ndarray:
         H = h2.T
