@@ -42,6 +42,13 @@ def test_band_validates() -> None:
         calibrate_die_supply("ff", 27.0, code_range=(40, 20))
     with pytest.raises(ConfigError, match="code_range"):
         calibrate_die_supply("ff", 27.0, code_range=(8, 128))
+    # the calibration's tau_core aim carries a margin over the band's bistability bound
+    assert Band().tau_core_cal_s > Band().tau_core_min_s
+    with pytest.raises(ConfigError, match="tau_core_cal_s"):
+        Band(tau_core_cal_s=20e-9)
+    for bad_stage in ((), ({"vddb_V": 0.8},), ({"vddb_V": 2.5, "vtail_V": 0.3},), ({"vddb_V": 0.8, "vtail_V": 0.3, "x": 1},)):
+        with pytest.raises(ConfigError, match="bias_options"):
+            calibrate_die_supply("sf", 27.0, bias_options=bad_stage)  # type: ignore[arg-type]
 
 
 @pytest.mark.ngspice
