@@ -71,16 +71,17 @@ def in_band(rows: list[dict[str, float]], band: Band) -> bool:
         mid["tau_core_s"] >= band.tau_core_min_s and mid["readout_agreement"] >= MIN_AGREEMENT
 
 
-def cell_design() -> str:
-    """The cell design the records are measured on: the last commit of ``native_latch.py`` and its source hash."""
-    path = Path(__file__).resolve().parents[1] / "pbitkit" / "circuits" / "builtin" / "native_latch.py"
+def cell_design(rel: str = "builtin/native_latch.py", module: str = "pbitkit.circuits.builtin.native_latch") -> str:
+    """The design the records are measured on: the last commit of the cell's module (or another module under
+    ``pbitkit/circuits``, e.g. the generator's) and its source hash."""
+    path = Path(__file__).resolve().parents[1] / "pbitkit" / "circuits" / rel
     try:
         commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], capture_output=True, text=True,
                                 cwd=path.parent, check=True, timeout=30).stdout.strip() or "uncommitted"
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", str(path)], cwd=path.parent, timeout=30).returncode
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "no git", 0
-    return f"native_latch.py {commit}{' + local edits' if dirty else ''}, source {module_hash('pbitkit.circuits.builtin.native_latch')[:10]}"
+    return f"{path.name} {commit}{' + local edits' if dirty else ''}, source {module_hash(module)[:10]}"
 
 
 def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, workers: int,
@@ -99,6 +100,7 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
     out["fixed"] = {"rows": [{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows],
                     "in_band": in_band(rows, band)}
     out["cell_design"] = cell_design()
+    out["gen_design"] = cell_design("supply_gen.py", "pbitkit.circuits.supply_gen")
     errors: list[str] = []
     cal = None
     for rail_cal in sorted(rails):
@@ -195,7 +197,7 @@ def table(path: Path) -> str:
     recs.sort(key=lambda r: (order.get(r["corner"], 9), r["temp_C"]))
     head = ("| corner / °C | code → V_core (mV) | follower rail (V) | well | readout V / n-well | bias stage V_ddb / V_tail (V) | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
             "τ_core (ns) | flips at ref | readout agreement at ref | energy per read (fJ) | generator per cell per read, 16×16 / 70×70 (fJ) | "
-            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell | fixed 123.5 mV: P(1) −60 / +60, in band |")
+            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell; generator | fixed 123.5 mV: P(1) −60 / +60, in band |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     band = Band()
     dflt = CELL.params()
@@ -223,7 +225,7 @@ def table(path: Path) -> str:
             f"{fmt(r['energy_per_read_J'], 1e15)} | "
             f"{fmt(r['gen_energy']['total_J'], 1e15)} / {fmt(r['gen_large']['energy']['total_J'], 1e15)} | "
             f"{fmt(r['energy_per_independent_bit_J'], 1e15)} / {fmt(r['energy_per_independent_bit_large_J'], 1e15)} | "
-            f"{'yes' if r['in_band'] else 'no'} | {r.get('cell_design', '—')} | {fxs} |")
+            f"{'yes' if r['in_band'] else 'no'} | {r.get('cell_design', '—')}; {r.get('gen_design', 'supply_gen.py before 02d89e0')} | {fxs} |")
     return "\n".join(lines)
 
 
