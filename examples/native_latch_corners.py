@@ -168,25 +168,6 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
     return out
 
 
-def bias_scan(corner: str, temp: float, v_core: float, v_well: float, stages: list[tuple[float, float]],
-              t_stop: float) -> None:
-    """The cell on ideal core / well sources with each bias stage ``(vddb_V, vtail_V)``: P(1) at ``ref`` and
-    ``ref ∓ 60 mV``, τ_core at ``ref`` and the bias stage's energy per read (how the calibration's
-    bias-stage options were chosen)."""
-    ref = CELL.params()["ref_V"]
-    pt = GenPoint(code=-1, well_code=0, v_core_V=v_core, v_gate_V=math.nan, v_well_V=v_well, i_load_A=math.nan,
-                  p_gen_W=math.nan, p_quiescent_W=math.nan)
-    for vddb, vtail in stages:
-        rows = measure_reads(pt, {"vddr_V": 0.45, "ro_nwell_V": 0.0, "ro_trim_V": 0.0, "vddb_V": vddb,
-                                  "vtail_V": vtail}, [ref - 0.06, ref, ref + 0.06], corner=corner, temp_C=temp,
-                             t_stop_s=t_stop, noise_seed=55, workers=1)
-        e_b = rows[1]["bias_energy_per_bit_J"]
-        print(f"{corner} / {temp:g} C, V_core {v_core * 1e3:.0f} mV, wells {v_well * 1e3:.0f} mV, bias stage "
-              f"{vddb:g} V / {vtail:g} V: P(1) {' / '.join(fmt(r['p1']) for r in rows)}, tau_core at ref "
-              f"{fmt(rows[1]['tau_core_s'], 1e9, 0)} ns, bias stage {e_b * 1e15:.2f} fJ per read "
-              f"({e_b / vddb / CELL.params()['sample_period_s'] * 1e9:.2f} nA)", flush=True)
-
-
 def fmt(x: float, scale: float = 1.0, nd: int = 2) -> str:
     return "—" if x is None or not math.isfinite(x) else f"{x * scale:.{nd}f}"
 
@@ -245,17 +226,7 @@ def main() -> None:
     ap.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     ap.add_argument("--merge", type=Path, default=None,
                     help="replace --out's records of the points in this file by its records (one per point), then exit")
-    ap.add_argument("--bias-scan", default="", help="corner/temp: scan the bias stages --stages on ideal "
-                    "sources (--v-core, --v-well) instead of calibrating, e.g. sf/27")
-    ap.add_argument("--v-core", type=float, default=0.32)
-    ap.add_argument("--v-well", type=float, default=0.1)
-    ap.add_argument("--stages", default="0.4:0.12,0.8:0.35,0.8:0.3", help="vddb_V:vtail_V,...")
     a = ap.parse_args()
-    if a.bias_scan:
-        c, t = a.bias_scan.split("/")
-        bias_scan(c, float(t), a.v_core, a.v_well, [tuple(map(float, x.split(":"))) for x in a.stages.split(",")],
-                  min(a.t_stop, 11e-6))
-        return
     if a.merge is not None:
         new = {(r["corner"], r["temp_C"]): r for r in map(json.loads, a.merge.read_text().splitlines()) if r}
         old = [json.loads(s) for s in a.out.read_text().splitlines() if s.strip()] if a.out.is_file() else []
