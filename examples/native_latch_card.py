@@ -10,7 +10,7 @@
    bias = ref), or its trims are read from ``--trims`` (JSON lines ``{"mc_seed": s, "params": {...}}``);
    written to ``OUT/trims.jsonl``.
 2. **Card**: ``characterize`` the nominal cell (13 bias points over the default range, ``--nominal-t-stop``
-   per point) and each trimmed instance (9 bias points, ``--t-stop`` per point), merged into ``OUT/card``
+   per point, transient and predicted tiers: the 13-point table of docs/cells.md) and each trimmed instance (9 bias points, ``--t-stop`` per point), merged into ``OUT/card``
    and fitted as ``pbitkit fit OUT/card`` would (transient tier; ``variation`` = the spread of the trimmed
    instances; the correlation time pooled
    from the run's bits). ``--ship`` copies the card to ``pbitkit/data/native_latch_card.json``.
@@ -57,7 +57,7 @@ def instance_spec(mc_seed: int, params: dict[str, float], t_stop_s: float | None
     the cell's 60 us = 200 reads)."""
     prm = {**params, **({"t_stop_s": t_stop_s} if t_stop_s else {})}
     if mc_seed < 0:
-        return {"cell": CELL, "noise_seed": 3, "bias": {"n": 13}, "params": prm}
+        return {"cell": CELL, "noise_seed": 3, "bias": {"n": 13}, "params": prm, "tiers": ["transient", "predicted"]}
     return {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": prm, "n_mc": 1, "mc_seed_start": mc_seed,
             "include_nominal": False}
 
@@ -184,7 +184,7 @@ def main() -> None:
           "energy per read (fJ) | readout agreement at ref |")
     print("|---|---|---|---|---|---|---|---|---|")
     for res in runs:
-        rows = [r for r in res.rows if r.get("status") == "ok"]
+        rows = [r for r in res.rows if r.get("status") == "ok" and r.get("tier", "transient") == "transient"]
         seed = int(rows[0]["mc_seed"])
         ref = min(rows, key=lambda r: abs(float(r["bias_V"]) - float(r["param_ref_V"])))
         f = rep.instances.get(seed) if seed >= 0 else None
@@ -195,6 +195,20 @@ def main() -> None:
               f"{float(ref['readout_agreement']):.2f} |")
     for note in rep.notes:
         print(f"  note: {note}")
+    # the nominal device's 13 points: transient vs predicted tier, readout agreement
+    nom = [r for r in runs[0].rows if r.get("status") == "ok"]
+    tr = sorted((r for r in nom if r.get("tier") == "transient"), key=lambda r: float(r["bias_V"]))
+    pr = {round(float(r["bias_V"]), 6): r for r in nom if r.get("tier") == "predicted"}
+    print("\n| bias (mV) | " + " | ".join(f"{float(r['bias_V']) * 1e3:.0f}" for r in tr) + " |")
+    print("|---|" + "---|" * len(tr))
+    print("| transient P(1) | " + " | ".join(f"{float(r['p1']):.3f}" for r in tr) + " |")
+    print("| predicted P(1) | " + " | ".join(f"{float(pr[round(float(r['bias_V']), 6)]['p1']):.3f}"
+                                          if round(float(r["bias_V"]), 6) in pr else "—" for r in tr) + " |")
+    print("| readout agreement | " + " | ".join(f"{float(r['readout_agreement']):.2f}" for r in tr) + " |")
+    for key in ("tau_corr_s", "tau_core_s", "energy_per_bit_J", "readout_rail_fraction"):
+        print(f"  {key}: transient " + " ".join(f"{float(r[key]):.3g}" for r in tr))
+        print(f"  {key}: predicted " + " ".join(f"{float(pr[k][key]):.3g}" if key in pr[k] else "-"
+                                                for k in sorted(pr)))
 
     # validation: pool the replicas per bias
     recs = read_bits(val.bits_path)

@@ -69,7 +69,7 @@ __all__ = ["Band", "DieCal", "CalibrationError", "GeneratorLevels", "measure_rea
 WELL_OPTIONS: tuple[int | None, ...] = (None, 0)
 
 
-#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``); the readout DAC spans +-0.8 V.
+#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``), the readout DAC's span.
 _RO_TRIM_MAX_V = 0.5
 
 
