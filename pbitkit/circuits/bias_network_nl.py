@@ -53,6 +53,7 @@ measured transfer as the array's :class:`pbitkit.array.device.DacSpec`).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
@@ -678,7 +679,7 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
                     timeout_s: float = 7200.0) -> NetworkMeasurement:
     """Simulate the network at fan-in ``design.fan_in`` with the ``native_latch`` as its load and measure it.
 
-    Two ngspice sessions:
+    Two ngspice sessions, run side by side:
 
     * **step** (every gate rendered; all neighbour inputs' codes at full scale, then at 0, the field input
       at 0): after a refresh the bits alternate 0/1; all ``fan_in`` bits toggle (t = 300 ns) and toggle back
@@ -764,8 +765,10 @@ def measure_network(design: CapNetworkDesign | None = None, *, cell_params: Mapp
                                                 write_command(["v(out)"]), ".endc", ".end"]) + "\n",
                     timeout_s=timeout_s, label=f"native_latch bias network fan-in {n}: transfer")
     dev = _device_currents(lib, d, temp_C)
-    res_s = run(step_job)
-    res_t = run(tr_job)
+    # the two sessions are independent: run them side by side (each is one ngspice process)
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        step_future, transfer_future = pool.submit(run, step_job), pool.submit(run, tr_job)
+        res_s, res_t = step_future.result(), transfer_future.result()
 
     # -- transfer analysis
     t = np.real(res_t.vector("time"))

@@ -78,17 +78,18 @@ def attach_bias_network(card: Any, fan_in: int, *, c_node_F: float = 2e-15, vdd_
     return card.replace(bias_network=bn, provenance=prov), m
 
 
-def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", step_inputs: int | None = 4,
+def attach_cap_network(card: Any, fan_in: int = 12, *, corner: str = "tt", step_inputs: int | None = 2,
                        **design: Any) -> tuple[Any, Any]:
     """The ``native_latch``'s charge-domain network (:mod:`pbitkit.circuits.bias_network_nl`) measured at
     ``fan_in`` with the cell as its load and written into ``card``: ``bias_network`` (its
     :meth:`~pbitkit.circuits.bias_network_nl.NetworkMeasurement.card_record`: energy per update, settling
     time constant, node capacitance, no static conduction) and ``provenance.details["bias_network"]`` (the
     ledger's source record with both sessions' hashes). The reset level is the card's ``v0_V``; ``design``
-    overrides :class:`~pbitkit.circuits.bias_network_nl.CapNetworkDesign` fields. ``step_inputs`` (default 4,
+    overrides :class:`~pbitkit.circuits.bias_network_nl.CapNetworkDesign` fields. ``step_inputs`` (default 2,
     ``None``: all ``fan_in``) neighbour inputs are rendered with their gates in the step session, the others as
     their capacitors on the same node (a fully rendered fan-in-12 step session takes tens of CPU minutes;
-    the toggle energy is per toggling input and scales to ``fan_in``). Returns ``(card,
+    the toggle energy is per toggling input and scales to ``fan_in``; at fan-in 12 the energy per update with
+    2, 4 and 8 gated inputs agrees to 0.1 %, docs/energy.md). Returns ``(card,
     measurement)``; the measured DAC goes into the array with
     :func:`~pbitkit.circuits.bias_network_nl.network_weight_dac`.
 
