@@ -53,6 +53,8 @@ class CentreBitEnergy:
         ``max(1, τ_int) · sample_period_s / 2`` (the table's definition of ``tau_corr_s``) and its error.
     energy_per_independent_bit_J, energy_per_independent_bit_se_J : float
         ``energy_per_read_J · max(1, τ_int)`` and its standard error.
+    corner, temp_C, vdd_V : str, float, float or None
+        Where the pooled records ran (``vdd_V`` None: the cell's default supply).
     """
 
     cell: str
@@ -68,6 +70,18 @@ class CentreBitEnergy:
     tau_corr_se_s: float
     energy_per_independent_bit_J: float
     energy_per_independent_bit_se_J: float
+    corner: str = ""
+    temp_C: float = math.nan
+    vdd_V: float | None = None
+
+    def including(self, extra_per_read_J: float) -> tuple[float, float]:
+        """Energy per independent bit and its standard error (J) with ``extra_per_read_J`` added to every read
+        (e.g. a supply generator's share per cell per read, simulated once: it carries no sampling error)."""
+        if not (isinstance(extra_per_read_J, (int, float)) and math.isfinite(extra_per_read_J) and extra_per_read_J >= 0):
+            raise ValueError(f"extra_per_read_J must be a finite energy >= 0 J, got {extra_per_read_J!r}")
+        tau_eff = max(1.0, self.tau_int)
+        e = self.energy_per_read_J + extra_per_read_J
+        return e * tau_eff, math.hypot(tau_eff * self.energy_per_read_se_J, e * self.tau_int_se)
 
     def upper_J(self, k: float = 2.0) -> float:
         """The upper ``k``-standard-error bound of the energy per independent bit (J)."""
@@ -128,4 +142,10 @@ def centre_bit_energy(rows: Iterable[Mapping[str, Any]], records: Mapping[int, B
         p1=float(np.mean([float(r["p1"]) for r in use])), sample_period_s=t_s,
         energy_per_read_J=e_read, energy_per_read_se_J=e_se, tau_int=pooled.tau_int, tau_int_se=pooled.se,
         tau_corr_s=tau_eff * t_s / 2, tau_corr_se_s=pooled.se * t_s / 2,
-        energy_per_independent_bit_J=e_ind, energy_per_independent_bit_se_J=e_ind_se)
+        energy_per_independent_bit_J=e_ind, energy_per_independent_bit_se_J=e_ind_se,
+        corner=str(use[0].get("corner", "")), temp_C=float(use[0].get("temp_C", math.nan)),
+        vdd_V=None if _missing(use[0].get("vdd_V")) else float(use[0]["vdd_V"]))
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))

@@ -11,9 +11,14 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from pbitkit.errors import ConfigError
+from typing import Any
 
-__all__ = ["register", "cmd_characterize"]
+from pbitkit.errors import ConfigError, PbitkitError
+
+__all__ = ["register", "cmd_characterize", "GENERATOR_FILE"]
+
+#: The run directory's record of the supply generator's simulated share (cells with a generated supply).
+GENERATOR_FILE = "supply_generator.json"
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,14 @@ examples:
 Outputs in --out: characterization.csv (one row per sweep point), characterization.json (provenance),
 bits.npz (output bit sequences of the transient rows, keyed by the table's row_id), run.json,
 pbitkit.log, plots/. Re-running the same command reuses cached sessions and retries failures.
+
+Summary: the log ends with the nominal device's pooled correlation time and energy per independent bit at
+P(1) ~ 0.5 (records with 0.2 <= P(1) <= 0.8; energy per read x max(1, tau_int)), counting the cell's own
+supplies. For native_latch (the default cell) it then simulates the per-die core-supply generator (string DAC
++ native follower, one ngspice session of a few seconds) delivering the records' core supply to the
+pipeline's default 16x16 array, and logs the energy per independent bit with the generator's share per cell
+per read added: every part counted (its drain, reference and logic rails are port sources).
+supply_generator.json in --out holds that record.
 """
 
 
@@ -125,4 +138,25 @@ def _log_centre_energy(res: object) -> None:
     except ValueError as exc:
         log.info("no pooled energy per independent bit at P(1) ~ 0.5: %s", exc)
         return
-    log.info("%s", ce.summary())
+    log.info("%s (the cell's own supplies)", ce.summary())
+    _log_generator_energy(ce, getattr(res, "out_dir", None))
+
+
+def _log_generator_energy(ce: Any, out: Path | None) -> None:
+    """For the cell whose core supply the per-die generator makes, log the energy per independent bit with the
+    generator's simulated share added (:func:`~pbitkit.circuits.supply_gen.centre_energy_with_generator`) and
+    write it to :data:`GENERATOR_FILE` in the run directory."""
+    from pbitkit.circuits.supply_gen import SUPPLIED_CELL, centre_energy_with_generator
+    from pbitkit.io import atomic_write_json
+
+    if ce.cell != SUPPLIED_CELL:
+        return
+    try:
+        cg = centre_energy_with_generator(ce)
+    except PbitkitError as exc:
+        log.warning("supply generator not simulated, so the energy per independent bit above leaves it out: %s", exc)
+        return
+    log.info("%s", cg.generator.summary())
+    log.info("%s", cg.summary())
+    if out is not None:
+        atomic_write_json(Path(out) / GENERATOR_FILE, cg.to_dict())

@@ -9,9 +9,11 @@ n-well of the core pFETs) with a code chosen by the calibration in
 Schematic (sky130; W/L in µm; every element a transistor or an explicit capacitor; the rails and the code
 bits are port sources):
 
-* **String DAC** — ``2**bits`` (128) identical native ``nfet_03v3_nvt`` units (``ladder_w_um/ladder_l_um``,
-  gates at the logic rail ``vhi`` = 1.8 V, so each is a triode MOS resistor) in series from ground to the
-  reference rail ``vref`` (0.45 V); tap ``k`` sits at ≈ ``k/2**bits · vref`` (a string DAC is monotonic by
+* **String DAC** — ``2**bits`` (128) steps of ``ladder_units`` (4) identical native ``nfet_03v3_nvt`` units
+  (``ladder_w_um/ladder_l_um``, gates at the logic rail ``vhi`` = 1.8 V, so each is a triode MOS resistor) in
+  series from ground to the reference rail ``vref`` (0.45 V); the string drives only a gate, so its current
+  (≈ 0.1 µA with 4 units per step) buys nothing but settling, and more units per step cut it without moving
+  the taps; tap ``k`` sits at ≈ ``k/2**bits · vref`` (a string DAC is monotonic by
   construction; the units' on-resistance grows towards the top, where their V_GS is lower, which bends the
   transfer a few per cent — see :func:`ladder_hand_V`).
 * **Tap selection** — a binary tree of low-Vt ``pfet_01v8_lvt`` pass switches (``switch_w_um/switch_l_um``,
@@ -22,12 +24,13 @@ bits are port sources):
   devices are used: ngspice copies a sky130 device's every model bin per instance, and the standard
   ``nfet_01v8`` has 180 bins (a 9-bit version with it took 7.8 GB), the native 9 and the low-Vt pFET 48.
 * **Follower** — native ``nfet_03v3_nvt`` source follower (``follower_w_um/follower_l_um``, one unit per
-  cell, ``m = n_cells``) from its drain rail ``vin`` (``v_in_V``, default 0.2 V) to the core supply
+  cell, ``m = n_cells``) from its drain rail ``vin`` (``v_in_V``, default 0.16 V) to the core supply
   ``vcore``, with an explicit decoupling capacitor of ``c_out_per_cell_F`` per cell. The drain rail is the
   generator's main cost (its drop-out ``(V_in - V_core) I`` per cell): it only needs to stay a few ``U_T``
-  above the core supply for the follower to stay saturated (``I ∝ 1 - exp(-V_DS / U_T)``), so the
-  default is the lowest rail of :data:`FOLLOWER_RAILS` with :data:`FOLLOWER_HEADROOM_UT` thermal voltages
-  over the tt / 27 °C core supply (120-124 mV); :func:`follower_rail` picks the rail for another die's supply. In subthreshold the follower's
+  above the core supply for the follower to regulate (``I ∝ 1 - exp(-V_DS / U_T)``: the core supply follows
+  the rail by ≈ ``exp(-V_DS / U_T)``), so the default is the lowest rail of :data:`FOLLOWER_RAILS` with
+  :data:`FOLLOWER_HEADROOM_UT` thermal voltages over the tt / 27 °C core supply (120-124 mV);
+  :func:`follower_rail` picks the rail for another die's supply. In subthreshold the follower's
   V_GS shifts by ``n U_T ln(I2/I1)`` with the load (load regulation ``n U_T / I_load``), and its own V_GS
   moves with the corner and the temperature: the per-die calibration absorbs both, since it chooses the
   code with the cells in place.
@@ -51,11 +54,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from pbitkit.circuits.bit_energy import CentreBitEnergy
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
 from pbitkit.circuits.cell_base import LibraryFactory, default_library
 from pbitkit.circuits.elements import fmt_number, mos_device, netlist_header
@@ -68,7 +72,8 @@ from pbitkit.paths import data_dir
 __all__ = ["SupplyGenSpec", "GenPoint", "GenReport", "GeneratorEnergy", "render_supply_gen", "supply_gen_ports",
            "ladder_hand_V", "gen_levels", "gen_report", "amortized_energy", "generator_energy_per_cell",
            "follower_rail", "follower_headroom_V", "retarget", "SUPPLY_GEN_MODELS", "CORNERS_TABLE", "FOLLOWER_RAILS",
-           "FOLLOWER_HEADROOM_UT"]
+           "FOLLOWER_HEADROOM_UT", "LINE_STEP_V", "SUPPLIED_CELL", "DEFAULT_N_CELLS",
+           "simulate_generator_energy", "CentreWithGenerator", "centre_energy_with_generator"]
 
 _f = fmt_number
 
@@ -76,13 +81,19 @@ _f = fmt_number
 SUPPLY_GEN_MODELS: tuple[str, ...] = ("nfet_nvt", "pfet_lvt")
 
 #: The follower drain rails a die may use (V), lowest first; 0.4 V is the cells' bias rail.
-FOLLOWER_RAILS: tuple[float, ...] = (0.2, 0.25, 0.3, 0.4)
+FOLLOWER_RAILS: tuple[float, ...] = (0.16, 0.175, 0.2, 0.25, 0.3, 0.4)
 
-#: The follower's minimum drain-source headroom, in thermal voltages (a subthreshold device carries
-#: ``1 - exp(-V_DS / U_T)`` of its saturated current: 92 % at 2.5 U_T). Measured at tt / 27 °C (256 cells):
-#: the core supply moves 0.035-0.04 V per V of the rail with >= 150 mV of headroom (the follower's DIBL),
-#: 0.05 V/V at 95 mV, 0.07-0.08 V/V at 72-75 mV, 0.14 V/V at 52 mV (2 U_T).
-FOLLOWER_HEADROOM_UT = 2.5
+#: The follower's minimum drain-source headroom, in thermal voltages. In subthreshold the follower carries
+#: ``I ∝ 1 - exp(-V_DS / U_T)``, so with the gate and the load fixed the core supply follows its drain rail by
+#: ≈ ``exp(-V_DS / U_T)`` (+ ~0.02 V/V of DIBL). Measured at tt / 27 °C, 256 cells, core supply 121.4-122.1 mV
+#: (:func:`gen_report`'s ``line_sensitivity``): 0.067 V/V at 3.0 U_T (0.2 V rail), 0.137 at 2.05 U_T (0.175 V),
+#: 0.238 at 1.47 U_T (0.16 V), 0.339 at 1.10 U_T (0.15 V); load regulation and output noise improve as the
+#: headroom shrinks (3.34 -> 2.52 kΩ, 56 -> 39 µV rms). 1.4 U_T keeps the line sensitivity <= ~0.27 V/V: a
+#: rail within ±3 mV (assumed) moves the core supply by at most half a code step.
+FOLLOWER_HEADROOM_UT = 1.4
+
+#: The drain-rail step of :func:`gen_report`'s line-sensitivity measurement (V, central difference).
+LINE_STEP_V = 2e-3
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,13 @@ class SupplyGenSpec:
     Attributes
     ----------
     bits : code bits of the string DAC (``2**bits`` units and taps; 4…10).
-    v_ref_V : the string's top rail. v_in_V : the follower's drain rail (0.2 V: the lowest of
-        :data:`FOLLOWER_RAILS` that keeps the follower saturated at the tt / 27 °C core supply; see
+    v_ref_V : the string's top rail. v_in_V : the follower's drain rail (0.16 V: the lowest of
+        :data:`FOLLOWER_RAILS` with :data:`FOLLOWER_HEADROOM_UT` over the tt / 27 °C core supply; see
         :func:`follower_rail`). v_hi_V : the logic rail (the
         units' and switches' gate drive). v_ddb_V, v_tail_V, ref_V : the load replicas' bias stage.
     ladder_w_um, ladder_l_um : string unit (``nfet_03v3_nvt``: its model bins allow L 0.5/0.6/0.8 µm).
+        ladder_units : units in series per code step (4: the same taps at a quarter of the string's
+        current, 1.1 -> 4.4 MΩ; the string drives only the follower's gate).
         switch_w_um, switch_l_um : tap switch (``pfet_01v8_lvt``). follower_w_um, follower_l_um : one follower unit (``nfet_03v3_nvt``) per cell.
     c_out_per_cell_F : decoupling capacitance on the core supply per cell. c_well_F : the well line's
         hold capacitor.
@@ -105,10 +118,11 @@ class SupplyGenSpec:
 
     bits: int = 7
     v_ref_V: float = 0.45
-    v_in_V: float = 0.2
+    v_in_V: float = 0.16
     v_hi_V: float = 1.8
     ladder_w_um: float = 0.42
     ladder_l_um: float = 0.8
+    ladder_units: int = 4
     switch_w_um: float = 0.42
     switch_l_um: float = 0.35
     follower_w_um: float = 0.42
@@ -139,6 +153,8 @@ class SupplyGenSpec:
             v = getattr(self, k)
             if not isinstance(v, (int, float)) or not 0 <= v <= 1e-6:
                 raise ConfigError(f"SupplyGenSpec.{k} must be in [0, 1e-6] F, got {v!r}")
+        if not isinstance(self.ladder_units, int) or isinstance(self.ladder_units, bool) or not 1 <= self.ladder_units <= 16:
+            raise ConfigError(f"SupplyGenSpec.ladder_units must be an int in 1..16, got {self.ladder_units!r}")
         if not isinstance(self.sample_period_s, (int, float)) or not 0 < self.sample_period_s < 1:
             raise ConfigError(f"SupplyGenSpec.sample_period_s must be in (0, 1) s, got {self.sample_period_s!r}")
 
@@ -231,10 +247,15 @@ def render_supply_gen(lib: ModelLibrary, spec: SupplyGenSpec, *, code: int, n_ce
               *_bit_sources("b", spec.bits, code, spec.v_hi_V),
               f"* string DAC: {spec.n_codes} triode native nFET units from ground to vref"]
     k_top = spec.n_codes
+    u = spec.ladder_units
     for k in range(k_top):
         hi = "vref" if k + 1 == k_top else _tap(k + 1)
-        lines.append(mos_device(lib, f"L{k}", hi, "vhi", _tap(k), "0", "nfet_nvt", spec.ladder_w_um,
-                                spec.ladder_l_um))
+        # ``ladder_units`` identical units in series per step (internal nodes l<k>_<j>): the same taps, 1/u the current
+        nodes = [_tap(k), *(f"l{k}_{j}" for j in range(1, u)), hi]
+        for j in range(u):
+            name = f"L{k}" if u == 1 else f"L{k}_{j}"
+            lines.append(mos_device(lib, name, nodes[j + 1], "vhi", nodes[j], "0", "nfet_nvt", spec.ladder_w_um,
+                                    spec.ladder_l_um))
     lines += ["* tap selection: binary tree of low-Vt pFET pass switches to the follower's gate g", *_tree(lib, spec, "b", "g"),
               "* native source follower, one unit per cell, and the decoupling capacitor",
               mos_device(lib, "F", "vin", "g", "vcore", "0", "nfet_nvt", spec.follower_w_um, spec.follower_l_um)
@@ -375,6 +396,8 @@ class GenReport:
         cells' own channel noise on the supply node.
     step_droop_V, step_settle_s : the core supply's droop after a load step of ``step_frac`` of the load
         current, and the time to settle within 10 % of its final shift.
+    line_sensitivity : ``dV_core / dV_in`` (V/V), the drain rail stepped by ``±LINE_STEP_V`` with the code
+        and the cells in place: how much of the rail's own error or noise reaches the cells.
     """
 
     corner: str
@@ -388,6 +411,7 @@ class GenReport:
     step_frac: float
     step_droop_V: float
     step_settle_s: float
+    line_sensitivity: float = math.nan
     extra: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -430,6 +454,10 @@ def gen_report(code: int, *, corner: str = "tt", temp_C: float = 27.0, n_cells: 
     ctl += [f"alter vdg dc={_f(dvg)}", "op", write_command(["v(vcore)", "i(vin)"]), "alter vdg dc=0",
             "noise v(vcore) vref dec 10 1 1e9", write_command(["onoise_total"]),
             f"tran {_f(t_step / 400)} {_f(2 * t_step)}", write_command(["v(vcore)"])]
+    # line sensitivity: the drain rail stepped by +-dv_in (central difference)
+    for s in (1.0, -1.0):
+        ctl += [f"alter vin dc={_f(spec.v_in_V + s * LINE_STEP_V)}", "op", write_command(["v(vcore)"])]
+    ctl += [f"alter vin dc={_f(spec.v_in_V)}"]
     tb = net.replace(" g vcore 0 ", " gf vcore 0 ")  # follower gate behind the testbench source Vdg
     if tb == net:
         raise SimulationError("supply generator netlist: follower line not found")
@@ -437,8 +465,8 @@ def gen_report(code: int, *, corner: str = "tt", temp_C: float = 27.0, n_cells: 
     tb += (f"Vdg gf g dc 0\n"
            f"Istep vcore 0 dc 0 PULSE(0 {_f(di)} {_f(t_step)} {_f(t_step / 1000)} {_f(t_step / 1000)} 1 2)\n")
     res = runner(_job(tb, ctl, f"supply generator report {corner} {temp_C} C n={n_cells} code={code}"))
-    if len(res.plots) != 6:
-        raise SimulationError(f"supply generator report at {corner} / {temp_C} C: {len(res.plots)} plots, expected 6")
+    if len(res.plots) != 8:
+        raise SimulationError(f"supply generator report at {corner} / {temp_C} C: {len(res.plots)} plots, expected 8")
     pt = _point(spec, res.plots[0], code, well_code)
     lo, hi = (float(np.real(res.plots[k]["v(vcore)"][0])) for k in (1, 2))
     r_out = (lo - hi) / (2 * di)
@@ -458,10 +486,13 @@ def gen_report(code: int, *, corner: str = "tt", temp_C: float = 27.0, n_cells: 
     droop = float(before - after.min())
     outside = np.nonzero(np.abs(after - final) > 0.1 * abs(shift))[0] if shift != 0 else np.array([], int)
     settle = float(t[t > t_step][outside[-1]] - t_step) if outside.size else 0.0
+    v_up, v_dn = (float(np.real(res.plots[k]["v(vcore)"][0])) for k in (6, 7))
+    line = (v_up - v_dn) / (2 * LINE_STEP_V)
     return GenReport(corner=corner, temp_C=float(temp_C), n_cells=n_cells, point=pt, r_out_ohm=r_out,
                      r_out_hand_ohm=n_sub * ut / pt.i_load_A if math.isfinite(n_sub) else math.nan,
                      subthreshold_n=n_sub, noise_rms_V=noise, step_frac=step_frac, step_droop_V=droop,
-                     step_settle_s=settle, extra={"step_shift_V": shift, "t_step_s": t_step})
+                     step_settle_s=settle, line_sensitivity=line,
+                     extra={"step_shift_V": shift, "t_step_s": t_step})
 
 
 def amortized_energy(point: GenPoint, n_cells: int, sample_period_s: float = 300e-9) -> dict[str, float]:
@@ -490,7 +521,7 @@ def follower_headroom_V(point: GenPoint, spec: SupplyGenSpec) -> float:
 def follower_rail(v_core_V: float, temp_C: float, rails: Sequence[float] = FOLLOWER_RAILS,
                   headroom_ut: float = FOLLOWER_HEADROOM_UT) -> float:
     """The lowest of ``rails`` (V) at least ``headroom_ut`` thermal voltages above the core supply ``v_core_V``
-    (the follower saturated, its drop-out smallest); the highest rail if none is.
+    (the follower regulating, its drop-out smallest); the highest rail if none is.
 
     Raises
     ------
@@ -556,6 +587,16 @@ class GeneratorEnergy:
     v_core_V: float
     n_cells_measured: int
     source: str
+    v_in_V: float = math.nan
+    v_core_target_V: float = math.nan
+
+    def summary(self) -> str:
+        """One line: the energy per cell per read, its parts, and where it comes from."""
+        target = (f" for {self.v_core_target_V * 1e3:.1f} mV" if math.isfinite(self.v_core_target_V) else "")
+        rail = f", {self.v_in_V:g} V drain rail" if math.isfinite(self.v_in_V) else ""
+        return (f"supply generator at {self.corner} / {self.temp_C:g} C, {self.n_cells} cells: code {self.code} -> "
+                f"V_core {self.v_core_V * 1e3:.1f} mV{target}{rail}; drop-out {self.dropout_J * 1e15:.3f} + "
+                f"string {self.quiescent_J * 1e15:.3f} = {self.energy_J * 1e15:.3f} fJ per cell per read ({self.source})")
 
 
 def generator_energy_per_cell(n_cells: int, *, corner: str = "tt", temp_C: float = 27.0,
@@ -593,3 +634,129 @@ def generator_energy_per_cell(n_cells: int, *, corner: str = "tt", temp_C: float
                                           f"{pt['code']}, {n_meas} replica cells (examples/native_latch_corners.py)")
     raise ConfigError(f"supply generator table {path.name} has no calibrated record for corner {corner!r} at "
                       f"{temp_C} C")
+
+
+#: The cell whose core the generator supplies (its replicas are the testbench's load).
+SUPPLIED_CELL = "native_latch"
+
+#: The array size the generator's energy is amortized over by default: the pipeline's default DTM grid,
+#: 16 x 16 (a test checks it against :mod:`pbitkit.pipeline.config`).
+DEFAULT_N_CELLS = 256
+
+#: The tt / 27 °C follower's V_GS at the cells' current (V), measured (code 50: tap 160.6 mV, V_core
+#: 121.4 mV): only the first guess of :func:`simulate_generator_energy`'s code window.
+_VGS_GUESS_V = 0.04
+
+#: How far the generator's nearest code may leave the asked-for core supply (V): ~3 code steps at tt / 27 °C.
+_DELIVER_TOL_V = 5e-3
+
+
+def simulate_generator_energy(v_core_V: float, *, corner: str = "tt", temp_C: float = 27.0,
+                              n_cells: int = DEFAULT_N_CELLS, sample_period_s: float | None = None,
+                              spec: SupplyGenSpec | None = None, window: int = 8,
+                              library: LibraryFactory | None = None,
+                              runner: Callable[[SimJob], SimResult] = run) -> GeneratorEnergy:
+    """The generator's energy per cell per read when it supplies ``v_core_V`` to ``n_cells`` cells, simulated.
+
+    The drain rail is :func:`follower_rail`'s for ``v_core_V`` (unless ``spec`` is given); the code is the
+    one whose core supply is nearest ``v_core_V`` among ``2 window + 1`` codes around a hand estimate (the
+    string's tap at ``v_core_V`` + the follower's V_GS), found by :func:`retarget` in one ngspice session
+    with ``n_cells`` replica cells as the load (a second session if the nearest code is at the window's
+    edge); the energy is :func:`amortized_energy` at that operating point and ``sample_period_s`` (default:
+    ``spec``'s read period).
+
+    Raises
+    ------
+    ConfigError
+        For a bad supply, cell count, read period or window. SimulationError: as :func:`gen_levels`.
+    """
+    if not (isinstance(v_core_V, (int, float)) and 0.01 < v_core_V < 1.0):
+        raise ConfigError(f"simulate_generator_energy: v_core_V must be in (0.01, 1) V, got {v_core_V!r}")
+    n = _check_cells(n_cells)
+    if spec is None:
+        rail = follower_rail(float(v_core_V), temp_C)
+        if rail - v_core_V < FOLLOWER_HEADROOM_UT * thermal_voltage(temp_C):
+            raise ConfigError(f"simulate_generator_energy: no follower rail of {FOLLOWER_RAILS} V lies "
+                              f"{FOLLOWER_HEADROOM_UT} U_T above the core supply {v_core_V * 1e3:.1f} mV")
+        spec = replace(SupplyGenSpec(), v_in_V=rail)
+    if sample_period_s is not None:
+        spec = replace(spec, sample_period_s=sample_period_s)
+    # first guess: the tap nearest the follower's gate (hand analysis of the string, native V_th 0.096 V)
+    guess = min(range(spec.n_codes), key=lambda k: abs(ladder_hand_V(spec, k, 0.096) - v_core_V - _VGS_GUESS_V))
+    jobs: list[SimJob] = []
+
+    def recorded(job: SimJob) -> SimResult:
+        jobs.append(job)
+        return runner(job)
+
+    kw = dict(corner=corner, temp_C=temp_C, n_cells=n, well_code=None, spec=spec, window=window, library=library,
+              runner=recorded)
+    pt = retarget(v_core_V, guess, **kw)  # type: ignore[arg-type]
+    edge = pt.code in (guess - window, guess + window) and 0 < pt.code < spec.n_codes - 1
+    if edge:
+        pt = retarget(v_core_V, pt.code, **kw)  # type: ignore[arg-type]
+    if abs(pt.v_core_V - v_core_V) > _DELIVER_TOL_V:
+        raise SimulationError(f"supply generator at {corner} / {temp_C} C: the nearest code ({pt.code}) gives "
+                              f"{pt.v_core_V * 1e3:.1f} mV, not the {v_core_V * 1e3:.1f} mV asked for")
+    e = amortized_energy(pt, n, spec.sample_period_s)
+    return GeneratorEnergy(energy_J=e["total_J"], dropout_J=e["dropout_J"], quiescent_J=e["quiescent_J"], n_cells=n,
+                           corner=corner, temp_C=float(temp_C), code=pt.code, v_core_V=pt.v_core_V, n_cells_measured=n,
+                           source=f"ngspice: {len(jobs)} gen_levels session(s), job {jobs[-1].content_hash()[:12]}, "
+                                  f"{n} replica cells as the load",
+                           v_in_V=spec.v_in_V, v_core_target_V=float(v_core_V))
+
+
+@dataclass(frozen=True)
+class CentreWithGenerator:
+    """The pooled energy per independent bit at P(1) ≈ 1/2 with the supply generator's share added.
+
+    Attributes
+    ----------
+    cell_only : the pooled figure of the cell's own supplies (:class:`~pbitkit.circuits.bit_energy.CentreBitEnergy`).
+    generator : the generator's simulated energy per cell per read (:func:`simulate_generator_energy`).
+    energy_per_read_J : cell + generator per read (J).
+    energy_per_independent_bit_J, energy_per_independent_bit_se_J : ``energy_per_read_J · max(1, τ_int)`` and
+        its standard error (the generator, simulated once, adds no sampling error).
+    """
+
+    cell_only: CentreBitEnergy
+    generator: GeneratorEnergy
+    energy_per_read_J: float
+    energy_per_independent_bit_J: float
+    energy_per_independent_bit_se_J: float
+
+    def summary(self) -> str:
+        """One line: what ``pbitkit characterize`` logs after the cell-only figure."""
+        ce, g = self.cell_only, self.generator
+        side = math.isqrt(g.n_cells)
+        arr = f"{side}x{side} = {g.n_cells}" if side * side == g.n_cells else f"{g.n_cells}"
+        return (f"{ce.cell} at P(1) ~ 0.5 with its supply generator amortized over {arr} cells: energy per read "
+                f"{ce.energy_per_read_J * 1e15:.3f} + {g.energy_J * 1e15:.3f} = {self.energy_per_read_J * 1e15:.3f} fJ, "
+                f"energy_per_independent_bit_J = {self.energy_per_independent_bit_J * 1e15:.2f} +- "
+                f"{self.energy_per_independent_bit_se_J * 1e15:.2f} fJ (every part counted; the rails are port sources)")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def centre_energy_with_generator(ce: CentreBitEnergy, *, n_cells: int = DEFAULT_N_CELLS,
+                                 library: LibraryFactory | None = None,
+                                 runner: Callable[[SimJob], SimResult] = run) -> CentreWithGenerator:
+    """Add the generator's share to a pooled centre figure of :data:`SUPPLIED_CELL`: the generator is simulated
+    (:func:`simulate_generator_energy`) delivering the records' core supply (``ce.vdd_V``, else the cell's
+    default) at their corner, temperature and read period to ``n_cells`` cells.
+
+    Raises
+    ------
+    ConfigError
+        If ``ce`` is not of :data:`SUPPLIED_CELL` (other cells run from the chip's rails). SimulationError: as
+        :func:`gen_levels`.
+    """
+    if ce.cell != SUPPLIED_CELL:
+        raise ConfigError(f"the supply generator supplies {SUPPLIED_CELL!r} cores, not {ce.cell!r}")
+    vdd = NativeLatchCell.default_vdd_V if ce.vdd_V is None else ce.vdd_V
+    gen = simulate_generator_energy(vdd, corner=ce.corner or "tt", temp_C=ce.temp_C, n_cells=n_cells,
+                                    sample_period_s=ce.sample_period_s, library=library, runner=runner)
+    e_ind, e_se = ce.including(gen.energy_J)
+    return CentreWithGenerator(cell_only=ce, generator=gen, energy_per_read_J=ce.energy_per_read_J + gen.energy_J,
+                               energy_per_independent_bit_J=e_ind, energy_per_independent_bit_se_J=e_se)

@@ -1,5 +1,6 @@
 """Issue 11 §2, strictly: the default cell's energy per independent bit at P(1) ~ 1/2 (tt, 27 degC, nominal
-devices, every supply counted) is below 3.5 fJ by more than two standard errors.
+devices, every supply counted: the cell's own and the per-die supply generator's share for the pipeline's
+16 x 16 array) is below 3.5 fJ by more than two standard errors.
 
 Energy per independent bit = mean energy per read x max(1, tau_int), tau_int pooled over independent
 records at the centre with a delete-one-record jackknife error (:mod:`pbitkit.circuits.bit_energy`). The
@@ -18,13 +19,14 @@ from pbitkit.circuits.bits import read_bits
 from pbitkit.circuits.characterize import characterize
 from pbitkit.circuits.default_cell import DEFAULT_CELL
 from pbitkit.circuits.registry import get_cell
+from pbitkit.circuits.supply_gen import centre_energy_with_generator
 from pbitkit.circuits.sweep import load_spec
 
 pytestmark = [pytest.mark.ngspice, pytest.mark.slow]
 
 TARGET_J = 3.5e-15
 N_CENTRE = 64  # records of the cell's default length (60 us = 197 reads) at the centre: 12608 reads
-N_CONTROL = 8
+N_CONTROL = 5  # 8 records gave 9.79 +- 1.39 fJ: 5 still miss the target by > 2 SE (and pay for the generator's run)
 # core supply above the default (123.5 mV): measured (8 records of 60 us) tau_corr 202 +- 37 / 652 +- 95 ns at
 # +4 / +5.5 mV; at +5.5 mV 10.8 +- 1.6 fJ per independent bit (+4 mV, 3.3 +- 0.6 fJ, is not far enough)
 CONTROL_DVDD_V = 0.0055
@@ -53,6 +55,11 @@ def test_default_cell_energy_per_independent_bit_is_below_target_by_two_se(tmp_p
     # the strict demonstration: the upper 2-SE bound below the target, and the error small enough to mean it
     assert ce.upper_J(2.0) < TARGET_J, ce.summary()
     assert ce.energy_per_independent_bit_se_J < 0.1 * ce.energy_per_independent_bit_J, ce.summary()
+    # every part counted: the supply generator (simulated delivering the records' core supply to 16 x 16 cells)
+    # added to every read; the 0.2 V rail with one unit per string step (0.72 fJ) would put the bound at ~3.9 fJ
+    cg = centre_energy_with_generator(ce)
+    assert cg.generator.n_cells == 256 and cg.generator.energy_J > 0
+    assert cg.energy_per_independent_bit_J + 2 * cg.energy_per_independent_bit_se_J < TARGET_J, cg.summary()
 
 
 def test_negative_control_further_from_the_bifurcation_misses_the_target(tmp_path: Path) -> None:

@@ -1,23 +1,29 @@
 """The per-die core-supply generator of a ``native_latch`` array (string DAC + native follower): its
-rendering (validated, all-transistor) and its energy bookkeeping. Its ngspice levels against hand analysis
+rendering (validated, all-transistor), its energy bookkeeping and the characterize summary's figure with it. Its ngspice levels against hand analysis
 are checked in ``test_native_latch_cal.py``, on the same run the calibration uses."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pbitkit.circuits.audit import audit_all_transistor
+from pbitkit.circuits.bit_energy import CentreBitEnergy, centre_bit_energy
+from pbitkit.circuits.bits import BitRecord
 from pbitkit.circuits.cell_base import default_library
 from pbitkit.circuits.models import get_library
 from pbitkit.circuits.supply_gen import (
+    DEFAULT_N_CELLS,
     SUPPLY_GEN_MODELS,
     GenPoint,
     SupplyGenSpec,
     FOLLOWER_RAILS,
     amortized_energy,
+    centre_energy_with_generator,
     follower_rail,
     generator_energy_per_cell,
     render_supply_gen,
+    simulate_generator_energy,
     supply_gen_ports,
 )
 from pbitkit.errors import ConfigError, PbitkitError
@@ -48,7 +54,7 @@ def test_rendered_generator_is_all_transistor(well: int | None) -> None:
     assert audit_all_transistor(net, supply_gen_ports(spec, well=well is not None),
                                 [lib.device(r) for r in SUPPLY_GEN_MODELS]) == []
     lines = net.splitlines()
-    assert sum(ln.startswith("XL") for ln in lines) == 32
+    assert sum(ln.startswith("XL") for ln in lines) == 32 * spec.ladder_units
     assert sum(ln.startswith("XBS") for ln in lines) == 2 * 31
     assert sum(ln.startswith("XWS") for ln in lines) == (62 if well is not None else 0)
     # code 19 = 0b10011: bit 0, 1, 4 lines high
@@ -87,14 +93,82 @@ def test_generator_energy_from_the_stored_corner_table(tmp_path) -> None:
 
 
 def test_follower_rail_is_the_lowest_with_headroom() -> None:
-    """The follower's drain rail: the lowest rail 2.5 U_T above the core supply (tt / 27 °C, 121 mV: 0.2 V; a slow
-    die's 170 mV: 0.25 V; 85 °C raises U_T); none high enough -> the highest; bad input raises."""
-    assert SupplyGenSpec().v_in_V == min(FOLLOWER_RAILS) == follower_rail(0.121, 27.0)
-    assert follower_rail(0.17, 27.0) == 0.25 and follower_rail(0.125, 27.0) == 0.2 and follower_rail(0.125, 85.0) == 0.25
+    """The follower's drain rail: the lowest rail 1.4 U_T above the core supply (tt / 27 °C, 121-124 mV: 0.16 V;
+    a slow die's 170 mV: 0.25 V; 85 °C raises U_T); none high enough -> the highest; bad input raises."""
+    assert SupplyGenSpec().v_in_V == min(FOLLOWER_RAILS) == follower_rail(0.121, 27.0) == follower_rail(0.1235, 27.0)
+    assert follower_rail(0.17, 27.0) == 0.25 and follower_rail(0.13, 27.0) == 0.175 and follower_rail(0.125, 85.0) == 0.175
     assert follower_rail(0.5, 27.0) == max(FOLLOWER_RAILS)
-    # negative control: without the headroom rule the tt / 27 supply would get a rail it cannot saturate on
-    assert follower_rail(0.121, 27.0, rails=(0.15, 0.4), headroom_ut=0.0) == 0.15
-    assert follower_rail(0.121, 27.0, rails=(0.15, 0.4)) == 0.4
+    # negative control: without the headroom rule the tt / 27 supply would get a rail it cannot regulate from
+    assert follower_rail(0.121, 27.0, rails=(0.13, 0.4), headroom_ut=0.0) == 0.13
+    assert follower_rail(0.121, 27.0, rails=(0.13, 0.4)) == 0.4
     for bad in (dict(rails=()), dict(v_core_V=float("nan"))):
         with pytest.raises(ConfigError, match="follower_rail"):
             follower_rail(**{"v_core_V": 0.1, "temp_C": 27.0, **bad})  # type: ignore[arg-type]
+
+
+def test_string_units_per_step_render_in_series() -> None:
+    """``ladder_units`` identical units in series per step: u x 2**bits string devices, the same taps (tap k
+    is still node l<k>), still all-transistor; bad values raise."""
+    lib = default_library("tt", False)
+    spec = SupplyGenSpec(bits=5, ladder_units=3)
+    net = render_supply_gen(lib, spec, code=7, n_cells=4, temp_C=27.0)
+    lines = net.splitlines()
+    assert sum(ln.startswith("XL") for ln in lines) == 3 * 32
+    assert any(ln.startswith("XL6_0 l6_1 vhi l6 0 ") for ln in lines)  # tap 6 -> first internal node
+    assert any(ln.startswith("XL6_2 l7 vhi l6_2 0 ") for ln in lines)  # last internal node -> tap 7
+    assert audit_all_transistor(net, supply_gen_ports(spec, well=False),
+                                [lib.device(r) for r in SUPPLY_GEN_MODELS]) == []
+    for bad in (0, 17, 2.0, True):
+        with pytest.raises(ConfigError, match="ladder_units"):
+            SupplyGenSpec(ladder_units=bad)  # type: ignore[arg-type]
+
+
+def test_default_array_is_the_pipelines() -> None:
+    """The generator's energy is amortized over the pipeline's default DTM grid (16 x 16) unless told otherwise."""
+    from pbitkit.pipeline.config import default_config
+
+    assert DEFAULT_N_CELLS == default_config().dtm.model.L ** 2
+
+
+def _centre(cell: str, rng: np.random.Generator) -> CentreBitEnergy:
+    """A pooled centre figure of 12 records of a known process (two-state chain, tau_int 1.5 reads)."""
+    recs, rows = {}, []
+    x = np.empty((12, 300), dtype=np.uint8)
+    x[:, 0] = rng.random(12) < 0.5
+    for t in range(1, 300):
+        x[:, t] = np.where(rng.random(12) >= 0.2, rng.random(12) < 0.5, x[:, t - 1])
+    for i, b in enumerate(x):
+        recs[i] = BitRecord(bits=b, dt_s=3e-7, flip_bits=b, hysteresis_V=float("nan"))
+        rows.append({"row_id": i, "cell": cell, "status": "ok", "tier": "transient", "mc_seed": -1, "corner": "tt",
+                     "temp_C": 27.0, "vdd_V": 0.1235, "p1": float(b.mean()), "sample_period_s": 3e-7,
+                     "energy_per_bit_J": 2.57e-15})
+    return centre_bit_energy(rows, recs)
+
+
+@pytest.mark.ngspice
+def test_centre_figure_with_the_generator_counts_every_part() -> None:
+    """What ``pbitkit characterize`` logs for the default cell after its cell-only figure: the generator simulated
+    (one ngspice session, 256 replica cells) delivering the records' 123.5 mV on the 0.16 V rail, its share per
+    cell per read added to every read before the pooled tau_int multiplies. The design's share at tt / 27 °C,
+    16 x 16, is < 0.35 fJ (the 0.2 V rail with one unit per string step gave 0.72 fJ). Negative controls: a cell
+    the generator does not supply, and a supply no rail can regulate, raise before any simulation."""
+    rng = np.random.default_rng(4)
+    ce = _centre("native_latch", rng)
+    cg = centre_energy_with_generator(ce)
+    g = cg.generator
+    assert g.n_cells == DEFAULT_N_CELLS and g.v_in_V == 0.16 and abs(g.v_core_V - 0.1235) < 1e-3
+    assert g.energy_J == pytest.approx(g.dropout_J + g.quiescent_J)
+    # drop-out: (V_in - V_core) x the cells' ~22 nA x 300 ns; string: ~0.1 uA from 0.45 V over 256 cells
+    assert 0.15e-15 < g.dropout_J < 0.3e-15 and 0.02e-15 < g.quiescent_J < 0.1e-15 and g.energy_J < 0.35e-15
+    tau = max(1.0, ce.tau_int)
+    assert cg.energy_per_read_J == pytest.approx(ce.energy_per_read_J + g.energy_J)
+    assert cg.energy_per_independent_bit_J == pytest.approx((ce.energy_per_read_J + g.energy_J) * tau)
+    assert cg.energy_per_independent_bit_J - ce.energy_per_independent_bit_J == pytest.approx(g.energy_J * tau)
+    assert "every part counted" in cg.summary() and "16x16 = 256 cells" in cg.summary()
+    assert cg.to_dict()["generator"]["code"] == g.code
+    with pytest.raises(ConfigError, match="supplies 'native_latch' cores, not 'strongarm'"):
+        centre_energy_with_generator(_centre("strongarm", rng))
+    with pytest.raises(ConfigError, match="no follower rail"):
+        simulate_generator_energy(0.45)
+    with pytest.raises(ValueError, match="extra_per_read_J"):
+        ce.including(-1e-16)
