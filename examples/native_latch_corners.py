@@ -19,8 +19,11 @@ For each (corner, temperature) this script
 
 One JSON record per point is appended to ``--out`` as soon as it is done (a rerun skips the done ones):
 
-    nice -n 10 python examples/native_latch_corners.py --out pbitkit/data/native_latch_corners.jsonl
+    python examples/native_latch_corners.py --out pbitkit/data/native_latch_corners.jsonl
     python examples/native_latch_corners.py --out pbitkit/data/native_latch_corners.jsonl --table
+
+Records measured into another file are merged into the shipped one with ``--merge runs/x.jsonl`` (a point's
+record there replaces the shipped record of the same point).
 """
 
 from __future__ import annotations
@@ -68,16 +71,17 @@ def in_band(rows: list[dict[str, float]], band: Band) -> bool:
         mid["tau_core_s"] >= band.tau_core_min_s and mid["readout_agreement"] >= MIN_AGREEMENT
 
 
-def cell_design() -> str:
-    """The cell design the records are measured on: the last commit of ``native_latch.py`` and its source hash."""
-    path = Path(__file__).resolve().parents[1] / "pbitkit" / "circuits" / "builtin" / "native_latch.py"
+def cell_design(rel: str = "builtin/native_latch.py", module: str = "pbitkit.circuits.builtin.native_latch") -> str:
+    """The design the records are measured on: the last commit of the cell's module (or another module under
+    ``pbitkit/circuits``, e.g. the generator's) and its source hash."""
+    path = Path(__file__).resolve().parents[1] / "pbitkit" / "circuits" / rel
     try:
         commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], capture_output=True, text=True,
                                 cwd=path.parent, check=True, timeout=30).stdout.strip() or "uncommitted"
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", str(path)], cwd=path.parent, timeout=30).returncode
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "no git", 0
-    return f"native_latch.py {commit}{' + local edits' if dirty else ''}, source {module_hash('pbitkit.circuits.builtin.native_latch')[:10]}"
+    return f"{path.name} {commit}{' + local edits' if dirty else ''}, source {module_hash(module)[:10]}"
 
 
 def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, workers: int,
@@ -96,6 +100,7 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
     out["fixed"] = {"rows": [{k: float(r.get(k, math.nan)) for k in KEYS} for r in rows],
                     "in_band": in_band(rows, band)}
     out["cell_design"] = cell_design()
+    out["gen_design"] = cell_design("supply_gen.py", "pbitkit.circuits.supply_gen")
     errors: list[str] = []
     cal = None
     for rail_cal in sorted(rails):
@@ -171,11 +176,12 @@ def table(path: Path) -> str:
     recs = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
     order = {c: i for i, c in enumerate(("tt", "ff", "ss", "fs", "sf"))}
     recs.sort(key=lambda r: (order.get(r["corner"], 9), r["temp_C"]))
-    head = ("| corner / °C | code → V_core (mV) | follower rail (V) | well | readout V / n-well | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
+    head = ("| corner / °C | code → V_core (mV) | follower rail (V) | well | readout V / n-well | bias stage V_ddb / V_tail (V) | P(1) at −60 / 0 / +60 mV | τ_corr (ns) | "
             "τ_core (ns) | flips at ref | readout agreement at ref | energy per read (fJ) | generator per cell per read, 16×16 / 70×70 (fJ) | "
-            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell | fixed 123.5 mV: P(1) −60 / +60, in band |")
+            "energy per independent bit incl. generator, 16×16 / 70×70 (fJ) | in band | cell; generator | fixed 123.5 mV: P(1) −60 / +60, in band |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     band = Band()
+    dflt = CELL.params()
     for r in recs:
         fx = r.get("fixed", {})
         if "rows" in fx:
@@ -185,7 +191,7 @@ def table(path: Path) -> str:
         fxs = (f"{fmt(fx['rows'][0]['p1'])} / {fmt(fx['rows'][2]['p1'])}, {'yes' if fx['in_band'] else 'no'}"
                if "rows" in fx else "auto-zero fails, no")
         if not r.get("ok"):
-            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | {r.get('v_in_V', 0.4):g} | | | | | | | | | | | no | "
+            lines.append(f"| {r['corner']} / {r['temp_C']:g} | no code in the band (see text) | {r.get('v_in_V', 0.4):g} | | | | | | | | | | | | no | "
                          f"{r.get('cell_design', '—')} | {fxs} |")
             continue
         rows = r["rows"]
@@ -193,13 +199,14 @@ def table(path: Path) -> str:
         well = "at V_core" if r["well_code"] is None else f"tap {r['well_code']} ({r['v_well_V'] * 1e3:.0f} mV)"
         lines.append(
             f"| {r['corner']} / {r['temp_C']:g} | {r['code']} → {r['v_core_V'] * 1e3:.1f} | {r.get('v_in_V', 0.4):g} | {well} | "
-            f"{p['vddr_V']:.2f} / {p['ro_nwell_V']:+.2f} | "
+            f"{p['vddr_V']:.2f} / {p['ro_nwell_V']:+.2f} | {p.get('vddb_V', dflt['vddb_V']):.2f} / "
+            f"{p.get('vtail_V', dflt['vtail_V']):.2f} | "
             f"{' / '.join(fmt(x['p1']) for x in rows)} | {fmt(rows[1]['tau_corr_s'], 1e9, 0)} | "
             f"{fmt(rows[1]['tau_core_s'], 1e9, 0)} | {rows[1]['n_flips']:.0f} | {fmt(rows[1]['readout_agreement'])} | "
             f"{fmt(r['energy_per_read_J'], 1e15)} | "
             f"{fmt(r['gen_energy']['total_J'], 1e15)} / {fmt(r['gen_large']['energy']['total_J'], 1e15)} | "
             f"{fmt(r['energy_per_independent_bit_J'], 1e15)} / {fmt(r['energy_per_independent_bit_large_J'], 1e15)} | "
-            f"{'yes' if r['in_band'] else 'no'} | {r.get('cell_design', '—')} | {fxs} |")
+            f"{'yes' if r['in_band'] else 'no'} | {r.get('cell_design', '—')}; {r.get('gen_design', 'supply_gen.py before 02d89e0')} | {fxs} |")
     return "\n".join(lines)
 
 
@@ -217,7 +224,17 @@ def main() -> None:
                     help="the follower's drain rails (V), lowest first")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
+    ap.add_argument("--merge", type=Path, default=None,
+                    help="replace --out's records of the points in this file by its records (one per point), then exit")
     a = ap.parse_args()
+    if a.merge is not None:
+        new = {(r["corner"], r["temp_C"]): r for r in map(json.loads, a.merge.read_text().splitlines()) if r}
+        old = [json.loads(s) for s in a.out.read_text().splitlines() if s.strip()] if a.out.is_file() else []
+        kept = [r for r in old if (r["corner"], r["temp_C"]) not in new]
+        a.out.write_text("".join(json.dumps(r) + "\n" for r in kept + list(new.values())))
+        print(f"{a.out}: {len(kept)} records kept, {len(new)} from {a.merge}: "
+              + ", ".join(f"{c}/{t:g}" for c, t in new))
+        return
     if a.table:
         print(table(a.out))
         return

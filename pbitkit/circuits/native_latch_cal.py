@@ -43,6 +43,14 @@ state it starts in, and the ~1 nA bias pair no longer decides it (measured at tt
 ends of the bias range at the top code, 280 mV), which is why the search first bounds the code from above
 by the flips.
 
+Where a readout / well setting's core is bistable at the highest flipping code but the sigmoid does not span
+there, the bias pair is too weak for the core (measured at sf / 27 °C: the cell's own bias stage draws ~25 pA
+there, against ~1 nA at tt), and steps 1–3 are repeated with stronger bias-stage settings
+(:data:`BIAS_STAGE_OPTIONS`: a higher bias-stage supply ``vddb_V`` and tail gate drive ``vtail_V``, both port
+sources of the cell; the readout auto-zeroed again with them).
+
+The calibration aims at τ_core ≥ ``Band.tau_core_cal_s`` (45 ns), a margin over the band's 30 ns.
+
 The first combination that passes is the die's :class:`DieCal`; if none does, :class:`CalibrationError`
 names what each combination measured.
 """
@@ -62,14 +70,40 @@ from pbitkit.circuits.supply_gen import GenPoint, SupplyGenSpec, gen_levels
 from pbitkit.errors import ConfigError, SimulationError
 
 __all__ = ["Band", "DieCal", "CalibrationError", "GeneratorLevels", "measure_reads", "calibrate_die_supply",
-           "WELL_OPTIONS"]
+           "WELL_OPTIONS", "BIAS_STAGE_OPTIONS"]
 
 #: Well settings tried, in order: None (core pFET wells at the core supply) and 0 (the well line at the
 #: string's tap 0, ground: forward body bias of ``V_core`` on the core pFETs).
 WELL_OPTIONS: tuple[int | None, ...] = (None, 0)
 
 
-#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``); the readout DAC spans +-0.8 V.
+#: Bias-stage settings tried, in order, where a setting's core is bistable but its sigmoid does not span (the
+#: bias pair too weak for the core): ``{}`` is the cell's own (``vddb_V`` 0.4 V, ``vtail_V`` 0.12 V, ~1 nA
+#: at tt / 27 °C); the others raise the bias stage's supply and its tail pFET's gate drive (both are port
+#: sources of the cell). Measured at sf / 27 °C (ideal 320 mV core, wells at 100 mV): the cell's own bias
+#: stage draws ~25 pA there and does not move the core (P(1) ~0.45 at both ends of the bias range), 0.8 V /
+#: 0.35 V draws ~1.5 nA and spans 0.00 / 0.97, 0.8 V / 0.3 V ~4 nA and spans 0.00 / 1.00.
+BIAS_STAGE_OPTIONS: tuple[Mapping[str, float], ...] = ({}, {"vddb_V": 0.8, "vtail_V": 0.35},
+                                                         {"vddb_V": 0.8, "vtail_V": 0.3})
+
+
+def _stage_str(stage: Mapping[str, float]) -> str:
+    return f"V_ddb {stage['vddb_V']:g} V / V_tail {stage['vtail_V']:g} V" if stage else "the cell's own"
+
+
+def _check_bias_options(options: Sequence[Mapping[str, float]]) -> None:
+    if not options:
+        raise ConfigError("calibrate_die_supply: bias_options must hold at least one setting ({} = the cell's own)")
+    for o in options:
+        if not isinstance(o, Mapping) or (o and set(o) != {"vddb_V", "vtail_V"}):
+            raise ConfigError(f"calibrate_die_supply: each of bias_options must be {{}} or have exactly the keys "
+                              f"vddb_V, vtail_V; got {o!r}")
+        if o and not (0 < o["vddb_V"] <= 1.8 and -0.5 <= o["vtail_V"] <= 1.8):
+            raise ConfigError(f"calibrate_die_supply: bias_options {o!r}: need 0 < vddb_V <= 1.8 V and "
+                              f"-0.5 <= vtail_V <= 1.8 V")
+
+
+#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``), the readout DAC's span.
 _RO_TRIM_MAX_V = 0.5
 
 
@@ -111,6 +145,9 @@ class Band:
         below its bifurcation relaxes in ~7 ns, and its sigmoid can still span when the ~1 nA bias pair
         dominates a weak core at a low supply (measured at ff / 27 °C: 62 mV, τ_core 7 ns): that is a
         monostable noise comparator, not a bistable latch.
+    tau_core_cal_s : the calibration's aim for τ_core (s, ≥ ``tau_core_min_s``): margin for the independent
+        record (measured at fs / 85 °C: a code accepted at exactly 30 ns gave 26 ns and a readout agreement
+        of 0.68 on the independent record).
     t_read_s : the record length of one P(1) measurement (s; 31 µs ≈ 100 reads).
     extend_factor, z_margin : a span record outside the aim (``p_lo_cal`` / ``p_hi_cal``) but not outside the
         band (``p_lo`` / ``p_hi``) by ``z_margin`` binomial standard errors (on the effective number of reads,
@@ -134,6 +171,7 @@ class Band:
     min_flips: int = 3
     min_flips_read: int = 2
     tau_core_min_s: float = 30e-9
+    tau_core_cal_s: float = 45e-9
     t_check_s: float = 61e-6
     t_read_s: float = 31e-6
     extend_factor: int = 3
@@ -159,6 +197,8 @@ class Band:
             raise ConfigError(f"Band.z_margin must be in [0, 5], got {self.z_margin!r}")
         if not 0 <= self.tau_core_min_s < 1e-6:
             raise ConfigError(f"Band.tau_core_min_s must be in [0, 1 us), got {self.tau_core_min_s!r}")
+        if not self.tau_core_min_s <= self.tau_core_cal_s < 1e-6:
+            raise ConfigError(f"Band.tau_core_cal_s must be in [tau_core_min_s, 1 us), got {self.tau_core_cal_s!r}")
         for k in ("t_check_s", "t_read_s"):
             if not 10e-6 <= getattr(self, k) <= 1e-3:
                 raise ConfigError(f"Band.{k} must be in 10 us .. 1 ms, got {getattr(self, k)!r}")
@@ -314,6 +354,7 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                          spec: SupplyGenSpec | None = None, code_range: tuple[int, int] | None = None,
                          well_options: Sequence[int | None] = WELL_OPTIONS,
                          readout_options: Sequence[tuple[float, float]] = READOUT_OPTIONS,
+                         bias_options: Sequence[Mapping[str, float]] = BIAS_STAGE_OPTIONS,
                          levels: GeneratorLevels | None = None, window: int = 16, noise_seed: int = 101,
                          workers: int = 2,
                          library: LibraryFactory | None = None, log: Callable[[str], None] | None = None) -> DieCal:
@@ -324,6 +365,9 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
     n_cells : the array size the generator feeds (its load and drop-out).
     code_range : the supply codes searched (inclusive; default ``2**bits / 16`` to the top: ~50 mV up).
     well_options, readout_options : the settings tried, in order (cheapest first).
+    bias_options : bias-stage settings (``{}`` or ``vddb_V`` / ``vtail_V``), tried in order at a readout and
+        well setting whose core is bistable at the highest flipping code but whose sigmoid does not span
+        there (default :data:`BIAS_STAGE_OPTIONS`).
     levels : the generator's levels at this die (reuse across calls; default: simulated here).
     window : step 3 bisects the ``window`` codes below the highest flipping code first (if the sigmoid
         already spans at its bottom, the whole range below).
@@ -337,6 +381,7 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
     """
     band = band or Band()
     spec = spec or SupplyGenSpec()
+    _check_bias_options(bias_options)
     lo_c, hi_c = code_range if code_range is not None else (spec.n_codes // 16, spec.n_codes - 1)
     if not 0 <= lo_c < hi_c < spec.n_codes:
         raise ConfigError(f"calibrate_die_supply: code_range must satisfy 0 <= lo < hi < {spec.n_codes}, "
@@ -365,7 +410,8 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                f"tau_core at ref {tau * 1e9:.0f} ns")
         # a NaN tau_core: the core's sign never changed in the record (frozen): whatever flips the reads show
         # then come from the readout (measured at fs / 27 C: 76 read flips in 61 us over a frozen core)
-        bistable = tau >= band.tau_core_min_s
+        # the aim carries a margin over the band's tau_core_min_s (the independent record scatters around it)
+        bistable = tau >= band.tau_core_cal_s
         passed = bistable and p_lo <= band.p_lo_cal and p_hi >= band.p_hi_cal
         n_lo, n_hi = _n_eff(rows[0]), _n_eff(rows[2])
         if bistable and not passed and band.extend_factor and band.undecided(p_lo, n_lo, p_hi, n_hi):
@@ -388,7 +434,7 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
 
     def null_code(prm: Mapping[str, float], vdd: float) -> tuple[int, str]:
         """The readout's auto-zero code at the core supply ``vdd`` (the die's), and a log line."""
-        key = (prm["vddr_V"], prm["ro_nwell_V"], round(vdd, 5))
+        key = (prm["vddr_V"], prm["ro_nwell_V"], prm.get("vddb_V"), prm.get("vtail_V"), round(vdd, 5))
         if key not in nulls:
             try:
                 nulls[key] = readout_null(corner=corner, temp_C=temp_C, params=prm, vdd_V=vdd, library=library)
@@ -416,8 +462,97 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             f"in {band.t_read_s * 1e6:.0f} us")
         return float(row["n_flips"])
 
+    def _calibrate_setting(well: int | None, prm: Mapping[str, float], ro: Mapping[str, float], rcode: int,
+                           stage: Mapping[str, float]) -> tuple[DieCal | None, str, bool]:
+        """Steps 1-3 at one readout / well / bias-stage setting: the die's calibration, or None with why it
+        failed and whether the failure was a bistable core whose sigmoid the bias pair does not span."""
+        at = f"well {well}, readout {prm['vddr_V']} V / {prm['ro_nwell_V']:+} V" + \
+            (f", bias stage {_stage_str(stage)}" if stage else "")
+        # 1. the highest code at which the reads still flip (flips fall monotonically with the supply):
+        #    a (workers + 1)-ary search, ``workers`` codes per round in parallel
+        lo, hi = lo_c, hi_c + 1  # invariant: flips at lo (measured in step 0, or here), none at hi
+        step = 0
+        if stage and flips(lo_c, well, ro, 0) < band.min_flips_read:
+            return None, f"{at}: the reads do not flip at the lowest code {lo_c}", False
+        while hi - lo > 1:
+            k = max(1, min(workers, hi - lo - 1))
+            codes = sorted({lo + (hi - lo) * (j + 1) // (k + 1) for j in range(k)} - {lo, hi})
+            step += 1
+            with cf.ThreadPoolExecutor(len(codes)) as ex:
+                n_fl = list(ex.map(lambda c: flips(c, well, ro, step), codes))
+            for c, f in zip(codes, n_fl, strict=True):
+                if f >= band.min_flips_read:
+                    lo = c
+                else:
+                    hi = c
+                    break
+        c_max = lo
+        # 2. the sigmoid must span at c_max (the slowest admissible core), else no code does
+        step += 1
+        p_top = span(c_max, well, ro, step)
+        for _ in range(band.frozen_backoff):
+            if p_top[3] or math.isfinite(p_top[2]) or c_max <= lo_c:
+                break
+            # the core never changed sign at ref in this record (frozen): the flip search's record at
+            # c_max was near the cliff; the next code down is the most bistable admissible core
+            c_max -= 1
+            step += 1
+            p_top = span(c_max, well, ro, step)
+        if not p_top[3]:
+            # bistable (with the aim's margin) but not spanning: the bias pair is too weak for this core
+            weak = p_top[2] >= band.tau_core_cal_s
+            return None, (f"{at}: the reads flip up to code {c_max} (V_core "
+                          f"{lv.point(c_max, well).v_core_V * 1e3:.1f} mV) but there the sigmoid does not span or the "
+                          f"core is not bistable: P(1) {p_top[0]:.3f} / {p_top[1]:.3f}, tau_core "
+                          f"{p_top[2] * 1e9:.0f} ns"), weak
+        # 3. the lowest code in lo_c..c_max whose sigmoid spans (the cheapest: power rises with the supply);
+        #    the band is a few tens of mV wide, so the bisection starts ``window`` codes below c_max
+        lo, hi, p_hi = max(lo_c, c_max - window), c_max, p_top
+        if lo < hi:
+            step += 1
+            p = span(lo, well, ro, step)
+            if p[3]:
+                hi, p_hi, lo = lo, p, lo_c
+        while hi - lo > 1:
+            step += 1
+            mid = (lo + hi) // 2
+            p = span(mid, well, ro, step)
+            if p[3]:
+                hi, p_hi = mid, p
+            else:
+                lo = mid
+        step += 1
+        interp = lv.point(hi, well)
+        pt = lv.exact(hi, well)
+        say(f"code {hi}: exact V_core {pt.v_core_V * 1e3:.2f} mV (grid interpolation "
+            f"{interp.v_core_V * 1e3:.2f} mV)")
+        # the readout auto-zeroed at the chosen core supply; a changed trim code is checked on the sigmoid
+        rcode_die, msg = null_code(prm, pt.v_core_V)
+        say(f"well {well}, {msg}")
+        if rcode_die != rcode:
+            rcode, ro = rcode_die, {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode_die)}
+            p_hi = span(hi, well, ro, step)
+            step += 1
+            if not p_hi[3]:
+                return None, (f"{at}: code {hi} (V_core {pt.v_core_V * 1e3:.1f} mV) leaves the band with the "
+                              f"readout auto-zeroed there: P(1) {p_hi[0]:.3f} / {p_hi[1]:.3f}"), False
+        (row,) = measure_reads(pt, ro, [ref], corner=corner, temp_C=temp_C, t_stop_s=band.t_check_s,
+                               noise_seed=noise_seed, replica=step, workers=1, library=library)
+        count[0] += 1
+        n_check = float(row["n_flips"])
+        say(f"code {hi}: {n_check:.0f} flips at ref in {band.t_check_s * 1e6:.0f} us (P(1) {row['p1']:.3f})")
+        if n_check < band.min_flips:
+            return None, (f"{at}: lowest spanning code {hi} (V_core {pt.v_core_V * 1e3:.1f} mV) is too slow: "
+                          f"{n_check:.0f} flips in {band.t_check_s * 1e6:.0f} us (< {band.min_flips})"), False
+        return DieCal(corner=corner, temp_C=float(temp_C), n_cells=n_cells, code=hi, well_code=well, point=pt,
+                      readout=dict(ro), p1_span=(p_hi[0], p_hi[1]), flips_at_ref=n_check, log=tuple(lines),
+                      n_measurements=count[0],
+                      extra={"interp_error_V": interp.v_core_V - pt.v_core_V, "p1_ref": float(row["p1"]),
+                             "readout_null_vdd_V": pt.v_core_V, "readout_code": float(rcode),
+                             "tau_corr_s": float(row["tau_corr_s"]), "tau_core_s": p_hi[2]}), "", False
+
     tried = []
-    nulls: dict[tuple[float, float, float], tuple[int, tuple[float, float]] | str] = {}
+    nulls: dict[tuple[float | None, ...], tuple[int, tuple[float, float]] | str] = {}
     for vddr, ro_nw in readout_options:
         for well in well_options:
             prm = {"vddr_V": vddr, "ro_nwell_V": ro_nw}
@@ -433,88 +568,19 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                              f"code {lo_c} ({lv.point(lo_c, well).v_core_V * 1e3:.1f} mV): readout stuck")
                 say(tried[-1])
                 break
-            # 1. the highest code at which the reads still flip (flips fall monotonically with the supply):
-            #    a (workers + 1)-ary search, ``workers`` codes per round in parallel
-            lo, hi = lo_c, hi_c + 1  # invariant: flips at lo (measured above), none at hi
-            step = 0
-            while hi - lo > 1:
-                k = max(1, min(workers, hi - lo - 1))
-                codes = sorted({lo + (hi - lo) * (j + 1) // (k + 1) for j in range(k)} - {lo, hi})
-                step += 1
-                with cf.ThreadPoolExecutor(len(codes)) as ex:
-                    n_fl = list(ex.map(lambda c: flips(c, well, ro, step), codes))
-                for c, f in zip(codes, n_fl, strict=True):
-                    if f >= band.min_flips_read:
-                        lo = c
-                    else:
-                        hi = c
-                        break
-            c_max = lo
-            # 2. the sigmoid must span at c_max (the slowest admissible core), else no code does
-            step += 1
-            p_top = span(c_max, well, ro, step)
-            for _ in range(band.frozen_backoff):
-                if p_top[3] or math.isfinite(p_top[2]) or c_max <= lo_c:
+            for stage in bias_options:
+                if stage:
+                    prm = {"vddr_V": vddr, "ro_nwell_V": ro_nw, **stage}
+                    rcode, msg = null_code(prm, lv.point(lo_c, well).v_core_V)
+                    say(f"well {well}, bias stage {_stage_str(stage)}, {msg}")
+                    ro = {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode)}
+                cal, why, weak_pair = _calibrate_setting(well, prm, ro, rcode, stage)
+                if cal is not None:
+                    return cal
+                tried.append(why)
+                if not weak_pair:
+                    # the core is not bistable or too slow: a stronger bias pair does not help
                     break
-                # the core never changed sign at ref in this record (frozen): the flip search's record at
-                # c_max was near the cliff; the next code down is the most bistable admissible core
-                c_max -= 1
-                step += 1
-                p_top = span(c_max, well, ro, step)
-            if not p_top[3]:
-                tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: the reads flip up to code {c_max} "
-                             f"(V_core {lv.point(c_max, well).v_core_V * 1e3:.1f} mV) but there the sigmoid does not "
-                             f"span or the core is not bistable: P(1) {p_top[0]:.3f} / {p_top[1]:.3f}, tau_core "
-                             f"{p_top[2] * 1e9:.0f} ns")
-                continue
-            # 3. the lowest code in lo_c..c_max whose sigmoid spans (the cheapest: power rises with the supply);
-            #    the band is a few tens of mV wide, so the bisection starts ``window`` codes below c_max
-            lo, hi, p_hi = max(lo_c, c_max - window), c_max, p_top
-            if lo < hi:
-                step += 1
-                p = span(lo, well, ro, step)
-                if p[3]:
-                    hi, p_hi, lo = lo, p, lo_c
-            while hi - lo > 1:
-                step += 1
-                mid = (lo + hi) // 2
-                p = span(mid, well, ro, step)
-                if p[3]:
-                    hi, p_hi = mid, p
-                else:
-                    lo = mid
-            step += 1
-            interp = lv.point(hi, well)
-            pt = lv.exact(hi, well)
-            say(f"code {hi}: exact V_core {pt.v_core_V * 1e3:.2f} mV (grid interpolation "
-                f"{interp.v_core_V * 1e3:.2f} mV)")
-            # the readout auto-zeroed at the chosen core supply; a changed trim code is checked on the sigmoid
-            rcode_die, msg = null_code(prm, pt.v_core_V)
-            say(f"well {well}, {msg}")
-            if rcode_die != rcode:
-                rcode, ro = rcode_die, {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode_die)}
-                p_hi = span(hi, well, ro, step)
-                step += 1
-                if not p_hi[3]:
-                    tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: code {hi} (V_core "
-                                 f"{pt.v_core_V * 1e3:.1f} mV) leaves the band with the readout auto-zeroed there: "
-                                 f"P(1) {p_hi[0]:.3f} / {p_hi[1]:.3f}")
-                    continue
-            (row,) = measure_reads(pt, ro, [ref], corner=corner, temp_C=temp_C, t_stop_s=band.t_check_s,
-                                   noise_seed=noise_seed, replica=step, workers=1, library=library)
-            count[0] += 1
-            n_check = float(row["n_flips"])
-            say(f"code {hi}: {n_check:.0f} flips at ref in {band.t_check_s * 1e6:.0f} us (P(1) {row['p1']:.3f})")
-            if n_check < band.min_flips:
-                tried.append(f"well {well}, readout {vddr} V / {ro_nw:+} V: lowest spanning code {hi} "
-                             f"(V_core {pt.v_core_V * 1e3:.1f} mV) is too slow: {n_check:.0f} flips in "
-                             f"{band.t_check_s * 1e6:.0f} us (< {band.min_flips})")
-                continue
-            return DieCal(corner=corner, temp_C=float(temp_C), n_cells=n_cells, code=hi, well_code=well, point=pt,
-                          readout=ro, p1_span=(p_hi[0], p_hi[1]), flips_at_ref=n_check, log=tuple(lines), n_measurements=count[0],
-                          extra={"interp_error_V": interp.v_core_V - pt.v_core_V, "p1_ref": float(row["p1"]),
-                                 "readout_null_vdd_V": pt.v_core_V, "readout_code": float(rcode),
-                                 "tau_corr_s": float(row["tau_corr_s"]), "tau_core_s": p_hi[2]})
     raise CalibrationError(f"native_latch die at {corner} / {temp_C} C: no generator code in the band "
                            f"(P(1) <= {band.p_lo_cal} / >= {band.p_hi_cal} at ref -/+ {band.half_span_V * 1e3:.0f} mV, or "
                            f"inside {band.p_lo} / {band.p_hi} by {band.z_margin:g} SE on an extended record, tau_core >= "

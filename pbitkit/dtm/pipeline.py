@@ -86,7 +86,12 @@ class DTMConfig:
     ``sampler`` is the array used for training (ideal by default); ``device`` the chip (card, seed, DACs)
     used for device / calibrated generation and, when ``hardware_aware``, for a second, hardware-aware
     training run on that chip (saved in ``hw_aware/``; calibrated first when ``device.calibrate``, the
-    default — calibration plus hardware-aware training recovered ideal quality on digits, docs/dtm.md). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``) and
+    default). ``hardware_aware_init = "main"`` (default) fine-tunes the trained main model on the chip for
+    ``hardware_aware_epochs`` epochs (at most ``[train] epochs``) at step size ``hardware_aware_lr`` (cosine decay as ``[train]``);
+    ``"scratch"`` trains it from random couplings with ``[train]``'s settings, a second draw of the training
+    noise that on digits cost more than the chip (docs/dtm.md, "The chip after calibration").
+    ``init_model`` starts every step of this config's training from a trained ``model.npz`` (fine-tuning;
+    a relative path is relative to the directory the model is trained into). ``monolithic_baseline`` also trains the T = 1 Boltzmann machine baseline (``T1/``) and
     ``extra_T`` further DTMs with other step counts (``T2/``, ``T8/``, ...) for the report's T sweep;
     ``acp_baseline`` the same DTM without any correlation penalty (``no_acp/``: ACP off, ``lambda = 0``), the
     paper's ACP-vs-no-penalty comparison.
@@ -101,6 +106,10 @@ class DTMConfig:
         default_factory=lambda: SamplerSpec(mode="device", weight_bits=8, bias_bits=8, calibrate=True)
     )
     hardware_aware: bool = False
+    hardware_aware_init: Literal["main", "scratch"] = "main"
+    hardware_aware_epochs: int = 10
+    hardware_aware_lr: float = 0.005
+    init_model: str | None = None
     acp_baseline: bool = False
     monolithic_baseline: bool = True
     extra_T: tuple[int, ...] = ()
@@ -111,6 +120,12 @@ class DTMConfig:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if any(t < 1 for t in self.extra_T):
             raise ConfigError(f"extra_T must hold positive step counts, got {list(self.extra_T)}")
+        if self.hardware_aware_init not in ("main", "scratch"):
+            raise ConfigError(f"hardware_aware_init must be 'main' or 'scratch', got {self.hardware_aware_init!r}")
+        if self.hardware_aware_epochs < 1:
+            raise ConfigError(f"hardware_aware_epochs must be >= 1, got {self.hardware_aware_epochs}")
+        if not (self.hardware_aware_lr > 0 and np.isfinite(self.hardware_aware_lr)):
+            raise ConfigError(f"hardware_aware_lr must be a positive number, got {self.hardware_aware_lr}")
         if self.device.mode != "device":
             raise ConfigError("device.mode must be 'device' (the chip used for device runs and hardware-aware training)")
 
@@ -175,8 +190,11 @@ def train_dtm(
     if ck_dir:
         ck_dir.mkdir(parents=True, exist_ok=True)
     todo = steps or list(range(1, cfg.forward.n_steps + 1))
+    init = _init_steps(cfg, layout, out)
     jobs = [
-        StepJob(t, layout, fp, data, cfg.train, cfg.sampler, str(ck_dir / f"step_{t}") if ck_dir else None) for t in todo
+        StepJob(t, layout, fp, data, cfg.train, cfg.sampler, str(ck_dir / f"step_{t}") if ck_dir else None,
+                init[t - 1] if init else None)
+        for t in todo
     ]
     results: dict[int, StepResult] = {}
     if executor is None and cfg.workers == 1:
@@ -205,6 +223,21 @@ def train_dtm(
         dtm.save(out / "model.npz")
         atomic_write_json(out / "curves.json", {str(t): c for t, c in curves.items()})
     return TrainedDTM(dtm, curves, train, test)
+
+
+def _init_steps(cfg: DTMConfig, layout: Layout, out: Path | None) -> tuple | None:
+    """The step parameters ``cfg.init_model`` starts training from (``None`` without one)."""
+    if cfg.init_model is None:
+        return None
+    p = Path(cfg.init_model)
+    if not p.is_absolute():
+        if out is None:
+            raise ConfigError(f"init_model {cfg.init_model!r} is relative: train_dtm needs an out_dir to resolve it")
+        p = out / p
+    visible, steps = DTM.load_steps(p, cfg.forward.n_steps)
+    if not np.array_equal(visible, layout.visible):
+        raise ConfigError(f"init_model {p}: its visible layout differs from the config's (another model or layout?)")
+    return steps
 
 
 def load_dtm(cfg: DTMConfig, run_dir: str | Path) -> TrainedDTM:
@@ -283,5 +316,9 @@ def variants(cfg: DTMConfig) -> dict[str, tuple[DTMConfig, str]]:
         no_pen = dataclasses.replace(cfg.train, acp=ACPConfig(enabled=False, lambda_init=0.0))
         out["no_acp"] = (dataclasses.replace(cfg, train=no_pen), "no_acp")
     if cfg.hardware_aware:
-        out["hw_aware"] = (dataclasses.replace(cfg, sampler=cfg.device), "hw_aware")
+        hw = dataclasses.replace(cfg, sampler=cfg.device)
+        if cfg.hardware_aware_init == "main":  # fine-tune the main model (trained first, in the parent directory)
+            hw = dataclasses.replace(hw, init_model="../model.npz", train=dataclasses.replace(
+                cfg.train, epochs=min(cfg.hardware_aware_epochs, cfg.train.epochs), lr=cfg.hardware_aware_lr))
+        out["hw_aware"] = (hw, "hw_aware")
     return out

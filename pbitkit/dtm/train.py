@@ -152,6 +152,7 @@ class StepJob:
     config: TrainConfig
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     checkpoint: str | None = None  # path of this step's checkpoint (.npz + .json); None = no checkpoints
+    init: StepParams | None = None  # start from these couplings and fields (fine-tuning) instead of random ones
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,12 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, step, 2**31 - 1]))
     J = init_rng.normal(0.0, cfg.init_std, E)
     h = np.zeros(N)
+    if job.init is not None:  # fine-tuning: start from given parameters (e.g. the ideal model, on a chip)
+        J0, h0 = np.asarray(job.init.J_edge, dtype=np.float64), np.asarray(job.init.h, dtype=np.float64)
+        if J0.shape != (E,) or h0.shape != (N,):
+            raise ConfigError(f"step {step}: initial parameters have shapes {J0.shape}, {h0.shape}; the graph needs "
+                              f"({E},), ({N},)")
+        J, h = J0.copy(), h0.copy()
     opt = Adam([(E,), (N,)], cfg.lr, cfg.beta1, cfg.beta2, cfg.adam_eps)
     lam = cfg.acp.lambda_init
     rho_prev: float | None = None

@@ -42,6 +42,13 @@ def test_band_validates() -> None:
         calibrate_die_supply("ff", 27.0, code_range=(40, 20))
     with pytest.raises(ConfigError, match="code_range"):
         calibrate_die_supply("ff", 27.0, code_range=(8, 128))
+    # the calibration's tau_core aim carries a margin over the band's bistability bound
+    assert Band().tau_core_cal_s > Band().tau_core_min_s
+    with pytest.raises(ConfigError, match="tau_core_cal_s"):
+        Band(tau_core_cal_s=20e-9)
+    for bad_stage in ((), ({"vddb_V": 0.8},), ({"vddb_V": 2.5, "vtail_V": 0.3},), ({"vddb_V": 0.8, "vtail_V": 0.3, "x": 1},)):
+        with pytest.raises(ConfigError, match="bias_options"):
+            calibrate_die_supply("sf", 27.0, bias_options=bad_stage)  # type: ignore[arg-type]
 
 
 @pytest.mark.ngspice
@@ -97,3 +104,34 @@ def test_calibration_puts_a_fast_die_in_the_band_and_the_fixed_supply_does_not()
         calibrate_die_supply("ff", 27.0, n_cells=16, band=band, levels=levels, code_range=(8, 12),
                              well_options=(None,), readout_options=((0.45, 0.0),))
     assert READOUT_TRIM_DAC.lsb_V > 0
+
+
+def test_shipped_sf_die_works_through_its_stronger_bias_stage() -> None:
+    """The shipped sf / 27 °C record (examples/native_latch_corners.py): in the band with a bias stage
+    stronger than the cell's own, which its calibration log shows failing at the same readout, well and code
+    (the negative control: bistable, the sigmoid not spanning)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from pbitkit.circuits.native_latch_cal import BIAS_STAGE_OPTIONS
+
+    path = Path(__file__).resolve().parents[2] / "pbitkit" / "data" / "native_latch_corners.jsonl"
+    (rec,) = [r for r in map(json.loads, path.read_text().splitlines()) if r["corner"] == "sf" and r["temp_C"] == 27]
+    band = Band()
+    stage = {k: rec["params"][k] for k in ("vddb_V", "vtail_V")}
+    assert stage in BIAS_STAGE_OPTIONS[1:] and stage["vddb_V"] > CELL.params()["vddb_V"]
+    lo, mid, hi = rec["rows"]
+    assert lo["p1"] <= band.p_lo and hi["p1"] >= band.p_hi and mid["tau_core_s"] >= band.tau_core_min_s
+    log = rec["cal_log"]
+    k = next(i for i, line in enumerate(log) if "bias stage V_ddb" in line)
+    spans = [re.search(r"code (\d+) \(.*well 0\): P\(1\) ([\d.]+) / ([\d.]+), tau_core at ref ([\d.]+) ns", line)
+             for line in log]
+    own = [m for m in spans[:k] if m]
+    strong = [m for m in spans[k:] if m]
+    # the cell's own stage: bistable at the highest flipping code, but no span there
+    assert own and float(own[-1][4]) >= band.tau_core_cal_s * 1e9 and not (
+        float(own[-1][2]) <= band.p_lo and float(own[-1][3]) >= band.p_hi), own[-1][0]
+    # the stronger stage at the same code spans it
+    same = [m for m in strong if m[1] == own[-1][1]]
+    assert same and float(same[0][2]) <= band.p_lo and float(same[0][3]) >= band.p_hi, [m[0] for m in strong]

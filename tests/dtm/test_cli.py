@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import pickle
 
 import numpy as np
@@ -92,7 +93,17 @@ def test_variants_for_the_T_sweep() -> None:
     v = variants(DTMConfig(hardware_aware=True, acp_baseline=True, extra_T=(2, 4, 8)))  # 4 = main's T: once
     assert list(v) == ["main", "T1", "T2", "T8", "no_acp", "hw_aware"]  # the cheap comparisons train first
     assert v["T8"][0].forward.n_steps == 8 and v["T8"][1] == "T8"
-    assert v["hw_aware"][0].sampler.mode == "device"
+    hw = v["hw_aware"][0]
+    assert hw.sampler.mode == "device"  # fine-tunes the main model on the chip (the default), never longer than it
+    assert hw.init_model == "../model.npz" and hw.train.epochs == 10 and hw.train.lr == 0.005
+    assert v["main"][0].init_model is None and v["main"][0].train.epochs == 40
+    short = variants(DTMConfig(hardware_aware=True, train=dataclasses.replace(DTMConfig().train, epochs=3)))
+    assert short["hw_aware"][0].train.epochs == 3
+    scratch = variants(DTMConfig(hardware_aware=True, hardware_aware_init="scratch"))["hw_aware"][0]
+    assert scratch.init_model is None and scratch.train == DTMConfig().train
+    for bad in ({"hardware_aware_init": "ideal"}, {"hardware_aware_epochs": 0}, {"hardware_aware_lr": 0.0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            DTMConfig(**bad)
     acp = v["no_acp"][0].train.acp
     assert not acp.enabled and acp.lambda_init == 0.0 and v["main"][0].train.acp.enabled
 
