@@ -3,14 +3,14 @@
 
     nice -n 10 python examples/native_latch_card.py [--out runs/nl-card] [--n-mc 16] [--replicas 8]
                                                     [--t-stop T] [--nominal-t-stop T] [--trims FILE]
-                                                    [--workers 2] [--ship]
+                                                    [--workers 2] [--predicted] [--ship]
 
 1. **Trims**: each mismatch instance (``mc_seed`` 0 … n-1, tt, 27 degC) is calibrated by the cell's own
    procedure (:func:`pbitkit.circuits.native_latch_trim.calibrate_cell`: readout auto-zero, core balance at
    bias = ref), or its trims are read from ``--trims`` (JSON lines ``{"mc_seed": s, "params": {...}}``);
    written to ``OUT/trims.jsonl``.
 2. **Card**: ``characterize`` the nominal cell (13 bias points over the default range, ``--nominal-t-stop``
-   per point) and each trimmed instance (9 bias points, ``--t-stop`` per point), merged into ``OUT/card``
+   per point; with ``--predicted`` also the predicted tier: the 13-point table of docs/cells.md) and each trimmed instance (9 bias points, ``--t-stop`` per point), merged into ``OUT/card``
    and fitted as ``pbitkit fit OUT/card`` would (transient tier; ``variation`` = the spread of the trimmed
    instances; the correlation time pooled
    from the run's bits). ``--ship`` copies the card to ``pbitkit/data/native_latch_card.json``.
@@ -50,14 +50,16 @@ from pbitkit.pbitmodel.run import fit_run
 CELL = "native_latch"
 
 
-def instance_spec(mc_seed: int, params: dict[str, float], t_stop_s: float | None = None) -> dict:
+def instance_spec(mc_seed: int, params: dict[str, float], t_stop_s: float | None = None,
+                  predicted: bool = False) -> dict:
     """One device's sweep: the nominal cell (``mc_seed = -1``: 13 bias points over the default range; its
     records near the centre give the card's correlation time) or one mismatch instance with its own trim
     parameters (balanced at bias = ref by its calibration), 9 bias points; ``t_stop_s`` per point (default:
-    the cell's 60 us = 200 reads)."""
+    the cell's 60 us = 200 reads); ``predicted`` adds the predicted tier to the nominal device's points."""
     prm = {**params, **({"t_stop_s": t_stop_s} if t_stop_s else {})}
     if mc_seed < 0:
-        return {"cell": CELL, "noise_seed": 3, "bias": {"n": 13}, "params": prm}
+        return {"cell": CELL, "noise_seed": 3, "bias": {"n": 13}, "params": prm,
+                "tiers": ["transient", "predicted"] if predicted else ["transient"]}
     return {"cell": CELL, "noise_seed": 3, "bias": {"n": 9}, "params": prm, "n_mc": 1, "mc_seed_start": mc_seed,
             "include_nominal": False}
 
@@ -148,6 +150,7 @@ def main() -> None:
     ap.add_argument("--t-stop", type=float, default=None, help="simulated time per point (default: the cell's)")
     ap.add_argument("--nominal-t-stop", type=float, default=None,
                     help="simulated time per point of the nominal device (default: --t-stop)")
+    ap.add_argument("--predicted", action="store_true", help="also the predicted tier at the nominal device's points")
     ap.add_argument("--ship", action="store_true", help="copy the card to pbitkit/data/native_latch_card.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -156,7 +159,7 @@ def main() -> None:
     trims = read_trims(args.trims) if args.trims else calibrate(args.n_mc, args.workers, out / "trims.jsonl")
     nominal_t_stop = args.nominal_t_stop if args.nominal_t_stop is not None else args.t_stop
     runs = [characterize(load_spec(instance_spec(seed, trims.get(seed, {}),
-                                                 nominal_t_stop if seed < 0 else args.t_stop)),
+                                                 nominal_t_stop if seed < 0 else args.t_stop, args.predicted)),
                          out / f"dev{seed}", workers=args.workers, plot=False)
             for seed in [-1, *sorted(trims)]]
     print(f"trimmed instances: {len(trims)} of {args.n_mc} ({sorted(trims)})")
@@ -184,7 +187,7 @@ def main() -> None:
           "energy per read (fJ) | readout agreement at ref |")
     print("|---|---|---|---|---|---|---|---|---|")
     for res in runs:
-        rows = [r for r in res.rows if r.get("status") == "ok"]
+        rows = [r for r in res.rows if r.get("status") == "ok" and r.get("tier", "transient") == "transient"]
         seed = int(rows[0]["mc_seed"])
         ref = min(rows, key=lambda r: abs(float(r["bias_V"]) - float(r["param_ref_V"])))
         f = rep.instances.get(seed) if seed >= 0 else None
@@ -195,6 +198,20 @@ def main() -> None:
               f"{float(ref['readout_agreement']):.2f} |")
     for note in rep.notes:
         print(f"  note: {note}")
+    # the nominal device's 13 points: transient vs predicted tier, readout agreement
+    nom = [r for r in runs[0].rows if r.get("status") == "ok"]
+    tr = sorted((r for r in nom if r.get("tier") == "transient"), key=lambda r: float(r["bias_V"]))
+    pr = {round(float(r["bias_V"]), 6): r for r in nom if r.get("tier") == "predicted"}
+    print("\n| bias (mV) | " + " | ".join(f"{float(r['bias_V']) * 1e3:.0f}" for r in tr) + " |")
+    print("|---|" + "---|" * len(tr))
+    print("| transient P(1) | " + " | ".join(f"{float(r['p1']):.3f}" for r in tr) + " |")
+    print("| predicted P(1) | " + " | ".join(f"{float(pr[round(float(r['bias_V']), 6)]['p1']):.3f}"
+                                          if round(float(r["bias_V"]), 6) in pr else "—" for r in tr) + " |")
+    print("| readout agreement | " + " | ".join(f"{float(r['readout_agreement']):.2f}" for r in tr) + " |")
+    for key in ("tau_corr_s", "tau_core_s", "energy_per_bit_J", "readout_rail_fraction"):
+        print(f"  {key}: transient " + " ".join(f"{float(r[key]):.3g}" for r in tr))
+        print(f"  {key}: predicted " + " ".join(f"{float(pr[k][key]):.3g}" if key in pr[k] else "-"
+                                                for k in sorted(pr)))
 
     # validation: pool the replicas per bias
     recs = read_bits(val.bits_path)

@@ -10,10 +10,17 @@ steps, up and down), its auto-zero (:func:`~pbitkit.circuits.native_latch_trim.r
 ``qb`` shorted by the cell's switch with the core running) and the offset left after it (±20 mV in 1 mV
 steps at the core's common mode).
 
+``--part aperture --trims FILE`` (the trims ``examples/native_latch_card.py`` wrote): when in its decision
+window each trimmed instance's comparator samples (:func:`~pbitkit.circuits.builtin.native_latch.readout_aperture`:
+a ±3 mV state that switches sign 0…160 ns after the clock edge, in 5 ns steps; the kernel's median), and one
+30 µs noisy record at ``bias = ref``, its reads scored against the core's sign over the cell's default aperture
+(25–45 ns) and over the instance's own (20 ns centred on its median).
+
 One JSON record per instance is appended to ``--out`` as soon as it is done:
 
     nice -n 10 python examples/native_latch_mismatch.py --part core --out runs/nl_mm_core.jsonl
     nice -n 10 python examples/native_latch_mismatch.py --part readout --workers 2 --out runs/nl_mm_readout.jsonl
+    nice -n 10 python examples/native_latch_mismatch.py --part aperture --trims TRIMS --workers 2 --out runs/nl_mm_ap.jsonl
 """
 
 from __future__ import annotations
@@ -76,6 +83,37 @@ def readout_part(seeds: list[int], out: Path, workers: int) -> None:
             _append(out, rec)
 
 
+def aperture_part(seeds: list[int], trims: dict[int, dict[str, float]], out: Path, workers: int) -> None:
+    from pbitkit.circuits.builtin.native_latch import readout_aperture
+
+    p0 = CELL.params()
+    delays = np.arange(0.0, 161e-9, 5e-9)
+
+    def one(s: int) -> dict:
+        prm = trims.get(s, {})
+        before = readout_aperture(delays, mc_seed=s, params=prm)
+        # the kernel's median: the first delay from which the read keeps the state before the switch
+        med = float(delays[np.argmax(before)] - 2.5e-9) if before.any() and not before[0] else math.nan
+        own = {"aperture_s": p0["aperture_s"], "aperture_delay_s": float(np.clip(
+            med - p0["aperture_s"] / 2, 0.0, p0["t_eval_s"] - p0["aperture_s"])) if math.isfinite(med)
+               else p0["aperture_delay_s"]}
+        pt = SweepPoint("native_latch", p0["ref_V"], mc_seed=s, params={**prm, "t_stop_s": 30e-6}, noise_seed=23)
+        (job,) = CELL.jobs([pt])
+        res = run(job)
+        (row,) = CELL.rows(job, res)
+        (job_own,) = CELL.jobs([SweepPoint("native_latch", p0["ref_V"], mc_seed=s, noise_seed=23,
+                                           params={**prm, "t_stop_s": 30e-6, **own})])
+        (row_own,) = CELL.rows(job_own, res)  # the same waveforms (the aperture enters no netlist)
+        return {"mc_seed": s, "params": prm, "kernel_median_s": med, "before": before.tolist(),
+                "p1": float(row["p1"]), "tau_core_s": float(row["tau_core_s"]),
+                "agreement_default": float(row["readout_agreement"]),
+                "agreement_own": float(row_own["readout_agreement"]), "own_aperture": own}
+
+    with cf.ThreadPoolExecutor(max(1, workers)) as ex:
+        for rec in ex.map(one, seeds):
+            _append(out, rec)
+
+
 def _append(out: Path, rec: dict) -> None:
     with out.open("a") as fh:
         fh.write(json.dumps(rec) + "\n")
@@ -84,7 +122,8 @@ def _append(out: Path, rec: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("core", "readout"), required=True)
+    ap.add_argument("--part", choices=("core", "readout", "aperture"), required=True)
+    ap.add_argument("--trims", type=Path, default=None, help="JSON lines {mc_seed, params} (--part aperture)")
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
@@ -93,6 +132,14 @@ def main() -> None:
     seeds = list(range(a.seeds))
     if a.part == "core":
         core_part(seeds, a.out, a.workers)
+    elif a.part == "aperture":
+        trims = {}
+        if a.trims:
+            for line in a.trims.read_text().splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    trims[int(rec["mc_seed"])] = {k: float(v) for k, v in rec.get("params", {}).items()}
+        aperture_part(seeds, trims, a.out, a.workers)
     else:
         readout_part(seeds, a.out, a.workers)
 

@@ -38,6 +38,8 @@ from pbitkit.circuits import measure
 from pbitkit.circuits.bias_network_nl import (
     CapNetworkDesign,
     NetworkInput,
+    NetworkMeasurement,
+    measure_network,
     native_latch_subckt,
     render_cap_network,
 )
@@ -48,7 +50,8 @@ from pbitkit.errors import ConfigError
 from pbitkit.io import sha256_bytes
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["PairResult", "Chi2Result", "pair_boltzmann", "pair_chi2", "predicted_couplings", "insitu_couplings",
+__all__ = ["PairResult", "Chi2Result", "pair_boltzmann", "pair_chi2", "predicted_couplings", "card_couplings",
+           "insitu_couplings",
            "native_latch_noise_sigmas", "render_coupled_pair", "sr_latch_lines", "simulate_coupled_pair"]
 
 _f = fmt_number
@@ -296,6 +299,25 @@ def predicted_couplings(*, lsb_V: float, offset_V: float, vreset_V: float, v0_V:
     J = code_J[0] * lsb_V / (4 * vs_V)
     h = [(vreset_V + offset_V + k * lsb_V / 2 - v0_V) / (2 * vs_V) for k in code_h]
     return float(J), float(h[0]), float(h[1])
+
+
+def card_couplings(d: CapNetworkDesign, *, v0_V: float, vs_V: float, code_J: tuple[int, int],
+                   code_h: tuple[int, int], library: ModelLibrary | None = None,
+                   cell_params: Mapping[str, float] | None = None
+                   ) -> tuple[tuple[float, float, float], NetworkMeasurement]:
+    """The couplings the card predicts *before* the pair runs: the network's transfer measured on its own
+    (:func:`pbitkit.circuits.bias_network_nl.measure_network` with the cell as load, codes 0 and the pair's
+    ``|code_J|``, ``|code_h|``, one neighbour input rendered in the step session: ~7 s of ngspice CPU) and
+    the card's ``(V0, Vs)``, through :func:`predicted_couplings`.
+
+    Returns
+    -------
+    ((J, h1, h2), NetworkMeasurement)
+    """
+    codes = sorted({0, *(abs(int(k)) for k in (*code_J, *code_h))})
+    m = measure_network(d, codes=codes, step_inputs=1, cell_params=cell_params, library=library)
+    return predicted_couplings(lsb_V=m.lsb_V, offset_V=m.offset_V, vreset_V=d.vreset_V, v0_V=v0_V, vs_V=vs_V,
+                               code_J=code_J, code_h=code_h), m
 
 
 def insitu_couplings(result: PairResult, *, v0_V: float, vs_V: float) -> tuple[float, float, float]:

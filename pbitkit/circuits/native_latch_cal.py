@@ -103,7 +103,7 @@ def _check_bias_options(options: Sequence[Mapping[str, float]]) -> None:
                               f"-0.5 <= vtail_V <= 1.8 V")
 
 
-#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``); the readout DAC spans +-0.8 V.
+#: The cell accepts readout n-well trims within +-0.5 V (``ro_trim_V``), the readout DAC's span.
 _RO_TRIM_MAX_V = 0.5
 
 

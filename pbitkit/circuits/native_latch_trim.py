@@ -8,7 +8,8 @@ comparator has an input-referred offset of tens of mV (many instances decide the
 n-wells ``nwa``/``nwb`` (``trim_V`` = ``V_nwb - V_nwa``; positive makes a 1 more likely), the readout
 latch pFETs ``RP1``/``RP2`` in ``nwr1``/``nwr2`` (``ro_trim_V`` = ``V_nwr1 - V_nwr2``; positive makes a 1
 more likely). The trim voltages are cell parameters quantized by :class:`TrimDac` (8 bits over ±0.45 V
-for the core, 3.5 mV steps; over ±0.8 V for the readout, 6.3 mV steps ≈ 2 mV at its input).
+for the core, 3.5 mV steps; over ±0.5 V for the readout, the cell's accepted ``ro_trim_V`` range, 3.9 mV
+steps ≈ 1.3 mV at its input).
 
 Calibration (:func:`calibrate_cell`), using only what a chip observes (the cell's bits):
 
@@ -96,7 +97,7 @@ AUTO_ZERO_ON_V = 1.8
 
 #: The core's differential n-well trim (``trim_V``) and the readout's (``ro_trim_V``).
 CORE_TRIM_DAC = TrimDac(8, 0.45)
-READOUT_TRIM_DAC = TrimDac(8, 0.8)
+READOUT_TRIM_DAC = TrimDac(8, 0.5)
 
 
 @dataclass(frozen=True)

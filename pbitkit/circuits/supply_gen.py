@@ -730,7 +730,8 @@ class CentreWithGenerator:
         ce, g = self.cell_only, self.generator
         side = math.isqrt(g.n_cells)
         arr = f"{side}x{side} = {g.n_cells}" if side * side == g.n_cells else f"{g.n_cells}"
-        return (f"{ce.cell} at P(1) ~ 0.5 with its supply generator amortized over {arr} cells: energy per read "
+        arr += " cells, the pipeline's default array" if g.n_cells == DEFAULT_N_CELLS else " cells"
+        return (f"{ce.cell} at P(1) ~ 0.5 with its supply generator amortized over {arr}: energy per read "
                 f"{ce.energy_per_read_J * 1e15:.3f} + {g.energy_J * 1e15:.3f} = {self.energy_per_read_J * 1e15:.3f} fJ, "
                 f"energy_per_independent_bit_J = {self.energy_per_independent_bit_J * 1e15:.2f} +- "
                 f"{self.energy_per_independent_bit_se_J * 1e15:.2f} fJ (every part counted; the rails are port sources)")

@@ -79,7 +79,8 @@ from pbitkit.constants import thermal_voltage
 from pbitkit.errors import ConfigError
 
 __all__ = ["NativeLatchCell", "render_native_latch", "NATIVE_LATCH_NOISE_FETS", "NATIVE_LATCH_SUPPLIES",
-           "NATIVE_LATCH_TRIM_SOURCES", "RAIL_MARGIN", "clock_port_energy", "rail_to_rail", "readout_levels"]
+           "NATIVE_LATCH_TRIM_SOURCES", "RAIL_MARGIN", "clock_port_energy", "rail_to_rail", "readout_levels",
+           "readout_aperture"]
 
 _f = fmt_number
 
@@ -222,7 +223,8 @@ def rail_to_rail(hi_V: np.ndarray | float, lo_V: np.ndarray | float, vddr_V: flo
 
 def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None = None, corner: str = "tt",
                    temp_C: float = 27.0, mc_seed: int = -1, vdd_V: float | None = None,
-                   load_F: float = 0.0, library: LibraryFactory | None = None,
+                   load_F: float = 0.0, x_after_V: Sequence[float] | None = None,
+                   t_switch_s: Sequence[float] | None = None, library: LibraryFactory | None = None,
                    runner: Callable[[SimJob], SimResult] = run) -> np.ndarray:
     """The readout's outputs at each read instant for a forced core state: ``x = V_q - V_qb`` held at
     ``x_V[k]`` during period ``k`` (two sources at the core's metastable common mode ``vdd / 6 ± x / 2``; the
@@ -234,6 +236,9 @@ def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None =
     params : cell parameters over the defaults (``readout`` is forced on).
     load_F : an explicit load capacitor on each of ``outp`` and ``outn`` (F), e.g. the input of the logic that
         holds the bit.
+    x_after_V, t_switch_s : optional, one per period: ``x`` steps (in ``t_edge_s``) from ``x_V[k]`` to
+        ``x_after_V[k]`` at ``t_switch_s[k]`` after the decision window opens (the clock edge), e.g. to find
+        when in its window the comparator samples (:func:`readout_aperture`).
 
     Returns
     -------
@@ -243,7 +248,8 @@ def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None =
     Raises
     ------
     ConfigError
-        An empty or non-finite ``x_V``, or a negative load.
+        An empty or non-finite ``x_V``, a negative load, ``x_after_V`` / ``t_switch_s`` not given together,
+        of another length or with a switch outside ``[0, t_eval_s - 2 t_edge_s)``.
     """
     x = np.asarray(x_V, dtype=float)
     if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
@@ -254,16 +260,29 @@ def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None =
     p = cell.params({**(params or {}), "readout": 1.0})
     vdd = cell.default_vdd_V if vdd_V is None else float(vdd_V)
     lib = (library or default_library)(corner, mc_seed >= 0)
-    ts, tr = p["sample_period_s"], p["t_edge_s"]
+    ts, te, tr = p["sample_period_s"], p["t_eval_s"], p["t_edge_s"]
+    if (x_after_V is None) != (t_switch_s is None):
+        raise ConfigError("readout_levels: give x_after_V and t_switch_s together")
+    if x_after_V is None:
+        xa, tsw = x, np.full(x.size, te - 2 * tr)
+    else:
+        xa, tsw = np.asarray(x_after_V, dtype=float), np.asarray(t_switch_s, dtype=float)
+        if xa.shape != x.shape or tsw.shape != x.shape or not (np.all(np.isfinite(xa)) and np.all(np.isfinite(tsw))):
+            raise ConfigError("readout_levels: x_after_V and t_switch_s must be finite, one per period of x_V")
+        if np.any(tsw < 0) or np.any(tsw >= te - 2 * tr):
+            raise ConfigError(f"readout_levels: t_switch_s must lie in [0, {te - 2 * tr:g}) s of the decision window")
     net = cell.render(lib, p, vdd_V=vdd, temp_C=temp_C, bias_V=p["ref_V"], mc_seed=mc_seed, noise=False)
 
-    def staircase(values: np.ndarray) -> str:
-        pts = [f"0 {_f(values[0])}"] + [f"{_f(k * ts + 2 * tr)} {_f(v)} {_f((k + 1) * ts)} {_f(v)}"
-                                        for k, v in enumerate(values)]
+    def staircase(sign: float) -> str:
+        v0, v1 = vdd / 6 + sign * x / 2, vdd / 6 + sign * xa / 2
+        pts = [f"0 {_f(v0[0])}"]
+        for k in range(x.size):
+            t_sw = k * ts + ts - te + tsw[k]
+            pts.append(f"{_f(k * ts + 2 * tr)} {_f(v0[k])} {_f(t_sw)} {_f(v0[k])} {_f(t_sw + tr)} {_f(v1[k])} "
+                       f"{_f((k + 1) * ts)} {_f(v1[k])}")
         return "PWL(" + " ".join(pts) + ")"
 
-    cm = vdd / 6
-    net += f"Vxq q 0 {staircase(cm + x / 2)}\nVxqb qb 0 {staircase(cm - x / 2)}\n"
+    net += f"Vxq q 0 {staircase(1.0)}\nVxqb qb 0 {staircase(-1.0)}\n"
     if load_F > 0:
         net += f"Cloadp outp 0 {_f(load_F)}\nCloadn outn 0 {_f(load_F)}\n"
     ctl = [".control", f"tran {_f(ts / 300)} {_f(x.size * ts)}", write_command(["v(outp)", "v(outn)"]), ".endc",
@@ -275,6 +294,34 @@ def readout_levels(x_V: Sequence[float], *, params: Mapping[str, float] | None =
     t_read = (np.arange(x.size) + 1) * ts - tr - 1e-9
     return np.stack([np.interp(t_read, t, np.real(tr_plot["v(outp)"])),
                      np.interp(t_read, t, np.real(tr_plot["v(outn)"]))], axis=1)
+
+
+def readout_aperture(delays_s: Sequence[float], *, ratio: float = 1.0, x_V: float = 3e-3,
+                     **kwargs: Any) -> np.ndarray:
+    """When in its window the comparator samples: for each delay ``d``, the core state is ``+x`` (then, in a
+    second period, ``-x``) from the clock edge until ``d`` and ``-ratio x`` (``+ratio x``) after it.
+
+    The comparator weighs the input over its aperture with some kernel ``w(t)``; it reads the state before
+    the switch when ``W(d) > ratio / (1 + ratio)`` (``W`` the kernel's cumulative fraction), so the delay at
+    which the read changes side is the kernel's median for ``ratio = 1`` and its 20 % / 80 % points for
+    ``ratio = 1/4`` / ``4``. ``kwargs`` go to :func:`readout_levels` (``params``, ``corner``, ``mc_seed``, ...).
+
+    Returns
+    -------
+    bool array, one per delay: True where both periods read the state *before* the switch.
+
+    Raises
+    ------
+    ConfigError
+        ``ratio`` or ``x_V`` not > 0, or a delay outside the decision window.
+    """
+    if not (ratio > 0 and x_V > 0):
+        raise ConfigError(f"readout_aperture: ratio and x_V must be > 0, got {ratio!r}, {x_V!r}")
+    d = np.repeat(np.asarray(delays_s, dtype=float), 2)
+    sign = np.tile([1.0, -1.0], d.size // 2)
+    v = readout_levels(sign * x_V, x_after_V=-sign * ratio * x_V, t_switch_s=d, **kwargs)
+    before = (v[:, 0] > v[:, 1]) == (sign > 0)
+    return before.reshape(-1, 2).all(axis=1)
 
 
 def _metastable_nodeset(vdd_V: float) -> str:
@@ -313,7 +360,9 @@ class NativeLatchCell(Cell):
         "readout": 1.0, "vddr_V": 0.45, "w_in_um": 0.42, "l_in_um": 0.35, "ro_nwell_V": 0.0, "ro_trim_V": 0.0,
         "ro_reset_x": 1.0,
         "az_V": 0.0,
-        "sample_period_s": 300e-9, "t_eval_s": 170e-9, "t_edge_s": 0.5e-9, "aperture_s": 40e-9,
+        "sample_period_s": 300e-9, "t_eval_s": 170e-9, "t_edge_s": 0.5e-9,
+        # the comparator's aperture (measurement only: readout_agreement); measured with readout_aperture
+        "aperture_delay_s": 25e-9, "aperture_s": 20e-9,
         # simulation
         "noise_dt_s": 1e-9, "t_stop_s": 60e-6, "t_settle_s": 1e-6, "core_sample_s": 10e-9,
         "noise_scale": 1.0, "hysteresis_V": 0.004, "bias_half_span_V": 0.06,
@@ -345,6 +394,7 @@ class NativeLatchCell(Cell):
         check_param(n, "hysteresis_V", p["hysteresis_V"], 0.0, 1.0)
         check_param(n, "bias_half_span_V", p["bias_half_span_V"], 0.0, 1.0, lo_open=True)
         check_param(n, "aperture_s", p["aperture_s"], 0.0, p["t_eval_s"], lo_open=True)
+        check_param(n, "aperture_delay_s", p["aperture_delay_s"], 0.0, p["t_eval_s"] - p["aperture_s"])
         check_time_steps(n, "t_stop_s / noise_dt_s", p["t_stop_s"], p["noise_dt_s"])
 
     def default_netlist(self, library: ModelLibrary | None = None) -> str:
@@ -424,7 +474,9 @@ class NativeLatchCell(Cell):
             j = np.arange(math.ceil((p["t_settle_s"] + te) / ts), math.floor(t[-1] / ts + 1e-9) + 1)
             t_start = j * ts - te
             x_start = np.interp(t_start, t, x)
-            grid = t_start[:, None] + np.linspace(0.0, p["aperture_s"], 9)[None, :]
+            # the core's state as the comparator samples it: x averaged over its aperture, aperture_s long,
+            # starting aperture_delay_s after the clock edge (readout_aperture measures where it lies)
+            grid = t_start[:, None] + p["aperture_delay_s"] + np.linspace(0.0, p["aperture_s"], 9)[None, :]
             x_aperture = np.interp(grid, t, x).mean(axis=1)
             core_bits = (x_start > 0).astype(np.uint8)
             if p["readout"]:
