@@ -245,7 +245,7 @@ def render_supply_gen(lib: ModelLibrary, spec: SupplyGenSpec, *, code: int, n_ce
               f"Vhi vhi 0 {_f(spec.v_hi_V)}",
               "* code register outputs (supply code; bit i on its gate line b<i>, complement bn<i>)",
               *_bit_sources("b", spec.bits, code, spec.v_hi_V),
-              f"* string DAC: {spec.n_codes} triode native nFET units from ground to vref"]
+              f"* string DAC: {spec.n_codes} steps of {spec.ladder_units} triode native nFET units from ground to vref"]
     k_top = spec.n_codes
     u = spec.ladder_units
     for k in range(k_top):
