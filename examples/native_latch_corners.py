@@ -39,6 +39,7 @@ from pathlib import Path
 from pbitkit.circuits.builtin.native_latch import NativeLatchCell
 from pbitkit.circuits.native_latch_cal import Band, CalibrationError, GeneratorLevels, calibrate_die_supply, measure_reads
 from pbitkit.circuits.cache import module_hash
+from pbitkit.circuits.native_latch_trim import READOUT_OPTIONS
 from pbitkit.circuits.supply_gen import (
     FOLLOWER_RAILS,
     GenPoint,
@@ -85,12 +86,16 @@ def cell_design(rel: str = "builtin/native_latch.py", module: str = "pbitkit.cir
 
 
 def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, workers: int,
-           large_run: bool = False, rails: tuple[float, ...] = FOLLOWER_RAILS) -> dict[str, object]:
-    band = Band(t_read_s=21e-6)
+           large_run: bool = False, rails: tuple[float, ...] = FOLLOWER_RAILS,
+           tau_core_aim_s: float = Band().tau_core_cal_s,
+           readouts: tuple[tuple[float, float], ...] = READOUT_OPTIONS) -> dict[str, object]:
+    band = Band(t_read_s=21e-6, tau_core_cal_s=tau_core_aim_s)
     ref = CELL.params()["ref_V"]
     biases = [ref - band.half_span_V, ref, ref + band.half_span_V]
     t0 = time.time()
-    out: dict[str, object] = {"corner": corner, "temp_C": temp, "n_cells": n_cells}
+    out: dict[str, object] = {"corner": corner, "temp_C": temp, "n_cells": n_cells,
+                              "band": {"tau_core_cal_s": band.tau_core_cal_s, "t_read_s": band.t_read_s},
+                              "readout_options": [list(r) for r in readouts]}
     # negative control: the fixed nominal design (ideal 123.5 mV core source, wells at it, 0.45 V readout, no
     # readout trim: the nominal devices are symmetric), the same three records
     fixed = GenPoint(code=-1, well_code=None, v_core_V=CELL.default_vdd_V, v_gate_V=math.nan,
@@ -108,7 +113,7 @@ def record(corner: str, temp: float, n_cells: int, n_large: int, t_stop: float, 
         levels = GeneratorLevels(corner, temp, n_cells, spec)
         try:
             cal = calibrate_die_supply(corner, temp, n_cells=n_cells, band=band, spec=spec, levels=levels,
-                                       workers=workers, log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
+                                       workers=workers, readout_options=readouts, log=lambda m: print(f"  [{corner}/{temp:g}] {m}", flush=True))
             break
         except CalibrationError as e:
             errors.append(f"on the {rail_cal:g} V rail: {e}")
@@ -222,6 +227,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rails", default=",".join(f"{r:g}" for r in FOLLOWER_RAILS),
                     help="the follower's drain rails (V), lowest first")
+    ap.add_argument("--tau-core-aim-ns", type=float, default=Band().tau_core_cal_s * 1e9,
+                    help="the calibration's tau_core aim (Band.tau_core_cal_s, ns)")
+    ap.add_argument("--readouts", default="", help="the readout settings tried, in order, as vddr_V:ro_nwell_V,... "
+                    "(default: all of native_latch_trim.READOUT_OPTIONS, cheapest first)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     ap.add_argument("--merge", type=Path, default=None,
@@ -248,7 +257,9 @@ def main() -> None:
         if (corner, temp) in done:
             continue
         rec = record(corner, temp, a.cells, a.cells_large, a.t_stop, a.workers, a.large_run,
-                     tuple(float(r) for r in a.rails.split(",")))
+                     tuple(float(r) for r in a.rails.split(",")), a.tau_core_aim_ns * 1e-9,
+                     tuple((float(v), float(w)) for v, w in (x.split(":") for x in a.readouts.split(",")))
+                     if a.readouts else READOUT_OPTIONS)
         with a.out.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
         print(json.dumps({k: v for k, v in rec.items() if k not in ("cal_log", "rows", "gen", "gen_grid")}), flush=True)

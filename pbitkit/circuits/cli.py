@@ -36,7 +36,7 @@ pbitkit.log, plots/. Re-running the same command reuses cached sessions and retr
 Summary: the log ends with the nominal device's pooled correlation time and energy per independent bit at
 P(1) ~ 0.5 (records with 0.2 <= P(1) <= 0.8; energy per read x max(1, tau_int)), counting the cell's own
 supplies. For native_latch (the default cell) it then simulates the per-die core-supply generator (string DAC
-+ native follower, one ngspice session of a few seconds) delivering the records' core supply to the
++ native follower, one ngspice session, ~10 s of CPU) delivering the records' core supply to the
 pipeline's default 16x16 array, and logs the energy per independent bit with the generator's share per cell
 per read added: every part counted (its drain, reference and logic rails are port sources).
 supply_generator.json in --out holds that record.
@@ -110,17 +110,20 @@ def cmd_characterize(args: argparse.Namespace) -> int:
             res = characterize(spec, args.out, executor=executor, progress=progress, workers=args.workers,
                                use_cache=not args.no_cache, overwrite=args.overwrite, plot=not args.no_plots,
                                keep_bits=not args.no_bits)
+        if executor is not None:
+            executor.shutdown()
+            executor = None
+        log.info("wrote %s (%d rows, %d failed; %d sessions: %d cached, %d simulated; %.1f s wall)",
+                 res.table_path, len(res.rows), res.n_failed, res.n_sessions, res.n_cached, res.n_simulated,
+                 res.wall_time_s)
+        _log_centre_energy(res)  # the summary goes to pbitkit.log too
+        for r in res.failed_rows[:5]:
+            log.warning("failed point bias_V=%s: %s", r.get("bias_V"), str(r.get("error")).splitlines()[0:1])
     finally:
         if executor is not None:
             executor.shutdown()
         logging.getLogger().removeHandler(handler)
         handler.close()
-    log.info("wrote %s (%d rows, %d failed; %d sessions: %d cached, %d simulated; %.1f s wall)",
-             res.table_path, len(res.rows), res.n_failed, res.n_sessions, res.n_cached, res.n_simulated,
-             res.wall_time_s)
-    _log_centre_energy(res)
-    for r in res.failed_rows[:5]:
-        log.warning("failed point bias_V=%s: %s", r.get("bias_V"), str(r.get("error")).splitlines()[0:1])
     return 0 if res.n_failed == 0 else 3
 
 
