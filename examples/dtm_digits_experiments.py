@@ -3,7 +3,7 @@
     python examples/dtm_digits_experiments.py --name g20 --set model.pattern=G20 --set model.label_repeat=6 \\
         --set forward.schedule=linear --set train.lr_schedule=cosine [--K 20,40] [--n-samples 10000] \\
         [--unconditional free,label_prior] [--fd-ci samples|both] [--baselines] [--gen-seeds 11,21,22,23] \\
-        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose] [--step-K 20,5,5,5]
+        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose] [--step-K 20,5,5,5] [--memorization]
 
 Each ``--set section.key=value`` overrides one field of the default ``DTMConfig`` (values in TOML syntax;
 the settings a row names are always set explicitly, so rows stay reproducible when defaults change). Only
@@ -22,6 +22,10 @@ starts the chain at real digits noised to ``x^s`` (10,000 training digits drawn 
 steps ``s .. 1``: the Fréchet distance per start step shows which denoising step limits quality (with its
 mean and covariance terms). ``--step-K K_1,...,K_T`` also generates the unconditional samples (each
 ``--gen-seeds``) with per-step sweeps, step 1 first (e.g. ``20,5,5,5``: 35 sweeps per sample instead of 80).
+``--memorization`` asks whether a model copies its training digits: FD of its samples (and of the mixtures')
+against the held-out and against the training set, the distance to the nearest training digit, and the
+real-vs-real floor against the number of real digits compared (the FD a perfect model would reach at
+``--n-samples``).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ def main() -> None:
     ap.add_argument("--steps", default=None, help="comma-separated steps to train (others from --base)")
     ap.add_argument("--diagnose", action="store_true", help="FD of chains started at real noised digits")
     ap.add_argument("--step-K", default=None, help="comma-separated sweeps of steps 1..T (unconditional samples)")
+    ap.add_argument("--memorization", action="store_true",
+                    help="FD against the training set too, nearest-training-digit distances, the floor's size law")
     ap.add_argument("--out", default="runs/dtm-experiments")
     args = ap.parse_args()
     if (args.base is None) != (args.steps is None):
@@ -152,6 +158,51 @@ def main() -> None:
         print(f"real-vs-real floor ({len(tr.train.x)} training digits): FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}]")
     if args.diagnose:
         _diagnose(tr, clf, max(int(k) for k in args.K.split(",")))
+    if args.memorization:
+        prior_m = np.bincount(tr.train.y, minlength=lay.n_classes) / len(tr.train.y) if lay.n_label_bits else None
+        dtm_x = generate(tr.dtm, n, K=max(int(k) for k in args.K.split(",")), seed=gen_seeds[0], class_prior=prior_m).pixels
+        _memorization(tr, clf, {"DTM": dtm_x}, [int(e) for e in args.em_seeds.split(",")], n)
+
+
+def _nearest_hamming(x: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """Mean Hamming distance (pixels) from each row of ``x`` to its nearest row of ``ref``, and the fraction of
+    exact copies."""
+    a, b = (x > 0).astype(np.int32), (ref > 0).astype(np.int32)
+    d = a.shape[1] - (a @ b.T + (1 - a) @ (1 - b).T)
+    m = d.min(axis=1)
+    return float(m.mean()), float(np.mean(m == 0))
+
+
+def _memorization(tr, clf, samples: dict[str, np.ndarray], em_seeds: list[int], n: int) -> None:
+    """Does a model copy its training digits? FD against the held-out and the training set, the distance to the
+    nearest training digit; and the floor's dependence on the number of real digits compared (a perfect
+    model's FD at ``m`` samples is about ``a + b / m``)."""
+    xtr, xte = tr.train.x, tr.test.x
+    ftr, fte = clf.features(xtr), clf.features(xte)
+    rng = np.random.default_rng(0)
+    h, c = _nearest_hamming(xte, xtr)
+    print(f"memorization: held-out digits -> nearest training digit {h:.2f} pixels (copies {c:.3f})")
+    sizes = [m for m in (len(xte), 2 * len(xte), len(xtr)) if m <= len(xtr)]
+    fds = [float(np.mean([frechet_from_features(ftr[rng.permutation(len(xtr))[:m]], fte) for _ in range(5)]))
+           for m in sizes]
+    fit = ""
+    if len(sizes) > 1:
+        b = (fds[0] - fds[-1]) / (1 / sizes[0] - 1 / sizes[-1])
+        a = fds[-1] - b / sizes[-1]
+        fit = f"; fit a + b/m: a={a:.3f}, b={b:.0f} (a perfect model at {n} samples: {a + b / n:.3f})"
+    print("memorization: real training digits vs held-out, m digits: " + ", ".join(
+        f"m={m} FD {f:.3f}" for m, f in zip(sizes, fds)) + fit)
+    models = dict(samples)
+    for k in (20, 50):
+        for seed in em_seeds:
+            mrng = np.random.default_rng(seed)
+            models[f"Bernoulli mixture {k} (EM seed {seed})"] = fit_bernoulli_mixture(xtr, k, mrng).sample(n, mrng)
+    for name, x in models.items():
+        f = clf.features(x)
+        h_tr, c_tr = _nearest_hamming(x[:3000], xtr)
+        print(f"memorization: {name}: FD vs held-out {frechet_from_features(f, fte):.3f}, vs training set "
+              f"{frechet_from_features(f, ftr):.3f}; nearest training digit {h_tr:.2f} pixels (copies {c_tr:.3f})",
+              flush=True)
 
 
 def _retrain_steps(cfg: DTMConfig, base: Path, steps: list[int], out: Path):

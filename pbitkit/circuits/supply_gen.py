@@ -740,24 +740,33 @@ class CentreWithGenerator:
         return asdict(self)
 
 
-def centre_energy_with_generator(ce: CentreBitEnergy, *, n_cells: int = DEFAULT_N_CELLS,
-                                 library: LibraryFactory | None = None,
+def centre_energy_with_generator(ce: CentreBitEnergy, *, generator: GeneratorEnergy | None = None,
+                                 n_cells: int = DEFAULT_N_CELLS, library: LibraryFactory | None = None,
                                  runner: Callable[[SimJob], SimResult] = run) -> CentreWithGenerator:
-    """Add the generator's share to a pooled centre figure of :data:`SUPPLIED_CELL`: the generator is simulated
-    (:func:`simulate_generator_energy`) delivering the records' core supply (``ce.vdd_V``, else the cell's
-    default) at their corner, temperature and read period to ``n_cells`` cells.
+    """Add the generator's share to a pooled centre figure of :data:`SUPPLIED_CELL`: by default the generator is
+    simulated (:func:`simulate_generator_energy`) delivering the records' core supply (``ce.vdd_V``, else the
+    cell's default) at their corner, temperature and read period to ``n_cells`` cells; ``generator`` gives a
+    measured one instead (e.g. :func:`generator_energy_per_cell`'s stored record), which must be of the
+    records' corner and temperature.
 
     Raises
     ------
     ConfigError
-        If ``ce`` is not of :data:`SUPPLIED_CELL` (other cells run from the chip's rails). SimulationError: as
-        :func:`gen_levels`.
+        If ``ce`` is not of :data:`SUPPLIED_CELL` (other cells run from the chip's rails), or ``generator`` is
+        of another corner or temperature. SimulationError: as :func:`gen_levels`.
     """
     if ce.cell != SUPPLIED_CELL:
         raise ConfigError(f"the supply generator supplies {SUPPLIED_CELL!r} cores, not {ce.cell!r}")
-    vdd = NativeLatchCell.default_vdd_V if ce.vdd_V is None else ce.vdd_V
-    gen = simulate_generator_energy(vdd, corner=ce.corner or "tt", temp_C=ce.temp_C, n_cells=n_cells,
-                                    sample_period_s=ce.sample_period_s, library=library, runner=runner)
+    corner = ce.corner or "tt"
+    if generator is not None:
+        if (generator.corner, float(generator.temp_C)) != (corner, float(ce.temp_C)):
+            raise ConfigError(f"generator at {generator.corner} / {generator.temp_C:g} C for records at "
+                              f"{corner} / {ce.temp_C:g} C")
+        gen = generator
+    else:
+        vdd = NativeLatchCell.default_vdd_V if ce.vdd_V is None else ce.vdd_V
+        gen = simulate_generator_energy(vdd, corner=corner, temp_C=ce.temp_C, n_cells=n_cells,
+                                        sample_period_s=ce.sample_period_s, library=library, runner=runner)
     e_ind, e_se = ce.including(gen.energy_J)
     return CentreWithGenerator(cell_only=ce, generator=gen, energy_per_read_J=ce.energy_per_read_J + gen.energy_J,
                                energy_per_independent_bit_J=e_ind, energy_per_independent_bit_se_J=e_se)

@@ -12,7 +12,7 @@ import pytest
 from pbitkit.cli import main
 from pbitkit.config import from_dict, load_toml
 from pbitkit.dtm.pipeline import DTMConfig, train_dtm
-from pbitkit.errors import ConfigError
+from pbitkit.errors import ConfigError, PbitkitError
 
 SMALL = """
 monolithic_baseline = true
@@ -67,14 +67,24 @@ def test_default_config_roundtrips(tmp_path, capsys) -> None:
         from_dict(DTMConfig, {"model": {"side": 3}})
 
 
-def test_steps_run_through_an_executor() -> None:
-    """The per-step jobs are picklable and run through any Executor (process pool / Dask)."""
+def test_steps_run_through_an_executor(tmp_path) -> None:
+    """The per-step jobs are picklable and run through any Executor (process pool / Dask); ``init_model``
+    starts every step from a trained model (relative to the directory trained into)."""
     cfg = from_dict(DTMConfig, {**load_toml_text(SMALL), "monolithic_baseline": False})
     with cf.ThreadPoolExecutor(max_workers=2) as ex:
         a = train_dtm(cfg, executor=ex)
-    b = train_dtm(cfg)
+    b = train_dtm(cfg, tmp_path)
     for sa, sb in zip(a.dtm.steps, b.dtm.steps):
         np.testing.assert_array_equal(sa.J_edge, sb.J_edge)  # same result as in-process, step by step
+    tiny = dataclasses.replace(cfg.train, epochs=1, lr=1e-6)
+    ft = train_dtm(dataclasses.replace(cfg, init_model="../model.npz", train=tiny), tmp_path / "ft")
+    scratch = train_dtm(dataclasses.replace(cfg, train=tiny))
+    for sf, ss, sb in zip(ft.dtm.steps, scratch.dtm.steps, b.dtm.steps):
+        assert np.max(np.abs(sf.J_edge - sb.J_edge)) < 1e-4 < np.max(np.abs(ss.J_edge - sb.J_edge))
+    with pytest.raises(ConfigError, match="relative"):
+        train_dtm(dataclasses.replace(cfg, init_model="model.npz"))
+    with pytest.raises(PbitkitError, match="not found"):
+        train_dtm(dataclasses.replace(cfg, init_model=str(tmp_path / "none.npz")))
     from pbitkit.dtm.train import StepJob
 
     job = StepJob(1, a.dtm.layout, a.dtm.forward, a.train.x[:, :0], cfg.train)
