@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import logging
 from pathlib import Path
-
 from typing import Any
 
 from pbitkit.errors import ConfigError, PbitkitError
