@@ -73,7 +73,7 @@ __all__ = ["SupplyGenSpec", "GenPoint", "GenReport", "GeneratorEnergy", "render_
            "ladder_hand_V", "gen_levels", "gen_report", "amortized_energy", "generator_energy_per_cell",
            "follower_rail", "follower_headroom_V", "retarget", "SUPPLY_GEN_MODELS", "CORNERS_TABLE", "FOLLOWER_RAILS",
            "FOLLOWER_HEADROOM_UT", "LINE_STEP_V", "SUPPLIED_CELL", "DEFAULT_N_CELLS",
-           "simulate_generator_energy", "CentreWithGenerator", "centre_energy_with_generator"]
+           "nearest_generator_point", "simulate_generator_energy", "CentreWithGenerator", "centre_energy_with_generator"]
 
 _f = fmt_number
 
@@ -644,53 +644,48 @@ SUPPLIED_CELL = "native_latch"
 DEFAULT_N_CELLS = 256
 
 #: The tt / 27 °C follower's V_GS at the cells' current (V), measured (code 50: tap 160.6 mV, V_core
-#: 121.4 mV): only the first guess of :func:`simulate_generator_energy`'s code window.
+#: 121.4 mV): only the first guess of :func:`nearest_generator_point`'s code window.
 _VGS_GUESS_V = 0.04
 
 #: How far the generator's nearest code may leave the asked-for core supply (V): ~3 code steps at tt / 27 °C.
 _DELIVER_TOL_V = 5e-3
 
 
-def simulate_generator_energy(v_core_V: float, *, corner: str = "tt", temp_C: float = 27.0,
-                              n_cells: int = DEFAULT_N_CELLS, sample_period_s: float | None = None,
-                              spec: SupplyGenSpec | None = None, window: int = 8,
-                              library: LibraryFactory | None = None,
-                              runner: Callable[[SimJob], SimResult] = run) -> GeneratorEnergy:
-    """The generator's energy per cell per read when it supplies ``v_core_V`` to ``n_cells`` cells, simulated.
+def nearest_generator_point(v_core_V: float, *, corner: str = "tt", temp_C: float = 27.0,
+                            n_cells: int = DEFAULT_N_CELLS, sample_period_s: float | None = None,
+                            spec: SupplyGenSpec | None = None, window: int = 8,
+                            library: LibraryFactory | None = None,
+                            runner: Callable[[SimJob], SimResult] = run) -> tuple[GenPoint, SupplyGenSpec]:
+    """The generator's operating point that supplies ``v_core_V`` to ``n_cells`` cells, simulated, and its spec.
 
     The drain rail is :func:`follower_rail`'s for ``v_core_V`` (unless ``spec`` is given); the code is the
     one whose core supply is nearest ``v_core_V`` among ``2 window + 1`` codes around a hand estimate (the
     string's tap at ``v_core_V`` + the follower's V_GS), found by :func:`retarget` in one ngspice session
     with ``n_cells`` replica cells as the load (a second session if the nearest code is at the window's
-    edge); the energy is :func:`amortized_energy` at that operating point and ``sample_period_s`` (default:
-    ``spec``'s read period).
+    edge). ``sample_period_s`` (default: ``spec``'s) goes into the returned spec.
 
     Raises
     ------
     ConfigError
-        For a bad supply, cell count, read period or window. SimulationError: as :func:`gen_levels`.
+        For a bad supply, cell count, read period or window, or no rail with the follower's headroom.
+    SimulationError
+        As :func:`gen_levels`, or when the nearest code misses ``v_core_V`` by more than ~3 code steps.
     """
     if not (isinstance(v_core_V, (int, float)) and 0.01 < v_core_V < 1.0):
-        raise ConfigError(f"simulate_generator_energy: v_core_V must be in (0.01, 1) V, got {v_core_V!r}")
+        raise ConfigError(f"nearest_generator_point: v_core_V must be in (0.01, 1) V, got {v_core_V!r}")
     n = _check_cells(n_cells)
     if spec is None:
         rail = follower_rail(float(v_core_V), temp_C)
         if rail - v_core_V < FOLLOWER_HEADROOM_UT * thermal_voltage(temp_C):
-            raise ConfigError(f"simulate_generator_energy: no follower rail of {FOLLOWER_RAILS} V lies "
+            raise ConfigError(f"nearest_generator_point: no follower rail of {FOLLOWER_RAILS} V lies "
                               f"{FOLLOWER_HEADROOM_UT} U_T above the core supply {v_core_V * 1e3:.1f} mV")
         spec = replace(SupplyGenSpec(), v_in_V=rail)
     if sample_period_s is not None:
         spec = replace(spec, sample_period_s=sample_period_s)
     # first guess: the tap nearest the follower's gate (hand analysis of the string, native V_th 0.096 V)
     guess = min(range(spec.n_codes), key=lambda k: abs(ladder_hand_V(spec, k, 0.096) - v_core_V - _VGS_GUESS_V))
-    jobs: list[SimJob] = []
-
-    def recorded(job: SimJob) -> SimResult:
-        jobs.append(job)
-        return runner(job)
-
     kw = dict(corner=corner, temp_C=temp_C, n_cells=n, well_code=None, spec=spec, window=window, library=library,
-              runner=recorded)
+              runner=runner)
     pt = retarget(v_core_V, guess, **kw)  # type: ignore[arg-type]
     edge = pt.code in (guess - window, guess + window) and 0 < pt.code < spec.n_codes - 1
     if edge:
@@ -698,6 +693,33 @@ def simulate_generator_energy(v_core_V: float, *, corner: str = "tt", temp_C: fl
     if abs(pt.v_core_V - v_core_V) > _DELIVER_TOL_V:
         raise SimulationError(f"supply generator at {corner} / {temp_C} C: the nearest code ({pt.code}) gives "
                               f"{pt.v_core_V * 1e3:.1f} mV, not the {v_core_V * 1e3:.1f} mV asked for")
+    return pt, spec
+
+
+def simulate_generator_energy(v_core_V: float, *, corner: str = "tt", temp_C: float = 27.0,
+                              n_cells: int = DEFAULT_N_CELLS, sample_period_s: float | None = None,
+                              spec: SupplyGenSpec | None = None, window: int = 8,
+                              library: LibraryFactory | None = None,
+                              runner: Callable[[SimJob], SimResult] = run) -> GeneratorEnergy:
+    """The generator's energy per cell per read when it supplies ``v_core_V`` to ``n_cells`` cells, simulated:
+    :func:`amortized_energy` at :func:`nearest_generator_point`'s operating point and read period (the
+    arguments are that function's).
+
+    Raises
+    ------
+    ConfigError, SimulationError
+        As :func:`nearest_generator_point`.
+    """
+    jobs: list[SimJob] = []
+
+    def recorded(job: SimJob) -> SimResult:
+        jobs.append(job)
+        return runner(job)
+
+    pt, spec = nearest_generator_point(v_core_V, corner=corner, temp_C=temp_C, n_cells=n_cells,
+                                       sample_period_s=sample_period_s, spec=spec, window=window, library=library,
+                                       runner=recorded)
+    n = int(n_cells)
     e = amortized_energy(pt, n, spec.sample_period_s)
     return GeneratorEnergy(energy_J=e["total_J"], dropout_J=e["dropout_J"], quiescent_J=e["quiescent_J"], n_cells=n,
                            corner=corner, temp_C=float(temp_C), code=pt.code, v_core_V=pt.v_core_V, n_cells_measured=n,

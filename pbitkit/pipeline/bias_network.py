@@ -163,20 +163,19 @@ def attach_supply(card: Any, n_cells: int, *, corner: str = "tt") -> Any:
 
     The ``native_latch``'s per-die core-supply generator (:mod:`pbitkit.circuits.supply_gen`: string DAC, tap
     tree, native source follower, with ``n_cells`` replica cells as its load) is simulated at the card's
-    corner and temperature; the code is the one whose core supply is closest to the card's ``vdd_V`` (a coarse
-    sweep of every 16th code, then every code within ±16 of the best, two ngspice sessions), and its energy
-    per cell per read is :func:`~pbitkit.circuits.supply_gen.amortized_energy` (the follower's drop-out per
-    cell and the string's quiescent power over the array) at the card's read period.
+    corner and temperature, on the follower rail that supply needs, at the code whose core supply is closest
+    to the card's ``vdd_V`` (:func:`~pbitkit.circuits.supply_gen.nearest_generator_point`); its energy per
+    cell per read is :func:`~pbitkit.circuits.supply_gen.amortized_energy` (the follower's drop-out per cell
+    and the string's quiescent power over the array) at the card's read period.
     """
     if not cell_logic(card.cell)["generated_supply"]:
         return card
     from pbitkit.circuits.models import get_library
     from pbitkit.circuits.ngspice import run
-    from pbitkit.circuits.supply_gen import SupplyGenSpec, amortized_energy, gen_levels
+    from pbitkit.circuits.supply_gen import amortized_energy, nearest_generator_point
     from pbitkit.io import sha256_bytes
 
     t_read = float(card.dynamics.sample_period_s)
-    spec = SupplyGenSpec(sample_period_s=t_read)
     jobs: list[Any] = []
 
     def runner(job: Any) -> Any:
@@ -184,12 +183,8 @@ def attach_supply(card: Any, n_cells: int, *, corner: str = "tt") -> Any:
         return run(job)
 
     target = float(card.vdd_V)
-    coarse = gen_levels(list(range(0, spec.n_codes, 16)), corner=corner, temp_C=card.temp_C, n_cells=n_cells,
-                        spec=spec, runner=runner)
-    best = min(coarse, key=lambda p: abs(p.v_core_V - target)).code
-    fine = gen_levels(list(range(max(0, best - 16), min(spec.n_codes, best + 17))), corner=corner,
-                      temp_C=card.temp_C, n_cells=n_cells, spec=spec, runner=runner)
-    pt = min(fine, key=lambda p: abs(p.v_core_V - target))
+    pt, spec = nearest_generator_point(target, corner=corner, temp_C=card.temp_C, n_cells=n_cells,
+                                       sample_period_s=t_read, runner=runner)
     e = amortized_energy(pt, n_cells, t_read)
     job = jobs[-1]
     lib = get_library("sky130", corner)
