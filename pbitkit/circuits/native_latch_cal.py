@@ -551,16 +551,19 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
                              "readout_null_vdd_V": pt.v_core_V, "readout_code": float(rcode),
                              "tau_corr_s": float(row["tau_corr_s"]), "tau_core_s": p_hi[2]}), "", False
 
+    def autozeroed(prm: Mapping[str, float], well: int | None, label: str) -> tuple[dict[str, float], int]:
+        """The readout settings ``prm`` with their auto-zero trim at the die's own core supply (the lowest
+        code's, where step 0 reads; re-done at the chosen code's supply), and the trim code."""
+        rcode, msg = null_code(prm, lv.point(lo_c, well).v_core_V)
+        say(f"{label}, {msg}")
+        return {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode)}, rcode
+
     tried = []
     nulls: dict[tuple[float | None, ...], tuple[int, tuple[float, float]] | str] = {}
     for vddr, ro_nw in readout_options:
         for well in well_options:
             prm = {"vddr_V": vddr, "ro_nwell_V": ro_nw}
-            # auto-zero at the die's own core supply: the lowest code's, where step 0 reads (re-done at the
-            # chosen code's supply below)
-            rcode, msg = null_code(prm, lv.point(lo_c, well).v_core_V)
-            say(f"well {well}, {msg}")
-            ro = {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode)}
+            ro, rcode = autozeroed(prm, well, f"well {well}")
             if flips(lo_c, well, ro, 0) < band.min_flips_read:
                 # no flips at the lowest supply, the most monostable core: the reads are stuck (the readout),
                 # and a forward-biased well only makes the core more bistable -> next readout setting
@@ -571,9 +574,7 @@ def calibrate_die_supply(corner: str, temp_C: float, *, n_cells: int = 256, band
             for stage in bias_options:
                 if stage:
                     prm = {"vddr_V": vddr, "ro_nwell_V": ro_nw, **stage}
-                    rcode, msg = null_code(prm, lv.point(lo_c, well).v_core_V)
-                    say(f"well {well}, bias stage {_stage_str(stage)}, {msg}")
-                    ro = {**prm, "ro_trim_V": READOUT_TRIM_DAC.volts(rcode)}
+                    ro, rcode = autozeroed(prm, well, f"well {well}, bias stage {_stage_str(stage)}")
                 cal, why, weak_pair = _calibrate_setting(well, prm, ro, rcode, stage)
                 if cal is not None:
                     return cal
