@@ -50,6 +50,7 @@ from pbitkit.circuits.supply_gen import (
     gen_report,
     retarget,
 )
+from pbitkit.io import atomic_write_text
 
 CELL = NativeLatchCell()
 #: the reads must agree with the core's state at ``ref`` at least this often for a point to count as in the band
@@ -240,7 +241,7 @@ def main() -> None:
         new = {(r["corner"], r["temp_C"]): r for r in map(json.loads, a.merge.read_text().splitlines()) if r}
         old = [json.loads(s) for s in a.out.read_text().splitlines() if s.strip()] if a.out.is_file() else []
         kept = [r for r in old if (r["corner"], r["temp_C"]) not in new]
-        a.out.write_text("".join(json.dumps(r) + "\n" for r in kept + list(new.values())))
+        atomic_write_text(a.out, "".join(json.dumps(r) + "\n" for r in kept + list(new.values())))  # never half-written
         print(f"{a.out}: {len(kept)} records kept, {len(new)} from {a.merge}: "
               + ", ".join(f"{c}/{t:g}" for c, t in new))
         return
