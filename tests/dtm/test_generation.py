@@ -90,3 +90,26 @@ def test_per_step_sweeps() -> None:
     for bad in ((5,), (5, 0), (5, 2.5), 0, "20"):
         with pytest.raises(ConfigError, match="K"):
             generate(dtm, 10, K=bad)  # type: ignore[arg-type]
+
+
+def test_evaluation_uses_per_step_sweeps() -> None:
+    """``EvalConfig.K_later`` runs steps 2..T at K_later: the point records it and its array energy is priced
+    on ``K + (T - 1) K_later`` sweeps (4 of 6 here); ``K_later = 0`` keeps one K (negative control)."""
+    from pbitkit.dtm.classifier import classifier_for
+    from pbitkit.dtm.evaluate import EvalConfig, evaluate_dtm
+    from pbitkit.dtm.pipeline import DataConfig, DTMConfig, TrainedDTM, prepare_data
+    from pbitkit.dtm.runner import SamplerSpec
+
+    train, test = prepare_data(DataConfig())
+    tr = TrainedDTM(_two_step_ferromagnet(), {}, train, test)
+    clf = classifier_for("digits", train.x, train.y)
+    pts = {}
+    for k_later in (1, 0):
+        cfg = EvalConfig(n_samples=20, K_values=(3,), K_later=k_later, n_boot=2)
+        (pts[k_later],) = evaluate_dtm(tr, clf, modes={"ideal": (tr, SamplerSpec())}, cfg=cfg, device=DTMConfig().device)
+    per, uni = pts[1], pts[0]
+    assert per.step_K == (3, 1) and per.sweeps_per_sample == 4 and per.as_dict()["step_K"] == [3, 1]
+    assert uni.step_K == () and uni.sweeps_per_sample == 6 and uni.as_dict()["step_K"] == [3, 3]
+    assert per.energy.sweeps_per_sample == 4 and uni.energy.sweeps_per_sample == 6
+    arr = lambda p: sum(v for k, v in p.energy.breakdown_J.items() if k.startswith("array_"))  # noqa: E731
+    assert arr(per) == pytest.approx(4 / 6 * arr(uni), rel=1e-9)
