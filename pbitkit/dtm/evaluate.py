@@ -369,7 +369,7 @@ def digital_comparison(points: list[EvalPoint], tr: TrainedDTM, cfg: EvalConfig)
                               cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W, step_K=p.step_K or None)
         e = p.energy
         io = sum(v for k, v in e.breakdown_J.items() if k.startswith("io_"))
-        rows.append({"T": p.T, "K": p.K, "sweeps_per_sample": p.sweeps_per_sample, "array_J": e.total_J, "array_without_io_J": e.total_J - io,
+        rows.append({"T": p.T, "K": p.K, "array_J": e.total_J, "array_without_io_J": e.total_J - io,
                      **{b.name: b.energy_per_sample_J for b in base},
                      "assumptions": {b.name: b.assumptions for b in base}})
     return rows
