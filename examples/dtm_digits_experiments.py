@@ -21,10 +21,13 @@ from ``RUN/model.npz`` (a run of this script with the same model and forward set
 starts the chain at real digits noised to ``x^s`` (10,000 training digits drawn with replacement) and runs
 steps ``s .. 1``: the Fréchet distance per start step shows which denoising step limits quality (with its
 mean and covariance terms). ``--step-K K_1,...,K_T`` also generates the unconditional samples (each
-``--gen-seeds``) with per-step sweeps, step 1 first (e.g. ``20,5,5,5``: 35 sweeps per sample instead of 80).
+``--gen-seeds``) with per-step sweeps, step 1 first (e.g. ``20,5,5,5``: 35 sweeps per sample instead of 80;
+several sets separated by ``/``). ``--step-train B_1:M_1,...`` trains step ``t`` with ``burn_in = B_t`` and
+``measure = M_t`` sweeps per phase (steps near the noise mix in a few sweeps).
 ``--anneal-gen BETA0,STAGES,SWEEPS`` starts each step's chain of the ``--step-K`` and ``--diagnose`` samples
 annealed (the first ``STAGES x SWEEPS`` of its sweeps at inverse temperatures rising linearly from ``BETA0`` to
-1, as ``train.anneal_beta0`` does in training). ``--memorization`` asks whether a model copies its training digits: FD of its samples (and of the mixtures')
+1, as ``train.anneal_beta0`` does in training).
+``--memorization`` asks whether a model copies its training digits: FD of its samples (and of the mixtures')
 against the held-out and against the training set, the distance to the nearest training digit, and the
 real-vs-real floor against the number of real digits compared (the FD a perfect model would reach at
 ``--n-samples``).
@@ -45,10 +48,10 @@ from pbitkit.config import from_dict, to_dict
 from pbitkit.dtm import DTMConfig, classifier_for, evaluate_samples, generate, train_dtm
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.datasets import one_hot_spins
-from pbitkit.dtm.forward import keep_probability, noise_spins
+from pbitkit.dtm.forward import ForwardProcess, keep_probability, noise_spins
 from pbitkit.dtm.metrics import frechet_from_features
-from pbitkit.dtm.model import DTM, input_fields
-from pbitkit.dtm.pipeline import conditional_report, load_dtm, visible_data
+from pbitkit.dtm.model import DTM, build_layout, input_fields
+from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, load_dtm, prepare_data, visible_data
 from pbitkit.dtm.runner import SamplerSpec, make_runner
 from pbitkit.dtm.train import StepJob, train_step
 
@@ -82,6 +85,8 @@ def main() -> None:
     ap.add_argument("--steps", default=None, help="comma-separated steps to train (others from --base)")
     ap.add_argument("--diagnose", action="store_true", help="FD of chains started at real noised digits")
     ap.add_argument("--step-K", default=None, help="comma-separated sweeps of steps 1..T (unconditional samples)")
+    ap.add_argument("--step-train", default=None, metavar="B:M,...",
+                    help="training sweeps per step, step 1 first: burn_in:measure of each step")
     ap.add_argument("--memorization", action="store_true",
                     help="FD against the training set too, nearest-training-digit distances, the floor's size law")
     ap.add_argument("--anneal-gen", default=None, metavar="BETA0,STAGES,SWEEPS",
@@ -103,7 +108,11 @@ def main() -> None:
         _override(raw, a)
     cfg = from_dict(DTMConfig, raw, where="--set")
     t0 = time.perf_counter()
-    if args.base is None:
+    if args.step_train is not None:
+        if args.base is not None:
+            raise SystemExit("--step-train trains every step: not with --base")
+        tr = _train_per_step(cfg, _step_sweeps(args.step_train, cfg.forward.n_steps), Path(args.out) / args.name)
+    elif args.base is None:
         tr = train_dtm(cfg, Path(args.out) / args.name)
     else:
         tr = _retrain_steps(cfg, Path(args.base), [int(t) for t in args.steps.split(",")], Path(args.out) / args.name)
@@ -136,10 +145,10 @@ def main() -> None:
         acc = conditional_report(clf, generate(tr.dtm, n, K=K, labels=labels, seed=12).pixels, labels)
         print(f"{args.name} K={K}: label-clamped accuracy {acc.accuracy:.3f} ± {acc.se:.3f} "
               f"(training {t_train:.0f} s)", flush=True)
-    if args.step_K:
-        ks = [int(k) for k in args.step_K.split(",")]
+    for ks_text in (args.step_K.split("/") if args.step_K else []):
+        ks = [int(k) for k in ks_text.split(",")]
         if len(ks) != tr.dtm.n_steps or min(ks) < 1:
-            raise SystemExit(f"--step-K needs {tr.dtm.n_steps} positive sweep counts, got {args.step_K!r}")
+            raise SystemExit(f"--step-K needs {tr.dtm.n_steps} positive sweep counts, got {ks_text!r}")
         fds = []
         for gs in gen_seeds:
             pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(gs), anneal=anneal)
@@ -225,6 +234,35 @@ def _retrain_steps(cfg: DTMConfig, base: Path, steps: list[int], out: Path):
     out.mkdir(parents=True, exist_ok=True)
     dtm.save(out / "model.npz")
     return dataclasses.replace(tr, dtm=dtm)
+
+
+def _step_sweeps(text: str, T: int) -> list[tuple[int, int]]:
+    """``"B:M,B:M,..."`` (step 1 first) as ``[(burn_in, measure), ...]`` for ``T`` steps."""
+    try:
+        pairs = [tuple(int(v) for v in item.split(":")) for item in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--step-train expects burn_in:measure per step, got {text!r}") from None
+    if len(pairs) != T or any(len(p) != 2 or p[0] < 0 or p[1] < 1 for p in pairs):
+        raise SystemExit(f"--step-train needs {T} burn_in:measure pairs (burn_in >= 0, measure >= 1), got {text!r}")
+    return pairs  # type: ignore[return-value]
+
+
+def _train_per_step(cfg: DTMConfig, sweeps: list[tuple[int, int]], out: Path):
+    """Train every step of ``cfg`` with its own ``(burn_in, measure)``; saved to ``out/model.npz``."""
+    train, test = prepare_data(cfg.data)
+    lay = build_layout(cfg.model, train.n_pixels, train.n_classes)
+    fp = ForwardProcess(cfg.forward, lay.n_pixels, lay.n_label_bits)
+    data = visible_data(lay, train)
+    steps, curves = [], {}
+    for t, (b, m) in enumerate(sweeps, start=1):
+        tc = dataclasses.replace(cfg.train, burn_in=b, measure=m)
+        res = train_step(StepJob(t, lay, fp, data, tc, cfg.sampler, None))
+        steps.append(res.params)
+        curves[t] = res.curves
+    dtm = DTM(lay, fp, tuple(steps), cfg.model)
+    out.mkdir(parents=True, exist_ok=True)
+    dtm.save(out / "model.npz")
+    return TrainedDTM(dtm, curves, train, test)
 
 
 def _run_steps(dtm: DTM, runner, x: np.ndarray, ks: list[int], start: int, rng: np.random.Generator,

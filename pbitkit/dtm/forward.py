@@ -13,7 +13,8 @@ and in spin form (``s in {-1,+1}``) the transition kernel is a coupling between 
 (``p_keep / (1 - p_keep) = exp(2 J_fwd)``). Source: docs/theory.md §4 (Extropic DTM paper, arXiv 2510.23972).
 
 Times follow a schedule ``t_0 = 0 < t_1 < ... < t_T``: the log schedule ``t_i = -ln(1 - i/T)`` (so
-``t_T = inf``: the last step is pure noise) or a linear schedule ``t_i = t_max * i / T``. Image and label
+``t_T = inf``: the last step is pure noise), a linear schedule ``t_i = t_max * i / T``, or explicit times
+(``ForwardConfig.times``, e.g. small steps near the data and large ones near the noise). Image and label
 bits have separate rates (the replication uses 0.9 and 0.2).
 
 All kernels work on spins: ``int8`` arrays in {-1, +1}.
@@ -33,6 +34,7 @@ __all__ = [
     "ForwardConfig",
     "ForwardProcess",
     "schedule_times",
+    "check_times",
     "keep_probability",
     "forward_coupling",
     "noise_spins",
@@ -111,6 +113,9 @@ class ForwardConfig:
         bits 50.6 % correlated with the data at the end.
     rate_image : jump rate of image bits (0.9 in the replication).
     rate_label : jump rate of label bits (0.2 in the replication).
+    times : explicit schedule ``t_0 .. t_T`` (dimensionless, ``n_steps + 1`` values: ``t_0 = 0``, then
+        strictly increasing finite positive times), or ``None`` (default) for ``schedule``. When set it
+        replaces ``schedule`` and ``t_max``; e.g. ``[0, 0.4, 0.8, 1.25, 2.5, 5.0]`` for ``n_steps = 5``.
     """
 
     n_steps: int = 4
@@ -118,6 +123,7 @@ class ForwardConfig:
     t_max: float = 5.0
     rate_image: float = 0.9
     rate_label: float = 0.2
+    times: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.n_steps < 1:
@@ -128,6 +134,42 @@ class ForwardConfig:
             v = getattr(self, name)
             if not (v > 0 and math.isfinite(v)):
                 raise ConfigError(f"forward.{name} must be a positive finite number, got {v!r}")
+        if self.times is not None:
+            check_times(self.times, self.n_steps)
+
+    def schedule_times(self) -> np.ndarray:
+        """Schedule times ``t_0 .. t_T``, shape ``(T + 1,)``: ``times`` if set, else ``schedule``'s."""
+        if self.times is not None:
+            return np.asarray(self.times, dtype=np.float64)
+        return schedule_times(self.n_steps, self.schedule, self.t_max)
+
+
+def check_times(times: object, n_steps: int) -> None:
+    """Validate an explicit schedule ``forward.times`` for ``n_steps`` steps.
+
+    Raises
+    ------
+    ConfigError
+        naming ``forward.times``: not a list of ``n_steps + 1`` numbers, ``t_0 != 0``, a later time not
+        finite and positive, or the times not strictly increasing.
+    """
+    if isinstance(times, (str, bytes)) or not hasattr(times, "__len__"):
+        raise ConfigError(f"forward.times must be a list of {n_steps + 1} numbers (t_0 = 0 .. t_T), got {times!r}")
+    ts = list(times)  # type: ignore[call-overload]
+    if len(ts) != n_steps + 1:
+        raise ConfigError(f"forward.times must have n_steps + 1 = {n_steps + 1} values (t_0 = 0 .. t_{n_steps}), "
+                          f"got {len(ts)}: {ts!r}")
+    for i, v in enumerate(ts):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"forward.times[{i}] must be a number, got {v!r}")
+    if ts[0] != 0:
+        raise ConfigError(f"forward.times[0] must be 0 (the data), got {ts[0]!r}")
+    for i, v in enumerate(ts[1:], start=1):
+        if not (v > 0 and math.isfinite(v)):
+            raise ConfigError(f"forward.times[{i}] must be a positive finite time, got {v!r}")
+        if not v > ts[i - 1]:
+            raise ConfigError(f"forward.times must be strictly increasing: times[{i}] = {v!r} "
+                              f"<= times[{i - 1}] = {ts[i - 1]!r}")
 
 
 @dataclass(frozen=True)
@@ -144,8 +186,7 @@ class ForwardProcess:
     @property
     def times(self) -> np.ndarray:
         """Schedule times ``(T + 1,)``."""
-        c = self.config
-        return schedule_times(c.n_steps, c.schedule, c.t_max)
+        return self.config.schedule_times()
 
     @property
     def rates(self) -> np.ndarray:

@@ -78,3 +78,32 @@ def test_marginal_matches_composition() -> None:
     se = np.sqrt(k2 * (1 - k2) / N_BITS)
     assert abs(np.mean(x == 1) - k2) < Z * se
     assert abs(np.mean(fp.sample_marginal(x0, 2, rng) == 1) - k2) < Z * se
+
+
+def test_explicit_times() -> None:
+    """``forward.times`` replaces the schedule (keep probabilities follow its intervals); bad lists are
+    rejected with the field named, also through the TOML/``--set`` loader."""
+    from pbitkit.config import from_dict
+
+    ts = (0.0, 0.4, 0.8, 1.25, 2.5, 5.0)
+    fp = ForwardProcess(ForwardConfig(n_steps=5, times=ts), n_image=1, n_label=1)
+    np.testing.assert_array_equal(fp.times, ts)
+    np.testing.assert_allclose(fp.keep_prob(2), keep_probability(np.array([0.9, 0.2]) * 0.4))
+    np.testing.assert_allclose(fp.keep_prob(5), keep_probability(np.array([0.9, 0.2]) * 2.5))
+    # the linear schedule's times given explicitly give the same process
+    lin = ForwardProcess(ForwardConfig(n_steps=4, t_max=5.0), 1, 1)
+    same = ForwardProcess(ForwardConfig(n_steps=4, times=(0, 1.25, 2.5, 3.75, 5)), 1, 1)
+    np.testing.assert_array_equal(lin.times, same.times)
+    assert from_dict(ForwardConfig, {"n_steps": 2, "times": [0, 1, 3]}).times == (0.0, 1.0, 3.0)
+    bad = {
+        (0, 1, 2): r"forward\.times must have n_steps \+ 1 = 6 values",
+        (0, 1, 1, 2, 3, 4): r"forward\.times must be strictly increasing",
+        (0, 1, 2, 3, -4, 5): r"forward\.times\[4\] must be a positive",
+        (0.5, 1, 2, 3, 4, 5): r"forward\.times\[0\] must be 0",
+        (0, 1, 2, 3, 4, float("inf")): r"forward\.times\[5\] must be a positive finite",
+    }
+    for times, msg in bad.items():
+        with pytest.raises(ConfigError, match=msg):
+            ForwardConfig(n_steps=5, times=times)
+    with pytest.raises(ConfigError, match="times"):
+        from_dict(ForwardConfig, {"n_steps": 2, "times": [0, "a", 3]})
