@@ -2,11 +2,12 @@
 
 Array side (docs/theory.md §3, the DTM paper's model)::
 
-    E_sample = T * K * N * E_cell  +  E_io,      E_cell = sum of the ledger's per-cell parts
+    E_sample = S * N * E_cell  +  E_io,      E_cell = sum of the ledger's per-cell parts
     E_io     = n_write * E_write + n_read * E_read
-    t_sample = T * K * t_sweep                    (+ I/O time, not modelled)
+    t_sample = S * t_sweep                    (+ I/O time, not modelled)
 
-with ``T`` steps, ``K`` sweeps per step, ``N`` cells, ``E_cell`` the energy per cell per sweep and its parts
+with ``S = T * K`` sweeps per sample (``T`` steps, ``K`` sweeps per step; with per-step sweeps ``step_K``,
+``S = K_1 + ... + K_T``), ``N`` cells, ``E_cell`` the energy per cell per sweep and its parts
 (``rng``, ``bias``, ``readout``, ``clock``, ``wire``, ...) taken from :func:`pbitkit.array.ledger`. I/O per
 access comes from the ledger's ngspice bit-line testbenches (writing one clamped bit: periphery driver, bit
 line, the cell's clamp latch; reading one: the cell's read buffer, bit line, periphery receiver) when the
@@ -21,7 +22,7 @@ Every part keeps its source: :attr:`EnergyReport.terms` lists the ledger's terms
 term, see :class:`pbitkit.array.ledger.EnergyTerm`), with per-sample energies.
 
 Digital side: the same Gibbs chain on conventional hardware costs
-``ops = T * K * N * (2 * degree + ops_nonlinear)`` operations (one multiply-add = 2 ops per neighbour, plus
+``ops = S * N * (2 * degree + ops_nonlinear)`` operations (one multiply-add = 2 ops per neighbour, plus
 the sigmoid, RNG draw and compare, ``ops_nonlinear`` = 20 by assumption) times an energy per operation:
 
 - NVIDIA A100 SXM4 (named reference GPU): 19.5 TFLOP/s FP32 (non-tensor) at 400 W TDP → 20.5 pJ/op, the
@@ -36,6 +37,7 @@ The paper's figures side by side: ~2 fJ per cell per sweep, 1.6·T nJ per image 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +49,7 @@ __all__ = [
     "dtm_energy",
     "dtm_energy_from_ledger",
     "digital_energy",
+    "sweeps_per_sample",
     "PAPER_FIGURES",
     "A100_J_PER_OP",
 ]
@@ -100,11 +103,19 @@ class EnergyReport:
     time_s: float
     assumptions: dict[str, Any] = field(default_factory=dict)
     terms: tuple[dict[str, Any], ...] = ()
+    step_K: tuple[int, ...] = ()
+
+    @property
+    def sweeps_per_sample(self) -> int:
+        """``sum(step_K)``, or ``T * K`` for one K per step."""
+        return int(sum(self.step_K)) if self.step_K else self.T * self.K
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "T": self.T,
             "K": self.K,
+            "step_K": list(self.step_K) if self.step_K else [self.K] * self.T,
+            "sweeps_per_sample": self.sweeps_per_sample,
             "n_cells": self.n_cells,
             "per_cell_sweep_J": dict(self.per_cell_sweep_J),
             "breakdown_J": dict(self.breakdown_J),
@@ -125,14 +136,18 @@ def dtm_energy(
     n_write: int,
     n_read: int,
     io: IOCosts = IOCosts(),
+    step_K: Sequence[int] | None = None,
 ) -> EnergyReport:
-    """Energy per generated sample ``T*K*N*sum(parts) + I/O`` with one breakdown entry per part.
+    """Energy per generated sample ``S*N*sum(parts) + I/O`` (``S = T*K`` sweeps, or ``sum(step_K)``) with one
+    breakdown entry per part.
 
     Parameters
     ----------
     per_cell_sweep_J : energy per cell per sweep by part (J), e.g. ``{"rng": .., "bias": .., "wire": ..}``
     time_per_sweep_s : duration of one full sweep (s)
     T, K, n_cells : steps, sweeps per step, cells
+    step_K : sweeps of steps ``1 .. T`` when they differ (``T`` positive counts; ``K`` is then step 1's, for
+        the record); ``None``: ``K`` for every step
     n_write, n_read : nodes written (noise + labels) and read (output pixels) per sample
     io : I/O energies and whether I/O happens once or at every step
 
@@ -142,7 +157,8 @@ def dtm_energy(
     """
     if T < 1 or K < 1 or n_cells < 1:
         raise ValueError(f"T, K and n_cells must be >= 1, got {T}, {K}, {n_cells}")
-    scale = T * K * n_cells
+    sweeps = sweeps_per_sample(T, K, step_K)
+    scale = sweeps * n_cells
     breakdown = {f"array_{k}": scale * float(v) for k, v in per_cell_sweep_J.items()}
     n_io = T if io.io_per_step else 1
     write_J = LITERATURE_IO["write_J"] if io.write_J is None else io.write_J
@@ -157,15 +173,33 @@ def dtm_energy(
         per_cell_sweep_J={k: float(v) for k, v in per_cell_sweep_J.items()},
         breakdown_J=breakdown,
         total_J=total,
-        time_s=float(T * K * time_per_sweep_s),
+        time_s=float(sweeps * time_per_sweep_s),
         assumptions={"io_read_J": read_J, "io_write_J": write_J, "io_per_step": io.io_per_step,
                      "n_write": n_write, "n_read": n_read},
+        step_K=tuple(int(k) for k in step_K) if step_K is not None else (),
     )
+
+
+def sweeps_per_sample(T: int, K: int, step_K: Sequence[int] | None = None) -> int:
+    """Array sweeps per generated sample: ``sum(step_K)`` (one count per step), else ``T * K``.
+
+    Raises
+    ------
+    ValueError
+        ``step_K`` does not hold ``T`` positive integers.
+    """
+    if step_K is None:
+        return int(T) * int(K)
+    ks = [int(k) for k in step_K]
+    if len(ks) != T or min(ks) < 1:
+        raise ValueError(f"step_K must hold {T} positive sweep counts (steps 1..{T}), got {list(step_K)}")
+    return int(sum(ks))
 
 
 def dtm_energy_from_ledger(
     graph: Any, device: Any, *, T: int, K: int, n_write: int, n_read: int, io: IOCosts = IOCosts(),
     update_interval_s: float | None = None, periphery: dict[str, Any] | None = None,
+    step_K: Sequence[int] | None = None,
 ) -> EnergyReport:
     """:func:`dtm_energy` with the per-cell parts, the sweep time and the I/O energies from
     :func:`pbitkit.array.ledger`, every part carrying its source (``terms``).
@@ -174,14 +208,15 @@ def dtm_energy_from_ledger(
     every cell updates once per sweep, so the ledger's mean energy per cell update is ``E_cell``. I/O: the
     ledger's simulated per-access energies unless ``io`` gives numbers; literature constants (``assumed``)
     when neither exists. ``periphery`` replaces the card's measured periphery (e.g. one measured for another
-    array size, :mod:`pbitkit.pipeline.headline`).
+    array size, :mod:`pbitkit.pipeline.headline`). ``step_K``: per-step sweeps, as in :func:`dtm_energy`.
     """
     from pbitkit.array.ledger import ledger as array_ledger
 
     led = array_ledger(graph, device, n_sweeps_per_sample=K, update_interval_s=update_interval_s, periphery=periphery)
     parts = led.parts()
     n_io = T if io.io_per_step else 1
-    terms = [{**t.to_dict(), "per_sample_J": T * K * int(graph.n_nodes) * t.energy_J}
+    sweeps = sweeps_per_sample(T, K, step_K)
+    terms = [{**t.to_dict(), "per_sample_J": sweeps * int(graph.n_nodes) * t.energy_J}
              for t in led.terms if t.per == "cell update"]
     io_used = {}
     for name, given, measured, lit, n in (("io_write", io.write_J, led.io_write_J, LITERATURE_IO["write_J"], n_write),
@@ -198,7 +233,8 @@ def dtm_energy_from_ledger(
         io_used[name] = e
         terms.append({**d, "n_per_sample": n_io * n, "per_sample_J": n_io * n * e})
     rep = dtm_energy(parts, led.time_per_sweep_s, T=T, K=K, n_cells=int(graph.n_nodes), n_write=n_write,
-                     n_read=n_read, io=dataclasses.replace(io, write_J=io_used["io_write"], read_J=io_used["io_read"]))
+                     n_read=n_read, io=dataclasses.replace(io, write_J=io_used["io_write"], read_J=io_used["io_read"]),
+                     step_K=step_K)
     return dataclasses.replace(rep, assumptions={**rep.assumptions, "ledger": led.to_dict()}, terms=tuple(terms))
 
 
@@ -215,14 +251,15 @@ class DigitalBaseline:
 
 def digital_energy(
     *, T: int, K: int, n_cells: int, mean_degree: float, ops_nonlinear: float = 20.0,
-    cpu_updates_per_s: float | None = None, cpu_power_W: float = 15.0,
+    cpu_updates_per_s: float | None = None, cpu_power_W: float = 15.0, step_K: Sequence[int] | None = None,
 ) -> list[DigitalBaseline]:
     """Digital baselines: named GPU (A100, peak FP32 at TDP) and, if a throughput is given, this CPU.
 
-    ``ops_per_sample = T*K*N*(2*mean_degree + ops_nonlinear)``; GPU energy ``ops * 20.5 pJ``; CPU energy
-    ``T*K*N / cpu_updates_per_s * cpu_power_W`` (measured time × assumed power).
+    ``ops_per_sample = S*N*(2*mean_degree + ops_nonlinear)`` with ``S = T*K`` sweeps per sample (or
+    ``sum(step_K)``); GPU energy ``ops * 20.5 pJ``; CPU energy ``S*N / cpu_updates_per_s * cpu_power_W``
+    (measured time × assumed power).
     """
-    updates = float(T) * K * n_cells
+    updates = float(sweeps_per_sample(T, K, step_K)) * n_cells
     ops = updates * (2.0 * mean_degree + ops_nonlinear)
     out = [
         DigitalBaseline(

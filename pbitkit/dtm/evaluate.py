@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,14 +31,14 @@ import numpy as np
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.classifier import FrozenClassifier
 from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy_from_ledger
-from pbitkit.dtm.generation import generate
+from pbitkit.dtm.generation import generate, step_sweeps
 from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality, frechet_from_features, paired_difference_ci
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
 from pbitkit.dtm.runner import SamplerSpec, load_card
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_K_values", "class_prior", "evaluate_baselines", "paired_comparisons", "digital_comparison",
+__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_K_values", "point_step_K", "class_prior", "evaluate_baselines", "paired_comparisons", "digital_comparison",
            "run_evaluation"]
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ class EvalConfig:
         distance's finite-sample bias (digits: 1.40 at 1,000 samples, 1.12 at 10,000 for the same model),
         so models are compared at equal counts; default 5,000 (CI about ±0.12 on digits).
     K_values : sweeps per step to sweep.
+    K_later : sweeps of each of steps ``2 .. T`` at every point, where step 1 (the last denoising step) runs
+        ``K`` from ``K_values``; ``0`` (default): ``K`` for every step. On digits the steps near the noise mix
+        in a few sweeps and only step 1 needs the long chain: ``K_later = 5`` at ``K = 20`` (35 sweeps per
+        sample instead of 80) was level in Fréchet distance (docs/dtm.md). The energy ledger, the digital
+        comparison and the throughput count ``K + (T - 1) * K_later`` sweeps per sample.
     n_boot : bootstrap replicates of the Fréchet distance.
     fd_ci : what the Fréchet distance's CI covers: ``"samples"`` (default) resamples the generated samples
         against the fixed held-out set — the distance to *this* held-out set, the interval that separates
@@ -68,6 +74,7 @@ class EvalConfig:
     equal_energy : evaluate the other-T machines (modes ``T<n>``) at ``K x T_main / n`` sweeps per step
         instead of ``K``, i.e. at the same number of sweeps — the same array energy — per sample as the main
         DTM at ``K`` (the paper's DTM-vs-monolithic comparison); paired comparisons then match equal energy.
+        With ``K_later`` their step 1 takes the difference: ``K + (T_main - n) * K_later`` (at least 1).
     cpu_power_W : assumed power of the CPU cores running the software sampler (digital baseline).
     io_per_step : charge data I/O at every step instead of once per sample.
     seed : seed of sampling and bootstrap.
@@ -75,6 +82,7 @@ class EvalConfig:
 
     n_samples: int = 5000
     K_values: tuple[int, ...] = (5, 10, 20)
+    K_later: int = 0
     n_boot: int = 50
     fd_ci: Literal["samples", "both"] = "samples"
     n_mixture: tuple[int, ...] = (20, 50)
@@ -89,6 +97,8 @@ class EvalConfig:
             raise ConfigError(f"evaluate.n_samples must be >= 10, got {self.n_samples}")
         if not self.K_values or min(self.K_values) < 1:
             raise ConfigError(f"evaluate.K_values must be a non-empty list of positive integers, got {self.K_values}")
+        if self.K_later < 0:
+            raise ConfigError(f"evaluate.K_later must be >= 0 (0: K for every step), got {self.K_later}")
         if self.n_boot < 2:
             raise ConfigError(f"evaluate.n_boot must be >= 2, got {self.n_boot}")
         if self.unconditional not in ("label_prior", "free"):
@@ -105,13 +115,14 @@ class EvalPoint:
 
     Attributes
     ----------
-    mode, K, T : the array mode label, sweeps per step and steps.
+    mode, K, T : the array mode label, sweeps per step (step 1's when ``step_K`` differ) and steps.
     quality : unconditional samples vs held-out data (FD with CI, real-vs-real floor, KID, ...).
     cond_acc : label-clamped accuracy (``None`` for a model without label nodes).
     rho_K_per_step : lag-K autocorrelation of each step's free chains (mixing diagnostic).
     energy : energy per sample from the array ledger.
     sample_time_s : wall time of the unconditional generation (s); ``updates_per_s`` its throughput.
     pixels : the unconditional samples (kept for paired comparisons; not written to ``results.json``).
+    step_K : sweeps of steps ``1 .. T`` (``EvalConfig.K_later``); empty: ``K`` for every step.
     """
 
     mode: str
@@ -124,6 +135,12 @@ class EvalPoint:
     sample_time_s: float
     updates_per_s: float
     pixels: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.empty((0, 0), np.int8))
+    step_K: tuple[int, ...] = ()
+
+    @property
+    def sweeps_per_sample(self) -> int:
+        """Array sweeps per sample: ``sum(step_K)``, or ``T * K``."""
+        return int(sum(self.step_K)) if self.step_K else self.T * self.K
 
     @property
     def rho_K_max(self) -> float:
@@ -131,53 +148,67 @@ class EvalPoint:
 
     def as_dict(self) -> dict[str, Any]:
         """The ``results.json`` form (flat quality keys: ``fd``, ``fd_floor``, ``kid``, ...)."""
-        return {"mode": self.mode, "K": self.K, "T": self.T, **self.quality.as_dict(),
+        return {"mode": self.mode, "K": self.K, "T": self.T,
+                "step_K": list(self.step_K) if self.step_K else [self.K] * self.T,
+                "sweeps_per_sample": self.sweeps_per_sample, **self.quality.as_dict(),
                 "cond_acc": self.cond_acc.as_dict() if self.cond_acc else None,
                 "rho_K_per_step": list(self.rho_K_per_step), "rho_K_max": self.rho_K_max,
                 "energy": self.energy.as_dict(), "sample_time_s": self.sample_time_s,
                 "updates_per_s": self.updates_per_s}
 
 
-def _ledger_energy(model: TrainedDTM, card_spec: SamplerSpec, K: int, io: IOCosts, update_interval_s: float | None
-                   ) -> EnergyReport:
+def _ledger_energy(model: TrainedDTM, card_spec: SamplerSpec, step_K: tuple[int, ...], io: IOCosts,
+                   update_interval_s: float | None) -> EnergyReport:
     lay = model.dtm.layout
     # I/O per sample: write the clamped label bits, read the output pixels. The initial noise x^T needs no
-    # write: the p-bits draw it themselves (one sweep at zero coupling, negligible next to T*K sweeps).
-    return dtm_energy_from_ledger(lay.graph, load_card(card_spec.card), T=model.dtm.n_steps, K=K,
+    # write: the p-bits draw it themselves (one sweep at zero coupling, negligible next to the T steps' sweeps).
+    return dtm_energy_from_ledger(lay.graph, load_card(card_spec.card), T=model.dtm.n_steps, K=step_K[0],
                                   n_write=lay.n_label_bits, n_read=lay.n_pixels, io=io,
-                                  update_interval_s=update_interval_s)
+                                  update_interval_s=update_interval_s,
+                                  step_K=step_K if len(set(step_K)) > 1 else None)
 
 
-def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int, rng: np.random.Generator, *, n_inputs: int = 8,
-               length: int = 4) -> list[float]:
+def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int | Sequence[int], rng: np.random.Generator, *,
+               n_inputs: int = 8, length: int = 4) -> list[float]:
     """Lag-``K`` autocorrelation of each step's free chains on the array of ``spec`` (mixing diagnostic).
 
     Step ``t`` is driven by inputs ``x^t`` noised from held-out data; 4 replica chains per input, ``length*K``
-    recorded sweeps (:func:`pbitkit.dtm.train.monitor_autocorrelation`). Returns one value per step 1..T.
+    recorded sweeps (:func:`pbitkit.dtm.train.monitor_autocorrelation`); with per-step sweeps ``K`` (a list,
+    step 1 first) step ``t`` at its own lag ``K_t``. Returns one value per step 1..T.
     """
     from pbitkit.dtm.pipeline import visible_data
     from pbitkit.dtm.runner import make_runner
     from pbitkit.dtm.train import monitor_autocorrelation
 
     dtm = model.dtm
+    ks = step_sweeps(K, dtm.n_steps)
     runner = make_runner(dtm.layout.graph, spec)
     data = visible_data(dtm.layout, model.test)
     out = []
     for t in range(1, dtm.n_steps + 1):
         x0 = data[rng.choice(len(data), size=min(n_inputs, len(data)), replace=False)]
         x_t = dtm.forward.sample_marginal(x0, t, rng)
-        out.append(monitor_autocorrelation(runner, dtm.layout, dtm.steps[t - 1], x_t, K, length, rng))
+        out.append(monitor_autocorrelation(runner, dtm.layout, dtm.steps[t - 1], x_t, ks[t - 1], length, rng))
     return out
 
 
 def mode_K_values(mode: str, T: int, t_main: int, cfg: EvalConfig) -> tuple[int, ...]:
     """Sweeps per step at which mode ``mode`` (a model with ``T`` steps) is evaluated: ``cfg.K_values``, or
     for the other-T machines (``T<n>``, also on the calibrated chip: ``T<n>+cal``) under ``cfg.equal_energy`` the same sweeps per sample as the main
-    DTM (``T_main`` steps): ``round(K * T_main / T)``."""
+    DTM (``T_main`` steps): ``round(K * T_main / T)``, or with ``cfg.K_later`` (steps 2..T at ``K_later``
+    in both machines) ``K + (T_main - T) * K_later`` for step 1 (at least 1)."""
     base = mode.removesuffix("+cal")  # the other-T machine on the calibrated chip: same sweeps as ideal
     if cfg.equal_energy and base.startswith("T") and base[1:].isdigit() and T != t_main:
+        if cfg.K_later:
+            return tuple(max(1, K + (t_main - T) * cfg.K_later) for K in cfg.K_values)
         return tuple(max(1, round(K * t_main / T)) for K in cfg.K_values)
     return tuple(cfg.K_values)
+
+
+def point_step_K(K: int, T: int, cfg: EvalConfig) -> tuple[int, ...]:
+    """Sweeps of steps ``1 .. T`` at an evaluation point whose step 1 runs ``K``: ``K_later`` for steps
+    ``2 .. T`` when set, else ``K`` for every step."""
+    return (K,) + (cfg.K_later or K,) * (T - 1)
 
 
 def unconditional_labels(model: TrainedDTM, n: int, cfg: EvalConfig, seed: np.random.SeedSequence
@@ -234,8 +265,9 @@ def evaluate_dtm(
     for label, (model, spec) in modes.items():
         for K in mode_K_values(label, model.dtm.n_steps, t_main, cfg):
             s_gen, s_cond, s_eval, s_mix, s_floor = next(children).spawn(5)
+            ks = point_step_K(K, model.dtm.n_steps, cfg)
             t0 = time.perf_counter()
-            g = generate(model.dtm, n, K=K, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
+            g = generate(model.dtm, n, K=ks, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
                          seed=s_gen, class_prior=class_prior(model))
             dt = time.perf_counter() - t0
             floor_rng = np.random.default_rng(s_floor)
@@ -245,12 +277,13 @@ def evaluate_dtm(
             acc = None
             if model.dtm.layout.n_label_bits:
                 labs = np.arange(n) % model.dtm.layout.n_classes
-                gc = generate(model.dtm, n, K=K, labels=labs, sampler=spec, seed=s_cond)
+                gc = generate(model.dtm, n, K=ks, labels=labs, sampler=spec, seed=s_cond)
                 acc = conditional_report(clf, gc.pixels, labs)
-            rhos = tuple(mixing_rho(model, spec, K, np.random.default_rng(s_mix)))
+            rhos = tuple(mixing_rho(model, spec, ks, np.random.default_rng(s_mix)))
             pt = EvalPoint(mode=label, K=K, T=model.dtm.n_steps, quality=q, cond_acc=acc, rho_K_per_step=rhos,
-                           energy=_ledger_energy(model, device, K, io, spec.update_interval_s), sample_time_s=dt,
-                           updates_per_s=n * model.dtm.n_steps * K * model.dtm.layout.n_nodes / dt, pixels=g.pixels)
+                           energy=_ledger_energy(model, device, ks, io, spec.update_interval_s), sample_time_s=dt,
+                           updates_per_s=n * sum(ks) * model.dtm.layout.n_nodes / dt, pixels=g.pixels,
+                           step_K=ks if cfg.K_later else ())
             out.append(pt)
             log.info("%s K=%d: FD %s acc %s", label, K, q.fd, f"{acc.accuracy:.3f}" if acc else "-")
             if progress:
@@ -333,7 +366,7 @@ def digital_comparison(points: list[EvalPoint], tr: TrainedDTM, cfg: EvalConfig)
         if not (p.mode == "ideal" or (p.mode.startswith("T") and p.mode[1:].isdigit())):
             continue
         base = digital_energy(T=p.T, K=p.K, n_cells=tr.dtm.layout.n_nodes, mean_degree=mean_deg,
-                              cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W)
+                              cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W, step_K=p.step_K or None)
         e = p.energy
         io = sum(v for k, v in e.breakdown_J.items() if k.startswith("io_"))
         rows.append({"T": p.T, "K": p.K, "array_J": e.total_J, "array_without_io_J": e.total_J - io,
@@ -415,12 +448,12 @@ def run_evaluation(
     grids: dict[str, tuple[np.ndarray, tuple[int, int]]] = {"data": (main.test.x[:50], main.train.shape)}
     for (m, (tr, spec)), ss in zip(chosen.items(), s_grids.spawn(len(chosen))):
         s_unc, s_lab = ss.spawn(2)
-        g = generate(tr.dtm, 50, K=kmax, labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc,
+        g = generate(tr.dtm, 50, K=point_step_K(kmax, tr.dtm.n_steps, ecfg), labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc,
                      class_prior=class_prior(tr))
         grids[f"{m}_K{kmax}"] = (g.pixels, tr.train.shape)
         if tr.dtm.layout.n_label_bits:
             labs = np.repeat(np.arange(tr.dtm.layout.n_classes), 5)
-            gc = generate(tr.dtm, len(labs), K=kmax, labels=labs, sampler=spec, seed=s_lab)
+            gc = generate(tr.dtm, len(labs), K=point_step_K(kmax, tr.dtm.n_steps, ecfg), labels=labs, sampler=spec, seed=s_lab)
             order = np.argsort(np.tile(np.arange(5), tr.dtm.layout.n_classes), kind="stable")
             grids[f"{m}_K{kmax}_label_clamped"] = (gc.pixels[order], tr.train.shape)
     lay = main.dtm.layout

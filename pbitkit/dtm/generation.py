@@ -5,8 +5,11 @@ and the schedule leave them within about 1 % of uniform), label bits the one-hot
 ``class_prior`` (default uniform) noised to ``t_T``. The label rate is lower, so at ``t_T`` the label bits
 still carry their class (keep probability 0.68 on the default digits schedule); uniform label bits would
 feed step ``T`` inputs it never saw in training (codes with several classes on). For ``t = T .. 1`` the
-chains of step ``t`` start with visible nodes at ``x^t`` (latents random), run ``K`` sweeps with the
+chains of step ``t`` start with visible nodes at ``x^t`` (latents random), run ``K_t`` sweeps with the
 per-chain input field ``J_fwd * x^t`` and the step's output ``x^{t-1}`` is read from the visible nodes.
+``K`` is one sweep count for every step or one per step (``K_1 .. K_T``, step 1 first): the steps near the
+noise mix in a few sweeps, the last one (step 1) needs the long chain (docs/dtm.md), so e.g. ``(20, 5, 5, 5)``
+costs 35 sweeps per sample instead of 80.
 Label-clamped generation fixes the label nodes to the requested class's one-hot code (and sets the same
 bits in every input) at every step.
 """
@@ -14,6 +17,7 @@ bits in every input) at every step.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +30,7 @@ from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["GenerationResult", "generate"]
+__all__ = ["GenerationResult", "generate", "step_sweeps"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,8 @@ class GenerationResult:
     pixels : (n, n_pixels) int8 spins
     labels : (n,) int64 requested labels (-1 for unconditional samples)
     label_bits : (n, n_label_bits) int8 label nodes at the end of the chain
-    K, T : sweeps per step and steps used
+    K, T : sweeps of step 1 (every step's unless ``step_K`` differ) and steps used
+    step_K : sweeps of steps ``1 .. T`` (step 1 first)
     """
 
     pixels: np.ndarray
@@ -48,13 +53,41 @@ class GenerationResult:
     label_bits: np.ndarray
     K: int
     T: int
+    step_K: tuple[int, ...] = ()
+
+    @property
+    def sweeps_per_sample(self) -> int:
+        """Array sweeps spent on one sample: ``sum(step_K)`` (``T * K`` for one K)."""
+        return int(sum(self.step_K)) if self.step_K else self.T * self.K
+
+
+def step_sweeps(K: int | Sequence[int], T: int) -> tuple[int, ...]:
+    """Sweeps of steps ``1 .. T`` (step 1 first) from one ``K`` for every step or a list of ``T``.
+
+    Raises
+    ------
+    ConfigError
+        a count that is not a positive integer, or a list whose length is not ``T``.
+    """
+    if isinstance(K, (int, np.integer)) and not isinstance(K, bool):
+        ks: tuple = (K,) * T
+    elif isinstance(K, Sequence) or isinstance(K, np.ndarray):
+        ks = tuple(K)
+    else:
+        raise ConfigError(f"K: need one sweep count or {T} (steps 1..{T}, step 1 first), got {K!r}")
+    if len(ks) != T:
+        raise ConfigError(f"K: need one sweep count or {T} (steps 1..{T}, step 1 first), got {list(ks)}")
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"K: sweeps per step must be positive integers, got {list(ks)}")
+    return tuple(int(k) for k in ks)
 
 
 def generate(
     dtm: DTM,
     n: int,
     *,
-    K: int,
+    K: int | Sequence[int],
     labels: np.ndarray | None = None,
     sampler: SamplerSpec | None = None,
     seed: SeedLike = 0,
@@ -66,6 +99,7 @@ def generate(
 
     Parameters
     ----------
+    K : sweeps of every step, or of steps ``1 .. T`` (a list, step 1 first: e.g. ``(20, 5, 5, 5)``).
     labels : (n,) class labels to clamp, or ``None`` for unconditional samples.
     sampler : array mode and hardware (default ideal).
     batch : chains per array call.
@@ -76,8 +110,9 @@ def generate(
     -------
     GenerationResult
     """
-    if K < 1 or n < 1:
-        raise ConfigError(f"K and n must be >= 1, got K={K}, n={n}")
+    if n < 1:
+        raise ConfigError(f"n must be >= 1, got n={n}")
+    ks = step_sweeps(K, dtm.n_steps)
     lay = dtm.layout
     if labels is not None:
         labels = np.asarray(labels, dtype=np.int64)
@@ -118,7 +153,7 @@ def generate(
             fields = input_fields(lay, sp.h, sp.j_fwd, x)
             state = (2 * rng.integers(0, 2, size=(c, lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
             state[:, lay.visible] = x
-            state = runner.sweeps(runner.program(sp.J_edge, fields, clamp), state, K, rng)
+            state = runner.sweeps(runner.program(sp.J_edge, fields, clamp), state, ks[t - 1], rng)
             x = state[:, lay.visible].copy()
             done += 1
             if progress:
@@ -126,4 +161,4 @@ def generate(
         out_pix[start:start + c] = x[:, :lay.n_pixels]
         out_lab[start:start + c] = x[:, lay.n_pixels:]
     req = labels if labels is not None else np.full(n, -1, dtype=np.int64)
-    return GenerationResult(out_pix, req, out_lab, K, T)
+    return GenerationResult(out_pix, req, out_lab, ks[0], T, ks)

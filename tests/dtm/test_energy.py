@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pbitkit.dtm.energy import A100_J_PER_OP, IOCosts, digital_energy, dtm_energy
+from pbitkit.errors import ConfigError
 
 PARTS = {"rng": 350e-18, "bias": 1.2e-15, "clock": 0.1e-15, "wire": 0.4e-15}
 
@@ -60,3 +61,31 @@ def test_energy_from_the_array_ledger_scales_as_T_K_N() -> None:
     # N x 4; per-cell energy differs only by the wire part (same jumps, so same lengths except wrap folding)
     assert big.breakdown_J["array_rng"] == pytest.approx(4 * base.breakdown_J["array_rng"])
     assert base.time_s == pytest.approx(2 * 10 * base.assumptions["ledger"]["time_per_sweep_s"])
+
+
+def test_per_step_sweeps_energy() -> None:
+    """Per-step sweeps: the array part scales with the sum of the steps' sweeps (not T x K); I/O does not."""
+    from pbitkit.dtm.energy import sweeps_per_sample
+    from pbitkit.dtm.evaluate import EvalConfig, mode_K_values, point_step_K
+
+    uni = dtm_energy(PARTS, 1e-7, T=4, K=20, n_cells=100, n_write=60, n_read=64)
+    per = dtm_energy(PARTS, 1e-7, T=4, K=20, n_cells=100, n_write=60, n_read=64, step_K=(20, 5, 5, 5))
+    assert per.sweeps_per_sample == 35 and uni.sweeps_per_sample == 80
+    assert per.breakdown_J["array_rng"] == pytest.approx(35 / 80 * uni.breakdown_J["array_rng"], rel=1e-12)
+    assert per.breakdown_J["io_write"] == uni.breakdown_J["io_write"]
+    assert per.time_s == pytest.approx(35 * 1e-7) and per.as_dict()["step_K"] == [20, 5, 5, 5]
+    # negative control: the same step_K on every step is the uniform report
+    same = dtm_energy(PARTS, 1e-7, T=4, K=20, n_cells=100, n_write=60, n_read=64, step_K=(20,) * 4)
+    assert same.total_J == pytest.approx(uni.total_J, rel=1e-12)
+    gpu = digital_energy(T=4, K=20, n_cells=100, mean_degree=8, step_K=(20, 5, 5, 5))[0]
+    assert gpu.ops_per_sample == 35 * 100 * 36
+    for bad in ((20, 5, 5), (20, 0, 5, 5)):
+        with pytest.raises(ValueError, match="step_K"):
+            sweeps_per_sample(4, 20, bad)
+    # the evaluation's setting: steps 2..T at K_later; equal energy gives step 1 of the other machine the rest
+    e = EvalConfig(K_values=(10, 20), K_later=5, equal_energy=True)
+    assert point_step_K(20, 4, e) == (20, 5, 5, 5) and point_step_K(20, 1, e) == (20,)
+    assert point_step_K(20, 4, EvalConfig()) == (20, 20, 20, 20)
+    assert mode_K_values("T1", 1, 4, e) == (25, 35)  # 10 + 3*5 and 20 + 3*5 sweeps, as the T = 4 DTM
+    with pytest.raises(ConfigError, match="K_later"):
+        EvalConfig(K_later=-1)
