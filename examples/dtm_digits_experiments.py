@@ -3,7 +3,7 @@
     python examples/dtm_digits_experiments.py --name g20 --set model.pattern=G20 --set model.label_repeat=6 \\
         --set forward.schedule=linear --set train.lr_schedule=cosine [--K 20,40] [--n-samples 10000] \\
         [--unconditional free,label_prior] [--fd-ci samples|both] [--baselines] [--gen-seeds 11,21,22,23] \\
-        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose] [--step-K 20,5,5,5] [--memorization]
+        [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose] [--step-K 20,5,5,5] [--anneal-gen 0.3,4,5] [--memorization]
 
 Each ``--set section.key=value`` overrides one field of the default ``DTMConfig`` (values in TOML syntax;
 the settings a row names are always set explicitly, so rows stay reproducible when defaults change). Only
@@ -24,6 +24,9 @@ mean and covariance terms). ``--step-K K_1,...,K_T`` also generates the uncondit
 ``--gen-seeds``) with per-step sweeps, step 1 first (e.g. ``20,5,5,5``: 35 sweeps per sample instead of 80;
 several sets separated by ``/``). ``--step-train B_1:M_1,...`` trains step ``t`` with ``burn_in = B_t`` and
 ``measure = M_t`` sweeps per phase (steps near the noise mix in a few sweeps).
+``--anneal-gen BETA0,STAGES,SWEEPS`` starts each step's chain of the ``--step-K`` and ``--diagnose`` samples
+annealed (the first ``STAGES x SWEEPS`` of its sweeps at inverse temperatures rising linearly from ``BETA0`` to
+1, as ``train.anneal_beta0`` does in training).
 ``--memorization`` asks whether a model copies its training digits: FD of its samples (and of the mixtures')
 against the held-out and against the training set, the distance to the nearest training digit, and the
 real-vs-real floor against the number of real digits compared (the FD a perfect model would reach at
@@ -86,11 +89,19 @@ def main() -> None:
                     help="training sweeps per step, step 1 first: burn_in:measure of each step")
     ap.add_argument("--memorization", action="store_true",
                     help="FD against the training set too, nearest-training-digit distances, the floor's size law")
+    ap.add_argument("--anneal-gen", default=None, metavar="BETA0,STAGES,SWEEPS",
+                    help="--step-K and --diagnose chains start annealed: STAGES stages of SWEEPS sweeps at beta "
+                         "rising linearly from BETA0 (the last stage at 1), within each step's sweeps")
     ap.add_argument("--out", default="runs/dtm-experiments")
     args = ap.parse_args()
     if (args.base is None) != (args.steps is None):
         raise SystemExit("--base and --steps go together")
     logging.basicConfig(level=logging.WARNING)
+    anneal = None
+    if args.anneal_gen:
+        b0, m, k = args.anneal_gen.split(",")
+        b0, m, k = float(b0), int(m), int(k)
+        anneal = [(b0 + (1.0 - b0) * i / max(1, m - 1), k) for i in range(m)]
     raw = to_dict(DTMConfig())
     raw["monolithic_baseline"] = False
     for a in args.set:
@@ -140,7 +151,7 @@ def main() -> None:
             raise SystemExit(f"--step-K needs {tr.dtm.n_steps} positive sweep counts, got {ks_text!r}")
         fds = []
         for gs in gen_seeds:
-            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(gs))
+            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(gs), anneal=anneal)
             q = evaluate_samples(pix, tr.test.x, clf, rng, n_boot=100, fd_ci=args.fd_ci)
             fds.append(q.fd.value)
             print(f"{args.name} step K={ks}: FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}] (generation seed {gs})",
@@ -149,7 +160,7 @@ def main() -> None:
               f"{max(fds):.3f})", flush=True)
         if lay.n_label_bits:
             labels = np.arange(n) % lay.n_classes
-            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(12), labels)
+            pix = _generate_per_step(tr.dtm, n, ks, prior, np.random.default_rng(12), labels, anneal)
             acc = conditional_report(clf, pix, labels)
             print(f"{args.name} step K={ks}: label-clamped accuracy {acc.accuracy:.3f} ± {acc.se:.3f}", flush=True)
     if args.baselines:
@@ -165,7 +176,7 @@ def main() -> None:
         q = evaluate_samples(tr.train.x, tr.test.x, clf, rng, n_boot=100, fd_ci=args.fd_ci)
         print(f"real-vs-real floor ({len(tr.train.x)} training digits): FD {q.fd.value:.3f} [{q.fd.lo:.3f}, {q.fd.hi:.3f}]")
     if args.diagnose:
-        _diagnose(tr, clf, max(int(k) for k in args.K.split(",")))
+        _diagnose(tr, clf, max(int(k) for k in args.K.split(",")), anneal=anneal)
     if args.memorization:
         prior_m = np.bincount(tr.train.y, minlength=lay.n_classes) / len(tr.train.y) if lay.n_label_bits else None
         dtm_x = generate(tr.dtm, n, K=max(int(k) for k in args.K.split(",")), seed=gen_seeds[0], class_prior=prior_m).pixels
@@ -255,22 +266,28 @@ def _train_per_step(cfg: DTMConfig, sweeps: list[tuple[int, int]], out: Path):
 
 
 def _run_steps(dtm: DTM, runner, x: np.ndarray, ks: list[int], start: int, rng: np.random.Generator,
-               clamp: np.ndarray | None = None) -> np.ndarray:
+               clamp: np.ndarray | None = None, anneal: list[tuple[float, int]] | None = None) -> np.ndarray:
     """Visible bits after running steps ``start .. 1`` from ``x = x^start``, step t with ``ks[t - 1]`` sweeps
-    (nodes in the mask ``clamp`` keep their values, e.g. the label nodes of label-clamped samples)."""
+    (nodes in the mask ``clamp`` keep their values, e.g. the label nodes of label-clamped samples). ``anneal``
+    (``(beta, sweeps)`` stages, couplings and fields scaled by beta) replaces the first of each step's sweeps."""
     lay = dtm.layout
     for t in range(start, 0, -1):
         sp = dtm.steps[t - 1]
         state = (2 * rng.integers(0, 2, size=(len(x), lay.n_nodes), dtype=np.int8) - 1).astype(np.int8)
         state[:, lay.visible] = x
-        state = runner.sweeps(runner.program(sp.J_edge, input_fields(lay, sp.h, sp.j_fwd, x), clamp), state,
-                              ks[t - 1], rng)
+        fields = input_fields(lay, sp.h, sp.j_fwd, x)
+        left = ks[t - 1]
+        for beta, k in (anneal or []):
+            k = min(k, left)
+            state = runner.sweeps(runner.program(beta * sp.J_edge, beta * fields, clamp), state, k, rng)
+            left -= k
+        state = runner.sweeps(runner.program(sp.J_edge, fields, clamp), state, left, rng)
         x = state[:, lay.visible].copy()
     return x
 
 
 def _generate_per_step(dtm: DTM, n: int, ks: list[int], prior, rng: np.random.Generator,
-                       labels: np.ndarray | None = None) -> np.ndarray:
+                       labels: np.ndarray | None = None, anneal: list[tuple[float, int]] | None = None) -> np.ndarray:
     """Pixels with per-step sweeps ``ks`` (step 1 first) from ``generate``'s start ``x^T``: unconditional, or
     with the label nodes clamped to ``labels``' codes."""
     lay = dtm.layout
@@ -284,7 +301,8 @@ def _generate_per_step(dtm: DTM, n: int, ks: list[int], prior, rng: np.random.Ge
         keep = keep_probability(dtm.forward.cumulative_gamma_dt(dtm.n_steps))[lay.n_pixels:]
         y = rng.choice(lay.n_classes, size=n, p=prior)
         x[:, lay.n_pixels:] = noise_spins(one_hot_spins(y, lay.n_classes, lay.label_repeat), keep, rng)
-    return _run_steps(dtm, make_runner(lay.graph, SamplerSpec()), x, ks, dtm.n_steps, rng, clamp)[:, :lay.n_pixels]
+    return _run_steps(dtm, make_runner(lay.graph, SamplerSpec()), x, ks, dtm.n_steps, rng, clamp,
+                      anneal)[:, :lay.n_pixels]
 
 
 def _fd_terms(f: np.ndarray, fr: np.ndarray) -> str:
@@ -294,7 +312,7 @@ def _fd_terms(f: np.ndarray, fr: np.ndarray) -> str:
     return f"FD {fd:.3f} (mean term {mean:.3f}, covariance term {fd - mean:.3f})"
 
 
-def _diagnose(tr, clf, K: int, n: int = 10000) -> None:
+def _diagnose(tr, clf, K: int, n: int = 10000, anneal: list[tuple[float, int]] | None = None) -> None:
     """Print the FD of chains started at real training digits noised to ``x^s``, run through steps s..1."""
     dtm, rng = tr.dtm, np.random.default_rng(5)
     lay, fp = dtm.layout, dtm.forward
@@ -303,7 +321,7 @@ def _diagnose(tr, clf, K: int, n: int = 10000) -> None:
     x0 = visible_data(lay, tr.train)[rng.integers(0, len(tr.train.x), n)]
     print(f"diagnose: the {n} real training digits themselves: {_fd_terms(clf.features(x0[:, :lay.n_pixels]), fr)}")
     for s in range(1, dtm.n_steps + 1):
-        x = _run_steps(dtm, runner, fp.sample_marginal(x0, s, rng), [K] * dtm.n_steps, s, rng)
+        x = _run_steps(dtm, runner, fp.sample_marginal(x0, s, rng), [K] * dtm.n_steps, s, rng, anneal=anneal)
         print(f"diagnose: chain started at real x^{s}, steps {s}..1 (K={K}): "
               f"{_fd_terms(clf.features(x[:, :lay.n_pixels]), fr)}", flush=True)
 

@@ -47,7 +47,7 @@ def test_dtm_examples(tmp_path: Path) -> None:
     _run([str(EXAMPLES / "dtm_digits.py"), "--epochs", "1", "--out", str(tmp_path / "digits")], tmp_path)
     out = _run([str(EXAMPLES / "dtm_digits_experiments.py"), "--name", "x", "--set", "train.epochs=1",
                 "--set", "forward.n_steps=2", "--set", "data.n_train=200", "--set", "model.pattern=G12",
-                "--n-samples", "50", "--step-K", "3,1", "--memorization", "--em-seeds", "0", "--out", str(tmp_path / "exp")],
+                "--n-samples", "50", "--step-K", "3,1", "--anneal-gen", "0.5,2,1", "--memorization", "--em-seeds", "0", "--out", str(tmp_path / "exp")],
                tmp_path)
     assert "x K=20: FD" in out and "x step K=[3, 1]: FD" in out and "x step K=[3, 1]: label-clamped" in out
     assert "memorization: DTM: FD vs held-out" in out and "memorization: Bernoulli mixture 50 (EM seed 0)" in out

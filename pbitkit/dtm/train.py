@@ -44,7 +44,7 @@ from pbitkit.errors import ConfigError, PbitkitError
 from pbitkit.io import atomic_save_npz, atomic_write_json, read_json, read_npz
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["TrainConfig", "StepJob", "StepResult", "train_step", "Adam"]
+__all__ = ["TrainConfig", "StepJob", "StepResult", "train_step", "Adam", "ParamAverage"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,19 @@ class TrainConfig:
         new input ``x^t`` as field: persistent contrastive divergence).
     lr_schedule : ``"constant"``, or ``"cosine"`` / ``"linear"`` decay of the step size from ``lr`` to 0
         over the epochs (set per epoch, so a resumed run follows the same schedule).
+    ema_decay : parameter averaging (0 = off, the trained parameters are the last Adam iterate). With
+        ``0 < ema_decay < 1`` the step's result is an exponential moving average of ``J``, ``h`` over the
+        Adam steps from epoch ``ema_start`` on, ``a <- a + w (p - a)`` with ``w = max(1 - ema_decay, 1/k)``
+        at the ``k``-th averaged step (the uniform average until ``k = 1/(1 - ema_decay)``, so the start
+        carries no bias); ``ema_decay = 1`` is the uniform (Polyak-Ruppert) average of every iterate from
+        ``ema_start`` on. Training itself follows the raw iterate; the average is what is returned, saved
+        and checkpointed.
+    ema_start : first epoch (0-based) whose Adam steps enter the average.
+    anneal_beta0 : inverse temperature at which both phases' chains start (1 = no annealing). With
+        ``anneal_beta0 < 1`` the burn-in sweeps are run in ``anneal_stages`` equal stages at inverse
+        temperatures rising linearly from ``anneal_beta0`` to 1 (couplings and fields scaled by it), so the
+        chains start hot and explore before the moments are measured at beta = 1.
+    anneal_stages : number of temperature stages of the annealed burn-in (at most ``burn_in``).
     seed : base seed.
     """
 
@@ -90,6 +103,10 @@ class TrainConfig:
     acp: ACPConfig = field(default_factory=ACPConfig)
     free_phase: Literal["input", "persistent"] = "input"
     lr_schedule: Literal["constant", "cosine", "linear"] = "cosine"
+    ema_decay: float = 0.0
+    ema_start: int = 0
+    anneal_beta0: float = 1.0
+    anneal_stages: int = 4
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -106,6 +123,29 @@ class TrainConfig:
             raise ConfigError(f"train.free_phase must be 'input' or 'persistent', got {self.free_phase!r}")
         if self.lr_schedule not in ("constant", "cosine", "linear"):
             raise ConfigError(f"train.lr_schedule must be 'constant', 'cosine' or 'linear', got {self.lr_schedule!r}")
+        if not (0.0 <= self.ema_decay <= 1.0):  # also rejects NaN
+            raise ConfigError(f"train.ema_decay must be in [0, 1] (0 = no averaging, 1 = uniform average), "
+                              f"got {self.ema_decay}")
+        if not 0 <= self.ema_start < self.epochs:
+            raise ConfigError(f"train.ema_start must be an epoch in 0..{self.epochs - 1} (train.epochs - 1), "
+                              f"got {self.ema_start}")
+        if not (0.0 < self.anneal_beta0 <= 1.0):
+            raise ConfigError(f"train.anneal_beta0 must be in (0, 1] (1 = no annealing), got {self.anneal_beta0}")
+        if self.anneal_stages < 1:
+            raise ConfigError(f"train.anneal_stages must be >= 1, got {self.anneal_stages}")
+        if self.anneal_beta0 < 1.0 and self.anneal_stages > self.burn_in:
+            raise ConfigError(f"train.anneal_stages ({self.anneal_stages}) must be <= train.burn_in "
+                              f"({self.burn_in}) when annealing (train.anneal_beta0 < 1)")
+
+    def anneal_schedule(self) -> list[tuple[float, int]]:
+        """``(beta, sweeps)`` stages of each phase's burn-in: ``[(1.0, burn_in)]`` without annealing."""
+        if self.anneal_beta0 >= 1.0:
+            return [(1.0, self.burn_in)]
+        m = self.anneal_stages
+        cuts = [round(self.burn_in * i / m) for i in range(m + 1)]
+        betas = [self.anneal_beta0 + (1.0 - self.anneal_beta0) * i / (m - 1) if m > 1 else self.anneal_beta0
+                 for i in range(m)]
+        return [(b, cuts[i + 1] - cuts[i]) for i, b in enumerate(betas) if cuts[i + 1] > cuts[i]]
 
     def lr_at(self, epoch: int) -> float:
         """Adam step size of epoch ``epoch`` (0-based) under ``lr_schedule``."""
@@ -207,18 +247,46 @@ def _checkpoint_paths(path: str) -> tuple[Path, Path]:
     return p.with_suffix(".npz"), p.with_suffix(".json")
 
 
+class ParamAverage:
+    """Running average of the parameters over Adam steps (``TrainConfig.ema_decay``; state checkpointable).
+
+    ``a <- a + w (p - a)`` with ``w = max(1 - decay, 1 / k)`` at the ``k``-th update: the uniform average of
+    the first ``1 / (1 - decay)`` iterates, an exponential moving average after (``decay = 1``: uniform
+    throughout, Polyak-Ruppert averaging).
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.avg: list[np.ndarray] | None = None
+        self.k = 0
+
+    def update(self, params: list[np.ndarray]) -> None:
+        self.k += 1
+        if self.avg is None:
+            self.avg = [p.copy() for p in params]
+            return
+        w = max(1.0 - self.decay, 1.0 / self.k)
+        for a, p in zip(self.avg, params):
+            a += w * (p - a)
+
+
 def _save_checkpoint(path: str, epoch: int, J: np.ndarray, h: np.ndarray, opt: Adam, lam: float,
                      rho_prev: float | None, curves: dict[str, list[float]], done: bool,
-                     persistent: np.ndarray | None) -> None:
+                     persistent: np.ndarray | None, avg: ParamAverage | None) -> None:
     npz, js = _checkpoint_paths(path)
     extra = {} if persistent is None else {"persistent": persistent}
+    if avg is not None and avg.avg is not None:
+        extra.update(avg_J=avg.avg[0], avg_h=avg.avg[1])
     atomic_save_npz(npz, J_edge=J, h=h, m_J=opt.m[0], m_h=opt.m[1], v_J=opt.v[0], v_h=opt.v[1], **extra)
-    atomic_write_json(js, {"epoch": epoch, "adam_t": opt.t, "lambda": lam, "rho_prev": rho_prev, "curves": curves,
-                           "done": done, "npz": npz.name})
+    meta: dict[str, Any] = {"epoch": epoch, "adam_t": opt.t, "lambda": lam, "rho_prev": rho_prev, "curves": curves,
+                            "done": done, "npz": npz.name}
+    if avg is not None:
+        meta["average"] = {"decay": avg.decay, "k": avg.k}
+    atomic_write_json(js, meta)
 
 
 def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray, float, float | None, dict,
-                                                     np.ndarray | None] | None:
+                                                     np.ndarray | None, dict | None] | None:
     npz, js = _checkpoint_paths(path)
     if not js.exists() or not npz.exists():
         return None
@@ -229,10 +297,13 @@ def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray,
         opt.m = [z["m_J"], z["m_h"]]
         opt.v = [z["v_J"], z["v_h"]]
         persistent = z["persistent"] if "persistent" in z else None
+        average = meta.get("average")
+        if average is not None:
+            average = dict(average, avg=[z["avg_J"], z["avg_h"]] if "avg_J" in z else None)
     except KeyError as exc:
         raise PbitkitError(f"checkpoint {npz} is unreadable: {exc}") from exc
     opt.t = int(meta["adam_t"])
-    return int(meta["epoch"]), J, h, float(meta["lambda"]), meta["rho_prev"], meta["curves"], persistent
+    return int(meta["epoch"]), J, h, float(meta["lambda"]), meta["rho_prev"], meta["curves"], persistent, average
 
 
 def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepResult:
@@ -276,21 +347,28 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     persistent: np.ndarray | None = None
     if cfg.free_phase == "persistent":  # one chain per example: visible at the clean example, latents random
         persistent = _init_state(layout, data, init_rng)
+    avg = ParamAverage(cfg.ema_decay) if cfg.ema_decay > 0 else None
     if job.checkpoint:
         ck = _load_checkpoint(job.checkpoint, opt)
         if ck is not None:
-            start_epoch, J, h, lam, rho_prev, curves, p_ck = ck
+            start_epoch, J, h, lam, rho_prev, curves, p_ck, a_ck = ck
             if persistent is not None:
                 if p_ck is None or p_ck.shape != persistent.shape:
                     raise PbitkitError(f"checkpoint {job.checkpoint} holds no persistent chains for {n} examples "
                                        "(written with another train.free_phase or data?)")
                 persistent = p_ck
+            if (a_ck is None) != (avg is None) or (avg is not None and a_ck["decay"] != avg.decay):
+                raise PbitkitError(f"checkpoint {job.checkpoint} was written with train.ema_decay = "
+                                   f"{0.0 if a_ck is None else a_ck['decay']}, this run has {cfg.ema_decay}")
+            if avg is not None and a_ck is not None:
+                avg.k, avg.avg = int(a_ck["k"]), a_ck["avg"]
             log.info("step %d: resuming from %s at epoch %d", step, job.checkpoint, start_epoch)
             if start_epoch >= cfg.epochs:  # finished (a larger cfg.epochs continues training)
-                return StepResult(step, StepParams(J, h, j_fwd), curves)
+                return StepResult(step, _result_params(J, h, j_fwd, avg), curves)
     # the chip (drawn and calibrated from its own seed) only when there is training left to do
     hardware = make_hardware_for(graph, job.sampler) if job.sampler.mode == "device" else None
 
+    anneal = cfg.anneal_schedule()
     bs = min(cfg.batch_size, n)
     n_batches = max(1, n // bs)
     for epoch in range(start_epoch, cfg.epochs):
@@ -307,12 +385,12 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             # clamped phase: visible = x^{t-1}
             sc = _init_state(layout, prev, rng)
             clamped = runner.program(J, fields, vis_mask)  # each phase programmed once per batch
-            sc = runner.sweeps(clamped, sc, cfg.burn_in, rng)
+            sc = _burn_in(runner, clamped, sc, J, fields, vis_mask, anneal, rng)
             sc, m1c, m2c = runner.moments(clamped, sc, cfg.measure, rng)
             # free phase: visible start at x^t, or each example's persistent chain
             sf = _init_state(layout, nxt, rng) if persistent is None else persistent[idx]
             free = runner.program(J, fields, None)
-            sf = runner.sweeps(free, sf, cfg.burn_in, rng)
+            sf = _burn_in(runner, free, sf, J, fields, None, anneal, rng)
             sf, m1f, m2f = runner.moments(free, sf, cfg.measure, rng)
             if persistent is not None:
                 persistent[idx] = sf
@@ -322,6 +400,8 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             g_J = ss_c - ss_f + lam * (mm_f - ss_f) - cfg.weight_decay * J
             g_h = m1c.mean(0) - m1f.mean(0) - cfg.weight_decay * h
             opt.step([J, h], [g_J, g_h])
+            if avg is not None and epoch >= cfg.ema_start:
+                avg.update([J, h])
             g_j_acc += float(np.sqrt(np.mean(g_J**2)))
             g_h_acc += float(np.sqrt(np.mean(g_h**2)))
             err_acc += float(np.mean(np.abs(m1f[:, layout.visible] - prev) / 2))
@@ -339,7 +419,24 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
         lam, rho_prev = new_lam, rho
         if job.checkpoint:
             _save_checkpoint(job.checkpoint, epoch + 1, J, h, opt, lam, rho_prev, curves, epoch + 1 == cfg.epochs,
-                             persistent)
+                             persistent, avg)
         if progress:
             progress(epoch + 1, cfg.epochs, f"step {step} rho={rho:.3f}")
-    return StepResult(step, StepParams(J, h, j_fwd), curves)
+    return StepResult(step, _result_params(J, h, j_fwd, avg), curves)
+
+
+def _result_params(J: np.ndarray, h: np.ndarray, j_fwd: np.ndarray, avg: ParamAverage | None) -> StepParams:
+    """The step's trained parameters: the running average when averaging, else the last iterate."""
+    if avg is None or avg.avg is None:
+        return StepParams(J, h, j_fwd)
+    return StepParams(avg.avg[0].copy(), avg.avg[1].copy(), j_fwd)
+
+
+def _burn_in(runner: Any, programmed: Any, state: np.ndarray, J: np.ndarray, fields: np.ndarray,
+             clamp: np.ndarray | None, anneal: list[tuple[float, int]], rng: np.random.Generator) -> np.ndarray:
+    """Burn-in sweeps of one phase: at beta = 1 on ``programmed``, or annealed (``(beta, sweeps)`` stages,
+    couplings and fields scaled by ``beta``; the stage at beta = 1 reuses ``programmed``)."""
+    for beta, k in anneal:
+        prog = programmed if beta == 1.0 else runner.program(beta * J, beta * fields, clamp)
+        state = runner.sweeps(prog, state, k, rng)
+    return state
