@@ -56,10 +56,11 @@ class EvalConfig:
         so models are compared at equal counts; default 5,000 (CI about ±0.12 on digits).
     K_values : sweeps per step to sweep.
     K_later : sweeps of each of steps ``2 .. T`` at every point, where step 1 (the last denoising step) runs
-        ``K`` from ``K_values``; ``0`` (default): ``K`` for every step. On digits the steps near the noise mix
-        in a few sweeps and only step 1 needs the long chain: ``K_later = 5`` at ``K = 20`` (35 sweeps per
-        sample instead of 80) was level in Fréchet distance (docs/dtm.md). The energy ledger, the digital
-        comparison and the throughput count ``K + (T - 1) * K_later`` sweeps per sample.
+        ``K`` from ``K_values``; ``0``: ``K`` for every step. Default 5: on digits the steps near the noise mix
+        in a few sweeps and only step 1 needs the long chain; ``K = 20`` with ``K_later = 5`` (35 sweeps per
+        sample instead of 80) was level in Fréchet distance over 8 training seeds and better on the calibrated
+        chip (docs/dtm.md). The energy ledger, the digital comparison and the throughput count
+        ``K + (T - 1) * K_later`` sweeps per sample.
     n_boot : bootstrap replicates of the Fréchet distance.
     fd_ci : what the Fréchet distance's CI covers: ``"samples"`` (default) resamples the generated samples
         against the fixed held-out set — the distance to *this* held-out set, the interval that separates
@@ -82,7 +83,7 @@ class EvalConfig:
 
     n_samples: int = 5000
     K_values: tuple[int, ...] = (5, 10, 20)
-    K_later: int = 0
+    K_later: int = 5
     n_boot: int = 50
     fd_ci: Literal["samples", "both"] = "samples"
     n_mixture: tuple[int, ...] = (20, 50)
@@ -356,8 +357,9 @@ def measure_cpu_updates_per_s(graph: Any, *, n_chains: int = 256, n_sweeps: int 
 
 
 def digital_comparison(points: list[EvalPoint], tr: TrainedDTM, cfg: EvalConfig) -> list[dict[str, Any]]:
-    """Digital energy per sample for each (T, K) of the ideal mode, next to the array's; the CPU row uses
-    the sampler's measured steady-state throughput on this machine (:func:`measure_cpu_updates_per_s`)."""
+    """Digital energy per sample for each (T, K) of the ideal mode, next to the array's (``sweeps``: array
+    sweeps per sample, ``sum`` of the per-step sweeps); the CPU row uses the sampler's measured steady-state
+    throughput on this machine (:func:`measure_cpu_updates_per_s`)."""
     g = tr.dtm.layout.graph
     mean_deg = 2.0 * g.n_edges / g.n_nodes  # type: ignore[attr-defined]
     ups = measure_cpu_updates_per_s(g)
@@ -369,7 +371,8 @@ def digital_comparison(points: list[EvalPoint], tr: TrainedDTM, cfg: EvalConfig)
                               cpu_updates_per_s=ups, cpu_power_W=cfg.cpu_power_W, step_K=p.step_K or None)
         e = p.energy
         io = sum(v for k, v in e.breakdown_J.items() if k.startswith("io_"))
-        rows.append({"T": p.T, "K": p.K, "array_J": e.total_J, "array_without_io_J": e.total_J - io,
+        rows.append({"T": p.T, "K": p.K, "sweeps": e.sweeps_per_sample, "array_J": e.total_J,
+                     "array_without_io_J": e.total_J - io,
                      **{b.name: b.energy_per_sample_J for b in base},
                      "assumptions": {b.name: b.assumptions for b in base}})
     return rows

@@ -35,31 +35,34 @@ PARTS = ("rng", "bias", "trim", "supply", "readout", "clock", "wire")
 
 def _cpu_updates_per_s(results: dict[str, Any], cpu_power_W: float) -> float | None:
     """The software sampler's measured throughput (updates/s), recovered from the evaluation's CPU row
-    (``E_cpu = T K N / ups x P``)."""
+    (``E_cpu = S N / ups x P`` with ``S`` sweeps per sample: the row's ``sweeps``, else ``T K``)."""
     for d in results.get("digital") or []:
         e_cpu = next((v for k, v in d.items() if k.startswith("this CPU")), None)
         n = next((p.get("energy", {}).get("n_cells") for p in results.get("points") or []
                   if p.get("energy", {}).get("n_cells")), None)
         if e_cpu and n:
-            return float(d["T"]) * float(d["K"]) * float(n) * cpu_power_W / float(e_cpu)
+            sweeps = float(d.get("sweeps") or float(d["T"]) * float(d["K"]))
+            return sweeps * float(n) * cpu_power_W / float(e_cpu)
     return None
 
 
 def _setting(card: Any, graph: Any, *, T: int, K: int, n_write: int, n_read: int, periphery: dict[str, Any] | None,
-             cpu_ups: float | None, cpu_power_W: float) -> dict[str, Any]:
+             cpu_ups: float | None, cpu_power_W: float, step_K: tuple[int, ...] | None = None) -> dict[str, Any]:
     from pbitkit.dtm.energy import PAPER_FIGURES, dtm_energy_from_ledger, digital_energy
 
-    rep = dtm_energy_from_ledger(graph, card, T=T, K=K, n_write=n_write, n_read=n_read, periphery=periphery)
+    rep = dtm_energy_from_ledger(graph, card, T=T, K=K, n_write=n_write, n_read=n_read, periphery=periphery,
+                                 step_K=step_K)
     parts = {t["name"]: t for t in rep.terms}
     per_cell = {k: float(parts[k]["energy_J"]) for k in PARTS if k in parts}
     e_cell = float(sum(per_cell.values()))
     mean_deg = 2.0 * graph.n_edges / graph.n_nodes
     dig = {b.name: b.energy_per_sample_J for b in digital_energy(T=T, K=K, n_cells=graph.n_nodes,
                                                                   mean_degree=mean_deg, cpu_updates_per_s=cpu_ups,
-                                                                  cpu_power_W=cpu_power_W)}
+                                                                  cpu_power_W=cpu_power_W, step_K=step_K)}
     io = sum(v for k, v in rep.breakdown_J.items() if k.startswith("io_"))
     return {
-        "T": T, "K": K, "n_cells": int(graph.n_nodes), "n_write": n_write, "n_read": n_read,
+        "T": T, "K": K, "step_K": list(step_K or (K,) * T), "sweeps_per_sample": rep.sweeps_per_sample,
+        "n_cells": int(graph.n_nodes), "n_write": n_write, "n_read": n_read,
         "per_cell_sweep_J": per_cell, "energy_per_cell_sweep_J": e_cell,
         "status": {k: parts[k]["status"] for k in per_cell} | {k: parts[k]["status"] for k in ("io_write", "io_read")},
         "sources": {k: parts[k]["source"] for k in parts},
@@ -81,7 +84,9 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
     array_cell : the cell the DTM ran on.
     cfg : the pipeline config (its DTM grid, ``T``, and the evaluation's ``cpu_power_W``).
     results : the evaluation's ``results.json`` (I/O counts per sample and the CPU's measured throughput).
-    k_run : sweeps per step of the run's row (default: 20 if evaluated, else the largest evaluated K).
+    k_run : sweeps of step 1 in the run's row (default: 20 if evaluated, else the largest evaluated K); steps
+        ``2 .. T`` run the evaluation's ``K_later`` when it is set (:func:`pbitkit.dtm.evaluate.point_step_K`).
+        The paper's setting keeps its ``K`` sweeps on every step.
 
     Raises
     ------
@@ -89,6 +94,7 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
         If ``array_cell`` has no card.
     """
     from pbitkit.array import grid_graph
+    from pbitkit.dtm.evaluate import point_step_K
 
     if array_cell not in cards:
         raise PbitkitError(f"headline: no fitted card for the array cell {array_cell!r}")
@@ -102,6 +108,8 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
     cpu_power = float(getattr(cfg.evaluate, "cpu_power_W", 15.0))
     ups = _cpu_updates_per_s(results, cpu_power)
     g_run = grid_graph(m.L, m.pattern, periodic=m.periodic)
+    t_run = int(cfg.dtm.forward.n_steps)
+    step_k = point_step_K(k, t_run, cfg.evaluate)
     g_paper = grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
     out: dict[str, Any] = {"array_cell": array_cell, "paper_setting": dict(PAPER_SETTING), "cpu_updates_per_s": ups,
                            "cpu_power_W": cpu_power, "cells": {}}
@@ -110,8 +118,8 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
         details = card.provenance.details if hasattr(card.provenance, "details") else {}
         paper_per = details.get("periphery_paper") if isinstance(details, dict) else None
         out["cells"][cell] = {
-            "run": {"L": m.L, **_setting(card, g_run, T=int(cfg.dtm.forward.n_steps), K=k, n_write=n_write,
-                                         n_read=n_read, periphery=None, cpu_ups=ups, cpu_power_W=cpu_power)},
+            "run": {"L": m.L, **_setting(card, g_run, T=t_run, K=k, n_write=n_write, n_read=n_read, periphery=None,
+                                         cpu_ups=ups, cpu_power_W=cpu_power, step_K=step_k)},
             "paper": {"L": PAPER_SETTING["L"], "periphery_for_L": PAPER_SETTING["L"] if paper_per else m.L,
                       **_setting(card, g_paper, T=PAPER_SETTING["T"], K=PAPER_SETTING["K"], n_write=n_write,
                                  n_read=n_read, periphery=paper_per, cpu_ups=ups, cpu_power_W=cpu_power)},

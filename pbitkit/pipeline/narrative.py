@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["figure_caption", "headline_findings", "fmt_fd"]
+__all__ = ["figure_caption", "headline_findings", "fmt_fd", "sweeps_text"]
 
 
 def _si(value: Any, unit: str) -> str:
     from pbitkit.pipeline.report import format_si
 
     return format_si(value, unit)
+
+
+def sweeps_text(T: Any, K: Any, step_K: Any = None) -> str:
+    """``"K = 20 sweeps per step"``, or with per-step sweeps that differ ``"20, 5, 5, 5 sweeps on steps 1 .. 4
+    (35 per sample)"``."""
+    ks = [int(k) for k in step_K] if step_K else []
+    if not ks or len(set(ks)) == 1:
+        return f"K = {K} sweeps per step"
+    return f"{', '.join(map(str, ks))} sweeps on steps 1 .. {T} ({sum(ks)} per sample)"
 
 
 def fmt_fd(fd: dict[str, Any] | None) -> str:
@@ -183,8 +192,9 @@ def headline_findings(points: list[dict[str, Any]], results: dict[str, Any], led
         top = max(terms, key=lambda t: float(t.get("per_sample_J", 0.0)))
         io = sum(float(t.get("per_sample_J", 0.0)) for t in terms if t.get("per") == "access")
         n_traced = sum(t.get("status") in ("simulated", "included") for t in terms)
-        out.append(f"One generated sample costs {_si(total, 'J')} on the array (T = {ledger.get('T')}, K = "
-                   f"{ledger.get('K')}, {ledger.get('n_cells')} cells) in {_si(ledger.get('time_per_sample_s'), 's')}; "
+        out.append(f"One generated sample costs {_si(total, 'J')} on the array (T = {ledger.get('T')}, "
+                   f"{sweeps_text(ledger.get('T'), ledger.get('K'), ledger.get('step_K'))}, {ledger.get('n_cells')} "
+                   f"cells) in {_si(ledger.get('time_per_sample_s'), 's')}; "
                    f"the largest term is `{top['name']}` at {100 * float(top['per_sample_J']) / total:.0f} %, I/O is "
                    f"{100 * io / total:.1f} %; {n_traced} of {len(terms)} terms are traced to an ngspice run.")
         dig = next((d for d in results.get("digital") or [] if d.get("K") == ledger.get("K") and d.get("T") == ledger.get("T")), None)

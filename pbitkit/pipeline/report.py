@@ -14,6 +14,7 @@ from typing import Any
 
 from pbitkit.array.ledger import provenance_sentence
 from pbitkit.io import atomic_write_json, atomic_write_text, read_json
+from pbitkit.pipeline.narrative import sweeps_text
 from pbitkit.pipeline.stages import StageRecord
 
 __all__ = ["write_pipeline_report", "format_si", "ledger_record", "plot_ledger", "plot_quality_energy_cells",
@@ -154,6 +155,7 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
                     figs: Any) -> list[str]:
     """The headline table by cell and setting, and the every-cell quality-vs-energy figure with its caption."""
     from pbitkit.dtm.energy import dtm_energy_from_ledger
+    from pbitkit.dtm.evaluate import point_step_K
     from pbitkit.pipeline.headline import PARTS, times_text
 
     rows = []
@@ -162,7 +164,9 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
             s = c[key]
             parts = s["per_cell_sweep_J"]
             rows.append([f"`{cell}`" + (" (array cell)" if cell == cfg.array_cell else ""),
-                         f"L={s['L']}, T={s['T']}, K={s['K']}"]
+                         f"L={s['L']}, T={s['T']}, K={s['K']}"
+                         + (f" ({s['sweeps_per_sample']} sweeps)" if s.get("sweeps_per_sample", s["T"] * s["K"])
+                            != s["T"] * s["K"] else "")]
                         + [_amount(parts.get(k), s["status"].get(k)) for k in PARTS]
                         + [format_si(s["energy_per_cell_sweep_J"], "J"), times_text(s["vs_paper_E_cell"]),
                            format_si(s["energy_per_sample_J"], "J"), format_si(s["io_per_sample_J"], "J"),
@@ -190,9 +194,11 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
 
         m = cfg.dtm.model
         g = grid_graph(m.L, m.pattern, periodic=m.periodic)
-        energies = {cell: {k: dtm_energy_from_ledger(g, card, T=int(cfg.dtm.forward.n_steps), K=k,
-                                                     n_write=int(a.get("n_write", 0)),
-                                                     n_read=int(a.get("n_read", 0))).total_J for k in ks}
+        t_run = int(cfg.dtm.forward.n_steps)
+        energies = {cell: {k: dtm_energy_from_ledger(g, card, T=t_run, K=k, n_write=int(a.get("n_write", 0)),
+                                                     n_read=int(a.get("n_read", 0)),
+                                                     step_K=point_step_K(k, t_run, cfg.evaluate)).total_J
+                           for k in ks}
                     for cell, card in cards.items()}
         plot_quality_energy_cells(points, energies, figs.fig_dir / "quality_vs_energy_cells.png")
         kmax = ks[-1]
@@ -312,7 +318,7 @@ def ledger_record(point: dict[str, Any], array_cell: str) -> dict[str, Any]:
     per_update = float(sum(float(t["energy_J"]) for t in terms if t.get("per") == "cell update"))
     return {
         "array_cell": array_cell, "mode": point.get("mode"), "T": point.get("T"), "K": point.get("K"),
-        "n_cells": e.get("n_cells"), "terms": terms, "energy_per_cell_update_J": per_update,
+        "step_K": e.get("step_K"), "sweeps_per_sample": e.get("sweeps_per_sample"), "n_cells": e.get("n_cells"), "terms": terms, "energy_per_cell_update_J": per_update,
         "energy_per_sample_J": total, "sum_of_parts_per_sample_J": parts, "time_per_sample_s": e.get("time_s"),
         "all_traced_to_ngspice": bool(terms) and all(t.get("status") in ("simulated", "included") for t in terms),
         "sentence": provenance_sentence(terms),
@@ -446,8 +452,8 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             e = p["energy"]
             ledd = (e.get("assumptions") or {}).get("ledger") or {}
             L += [f"Array cell `{cfg.array_cell}` (ledger of its card), {e.get('n_cells')} cells, T = {p['T']} steps, "
-                  f"K = {p['K']} sweeps per step. Every term with where its joules come from (`ledger.json` holds "
-                  "the same with the full hashes):", ""]
+                  f"{sweeps_text(p['T'], p['K'], e.get('step_K'))}. Every term with where its joules come from "
+                  "(`ledger.json` holds the same with the full hashes):", ""]
             per_cell = e.get("per_cell_sweep_J") or {}
             tot_cell = sum(per_cell.values()) or float("nan")
             rows = []
@@ -486,11 +492,12 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
     if points:
         dig = results.get("digital", [])
         if dig:
-            keys = [k for k in dig[0] if k not in ("T", "K", "array_J", "assumptions")]
-            rows = [[str(d["T"]), str(d["K"]), format_si(d.get("array_J"), "J")] +
+            keys = [k for k in dig[0] if k not in ("T", "K", "sweeps", "array_J", "assumptions")]
+            rows = [[str(d["T"]), str(d["K"]), str(d.get("sweeps", d["T"] * d["K"])), format_si(d.get("array_J"), "J")] +
                     [format_si(d.get(k), "J") for k in keys] for d in dig]
-            L += ["Digital comparison (the same samples produced on conventional hardware):", ""]
-            L += _table(["T", "K", "p-bit array"] + keys, rows) + [""]
+            L += ["Digital comparison (the same samples produced on conventional hardware; K = step 1's sweeps, "
+                  "sweeps = array sweeps per sample):", ""]
+            L += _table(["T", "K", "sweeps", "p-bit array"] + keys, rows) + [""]
             for k, a in (dig[0].get("assumptions") or {}).items():
                 L += [f"- `{k}`: {a}"]
             L += [""]

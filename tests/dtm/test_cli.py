@@ -124,18 +124,19 @@ def test_equal_energy_K_and_pipeline_preset(tmp_path) -> None:
     from pbitkit.dtm.evaluate import EvalConfig, mode_K_values
     from pbitkit.paths import repo_root
 
-    e = EvalConfig(K_values=(10, 50), equal_energy=True)
+    e = EvalConfig(K_values=(10, 50), K_later=0, equal_energy=True)
     assert mode_K_values("T1", 1, 8, e) == (80, 400)
     assert mode_K_values("ideal", 8, 8, e) == (10, 50) and mode_K_values("no-acp", 8, 8, e) == (10, 50)
     assert mode_K_values("T1+cal", 1, 8, e) == (80, 400)  # the monolithic machine on the calibrated chip too
     assert mode_K_values("no-acp+cal", 8, 8, e) == (10, 50)
-    assert mode_K_values("T1", 1, 8, EvalConfig(K_values=(10, 50))) == (10, 50)  # negative control: flag off
+    assert mode_K_values("T1", 1, 8, EvalConfig(K_values=(10, 50), K_later=0)) == (10, 50)  # negative control: flag off
     preset = repo_root() / "configs" / "fashion_mnist.toml"
     cfg = _load_cfg(str(preset))
     assert (cfg.model.L, cfg.model.pattern, cfg.forward.n_steps, cfg.data.name) == (70, "G12", 8, "fashion_mnist")
     assert cfg.data.holdout == "test_split" and cfg.acp_baseline and cfg.hardware_aware
     ev, where = _section(str(preset), "evaluate")
     assert 250 in ev["K_values"] and ev["equal_energy"] is True and "[evaluate]" in where
+    assert ev["K_later"] == 0  # the preset's documented results run K on every step
     from pbitkit.pipeline.config import load_pipeline_config
 
     pc = load_pipeline_config(preset)  # the one-command run: only the array cell is characterized (tt + mismatch)
