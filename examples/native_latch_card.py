@@ -4,6 +4,7 @@
     nice -n 10 python examples/native_latch_card.py [--out runs/nl-card] [--n-mc 16] [--replicas 8]
                                                     [--t-stop T] [--nominal-t-stop T] [--trims FILE]
                                                     [--workers 2] [--predicted] [--ship]
+    python examples/native_latch_card.py --ship-card CARD      # only the shipping step, for an existing card
 
 1. **Trims**: each mismatch instance (``mc_seed`` 0 … n-1, tt, 27 degC) is calibrated by the cell's own
    procedure (:func:`pbitkit.circuits.native_latch_trim.calibrate_cell`: readout auto-zero, core balance at
@@ -13,7 +14,10 @@
    per point; with ``--predicted`` also the predicted tier: the 13-point table of docs/cells.md) and each trimmed instance (9 bias points, ``--t-stop`` per point), merged into ``OUT/card``
    and fitted as ``pbitkit fit OUT/card`` would (transient tier; ``variation`` = the spread of the trimmed
    instances; the correlation time pooled
-   from the run's bits). ``--ship`` copies the card to ``pbitkit/data/native_latch_card.json``.
+   from the run's bits). ``--ship`` writes the card to ``pbitkit/data/native_latch_card.json`` with its bias
+   network measured (the charge-domain network at fan-in 20, the default DTM grid's, as the pipeline attaches
+   it: without it the card's network is unmodelled and its swing defaults to the cell's 0.12 V core supply,
+   which clips every programmed field at about 2 units of 2 Vs); ``--ship-card CARD`` does only that step.
 3. **Validation data**, independent of the fit (another noise seed): the nominal cell at 7 biases
    (ref +- 1, 2, 3 x 15 mV) with ``--replicas`` independent records each.
 4. **Macro-model**: the card's SPICE macro-model (what ``pbitkit export CARD --format spice`` writes)
@@ -29,7 +33,6 @@ import argparse
 import json
 import logging
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -46,8 +49,21 @@ from pbitkit.pbitmodel.card import DeviceModel
 from pbitkit.pbitmodel.fit import FitConfig
 from pbitkit.pbitmodel.macromodel import simulate_macromodel_sweep
 from pbitkit.pbitmodel.run import fit_run
+from pbitkit.pipeline.bias_network import attach_cell_bias_network
 
 CELL = "native_latch"
+#: Fan-in of the bias network measured into the shipped card: the default DTM grid's (G20).
+SHIP_FAN_IN = 20
+
+
+def ship(card_path: Path) -> Path:
+    """Write the card at ``card_path`` to ``pbitkit/data/native_latch_card.json`` with its bias network measured
+    in ngspice (:func:`pbitkit.pipeline.bias_network.attach_cell_bias_network` at fan-in :data:`SHIP_FAN_IN`)."""
+    card, summary = attach_cell_bias_network(DeviceModel.load(card_path), SHIP_FAN_IN)
+    dst = card.save(Path(data_dir()) / "native_latch_card.json")
+    print(f"shipped {dst}: bias network {summary['kind']}, {summary['energy_per_update_J']:.3g} J per update, "
+          f"swing {card.bias_network.vdd_V:.3g} V")
+    return dst
 
 
 def instance_spec(mc_seed: int, params: dict[str, float], t_stop_s: float | None = None,
@@ -151,9 +167,15 @@ def main() -> None:
     ap.add_argument("--nominal-t-stop", type=float, default=None,
                     help="simulated time per point of the nominal device (default: --t-stop)")
     ap.add_argument("--predicted", action="store_true", help="also the predicted tier at the nominal device's points")
-    ap.add_argument("--ship", action="store_true", help="copy the card to pbitkit/data/native_latch_card.json")
+    ap.add_argument("--ship", action="store_true",
+                    help="write the card, with its bias network measured, to pbitkit/data/native_latch_card.json")
+    ap.add_argument("--ship-card", type=Path, default=None, metavar="CARD",
+                    help="only ship CARD (an existing card) with its bias network measured, then stop")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.ship_card is not None:
+        ship(args.ship_card)
+        return
     out = Path(args.out)
     t0 = time.perf_counter()
     trims = read_trims(args.trims) if args.trims else calibrate(args.n_mc, args.workers, out / "trims.jsonl")
@@ -254,9 +276,7 @@ def main() -> None:
     (out / "validation.json").write_text(json.dumps({"table": table, "centre": ce.__dict__,
                                                      "card": card.to_dict()}, indent=1, default=float))
     if args.ship:
-        dst = Path(data_dir()) / "native_latch_card.json"
-        shutil.copyfile(fit.card_path, dst)
-        print(f"shipped {dst}")
+        ship(Path(fit.card_path))
     DeviceModel.load(fit.card_path)
 
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from pbitkit.array.graphs import GRID_PATTERNS
 from pbitkit.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-GRAPH_CHOICES = ["G4", "G8", "G12", "G16", "G20", "G24", "square", "king"]
+GRAPH_CHOICES = [*GRID_PATTERNS, "square", "king"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 DEFAULT_PITCH_M = 3e-6
 
 #: Jump rules of the DTM connectivity patterns. G8, G12, G16 are the paper's (docs/theory.md §2).
-#: G20 and G24 are not given in the paper's text; pbitkit extends G16 with one further odd jump each
-#: ((2, 5) and then (10, 13)), chosen so that no rule is a rotation of another and all stay bipartite.
+#: G20 … G32 are not given in the paper's text; pbitkit extends G16 with one further odd jump each
+#: ((2, 5), (10, 13), (3, 2), (1, 4)), chosen so that no rule is a rotation of another (also on a 16 × 16
+#: torus) and all stay bipartite.
 GRID_PATTERNS: dict[str, tuple[tuple[int, int], ...]] = {
     "G4": ((0, 1),),
     "G8": ((0, 1), (4, 1)),
@@ -54,6 +55,8 @@ GRID_PATTERNS: dict[str, tuple[tuple[int, int], ...]] = {
     "G16": ((0, 1), (4, 1), (8, 7), (14, 9)),
     "G20": ((0, 1), (4, 1), (8, 7), (14, 9), (2, 5)),
     "G24": ((0, 1), (4, 1), (8, 7), (14, 9), (2, 5), (10, 13)),
+    "G28": ((0, 1), (4, 1), (8, 7), (14, 9), (2, 5), (10, 13), (3, 2)),
+    "G32": ((0, 1), (4, 1), (8, 7), (14, 9), (2, 5), (10, 13), (3, 2), (1, 4)),
 }
 
 
@@ -470,7 +473,7 @@ def _grid(
 def grid_graph(
     L: int | tuple[int, int], pattern: str = "G12", periodic: bool = True, *, pitch_m: float = DEFAULT_PITCH_M
 ) -> Graph:
-    """A DTM connectivity grid (``G8``, ``G12``, ``G16``, ``G20``, ``G24``, or ``G4`` = square lattice).
+    """A DTM connectivity grid (``G8`` … ``G32``, see ``GRID_PATTERNS``, or ``G4`` = square lattice).
 
     Node ``(r, c)`` has index ``r * cols + c`` and position ``(c * pitch_m, r * pitch_m)``. Each rule
     ``(a, b)`` of :data:`GRID_PATTERNS` joins ``(r, c)`` to ``(r + a, c + b)``, ``(r - b, c + a)``,

@@ -22,6 +22,7 @@ All kernels work on spins: ``int8`` arrays in {-1, +1}.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -115,7 +116,8 @@ class ForwardConfig:
     rate_label : jump rate of label bits (0.2 in the replication).
     times : explicit schedule ``t_0 .. t_T`` (dimensionless, ``n_steps + 1`` values: ``t_0 = 0``, then
         strictly increasing finite positive times), or ``None`` (default) for ``schedule``. When set it
-        replaces ``schedule`` and ``t_max``; e.g. ``[0, 0.4, 0.8, 1.25, 2.5, 5.0]`` for ``n_steps = 5``.
+        replaces ``schedule`` and ``t_max``; e.g. ``[0, 0.4, 0.8, 1.25, 2.5, 5.0]`` for ``n_steps = 5``. A
+        run's other-T machines (the T = 1 baseline, ``extra_T``) use the linear schedule to ``t_T``.
     """
 
     n_steps: int = 4
@@ -136,6 +138,14 @@ class ForwardConfig:
                 raise ConfigError(f"forward.{name} must be a positive finite number, got {v!r}")
         if self.times is not None:
             check_times(self.times, self.n_steps)
+
+    def with_steps(self, n_steps: int) -> "ForwardConfig":
+        """The same process with ``n_steps`` steps (the other-T machines of a run): ``n_steps`` replaced, and
+        an explicit ``times`` schedule becomes the linear schedule to its end time ``t_T`` (a list of
+        ``T + 1`` times has no natural counterpart for another T)."""
+        if self.times is None:
+            return dataclasses.replace(self, n_steps=n_steps)
+        return dataclasses.replace(self, n_steps=n_steps, schedule="linear", t_max=float(self.times[-1]), times=None)
 
     def schedule_times(self) -> np.ndarray:
         """Schedule times ``t_0 .. t_T``, shape ``(T + 1,)``: ``times`` if set, else ``schedule``'s."""

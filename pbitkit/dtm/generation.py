@@ -71,7 +71,7 @@ def step_sweeps(K: int | Sequence[int], T: int) -> tuple[int, ...]:
     """
     if isinstance(K, (int, np.integer)) and not isinstance(K, bool):
         ks: tuple = (K,) * T
-    elif isinstance(K, Sequence) or isinstance(K, np.ndarray):
+    elif (isinstance(K, Sequence) and not isinstance(K, str)) or isinstance(K, np.ndarray):
         ks = tuple(K)
     else:
         raise ConfigError(f"K: need one sweep count or {T} (steps 1..{T}, step 1 first), got {K!r}")

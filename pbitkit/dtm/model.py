@@ -1,6 +1,6 @@
 """The DTM's model: T conditional Boltzmann machines sharing one grid graph and node layout.
 
-Layout (docs/theory.md §4): on an ``L × L`` grid graph (``G8`` … ``G24``, default ``G12``) the ``D`` visible
+Layout (docs/theory.md §4): on an ``L × L`` grid graph (``G8`` … ``G32``, default ``G20``) the ``D`` visible
 bits — ``n_pixels`` image bits then ``n_classes × label_repeat`` one-hot label bits — sit on randomly chosen
 nodes of colour class 0; every other node is latent. Step ``t`` (``1..T``) is a Boltzmann machine over the
 nodes with per-edge couplings ``J_edge (E,)`` and fields ``h (N,)``; its clamped input ``x^t`` enters as a
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pbitkit.array.graphs import GRID_PATTERNS
 from pbitkit.errors import ConfigError, PbitkitError
 from pbitkit.io import atomic_save_npz, read_npz
 
@@ -36,8 +37,8 @@ class ModelConfig:
     Attributes
     ----------
     L : grid side (``L × L`` nodes).
-    pattern : connectivity ``G8``/``G12``/``G16``/``G20``/``G24`` (default G20: on digits it cut the Fréchet
-        distance and raised label-clamped accuracy over G12, docs/dtm.md).
+    pattern : connectivity ``G4`` … ``G32`` (``pbitkit.array.GRID_PATTERNS``; default G20: on digits it cut the
+        Fréchet distance and raised label-clamped accuracy over G12; G24–G32 were no better, docs/dtm.md).
     periodic : torus (True) or open grid.
     label_repeat : copies of each one-hot label bit (0 = unconditional model, no label nodes); more copies
         spread the label over the grid (6 on the 16×16 digits grid: 0.88–0.93 label-clamped accuracy vs
@@ -59,8 +60,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.L < 2:
             raise ConfigError(f"model.L must be >= 2, got {self.L}")
-        if self.pattern not in ("G4", "G8", "G12", "G16", "G20", "G24"):
-            raise ConfigError(f"model.pattern must be one of G4, G8, G12, G16, G20, G24; got {self.pattern!r}")
+        if self.pattern not in GRID_PATTERNS:
+            raise ConfigError(f"model.pattern must be one of {', '.join(GRID_PATTERNS)}; got {self.pattern!r}")
         if self.label_repeat < 0:
             raise ConfigError(f"model.label_repeat must be >= 0, got {self.label_repeat}")
         if self.placement not in ("random", "grid"):

@@ -311,7 +311,7 @@ def variants(cfg: DTMConfig) -> dict[str, tuple[DTMConfig, str]]:
     extra = ([1] if cfg.monolithic_baseline else []) + list(cfg.extra_T)
     for t in dict.fromkeys(extra):
         if t != cfg.forward.n_steps:
-            out[f"T{t}"] = (dataclasses.replace(cfg, forward=dataclasses.replace(cfg.forward, n_steps=t)), f"T{t}")
+            out[f"T{t}"] = (dataclasses.replace(cfg, forward=cfg.forward.with_steps(t)), f"T{t}")
     if cfg.acp_baseline:
         no_pen = dataclasses.replace(cfg.train, acp=ACPConfig(enabled=False, lambda_init=0.0))
         out["no_acp"] = (dataclasses.replace(cfg, train=no_pen), "no_acp")

@@ -92,3 +92,23 @@ def test_cli_commands_accept_default(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["-q", "fit", str(run), "--cell", "default", "--no-plots"]) == 0
     fitted = DeviceModel.load(run / "device_card.json")
     assert fitted.cell == "native_latch" and abs(fitted.v0_V - 0.1) < 4 * fitted.v0_se_V
+
+
+def test_shipped_native_latch_card_carries_its_measured_bias_network() -> None:
+    """The shipped card's bias network is the measured charge-domain network (energy, provenance), and its
+    swing leaves the array's field rails wide of the programmed fields; the unmodelled network (swing = the
+    cell's 0.12 V core supply) clips them at about 2 and must fail the same check."""
+    from pbitkit.array.device import from_device_model
+    from pbitkit.pbitmodel.card import BiasNetwork
+
+    card = DeviceModel.load(shipped_card_path("native_latch"))
+    bn = card.bias_network
+    assert bn.energy_per_update_J > 0 and bn.c_node_F > 0 and bn.settling_s > 0
+    assert "bias_network" in card.provenance.details
+
+    def field_rail(c: DeviceModel) -> float:  # largest field (units of 2 Vs) before the rails clip
+        s = from_device_model(c)
+        return 0.5 * s.bias_vdd_V / (2.0 * s.vs_V)
+
+    assert field_rail(card) > 5.0
+    assert field_rail(card.replace(bias_network=BiasNetwork.unmodelled(card.vdd_V))) < 5.0

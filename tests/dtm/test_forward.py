@@ -95,6 +95,13 @@ def test_explicit_times() -> None:
     same = ForwardProcess(ForwardConfig(n_steps=4, times=(0, 1.25, 2.5, 3.75, 5)), 1, 1)
     np.testing.assert_array_equal(lin.times, same.times)
     assert from_dict(ForwardConfig, {"n_steps": 2, "times": [0, 1, 3]}).times == (0.0, 1.0, 3.0)
+    # a run's other-T machines (T = 1 baseline, extra_T): the linear schedule to the same end time
+    from pbitkit.dtm.pipeline import DTMConfig, variants
+
+    v = variants(DTMConfig(forward=ForwardConfig(n_steps=5, times=ts), extra_T=(2,)))
+    np.testing.assert_array_equal(v["T1"][0].forward.schedule_times(), [0, 5.0])
+    np.testing.assert_array_equal(v["T2"][0].forward.schedule_times(), [0, 2.5, 5.0])
+    assert ForwardConfig(n_steps=4, t_max=3.0).with_steps(2) == ForwardConfig(n_steps=2, t_max=3.0)
     bad = {
         (0, 1, 2): r"forward\.times must have n_steps \+ 1 = 6 values",
         (0, 1, 1, 2, 3, 4): r"forward\.times must be strictly increasing",
