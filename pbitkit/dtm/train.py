@@ -78,7 +78,8 @@ class TrainConfig:
         carries no bias); ``ema_decay = 1`` is the uniform (Polyak-Ruppert) average of every iterate from
         ``ema_start`` on. Training itself follows the raw iterate; the average is what is returned, saved
         and checkpointed.
-    ema_start : first epoch (0-based) whose Adam steps enter the average.
+    ema_start : first epoch (0-based) whose Adam steps enter the average; at or past ``epochs`` (e.g. a short
+        fine-tuning run with the main run's setting) nothing is averaged and the last iterate is returned.
     anneal_beta0 : inverse temperature at which both phases' chains start (1 = no annealing). With
         ``anneal_beta0 < 1`` the burn-in sweeps are run in ``anneal_stages`` equal stages at inverse
         temperatures rising linearly from ``anneal_beta0`` to 1 (couplings and fields scaled by it), so the
@@ -126,9 +127,8 @@ class TrainConfig:
         if not (0.0 <= self.ema_decay <= 1.0):  # also rejects NaN
             raise ConfigError(f"train.ema_decay must be in [0, 1] (0 = no averaging, 1 = uniform average), "
                               f"got {self.ema_decay}")
-        if not 0 <= self.ema_start < self.epochs:
-            raise ConfigError(f"train.ema_start must be an epoch in 0..{self.epochs - 1} (train.epochs - 1), "
-                              f"got {self.ema_start}")
+        if self.ema_start < 0:
+            raise ConfigError(f"train.ema_start must be >= 0 (an epoch, 0-based), got {self.ema_start}")
         if not (0.0 < self.anneal_beta0 <= 1.0):
             raise ConfigError(f"train.anneal_beta0 must be in (0, 1] (1 = no annealing), got {self.anneal_beta0}")
         if self.anneal_stages < 1:

@@ -56,6 +56,9 @@ def test_averaging_returns_the_average_and_leaves_training_alone(tmp_path) -> No
     # an ema_decay near 0 weights the last iterate alone: the plain result
     last = train_step(StepJob(1, lay, fp, x, TrainConfig(**base, ema_decay=1e-12)))
     np.testing.assert_allclose(last.params.J_edge, plain.params.J_edge, rtol=0, atol=1e-12)
+    # an ema_start past the last epoch (a short fine-tuning run) averages nothing: the plain result, exactly
+    late = train_step(StepJob(1, lay, fp, x, TrainConfig(**base, ema_decay=0.9, ema_start=4)))
+    np.testing.assert_array_equal(late.params.J_edge, plain.params.J_edge)
     # resume: interrupted after 2 epochs, continued to 4 = the uninterrupted run, bit for bit
     ck2 = str(tmp_path / "resumed")
     train_step(StepJob(1, lay, fp, x, dataclasses.replace(tc, epochs=2), checkpoint=ck2))
@@ -85,7 +88,7 @@ def test_annealed_burn_in() -> None:
 
 @pytest.mark.parametrize("kw, field", [
     (dict(ema_decay=1.5), "ema_decay"), (dict(ema_decay=float("nan")), "ema_decay"), (dict(ema_decay=-0.1), "ema_decay"),
-    (dict(ema_start=40), "ema_start"), (dict(anneal_beta0=0.0), "anneal_beta0"), (dict(anneal_beta0=1.2), "anneal_beta0"),
+    (dict(ema_start=-1), "ema_start"), (dict(anneal_beta0=0.0), "anneal_beta0"), (dict(anneal_beta0=1.2), "anneal_beta0"),
     (dict(anneal_stages=0), "anneal_stages"), (dict(anneal_beta0=0.5, anneal_stages=30), "anneal_stages"),
 ])
 def test_bad_averaging_and_annealing_settings(kw, field) -> None:
