@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["figure_caption", "headline_findings", "fmt_fd", "sweeps_text"]
+__all__ = ["figure_caption", "headline_findings", "fmt_fd", "sweeps_text", "k_text"]
 
 
 def _si(value: Any, unit: str) -> str:
@@ -26,6 +26,16 @@ def sweeps_text(T: Any, K: Any, step_K: Any = None) -> str:
     if not ks or len(set(ks)) == 1:
         return f"K = {K} sweeps per step"
     return f"{', '.join(map(str, ks))} sweeps on steps 1 .. {T} ({sum(ks)} per sample)"
+
+
+def k_text(k: Any, points: list[dict[str, Any]]) -> str:
+    """``"K = 20 sweeps per step"``, or ``"K = 20 sweeps on step 1 (5 on steps 2 .. 4)"`` when the points at
+    that K ran the later steps with fewer sweeps (their ``step_K``)."""
+    ks = next((p.get("step_K") for p in points if p.get("K") == k and p.get("mode") == "ideal" and p.get("step_K")),
+              None)
+    if not ks or len(set(ks)) == 1:
+        return f"K = {k} sweeps per step"
+    return f"K = {k} sweeps on step 1 ({ks[1]} on steps 2 .. {len(ks)})"
 
 
 def fmt_fd(fd: dict[str, Any] | None) -> str:
@@ -167,7 +177,7 @@ def headline_findings(points: list[dict[str, Any]], results: dict[str, Any], led
     best = ranked[0]
     ties = [p["mode"] for p in ranked[1:] if _overlap(p["fd"], best["fd"])]
     worst = ranked[-1]
-    s = (f"At K = {k_best} sweeps per step, the best array mode is `{best['mode']}` with FD {fmt_fd(best['fd'])}")
+    s = (f"At {k_text(k_best, points)}, the best array mode is `{best['mode']}` with FD {fmt_fd(best['fd'])}")
     s += (f"; {', '.join(f'`{m}`' for m in ties)} {'is' if len(ties) == 1 else 'are'} within its confidence interval"
           if ties else "; every other mode is worse beyond the confidence intervals")
     if worst is not best and not _overlap(worst["fd"], best["fd"]):

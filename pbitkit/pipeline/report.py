@@ -14,7 +14,7 @@ from typing import Any
 
 from pbitkit.array.ledger import provenance_sentence
 from pbitkit.io import atomic_write_json, atomic_write_text, read_json
-from pbitkit.pipeline.narrative import sweeps_text
+from pbitkit.pipeline.narrative import k_text, sweeps_text
 from pbitkit.pipeline.stages import StageRecord
 
 __all__ = ["write_pipeline_report", "format_si", "ledger_record", "plot_ledger", "plot_quality_energy_cells",
@@ -374,15 +374,17 @@ def write_pipeline_report(out: Path, cfg: Any, stages: dict[str, StageRecord], r
             e = (p.get("energy") or {})
             acc = p.get("cond_acc") or {}
             rows.append([
-                p["mode"], str(p.get("T", "")), str(p.get("K", "")), _fd(p),
+                p["mode"], str(p.get("T", "")), str(p.get("K", "")), str(p.get("sweeps_per_sample", "")), _fd(p),
                 f"{acc['accuracy']:.3f} ± {acc['se']:.3f}" if acc else "–",
                 format_si(e.get("total_J"), "J"), format_si(e.get("time_s"), "s"),
             ])
-        L += [f"Fréchet classifier distance (FD, lower is better, 95% bootstrap CI) per array mode at K = {k_best} "
-              "sweeps per step (the ideal model's best K), on held-out digits; label-clamped samples classified by "
+        L += [f"Fréchet classifier distance (FD, lower is better, 95% bootstrap CI) per array mode at "
+              f"{k_text(k_best, points)} (the ideal model's best K; sweeps = array sweeps per sample), on held-out "
+              "digits; label-clamped samples classified by "
               "the frozen classifier (chance 0.10); energy and time per generated sample from the array ledger of "
               f"the `{cfg.array_cell}` card (all K: section 4).", ""]
-        L += _table(["mode", "T", "K", "FD [CI]", "label-clamped accuracy", "energy / sample", "time / sample"], rows)
+        L += _table(["mode", "T", "K", "sweeps", "FD [CI]", "label-clamped accuracy", "energy / sample", "time / sample"],
+                    rows)
         floor = next((p.get("fd_floor") for p in points if p.get("fd_floor")), None)
         if floor:
             L += ["", f"Real-vs-real FD floor at the same sample count: {floor.get('value', float('nan')):.2f}."]
