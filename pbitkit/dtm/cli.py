@@ -197,7 +197,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--run", required=True, help="run directory of `pbitkit dtm train`")
     e.add_argument("--config", help="TOML with EvalConfig fields (n_samples, K_values, n_boot, cpu_power_W, ...)")
     e.add_argument("--n-samples", type=int, help="samples per point")
-    e.add_argument("--K", help="comma-separated sweeps per step, e.g. 5,10,20,40")
+    e.add_argument("--K", help="comma-separated sweeps of step 1, e.g. 5,10,20,40 (steps 2..T run the config's "
+                               "K_later, default 5; K_later = 0: K on every step)")
     e.add_argument("--modes", help="comma-separated subset of ideal,device,device+cal,hw-aware,no-acp,no-acp+cal,T1,T<n>,T1+cal,T<n>+cal")
     e.set_defaults(func=_cmd_evaluate)
 
