@@ -111,8 +111,18 @@ def _cmd(args: argparse.Namespace) -> int:
             res = run_deep_baselines(data, cfg, progress=prog)
         res.save(out / "deep_baselines.json")
         deep = load_deep_results(out / "deep_baselines.json")
+    note = None
+    if pts:
+        from pbitkit.dtm.deep_report import comparable, sample_count_note, sample_count_problem
+
+        res = read_json(Path(args.dtm_results))  # a hand-made results file without meta: counts only
+        why = comparable(deep, res) if res.get("meta") else sample_count_problem(deep, res)
+        if why:
+            raise ConfigError(f"--dtm-results: {args.dtm_results} is not comparable with the deep result: {why}")
+        note = sample_count_note(deep, res)
     fig = plot_fd_vs_energy(deep, out / "fd_vs_energy.png", pts, floor=floor)
-    md = ["# Deep generative baselines", ""] + deep_baselines_section(deep, pts, dig, figure=fig.name)
+    md = (["# Deep generative baselines", ""] + ([note, ""] if note else [])
+          + deep_baselines_section(deep, pts, dig, figure=fig.name))
     atomic_write_text(out / "report.md", "\n".join(md) + "\n")
     log.info("wrote %s", out / "report.md")
     return 0

@@ -180,6 +180,17 @@ def test_pipeline_section_finds_checks_and_refuses(tmp_path) -> None:
     # negative control: another classifier's FD is not comparable
     other = {**results, "meta": {**meta, "classifier": "frozen MLP sha256 999999999999, held-out accuracy 0.9"}}
     assert "not comparable" in "\n".join(pipeline_section(tmp_path, other, fig_dir))
+    # nor FDs from different sample counts (the FD's finite-sample bias); equal counts are
+    deep["config"] = {**deep.get("config", {}), "n_samples": 1000}
+    atomic_write_json(tmp_path / "deep_baselines" / "deep_baselines.json", deep)
+    counted = {**results, "points": [{**p, "n": 5000} for p in pts]}
+    assert "from more samples" in "\n".join(pipeline_section(tmp_path, counted, fig_dir))
+    counted["points"] = [{**p, "n": 1000} for p in pts]
+    text = "\n".join(pipeline_section(tmp_path, counted, fig_dir))
+    assert "*Figure" in text and "understate" not in text
+    counted["points"] = [{**p, "n": 300} for p in pts]  # fewer: compared, with the conservative note
+    text = "\n".join(pipeline_section(tmp_path, counted, fig_dir))
+    assert "*Figure" in text and "understate its advantage" in text
     assert pipeline_section(tmp_path, {"points": []}, fig_dir) == []
 
 

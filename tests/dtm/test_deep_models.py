@@ -158,6 +158,12 @@ def test_cli_deep_baselines_small(tmp_path) -> None:
     assert main(["dtm", "deep-baselines", "--compare", str(out / "deep_baselines.json"), "--dtm-results",
                  str(dtm_res), "--out", str(tmp_path / "cmp")]) == 0
     assert (tmp_path / "cmp" / "report.md").read_text() == text
+    # negative control: a DTM measured on more samples than the deep models (200) is refused
+    many = json.loads(dtm_res.read_text())
+    many["points"][0]["n"] = 5000
+    (tmp_path / "many.json").write_text(json.dumps(many))
+    assert main(["dtm", "deep-baselines", "--compare", str(out / "deep_baselines.json"), "--dtm-results",
+                 str(tmp_path / "many.json"), "--out", str(tmp_path / "cmp2")]) == 1
     assert main(["dtm", "deep-baselines", "--out", str(tmp_path / "x"), "--dtm-results", str(tmp_path / "nope.json")]) == 1
     assert main(["dtm", "deep-baselines", "--out", str(tmp_path / "x"), "--steps", "1,a"]) == 1
     dtm_cfg.write_text("[model]\nL = 16\n")
