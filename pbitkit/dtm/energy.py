@@ -41,6 +41,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from pbitkit.errors import ConfigError
+
 __all__ = [
     "IOCosts",
     "LITERATURE_IO",
@@ -49,6 +53,7 @@ __all__ = [
     "dtm_energy",
     "dtm_energy_from_ledger",
     "digital_energy",
+    "step_sweeps",
     "sweeps_per_sample",
     "PAPER_FIGURES",
     "A100_J_PER_OP",
@@ -108,7 +113,7 @@ class EnergyReport:
     @property
     def sweeps_per_sample(self) -> int:
         """``sum(step_K)``, or ``T * K`` for one K per step."""
-        return int(sum(self.step_K)) if self.step_K else self.T * self.K
+        return sweeps_per_sample(self.T, self.K, self.step_K or None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -180,20 +185,39 @@ def dtm_energy(
     )
 
 
+def step_sweeps(K: int | Sequence[int], T: int, *, name: str = "K") -> tuple[int, ...]:
+    """Sweeps of steps ``1 .. T`` (step 1 first) from one ``K`` for every step or a list of ``T``.
+
+    Raises
+    ------
+    ConfigError
+        (naming ``name``) a count that is not a positive integer, or a list whose length is not ``T``.
+    """
+    if isinstance(K, (int, np.integer)) and not isinstance(K, bool):
+        ks: tuple = (K,) * T
+    elif (isinstance(K, Sequence) and not isinstance(K, str)) or isinstance(K, np.ndarray):
+        ks = tuple(K)
+    else:
+        raise ConfigError(f"{name}: need one sweep count or {T} (steps 1..{T}, step 1 first), got {K!r}")
+    if len(ks) != T:
+        raise ConfigError(f"{name}: need one sweep count or {T} (steps 1..{T}, step 1 first), got {list(ks)}")
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"{name}: sweeps per step must be positive integers, got {list(ks)}")
+    return tuple(int(k) for k in ks)
+
+
 def sweeps_per_sample(T: int, K: int, step_K: Sequence[int] | None = None) -> int:
     """Array sweeps per generated sample: ``sum(step_K)`` (one count per step), else ``T * K``.
 
     Raises
     ------
-    ValueError
+    ConfigError
         ``step_K`` does not hold ``T`` positive integers.
     """
     if step_K is None:
         return int(T) * int(K)
-    ks = [int(k) for k in step_K]
-    if len(ks) != T or min(ks) < 1:
-        raise ValueError(f"step_K must hold {T} positive sweep counts (steps 1..{T}), got {list(step_K)}")
-    return int(sum(ks))
+    return int(sum(step_sweeps(step_K, T, name="step_K")))
 
 
 def dtm_energy_from_ledger(

@@ -30,8 +30,8 @@ import numpy as np
 
 from pbitkit.dtm.baselines import fit_bernoulli_mixture, fit_independent
 from pbitkit.dtm.classifier import FrozenClassifier
-from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy_from_ledger
-from pbitkit.dtm.generation import generate, step_sweeps
+from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy_from_ledger, step_sweeps, sweeps_per_sample
+from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality, frechet_from_features, paired_difference_ci
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
 from pbitkit.dtm.runner import SamplerSpec, load_card
@@ -141,7 +141,7 @@ class EvalPoint:
     @property
     def sweeps_per_sample(self) -> int:
         """Array sweeps per sample: ``sum(step_K)``, or ``T * K``."""
-        return int(sum(self.step_K)) if self.step_K else self.T * self.K
+        return sweeps_per_sample(self.T, self.K, self.step_K or None)
 
     @property
     def rho_K_max(self) -> float:
@@ -166,7 +166,7 @@ def _ledger_energy(model: TrainedDTM, card_spec: SamplerSpec, step_K: tuple[int,
     return dtm_energy_from_ledger(lay.graph, load_card(card_spec.card), T=model.dtm.n_steps, K=step_K[0],
                                   n_write=lay.n_label_bits, n_read=lay.n_pixels, io=io,
                                   update_interval_s=update_interval_s,
-                                  step_K=step_K if len(set(step_K)) > 1 else None)
+                                  step_K=step_K)
 
 
 def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int | Sequence[int], rng: np.random.Generator, *,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pbitkit.dtm.datasets import one_hot_spins
+from pbitkit.dtm.energy import step_sweeps, sweeps_per_sample
 from pbitkit.dtm.forward import keep_probability, noise_spins
 from pbitkit.dtm.model import DTM, input_fields
 from pbitkit.dtm.runner import SamplerSpec, make_runner
@@ -30,7 +31,7 @@ from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 from pbitkit.rng import SeedLike, as_generator
 
-__all__ = ["GenerationResult", "generate", "step_sweeps"]
+__all__ = ["GenerationResult", "generate"]
 
 log = logging.getLogger(__name__)
 
@@ -58,29 +59,7 @@ class GenerationResult:
     @property
     def sweeps_per_sample(self) -> int:
         """Array sweeps spent on one sample: ``sum(step_K)`` (``T * K`` for one K)."""
-        return int(sum(self.step_K)) if self.step_K else self.T * self.K
-
-
-def step_sweeps(K: int | Sequence[int], T: int) -> tuple[int, ...]:
-    """Sweeps of steps ``1 .. T`` (step 1 first) from one ``K`` for every step or a list of ``T``.
-
-    Raises
-    ------
-    ConfigError
-        a count that is not a positive integer, or a list whose length is not ``T``.
-    """
-    if isinstance(K, (int, np.integer)) and not isinstance(K, bool):
-        ks: tuple = (K,) * T
-    elif (isinstance(K, Sequence) and not isinstance(K, str)) or isinstance(K, np.ndarray):
-        ks = tuple(K)
-    else:
-        raise ConfigError(f"K: need one sweep count or {T} (steps 1..{T}, step 1 first), got {K!r}")
-    if len(ks) != T:
-        raise ConfigError(f"K: need one sweep count or {T} (steps 1..{T}, step 1 first), got {list(ks)}")
-    for k in ks:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ConfigError(f"K: sweeps per step must be positive integers, got {list(ks)}")
-    return tuple(int(k) for k in ks)
+        return sweeps_per_sample(self.T, self.K, self.step_K or None)
 
 
 def generate(
