@@ -165,8 +165,7 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
             parts = s["per_cell_sweep_J"]
             rows.append([f"`{cell}`" + (" (array cell)" if cell == cfg.array_cell else ""),
                          f"L={s['L']}, T={s['T']}, K={s['K']}"
-                         + (f" ({s['sweeps_per_sample']} sweeps)" if s.get("sweeps_per_sample", s["T"] * s["K"])
-                            != s["T"] * s["K"] else "")]
+                         + (f" ({s['sweeps_per_sample']} sweeps)" if s["sweeps_per_sample"] != s["T"] * s["K"] else "")]
                         + [_amount(parts.get(k), s["status"].get(k)) for k in PARTS]
                         + [format_si(s["energy_per_cell_sweep_J"], "J"), times_text(s["vs_paper_E_cell"]),
                            format_si(s["energy_per_sample_J"], "J"), format_si(s["io_per_sample_J"], "J"),
