@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the exports; imported on first use (pbitkit.lazy)
         make_hardware,
     )
     from pbitkit.array.graphs import (
+        ARRAY_PATTERNS,
         GRID_PATTERNS,
         Graph,
         NeighbourTables,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # the exports; imported on first use (pbitkit.lazy)
         color_graph,
         from_edges,
         from_sparse,
+        array_graph,
+        bipartite_graph,
         grid_graph,
         king_graph,
         square_lattice,
@@ -43,7 +46,10 @@ __all__ = [
     "Graph",
     "NeighbourTables",
     "GRID_PATTERNS",
+    "ARRAY_PATTERNS",
     "grid_graph",
+    "bipartite_graph",
+    "array_graph",
     "square_lattice",
     "king_graph",
     "from_edges",

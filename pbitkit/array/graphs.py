@@ -29,7 +29,10 @@ __all__ = [
     "Graph",
     "NeighbourTables",
     "GRID_PATTERNS",
+    "ARRAY_PATTERNS",
     "grid_graph",
+    "bipartite_graph",
+    "array_graph",
     "square_lattice",
     "king_graph",
     "from_edges",
@@ -232,8 +235,11 @@ class Graph:
 
         Periodic graphs use the minimum-image displacement (a folded-torus layout realises it within a
         factor of about 2; the ledger exposes that factor). ``metric`` is ``"manhattan"`` (routed wires) or
-        ``"euclidean"``.
+        ``"euclidean"``. A graph whose ``meta`` carries ``edge_length_m`` (the crossbar of
+        :func:`bipartite_graph`) has that length on every edge.
         """
+        if "edge_length_m" in self.meta:
+            return np.full(self.n_edges, float(self.meta["edge_length_m"]))
         d = self.coords_m[self.edges[:, 1]] - self.coords_m[self.edges[:, 0]]
         if self.box_m is not None:
             d = d - self.box_m * np.round(d / self.box_m)
@@ -495,6 +501,53 @@ def grid_graph(
     kind = "torus" if periodic else "open"
     return _grid(rows, cols, offsets, periodic, pitch_m, f"{pattern} {rows}x{cols} {kind}",
                  {"pattern": pattern, "rows": rows, "cols": cols, "periodic": periodic, "pitch_m": pitch_m})
+
+
+def bipartite_graph(L: int, *, pitch_m: float = DEFAULT_PITCH_M) -> Graph:
+    """A complete bipartite graph on the ``L × L`` cells of an array: a crossbar.
+
+    Cells ``0 .. A-1`` (``A = L² // 2``, colour 0) form one side, the other ``L² - A`` cells (colour 1) the
+    other; every cell of one side is coupled to every cell of the other (``A (L² - A)`` edges, degree
+    ``L² - A`` or ``A``), as in a restricted Boltzmann machine. The cells sit on the ``L × L`` array (position
+    ``(c, r) * pitch_m`` of index ``r L + c``, for the clock tree and the I/O lines); the couplings are a
+    crossbar: each cell drives one line past its partners' coupling sites, every site one ``pitch_m`` long,
+    so a cell's wire is ``degree × pitch_m`` (``meta["edge_length_m"] = pitch_m``; conservative when a
+    coupling site is smaller than a cell).
+
+    Examples
+    --------
+    >>> g = bipartite_graph(16)
+    >>> g.n_nodes, g.n_edges, g.n_colors, int(g.degree.max())
+    (256, 16384, 2, 128)
+    """
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2:
+        raise ConfigError(f"bipartite graph side L must be an integer >= 2, got {L!r}")
+    if not pitch_m > 0:
+        raise ConfigError(f"pitch_m must be positive, got {pitch_m}")
+    n = int(L) * int(L)
+    a = n // 2
+    i, j = np.meshgrid(np.arange(a), np.arange(a, n), indexing="ij")
+    edges = np.stack([i.ravel(), j.ravel()], axis=1)
+    r, c = np.divmod(np.arange(n), int(L))
+    coords = np.stack([c * pitch_m, r * pitch_m], axis=1).astype(np.float64)
+    colors = (np.arange(n) >= a).astype(np.int8)
+    g = from_edges(edges, n, coords_m=coords, colors=colors, name=f"bipartite {L}x{L} crossbar")
+    return dataclasses.replace(g, meta={"pattern": "bipartite", "rows": int(L), "cols": int(L), "periodic": False,
+                                        "pitch_m": pitch_m, "edge_length_m": pitch_m})
+
+
+#: The DTM's array topologies: the grid patterns and the crossbar (:func:`bipartite_graph`).
+ARRAY_PATTERNS: tuple[str, ...] = (*GRID_PATTERNS, "bipartite")
+
+
+def array_graph(L: int, pattern: str = "G12", periodic: bool = True, *, pitch_m: float = DEFAULT_PITCH_M) -> Graph:
+    """The ``L × L`` array with connectivity ``pattern``: a grid of :data:`GRID_PATTERNS` (:func:`grid_graph`,
+    torus if ``periodic``) or ``"bipartite"`` (:func:`bipartite_graph`; ``periodic`` does not apply)."""
+    if pattern == "bipartite":
+        return bipartite_graph(L, pitch_m=pitch_m)
+    if pattern not in GRID_PATTERNS:
+        raise ConfigError(f"unknown array pattern {pattern!r}; choose one of {', '.join(ARRAY_PATTERNS)}")
+    return grid_graph(L, pattern, periodic, pitch_m=pitch_m)
 
 
 def square_lattice(

@@ -386,6 +386,14 @@ def ledger(
     vdd_b = stats.bias_vdd_V
     e_bias_dyn = stats.bias_energy_per_update_J if stats.bias_energy_per_update_J > 0 else (
         activity * stats.bias_c_node_F * vdd_b**2)
+    # a charge-domain network (no static conduction) spends its update energy in its input capacitors: for
+    # cells with another fan-in than the measured network it scales with their degree + 1 inputs (a resistor
+    # network's update energy is its node's C V^2; its static power is scaled below)
+    charge_domain = stats.bias_energy_per_update_J > 0 and not meas.get("static_power_W")
+    fan_meas = bn_prov.get("fan_in") if charge_domain else None
+    rescaled = bool(fan_meas) and bool(np.any(deg != float(fan_meas)))
+    if rescaled:
+        e_bias_dyn = e_bias_dyn * (deg + 1.0) / (float(fan_meas) + 1.0)
     if include_bias_static and meas.get("static_power_W") and bn_prov.get("fan_in"):
         # the testbench's network has G_sum = (fan_in + 1) g_unit; a cell of degree d has (d + 1) g_unit
         e_bias_static = float(meas["static_power_W"]) * (deg + 1.0) / (float(bn_prov["fan_in"]) + 1.0) * t_half
@@ -406,8 +414,12 @@ def ledger(
             how += (f"; {int(n_gated)} of its {int(n_fan)} inputs rendered with their gates, the others as their "
                     "capacitors on the same node (toggle energy per input x fan-in; full fan-in checked in "
                     "docs/energy.md)")
+        if rescaled:
+            how += (f"; this array's cells have {int(deg.min())}-{int(deg.max())} inputs: the energy per update "
+                    f"scaled linearly in inputs, (degree + 1) / ({int(fan_meas)} + 1) (an extrapolation of the "
+                    "measured network; measure it at the array's fan-in for a simulated figure)")
         bias_term = EnergyTerm(
-            "bias", float(np.mean(e_bias)), "cell update", "simulated",
+            "bias", float(np.mean(e_bias)), "cell update", "partial" if rescaled else "simulated",
             f"{ref}: fan-in {bn_prov.get('fan_in')} weighted-sum network, {how}",
             {k: bn_prov.get(k) for k in ("fan_in", "corner", "source", "n_tau")} | {"measured": meas})
         trim_term = EnergyTerm("trim", 0.0, "cell update", "included", "inside bias: the trim/field input is one "

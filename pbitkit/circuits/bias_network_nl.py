@@ -126,8 +126,8 @@ class CapNetworkDesign:
     def __post_init__(self) -> None:
         if not isinstance(self.bits, int) or not 2 <= self.bits <= 12:
             raise ConfigError(f"CapNetworkDesign.bits must be an integer in [2, 12], got {self.bits!r}")
-        if not isinstance(self.fan_in, int) or not 1 <= self.fan_in <= 64:
-            raise ConfigError(f"CapNetworkDesign.fan_in must be an integer in [1, 64], got {self.fan_in!r}")
+        if not isinstance(self.fan_in, int) or not 1 <= self.fan_in <= 256:
+            raise ConfigError(f"CapNetworkDesign.fan_in must be an integer in [1, 256], got {self.fan_in!r}")
         if not isinstance(self.refresh_every, int) or self.refresh_every < 1:
             raise ConfigError(f"CapNetworkDesign.refresh_every must be an integer >= 1, got {self.refresh_every!r}")
         for name in ("c_unit_F", "vnet_V", "v_refresh_V", "w_n_um", "w_p_um", "l_um", "c_drive_F", "line_scale", "w_sw_um",

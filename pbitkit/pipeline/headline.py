@@ -24,10 +24,22 @@ from typing import Any
 
 from pbitkit.errors import PbitkitError
 
-__all__ = ["PAPER_SETTING", "PARTS", "headline_record", "headline_sentences", "times_text"]
+__all__ = ["PAPER_SETTING", "PARTS", "paper_graph", "headline_record", "headline_sentences", "times_text"]
 
 #: The DTM paper's MNIST setting (docs/theory.md §3): a 70 x 70 grid, 8 denoising steps, 250 sweeps per step.
 PAPER_SETTING = {"L": 70, "T": 8, "K": 250}
+
+
+
+def paper_graph(model: Any) -> Any:
+    """The paper setting's array: ``PAPER_SETTING["L"]`` square with the run's grid pattern, or the paper's own
+    G12 when the run's array is not a grid (the paper's architecture is a local grid; a 70 × 70 crossbar is
+    not its setting)."""
+    from pbitkit.array import GRID_PATTERNS, grid_graph
+
+    pattern = model.pattern if model.pattern in GRID_PATTERNS else "G12"
+    return grid_graph(PAPER_SETTING["L"], pattern, periodic=model.periodic)
+
 
 #: Per-cell-update ledger parts in the order the tables show them.
 PARTS = ("rng", "bias", "trim", "supply", "readout", "clock", "wire")
@@ -93,8 +105,8 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
     PbitkitError
         If ``array_cell`` has no card.
     """
-    from pbitkit.array import grid_graph
     from pbitkit.dtm.evaluate import point_step_K
+    from pbitkit.dtm.model import model_graph
 
     if array_cell not in cards:
         raise PbitkitError(f"headline: no fitted card for the array cell {array_cell!r}")
@@ -107,10 +119,10 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
     n_write, n_read = int(a.get("n_write", 0)), int(a.get("n_read", 0))
     cpu_power = float(getattr(cfg.evaluate, "cpu_power_W", 15.0))
     ups = _cpu_updates_per_s(results, cpu_power)
-    g_run = grid_graph(m.L, m.pattern, periodic=m.periodic)
+    g_run = model_graph(m)
     t_run = int(cfg.dtm.forward.n_steps)
     step_k = point_step_K(k, t_run, cfg.evaluate)
-    g_paper = grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
+    g_paper = paper_graph(m)
     out: dict[str, Any] = {"array_cell": array_cell, "paper_setting": dict(PAPER_SETTING), "cpu_updates_per_s": ups,
                            "cpu_power_W": cpu_power, "cells": {}}
     for cell in [array_cell] + sorted(c for c in cards if c != array_cell):

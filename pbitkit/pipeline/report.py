@@ -189,10 +189,9 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
     a = e0.get("assumptions") or {}
     ks = sorted({int(p["K"]) for p in points if p.get("mode") == "ideal" and p.get("fd")})
     if ks and a:
-        from pbitkit.array import grid_graph
+        from pbitkit.dtm.model import model_graph
 
-        m = cfg.dtm.model
-        g = grid_graph(m.L, m.pattern, periodic=m.periodic)
+        g = model_graph(cfg.dtm.model)
         t_run = int(cfg.dtm.forward.n_steps)
         energies = {cell: {k: dtm_energy_from_ledger(g, card, T=t_run, K=k, n_write=int(a.get("n_write", 0)),
                                                      n_read=int(a.get("n_read", 0)),
@@ -216,16 +215,15 @@ def _headline_lines(rec: dict[str, Any], cards: dict[str, Any], cfg: Any, result
 
 def _cards_ledger_table(cfg: Any, stages: dict[str, StageRecord]) -> list[str]:
     """Every fitted card's ledger on the DTM's array, side by side (per cell per sweep, by term)."""
-    from pbitkit.array import grid_graph
     from pbitkit.array.ledger import ledger
+    from pbitkit.dtm.model import model_graph
     from pbitkit.pbitmodel.card import DeviceModel
 
     cards = [(n.removeprefix("fit_"), r.path / "device_card.json") for n, r in stages.items()
              if n.startswith("fit_") and (r.path / "device_card.json").exists()]
     if not cards:
         return []
-    m = cfg.dtm.model
-    g = grid_graph(m.L, m.pattern, periodic=m.periodic)
+    g = model_graph(cfg.dtm.model)
     names = ["rng", "bias", "trim", "supply", "readout", "clock", "wire"]
     rows = []
     for cell, path in cards:

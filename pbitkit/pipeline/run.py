@@ -232,20 +232,17 @@ def run_pipeline(
 
 
 def _dtm_graph(cfg: PipelineConfig) -> Any:
-    """The DTM's grid graph (its geometry sizes the bias network and the periphery)."""
-    from pbitkit.array import grid_graph
+    """The DTM's array graph (its geometry sizes the bias network and the periphery)."""
+    from pbitkit.dtm.model import model_graph
 
-    m = cfg.dtm.model
-    return grid_graph(m.L, m.pattern, periodic=m.periodic)
+    return model_graph(cfg.dtm.model)
 
 
 def _paper_graph(cfg: PipelineConfig) -> Any:
     """The DTM paper's grid (``L = 70``) with the run's pattern: the headline's second setting."""
-    from pbitkit.array import grid_graph
-    from pbitkit.pipeline.headline import PAPER_SETTING
+    from pbitkit.pipeline.headline import paper_graph
 
-    m = cfg.dtm.model
-    return grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
+    return paper_graph(cfg.dtm.model)
 
 
 def _graph_fan_in(cfg: PipelineConfig) -> int:

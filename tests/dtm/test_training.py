@@ -32,13 +32,15 @@ def _bars_distribution(flip: float) -> np.ndarray:
     return p[np.argsort(states_to_index(ALL9))]
 
 
-def test_tiny_dtm_beats_independent_in_exact_kl() -> None:
+@pytest.mark.parametrize("L, pattern", [(8, "G8"), (5, "bipartite")])
+def test_tiny_dtm_beats_independent_in_exact_kl(L: int, pattern: str) -> None:
+    """On the grid and on the crossbar (9 pixels on its 12-cell side, 13 latent cells on the other)."""
     flip = 0.05
     rng = np.random.default_rng(0)
     ds = synthetic_patterns(2048, rng, side=3, flip_prob=flip)
     p_data = _bars_distribution(flip)
     np.testing.assert_allclose(p_data.sum(), 1.0)
-    cfg = ModelConfig(L=8, pattern="G8", label_repeat=0, layout_seed=1)
+    cfg = ModelConfig(L=L, pattern=pattern, label_repeat=0, layout_seed=1)
     lay = build_layout(cfg, 9, 0)
     fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="log"), 9, 0)
     tc = TrainConfig(epochs=25, batch_size=128, burn_in=10, measure=5, lr=0.03, k_sample=15,
@@ -209,3 +211,21 @@ def test_grid_placement_is_topographic() -> None:
     assert not np.all(np.diff(np.divmod(rnd.visible[:64], 16)[1].reshape(8, 8), axis=1) == 2)
     with pytest.raises(ConfigError, match="square image"):
         build_layout(ModelConfig(L=16, placement="grid", label_repeat=0), 60, 10)
+
+
+def test_crossbar_layout_couples_every_visible_bit_to_every_latent_cell() -> None:
+    """pattern = "bipartite": the 124 visible bits of the digits model on the 128-cell side of a 16 x 16
+    crossbar, each coupled to all 128 cells of the other side; too many visible bits name model.L;
+    topographic placement is refused (it means nothing on a crossbar)."""
+    lay = build_layout(ModelConfig(L=16, pattern="bipartite"), 64, 10)
+    g = lay.graph
+    assert (g.n_nodes, g.n_edges) == (256, 128 * 128)
+    assert np.all(np.asarray(g.colors)[lay.visible] == 0) and np.unique(lay.visible).size == 124
+    deg = np.asarray(g.degree)
+    assert np.all(deg[lay.visible] == 128)
+    with pytest.raises(ConfigError, match="model.L = 10"):
+        build_layout(ModelConfig(L=10, pattern="bipartite"), 64, 10)  # 50 cells on a side, 124 bits
+    with pytest.raises(ConfigError, match="placement = 'random'"):
+        ModelConfig(pattern="bipartite", placement="grid")
+    with pytest.raises(ConfigError, match="model.pattern must be one of .*bipartite"):
+        ModelConfig(pattern="crossbar")

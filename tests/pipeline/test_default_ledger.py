@@ -30,9 +30,9 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     paper = grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
     card = DeviceModel.load(data_dir() / get_cell(cell).card)
     # the pipeline measures the bias network at the graph's fan-in (20 for G20) with 2 inputs rendered with
-    # their gates; statuses and sources do not depend on the fan-in, so 12 here (the same 2 gated inputs: a
-    # fully gated small network costs more ngspice time than this)
-    card, _ = attach_cell_bias_network(card, 12)
+    # their gates; a network measured at another fan-in would be scaled to it and marked partial
+    fan_in = int(graph.degree.max())
+    card, _ = attach_cell_bias_network(card, fan_in)
     card = attach_supply(attach_periphery(card, graph, paper_graph=paper), graph.n_nodes)
     led = ledger(graph, card, n_sweeps_per_sample=20)
     bad = [(t.name, t.status, t.source) for t in led.terms if t.status not in ("simulated", "included")]
@@ -48,7 +48,7 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     assert meas["dropout_J"] / meas["core_J"] == pytest.approx((v_in - meas["v_core_V"]) / meas["v_core_V"], rel=0.01)
     assert 0 < meas["quiescent_J"] < meas["dropout_J"]
     bias = next(t for t in led.terms if t.name == "bias")
-    assert "2 of its 12 inputs rendered with their gates" in bias.source
+    assert f"2 of its {fan_in} inputs rendered with their gates" in bias.source and "scaled" not in bias.source
     for t in led.terms:
         assert t.source and ("ngspice" in t.source or t.status == "included"), t
     assert sum(led.parts().values()) == pytest.approx(led.energy_per_update_J, rel=1e-12)

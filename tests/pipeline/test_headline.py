@@ -41,3 +41,14 @@ def test_headline_record_parts_settings_and_sentences() -> None:
     bad = card.replace(provenance=dataclasses.replace(card.provenance, details=det))
     assert "not every part is fully simulated" in " ".join(headline_sentences(headline_record({"a": bad}, "a", cfg,
                                                                                               RESULTS)))
+
+
+def test_paper_setting_keeps_the_paper_grid_for_a_crossbar_run() -> None:
+    """The paper setting is the run's grid pattern at L = 70, and the paper's own G12 when the run's array is
+    the crossbar (a 70 x 70 crossbar is not the paper's setting)."""
+    from pbitkit.dtm.model import ModelConfig
+    from pbitkit.pipeline.headline import paper_graph
+
+    assert paper_graph(ModelConfig(pattern="G20")).name == "G20 70x70 torus"
+    g = paper_graph(ModelConfig(pattern="bipartite"))
+    assert g.name == "G12 70x70 torus" and g.n_edges == 29400
