@@ -207,12 +207,12 @@ def deep_baselines_section(deep: dict[str, Any], dtm_points: Sequence[dict[str, 
             L.append("| " + " | ".join(cells) + " |")
         L += ["", "**" + headline(eq) + "**", ""]
     if digital:
-        names = [k for k in digital[0] if k not in ("T", "K", "array_J", "array_without_io_J", "assumptions")]
+        names = [k for k in digital[0] if k not in ("T", "K", "sweeps", "array_J", "array_without_io_J", "assumptions")]
         L += ["Second comparison (not at equal quality): the *same Gibbs chain* run digitally, as priced in the "
-              "DTM report.", "", "| T | K | p-bit array | " + " | ".join(names) + " |",
-              "|---|---|---|" + "---|" * len(names)]
+              "DTM report (K = step 1's sweeps, sweeps = array sweeps per sample).", "",
+              "| T | K | sweeps | p-bit array | " + " | ".join(names) + " |", "|---|---|---|---|" + "---|" * len(names)]
         for r in digital:
-            L.append(f"| {r['T']} | {r['K']} | {_si(r['array_J'])} | "
+            L.append(f"| {r['T']} | {r['K']} | {r.get('sweeps', '')} | {_si(r['array_J'])} | "
                      + " | ".join(f"{_si(r[n])} ({r[n] / r['array_J']:.3g}×)" for n in names) + " |")
         L += [""]
     return L

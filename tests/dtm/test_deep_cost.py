@@ -136,6 +136,11 @@ def test_equal_fd_rows_known_ratio_and_out_of_range() -> None:
     text = "\n".join(deep_baselines_section(deep, dtm, []))
     assert "FD not reached" in text and f"{want:.3g}×" in text
     assert "does not reach its FD" in headline(rows)  # the best DTM point (FD 1.0) is outside the range
+    # the same-chain table: the sweeps per sample are a column of their own, not priced as joules
+    digital = [{"T": 4, "K": 20, "sweeps": 35, "array_J": 1e-9, "array_without_io_J": 0.9e-9, "A100": 2e-5,
+                "assumptions": {}}]
+    table = "\n".join(deep_baselines_section(deep, dtm, digital))
+    assert "| T | K | sweeps | p-bit array | A100 |" in table and "| 4 | 20 | 35 | 1 nJ | 20 µJ (2e+04×) |" in table
 
 
 def test_deep_modules_import_without_jax() -> None:
