@@ -153,8 +153,13 @@ def run_pipeline(
             stages[name] = run_stage(name, out, {"spec": spec.to_dict()}, body, overwrite=overwrite,
                                      code=CODE["characterize"])
 
-        # 2. device-model fits, plus each card's bias network (sized for the DTM graph's fan-in)
-        fan_in = _graph_fan_in(cfg)
+        # 2. device-model fits, plus each card's bias network (sized for the DTM graph's fan-in), periphery
+        #    (for the DTM's array and the paper's grid, the headline's second setting) and supply
+        from pbitkit.dtm.model import model_graph
+        from pbitkit.pipeline.headline import paper_graph
+
+        graph, paper = model_graph(cfg.dtm.model), paper_graph(cfg.dtm.model)  # built once for every cell
+        fan_in = int(graph.degree.max())
         for cell in cfg.characterize.cells:
             name = f"fit_{cell}"
             fit_cfg = dataclasses.replace(cfg.fit, cell=cell)
@@ -169,9 +174,8 @@ def run_pipeline(
                 res = fit_run(src.path, d, fit_cfg)
                 card, meas = attach_cell_bias_network(res.report.card, fan_in)
                 # the array cell's periphery also for the DTM paper's grid (its headline setting)
-                card = attach_periphery(card, _dtm_graph(cfg),
-                                        paper_graph=_paper_graph(cfg) if fit_cfg.cell == cfg.array_cell else None)
-                card = attach_supply(card, _dtm_graph(cfg).n_nodes)
+                card = attach_periphery(card, graph, paper_graph=paper if fit_cfg.cell == cfg.array_cell else None)
+                card = attach_supply(card, graph.n_nodes)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
                 return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,
@@ -229,25 +233,6 @@ def run_pipeline(
     report = write_pipeline_report(out, cfg, stages, run.record())
     log.info("report: %s", report)
     return PipelineResult(out, stages, report)
-
-
-def _dtm_graph(cfg: PipelineConfig) -> Any:
-    """The DTM's array graph (its geometry sizes the bias network and the periphery)."""
-    from pbitkit.dtm.model import model_graph
-
-    return model_graph(cfg.dtm.model)
-
-
-def _paper_graph(cfg: PipelineConfig) -> Any:
-    """The DTM paper's grid (``L = 70``) with the run's pattern: the headline's second setting."""
-    from pbitkit.pipeline.headline import paper_graph
-
-    return paper_graph(cfg.dtm.model)
-
-
-def _graph_fan_in(cfg: PipelineConfig) -> int:
-    """Largest node degree of the DTM's graph: the fan-in the bias network must serve."""
-    return int(_dtm_graph(cfg).degree.max())
 
 
 def _periphery_identity(cfg: PipelineConfig) -> dict[str, Any]:

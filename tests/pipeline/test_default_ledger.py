@@ -9,7 +9,6 @@ import dataclasses
 
 import pytest
 
-from pbitkit.array import grid_graph
 from pbitkit.array.ledger import ledger
 from pbitkit.circuits import get_cell
 from pbitkit.dtm.energy import dtm_energy_from_ledger
@@ -17,7 +16,8 @@ from pbitkit.paths import data_dir
 from pbitkit.pbitmodel import DeviceModel
 from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery, attach_supply
 from pbitkit.pipeline.config import default_config
-from pbitkit.pipeline.headline import PAPER_SETTING, headline_record, headline_sentences
+from pbitkit.dtm.model import model_graph
+from pbitkit.pipeline.headline import headline_record, headline_sentences, paper_graph
 
 
 @pytest.mark.ngspice
@@ -26,8 +26,7 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     cfg = default_config()
     cell = cfg.array_cell
     m = cfg.dtm.model
-    graph = grid_graph(m.L, m.pattern, periodic=m.periodic)
-    paper = grid_graph(PAPER_SETTING["L"], m.pattern, periodic=m.periodic)
+    graph, paper = model_graph(m), paper_graph(m)  # as the pipeline's fit stage builds them
     card = DeviceModel.load(data_dir() / get_cell(cell).card)
     # the pipeline measures the bias network at the graph's fan-in (20 for G20) with 2 inputs rendered with
     # their gates; a network measured at another fan-in would be scaled to it and marked partial
