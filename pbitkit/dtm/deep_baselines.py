@@ -65,7 +65,7 @@ class DeepBaselineConfig:
     diffusion_steps : reverse steps at generation (every trained denoiser is sampled with each).
     n_freq : sinusoidal time frequencies (the denoiser gets ``2 n_freq`` time features).
     n_iter, batch_size, lr : training (Adam, cosine decay).
-    n_samples : generated samples per point (default 5,000, the DTM evaluation's: the FD is biased upward at
+    n_samples : generated samples per point (default 10,000, the DTM evaluation's: the FD is biased upward at
         small counts, so models are compared at equal counts).
     n_boot : bootstrap replicates of the FD.
     gpu_batch : batch size over which a GPU's weight reads are amortised.
@@ -84,7 +84,7 @@ class DeepBaselineConfig:
     n_iter: int = 4000
     batch_size: int = 128
     lr: float = 2e-3
-    n_samples: int = 5000
+    n_samples: int = 10000
     n_boot: int = 50
     gpu_batch: int = 1000
     cpu_core_power_W: float = 7.5

@@ -34,11 +34,11 @@ from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy
 from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality, frechet_from_features, paired_difference_ci
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
-from pbitkit.dtm.runner import SamplerSpec, load_card
+from pbitkit.dtm.runner import SamplerSpec, load_card, make_hardware_for
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_K_values", "point_step_K", "class_prior", "evaluate_baselines", "paired_comparisons", "digital_comparison",
+__all__ = ["EvalConfig", "EvalPoint", "evaluate_dtm", "mode_chips", "mode_K_values", "point_step_K", "class_prior", "evaluate_baselines", "paired_comparisons", "digital_comparison",
            "run_evaluation"]
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,14 @@ class EvalConfig:
     n_samples : generated samples per (mode, K) point (unconditional; the same number label-clamped) and per
         baseline; compared with the whole held-out set. More samples narrow the CI and lower the Fréchet
         distance's finite-sample bias (digits: 1.40 at 1,000 samples, 1.12 at 10,000 for the same model),
-        so models are compared at equal counts; default 5,000 (CI about ±0.12 on digits).
+        so models are compared at equal counts; default 10,000 (CI about ±0.08 on digits: at 5,000 the DTM's
+        and the 50-component mixture's intervals overlap).
     K_values : sweeps per step to sweep.
     K_later : sweeps of each of steps ``2 .. T`` at every point, where step 1 (the last denoising step) runs
-        ``K`` from ``K_values``; ``0``: ``K`` for every step. Default 5: on digits the steps near the noise mix
-        in a few sweeps and only step 1 needs the long chain; ``K = 20`` with ``K_later = 5`` (35 sweeps per
-        sample instead of 80) was level in Fréchet distance over 8 training seeds and better on the calibrated
-        chip (docs/dtm.md). The energy ledger, the digital comparison and the throughput count
+        ``K`` from ``K_values``; ``0`` (the default): ``K`` for every step. On the digits grid the steps near the
+        noise mix in a few sweeps and ``K_later = 5`` (35 sweeps per sample instead of 80 at ``K = 20``) was
+        level in Fréchet distance; the default crossbar needs more (0.94 at 5 against 0.87 at 20, level at 10;
+        docs/dtm.md). The energy ledger, the digital comparison and the throughput count
         ``K + (T - 1) * K_later`` sweeps per sample.
     n_boot : bootstrap replicates of the Fréchet distance.
     fd_ci : what the Fréchet distance's CI covers: ``"samples"`` (default) resamples the generated samples
@@ -81,9 +82,9 @@ class EvalConfig:
     seed : seed of sampling and bootstrap.
     """
 
-    n_samples: int = 5000
+    n_samples: int = 10000
     K_values: tuple[int, ...] = (5, 10, 20)
-    K_later: int = 5
+    K_later: int = 0
     n_boot: int = 50
     fd_ci: Literal["samples", "both"] = "samples"
     n_mixture: tuple[int, ...] = (20, 50)
@@ -170,12 +171,13 @@ def _ledger_energy(model: TrainedDTM, card_spec: SamplerSpec, step_K: tuple[int,
 
 
 def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int | Sequence[int], rng: np.random.Generator, *,
-               n_inputs: int = 8, length: int = 4) -> list[float]:
+               n_inputs: int = 8, length: int = 4, hardware: Any = None) -> list[float]:
     """Lag-``K`` autocorrelation of each step's free chains on the array of ``spec`` (mixing diagnostic).
 
     Step ``t`` is driven by inputs ``x^t`` noised from held-out data; 4 replica chains per input, ``length*K``
     recorded sweeps (:func:`pbitkit.dtm.train.monitor_autocorrelation`); with per-step sweeps ``K`` (a list,
-    step 1 first) step ``t`` at its own lag ``K_t``. Returns one value per step 1..T.
+    step 1 first) step ``t`` at its own lag ``K_t``. ``hardware``: the chip of ``spec`` to reuse (device
+    mode; default drawn here). Returns one value per step 1..T.
     """
     from pbitkit.dtm.pipeline import visible_data
     from pbitkit.dtm.runner import make_runner
@@ -183,7 +185,7 @@ def mixing_rho(model: TrainedDTM, spec: SamplerSpec, K: int | Sequence[int], rng
 
     dtm = model.dtm
     ks = step_sweeps(K, dtm.n_steps)
-    runner = make_runner(dtm.layout.graph, spec)
+    runner = make_runner(dtm.layout.graph, spec, hardware)
     data = visible_data(dtm.layout, model.test)
     out = []
     for t in range(1, dtm.n_steps + 1):
@@ -231,6 +233,14 @@ def class_prior(model: TrainedDTM) -> np.ndarray | None:
     return np.bincount(model.train.y, minlength=lay.n_classes) / len(model.train.y)
 
 
+def mode_chips(modes: dict[str, tuple[TrainedDTM, SamplerSpec]]) -> dict[str, Any]:
+    """The chip of every device-mode entry of ``modes`` (label → (model, spec)), drawn and calibrated once
+    (:func:`pbitkit.dtm.runner.make_hardware_for`; the draw and the calibration are seeded by the spec's
+    ``chip_seed``, so reusing the chip across K values gives the same numbers as drawing it per call)."""
+    return {label: make_hardware_for(model.dtm.layout.graph, spec)
+            for label, (model, spec) in modes.items() if spec.mode == "device"}
+
+
 def evaluate_dtm(
     tr: TrainedDTM,
     clf: FrozenClassifier,
@@ -240,6 +250,7 @@ def evaluate_dtm(
     device: SamplerSpec,
     seed: np.random.SeedSequence | None = None,
     progress: ProgressCallback | None = None,
+    chips: dict[str, Any] | None = None,
 ) -> list[EvalPoint]:
     """Quality and energy for every ``(mode, K)``.
 
@@ -250,6 +261,7 @@ def evaluate_dtm(
     device : the chip (``DTMConfig.device``) whose DeviceModel card prices the energy (the same array in
         every mode).
     seed : root of the random streams (default ``SeedSequence(cfg.seed)``); each point gets its own child.
+    chips : label → chip of the device-mode entries (:func:`mode_chips`; default drawn here, once per mode).
 
     Returns
     -------
@@ -263,13 +275,15 @@ def evaluate_dtm(
     io = IOCosts(io_per_step=cfg.io_per_step)
     out: list[EvalPoint] = []
     total = len(modes) * len(cfg.K_values)
+    chips = mode_chips(modes) if chips is None else chips
     for label, (model, spec) in modes.items():
+        hw = chips.get(label)
         for K in mode_K_values(label, model.dtm.n_steps, t_main, cfg):
             s_gen, s_cond, s_eval, s_mix, s_floor = next(children).spawn(5)
             ks = point_step_K(K, model.dtm.n_steps, cfg)
             t0 = time.perf_counter()
             g = generate(model.dtm, n, K=ks, labels=unconditional_labels(model, n, cfg, s_gen), sampler=spec,
-                         seed=s_gen, class_prior=class_prior(model))
+                         seed=s_gen, class_prior=class_prior(model), hardware=hw)
             dt = time.perf_counter() - t0
             floor_rng = np.random.default_rng(s_floor)
             floor_ref = tr.train.x[floor_rng.choice(len(tr.train.x), size=min(n, len(tr.train.x)), replace=False)]
@@ -278,9 +292,9 @@ def evaluate_dtm(
             acc = None
             if model.dtm.layout.n_label_bits:
                 labs = np.arange(n) % model.dtm.layout.n_classes
-                gc = generate(model.dtm, n, K=ks, labels=labs, sampler=spec, seed=s_cond)
+                gc = generate(model.dtm, n, K=ks, labels=labs, sampler=spec, seed=s_cond, hardware=hw)
                 acc = conditional_report(clf, gc.pixels, labs)
-            rhos = tuple(mixing_rho(model, spec, ks, np.random.default_rng(s_mix)))
+            rhos = tuple(mixing_rho(model, spec, ks, np.random.default_rng(s_mix), hardware=hw))
             pt = EvalPoint(mode=label, K=K, T=model.dtm.n_steps, quality=q, cond_acc=acc, rho_K_per_step=rhos,
                            energy=_ledger_energy(model, device, ks, io, spec.update_interval_s), sample_time_s=dt,
                            updates_per_s=n * sum(ks) * model.dtm.layout.n_nodes / dt, pixels=g.pixels,
@@ -442,7 +456,9 @@ def run_evaluation(
                               f"available: {', '.join(avail)}")
     chosen = {m: avail[m] for m in (modes or list(avail))}
     s_points, s_base, s_grids, s_pairs = np.random.SeedSequence(ecfg.seed).spawn(4)
-    points = evaluate_dtm(main, clf, modes=chosen, cfg=ecfg, device=cfg.device, seed=s_points, progress=progress)
+    chips = mode_chips(chosen)
+    points = evaluate_dtm(main, clf, modes=chosen, cfg=ecfg, device=cfg.device, seed=s_points, progress=progress,
+                          chips=chips)
     base_samples: dict[str, np.ndarray] = {}
     baselines = evaluate_baselines(main, clf, ecfg, seed=s_base, samples_out=base_samples)
     comparisons = paired_comparisons(points, base_samples, main, clf, ecfg, s_pairs)
@@ -452,11 +468,12 @@ def run_evaluation(
     for (m, (tr, spec)), ss in zip(chosen.items(), s_grids.spawn(len(chosen))):
         s_unc, s_lab = ss.spawn(2)
         g = generate(tr.dtm, 50, K=point_step_K(kmax, tr.dtm.n_steps, ecfg), labels=unconditional_labels(tr, 50, ecfg, s_unc), sampler=spec, seed=s_unc,
-                     class_prior=class_prior(tr))
+                     class_prior=class_prior(tr), hardware=chips.get(m))
         grids[f"{m}_K{kmax}"] = (g.pixels, tr.train.shape)
         if tr.dtm.layout.n_label_bits:
             labs = np.repeat(np.arange(tr.dtm.layout.n_classes), 5)
-            gc = generate(tr.dtm, len(labs), K=point_step_K(kmax, tr.dtm.n_steps, ecfg), labels=labs, sampler=spec, seed=s_lab)
+            gc = generate(tr.dtm, len(labs), K=point_step_K(kmax, tr.dtm.n_steps, ecfg), labels=labs, sampler=spec, seed=s_lab,
+                          hardware=chips.get(m))
             order = np.argsort(np.tile(np.arange(5), tr.dtm.layout.n_classes), kind="stable")
             grids[f"{m}_K{kmax}_label_clamped"] = (gc.pixels[order], tr.train.shape)
     lay = main.dtm.layout

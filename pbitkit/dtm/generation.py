@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,7 @@ def generate(
     batch: int = 256,
     class_prior: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    hardware: Any = None,
 ) -> GenerationResult:
     """Draw ``n`` samples from a DTM with ``K`` sweeps per step.
 
@@ -84,6 +86,8 @@ def generate(
     batch : chains per array call.
     class_prior : (n_classes,) class probabilities of the unconditional start ``x^T`` (label bits = a drawn
         class's code noised to ``t_T``); default uniform. Ignored for label-clamped samples.
+    hardware : the chip to run on (device mode): :func:`pbitkit.dtm.runner.make_hardware_for` with
+        ``sampler``, to reuse one drawn and calibrated chip across calls; default: drawn here.
 
     Returns
     -------
@@ -108,7 +112,7 @@ def generate(
                               f"got {class_prior!r}")
     keep_T = keep_probability(dtm.forward.cumulative_gamma_dt(dtm.n_steps))[lay.n_pixels:]  # type: ignore[attr-defined]
     rng = as_generator(seed)
-    runner = make_runner(lay.graph, sampler or SamplerSpec())
+    runner = make_runner(lay.graph, sampler or SamplerSpec(), hardware)
     T = dtm.n_steps
     out_pix = np.empty((n, lay.n_pixels), dtype=np.int8)
     out_lab = np.empty((n, lay.n_label_bits), dtype=np.int8)

@@ -24,7 +24,7 @@ import numpy as np
 
 from pbitkit.errors import ConfigError, PbitkitError
 
-__all__ = ["SamplerSpec", "Runner", "make_runner", "load_card"]
+__all__ = ["SamplerSpec", "Runner", "make_runner", "make_hardware_for", "load_card"]
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,16 @@ def _calibrate(graph: Any, hw: Any, spec: SamplerSpec) -> Any:
     return res.hardware
 
 
-def make_runner(graph: Any, spec: SamplerSpec) -> Runner:
-    """A :class:`Runner` for ``graph`` in the mode of ``spec`` (draws and calibrates the chip if needed)."""
-    hw = make_hardware_for(graph, spec) if spec.mode == "device" else None
-    return Runner(graph, spec, hw)
+def make_runner(graph: Any, spec: SamplerSpec, hardware: Any = None) -> Runner:
+    """A :class:`Runner` for ``graph`` in the mode of ``spec``: on ``hardware`` (the chip from
+    :func:`make_hardware_for` with this ``spec``, to reuse one chip and its calibration across calls), or on
+    a chip drawn and calibrated here (device mode, ``hardware=None``)."""
+    if spec.mode != "device":
+        if hardware is not None:
+            raise ConfigError("a chip (hardware) was given for an ideal-mode sampler")
+        return Runner(graph, spec, None)
+    if hardware is None:
+        hardware = make_hardware_for(graph, spec)
+    elif hardware.v0_V.shape[0] != int(graph.n_nodes):
+        raise ConfigError(f"the chip has {hardware.v0_V.shape[0]} cells, the graph {int(graph.n_nodes)} nodes")
+    return Runner(graph, spec, hardware)

@@ -56,7 +56,7 @@ class E2EConfig:
     epochs, n_train : training epochs per step and training images (digits, 8 × 8 binarized; 0 = the whole
         training split). The defaults train in ~40 s on one core (FD ≈ 3.9, label-clamped accuracy ≈ 0.78
         on the ideal array with 200 samples at K = 20).
-    K : Gibbs sweeps per step when generating.
+    K : Gibbs sweeps of step 1 when generating (steps 2 .. T run 5 each).
     n_samples, n_boot : samples per design and bootstrap replicates of the Fréchet distance.
     weight_bits, bias_bits : DAC resolutions of the chip.
     chip_seed, seed : which chip is drawn from each card; seed of training and sampling.
@@ -150,7 +150,9 @@ def _dtm_config(c: E2EConfig) -> Any:
     return DTMConfig(data=DataConfig(n_train=c.n_train, seed=c.seed),
                      forward=ForwardConfig(n_steps=c.n_steps),
                      model=ModelConfig(L=c.L, pattern=c.pattern, label_repeat=c.label_repeat),
-                     train=TrainConfig(epochs=c.epochs, seed=c.seed), hardware_aware=False, monolithic_baseline=False)
+                     # the grid's step size and weight decay (the DTM's defaults are the crossbar's)
+                     train=TrainConfig(epochs=c.epochs, seed=c.seed, lr=0.02, weight_decay=1e-4),
+                     hardware_aware=False, monolithic_baseline=False)
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def end_to_end(conf: ConfirmResult, *, k: int = 3, config: E2EConfig | None = No
         log.info("end to end: training the DTM once on the ideal array (%s)", model_dir)
         tr = train_dtm(dcfg, model_dir)
     clf = classifier_for("digits")
-    ecfg = EvalConfig(n_samples=c.n_samples, K_values=(c.K,), n_boot=c.n_boot, n_mixture=(1,), seed=c.seed)
+    ecfg = EvalConfig(n_samples=c.n_samples, K_values=(c.K,), K_later=5, n_boot=c.n_boot, n_mixture=(1,), seed=c.seed)
     items = [it for it in conf.items if it.card_path is not None]
     items = [it for it in items if it.design.origin == "reference"] + \
             [it for it in items if it.design.origin != "reference"][:k]

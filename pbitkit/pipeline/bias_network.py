@@ -29,7 +29,8 @@ from typing import Any
 from pbitkit.errors import ConfigError, PbitkitError
 
 __all__ = ["design_bias_network", "attach_bias_network", "attach_cap_network", "attach_periphery",
-           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network", "attach_supply"]
+           "periphery_for_graph", "CELL_LOGIC", "cell_logic", "attach_cell_bias_network", "attach_supply",
+           "attach_array_circuits", "paper_network_card"]
 
 log = logging.getLogger(__name__)
 
@@ -305,3 +306,53 @@ def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source:
                                     "geometry": {**per["geometry"], "rows": rows, "cols": cols}}
     prov = card.provenance.with_details(periphery=per, noise_source=noise_source, **extra)
     return card.replace(provenance=prov)
+
+
+def attach_array_circuits(card: Any, graph: Any, *, fan_in: int, paper_graph: Any = None,
+                          corner: str = "tt") -> tuple[Any, dict[str, Any]]:
+    """``card`` with everything the ledger needs around its cell, each measured in ngspice: its bias network at
+    ``fan_in`` (:func:`attach_cell_bias_network`), the periphery of ``graph`` (and of ``paper_graph``,
+    :func:`attach_periphery`) and its supply generator (:func:`attach_supply`). With a ``paper_graph`` whose
+    fan-in differs from ``fan_in`` (a crossbar run: the paper's grid has fan-in 12), the network is measured at
+    that fan-in too, into ``provenance.details["bias_network_paper"]`` (``fan_in``, ``card_record``,
+    ``ledger_record``; :func:`paper_network_card` puts it in place), so that the paper setting's ledger is
+    measured rather than scaled.
+
+    The run's network (one long ngspice session at large fan-in: ~50 s at 128) runs in a second thread while
+    the periphery, supply and paper-network sessions run in this one; each is an ngspice subprocess, so the
+    two overlap on two cores. Returns ``(card, network summary)`` as :func:`attach_cell_bias_network`.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    paper_fan_in = int(paper_graph.degree.max()) if paper_graph is not None else fan_in
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bias-network") as pool:
+        network = pool.submit(attach_cell_bias_network, card, fan_in, corner=corner)
+        rest = attach_periphery(card, graph, corner=corner, paper_graph=paper_graph)
+        rest = attach_supply(rest, graph.n_nodes, corner=corner)
+        extra: dict[str, Any] = {}
+        if paper_fan_in != fan_in:
+            at_paper, _ = attach_cell_bias_network(card, paper_fan_in, corner=corner)
+            extra["bias_network_paper"] = {"fan_in": paper_fan_in, "card_record": at_paper.bias_network.to_dict(),
+                                           "ledger_record": at_paper.provenance.details["bias_network"]}
+        with_network, summary = network.result()
+    prov = rest.provenance.with_details(bias_network=with_network.provenance.details["bias_network"], **extra)
+    return rest.replace(bias_network=with_network.bias_network, provenance=prov), summary
+
+
+def paper_network_card(card: Any) -> Any:
+    """``card`` with the bias network measured at the paper grid's fan-in
+    (``provenance.details["bias_network_paper"]``, written by :func:`attach_array_circuits`) in place of the
+    run's, for the paper setting's ledger; ``card`` itself when there is none (the run's array has the paper
+    grid's fan-in)."""
+    from pbitkit.pbitmodel.card import BiasNetwork
+
+    details = card.provenance.details if isinstance(getattr(card.provenance, "details", None), dict) else {}
+    rec = details.get("bias_network_paper")
+    if not isinstance(rec, dict):
+        return card
+    try:
+        bn = BiasNetwork.from_dict(rec["card_record"])
+        ledger_rec = dict(rec["ledger_record"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"card provenance.details.bias_network_paper is malformed: {exc}") from exc
+    return card.replace(bias_network=bn, provenance=card.provenance.with_details(bias_network=ledger_rec))

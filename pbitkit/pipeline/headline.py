@@ -15,7 +15,11 @@ at the run's own setting (its grid, ``T`` denoising steps, ``K`` sweeps per step
 The paper-setting ledger uses the periphery measured for the ``L = 70`` grid (``provenance.details
 ["periphery_paper"]``, written by :func:`pbitkit.pipeline.bias_network.attach_periphery` in the fit stage):
 the clock tree and the wires per cell depend on the pitch and the graph's pattern, the I/O bit lines on the
-array's side. Without it the run grid's periphery is used and the record says so.
+array's side. Without it the run grid's periphery is used and the record says so. A run whose array has
+another fan-in than the paper's grid (the crossbar: 128 against G12's 12) has its cell's bias network
+measured at the paper's fan-in too (``["bias_network_paper"]``, :func:`pbitkit.pipeline.bias_network.
+paper_network_card`); without it the ledger scales the run's network to the paper's fan-in and marks it
+partial.
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
     """
     from pbitkit.dtm.evaluate import point_step_K
     from pbitkit.dtm.model import model_graph
+    from pbitkit.pipeline.bias_network import paper_network_card
 
     if array_cell not in cards:
         raise PbitkitError(f"headline: no fitted card for the array cell {array_cell!r}")
@@ -133,8 +138,9 @@ def headline_record(cards: dict[str, Any], array_cell: str, cfg: Any, results: d
             "run": {"L": m.L, **_setting(card, g_run, T=t_run, K=k, n_write=n_write, n_read=n_read, periphery=None,
                                          cpu_ups=ups, cpu_power_W=cpu_power, step_K=step_k)},
             "paper": {"L": PAPER_SETTING["L"], "periphery_for_L": PAPER_SETTING["L"] if paper_per else m.L,
-                      **_setting(card, g_paper, T=PAPER_SETTING["T"], K=PAPER_SETTING["K"], n_write=n_write,
-                                 n_read=n_read, periphery=paper_per, cpu_ups=ups, cpu_power_W=cpu_power)},
+                      **_setting(paper_network_card(card), g_paper, T=PAPER_SETTING["T"], K=PAPER_SETTING["K"],
+                                 n_write=n_write, n_read=n_read, periphery=paper_per, cpu_ups=ups,
+                                 cpu_power_W=cpu_power)},
         }
     return out
 

@@ -169,13 +169,12 @@ def run_pipeline(
                 from pbitkit.io import atomic_write_text
                 from pbitkit.pbitmodel.export import card_to_csv
                 from pbitkit.pbitmodel.run import PARAMS_NAME, fit_run
-                from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery, attach_supply
+                from pbitkit.pipeline.bias_network import attach_array_circuits
 
                 res = fit_run(src.path, d, fit_cfg)
-                card, meas = attach_cell_bias_network(res.report.card, fan_in)
                 # the array cell's periphery also for the DTM paper's grid (its headline setting)
-                card = attach_periphery(card, graph, paper_graph=paper if fit_cfg.cell == cfg.array_cell else None)
-                card = attach_supply(card, graph.n_nodes)
+                card, meas = attach_array_circuits(res.report.card, graph, fan_in=fan_in,
+                                                   paper_graph=paper if fit_cfg.cell == cfg.array_cell else None)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))
                 return {**res.summary(), "bias_network": {**card.bias_network.to_dict(), "fan_in": fan_in,

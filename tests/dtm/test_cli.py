@@ -106,7 +106,7 @@ def test_variants_for_the_T_sweep() -> None:
     hw = v["hw_aware"][0]
     assert hw.sampler.mode == "device"  # fine-tunes the main model on the chip (the default), never longer than it
     assert hw.init_model == "../model.npz" and hw.train.epochs == 10 and hw.train.lr == 0.005
-    assert v["main"][0].init_model is None and v["main"][0].train.epochs == 40
+    assert v["main"][0].init_model is None and v["main"][0].train.epochs == 80
     short = variants(DTMConfig(hardware_aware=True, train=dataclasses.replace(DTMConfig().train, epochs=3)))
     assert short["hw_aware"][0].train.epochs == 3
     scratch = variants(DTMConfig(hardware_aware=True, hardware_aware_init="scratch"))["hw_aware"][0]
@@ -184,24 +184,28 @@ def test_fashion_mnist_preset_shrunk(tmp_path) -> None:
     assert "T1 (K=4, same energy)" in rep and "## Verdict" in rep
 
 
-def test_digits_crossbar_preset_shrunk(tmp_path) -> None:
-    """configs/digits_crossbar.toml: the crossbar model and its training and evaluation settings load as a
-    pipeline config and as a DTM config; shrunk (200 digits, 1 epoch, T = 2), it trains the main, T = 1 and
-    hardware-aware models on the crossbar and evaluates them on the shipped native_latch card's chip, whose
-    bias network (measured at fan-in 20) the ledger scales to the crossbar's fan-in 128 and marks partial."""
-    import tomllib
-
-    from pbitkit.config import dump_toml
+def test_default_crossbar_shrunk_and_grid_preset(tmp_path) -> None:
+    """The default DTM is the crossbar with its training and evaluation settings (in the pipeline's default
+    config too); configs/digits_grid.toml loads the grid's. Shrunk (200 digits, 1 epoch, T = 2), the default
+    trains the main, T = 1 and hardware-aware models on the crossbar and evaluates them on the shipped
+    native_latch card's chip, whose bias network (measured at fan-in 20) the ledger scales to the crossbar's
+    fan-in 128 and marks partial."""
+    from pbitkit.config import dump_toml, to_dict
+    from pbitkit.dtm.evaluate import EvalConfig
     from pbitkit.paths import repo_root
-    from pbitkit.pipeline.config import load_pipeline_config
+    from pbitkit.pipeline.config import default_config, load_pipeline_config
 
-    preset = repo_root() / "configs" / "digits_crossbar.toml"
-    pc = load_pipeline_config(preset)
+    pc = default_config()
     m, t = pc.dtm.model, pc.dtm.train
     assert (m.pattern, m.L, t.epochs, t.lr, t.weight_decay) == ("bipartite", 16, 80, 0.01, 0.001)
     assert pc.evaluate.K_later == 0 and pc.evaluate.n_samples == 10000 and pc.dtm.hardware_aware
-    assert pc.characterize.cells == ("native_latch",)
-    raw = tomllib.loads(preset.read_text())
+    assert pc.characterize.cells == ("native_latch",) and pc.dtm.model == DTMConfig().model
+    grid = load_pipeline_config(repo_root() / "configs" / "digits_grid.toml")
+    m, t = grid.dtm.model, grid.dtm.train
+    assert (m.pattern, t.epochs, t.lr, t.weight_decay) == ("G20", 40, 0.02, 0.0001)
+    assert (grid.evaluate.K_later, grid.evaluate.n_samples) == (5, 5000)
+    assert grid.characterize.cells == ("native_latch", "strongarm")
+    raw = {"dtm": to_dict(DTMConfig()), "evaluate": to_dict(EvalConfig())}
     raw["dtm"].update(hardware_aware=True, monolithic_baseline=True, forward={"n_steps": 2},
                       data={"n_train": 200},
                       device={"mode": "device", "weight_bits": 8, "bias_bits": 8, "calibrate": True,

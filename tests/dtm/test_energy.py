@@ -86,7 +86,7 @@ def test_per_step_sweeps_energy() -> None:
     e = EvalConfig(K_values=(10, 20), K_later=5, equal_energy=True)
     assert point_step_K(20, 4, e) == (20, 5, 5, 5) and point_step_K(20, 1, e) == (20,)
     assert point_step_K(20, 4, EvalConfig(K_later=0)) == (20, 20, 20, 20)
-    assert point_step_K(20, 4, EvalConfig()) == (20, 5, 5, 5)  # the default: steps 2..T at 5 sweeps
+    assert point_step_K(20, 4, EvalConfig()) == (20, 20, 20, 20)  # the default (the crossbar's): K on every step
     assert mode_K_values("T1", 1, 4, e) == (25, 35)  # 10 + 3*5 and 20 + 3*5 sweeps, as the T = 4 DTM
     with pytest.raises(ConfigError, match="K_later"):
         EvalConfig(K_later=-1)

@@ -83,3 +83,27 @@ def test_calibrated_chip_has_smaller_offsets(card_path) -> None:
     cal = make_runner(lay.graph, SamplerSpec(mode="device", card=card_path, chip_seed=7, calibrate=True)).hardware
     np.testing.assert_array_equal(raw.v0_V, cal.v0_V)  # the same chip ...
     assert np.std(cal.offsets_field()) < 0.5 * np.std(raw.offsets_field())  # ... with its offsets trimmed
+
+
+def test_reused_calibrated_chip_gives_the_same_samples(card_path) -> None:
+    """The evaluation draws and calibrates each mode's chip once and reuses it for every K: the samples must
+    be those of a chip drawn and calibrated per call (both are seeded by chip_seed)."""
+    from pbitkit.dtm.runner import make_hardware_for
+
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=2, schedule="log"), 9, 0)
+    params = _train(lay, fp, synthetic_patterns(256, np.random.default_rng(4), side=3).x, SamplerSpec())
+    dtm = DTM(lay, fp, params, ModelConfig(L=6, pattern="G8", label_repeat=0))
+    spec = SamplerSpec(mode="device", card=card_path, chip_seed=7, calibrate=True)
+    chip = make_hardware_for(lay.graph, spec)
+    fresh = generate(dtm, 300, K=5, sampler=spec, seed=11).pixels
+    reused = generate(dtm, 300, K=5, sampler=spec, seed=11, hardware=chip).pixels
+    np.testing.assert_array_equal(fresh, reused)
+    other = make_hardware_for(lay.graph, dataclasses.replace(spec, chip_seed=8))
+    assert not np.array_equal(fresh, generate(dtm, 300, K=5, sampler=spec, seed=11, hardware=other).pixels)
+    with pytest.raises(PbitkitError, match="ideal-mode"):
+        make_runner(lay.graph, SamplerSpec(), chip)
+    from pbitkit.array import grid_graph
+
+    with pytest.raises(PbitkitError, match="cells"):
+        make_runner(grid_graph(4, "G8"), spec, chip)

@@ -210,7 +210,7 @@ def test_grid_placement_is_topographic() -> None:
     rnd = build_layout(ModelConfig(L=16, pattern="G20"), 64, 10)
     assert not np.all(np.diff(np.divmod(rnd.visible[:64], 16)[1].reshape(8, 8), axis=1) == 2)
     with pytest.raises(ConfigError, match="square image"):
-        build_layout(ModelConfig(L=16, placement="grid", label_repeat=0), 60, 10)
+        build_layout(ModelConfig(L=16, pattern="G20", placement="grid", label_repeat=0), 60, 10)
 
 
 def test_crossbar_layout_couples_every_visible_bit_to_every_latent_cell() -> None:

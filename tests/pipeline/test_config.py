@@ -21,7 +21,9 @@ def test_defaults_cover_every_corner_and_hardware_mode() -> None:
 
 def test_quick_is_smaller_than_default() -> None:
     q, d = quick_config(), default_config()
-    assert len(q.characterize.cells) < len(d.characterize.cells)
+    assert q.characterize.cells == d.characterize.cells == ("native_latch",)
+    assert len(q.characterize.corners) < len(d.characterize.corners) and q.characterize.n_mc < d.characterize.n_mc
+    assert (q.dtm.model.pattern, d.dtm.model.pattern) == ("G20", "bipartite")  # quick: no fan-in-128 network
     assert q.dtm.train.epochs < d.dtm.train.epochs
     spec = sweep_spec_for(q, q.array_cell)
     assert q.array_cell == d.array_cell == "native_latch" == spec.cell  # the default cell (issue 11)
@@ -32,7 +34,8 @@ def test_quick_is_smaller_than_default() -> None:
 
 def test_toml_overrides_merge_key_by_key(tmp_path: Path) -> None:
     f = tmp_path / "p.toml"
-    f.write_text('array_cell = "strongarm"\n[characterize]\nn_mc = 1\n[dtm.model]\nL = 10\n')
+    f.write_text('array_cell = "strongarm"\n[characterize]\ncells = ["native_latch", "strongarm"]\nn_mc = 1\n'
+                 '[dtm.model]\nL = 10\n')
     cfg = load_pipeline_config(f)
     assert (cfg.array_cell, cfg.characterize.n_mc, cfg.dtm.model.L) == ("strongarm", 1, 10)
     assert cfg.characterize.corners == default_config().characterize.corners  # untouched keys keep defaults

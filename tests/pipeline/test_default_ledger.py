@@ -14,7 +14,7 @@ from pbitkit.circuits import get_cell
 from pbitkit.dtm.energy import dtm_energy_from_ledger
 from pbitkit.paths import data_dir
 from pbitkit.pbitmodel import DeviceModel
-from pbitkit.pipeline.bias_network import attach_cell_bias_network, attach_periphery, attach_supply
+from pbitkit.pipeline.bias_network import attach_array_circuits, attach_supply
 from pbitkit.pipeline.config import default_config
 from pbitkit.dtm.model import model_graph
 from pbitkit.pipeline.headline import headline_record, headline_sentences, paper_graph
@@ -28,11 +28,13 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     m = cfg.dtm.model
     graph, paper = model_graph(m), paper_graph(m)  # as the pipeline's fit stage builds them
     card = DeviceModel.load(data_dir() / get_cell(cell).card)
-    # the pipeline measures the bias network at the graph's fan-in (20 for G20) with 2 inputs rendered with
-    # their gates; a network measured at another fan-in would be scaled to it and marked partial
+    # the pipeline measures the bias network at the graph's fan-in with 2 inputs rendered with their gates
+    # (beside the periphery and supply sessions, as its fit stage does); a network measured at another fan-in
+    # would be scaled to it and marked partial
     fan_in = int(graph.degree.max())
-    card, _ = attach_cell_bias_network(card, fan_in)
-    card = attach_supply(attach_periphery(card, graph, paper_graph=paper), graph.n_nodes)
+    card, summary = attach_array_circuits(card, graph, fan_in=fan_in, paper_graph=paper)
+    assert summary["energy_per_update_J"] == card.bias_network.energy_per_update_J > 0
+    assert {"bias_network", "periphery", "periphery_paper", "supply"} <= set(card.provenance.details)
     led = ledger(graph, card, n_sweeps_per_sample=20)
     bad = [(t.name, t.status, t.source) for t in led.terms if t.status not in ("simulated", "included")]
     assert not bad, bad

@@ -52,3 +52,31 @@ def test_paper_setting_keeps_the_paper_grid_for_a_crossbar_run() -> None:
     assert paper_graph(ModelConfig(pattern="G20")).name == "G20 70x70 torus"
     g = paper_graph(ModelConfig(pattern="bipartite"))
     assert g.name == "G12 70x70 torus" and g.n_edges == 29400
+
+
+def test_paper_network_card_puts_the_paper_fan_in_network_in_place() -> None:
+    """A crossbar run measures its cell's network at the paper grid's fan-in too; the paper setting's ledger
+    then prices that measurement (simulated) instead of scaling the run's (partial)."""
+    from pbitkit.array import grid_graph
+    from pbitkit.array.ledger import ledger
+    from pbitkit.errors import PbitkitError
+    from pbitkit.paths import data_dir
+    from pbitkit.pbitmodel import DeviceModel
+    from pbitkit.pipeline.bias_network import paper_network_card
+
+    card = DeviceModel.load(data_dir() / "native_latch_card.json")  # its network measured at fan-in 20
+    assert paper_network_card(card) is card  # nothing measured at another fan-in: unchanged
+    g12 = grid_graph(70, "G12")
+    scaled = next(t for t in ledger(g12, card).terms if t.name == "bias")
+    assert scaled.status == "partial"  # negative control: 20 -> 12 is an extrapolation
+    rec = dict(card.provenance.details["bias_network"], fan_in=12)
+    at12 = card.bias_network.to_dict() | {"energy_per_update_J": 41e-15}
+    paper = card.replace(provenance=card.provenance.with_details(
+        bias_network_paper={"fan_in": 12, "card_record": at12, "ledger_record": rec}))
+    swapped = paper_network_card(paper)
+    bias = next(t for t in ledger(g12, swapped).terms if t.name == "bias")
+    assert bias.status == "simulated" and bias.energy_J == pytest.approx(41e-15)
+    assert swapped.provenance.details["bias_network"]["fan_in"] == 12
+    bad = card.replace(provenance=card.provenance.with_details(bias_network_paper={"fan_in": 12}))
+    with pytest.raises(PbitkitError, match="bias_network_paper"):
+        paper_network_card(bad)
