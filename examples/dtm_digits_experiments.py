@@ -6,7 +6,9 @@
         [--em-seeds 0,1,2,3] [--base RUN --steps 1] [--diagnose] [--step-K 20,5,5,5] [--anneal-gen 0.3,4,5] [--memorization]
 
 Each ``--set section.key=value`` overrides one field of the default ``DTMConfig`` (values in TOML syntax;
-the settings a row names are always set explicitly, so rows stay reproducible when defaults change). Only
+the settings a row names are always set explicitly, so rows stay reproducible when defaults change), or of
+the ``[dtm]`` tables of a pipeline TOML given with ``--config`` (``--config configs/digits_grid.toml``: the
+G20 grid, the default before the crossbar, on which most rows of docs/dtm.md were measured). Only
 the main model is trained (ideal array). Quality is measured as in the report: ``--n-samples`` generated
 samples against the whole held-out split in the frozen classifier's features (Fréchet distance with a
 100-replicate bootstrap CI; ``--fd-ci samples`` resamples only the generated samples against the fixed
@@ -54,6 +56,7 @@ from pbitkit.dtm.model import DTM, build_layout, input_fields
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, load_dtm, prepare_data, visible_data
 from pbitkit.dtm.runner import SamplerSpec, make_runner
 from pbitkit.dtm.train import StepJob, train_step
+from pbitkit.pipeline.config import load_pipeline_config
 
 
 def _override(cfg: dict, assignment: str) -> None:
@@ -74,6 +77,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", required=True, help="run name (directory under --out)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    ap.add_argument("--config", help="pipeline TOML whose [dtm] tables replace the DTM defaults as the base of "
+                                     "--set (e.g. configs/digits_grid.toml: the G20 grid rows of docs/dtm.md)")
     ap.add_argument("--K", default="20", help="comma-separated sweeps per step at generation")
     ap.add_argument("--n-samples", type=int, default=2000)
     ap.add_argument("--unconditional", default="free", help="free, label_prior or both (comma-separated)")
@@ -102,8 +107,8 @@ def main() -> None:
         b0, m, k = args.anneal_gen.split(",")
         b0, m, k = float(b0), int(m), int(k)
         anneal = [(b0 + (1.0 - b0) * i / max(1, m - 1), k) for i in range(m)]
-    raw = to_dict(DTMConfig())
-    raw["monolithic_baseline"] = False
+    raw = to_dict(load_pipeline_config(args.config).dtm if args.config else DTMConfig())
+    raw["monolithic_baseline"] = raw["hardware_aware"] = False  # the main model only
     for a in args.set:
         _override(raw, a)
     cfg = from_dict(DTMConfig, raw, where="--set")

@@ -46,12 +46,15 @@ def test_array_examples(tmp_path: Path) -> None:
 def test_dtm_examples(tmp_path: Path) -> None:
     _run([str(EXAMPLES / "dtm_digits.py"), "--epochs", "1", "--out", str(tmp_path / "digits")], tmp_path)
     out = _run([str(EXAMPLES / "dtm_digits_experiments.py"), "--name", "x", "--set", "train.epochs=1",
-                "--set", "forward.n_steps=2", "--set", "data.n_train=200", "--set", "model.pattern=G12",
+                "--config", str(EXAMPLES.parent / "configs" / "digits_grid.toml"),
+                "--set", "forward.n_steps=2", "--set", "data.n_train=200",
                 "--n-samples", "50", "--step-K", "3,1", "--anneal-gen", "0.5,2,1", "--memorization", "--em-seeds", "0", "--out", str(tmp_path / "exp")],
                tmp_path)
     assert "x K=20: FD" in out and "x step K=[3, 1]: FD" in out and "x step K=[3, 1]: label-clamped" in out
     assert "memorization: DTM: FD vs held-out" in out and "memorization: Bernoulli mixture 50 (EM seed 0)" in out
     assert (tmp_path / "exp" / "x" / "model.npz").exists()
+    # the grid preset's G20 (16 x 16 x 20 / 2 couplings), not the default crossbar's 128 x 128
+    assert np.load(tmp_path / "exp" / "x" / "model.npz")["J_edge_1"].shape == (2560,)
     cfg = tmp_path / "tiny.toml"
     cfg.write_text("[data]\nn_train = 200\n[forward]\nn_steps = 2\n[train]\nepochs = 1\nbatch_size = 64\n")
     _run(["-m", "pbitkit", "dtm", "train", "--config", str(cfg), "--out", str(tmp_path / "run")], tmp_path)

@@ -272,27 +272,60 @@ class ParamAverage:
             a += w * (p - a)
 
 
+def job_fingerprint(job: StepJob) -> str:
+    """SHA-256 of everything a step's training depends on except its length: the step, the training settings
+    (but ``epochs``: a larger count continues a finished run), the array graph and the visible layout, the
+    forward process, the data, the initial parameters and the sampler — with the content of its device card,
+    not its path. A checkpoint resumes only a job with the same fingerprint."""
+    import dataclasses
+    import hashlib
+
+    from pbitkit.config import to_dict
+    from pbitkit.io import sha256_file, sha256_json
+    from pbitkit.paths import data_dir
+
+    h = hashlib.sha256()
+    for a in (np.asarray(job.layout.graph.edges), np.asarray(job.layout.visible), np.asarray(job.data, np.int8)):  # type: ignore[attr-defined]
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    if job.init is not None:
+        for a in (job.init.J_edge, job.init.h):
+            h.update(np.ascontiguousarray(np.asarray(a, np.float64)).tobytes())
+    sampler = to_dict(job.sampler)
+    if job.sampler.mode == "device":
+        card = Path(job.sampler.card) if job.sampler.card else data_dir() / "default_card.json"
+        sampler["card"] = sha256_file(card) if card.is_file() else str(card)
+    cfg = to_dict(dataclasses.replace(job.config, epochs=1))
+    return sha256_json({"step": job.step, "train": cfg, "forward": to_dict(job.forward.config), "sampler": sampler,
+                        "n_nodes": int(job.layout.n_nodes), "arrays": h.hexdigest()})
+
+
 def _save_checkpoint(path: str, epoch: int, J: np.ndarray, h: np.ndarray, opt: Adam, lam: float,
                      rho_prev: float | None, curves: dict[str, list[float]], done: bool,
-                     persistent: np.ndarray | None, avg: ParamAverage | None) -> None:
+                     persistent: np.ndarray | None, avg: ParamAverage | None, fingerprint: str) -> None:
     npz, js = _checkpoint_paths(path)
     extra = {} if persistent is None else {"persistent": persistent}
     if avg is not None and avg.avg is not None:
         extra.update(avg_J=avg.avg[0], avg_h=avg.avg[1])
     atomic_save_npz(npz, J_edge=J, h=h, m_J=opt.m[0], m_h=opt.m[1], v_J=opt.v[0], v_h=opt.v[1], **extra)
     meta: dict[str, Any] = {"epoch": epoch, "adam_t": opt.t, "lambda": lam, "rho_prev": rho_prev, "curves": curves,
-                            "done": done, "npz": npz.name}
+                            "done": done, "npz": npz.name, "fingerprint": fingerprint}
     if avg is not None:
         meta["average"] = {"decay": avg.decay, "k": avg.k}
     atomic_write_json(js, meta)
 
 
-def _load_checkpoint(path: str, opt: Adam) -> tuple[int, np.ndarray, np.ndarray, float, float | None, dict,
-                                                     np.ndarray | None, dict | None] | None:
+def _load_checkpoint(path: str, opt: Adam, fingerprint: str) -> tuple[int, np.ndarray, np.ndarray, float,
+                                                                      float | None, dict, np.ndarray | None,
+                                                                      dict | None] | None:
     npz, js = _checkpoint_paths(path)
     if not js.exists() or not npz.exists():
         return None
     meta = read_json(js)
+    if meta.get("fingerprint") != fingerprint:
+        log.warning("checkpoint %s was made for another training job (other settings, data, graph or device "
+                    "card): not resuming it, training this step from the start", js)
+        return None
     z = read_npz(npz)  # a truncated file: PbitkitError naming it
     try:
         J, h = z["J_edge"], z["h"]
@@ -350,8 +383,9 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
     if cfg.free_phase == "persistent":  # one chain per example: visible at the clean example, latents random
         persistent = _init_state(layout, data, init_rng)
     avg = ParamAverage(cfg.ema_decay) if cfg.ema_decay > 0 else None
+    fingerprint = job_fingerprint(job) if job.checkpoint else ""
     if job.checkpoint:
-        ck = _load_checkpoint(job.checkpoint, opt)
+        ck = _load_checkpoint(job.checkpoint, opt, fingerprint)
         if ck is not None:
             start_epoch, J, h, lam, rho_prev, curves, p_ck, a_ck = ck
             if persistent is not None:
@@ -421,7 +455,7 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
         lam, rho_prev = new_lam, rho
         if job.checkpoint:
             _save_checkpoint(job.checkpoint, epoch + 1, J, h, opt, lam, rho_prev, curves, epoch + 1 == cfg.epochs,
-                             persistent, avg)
+                             persistent, avg, fingerprint)
         if progress:
             progress(epoch + 1, cfg.epochs, f"step {step} rho={rho:.3f}")
     return StepResult(step, _result_params(J, h, j_fwd, avg), curves)

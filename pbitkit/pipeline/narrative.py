@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["figure_caption", "headline_findings", "fmt_fd", "sweeps_text", "k_text"]
+__all__ = ["figure_caption", "headline_findings", "fmt_fd", "fd_value", "dtm_verdict", "sweeps_text", "k_text"]
 
 
 def _si(value: Any, unit: str) -> str:
@@ -39,10 +39,53 @@ def k_text(k: Any, points: list[dict[str, Any]]) -> str:
 
 
 def fmt_fd(fd: dict[str, Any] | None) -> str:
-    """``"14.8 [11.5, 18.0]"`` from an ``{"value", "lo", "hi"}`` interval; ``"–"`` without one."""
+    """``"14.8 [11.5, 18.0]"`` from an ``{"value", "lo", "hi"}`` interval (two decimals below 10:
+    ``"0.86 [0.78, 0.93]"``, where one decimal would hide the differences that matter); ``"–"`` without one."""
     if not fd:
         return "–"
-    return f"{fd.get('value', float('nan')):.1f} [{fd.get('lo', float('nan')):.1f}, {fd.get('hi', float('nan')):.1f}]"
+    v, lo, hi = (float(fd.get(k, float("nan"))) for k in ("value", "lo", "hi"))
+    return f"{fd_value(v)} [{fd_value(lo, v)}, {fd_value(hi, v)}]"
+
+
+def fd_value(x: float, scale: float | None = None) -> str:
+    """An FD value: two decimals below 10 (of ``scale``, default ``x``), one above."""
+    return f"{x:.2f}" if abs(x if scale is None else scale) < 10 else f"{x:.1f}"
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """``a``'s FD interval against ``b``'s: below / above with disjoint 95 % CIs, or not distinguishable."""
+    if a["hi"] < b["lo"]:
+        return "below"
+    if a["lo"] > b["hi"]:
+        return "above"
+    return "not distinguishable from"
+
+
+def dtm_verdict(points: list[dict[str, Any]], results: dict[str, Any], k_best: int | None) -> str:
+    """One sentence: the DTM on ideal p-bits at ``k_best`` against the best (lowest-FD) baseline and the
+    monolithic machine (``T1``, at the same energy per sample when evaluated so), by their 95 % CIs; empty
+    when the ideal point is missing."""
+    ideal = next((p for p in points if p.get("mode") == "ideal" and p.get("K") == k_best and p.get("fd")), None)
+    if ideal is None:
+        return ""
+    parts = []
+    base = {n: b for n, b in (results.get("baselines") or {}).items() if b.get("fd")}
+    if base:
+        name, b = min(base.items(), key=lambda kv: kv[1]["fd"]["value"])
+        parts.append(f"{_compare(ideal['fd'], b['fd'])} the best baseline, `{name}` (FD {fmt_fd(b['fd'])})")
+    e = (ideal.get("energy") or {}).get("total_J")
+    t1 = [p for p in points if p.get("mode") == "T1" and p.get("fd")]
+    same_e = [p for p in t1 if e and (p.get("energy") or {}).get("total_J")
+              and abs(p["energy"]["total_J"] - e) <= 1e-6 * e]
+    t1_pt = (same_e or [p for p in t1 if p.get("K") == k_best] or [None])[0]
+    if t1_pt is not None:
+        how = "at the same energy per sample" if same_e else "at the same K"
+        parts.append(f"{_compare(ideal['fd'], t1_pt['fd'])} the monolithic T = 1 machine {how} "
+                     f"(FD {fmt_fd(t1_pt['fd'])})")
+    if not parts:
+        return ""
+    return (f"The DTM on ideal p-bits (FD {fmt_fd(ideal['fd'])}) is " + " and ".join(parts)
+            + " — below or above means disjoint 95 % CIs.")
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -163,7 +206,7 @@ def _quality_energy_conclusion(points: list[dict[str, Any]]) -> str:
     same = _overlap(a["fd"], b["fd"])
     return (f"Going from K = {a['K']} to K = {b['K']} costs {eb / ea:.1f}× the energy per sample and "
             + ("does not improve FD beyond its confidence interval at this sample size."
-               if same else f"changes FD from {a['fd']['value']:.1f} to {b['fd']['value']:.1f}."))
+               if same else f"changes FD from {fd_value(a['fd']['value'])} to {fd_value(b['fd']['value'])}."))
 
 
 def headline_findings(points: list[dict[str, Any]], results: dict[str, Any], ledger: dict[str, Any] | None,
@@ -185,8 +228,12 @@ def headline_findings(points: list[dict[str, Any]], results: dict[str, Any], led
     out.append(s + ".")
     dev, cal = next((p for p in at_k if p["mode"] == "device"), None), next((p for p in at_k if p["mode"] == "device+cal"), None)
     if dev and cal:
-        out.append(f"Calibration takes the simulated chip from FD {dev['fd']['value']:.1f} to {cal['fd']['value']:.1f}"
+        out.append(f"Calibration takes the simulated chip from FD {fd_value(dev['fd']['value'])} to "
+                   f"{fd_value(cal['fd']['value'])}"
                    + (" (the intervals overlap: no significant gain)." if _overlap(dev["fd"], cal["fd"]) else "."))
+    verdict = dtm_verdict(points, results, k_best)
+    if verdict:
+        out.append(verdict)
     base = results.get("baselines") or {}
     beaten = [n for n, b in base.items() if b.get("fd") and best["fd"]["hi"] < b["fd"]["lo"]]
     not_beaten = [n for n, b in base.items() if b.get("fd") and not best["fd"]["hi"] < b["fd"]["lo"]]

@@ -234,7 +234,7 @@ def _cards_ledger_table(cfg: Any, stages: dict[str, StageRecord]) -> list[str]:
         rows.append([f"`{cell}`"] + [_amount(parts.get(k), status.get(k)) for k in names]
                     + [format_si(led.energy_per_update_J, "J"), format_si(led.time_per_sweep_s, "s"), led.limited_by,
                        ", ".join(missing) or "none"])
-    return (["Every fitted cell on the same array (the DTM's grid, per cell per sweep; I/O is the same for all "
+    return (["Every fitted cell on the same array (the DTM's, per cell per sweep; I/O is the same for all "
              "cells):", ""]
             + _table(["cell"] + names + ["total", "time / sweep", "limited by", "not fully simulated"], rows) + [""])
 

@@ -11,7 +11,10 @@ A re-run skips done stages, so an interrupted pipeline resumes at the first unfi
 run is fast. Before a done stage is reused, every file it wrote is checked against the size and SHA-256
 recorded in ``stage.json`` when it was written (CSV files also by row count): a missing, truncated or
 edited output makes the stage run again, with a warning naming the file. A stage folder holding outputs of
-a *different* input hash is refused (:class:`~pbitkit.errors.ProvenanceMismatchError`) rather than mixed.
+a *different* input hash is refused (:class:`~pbitkit.errors.ProvenanceMismatchError`) rather than mixed;
+with ``overwrite`` its folder is emptied before the stage runs again, and so is the partial work of an
+interrupted stage whose inputs differ from this run's (``.stage-running.json`` records them), so that a
+stage resumes only its own work (e.g. training checkpoints made on another device card are never continued).
 
 Why a source hash and not ``git describe``: an installed wheel has no git repository, and a dirty tree
 has one description for many contents; the package version alone does not change between commits.
@@ -37,6 +40,9 @@ __all__ = ["StageRecord", "run_stage", "stage_record", "code_version", "source_s
 log = logging.getLogger(__name__)
 
 STAGE_FILE = "stage.json"
+#: The input hash of a stage while its body runs (removed when it finishes): partial work in the folder
+#: (e.g. the DTM's training checkpoints) is resumed only by a run with the same inputs.
+RUNNING_FILE = ".stage-running.json"
 
 #: Files of a stage folder that are not stage outputs (the completion record itself, logs).
 _NOT_OUTPUTS = {STAGE_FILE, "pbitkit.log"}
@@ -161,11 +167,19 @@ def run_stage(
                 f"{stage_dir} holds a '{name}' result {why} (hash {str(old.get('inputs_hash'))[:12]} "
                 f"vs {inputs_hash[:12]}); refusing to mix artifacts. Use another --out directory or --overwrite."
             )
+    running = stage_dir / RUNNING_FILE
+    started = _running_hash(running)
+    if (old is not None and old.get("inputs_hash") != inputs_hash) or (started is not None and started != inputs_hash):
+        log.warning("stage %s: discarding %s in %s (made from other inputs)", name,
+                    "its finished result" if old is not None and old.get("inputs_hash") != inputs_hash
+                    else "the partial work of an interrupted run", stage_dir)
+        _empty(stage_dir)
     try:
         stage_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PbitkitError(f"cannot create stage folder {stage_dir}: {exc.strerror or exc}") from exc
     (stage_dir / STAGE_FILE).unlink(missing_ok=True)  # not done until the body has finished again
+    atomic_write_json(running, {"stage": name, "inputs_hash": inputs_hash})
     log.info("stage %s: running", name)
     t0 = time.perf_counter()
     summary = body(stage_dir)
@@ -175,5 +189,31 @@ def run_stage(
         {"stage": name, "inputs_hash": inputs_hash, "inputs": inputs, "summary": summary, "wall_time_s": wall,
          "outputs": _record_outputs(stage_dir)},
     )
+    running.unlink(missing_ok=True)
     log.info("stage %s: done in %.1f s", name, wall)
     return StageRecord(name, stage_dir, inputs_hash, summary, wall, False)
+
+
+def _running_hash(path: Path) -> str | None:
+    """The input hash an interrupted stage was started with (``None``: none recorded); an unreadable record
+    counts as another run's."""
+    if not path.exists():
+        return None
+    try:
+        return str(read_json(path)["inputs_hash"])
+    except (PbitkitError, KeyError, TypeError):
+        return "unreadable"
+
+
+def _empty(stage_dir: Path) -> None:
+    """Remove everything in ``stage_dir`` (the folder itself stays)."""
+    import shutil
+
+    try:
+        for f in stage_dir.iterdir():
+            if f.is_dir() and not f.is_symlink():
+                shutil.rmtree(f)
+            else:
+                f.unlink()
+    except OSError as exc:
+        raise PbitkitError(f"cannot empty stage folder {stage_dir}: {exc.strerror or exc}") from exc

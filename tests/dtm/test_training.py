@@ -174,13 +174,51 @@ def test_resume_with_persistent_chains_and_cosine_lr_is_bit_exact(tmp_path) -> N
     resumed = train_step(StepJob(2, lay, fp, ds.x, tc, checkpoint=ck))
     np.testing.assert_array_equal(full.params.J_edge, resumed.params.J_edge)
     assert full.curves == resumed.curves
-    # negative control: resuming without the persistent chains is refused, not silently restarted
+    # a checkpoint of another setting (here without persistent chains) is not continued: the step trains
+    # from the start, to the uninterrupted result
     tc_input = TrainConfig(epochs=4, batch_size=64, k_sample=5, seed=2, lr_schedule="cosine")
     ck2 = str(tmp_path / "other")
     with pytest.raises(_Stop):
         train_step(StepJob(2, lay, fp, ds.x, tc_input, checkpoint=ck2), progress=_stop_after(1))
-    with pytest.raises(PbitkitError, match="persistent chains"):
-        train_step(StepJob(2, lay, fp, ds.x, tc, checkpoint=ck2))
+    fresh = train_step(StepJob(2, lay, fp, ds.x, tc, checkpoint=ck2))
+    np.testing.assert_array_equal(full.params.J_edge, fresh.params.J_edge)
+
+
+def test_checkpoint_of_another_job_is_not_resumed(tmp_path, caplog) -> None:
+    """A checkpoint resumes only the job it was made for: another device card *content* at the same path,
+    other data or another step size restart the step (with a warning) instead of continuing stale work;
+    a longer run of the same job continues it (negative control)."""
+    import logging
+
+    from pbitkit.dtm.runner import SamplerSpec
+    from pbitkit.dtm.train import job_fingerprint
+    from pbitkit.pbitmodel import DeviceModel
+
+    card = tmp_path / "card.json"
+    DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9).replace(variation={"v0_sigma_V": 0.01, "vs_sigma_rel": 0.1}).save(card)
+    chip = SamplerSpec(mode="device", card=str(card), chip_seed=3)
+    ds = synthetic_patterns(128, np.random.default_rng(4), side=3)
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    fp = ForwardProcess(ForwardConfig(n_steps=1, schedule="log"), 9, 0)
+    tc1 = TrainConfig(epochs=1, batch_size=64, k_sample=3, seed=2, lr_schedule="constant")
+    job = StepJob(1, lay, fp, ds.x, tc1, sampler=chip, checkpoint=str(tmp_path / "step_1"))
+    fp0 = job_fingerprint(job)
+    assert job_fingerprint(dataclasses.replace(job, config=dataclasses.replace(tc1, epochs=5))) == fp0
+    for other in (dataclasses.replace(job, data=ds.x[::-1].copy()),
+                  dataclasses.replace(job, config=dataclasses.replace(tc1, lr=0.5)),
+                  dataclasses.replace(job, sampler=dataclasses.replace(chip, chip_seed=4))):
+        assert job_fingerprint(other) != fp0
+    first = train_step(job)
+    DeviceModel.ideal(vs_V=0.01, tau_corr_s=100e-9).replace(variation={"v0_sigma_V": 0.03, "vs_sigma_rel": 0.1}).save(card)
+    assert job_fingerprint(job) != fp0  # the card's content, not its path
+    with caplog.at_level(logging.WARNING, logger="pbitkit.dtm.train"):
+        again = train_step(job)
+    assert any("made for another training job" in r.message for r in caplog.records)
+    assert not np.array_equal(again.params.J_edge, first.params.J_edge)  # retrained on the new chip
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pbitkit.dtm.train"):
+        train_step(dataclasses.replace(job, config=dataclasses.replace(tc1, epochs=2)))  # continues
+    assert not caplog.records
 
 
 def test_bad_inputs_raise() -> None:

@@ -70,3 +70,25 @@ def test_every_known_figure_says_what_to_conclude() -> None:
     assert "no significant difference" in figure_caption("dtm", "samples_device+cal_K5", dtm)  # 10.5 vs ideal
     assert "reference for the other modes" in figure_caption("dtm", "samples_ideal_K5", dtm)
     assert "variety of classes" in figure_caption("dtm", "samples_data", dtm)
+
+
+def test_headline_states_the_dtm_verdict_against_the_best_baseline_and_T1() -> None:
+    """The ideal DTM against the lowest-FD baseline and T = 1 (same energy when evaluated so), by CIs; FDs
+    below 10 with two decimals (0.86, not 0.9)."""
+    from pbitkit.pipeline.narrative import dtm_verdict, fmt_fd
+
+    assert fmt_fd({"value": 0.8577, "lo": 0.7834, "hi": 0.932}) == "0.86 [0.78, 0.93]"
+    assert fmt_fd({"value": 16.81, "lo": 16.47, "hi": 17.14}) == "16.8 [16.5, 17.1]"
+    pts = [_pt("ideal", 0.86, 0.07, 9e-9), _pt("T1", 2.26, 0.08, 9e-9), _pt("T1", 1.5, 0.1, 2e-9)]
+    res = {"baselines": {"independent": {"fd": {"value": 8.0, "lo": 7.8, "hi": 8.2}},
+                         "bernoulli_mixture_50": {"fd": {"value": 1.04, "lo": 0.97, "hi": 1.12}}}}
+    text = dtm_verdict(pts, res, 5)
+    assert "(FD 0.86 [0.79, 0.93]) is below the best baseline, `bernoulli_mixture_50` (FD 1.04" in text
+    assert "below the monolithic T = 1 machine at the same energy per sample (FD 2.26" in text
+    assert dtm_verdict(pts, res, 5) in " ".join(headline_findings(pts, res, None, 5))
+    # negative controls: overlapping CIs are not a win; a better baseline is named as such
+    res["baselines"]["bernoulli_mixture_50"]["fd"] = {"value": 0.9, "lo": 0.85, "hi": 0.95}
+    assert "is not distinguishable from the best baseline" in dtm_verdict(pts, res, 5)
+    res["baselines"]["bernoulli_mixture_50"]["fd"] = {"value": 0.5, "lo": 0.45, "hi": 0.55}
+    assert "is above the best baseline" in dtm_verdict(pts, res, 5)
+    assert dtm_verdict(pts, res, 20) == ""  # no ideal point at that K

@@ -43,6 +43,33 @@ def test_interrupted_stage_is_rerun(tmp_path: Path) -> None:
     assert rec.summary == {"ok": True} and not rec.reused
 
 
+def test_partial_work_is_resumed_only_by_a_run_with_the_same_inputs(tmp_path: Path) -> None:
+    """A stage's folder may hold partial work (the DTM's training checkpoints): an interrupted run resumes it
+    with the same inputs; a run with other inputs (--overwrite over a finished result, or after an
+    interrupted run of another config) starts from an empty folder instead of continuing stale work."""
+    seen: list[bool] = []
+
+    def resumable(d: Path) -> dict:
+        seen.append((d / "ckpt.txt").exists())
+        atomic_write_text(d / "ckpt.txt", "epoch 10")
+        return {"ok": True}
+
+    def interrupted(d: Path) -> dict:
+        atomic_write_text(d / "ckpt.txt", "epoch 3")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stage("dtm_train", tmp_path, {"card": "a"}, interrupted)
+    run_stage("dtm_train", tmp_path, {"card": "a"}, resumable)  # same inputs: resumes the checkpoint
+    run_stage("dtm_train", tmp_path, {"card": "b"}, resumable, overwrite=True)  # finished, other inputs: emptied
+    with pytest.raises(KeyboardInterrupt):
+        run_stage("dtm_train", tmp_path, {"card": "c"}, interrupted, overwrite=True)
+    run_stage("dtm_train", tmp_path, {"card": "d"}, resumable)  # interrupted run of other inputs: emptied
+    assert seen == [True, False, False]
+    assert not (tmp_path / "dtm_train" / stages.RUNNING_FILE).exists()  # finished: no in-progress record
+    assert stage_record(tmp_path / "dtm_train")["inputs"]["card"] == "d"
+
+
 def _csv_body(calls: list[int]):
     def body(d: Path) -> dict:
         calls.append(1)
