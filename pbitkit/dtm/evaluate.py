@@ -34,7 +34,7 @@ from pbitkit.dtm.energy import EnergyReport, IOCosts, digital_energy, dtm_energy
 from pbitkit.dtm.generation import generate
 from pbitkit.dtm.metrics import ConditionalAccuracy, SampleQuality, frechet_from_features, paired_difference_ci
 from pbitkit.dtm.pipeline import TrainedDTM, conditional_report, evaluate_samples
-from pbitkit.dtm.runner import SamplerSpec, load_card, make_hardware_for
+from pbitkit.dtm.runner import SamplerSpec, default_card_path, load_card, make_hardware_for
 from pbitkit.errors import ConfigError
 from pbitkit.progress import ProgressCallback
 
@@ -235,10 +235,23 @@ def class_prior(model: TrainedDTM) -> np.ndarray | None:
 
 def mode_chips(modes: dict[str, tuple[TrainedDTM, SamplerSpec]]) -> dict[str, Any]:
     """The chip of every device-mode entry of ``modes`` (label → (model, spec)), drawn and calibrated once
-    (:func:`pbitkit.dtm.runner.make_hardware_for`; the draw and the calibration are seeded by the spec's
-    ``chip_seed``, so reusing the chip across K values gives the same numbers as drawing it per call)."""
-    return {label: make_hardware_for(model.dtm.layout.graph, spec)
-            for label, (model, spec) in modes.items() if spec.mode == "device"}
+    per distinct (spec, graph) — the calibrated chip of ``device+cal``, ``hw-aware`` and ``T1+cal`` is one
+    chip (:func:`pbitkit.dtm.runner.make_hardware_for`; the draw and the calibration are seeded by the spec's
+    ``chip_seed``, so reusing the chip across K values and modes gives the same numbers as drawing it per
+    call)."""
+    import hashlib
+
+    made: dict[tuple[Any, ...], Any] = {}
+    out: dict[str, Any] = {}
+    for label, (model, spec) in modes.items():
+        if spec.mode != "device":
+            continue
+        graph = model.dtm.layout.graph
+        key = (spec, int(graph.n_nodes), hashlib.sha256(np.ascontiguousarray(graph.edges).tobytes()).hexdigest())
+        if key not in made:
+            made[key] = make_hardware_for(graph, spec)
+        out[label] = made[key]
+    return out
 
 
 def evaluate_dtm(
@@ -482,7 +495,7 @@ def run_evaluation(
         "model": f"{cfg.model.pattern} {cfg.model.L}x{cfg.model.L} ({lay.n_nodes} nodes, {lay.graph.n_edges} edges), "
                  f"{lay.n_visible} visible ({lay.n_pixels} pixels + {lay.n_label_bits} label bits), T={main.dtm.n_steps}",
         "classifier": f"frozen MLP sha256 {clf.sha256[:12]}, held-out accuracy {clf.test_accuracy:.3f}",
-        "device card": cfg.device.card or "pbitkit/data/default_card.json",
+        "device card": cfg.device.card or f"pbitkit/data/{default_card_path().name} (the default cell's)",
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "samples per point": ecfg.n_samples,
         "held-out reference": len(main.test.y),

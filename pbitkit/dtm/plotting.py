@@ -88,7 +88,9 @@ def plot_quality_vs_energy(points: list[dict[str, Any]], path: str | Path, *, fl
     if floor is not None:
         ax.axhline(floor, color="k", ls=":", lw=1, label="real-vs-real floor")
     for name, v in (baselines or {}).items():
-        ax.axhline(v, ls="--", lw=1, label=name, color="gray")
+        ax.axhline(v, ls="--", lw=1, color="gray")  # baselines have no energy axis: named on their line
+        ax.annotate(f"{name} {v:.3g}", (0.0, v), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                    textcoords="offset points", fontsize=6, color="dimgray", va="bottom")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("energy per sample on the p-bit array (J)")

@@ -24,7 +24,7 @@ import numpy as np
 
 from pbitkit.errors import ConfigError, PbitkitError
 
-__all__ = ["SamplerSpec", "Runner", "make_runner", "make_hardware_for", "load_card"]
+__all__ = ["SamplerSpec", "Runner", "make_runner", "make_hardware_for", "load_card", "default_card_path"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ class SamplerSpec:
     Attributes
     ----------
     mode : ``"ideal"`` or ``"device"``.
-    card : path of a DeviceModel JSON card (device mode; default ``pbitkit/data/default_card.json``).
+    card : path of a DeviceModel JSON card (device mode; default: the default cell's shipped card,
+        :func:`default_card_path`).
     chip_seed : which chip (same seed = same per-cell variation).
     weight_bits, bias_bits : DAC resolutions of couplings and fields (``None`` = ideal DAC).
     weight_full_scale, bias_full_scale : DAC full scales (``None`` = auto-range to the programmed values).
@@ -69,12 +70,21 @@ class SamplerSpec:
         return "device+cal" if self.calibrate else "device"
 
 
-def load_card(path: str | None) -> Any:
-    """A DeviceModel card from ``path`` (default: the shipped ``pbitkit/data/default_card.json``)."""
+def default_card_path() -> Path:
+    """The shipped card of the default cell (``native_latch``: ``pbitkit/data/native_latch_card.json``), the
+    chip of device-mode runs that name no card; the pipeline passes its own fitted card instead."""
+    from pbitkit.circuits import get_cell
+    from pbitkit.circuits.default_cell import DEFAULT_CELL
     from pbitkit.paths import data_dir
+
+    return data_dir() / str(get_cell(DEFAULT_CELL).card)
+
+
+def load_card(path: str | None) -> Any:
+    """A DeviceModel card from ``path`` (default: :func:`default_card_path`)."""
     from pbitkit.pbitmodel import DeviceModel
 
-    p = Path(path) if path else data_dir() / "default_card.json"
+    p = Path(path) if path else default_card_path()
     if not p.exists():
         raise PbitkitError(f"device card not found: {p} (set sampler.card to a DeviceModel JSON from `pbitkit fit`)")
     return DeviceModel.load(p)

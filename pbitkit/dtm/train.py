@@ -39,12 +39,12 @@ from pbitkit.dtm.acp import ACPConfig, acp_update
 from pbitkit.dtm.forward import ForwardProcess
 from pbitkit.dtm.metrics import LagAutocorrelation
 from pbitkit.dtm.model import Layout, StepParams, input_fields
-from pbitkit.dtm.runner import Runner, SamplerSpec, make_hardware_for
+from pbitkit.dtm.runner import Runner, SamplerSpec, default_card_path, make_hardware_for
 from pbitkit.errors import ConfigError, PbitkitError
 from pbitkit.io import atomic_save_npz, atomic_write_json, read_json, read_npz
 from pbitkit.progress import ProgressCallback
 
-__all__ = ["TrainConfig", "StepJob", "StepResult", "train_step", "Adam", "ParamAverage"]
+__all__ = ["TrainConfig", "StepJob", "StepResult", "train_step", "job_fingerprint", "Adam", "ParamAverage"]
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,6 @@ def job_fingerprint(job: StepJob) -> str:
 
     from pbitkit.config import to_dict
     from pbitkit.io import sha256_file, sha256_json
-    from pbitkit.paths import data_dir
 
     h = hashlib.sha256()
     for a in (np.asarray(job.layout.graph.edges), np.asarray(job.layout.visible), np.asarray(job.data, np.int8)):  # type: ignore[attr-defined]
@@ -293,7 +292,7 @@ def job_fingerprint(job: StepJob) -> str:
             h.update(np.ascontiguousarray(np.asarray(a, np.float64)).tobytes())
     sampler = to_dict(job.sampler)
     if job.sampler.mode == "device":
-        card = Path(job.sampler.card) if job.sampler.card else data_dir() / "default_card.json"
+        card = Path(job.sampler.card) if job.sampler.card else default_card_path()
         sampler["card"] = sha256_file(card) if card.is_file() else str(card)
     cfg = to_dict(dataclasses.replace(job.config, epochs=1))
     return sha256_json({"step": job.step, "train": cfg, "forward": to_dict(job.forward.config), "sampler": sampler,

@@ -107,3 +107,32 @@ def test_reused_calibrated_chip_gives_the_same_samples(card_path) -> None:
 
     with pytest.raises(PbitkitError, match="cells"):
         make_runner(grid_graph(4, "G8"), spec, chip)
+
+
+def test_mode_chips_draw_each_distinct_chip_once(card_path) -> None:
+    """The evaluation's chips: one per distinct (spec, graph) — device+cal, hw-aware and T1+cal share the
+    calibrated chip —, another seed another chip, none for the ideal array."""
+    from types import SimpleNamespace
+
+    from pbitkit.dtm.evaluate import mode_chips
+
+    lay = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)
+    other = build_layout(ModelConfig(L=6, pattern="G8", label_repeat=0), 9, 0)  # same graph, another object
+    model = SimpleNamespace(dtm=SimpleNamespace(layout=lay))
+    model2 = SimpleNamespace(dtm=SimpleNamespace(layout=other))
+    cal = SamplerSpec(mode="device", card=card_path, chip_seed=7, calibrate=True)
+    chips = mode_chips({"ideal": (model, SamplerSpec()), "device+cal": (model, cal), "hw-aware": (model, cal),
+                        "T1+cal": (model2, cal), "device": (model, dataclasses.replace(cal, calibrate=False)),
+                        "seed8": (model, dataclasses.replace(cal, chip_seed=8))})
+    assert "ideal" not in chips
+    assert chips["device+cal"] is chips["hw-aware"] is chips["T1+cal"]
+    assert chips["device"] is not chips["device+cal"] and chips["seed8"] is not chips["device+cal"]
+    assert not np.array_equal(chips["seed8"].v0_V, chips["device+cal"].v0_V)
+    np.testing.assert_array_equal(chips["device"].v0_V, chips["device+cal"].v0_V)  # same draw, trimmed or not
+
+
+def test_default_chip_is_the_default_cells_card() -> None:
+    from pbitkit.dtm.runner import default_card_path, load_card
+
+    assert default_card_path().name == "native_latch_card.json"
+    assert load_card(None).cell == "native_latch"
