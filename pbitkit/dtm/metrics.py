@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 __all__ = [
+    "ci_order",
     "frechet_distance",
     "frechet_from_features",
     "kernel_inception_distance",
@@ -289,6 +290,16 @@ def bootstrap_ci(
                           b[rng.integers(0, len(b), len(b))] if resample == "both" else b) for _ in range(n_boot)])
     half = float(norm.ppf(0.5 + level / 2) * np.std(vals, ddof=1))
     return CI(float(point), float(point) - half, float(point) + half, level)
+
+
+def ci_order(a: dict[str, float], b: dict[str, float]) -> int:
+    """Order of two intervals ``{"lo", "hi", ...}`` (e.g. Fréchet distances with their 95 % CIs): ``-1`` when
+    ``a`` lies entirely below ``b``, ``1`` entirely above, ``0`` when they overlap (no significant difference)."""
+    if a["hi"] < b["lo"]:
+        return -1
+    if a["lo"] > b["hi"]:
+        return 1
+    return 0
 
 
 def paired_difference_ci(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pbitkit.dtm.energy import PAPER_FIGURES
-from pbitkit.dtm.metrics import SampleQuality
+from pbitkit.dtm.metrics import SampleQuality, ci_order
 from pbitkit.dtm.plotting import plot_quality_vs_energy, plot_sample_grid, plot_training_curves
 from pbitkit.io import atomic_write_json, atomic_write_text
 
@@ -33,11 +33,8 @@ def _verdict(pts: list[dict[str, Any]], bases: dict[str, dict[str, Any]]) -> lis
         return []
 
     def cmp(a: dict[str, Any], b: dict[str, Any]) -> str:
-        if a["hi"] < b["lo"]:
-            return "better (CIs disjoint)"
-        if a["lo"] > b["hi"]:
-            return "worse (CIs disjoint)"
-        return "not distinguishable (CIs overlap)"
+        return {-1: "better (CIs disjoint)", 1: "worse (CIs disjoint)", 0: "not distinguishable (CIs overlap)"}[
+            ci_order(a, b)]
 
     out = ["", "## Verdict: does the DTM beat the baselines?", "",
            "Ideal DTM against the other-T machines (at the same energy per sample when evaluated so, else at the "

@@ -54,11 +54,9 @@ def fd_value(x: float, scale: float | None = None) -> str:
 
 def _compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     """``a``'s FD interval against ``b``'s: below / above with disjoint 95 % CIs, or not distinguishable."""
-    if a["hi"] < b["lo"]:
-        return "below"
-    if a["lo"] > b["hi"]:
-        return "above"
-    return "not distinguishable from"
+    from pbitkit.dtm.metrics import ci_order
+
+    return {-1: "below", 1: "above", 0: "not distinguishable from"}[ci_order(a, b)]
 
 
 def dtm_verdict(points: list[dict[str, Any]], results: dict[str, Any], k_best: int | None) -> str:
