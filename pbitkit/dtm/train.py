@@ -281,7 +281,8 @@ def job_fingerprint(job: StepJob) -> str:
     import hashlib
 
     from pbitkit.config import to_dict
-    from pbitkit.io import sha256_file, sha256_json
+    from pbitkit.io import sha256_json
+    from pbitkit.pbitmodel.card import card_identity_sha256
 
     h = hashlib.sha256()
     for a in (np.asarray(job.layout.graph.edges), np.asarray(job.layout.visible), np.asarray(job.data, np.int8)):  # type: ignore[attr-defined]
@@ -293,7 +294,7 @@ def job_fingerprint(job: StepJob) -> str:
     sampler = to_dict(job.sampler)
     if job.sampler.mode == "device":
         card = Path(job.sampler.card) if job.sampler.card else default_card_path()
-        sampler["card"] = sha256_file(card) if card.is_file() else str(card)
+        sampler["card"] = card_identity_sha256(card) if card.is_file() else str(card)
     cfg = to_dict(dataclasses.replace(job.config, epochs=1))
     return sha256_json({"step": job.step, "train": cfg, "forward": to_dict(job.forward.config), "sampler": sampler,
                         "n_nodes": int(job.layout.n_nodes), "arrays": h.hexdigest()})

@@ -82,6 +82,8 @@ __all__ = [
     "RATE_FORMS",
     "migrate_card_dict",
     "draw_cell_params",
+    "card_identity_sha256",
+    "VOLATILE_PROVENANCE",
 ]
 
 log = logging.getLogger(__name__)
@@ -740,3 +742,28 @@ def draw_cell_params(card: DeviceModel, n_cells: int, rng: np.random.Generator) 
     r = var.v0_vs_corr
     z2 = r * z1 + math.sqrt(max(0.0, 1.0 - r * r)) * z2
     return card.v0_V + var.v0_sigma_V * z1, card.vs_V * np.exp(var.vs_sigma_rel * z2)
+
+
+#: Provenance entries that record when and from which commit a card was written, not what it holds.
+VOLATILE_PROVENANCE = ("created_utc", "git_commit")
+
+
+def card_identity_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a card file's content without :data:`VOLATILE_PROVENANCE` (``provenance.details``): two
+    fits of the same data by the same code give the same identity, so the work that depends on a card (the
+    pipeline's DTM stages, hardware-aware training checkpoints) is reused after a re-fit that changed nothing
+    but the timestamp, and redone when any number changed.
+
+    Raises
+    ------
+    PbitkitError
+        If the file is missing or not valid JSON (naming it).
+    """
+    from pbitkit.io import read_json, sha256_json
+
+    data = read_json(path)
+    details = (data.get("provenance") or {}).get("details") if isinstance(data, dict) else None
+    if isinstance(details, dict):
+        data = {**data, "provenance": {**data["provenance"],
+                                       "details": {k: v for k, v in details.items() if k not in VOLATILE_PROVENANCE}}}
+    return sha256_json(data)

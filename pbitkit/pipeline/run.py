@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from pbitkit.config import to_dict
-from pbitkit.io import sha256_file
 from pbitkit.pipeline.config import PipelineConfig
 from pbitkit.pipeline.stages import StageRecord, run_stage
 from pbitkit.progress import ProgressCallback
@@ -195,7 +194,9 @@ def run_pipeline(
         hashed_dtm_cfg = dataclasses.replace(
             dtm_cfg, device=dataclasses.replace(dtm_cfg.device, card=CARD_NAME), workers=1
         )
-        card_hash = sha256_file(card_path)
+        from pbitkit.pbitmodel.card import card_identity_sha256
+
+        card_hash = card_identity_sha256(card_path)  # its numbers, not the time it was written
 
         def train_body(d: Path) -> dict[str, Any]:
             from pbitkit.dtm.pipeline import train_dtm, variants

@@ -10,7 +10,7 @@ import pytest
 
 from pathlib import Path
 
-from pbitkit.errors import ModelCardError
+from pbitkit.errors import ModelCardError, PbitkitError
 from pbitkit.pbitmodel import SCHEMA_VERSION, DeviceModel, draw_cell_params
 from pbitkit.pbitmodel.card import Provenance, RateModel, Variation, migrate_card_dict
 
@@ -162,3 +162,28 @@ def test_shipped_default_card_is_current_schema():
     path = pbitkit.paths.data_dir() / "default_card.json"
     assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
     DeviceModel.load(path)
+
+
+def test_card_identity_ignores_when_and_from_which_commit_a_card_was_written(tmp_path) -> None:
+    """Two writes of the same card differing only in their timestamp and commit have one identity (the DTM
+    stages and chip checkpoints that depend on it are reused); any number differing changes it."""
+    import json
+
+    from pbitkit.pbitmodel.card import card_identity_sha256
+
+    card = DeviceModel.ideal(vs_V=0.01, tau_corr_s=1e-7)
+    card = card.replace(provenance=card.provenance.with_details(created_utc="2026-01-01T00:00:00+00:00",
+                                                                git_commit="aaaa", fit_config={"link": "auto"}))
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    card.save(a)
+    card.replace(provenance=card.provenance.with_details(created_utc="2026-02-02T00:00:00+00:00",
+                                                         git_commit="bbbb")).save(b)
+    card.replace(vs_V=0.011).save(c)
+    assert a.read_bytes() != b.read_bytes()
+    assert card_identity_sha256(a) == card_identity_sha256(b) != card_identity_sha256(c)
+    d = tmp_path / "d.json"
+    d.write_text(json.dumps({**json.loads(a.read_text()), "v0_V": 0.001}))
+    assert card_identity_sha256(d) != card_identity_sha256(a)
+    d.write_text("{not json")
+    with pytest.raises(PbitkitError, match="d.json"):
+        card_identity_sha256(d)
