@@ -239,7 +239,7 @@ def mode_chips(modes: dict[str, tuple[TrainedDTM, SamplerSpec]]) -> dict[str, An
     chip (:func:`pbitkit.dtm.runner.make_hardware_for`; the draw and the calibration are seeded by the spec's
     ``chip_seed``, so reusing the chip across K values and modes gives the same numbers as drawing it per
     call)."""
-    import hashlib
+    from pbitkit.io import sha256_bytes
 
     made: dict[tuple[Any, ...], Any] = {}
     out: dict[str, Any] = {}
@@ -247,7 +247,7 @@ def mode_chips(modes: dict[str, tuple[TrainedDTM, SamplerSpec]]) -> dict[str, An
         if spec.mode != "device":
             continue
         graph = model.dtm.layout.graph
-        key = (spec, int(graph.n_nodes), hashlib.sha256(np.ascontiguousarray(graph.edges).tobytes()).hexdigest())
+        key = (spec, int(graph.n_nodes), sha256_bytes(np.ascontiguousarray(graph.edges).tobytes()))
         if key not in made:
             made[key] = make_hardware_for(graph, spec)
         out[label] = made[key]

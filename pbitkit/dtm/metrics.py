@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 __all__ = [
     "ci_order",
+    "matching_point",
     "frechet_distance",
     "frechet_from_features",
     "kernel_inception_distance",
@@ -300,6 +301,19 @@ def ci_order(a: dict[str, float], b: dict[str, float]) -> int:
     if a["lo"] > b["hi"]:
         return 1
     return 0
+
+
+def matching_point(point: dict[str, Any], candidates: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
+    """The evaluation point of ``candidates`` to compare ``point`` with (e.g. the monolithic machine's points
+    for a DTM point): the first at the same energy per sample (``energy.total_J`` within 1e-6 relative; the
+    evaluation's ``equal_energy`` runs), else the first at the same ``K``; with ``"same energy"`` or
+    ``"same K"``, or ``None`` when neither exists."""
+    e = (point.get("energy") or {}).get("total_J")
+    for q in candidates:
+        e_q = (q.get("energy") or {}).get("total_J")
+        if e and e_q and abs(e_q - e) <= 1e-6 * e:
+            return q, "same energy"
+    return next(((q, "same K") for q in candidates if q.get("K") == point.get("K")), None)
 
 
 def paired_difference_ci(

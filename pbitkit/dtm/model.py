@@ -1,7 +1,7 @@
 """The DTM's model: T conditional Boltzmann machines sharing one array graph and node layout.
 
-Layout (docs/theory.md §4): on an ``L × L`` array graph (a grid ``G8`` … ``G32``, default ``G20``, or the
-``bipartite`` crossbar) the ``D`` visible bits — ``n_pixels`` image bits then ``n_classes × label_repeat``
+Layout (docs/theory.md §4): on an ``L × L`` array graph (the ``bipartite`` crossbar, the default, or a grid
+``G8`` … ``G32``) the ``D`` visible bits — ``n_pixels`` image bits then ``n_classes × label_repeat``
 one-hot label bits — sit on randomly chosen nodes of colour class 0; every other node is latent. Step ``t``
 (``1..T``) is a Boltzmann machine over the nodes with per-edge couplings ``J_edge (E,)`` and fields
 ``h (N,)``; its clamped input ``x^t`` enters as a per-chain field ``J_fwd,d * x^t_d`` on visible node ``d``,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pbitkit.dtm.energy import PAPER_FIGURES
-from pbitkit.dtm.metrics import SampleQuality, ci_order
+from pbitkit.dtm.metrics import SampleQuality, ci_order, matching_point
 from pbitkit.dtm.plotting import plot_quality_vs_energy, plot_sample_grid, plot_training_curves
 from pbitkit.io import atomic_write_json, atomic_write_text
 
@@ -41,13 +41,11 @@ def _verdict(pts: list[dict[str, Any]], bases: dict[str, dict[str, Any]]) -> lis
            "same K) and against the best baseline (lowest FD), by their 95% CIs.", "", "| DTM point | versus | FD DTM | FD other | DTM is |", "|---|---|---|---|---|"]
     best = min(bases.items(), key=lambda kv: kv[1]["fd"]["value"]) if bases else None
     for p in ideal:
-        e = (p.get("energy") or {}).get("total_J")
         others = [q for q in pts if q["mode"].startswith("T") and q["mode"][1:].isdigit() and q["T"] != p["T"]]
         for name in dict.fromkeys(q["mode"] for q in others):
-            same_e = [q for q in others if q["mode"] == name and e and (q.get("energy") or {}).get("total_J")
-                      and abs(q["energy"]["total_J"] - e) <= 1e-6 * e]
-            same_k = [q for q in others if q["mode"] == name and q["K"] == p["K"]]
-            for q, how in [(q, "same energy") for q in same_e[:1]] or [(q, "same K") for q in same_k[:1]]:
+            match = matching_point(p, [q for q in others if q["mode"] == name])
+            if match:
+                q, how = match
                 out.append(f"| T={p['T']}, K={p['K']} | {q['mode']} (K={q['K']}, {how}) | {_fmt(p['fd']['value'])} "
                            f"| {_fmt(q['fd']['value'])} | {cmp(p['fd'], q['fd'])} |")
         if best:

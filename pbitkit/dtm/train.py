@@ -278,26 +278,26 @@ def job_fingerprint(job: StepJob) -> str:
     forward process, the data, the initial parameters and the sampler — with the content of its device card,
     not its path. A checkpoint resumes only a job with the same fingerprint."""
     import dataclasses
-    import hashlib
 
     from pbitkit.config import to_dict
-    from pbitkit.io import sha256_json
+    from pbitkit.io import sha256_bytes, sha256_json
     from pbitkit.pbitmodel.card import card_identity_sha256
 
-    h = hashlib.sha256()
-    for a in (np.asarray(job.layout.graph.edges), np.asarray(job.layout.visible), np.asarray(job.data, np.int8)):  # type: ignore[attr-defined]
-        h.update(str(a.shape).encode())
-        h.update(np.ascontiguousarray(a).tobytes())
+    def digest(a: Any, dtype: Any) -> list[Any]:
+        a = np.ascontiguousarray(np.asarray(a, dtype=dtype))
+        return [list(a.shape), sha256_bytes(a.tobytes())]
+
+    arrays = {"edges": digest(job.layout.graph.edges, np.int64), "visible": digest(job.layout.visible, np.int64),  # type: ignore[attr-defined]
+              "data": digest(job.data, np.int8)}
     if job.init is not None:
-        for a in (job.init.J_edge, job.init.h):
-            h.update(np.ascontiguousarray(np.asarray(a, np.float64)).tobytes())
+        arrays |= {"init_J": digest(job.init.J_edge, np.float64), "init_h": digest(job.init.h, np.float64)}
     sampler = to_dict(job.sampler)
     if job.sampler.mode == "device":
         card = Path(job.sampler.card) if job.sampler.card else default_card_path()
         sampler["card"] = card_identity_sha256(card) if card.is_file() else str(card)
     cfg = to_dict(dataclasses.replace(job.config, epochs=1))
     return sha256_json({"step": job.step, "train": cfg, "forward": to_dict(job.forward.config), "sampler": sampler,
-                        "n_nodes": int(job.layout.n_nodes), "arrays": h.hexdigest()})
+                        "n_nodes": int(job.layout.n_nodes), "arrays": arrays})
 
 
 def _save_checkpoint(path: str, epoch: int, J: np.ndarray, h: np.ndarray, opt: Adam, lam: float,
@@ -391,11 +391,12 @@ def train_step(job: StepJob, progress: ProgressCallback | None = None) -> StepRe
             if persistent is not None:
                 if p_ck is None or p_ck.shape != persistent.shape:
                     raise PbitkitError(f"checkpoint {job.checkpoint} holds no persistent chains for {n} examples "
-                                       "(written with another train.free_phase or data?)")
+                                       "(incomplete or edited: its fingerprint matches this job)")
                 persistent = p_ck
             if (a_ck is None) != (avg is None) or (avg is not None and a_ck["decay"] != avg.decay):
-                raise PbitkitError(f"checkpoint {job.checkpoint} was written with train.ema_decay = "
-                                   f"{0.0 if a_ck is None else a_ck['decay']}, this run has {cfg.ema_decay}")
+                raise PbitkitError(f"checkpoint {job.checkpoint} holds averaging state for train.ema_decay = "
+                                   f"{0.0 if a_ck is None else a_ck['decay']}, this run has {cfg.ema_decay} "
+                                   "(incomplete or edited: its fingerprint matches this job)")
             if avg is not None and a_ck is not None:
                 avg.k, avg.avg = int(a_ck["k"]), a_ck["avg"]
             log.info("step %d: resuming from %s at epoch %d", step, job.checkpoint, start_epoch)

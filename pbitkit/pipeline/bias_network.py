@@ -308,12 +308,12 @@ def attach_periphery(card: Any, graph: Any, *, corner: str = "tt", noise_source:
     return card.replace(provenance=prov)
 
 
-def attach_array_circuits(card: Any, graph: Any, *, fan_in: int, paper_graph: Any = None,
+def attach_array_circuits(card: Any, graph: Any, *, paper_graph: Any = None,
                           corner: str = "tt") -> tuple[Any, dict[str, Any]]:
     """``card`` with everything the ledger needs around its cell, each measured in ngspice: its bias network at
-    ``fan_in`` (:func:`attach_cell_bias_network`), the periphery of ``graph`` (and of ``paper_graph``,
+    ``graph``'s fan-in (:func:`attach_cell_bias_network`), the periphery of ``graph`` (and of ``paper_graph``,
     :func:`attach_periphery`) and its supply generator (:func:`attach_supply`). With a ``paper_graph`` whose
-    fan-in differs from ``fan_in`` (a crossbar run: the paper's grid has fan-in 12), the network is measured at
+    fan-in differs (a crossbar run: the paper's grid has fan-in 12), the network is measured at
     that fan-in too, into ``provenance.details["bias_network_paper"]`` (``fan_in``, ``card_record``,
     ``ledger_record``; :func:`paper_network_card` puts it in place), so that the paper setting's ledger is
     measured rather than scaled.
@@ -324,6 +324,7 @@ def attach_array_circuits(card: Any, graph: Any, *, fan_in: int, paper_graph: An
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    fan_in = int(graph.degree.max())
     paper_fan_in = int(paper_graph.degree.max()) if paper_graph is not None else fan_in
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bias-network") as pool:
         network = pool.submit(attach_cell_bias_network, card, fan_in, corner=corner)

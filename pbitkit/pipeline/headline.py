@@ -34,7 +34,6 @@ __all__ = ["PAPER_SETTING", "PARTS", "paper_graph", "headline_record", "headline
 PAPER_SETTING = {"L": 70, "T": 8, "K": 250}
 
 
-
 def paper_graph(model: Any) -> Any:
     """The paper setting's array: ``PAPER_SETTING["L"]`` square with the run's grid pattern, or the paper's own
     G12 when the run's array is not a grid (the paper's architecture is a local grid; a 70 × 70 crossbar is

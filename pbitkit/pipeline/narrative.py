@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pbitkit.dtm.metrics import ci_order, matching_point
+
 __all__ = ["figure_caption", "headline_findings", "fmt_fd", "fd_value", "dtm_verdict", "sweeps_text", "k_text"]
 
 
@@ -54,8 +56,6 @@ def fd_value(x: float, scale: float | None = None) -> str:
 
 def _compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     """``a``'s FD interval against ``b``'s: below / above with disjoint 95 % CIs, or not distinguishable."""
-    from pbitkit.dtm.metrics import ci_order
-
     return {-1: "below", 1: "above", 0: "not distinguishable from"}[ci_order(a, b)]
 
 
@@ -71,15 +71,11 @@ def dtm_verdict(points: list[dict[str, Any]], results: dict[str, Any], k_best: i
     if base:
         name, b = min(base.items(), key=lambda kv: kv[1]["fd"]["value"])
         parts.append(f"{_compare(ideal['fd'], b['fd'])} the best baseline, `{name}` (FD {fmt_fd(b['fd'])})")
-    e = (ideal.get("energy") or {}).get("total_J")
-    t1 = [p for p in points if p.get("mode") == "T1" and p.get("fd")]
-    same_e = [p for p in t1 if e and (p.get("energy") or {}).get("total_J")
-              and abs(p["energy"]["total_J"] - e) <= 1e-6 * e]
-    t1_pt = (same_e or [p for p in t1 if p.get("K") == k_best] or [None])[0]
-    if t1_pt is not None:
-        how = "at the same energy per sample" if same_e else "at the same K"
-        parts.append(f"{_compare(ideal['fd'], t1_pt['fd'])} the monolithic T = 1 machine {how} "
-                     f"(FD {fmt_fd(t1_pt['fd'])})")
+    match = matching_point(ideal, [p for p in points if p.get("mode") == "T1" and p.get("fd")])
+    if match:
+        t1_pt, how = match
+        parts.append(f"{_compare(ideal['fd'], t1_pt['fd'])} the monolithic T = 1 machine at the "
+                     f"{'same energy per sample' if how == 'same energy' else how} (FD {fmt_fd(t1_pt['fd'])})")
     if not parts:
         return ""
     return (f"The DTM on ideal p-bits (FD {fmt_fd(ideal['fd'])}) is " + " and ".join(parts)
@@ -87,7 +83,7 @@ def dtm_verdict(points: list[dict[str, Any]], results: dict[str, Any], k_best: i
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return not (a.get("hi", 0.0) < b.get("lo", 0.0) or b.get("hi", 0.0) < a.get("lo", 0.0))
+    return ci_order(a, b) == 0
 
 
 def _card_bits(card: dict[str, Any]) -> dict[str, str]:

@@ -172,7 +172,7 @@ def run_pipeline(
 
                 res = fit_run(src.path, d, fit_cfg)
                 # the array cell's periphery also for the DTM paper's grid (its headline setting)
-                card, meas = attach_array_circuits(res.report.card, graph, fan_in=fan_in,
+                card, meas = attach_array_circuits(res.report.card, graph,
                                                    paper_graph=paper if fit_cfg.cell == cfg.array_cell else None)
                 card.save(d / CARD_NAME)
                 atomic_write_text(d / PARAMS_NAME, card_to_csv(card))

@@ -32,7 +32,7 @@ def test_default_pipeline_ledger_has_no_assumed_or_partial_term() -> None:
     # (beside the periphery and supply sessions, as its fit stage does); a network measured at another fan-in
     # would be scaled to it and marked partial
     fan_in = int(graph.degree.max())
-    card, summary = attach_array_circuits(card, graph, fan_in=fan_in, paper_graph=paper)
+    card, summary = attach_array_circuits(card, graph, paper_graph=paper)
     assert summary["energy_per_update_J"] == card.bias_network.energy_per_update_J > 0
     assert {"bias_network", "periphery", "periphery_paper", "supply"} <= set(card.provenance.details)
     led = ledger(graph, card, n_sweeps_per_sample=20)

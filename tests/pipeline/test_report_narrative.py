@@ -92,3 +92,6 @@ def test_headline_states_the_dtm_verdict_against_the_best_baseline_and_T1() -> N
     res["baselines"]["bernoulli_mixture_50"]["fd"] = {"value": 0.5, "lo": 0.45, "hi": 0.55}
     assert "is above the best baseline" in dtm_verdict(pts, res, 5)
     assert dtm_verdict(pts, res, 20) == ""  # no ideal point at that K
+    # without a T = 1 point at the same energy, the one at the same K (the shared rule of the DTM report)
+    same_k = [_pt("ideal", 0.86, 0.07, 9e-9), _pt("T1", 1.5, 0.1, 2e-9)]
+    assert "the monolithic T = 1 machine at the same K (FD 1.50" in dtm_verdict(same_k, res, 5)
